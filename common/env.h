@@ -1,0 +1,72 @@
+/* common/env.h — the Townlet grid world (prefix env_), run by the trainer and by every
+ * inference session of the server.
+ *
+ * Levels 1-3 of DESIGN.md §4, every number from a cfg_environment. The world is a plain
+ * struct the caller owns (no allocation): env_init() binds it to a config and a seed,
+ * env_reset() starts an episode, env_step() advances one step. Deterministic: the same
+ * config, seed and actions give the same episode, bit for bit. env_step() and
+ * env_observe() are the trainer's hot path: no allocation, no I/O. */
+#ifndef RD_COMMON_ENV_H
+#define RD_COMMON_ENV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/config.h"
+#include "common/rng.h"
+
+enum { ENV_UP = 0, ENV_DOWN, ENV_LEFT, ENV_RIGHT, ENV_INTERACT, ENV_WAIT, ENV_NUM_ACTIONS };
+extern const char *const env_action_names[ENV_NUM_ACTIONS]; /* "up", "down", ... */
+
+/* Largest observation any level produces; callers may size buffers with it. */
+#define ENV_MAX_OBS (CFG_MAX_GRID * CFG_MAX_GRID + CFG_NUM_METERS + CFG_MAX_AFFORDANCES + 16)
+
+typedef enum {
+    ENV_RUNNING = 0,
+    ENV_DIED_HEALTH, /* health reached 0 */
+    ENV_DIED_ENERGY, /* energy reached 0 */
+    ENV_TIMEOUT      /* max_steps reached alive */
+} env_outcome;
+extern const char *const env_outcome_names[4]; /* "running", "health", "energy", "max_steps" */
+
+typedef struct {
+    const cfg_environment *cfg; /* borrowed; must outlive the env */
+    double multiplier;          /* curriculum decay multiplier, applied to every decay */
+    rng_t rng;
+    int x, y;
+    int step;            /* steps taken this episode */
+    double meters[CFG_NUM_METERS];
+    int8_t cell[CFG_MAX_GRID * CFG_MAX_GRID]; /* affordance index per cell, -1 = none */
+    int progress_aff;    /* level 3: affordance being worked on, -1 = none */
+    int progress_ticks;  /* level 3: consecutive interact steps on it */
+    env_outcome outcome;
+    int last_action;     /* -1 before the first step */
+    bool last_interact_ok; /* the last interact paid and applied (or progressed) */
+} env_t;
+
+/* Binds e to cfg (borrowed) and seeds its generator; then env_reset(). 0 or -1 when cfg
+ * cannot be run (grid too large, ...). */
+int env_init(env_t *e, const cfg_environment *cfg, uint64_t seed);
+
+/* Starts a new episode: meters to their initial values, agent on a uniformly random cell. */
+void env_reset(env_t *e);
+
+/* Advances one step with `action` (an ENV_* value; a masked action acts as wait) and
+ * returns the outcome after it. */
+env_outcome env_step(env_t *e, int action);
+
+/* Bit a set = action a allowed now (moves inside the grid; interact on an affordance that
+ * is open, level 3). Wait is always allowed. */
+uint8_t env_action_mask(const env_t *e);
+
+/* Floats env_observe() writes for this config (87 at level 1). */
+int env_obs_size(const cfg_environment *cfg);
+void env_observe(const env_t *e, float *obs);
+
+/* Hour of day in [0, 24) at the current step (level 3; 0 when there is no day cycle). */
+double env_hour(const env_t *e);
+
+/* Reward of the step that led to e's current state, by the agent's reward choice. */
+float env_reward(const env_t *e, const cfg_agent *agent);
+
+#endif
