@@ -18,17 +18,17 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define CFG_NUM_METERS 8
+#define CFG_NUM_METERS      8
 #define CFG_MAX_AFFORDANCES 32
-#define CFG_MAX_CASCADES 32
-#define CFG_MAX_STAGES 8
-#define CFG_MAX_HIDDEN 4
-#define CFG_MAX_GRID 32
-#define CFG_NAME_MAX 32
-#define CFG_PATH_MAX 1024
-#define CFG_MAX_ARGS 32
-#define CFG_ARG_MAX 256
-#define CFG_MAX_ENV 16
+#define CFG_MAX_CASCADES    32
+#define CFG_MAX_STAGES      8
+#define CFG_MAX_HIDDEN      4
+#define CFG_MAX_GRID        32
+#define CFG_NAME_MAX        32
+#define CFG_PATH_MAX        1024
+#define CFG_MAX_ARGS        32
+#define CFG_ARG_MAX         256
+#define CFG_MAX_ENV         16
 
 typedef enum {
     METER_ENERGY = 0,
@@ -45,9 +45,9 @@ typedef enum {
 extern const char *const cfg_meter_names[CFG_NUM_METERS];
 
 typedef struct {
-    char name[CFG_NAME_MAX]; /* "Bed", "Job", ... */
-    int x, y;                /* cell; x = column (0 = left), y = row (0 = top) */
-    double cost;             /* dollars taken from money per interaction (0 = free) */
+    char name[CFG_NAME_MAX];        /* "Bed", "Job", ... */
+    int x, y;                       /* cell; x = column (0 = left), y = row (0 = top) */
+    double cost;                    /* dollars taken from money per interaction (0 = free) */
     double effects[CFG_NUM_METERS]; /* added to each meter on completion (clamped to [0,1]) */
     int open_hour, close_hour;      /* level 3: open when open <= hour < close, wrapping past
                                        midnight when close < open; 0 and 24 = always open */
@@ -79,9 +79,9 @@ typedef struct {
     cfg_cascade cascades[CFG_MAX_CASCADES];
     int n_affordances;
     cfg_affordance affordances[CFG_MAX_AFFORDANCES];
-    bool day_cycle;  /* level 3: 24-hour day, opening hours, time-of-day features */
-    int day_length;  /* steps per 24-hour day */
-    int start_hour;  /* hour of the first step of an episode */
+    bool day_cycle; /* level 3: 24-hour day, opening hours, time-of-day features */
+    int day_length; /* steps per 24-hour day */
+    int start_hour; /* hour of the first step of an episode */
 } cfg_environment;
 
 typedef enum { CFG_REWARD_SURVIVAL = 0, CFG_REWARD_DEATH_TIME } cfg_reward;
@@ -106,9 +106,9 @@ typedef struct {
     double huber_delta;
     double grad_clip; /* max global gradient norm; 0 = off */
     cfg_reward reward;
-    double reward_per_step;  /* survival: reward for each step alive */
-    double death_penalty;    /* survival: reward on the step that dies (e.g. -10) */
-    double reward_baseline;  /* death_time: reward at death = steps - baseline */
+    double reward_per_step; /* survival: reward for each step alive */
+    double death_penalty;   /* survival: reward on the step that dies (e.g. -10) */
+    double reward_baseline; /* death_time: reward at death = steps - baseline */
 } cfg_agent;
 
 typedef struct {
@@ -134,15 +134,15 @@ typedef struct {
 
 typedef struct {
     char host[256];
-    int inference_port;  /* 8766 */
-    int frontend_port;   /* 5173 */
+    int inference_port; /* 8766 */
+    int frontend_port;  /* 5173 */
     bool open_browser;
     double health_check_timeout; /* seconds */
     int max_clients_per_job;
-    int max_sessions;        /* inference sessions at once */
-    int max_message_bytes;   /* largest WebSocket message accepted from a client */
-    int history_limit;       /* episode records kept for late joiners (downsampled beyond) */
-    int client_queue_limit;  /* messages queued per browser before frames are dropped */
+    int max_sessions;       /* inference sessions at once */
+    int max_message_bytes;  /* largest WebSocket message accepted from a client */
+    int history_limit;      /* episode records kept for late joiners (downsampled beyond) */
+    int client_queue_limit; /* messages queued per browser before frames are dropped */
 } cfg_server;
 
 typedef enum { CFG_RESTART_NEVER = 0, CFG_RESTART_ON_FAILURE, CFG_RESTART_ALWAYS } cfg_restart;
@@ -156,11 +156,11 @@ typedef struct {
     int n_env; /* extra environment, "NAME=value" */
     char env[CFG_MAX_ENV][CFG_ARG_MAX];
     cfg_restart restart;
-    int max_restarts;         /* within restart_window seconds, then the demo fails */
-    double restart_window;    /* seconds */
-    double backoff_initial;   /* seconds, doubled per consecutive crash */
-    double backoff_max;       /* seconds */
-    double stop_timeout;      /* seconds between SIGTERM and SIGKILL to the group */
+    int max_restarts;       /* within restart_window seconds, then the demo fails */
+    double restart_window;  /* seconds */
+    double backoff_initial; /* seconds, doubled per consecutive crash */
+    double backoff_max;     /* seconds */
+    double stop_timeout;    /* seconds between SIGTERM and SIGKILL to the group */
 } cfg_process;
 
 typedef struct {
@@ -188,8 +188,8 @@ int cfg_load_file(cfg_config *c, const char *path, char *err, size_t errlen);
 
 /* Resolves a --config argument: a path that exists is used as is; a bare name like
  * "level1.toml" or "level1" is looked up in `configs_dir`. Returns 0 or -1 with err. */
-int cfg_resolve_path(const char *arg, const char *configs_dir, char *out, size_t outlen,
-                     char *err, size_t errlen);
+int cfg_resolve_path(const char *arg, const char *configs_dir, char *out, size_t outlen, char *err,
+                     size_t errlen);
 
 /* Checks cross-field rules (affordances inside the grid, ports 1-65535, ...). Called by
  * the loaders; exposed for values set from the command line. 0 or -1 with err. */

@@ -34,13 +34,13 @@ typedef struct {
     double multiplier;          /* curriculum decay multiplier, applied to every decay */
     rng_t rng;
     int x, y;
-    int step;            /* steps taken this episode */
+    int step; /* steps taken this episode */
     double meters[CFG_NUM_METERS];
     int8_t cell[CFG_MAX_GRID * CFG_MAX_GRID]; /* affordance index per cell, -1 = none */
-    int progress_aff;    /* level 3: affordance being worked on, -1 = none */
-    int progress_ticks;  /* level 3: consecutive interact steps on it */
+    int progress_aff;                         /* level 3: affordance being worked on, -1 = none */
+    int progress_ticks;                       /* level 3: consecutive interact steps on it */
     env_outcome outcome;
-    int last_action;     /* -1 before the first step */
+    int last_action;       /* -1 before the first step */
     bool last_interact_ok; /* the last interact paid and applied (or progressed) */
 } env_t;
 
