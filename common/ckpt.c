@@ -1,0 +1,1146 @@
+/* common/ckpt.c — the checkpoint container; see ckpt.h and docs/design/checkpoint.md for the
+ * byte layout.
+ *
+ * Integrity comes in three layers so that each reader pays only for what it uses:
+ *   - a header CRC over the fixed fields and the section table: ckpt_list() and the
+ *     server's policy loader read only the header, yet trust it;
+ *   - a CRC per section in the table: the policy loader reads the ONLINE section (about
+ *     100 KiB) and verifies it without reading a 70 MB replay buffer;
+ *   - a CRC over the whole file at its end: ckpt_open(), which reads everything, checks it.
+ * All numbers are little-endian, written and read byte by byte (no struct dumps), so the
+ * files do not depend on the compiler's padding or the host's byte order. */
+#include "common/ckpt.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "common/log.h"
+
+/* ---- Layout (docs/design/checkpoint.md) ---- */
+
+#define CKPT_MAGIC "RDCKPT01"
+/* magic, version, header_len, file_size: the prefix every format version keeps, so that
+ * a reader can verify the header CRC (at header_len - 8) of a file written by a newer
+ * version before it believes the version number. */
+#define CKPT_PREFIX_LEN     24
+#define CKPT_MIN_HEADER     (CKPT_PREFIX_LEN + 8)
+#define CKPT_ANY_HEADER_MAX (1u << 20) /* sanity bound on header_len for any version */
+#define CKPT_FIXED_LEN      88         /* v1: offset of the section table */
+#define CKPT_ENTRY_LEN      24         /* v1: tag u32, crc u32, offset u64, length u64 */
+#define CKPT_MAX_SECTIONS   256
+#define CKPT_TRAILER_LEN    4 /* the CRC32C over everything before it */
+
+#define OFF_VERSION    8
+#define OFF_HEADER_LEN 12
+#define OFF_FILE_SIZE  16
+#define OFF_CFG_HASH   24
+#define OFF_EPISODE    32
+#define OFF_STEPS      40
+#define OFF_EPSILON    48
+#define OFF_SCORE      56
+#define OFF_BEST       64
+#define OFF_WALL       72
+#define OFF_NSECT      80
+#define OFF_FLAGS      84
+
+#define CKPT_NAME_MAX    63 /* ckpt_info.name holds 64 bytes */
+#define CKPT_POINTER_MAX 256
+
+static uint32_t ckpt_header_len(uint32_t n) {
+    return CKPT_FIXED_LEN + CKPT_ENTRY_LEN * n + 8;
+}
+
+static uint64_t ckpt_align8(uint64_t x) {
+    return (x + 7) & ~(uint64_t)7;
+}
+
+/* ---- Little-endian helpers ---- */
+
+static void put_u32(uint8_t *p, uint32_t v) {
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_u64(uint8_t *p, uint64_t v) {
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_f64(uint8_t *p, double d) {
+    uint64_t v;
+    memcpy(&v, &d, sizeof v);
+    put_u64(p, v);
+}
+
+static uint32_t get_u32(const uint8_t *p) {
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++) v |= (uint32_t)p[i] << (8 * i);
+    return v;
+}
+
+static uint64_t get_u64(const uint8_t *p) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+static double get_f64(const uint8_t *p) {
+    uint64_t v = get_u64(p);
+    double d;
+    memcpy(&d, &v, sizeof d);
+    return d;
+}
+
+/* ---- CRC32C (Castagnoli) ----
+ * SSE4.2 has an instruction for it (8 bytes a cycle or so); elsewhere slicing-by-8 tables.
+ * RD_CKPT_CRC=sw forces the tables so that the tests cover both. */
+
+static uint32_t crc_table[8][256];
+static uint32_t (*crc_impl)(uint32_t, const uint8_t *, size_t);
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static uint32_t crc_sw(uint32_t c, const uint8_t *p, size_t n) {
+    while (n && ((uintptr_t)p & 7)) {
+        c = crc_table[0][(c ^ *p++) & 0xff] ^ (c >> 8);
+        n--;
+    }
+    while (n >= 8) {
+        uint32_t lo = c ^ get_u32(p), hi = get_u32(p + 4);
+        c = crc_table[7][lo & 0xff] ^ crc_table[6][(lo >> 8) & 0xff] ^
+            crc_table[5][(lo >> 16) & 0xff] ^ crc_table[4][lo >> 24] ^ crc_table[3][hi & 0xff] ^
+            crc_table[2][(hi >> 8) & 0xff] ^ crc_table[1][(hi >> 16) & 0xff] ^
+            crc_table[0][hi >> 24];
+        p += 8;
+        n -= 8;
+    }
+    while (n--) c = crc_table[0][(c ^ *p++) & 0xff] ^ (c >> 8);
+    return c;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t c, const uint8_t *p, size_t n) {
+    while (n && ((uintptr_t)p & 7)) {
+        c = __builtin_ia32_crc32qi(c, *p++);
+        n--;
+    }
+    uint64_t c64 = c;
+    while (n >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        c64 = __builtin_ia32_crc32di(c64, v);
+        p += 8;
+        n -= 8;
+    }
+    c = (uint32_t)c64;
+    while (n--) c = __builtin_ia32_crc32qi(c, *p++);
+    return c;
+}
+#endif
+
+static void crc_init(void) {
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1)));
+        crc_table[0][i] = c;
+    }
+    for (int t = 1; t < 8; t++)
+        for (int i = 0; i < 256; i++)
+            crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xff];
+    crc_impl = crc_sw;
+#if defined(__x86_64__)
+    const char *force = getenv("RD_CKPT_CRC");
+    if (!(force && strcmp(force, "sw") == 0) && __builtin_cpu_supports("sse4.2")) crc_impl = crc_hw;
+#endif
+}
+
+uint32_t ckpt_crc32c(uint32_t crc, const void *data, size_t len) {
+    pthread_once(&crc_once, crc_init);
+    if (len == 0) return crc;
+    return ~crc_impl(~crc, data, len);
+}
+
+/* ---- Errors ---- */
+
+/* "path: reason" into err. */
+__attribute__((format(printf, 4, 5))) static void
+ckpt_fail(char *err, size_t errlen, const char *path, const char *fmt, ...) {
+    if (!err || errlen == 0) return;
+    int n = snprintf(err, errlen, "%s: ", path);
+    if (n < 0 || (size_t)n >= errlen) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- Names and paths ---- */
+
+/* A checkpoint or pointer name: [A-Za-z0-9_.-], not starting with '.', so that a model name
+ * from a browser can never leave the checkpoint folder. */
+static bool ckpt_name_ok(const char *s, size_t len) {
+    if (len == 0 || len > CKPT_NAME_MAX || s[0] == '.') return false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!isalnum(c) && c != '_' && c != '-' && c != '.') return false;
+    }
+    return true;
+}
+
+static bool ends_with(const char *s, const char *suffix) {
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && memcmp(s + a - b, suffix, b) == 0;
+}
+
+/* A finished checkpoint's file name: a valid name ending in ".ckpt" (never a *.tmp.*). */
+static bool ckpt_is_ckpt_file(const char *fname) {
+    size_t n = strlen(fname);
+    return n > 5 && ends_with(fname, ".ckpt") && ckpt_name_ok(fname, n - 5);
+}
+
+/* The episode of "ep_0000500.ckpt", or -1. */
+static int64_t ckpt_name_episode(const char *fname) {
+    if (strncmp(fname, "ep_", 3) != 0) return -1;
+    const char *p = fname + 3;
+    int64_t v = 0;
+    int digits = 0;
+    while (isdigit((unsigned char)*p) && digits < 18) {
+        v = v * 10 + (*p++ - '0');
+        digits++;
+    }
+    if (digits == 0 || strcmp(p, ".ckpt") != 0) return -1;
+    return v;
+}
+
+static int ckpt_join(char *out, size_t outlen, const char *dir, const char *name) {
+    int n = snprintf(out, outlen, "%s/%s", dir, name);
+    return (n < 0 || (size_t)n >= outlen) ? -1 : 0;
+}
+
+static void copy_str(char *dst, size_t dstlen, const char *src) {
+    size_t n = strlen(src);
+    if (n >= dstlen) n = dstlen - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* ---- Header parsing, shared by every reader ---- */
+
+typedef struct {
+    uint32_t tag, crc;
+    uint64_t off, len;
+} ckpt_entry;
+
+typedef struct {
+    ckpt_header h;
+    uint32_t version, header_len, n;
+    uint64_t file_size;
+    ckpt_entry sec[CKPT_MAX_SECTIONS];
+} ckpt_meta;
+
+struct ckpt_file {
+    ckpt_meta m;
+    uint8_t *buf;
+    size_t size;
+};
+
+static void tag_str(uint32_t tag, char out[5]) {
+    for (int i = 0; i < 4; i++) {
+        unsigned char c = (unsigned char)(tag >> (8 * i));
+        out[i] = isprint(c) ? (char)c : '?';
+    }
+    out[4] = '\0';
+}
+
+/* Reads the prefix of a file: at least CKPT_MIN_HEADER bytes must be in buf. Returns the
+ * header length to read, or 0 with `why`. */
+static uint32_t ckpt_parse_prefix(const uint8_t *buf, uint64_t size, char *why, size_t whylen) {
+    if (size < CKPT_MIN_HEADER) {
+        snprintf(why, whylen, "truncated (%" PRIu64 " bytes, too short for a checkpoint)", size);
+        return 0;
+    }
+    if (memcmp(buf, CKPT_MAGIC, 8) != 0) {
+        snprintf(why, whylen, "not a checkpoint (bad magic)");
+        return 0;
+    }
+    uint32_t hl = get_u32(buf + OFF_HEADER_LEN);
+    if (hl < CKPT_MIN_HEADER || hl > CKPT_ANY_HEADER_MAX || hl % 8 != 0) {
+        snprintf(why, whylen, "corrupt header (header length %" PRIu32 ")", hl);
+        return 0;
+    }
+    if (size < hl) {
+        snprintf(why, whylen, "truncated (%" PRIu64 " bytes, the header alone needs %" PRIu32 ")",
+                 size, hl);
+        return 0;
+    }
+    return hl;
+}
+
+/* Verifies and decodes a header of m->header_len bytes in buf; `size` is the file's actual
+ * size. Checks everything but the whole-file and section CRCs and the config hash. 0 or -1
+ * with `why`. */
+static int ckpt_parse_header(const uint8_t *buf, uint64_t size, ckpt_meta *m, char *why,
+                             size_t whylen) {
+    uint32_t hl = ckpt_parse_prefix(buf, size, why, whylen);
+    if (hl == 0) return -1;
+    if (ckpt_crc32c(0, buf, hl - 8) != get_u32(buf + hl - 8)) {
+        snprintf(why, whylen, "header CRC mismatch (file corrupt)");
+        return -1;
+    }
+    m->version = get_u32(buf + OFF_VERSION);
+    if (m->version != CKPT_FORMAT_VERSION) {
+        snprintf(why, whylen,
+                 "written by format version %" PRIu32 ", this program reads version %d", m->version,
+                 CKPT_FORMAT_VERSION);
+        return -1;
+    }
+    m->n = get_u32(buf + OFF_NSECT);
+    if (hl < CKPT_FIXED_LEN + 8 || m->n > CKPT_MAX_SECTIONS || hl != ckpt_header_len(m->n) ||
+        get_u32(buf + OFF_FLAGS) != 0 || get_u32(buf + hl - 4) != 0) {
+        snprintf(why, whylen, "corrupt header (%" PRIu32 " sections in %" PRIu32 " bytes)", m->n,
+                 hl);
+        return -1;
+    }
+    m->header_len = hl;
+    m->file_size = get_u64(buf + OFF_FILE_SIZE);
+    if (size < m->file_size) {
+        snprintf(why, whylen, "truncated (%" PRIu64 " of %" PRIu64 " bytes)", size, m->file_size);
+        return -1;
+    }
+    if (size > m->file_size) {
+        snprintf(why, whylen, "%" PRIu64 " bytes, the header says %" PRIu64 " (trailing data)",
+                 size, m->file_size);
+        return -1;
+    }
+    if (m->file_size < (uint64_t)hl + CKPT_TRAILER_LEN) {
+        snprintf(why, whylen, "corrupt header (file size %" PRIu64 ")", m->file_size);
+        return -1;
+    }
+    m->h.cfg_hash = get_u64(buf + OFF_CFG_HASH);
+    m->h.episode = (int64_t)get_u64(buf + OFF_EPISODE);
+    m->h.steps = (int64_t)get_u64(buf + OFF_STEPS);
+    m->h.epsilon = get_f64(buf + OFF_EPSILON);
+    m->h.score = get_f64(buf + OFF_SCORE);
+    m->h.best_score = get_f64(buf + OFF_BEST);
+    m->h.wall_time = (int64_t)get_u64(buf + OFF_WALL);
+
+    /* Sections lie in order, 8-aligned, between the header and the trailer, without
+     * overlap; each tag once. Checked before any section is touched so that a crafted
+     * table cannot point a reader outside the file. */
+    uint64_t end_prev = hl, body_end = m->file_size - CKPT_TRAILER_LEN;
+    for (uint32_t i = 0; i < m->n; i++) {
+        const uint8_t *e = buf + CKPT_FIXED_LEN + (size_t)CKPT_ENTRY_LEN * i;
+        ckpt_entry *s = &m->sec[i];
+        s->tag = get_u32(e);
+        s->crc = get_u32(e + 4);
+        s->off = get_u64(e + 8);
+        s->len = get_u64(e + 16);
+        const char *bad = NULL;
+        if (s->off % 8 != 0)
+            bad = "unaligned offset";
+        else if (s->off < end_prev)
+            bad = "overlaps the header or the previous section";
+        else if (s->off > body_end || s->len > body_end - s->off)
+            bad = "extends past the end";
+        for (uint32_t j = 0; !bad && j < i; j++)
+            if (m->sec[j].tag == s->tag) bad = "duplicate tag";
+        if (bad) {
+            char t[5];
+            tag_str(s->tag, t);
+            snprintf(why, whylen, "corrupt section table (section %" PRIu32 " '%s': %s)", i, t,
+                     bad);
+            return -1;
+        }
+        end_prev = s->off + s->len;
+    }
+    return 0;
+}
+
+static int ckpt_check_hash(const ckpt_meta *m, uint64_t expected, char *why, size_t whylen) {
+    if (expected != 0 && m->h.cfg_hash != expected) {
+        snprintf(why, whylen,
+                 "written under another config (hash %016" PRIx64 " != %016" PRIx64 ")",
+                 m->h.cfg_hash, expected);
+        return -1;
+    }
+    return 0;
+}
+
+static const ckpt_entry *ckpt_find(const ckpt_meta *m, uint32_t tag) {
+    for (uint32_t i = 0; i < m->n; i++)
+        if (m->sec[i].tag == tag) return &m->sec[i];
+    return NULL;
+}
+
+/* Full verification of a file held in memory. */
+static int ckpt_verify_buffer(ckpt_file *f, uint64_t expected_hash, char *why, size_t whylen) {
+    if (ckpt_parse_header(f->buf, f->size, &f->m, why, whylen) != 0) return -1;
+    size_t body = f->size - CKPT_TRAILER_LEN;
+    if (ckpt_crc32c(0, f->buf, body) != get_u32(f->buf + body)) {
+        snprintf(why, whylen, "CRC mismatch (file corrupt or truncated)");
+        return -1;
+    }
+    /* The whole-file CRC already covers the sections; the per-section CRCs are checked too
+     * so that this reader and the header-only policy loader accept exactly the same files. */
+    for (uint32_t i = 0; i < f->m.n; i++) {
+        const ckpt_entry *s = &f->m.sec[i];
+        if (ckpt_crc32c(0, f->buf + s->off, s->len) != s->crc) {
+            char t[5];
+            tag_str(s->tag, t);
+            snprintf(why, whylen, "CRC mismatch in section '%s' (file corrupt)", t);
+            return -1;
+        }
+    }
+    return ckpt_check_hash(&f->m, expected_hash, why, whylen);
+}
+
+/* ---- Reading ---- */
+
+static int read_full(int fd, void *buf, size_t len, uint64_t off) {
+    uint8_t *p = buf;
+    while (len > 0) {
+        ssize_t r = pread(fd, p, len, (off_t)off);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return -1;
+        if (r == 0) {
+            errno = 0; /* the file shrank under us */
+            return -1;
+        }
+        p += r;
+        len -= (size_t)r;
+        off += (uint64_t)r;
+    }
+    return 0;
+}
+
+static int open_regular(const char *path, struct stat *st, char *err, size_t errlen) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        ckpt_fail(err, errlen, path, "%s", strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+        ckpt_fail(err, errlen, path, "not a regular file");
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+ckpt_file *ckpt_open_buffer(const char *name, const void *data, size_t len, uint64_t expected_hash,
+                            char *err, size_t errlen) {
+    ckpt_file *f = calloc(1, sizeof *f);
+    if (!f) goto oom;
+    f->buf = malloc(len ? len : 1);
+    if (!f->buf) goto oom;
+    if (len) memcpy(f->buf, data, len);
+    f->size = len;
+    char why[256];
+    if (ckpt_verify_buffer(f, expected_hash, why, sizeof why) != 0) {
+        ckpt_fail(err, errlen, name, "%s", why);
+        ckpt_file_free(f);
+        return NULL;
+    }
+    return f;
+oom:
+    ckpt_fail(err, errlen, name, "out of memory");
+    ckpt_file_free(f);
+    return NULL;
+}
+
+ckpt_file *ckpt_open(const char *path, uint64_t expected_hash, char *err, size_t errlen) {
+    struct stat st;
+    int fd = open_regular(path, &st, err, errlen);
+    if (fd < 0) return NULL;
+    ckpt_file *f = calloc(1, sizeof *f);
+    if (!f) {
+        ckpt_fail(err, errlen, path, "out of memory");
+        goto fail_fd;
+    }
+    if ((uint64_t)st.st_size > SIZE_MAX / 2) {
+        ckpt_fail(err, errlen, path, "too large (%lld bytes)", (long long)st.st_size);
+        goto fail_f;
+    }
+    f->size = (size_t)st.st_size;
+    f->buf = malloc(f->size ? f->size : 1);
+    if (!f->buf) {
+        ckpt_fail(err, errlen, path, "out of memory for %zu bytes", f->size);
+        goto fail_f;
+    }
+    if (read_full(fd, f->buf, f->size, 0) != 0) {
+        ckpt_fail(err, errlen, path, "read failed: %s",
+                  errno ? strerror(errno) : "file shrank while reading");
+        goto fail_f;
+    }
+    close(fd);
+    char why[256];
+    if (ckpt_verify_buffer(f, expected_hash, why, sizeof why) != 0) {
+        ckpt_fail(err, errlen, path, "%s", why);
+        ckpt_file_free(f);
+        return NULL;
+    }
+    return f;
+fail_f:
+    ckpt_file_free(f);
+fail_fd:
+    close(fd);
+    return NULL;
+}
+
+const ckpt_header *ckpt_file_header(const ckpt_file *f) {
+    return &f->m.h;
+}
+
+const void *ckpt_file_section(const ckpt_file *f, uint32_t tag, uint64_t *len) {
+    const ckpt_entry *s = ckpt_find(&f->m, tag);
+    if (len) *len = s ? s->len : 0;
+    return s ? f->buf + s->off : NULL;
+}
+
+void ckpt_file_free(ckpt_file *f) {
+    if (!f) return;
+    free(f->buf);
+    free(f);
+}
+
+/* Reads and verifies only the header of the open file fd (size from st). 0 or -1 with
+ * why. */
+static int ckpt_read_header(int fd, uint64_t size, ckpt_meta *m, char *why, size_t whylen) {
+    uint8_t prefix[CKPT_MIN_HEADER];
+    size_t first = size < sizeof prefix ? (size_t)size : sizeof prefix;
+    if (read_full(fd, prefix, first, 0) != 0) {
+        snprintf(why, whylen, "read failed: %s", errno ? strerror(errno) : "file shrank");
+        return -1;
+    }
+    uint32_t hl = ckpt_parse_prefix(prefix, size, why, whylen);
+    if (hl == 0) return -1;
+    uint8_t *buf = malloc(hl);
+    if (!buf) {
+        snprintf(why, whylen, "out of memory");
+        return -1;
+    }
+    int rc = -1;
+    if (read_full(fd, buf, hl, 0) != 0)
+        snprintf(why, whylen, "read failed: %s", errno ? strerror(errno) : "file shrank");
+    else
+        rc = ckpt_parse_header(buf, size, m, why, whylen);
+    free(buf);
+    return rc;
+}
+
+/* Reads a pointer file (`latest`, `best`) of dir into name. 0, or -1 when it is missing
+ * (errno ENOENT) or invalid. */
+static int ckpt_read_pointer(const char *dir, const char *which, char *name, size_t namelen) {
+    char path[CFG_PATH_MAX];
+    if (ckpt_join(path, sizeof path, dir, which) != 0) return -1;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    char buf[CKPT_POINTER_MAX];
+    ssize_t r;
+    do r = read(fd, buf, sizeof buf - 1);
+    while (r < 0 && errno == EINTR);
+    close(fd);
+    errno = EINVAL;
+    if (r <= 0) return -1;
+    size_t n = (size_t)r;
+    while (n > 0 && isspace((unsigned char)buf[n - 1])) n--;
+    buf[n] = '\0';
+    if (!ckpt_is_ckpt_file(buf) || n >= namelen) return -1;
+    memcpy(name, buf, n + 1);
+    return 0;
+}
+
+static void fill_info(ckpt_info *info, const char *dir, const char *fname, const char *path,
+                      const ckpt_meta *m, const struct stat *st, const char *latest,
+                      const char *best) {
+    memset(info, 0, sizeof *info);
+    size_t stem = strlen(fname);
+    if (ends_with(fname, ".ckpt")) stem -= 5;
+    if (stem >= sizeof info->name) stem = sizeof info->name - 1;
+    memcpy(info->name, fname, stem);
+    copy_str(info->path, sizeof info->path, path);
+    info->episode = m->h.episode;
+    info->steps = m->h.steps;
+    info->score = m->h.score;
+    info->best_score = m->h.best_score;
+    info->mtime = (int64_t)st->st_mtime;
+    info->is_latest = latest && strcmp(latest, fname) == 0;
+    info->is_best = best && strcmp(best, fname) == 0;
+    (void)dir;
+}
+
+/* ---- Directory scans ---- */
+
+typedef struct {
+    char fname[CKPT_NAME_MAX + 8];
+    int64_t episode; /* from the header when it verifies, else from the name, else -1 */
+    int64_t mtime;
+    bool header_ok;
+    ckpt_meta *m; /* only kept by ckpt_list */
+} ckpt_cand;
+
+/* Newest episode first; equal episodes newest file first; then by name for a stable
+ * order. */
+static int cand_cmp(const void *a, const void *b) {
+    const ckpt_cand *x = a, *y = b;
+    if (x->episode != y->episode) return x->episode > y->episode ? -1 : 1;
+    if (x->mtime != y->mtime) return x->mtime > y->mtime ? -1 : 1;
+    return strcmp(x->fname, y->fname);
+}
+
+/* Every *.ckpt of dir with its episode, sorted newest first. Returns the count (the array
+ * in *out, freed by the caller) or -1 with errno (ENOENT when dir is missing). With
+ * keep_meta, each header that verified is kept in cand->m; refusals are logged when
+ * `warn`. */
+static int ckpt_scan(const char *dir, ckpt_cand **out, bool keep_meta, bool warn) {
+    *out = NULL;
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    ckpt_cand *c = NULL;
+    int n = 0, cap = 0;
+    ckpt_meta *m = malloc(sizeof *m);
+    if (!m) goto oom;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (!ckpt_is_ckpt_file(de->d_name)) continue;
+        if (n == cap) {
+            int ncap = cap ? cap * 2 : 16;
+            ckpt_cand *nc = realloc(c, sizeof *c * (size_t)ncap);
+            if (!nc) goto oom;
+            c = nc;
+            cap = ncap;
+        }
+        ckpt_cand *e = &c[n];
+        memset(e, 0, sizeof *e);
+        copy_str(e->fname, sizeof e->fname, de->d_name);
+        e->episode = ckpt_name_episode(e->fname);
+        char path[CFG_PATH_MAX], err[512], why[256];
+        if (ckpt_join(path, sizeof path, dir, e->fname) != 0) continue;
+        struct stat st;
+        int fd = open_regular(path, &st, err, sizeof err);
+        if (fd < 0) {
+            if (warn) log_warn("%s", err);
+            continue;
+        }
+        e->mtime = (int64_t)st.st_mtime;
+        if (ckpt_read_header(fd, (uint64_t)st.st_size, m, why, sizeof why) == 0) {
+            e->header_ok = true;
+            e->episode = m->h.episode;
+            if (keep_meta) {
+                e->m = m;
+                m = malloc(sizeof *m);
+                if (!m) {
+                    close(fd);
+                    n++;
+                    goto oom;
+                }
+            }
+        } else if (warn) {
+            log_warn("%s: %s", path, why);
+        }
+        close(fd);
+        n++;
+    }
+    closedir(d);
+    free(m);
+    if (n > 1) qsort(c, (size_t)n, sizeof *c, cand_cmp);
+    *out = c;
+    return n;
+oom:
+    closedir(d);
+    free(m);
+    for (int i = 0; i < n; i++) free(c[i].m);
+    free(c);
+    errno = ENOMEM;
+    return -1;
+}
+
+static void cand_free(ckpt_cand *c, int n) {
+    for (int i = 0; c && i < n; i++) free(c[i].m);
+    free(c);
+}
+
+int ckpt_list(const char *dir, ckpt_info *out, int max, char *err, size_t errlen) {
+    ckpt_cand *c;
+    int n = ckpt_scan(dir, &c, true, true);
+    if (n < 0) {
+        if (errno == ENOENT) return 0; /* no checkpoint written yet */
+        ckpt_fail(err, errlen, dir, "cannot list: %s", strerror(errno));
+        return -1;
+    }
+    char latest[CKPT_POINTER_MAX] = "", best[CKPT_POINTER_MAX] = "";
+    bool has_latest = ckpt_read_pointer(dir, "latest", latest, sizeof latest) == 0;
+    bool has_best = ckpt_read_pointer(dir, "best", best, sizeof best) == 0;
+    int k = 0;
+    for (int i = 0; i < n && k < max; i++) {
+        if (!c[i].header_ok) continue;
+        char path[CFG_PATH_MAX];
+        if (ckpt_join(path, sizeof path, dir, c[i].fname) != 0) continue;
+        struct stat st = {0};
+        st.st_mtime = (time_t)c[i].mtime;
+        fill_info(&out[k++], dir, c[i].fname, path, c[i].m, &st, has_latest ? latest : NULL,
+                  has_best ? best : NULL);
+    }
+    cand_free(c, n);
+    return k;
+}
+
+int ckpt_resolve(const char *dir, const char *model, char *path, size_t pathlen, char *err,
+                 size_t errlen) {
+    char fname[CKPT_POINTER_MAX];
+    if (strcmp(model, "latest") == 0 || strcmp(model, "best") == 0) {
+        if (ckpt_read_pointer(dir, model, fname, sizeof fname) != 0) {
+            if (strcmp(model, "best") == 0 || errno != ENOENT) {
+                ckpt_fail(err, errlen, dir, "no usable '%s' pointer (%s)", model,
+                          errno == ENOENT ? "no best checkpoint yet" : "invalid contents");
+                return -1;
+            }
+            /* No `latest` yet (a run from before pointers, or one whose first save was cut
+             * short): the newest file by episode serves. */
+            ckpt_cand *c;
+            int n = ckpt_scan(dir, &c, false, false);
+            int pick = -1;
+            for (int i = 0; i < n && pick < 0; i++)
+                if (c[i].header_ok) pick = i;
+            if (pick >= 0) copy_str(fname, sizeof fname, c[pick].fname);
+            cand_free(c, n > 0 ? n : 0);
+            if (pick < 0) {
+                ckpt_fail(err, errlen, dir, "no checkpoint yet");
+                return -1;
+            }
+        }
+    } else {
+        size_t len = strlen(model);
+        if (ends_with(model, ".ckpt")) len -= 5;
+        if (!ckpt_name_ok(model, len)) {
+            ckpt_fail(err, errlen, dir, "invalid model name");
+            return -1;
+        }
+        snprintf(fname, sizeof fname, "%.*s.ckpt", (int)len, model);
+    }
+    char p[CFG_PATH_MAX];
+    struct stat st;
+    if (ckpt_join(p, sizeof p, dir, fname) != 0 || strlen(p) >= pathlen) {
+        ckpt_fail(err, errlen, dir, "path too long");
+        return -1;
+    }
+    if (stat(p, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ckpt_fail(err, errlen, dir, "no checkpoint '%s'", fname);
+        return -1;
+    }
+    memcpy(path, p, strlen(p) + 1);
+    return 0;
+}
+
+/* Splits path into its folder (into dir) and returns its base name. */
+static const char *split_path(const char *path, char *dir, size_t dirlen) {
+    const char *slash = strrchr(path, '/');
+    if (!slash) {
+        copy_str(dir, dirlen, ".");
+        return path;
+    }
+    size_t n = (size_t)(slash - path);
+    if (n == 0) n = 1; /* "/x.ckpt" */
+    if (n >= dirlen) n = dirlen - 1;
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+    return slash + 1;
+}
+
+int ckpt_load_policy(const char *path, const cfg_config *cfg, policy_t *p, ckpt_info *info,
+                     char *err, size_t errlen) {
+    struct stat st;
+    int fd = open_regular(path, &st, err, errlen);
+    if (fd < 0) return -1;
+    int rc = -1;
+    uint8_t *sec = NULL;
+    char why[256];
+    ckpt_meta *m = malloc(sizeof *m);
+    if (!m) {
+        ckpt_fail(err, errlen, path, "out of memory");
+        goto done;
+    }
+    /* Only the header and the ONLINE section are read: the server loads weights on the
+     * event loop, and a checkpoint with its replay buffer is tens of megabytes. The header
+     * CRC and the section's own CRC vouch for what is used. */
+    if (ckpt_read_header(fd, (uint64_t)st.st_size, m, why, sizeof why) != 0 ||
+        ckpt_check_hash(m, cfg_hash(cfg), why, sizeof why) != 0) {
+        ckpt_fail(err, errlen, path, "%s", why);
+        goto done;
+    }
+    const ckpt_entry *s = ckpt_find(m, CKPT_TAG_ONLINE);
+    size_t want = policy_num_params(p) * sizeof(float);
+    if (!s) {
+        ckpt_fail(err, errlen, path, "no ONLN (online network) section");
+        goto done;
+    }
+    if (s->len != want) {
+        ckpt_fail(err, errlen, path,
+                  "ONLN section holds %" PRIu64 " bytes, the network has %zu parameters (%zu "
+                  "bytes)",
+                  s->len, policy_num_params(p), want);
+        goto done;
+    }
+    sec = malloc(want ? want : 1);
+    if (!sec) {
+        ckpt_fail(err, errlen, path, "out of memory");
+        goto done;
+    }
+    if (read_full(fd, sec, want, s->off) != 0) {
+        ckpt_fail(err, errlen, path, "read failed: %s",
+                  errno ? strerror(errno) : "file shrank while reading");
+        goto done;
+    }
+    if (ckpt_crc32c(0, sec, want) != s->crc) {
+        ckpt_fail(err, errlen, path, "CRC mismatch in section 'ONLN' (file corrupt)");
+        goto done;
+    }
+    /* Verified: only now overwrite the caller's weights, so that a refused file leaves the
+     * policy it had. */
+    float *w = policy_params(p);
+    for (size_t i = 0; i < policy_num_params(p); i++) {
+        uint32_t v = get_u32(sec + 4 * i);
+        memcpy(&w[i], &v, sizeof v);
+    }
+    if (info) {
+        char dir[CFG_PATH_MAX], latest[CKPT_POINTER_MAX], best[CKPT_POINTER_MAX];
+        const char *fname = split_path(path, dir, sizeof dir);
+        bool hl = ckpt_read_pointer(dir, "latest", latest, sizeof latest) == 0;
+        bool hb = ckpt_read_pointer(dir, "best", best, sizeof best) == 0;
+        fill_info(info, dir, fname, path, m, &st, hl ? latest : NULL, hb ? best : NULL);
+    }
+    rc = 0;
+done:
+    free(sec);
+    free(m);
+    close(fd);
+    return rc;
+}
+
+ckpt_file *ckpt_open_newest(const char *dir, uint64_t expected_hash, char *path, size_t pathlen,
+                            bool *found_any, char *err, size_t errlen) {
+    bool any = false;
+    char latest[CKPT_POINTER_MAX] = "", p[CFG_PATH_MAX], why[1200] = "";
+    ckpt_file *f = NULL;
+    errno = 0;
+    bool has_latest = ckpt_read_pointer(dir, "latest", latest, sizeof latest) == 0;
+    if (has_latest || errno != ENOENT) any = true; /* a pointer, even a bad one, means a run */
+    if (!has_latest && errno != ENOENT) {
+        log_warn("%s/latest: invalid contents, ignored", dir);
+    } else if (has_latest && ckpt_join(p, sizeof p, dir, latest) == 0) {
+        f = ckpt_open(p, expected_hash, why, sizeof why);
+        if (!f) log_warn("%s", why);
+    }
+    ckpt_cand *c = NULL;
+    int n = 0;
+    if (!f) {
+        n = ckpt_scan(dir, &c, false, false);
+        if (n < 0) n = 0;
+        for (int i = 0; i < n && !f; i++) {
+            any = true;
+            if (has_latest && strcmp(c[i].fname, latest) == 0) continue; /* refused above */
+            if (ckpt_join(p, sizeof p, dir, c[i].fname) != 0) continue;
+            f = ckpt_open(p, expected_hash, why, sizeof why);
+            if (!f) log_warn("%s", why);
+        }
+    }
+    cand_free(c, n);
+    if (found_any) *found_any = any || f;
+    if (!f) {
+        if (why[0])
+            copy_str(err, errlen, why);
+        else
+            ckpt_fail(err, errlen, dir, "no checkpoint");
+        return NULL;
+    }
+    if (path) copy_str(path, pathlen, p);
+    return f;
+}
+
+/* ---- Writing ---- */
+
+static int write_all(int fd, const void *data, size_t len) {
+    const uint8_t *p = data;
+    while (len > 0) {
+        /* Chunks of at most 1 GiB: Linux writes at most 2 GiB - 4 KiB per call anyway. */
+        size_t chunk = len > (1u << 30) ? (1u << 30) : len;
+        ssize_t w = write(fd, p, chunk);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return -1;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+static int fsync_dir(const char *dir) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    /* Some file systems cannot fsync a directory; the rename is then as durable as they
+     * allow. */
+    if (rc != 0 && (errno == EINVAL || errno == EROFS)) rc = 0;
+    close(fd);
+    return rc;
+}
+
+static int mkdir_p(const char *dir) {
+    char buf[CFG_PATH_MAX];
+    size_t n = strlen(dir);
+    if (n == 0 || n >= sizeof buf) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(buf, dir, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != '\0') continue;
+        char saved = buf[i];
+        buf[i] = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
+        buf[i] = saved;
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0) return -1;
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    return 0;
+}
+
+/* Removes "*.tmp.<pid>" files whose writer is dead: a writer killed mid-save leaves one,
+ * and nothing else would ever delete it. A live pid (or one we may not signal) keeps its
+ * file; our own pid is skipped too, since another thread of ours may be writing. */
+static void ckpt_clean_stale(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        const char *t = strstr(de->d_name, ".tmp.");
+        if (!t) continue;
+        const char *q;
+        while ((q = strstr(t + 1, ".tmp.")) != NULL) t = q;
+        const char *digits = t + 5;
+        char *end;
+        errno = 0;
+        long pid = strtol(digits, &end, 10);
+        if (*digits == '\0' || *end != '\0' || errno || pid <= 0 || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+            log_debug("removed %s/%s, left by a writer that died", dir, de->d_name);
+    }
+    closedir(d);
+}
+
+/* Writes `contents` to dir/fname crash-safely: temporary file, fsync, rename, fsync of dir.
+ * 0 or -1 with err. */
+static int ckpt_write_atomic_file(const char *dir, const char *fname, const uint8_t *head,
+                                  size_t headlen, const ckpt_section *s, int n,
+                                  const uint64_t *offs, uint32_t trailer, bool has_trailer,
+                                  char *err, size_t errlen) {
+    char tmp[CFG_PATH_MAX], final[CFG_PATH_MAX];
+    int k = snprintf(tmp, sizeof tmp, "%s/%s.tmp.%ld", dir, fname, (long)getpid());
+    if (k < 0 || (size_t)k >= sizeof tmp || ckpt_join(final, sizeof final, dir, fname) != 0) {
+        ckpt_fail(err, errlen, dir, "path too long");
+        return -1;
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        ckpt_fail(err, errlen, tmp, "cannot create: %s", strerror(errno));
+        return -1;
+    }
+    static const uint8_t zeros[8];
+    uint64_t pos = headlen;
+    if (write_all(fd, head, headlen) != 0) goto fail_write;
+    for (int i = 0; i < n; i++) {
+        if (offs[i] > pos && write_all(fd, zeros, (size_t)(offs[i] - pos)) != 0) goto fail_write;
+        if (s[i].len && write_all(fd, s[i].data, (size_t)s[i].len) != 0) goto fail_write;
+        pos = offs[i] + s[i].len;
+    }
+    if (has_trailer) {
+        uint8_t t[CKPT_TRAILER_LEN];
+        uint64_t end = ckpt_align8(pos);
+        if (end > pos && write_all(fd, zeros, (size_t)(end - pos)) != 0) goto fail_write;
+        put_u32(t, trailer);
+        if (write_all(fd, t, sizeof t) != 0) goto fail_write;
+    }
+    if (fsync(fd) != 0) goto fail_write;
+    if (close(fd) != 0) {
+        fd = -1;
+        goto fail_write;
+    }
+    fd = -1;
+    if (rename(tmp, final) != 0) {
+        ckpt_fail(err, errlen, final, "rename failed: %s", strerror(errno));
+        goto fail;
+    }
+    if (fsync_dir(dir) != 0) {
+        ckpt_fail(err, errlen, dir, "fsync failed: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+fail_write:
+    ckpt_fail(err, errlen, tmp, "write failed: %s", strerror(errno));
+    if (fd >= 0) close(fd);
+fail:
+    unlink(tmp);
+    return -1;
+}
+
+static int ckpt_write_pointer(const char *dir, const char *which, const char *fname, char *err,
+                              size_t errlen) {
+    char line[CKPT_POINTER_MAX];
+    int n = snprintf(line, sizeof line, "%s\n", fname);
+    if (n < 0 || (size_t)n >= sizeof line) return -1;
+    return ckpt_write_atomic_file(dir, which, (const uint8_t *)line, (size_t)n, NULL, 0, NULL, 0,
+                                  false, err, errlen);
+}
+
+/* Deletes the oldest ep_*.ckpt beyond the newest `keep`, sparing what a pointer names and
+ * `self`. Runs after the pointers were moved, so no pointer ever names a deleted file. */
+static void ckpt_retain(const char *dir, int keep, const char *self) {
+    if (keep <= 0) return;
+    char latest[CKPT_POINTER_MAX] = "", best[CKPT_POINTER_MAX] = "";
+    ckpt_read_pointer(dir, "latest", latest, sizeof latest);
+    ckpt_read_pointer(dir, "best", best, sizeof best);
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct {
+        int64_t ep;
+        char fname[CKPT_NAME_MAX + 8];
+    } *v = NULL, *nv;
+    int n = 0, cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        int64_t ep = ckpt_name_episode(de->d_name);
+        if (ep < 0 || !ckpt_is_ckpt_file(de->d_name)) continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            nv = realloc(v, sizeof *v * (size_t)cap);
+            if (!nv) goto done;
+            v = nv;
+        }
+        v[n].ep = ep;
+        copy_str(v[n].fname, sizeof v[n].fname, de->d_name);
+        n++;
+    }
+    /* Sort newest first (insertion sort: a folder holds a handful of files). */
+    for (int i = 1; i < n; i++) {
+        for (int j = i; j > 0 && v[j].ep > v[j - 1].ep; j--) {
+            int64_t te = v[j].ep;
+            char tf[sizeof v[0].fname];
+            memcpy(tf, v[j].fname, sizeof tf);
+            v[j] = v[j - 1];
+            v[j - 1].ep = te;
+            memcpy(v[j - 1].fname, tf, sizeof tf);
+        }
+    }
+    for (int i = keep; i < n; i++) {
+        if (!strcmp(v[i].fname, latest) || !strcmp(v[i].fname, best) || !strcmp(v[i].fname, self))
+            continue;
+        if (unlinkat(dirfd(d), v[i].fname, 0) != 0)
+            log_warn("%s/%s: cannot remove old checkpoint: %s", dir, v[i].fname, strerror(errno));
+    }
+done:
+    free(v);
+    closedir(d);
+}
+
+int ckpt_save(const char *dir, const char *name, const ckpt_header *h, const ckpt_section *s, int n,
+              bool is_best, int keep, char *err, size_t errlen) {
+    size_t nlen = strlen(name);
+    if (!ckpt_name_ok(name, nlen) || !strcmp(name, "latest") || !strcmp(name, "best") ||
+        nlen + 5 > CKPT_NAME_MAX) {
+        ckpt_fail(err, errlen, dir, "invalid checkpoint name '%.64s'", name);
+        return -1;
+    }
+    if (n < 0 || n > CKPT_MAX_SECTIONS || (n > 0 && !s)) {
+        ckpt_fail(err, errlen, dir, "invalid section count %d", n);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        bool dup = false;
+        for (int j = 0; j < i; j++) dup |= s[j].tag == s[i].tag;
+        if (dup || (s[i].len && !s[i].data)) {
+            ckpt_fail(err, errlen, dir, "invalid section %d (%s)", i,
+                      dup ? "duplicate tag" : "no data");
+            return -1;
+        }
+    }
+    if (mkdir_p(dir) != 0) {
+        ckpt_fail(err, errlen, dir, "cannot create: %s", strerror(errno));
+        return -1;
+    }
+    ckpt_clean_stale(dir);
+
+    uint32_t hl = ckpt_header_len((uint32_t)n);
+    uint8_t *head = calloc(1, hl);
+    uint64_t *offs = malloc(sizeof *offs * (size_t)(n ? n : 1));
+    int rc = -1;
+    if (!head || !offs) {
+        ckpt_fail(err, errlen, dir, "out of memory");
+        goto done;
+    }
+    uint64_t pos = hl;
+    for (int i = 0; i < n; i++) {
+        offs[i] = pos;
+        pos = ckpt_align8(pos + s[i].len);
+    }
+    uint64_t file_size = pos + CKPT_TRAILER_LEN;
+    memcpy(head, CKPT_MAGIC, 8);
+    put_u32(head + OFF_VERSION, CKPT_FORMAT_VERSION);
+    put_u32(head + OFF_HEADER_LEN, hl);
+    put_u64(head + OFF_FILE_SIZE, file_size);
+    put_u64(head + OFF_CFG_HASH, h->cfg_hash);
+    put_u64(head + OFF_EPISODE, (uint64_t)h->episode);
+    put_u64(head + OFF_STEPS, (uint64_t)h->steps);
+    put_f64(head + OFF_EPSILON, h->epsilon);
+    put_f64(head + OFF_SCORE, h->score);
+    put_f64(head + OFF_BEST, h->best_score);
+    put_u64(head + OFF_WALL, (uint64_t)h->wall_time);
+    put_u32(head + OFF_NSECT, (uint32_t)n);
+    for (int i = 0; i < n; i++) {
+        uint8_t *e = head + CKPT_FIXED_LEN + (size_t)CKPT_ENTRY_LEN * (size_t)i;
+        put_u32(e, s[i].tag);
+        put_u32(e + 4, ckpt_crc32c(0, s[i].data, (size_t)s[i].len));
+        put_u64(e + 8, offs[i]);
+        put_u64(e + 16, s[i].len);
+    }
+    put_u32(head + hl - 8, ckpt_crc32c(0, head, hl - 8));
+
+    /* The whole-file CRC, over the bytes exactly as they will be laid out. */
+    static const uint8_t zeros[8];
+    uint32_t crc = ckpt_crc32c(0, head, hl);
+    pos = hl;
+    for (int i = 0; i < n; i++) {
+        crc = ckpt_crc32c(crc, zeros, (size_t)(offs[i] - pos));
+        crc = ckpt_crc32c(crc, s[i].data, (size_t)s[i].len);
+        pos = offs[i] + s[i].len;
+    }
+    crc = ckpt_crc32c(crc, zeros, (size_t)(ckpt_align8(pos) - pos));
+
+    /* Order matters for crash safety: the checkpoint is complete and durable before any
+     * pointer names it, and old files are deleted only once the pointers have moved. A crash
+     * between any two steps leaves every pointer naming a complete file. */
+    char fname[CKPT_NAME_MAX + 8];
+    snprintf(fname, sizeof fname, "%s.ckpt", name);
+    if (ckpt_write_atomic_file(dir, fname, head, hl, s, n, offs, crc, true, err, errlen) != 0)
+        goto done;
+    if (ckpt_write_pointer(dir, "latest", fname, err, errlen) != 0) goto done;
+    if (is_best && ckpt_write_pointer(dir, "best", fname, err, errlen) != 0) goto done;
+    ckpt_retain(dir, keep, fname);
+    rc = 0;
+done:
+    free(head);
+    free(offs);
+    return rc;
+}
