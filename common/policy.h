@@ -12,6 +12,7 @@
 
 #include "common/config.h"
 #include "common/env.h"
+#include "common/nn.h"
 
 typedef struct policy policy_t;
 
@@ -27,5 +28,14 @@ int policy_act(policy_t *p, const float *obs, uint8_t mask, float q[ENV_NUM_ACTI
 /* The flat parameter vector (all layers, one allocation) and its length in floats. */
 float *policy_params(policy_t *p);
 size_t policy_num_params(const policy_t *p);
+
+/* The network's shape for cfg: env_obs_size() -> agent.hidden... -> ENV_NUM_ACTIONS.
+ * 0, or -1 when the config's sizes are unusable. (Added by the learner: the trainer builds
+ * its online and target networks with the same shape and layout.) */
+int policy_shape(const cfg_config *cfg, nn_shape *s);
+const nn_shape *policy_get_shape(const policy_t *p);
+
+/* The rng stream (common/rng.h) that seeds the initial weights. */
+#define POLICY_RNG_STREAM_INIT 4
 
 #endif

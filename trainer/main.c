@@ -1,7 +1,400 @@
-/* Placeholder main(): replaced by the program's real entry point. */
+/* trainer/main.c — the trainer program.
+ *
+ *   trainer --config FILE --run-dir DIR --episodes N [--seed S] [--server URL] [--quiet]
+ *
+ * Creates or resumes DIR (trainer.h), trains until the episode counter reaches N, and
+ * exits 0 — or, when linked to a server, stays up idle (status "completed") so that the
+ * demo stays watchable and `start` can be answered, until SIGTERM/SIGINT.
+ *
+ * Signals: the first SIGTERM/SIGINT finishes the current episode at full speed (no pause,
+ * no visual delay) if it can end within stop_grace_seconds, else abandons it; then the
+ * checkpoint is written and the program exits 0. A second signal abandons the episode at
+ * once; the checkpoint write itself is never interrupted (handlers only set a flag).
+ *
+ * Exit status: 0 done or stopped by a signal; 1 runtime failure; 2 usage or config error
+ * (including a run directory made with another config). */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
 
-int main(void) {
-    fputs("not built yet\n", stderr);
-    return 1;
+#ifdef RD_HAVE_OPENBLAS
+#include <cblas.h>
+#endif
+
+#include "common/config.h"
+#include "common/log.h"
+#include "common/nn.h"
+#include "trainer/control.h"
+#include "trainer/link.h"
+#include "trainer/trainer.h"
+
+static volatile sig_atomic_t signals_seen;
+static volatile sig_atomic_t last_signal;
+
+static void on_signal(int sig) {
+    last_signal = sig;
+    if (signals_seen < 2) signals_seen++;
+}
+
+static double mono_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void sleep_ms(int ms) {
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL); /* a signal cuts it short, which is what we want */
+}
+
+typedef struct {
+    trainer_t t;
+    link_t *link;
+    ctl_state ctl;
+    bool finishing;         /* a signal or `stop` arrived: end this episode at full speed */
+    double finish_deadline; /* monotonic; abandon after it (signals only) */
+    double last_frame;
+    int64_t episode_step;
+    trainer_status sent_status;
+    char msg[4096];
+} app_t;
+
+static void send_record(app_t *a, const char *json) {
+    if (a->link) link_send(a->link, LINK_RECORD, json, strlen(json));
+}
+
+static void set_status(app_t *a, trainer_status s) {
+    a->t.status = s;
+    if (s == a->sent_status) return;
+    a->sent_status = s;
+    trainer_write_progress(&a->t);
+    snprintf(a->msg, sizeof a->msg,
+             "{\"type\":\"status\",\"status\":\"%s\",\"episode\":%" PRId64 ",\"total\":%" PRId64
+             ",\"speed_ms\":%d,\"visual\":%s}",
+             trainer_status_names[s], a->t.st.episode, a->t.target_episodes, a->ctl.speed_ms,
+             a->ctl.visual ? "true" : "false");
+    send_record(a, a->msg);
+}
+
+static void announce_checkpoint(app_t *a, bool is_best) {
+    log_info("checkpoint %s at episode %" PRId64 "%s", a->t.saved_path, a->t.st.episode,
+             is_best ? " (best)" : "");
+    snprintf(a->msg, sizeof a->msg,
+             "{\"type\":\"checkpoint\",\"episode\":%" PRId64 ",\"path\":\"%s\",\"best\":%s,"
+             "\"best_score\":%.2f}",
+             a->t.st.episode, a->t.saved_path, is_best ? "true" : "false", a->t.st.best_score);
+    send_record(a, a->msg);
+}
+
+/* Writes a checkpoint unless the one on disk already holds exactly this state. */
+static int save_checkpoint(app_t *a) {
+    trainer_t *t = &a->t;
+    if (t->st.steps == t->saved_steps) return 0;
+    if (t->st.episode == t->saved_episode) {
+        /* An abandoned episode left partial state at an episode count that already has a
+         * checkpoint (which `best` may name): keep that exact one rather than overwrite it,
+         * so that resuming stays exact. */
+        log_info("keeping %s (the abandoned episode is not saved)", t->saved_path);
+        return 0;
+    }
+    char err[1024];
+    if (trainer_checkpoint(t, false, NULL, 0, err, sizeof err) != 0) {
+        log_error("checkpoint failed: %s", err);
+        return -1;
+    }
+    announce_checkpoint(a, false);
+    return 0;
+}
+
+static void poll_commands(app_t *a) {
+    if (!a->link) return;
+    char buf[4096], err[256];
+    size_t n;
+    while ((n = link_poll_command(a->link, buf, sizeof buf)) > 0) {
+        ctl_command c = ctl_apply(&a->ctl, buf, n, err, sizeof err);
+        if (c == CTL_UNKNOWN)
+            log_warn("ignoring command: %s", err);
+        else
+            log_info("command: %s", ctl_command_names[c]);
+        if (c == CTL_SET_SPEED || c == CTL_SET_MODE) {
+            trainer_status s = a->sent_status;
+            a->sent_status = (trainer_status)-1; /* re-announce speed/visual */
+            set_status(a, s);
+        }
+    }
+}
+
+/* Called before every step: commands, signals, pause, visual delay. */
+static int before_step(void *ctx) {
+    app_t *a = ctx;
+    poll_commands(a);
+    if (signals_seen >= 2) return 1;
+    if (signals_seen == 1 && !a->finishing) {
+        a->finishing = true;
+        double grace = a->t.cfg.training.stop_grace_seconds;
+        a->finish_deadline = mono_now() + grace;
+        /* Estimate the rest of the episode at the recent speed; if it cannot end within
+         * the grace, abandon it now rather than at the deadline. */
+        double left = a->t.cfg.environment.max_steps - a->t.env.step;
+        if (a->t.ema_sps > 0 && left / a->t.ema_sps > grace) return 1;
+    }
+    if (a->finishing) {
+        if (signals_seen > 0 && mono_now() > a->finish_deadline) return 1;
+        return 0;
+    }
+    if (a->ctl.stop_requested) {
+        a->finishing = true;
+        a->finish_deadline = 1e300; /* `stop` waits for the episode, whatever it takes */
+        return 0;
+    }
+    if (a->ctl.paused) {
+        set_status(a, TRAINER_STATUS_PAUSED);
+        while (a->ctl.paused && !signals_seen && !a->ctl.stop_requested) {
+            sleep_ms(10);
+            poll_commands(a);
+        }
+        set_status(a, TRAINER_STATUS_RUNNING);
+        if (signals_seen || a->ctl.stop_requested) return before_step(ctx);
+    }
+    int delay = ctl_step_delay_ms(&a->ctl);
+    if (delay > 0) sleep_ms(delay);
+    return 0;
+}
+
+static void after_step(void *ctx, int action, const float *q, float reward) {
+    app_t *a = ctx;
+    a->episode_step++;
+    if (!a->link || !a->ctl.visual || a->finishing) return;
+    /* Frames at most ~60 a second at full speed: the link would drop the rest anyway. */
+    double now = mono_now();
+    if (ctl_step_delay_ms(&a->ctl) == 0 && now - a->last_frame < 1.0 / 60) return;
+    a->last_frame = now;
+    const env_t *e = &a->t.env;
+    char *p = a->msg, *end = a->msg + sizeof a->msg;
+    p += snprintf(p, (size_t)(end - p),
+                  "{\"type\":\"frame\",\"episode\":%" PRId64 ",\"step\":%d,\"x\":%d,\"y\":%d,"
+                  "\"width\":%d,\"height\":%d,\"action\":\"%s\",\"reward\":%.3f,"
+                  "\"multiplier\":%.3f,\"meters\":{",
+                  a->t.st.episode + 1, e->step, e->x, e->y, e->cfg->width, e->cfg->height,
+                  env_action_names[action], reward, e->multiplier);
+    for (int m = 0; m < CFG_NUM_METERS; m++)
+        p += snprintf(p, (size_t)(end - p), "%s\"%s\":%.4f", m ? "," : "", cfg_meter_names[m],
+                      e->meters[m]);
+    p += snprintf(p, (size_t)(end - p), "},\"q_values\":[");
+    for (int i = 0; i < ENV_NUM_ACTIONS; i++)
+        p += snprintf(p, (size_t)(end - p), "%s%.4f", i ? "," : "", q ? q[i] : 0.0f);
+    p += snprintf(p, (size_t)(end - p), "]}");
+    link_send(a->link, LINK_FRAME, a->msg, (size_t)(p - a->msg));
+}
+
+static void usage(FILE *f) {
+    fputs("usage: trainer --config FILE --run-dir DIR --episodes N [--seed S]\n"
+          "               [--server ws://HOST:PORT/ws/trainer] [--quiet]\n",
+          f);
+}
+
+int main(int argc, char **argv) {
+    const char *config = NULL, *run_dir = NULL, *server = NULL;
+    long long episodes = -1, seed = -1;
+    bool quiet = false, have_seed = false;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(arg, "--quiet")) {
+            quiet = true;
+            continue;
+        }
+        if (!val) {
+            fprintf(stderr, "trainer: %s needs a value\n", arg);
+            usage(stderr);
+            return 2;
+        }
+        char *end = NULL;
+        if (!strcmp(arg, "--config"))
+            config = val;
+        else if (!strcmp(arg, "--run-dir"))
+            run_dir = val;
+        else if (!strcmp(arg, "--server"))
+            server = val;
+        else if (!strcmp(arg, "--episodes")) {
+            episodes = strtoll(val, &end, 10);
+            if (*end || episodes < 0) episodes = -2;
+        } else if (!strcmp(arg, "--seed")) {
+            seed = strtoll(val, &end, 10);
+            have_seed = !*end && seed >= 0;
+            if (!have_seed) {
+                fprintf(stderr, "trainer: --seed wants a non-negative integer\n");
+                return 2;
+            }
+        } else {
+            fprintf(stderr, "trainer: unknown option %s\n", arg);
+            usage(stderr);
+            return 2;
+        }
+        i++;
+    }
+    const char *parent = getenv("RD_PARENT_PID");
+    log_init("trainer", parent == NULL);
+    if (parent) {
+        /* Die with run_demo; the getppid() check closes the race where it died first. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if ((long)getppid() != atol(parent)) {
+            log_error("parent %s is gone", parent);
+            return 1;
+        }
+    }
+    if (!run_dir || episodes == -2) {
+        fprintf(stderr, "trainer: --run-dir and a non-negative --episodes are required\n");
+        usage(stderr);
+        return 2;
+    }
+    cfg_config cfg;
+    cfg_defaults(&cfg);
+    char err[2048];
+    if (config && cfg_load_file(&cfg, config, err, sizeof err) != 0) {
+        log_error("%s", err);
+        return 2;
+    }
+    if (have_seed) cfg.training.seed = (uint64_t)seed;
+    if (episodes < 0) episodes = cfg.training.episodes;
+    if (cfg_validate(&cfg, err, sizeof err) != 0) {
+        log_error("%s", err);
+        return 2;
+    }
+
+#ifdef RD_HAVE_OPENBLAS
+    openblas_set_num_threads(1); /* one core: the demo shares the machine */
+#endif
+    nn_set_backend(NN_BACKEND_NATIVE); /* chosen by measurement: docs/design/learner.md */
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    static app_t app; /* large (trainer_t); static keeps it off the stack */
+    app_t *a = &app;
+    a->sent_status = (trainer_status)-1;
+    ctl_init(&a->ctl);
+    trainer_opts opts = {.run_dir = run_dir, .episodes = episodes, .quiet = quiet};
+    int rc = trainer_open(&a->t, &cfg, &opts, err, sizeof err);
+    if (rc != 0) {
+        log_error("%s", err);
+        return rc == -2 ? 2 : 1;
+    }
+    trainer_t *t = &a->t;
+    if (t->resumed_from[0]) {
+        log_info("resumed from %s at episode %" PRId64 " (target %" PRId64 ")", t->resumed_from,
+                 t->st.episode, t->target_episodes);
+    } else {
+        log_info("new run in %s: %" PRId64 " episodes, seed %" PRIu64 ", network %d->...->%d "
+                 "(%zu parameters)",
+                 run_dir, t->target_episodes, t->st.seed, t->dqn.shape.sizes[0], ENV_NUM_ACTIONS,
+                 t->dqn.n_params);
+    }
+
+    if (server) {
+        a->link = link_start(server, getenv("RD_TRAINER_TOKEN"), 1024, err, sizeof err);
+        if (!a->link) {
+            log_error("--server %s: %s", server, err);
+            trainer_close(t);
+            return 2;
+        }
+        const char *slash = strrchr(run_dir, '/');
+        snprintf(a->msg, sizeof a->msg,
+                 "{\"type\":\"hello\",\"job_id\":\"%s/%s\",\"config\":\"%s\",\"run_dir\":\"%s\","
+                 "\"total_episodes\":%" PRId64 ",\"episode\":%" PRId64 ",\"resumed_from\":%" PRId64
+                 ",\"pid\":%d}",
+                 cfg.name, slash ? slash + 1 : run_dir, cfg.name, run_dir, t->target_episodes,
+                 t->st.episode, t->resumed_episode, (int)getpid());
+        link_set_hello(a->link, a->msg, strlen(a->msg));
+    }
+
+    trainer_hooks hooks = {.before_step = before_step, .after_step = after_step, .ctx = a};
+    int exit_code = 0;
+    set_status(a, t->status == TRAINER_STATUS_COMPLETED ? TRAINER_STATUS_COMPLETED
+                                                        : TRAINER_STATUS_RUNNING);
+    char json[1024];
+    while (!signals_seen) {
+        poll_commands(a);
+        if (a->ctl.checkpoint_requested) {
+            a->ctl.checkpoint_requested = false;
+            save_checkpoint(a);
+        }
+        if (a->ctl.start_requested) {
+            a->ctl.start_requested = false;
+            a->ctl.idle = false;
+            if (t->st.episode < t->target_episodes) set_status(a, TRAINER_STATUS_RUNNING);
+        }
+        if (a->ctl.stop_requested && t->status != TRAINER_STATUS_RUNNING) {
+            a->ctl.stop_requested = false; /* nothing to stop */
+        }
+        if (a->ctl.idle || t->status == TRAINER_STATUS_COMPLETED) {
+            if (!a->link) break;
+            sleep_ms(50);
+            continue;
+        }
+        if (a->ctl.paused) {
+            set_status(a, TRAINER_STATUS_PAUSED);
+            sleep_ms(10);
+            continue;
+        }
+        set_status(a, TRAINER_STATUS_RUNNING);
+        hooks.want_q = a->link && a->ctl.visual;
+        a->episode_step = 0;
+        trainer_episode_result res;
+        double t0 = mono_now();
+        trainer_run_episode(t, &hooks, &res);
+        if (res.abandoned) break;
+        if (trainer_end_episode(t, &res, mono_now() - t0, json, sizeof json, err, sizeof err) !=
+            0) {
+            log_error("%s", err);
+            exit_code = 1;
+            break;
+        }
+        send_record(a, json);
+        if (t->saved_now) announce_checkpoint(a, t->saved_best);
+        if (a->finishing && signals_seen) break;
+        if (a->ctl.stop_requested) {
+            a->ctl.stop_requested = false;
+            a->finishing = false;
+            save_checkpoint(a);
+            a->ctl.idle = true;
+            set_status(a, TRAINER_STATUS_STOPPED);
+            log_info("stopped at episode %" PRId64 "; waiting for start", t->st.episode);
+            continue;
+        }
+        if (t->status == TRAINER_STATUS_COMPLETED) {
+            save_checkpoint(a);
+            a->sent_status = (trainer_status)-1;
+            set_status(a, TRAINER_STATUS_COMPLETED);
+            log_info("completed %" PRId64 " episodes%s", t->st.episode,
+                     a->link ? "; idle until stopped" : "");
+        }
+    }
+
+    /* Shutdown: the checkpoint first (a second signal cannot interrupt it: the handler only
+     * counts), then the status and the link. */
+    if (save_checkpoint(a) != 0) exit_code = 1;
+    if (signals_seen)
+        log_info("stopping on %s at episode %" PRId64, strsignal(last_signal), t->st.episode);
+    if (t->status != TRAINER_STATUS_COMPLETED)
+        set_status(a, exit_code ? TRAINER_STATUS_FAILED : TRAINER_STATUS_STOPPED);
+    else
+        trainer_write_progress(t);
+    link_stop(a->link, 300);
+    trainer_close(t);
+    return exit_code;
 }

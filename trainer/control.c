@@ -1,0 +1,88 @@
+/* trainer/control.c — see control.h. */
+#include "trainer/control.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *const ctl_command_names[CTL_UNKNOWN + 1] = {
+    "none", "pause", "resume", "stop", "start", "set_speed", "set_mode", "checkpoint", "unknown"};
+
+void ctl_init(ctl_state *c) {
+    memset(c, 0, sizeof *c);
+}
+
+int ctl_step_delay_ms(const ctl_state *c) {
+    return c->visual ? c->speed_ms : 0;
+}
+
+static const cJSON *first_number(const cJSON *o, const char *const *keys) {
+    for (; *keys; keys++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, *keys);
+        if (cJSON_IsNumber(v)) return v;
+    }
+    return NULL;
+}
+
+ctl_command ctl_apply(ctl_state *c, const char *json, size_t len, char *err, size_t errlen) {
+    cJSON *o = cJSON_ParseWithLength(json, len);
+    ctl_command cmd = CTL_UNKNOWN;
+    const cJSON *name = o ? cJSON_GetObjectItemCaseSensitive(o, "command") : NULL;
+    if (!cJSON_IsString(name)) {
+        snprintf(err, errlen, "not a command object");
+        goto out;
+    }
+    for (int i = CTL_PAUSE; i < CTL_UNKNOWN; i++)
+        if (strcmp(name->valuestring, ctl_command_names[i]) == 0) cmd = (ctl_command)i;
+    switch (cmd) {
+        case CTL_PAUSE:
+            c->paused = true;
+            break;
+        case CTL_RESUME:
+            c->paused = false;
+            break;
+        case CTL_STOP:
+            if (!c->idle) c->stop_requested = true;
+            c->paused = false;
+            break;
+        case CTL_START:
+            c->paused = false;
+            c->stop_requested = false;
+            if (c->idle) c->start_requested = true;
+            break;
+        case CTL_CHECKPOINT:
+            c->checkpoint_requested = true;
+            break;
+        case CTL_SET_SPEED: {
+            static const char *const keys[] = {"speed_ms", "delay_ms", "speed", "value", NULL};
+            const cJSON *v = first_number(o, keys);
+            if (!v) {
+                snprintf(err, errlen, "set_speed needs a number (speed_ms)");
+                cmd = CTL_UNKNOWN;
+                break;
+            }
+            double ms = v->valuedouble;
+            c->speed_ms = ms < 0 ? 0 : ms > 100 ? 100 : (int)ms;
+            break;
+        }
+        case CTL_SET_MODE: {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "visual");
+            const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "mode");
+            if (cJSON_IsBool(v))
+                c->visual = cJSON_IsTrue(v);
+            else if (cJSON_IsString(m))
+                c->visual = strcmp(m->valuestring, "visual") == 0;
+            else {
+                snprintf(err, errlen, "set_mode needs \"visual\": true|false");
+                cmd = CTL_UNKNOWN;
+            }
+            break;
+        }
+        default:
+            snprintf(err, errlen, "unknown command '%s'", name->valuestring);
+            break;
+    }
+out:
+    cJSON_Delete(o);
+    return cmd;
+}

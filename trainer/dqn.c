@@ -1,0 +1,171 @@
+/* trainer/dqn.c — see dqn.h. */
+#include "trainer/dqn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/policy.h"
+
+int dqn_init(dqn_t *d, const cfg_config *cfg, uint64_t seed, char *err, size_t errlen) {
+    memset(d, 0, sizeof *d);
+    const cfg_agent *a = &cfg->agent;
+    d->agent = a;
+    if (policy_shape(cfg, &d->shape) != 0) {
+        snprintf(err, errlen, "unusable network shape");
+        return -1;
+    }
+    if (a->batch_size < 1 || a->batch_size > 65536) {
+        snprintf(err, errlen, "agent.batch_size %d out of range", a->batch_size);
+        return -1;
+    }
+    d->n_params = nn_num_params(&d->shape);
+    d->obs_size = d->shape.sizes[0];
+    d->batch = a->batch_size;
+    size_t B = (size_t)d->batch, np = d->n_params, obs = (size_t)d->obs_size;
+    size_t nacts = nn_acts_size(&d->shape, d->batch);
+    size_t total = 5 * np + 2 * B * obs + 2 * nacts + B * ENV_NUM_ACTIONS +
+                   nn_scratch_size(&d->shape, d->batch) + obs + nn_acts_size(&d->shape, 1) + 3 * B;
+    float *mem = calloc(total, sizeof(float));
+    d->mask2 = calloc(B, 1);
+    d->idx = calloc(B, sizeof *d->idx);
+    if (!mem || !d->mask2 || !d->idx) {
+        free(mem);
+        free(d->mask2);
+        free(d->idx);
+        snprintf(err, errlen, "out of memory for the learner (%zu floats)", total);
+        return -1;
+    }
+    float *p = mem;
+#define TAKE(field, n)                                                                             \
+    do {                                                                                           \
+        d->field = p;                                                                              \
+        p += (n);                                                                                  \
+    } while (0)
+    TAKE(online, np);
+    TAKE(target, np);
+    TAKE(grad, np);
+    TAKE(adam_m, np);
+    TAKE(adam_v, np);
+    TAKE(x, B * obs);
+    TAKE(x2, B * obs);
+    TAKE(acts, nacts);
+    TAKE(acts2, nacts);
+    TAKE(dout, B * ENV_NUM_ACTIONS);
+    TAKE(scratch, nn_scratch_size(&d->shape, d->batch));
+    TAKE(act_obs, obs);
+    TAKE(act_acts, nn_acts_size(&d->shape, 1));
+    TAKE(pred, B);
+    TAKE(tgt, B);
+    TAKE(dpred, B);
+#undef TAKE
+    /* The same initial weights as policy_create(cfg, seed). */
+    rng_t r;
+    rng_seed(&r, seed, POLICY_RNG_STREAM_INIT);
+    nn_init_params(&d->shape, d->online, &r);
+    memcpy(d->target, d->online, sizeof(float) * np);
+    d->adam = (nn_adam){.lr = (float)a->learning_rate,
+                        .beta1 = (float)a->adam_beta1,
+                        .beta2 = (float)a->adam_beta2,
+                        .eps = (float)a->adam_eps,
+                        .t = 0};
+    if (env_init(&d->scratch_env, &cfg->environment, 0) != 0) {
+        dqn_free(d);
+        snprintf(err, errlen, "environment cannot be built from the config");
+        return -1;
+    }
+    return 0;
+}
+
+void dqn_free(dqn_t *d) {
+    free(d->online);
+    free(d->mask2);
+    free(d->idx);
+    memset(d, 0, sizeof *d);
+}
+
+static int masked_argmax(const float *q, uint8_t mask) {
+    int best = ENV_WAIT; /* always allowed */
+    for (int a = 0; a < ENV_NUM_ACTIONS; a++)
+        if ((mask >> a & 1) && q[a] > q[best]) best = a;
+    return best;
+}
+
+int dqn_greedy(dqn_t *d, const float *obs, uint8_t mask, float *q) {
+    nn_forward(&d->shape, d->online, obs, 1, d->act_acts);
+    const float *out = nn_output(&d->shape, d->act_acts, 1);
+    if (q) memcpy(q, out, sizeof(float) * ENV_NUM_ACTIONS);
+    return masked_argmax(out, mask);
+}
+
+int dqn_act(dqn_t *d, const float *obs, uint8_t mask, double epsilon, rng_t *rng, float *q) {
+    mask |= 1u << ENV_WAIT;
+    if (rng_double(rng) < epsilon) {
+        int allowed[ENV_NUM_ACTIONS], n = 0;
+        for (int a = 0; a < ENV_NUM_ACTIONS; a++)
+            if (mask >> a & 1) allowed[n++] = a;
+        int a = allowed[rng_below(rng, (uint32_t)n)];
+        /* Frames show q-values even for exploratory steps; the forward pass is only
+         * worth it when someone looks. */
+        if (q) dqn_greedy(d, obs, mask, q);
+        return a;
+    }
+    return dqn_greedy(d, obs, mask, q);
+}
+
+void dqn_sync_target(dqn_t *d) {
+    memcpy(d->target, d->online, sizeof(float) * d->n_params);
+}
+
+float dqn_update(dqn_t *d, const replay_t *r, rng_t *rng) {
+    const cfg_agent *a = d->agent;
+    int B = d->batch, obs = d->obs_size;
+    replay_sample(r, rng, B, d->idx);
+    for (int i = 0; i < B; i++) {
+        const replay_transition *t = &r->items[d->idx[i]];
+        replay_restore(&d->scratch_env, &t->s);
+        env_observe(&d->scratch_env, d->x + (size_t)i * obs);
+        replay_restore(&d->scratch_env, &t->s2);
+        env_observe(&d->scratch_env, d->x2 + (size_t)i * obs);
+        d->mask2[i] = env_action_mask(&d->scratch_env) | (1u << ENV_WAIT);
+    }
+
+    /* Targets: y = r + gamma Q_target(s', a*) for non-terminal s', where a* is the masked
+     * argmax of the online network (Double DQN) or of the target network itself. */
+    nn_forward(&d->shape, d->target, d->x2, B, d->acts2);
+    const float *qt = nn_output(&d->shape, d->acts2, B);
+    for (int i = 0; i < B; i++)
+        d->tgt[i] = (float)masked_argmax(qt + i * ENV_NUM_ACTIONS, d->mask2[i]);
+    float gamma = (float)a->gamma;
+    if (a->double_dqn) {
+        /* Save Q_target(s', .) rows in dout (free until the backward pass). */
+        memcpy(d->dout, qt, sizeof(float) * (size_t)B * ENV_NUM_ACTIONS);
+        nn_forward(&d->shape, d->online, d->x2, B, d->acts2);
+        const float *qo2 = nn_output(&d->shape, d->acts2, B);
+        for (int i = 0; i < B; i++) {
+            int best = masked_argmax(qo2 + i * ENV_NUM_ACTIONS, d->mask2[i]);
+            d->tgt[i] = d->dout[i * ENV_NUM_ACTIONS + best];
+        }
+    } else {
+        for (int i = 0; i < B; i++) d->tgt[i] = qt[i * ENV_NUM_ACTIONS + (int)d->tgt[i]];
+    }
+    for (int i = 0; i < B; i++) {
+        const replay_transition *t = &r->items[d->idx[i]];
+        d->tgt[i] = t->reward + (t->done ? 0.0f : gamma * d->tgt[i]);
+    }
+
+    nn_forward(&d->shape, d->online, d->x, B, d->acts);
+    const float *q = nn_output(&d->shape, d->acts, B);
+    for (int i = 0; i < B; i++) d->pred[i] = q[i * ENV_NUM_ACTIONS + r->items[d->idx[i]].action];
+    float loss = nn_huber(d->pred, d->tgt, B, (float)a->huber_delta, d->dpred);
+    memset(d->dout, 0, sizeof(float) * (size_t)B * ENV_NUM_ACTIONS);
+    for (int i = 0; i < B; i++)
+        d->dout[i * ENV_NUM_ACTIONS + r->items[d->idx[i]].action] = d->dpred[i];
+    nn_backward(&d->shape, d->online, d->x, B, d->acts, d->dout, d->grad, d->scratch);
+    nn_clip_grad_norm(d->grad, d->n_params, (float)a->grad_clip);
+    nn_adam_step(&d->adam, d->online, d->grad, d->adam_m, d->adam_v, d->n_params);
+    d->updates++;
+    if (a->target_update == CFG_TARGET_POLYAK)
+        nn_polyak(d->target, d->online, d->n_params, (float)a->tau);
+    return loss;
+}

@@ -1,0 +1,54 @@
+/* trainer/dqn.h — the DQN learner (prefix dqn_): online and target networks, Adam,
+ * masked epsilon-greedy acting, and the update from a replay batch (DESIGN.md §5).
+ *
+ * All buffers are allocated by dqn_init() once; dqn_act() and dqn_update() allocate
+ * nothing. The online parameters are in policy_params() layout (common/policy.h), so a
+ * checkpoint's ONLINE section is directly loadable by the server's policy. */
+#ifndef RD_TRAINER_DQN_H
+#define RD_TRAINER_DQN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/config.h"
+#include "common/env.h"
+#include "common/nn.h"
+#include "trainer/replay.h"
+
+typedef struct {
+    const cfg_agent *agent; /* borrowed */
+    nn_shape shape;
+    size_t n_params;
+    int obs_size, batch;
+    float *online, *target, *grad, *adam_m, *adam_v; /* n_params each, one allocation */
+    nn_adam adam;
+    /* Work buffers for one update (batch rows) and for acting (one row). */
+    float *x, *x2, *acts, *acts2, *dout, *scratch, *act_obs, *act_acts;
+    float *pred, *tgt, *dpred;
+    uint8_t *mask2;
+    uint32_t *idx;
+    env_t scratch_env; /* rebuilds observations from replay states */
+    int64_t updates;
+} dqn_t;
+
+/* Allocates everything for cfg (borrowed, must outlive d) and initialises the online
+ * weights as policy_create(cfg, seed) does; the target starts as a copy. 0 or -1 + err. */
+int dqn_init(dqn_t *d, const cfg_config *cfg, uint64_t seed, char *err, size_t errlen);
+void dqn_free(dqn_t *d);
+
+/* Greedy action among `mask` for obs, q-values into q (may be NULL). */
+int dqn_greedy(dqn_t *d, const float *obs, uint8_t mask, float *q);
+
+/* Epsilon-greedy among `mask`: with probability epsilon a uniform allowed action (drawn
+ * from rng), else greedy. Always draws exactly one float, plus one index when exploring. */
+int dqn_act(dqn_t *d, const float *obs, uint8_t mask, double epsilon, rng_t *rng, float *q);
+
+/* One gradient step on a batch drawn from r with rng. Returns the Huber loss. Applies the
+ * Polyak target update when configured. */
+float dqn_update(dqn_t *d, const replay_t *r, rng_t *rng);
+
+/* target <- online. */
+void dqn_sync_target(dqn_t *d);
+
+#endif

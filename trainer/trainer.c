@@ -1,0 +1,509 @@
+/* trainer/trainer.c — see trainer.h. */
+#include "trainer/trainer.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/ckpt.h"
+#include "common/log.h"
+
+const char *const trainer_status_names[5] = {"running", "paused", "stopped", "completed", "failed"};
+
+static double wall_now(void) {
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (double)tv.tv_sec + tv.tv_usec * 1e-6;
+}
+
+/* mkdir -p for one or two levels the trainer creates (run dir, checkpoints/, tb/). */
+static int make_dirs(const char *path) {
+    char tmp[CFG_PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
+    return 0;
+}
+
+/* Writes text to path through path.tmp + rename, so that readers see old or new. */
+static int write_atomic(const char *path, const char *text, size_t len) {
+    char tmp[CFG_PATH_MAX + 64];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return -1;
+    size_t n = fwrite(text, 1, len, f);
+    if (fclose(f) != 0 || n != len) {
+        unlink(tmp);
+        return -1;
+    }
+    return rename(tmp, path);
+}
+
+double trainer_multiplier(const trainer_t *t) {
+    const cfg_curriculum *c = &t->cfg.curriculum;
+    if (!c->enabled || c->n_stages < 1) return 1.0;
+    int s = t->st.stage < c->n_stages ? t->st.stage : c->n_stages - 1;
+    return c->stages[s];
+}
+
+double trainer_epsilon(const trainer_t *t) {
+    const cfg_agent *a = &t->cfg.agent;
+    if (a->epsilon_decay_episodes <= 0) return a->epsilon_end;
+    double f = (double)t->st.episode / a->epsilon_decay_episodes;
+    if (f > 1.0) f = 1.0;
+    return a->epsilon_start + f * (a->epsilon_end - a->epsilon_start);
+}
+
+/* ---- Checkpoints ---- */
+
+int trainer_checkpoint(trainer_t *t, bool is_best, char *path, size_t pathlen, char *err,
+                       size_t errlen) {
+    dqn_t *d = &t->dqn;
+    t->st.updates = d->updates;
+    t->st.adam_t = d->adam.t;
+    t->st.replay_capacity = t->replay.capacity;
+    t->st.replay_size = t->replay.size;
+    t->st.replay_cursor = t->replay.cursor;
+    t->st.env_rng = t->env.rng;
+    t->st.explore_rng = t->explore_rng;
+    t->st.replay_rng = t->replay_rng;
+    ckpt_header h = {.cfg_hash = cfg_hash(&t->cfg),
+                     .episode = t->st.episode,
+                     .steps = t->st.steps,
+                     .epsilon = trainer_epsilon(t),
+                     .score = t->st.last_score,
+                     .best_score = t->st.best_score,
+                     .wall_time = (int64_t)time(NULL)};
+    ckpt_section s[] = {
+        {CKPT_TAG_ONLINE, d->online, sizeof(float) * d->n_params},
+        {TRAINER_TAG_TARGET, d->target, sizeof(float) * d->n_params},
+        {TRAINER_TAG_ADAM, d->adam_m, 2 * sizeof(float) * d->n_params},
+        {TRAINER_TAG_REPLAY, t->replay.items, sizeof(replay_transition) * t->replay.size},
+        {TRAINER_TAG_STATE, &t->st, sizeof t->st},
+        {TRAINER_TAG_CURR, t->window, sizeof(int32_t) * (size_t)t->cfg.curriculum.window},
+    };
+    char name[64];
+    snprintf(name, sizeof name, "ep_%07" PRId64, t->st.episode);
+    if (ckpt_save(t->ckpt_dir, name, &h, s, (int)(sizeof s / sizeof s[0]), is_best,
+                  t->cfg.training.keep_checkpoints, err, errlen) != 0)
+        return -1;
+    snprintf(t->saved_path, sizeof t->saved_path, "%s/%s.ckpt", t->ckpt_dir, name);
+    if (path) snprintf(path, pathlen, "%s", t->saved_path);
+    t->saved_episode = t->st.episode;
+    t->saved_steps = t->st.steps;
+    return 0;
+}
+
+static const void *need_section(ckpt_file *f, uint32_t tag, uint64_t len, const char *what,
+                                const char *path, char *err, size_t errlen) {
+    uint64_t got = 0;
+    const void *p = ckpt_file_section(f, tag, &got);
+    if (!p || got != len) {
+        snprintf(err, errlen, "%s: section %s is %s (%" PRIu64 " bytes, expected %" PRIu64 ")",
+                 path, what, p ? "the wrong size" : "missing", got, len);
+        return NULL;
+    }
+    return p;
+}
+
+static int restore(trainer_t *t, ckpt_file *f, const char *path, char *err, size_t errlen) {
+    dqn_t *d = &t->dqn;
+    const trainer_state *st =
+        need_section(f, TRAINER_TAG_STATE, sizeof(trainer_state), "state", path, err, errlen);
+    if (!st) return -1;
+    if (st->version != TRAINER_STATE_VERSION || st->n_params != d->n_params ||
+        st->transition_size != sizeof(replay_transition) ||
+        st->replay_capacity != t->replay.capacity || st->replay_size > t->replay.capacity ||
+        st->replay_cursor >= t->replay.capacity) {
+        snprintf(err, errlen, "%s: trainer state does not match this build or config", path);
+        return -1;
+    }
+    size_t np = d->n_params;
+    const void *on =
+        need_section(f, CKPT_TAG_ONLINE, sizeof(float) * np, "online", path, err, errlen);
+    const void *tg =
+        on ? need_section(f, TRAINER_TAG_TARGET, sizeof(float) * np, "target", path, err, errlen)
+           : NULL;
+    const void *ad =
+        tg ? need_section(f, TRAINER_TAG_ADAM, 2 * sizeof(float) * np, "adam", path, err, errlen)
+           : NULL;
+    const void *rp =
+        ad ? need_section(f, TRAINER_TAG_REPLAY, sizeof(replay_transition) * st->replay_size,
+                          "replay", path, err, errlen)
+           : NULL;
+    const void *cu =
+        rp ? need_section(f, TRAINER_TAG_CURR, sizeof(int32_t) * (size_t)t->cfg.curriculum.window,
+                          "curriculum", path, err, errlen)
+           : NULL;
+    if (!cu) return -1;
+    memcpy(d->online, on, sizeof(float) * np);
+    memcpy(d->target, tg, sizeof(float) * np);
+    memcpy(d->adam_m, ad, 2 * sizeof(float) * np);
+    memcpy(t->replay.items, rp, sizeof(replay_transition) * st->replay_size);
+    memcpy(t->window, cu, sizeof(int32_t) * (size_t)t->cfg.curriculum.window);
+    t->st = *st;
+    t->replay.size = st->replay_size;
+    t->replay.cursor = st->replay_cursor;
+    t->env.rng = st->env_rng;
+    t->explore_rng = st->explore_rng;
+    t->replay_rng = st->replay_rng;
+    d->updates = st->updates;
+    d->adam.t = st->adam_t;
+    return 0;
+}
+
+/* Drops metrics.jsonl lines of episodes after `episode` (written after the checkpoint we
+ * resume from), so that the file matches the state exactly. Also drops a torn last line. */
+static int truncate_metrics(const char *path, int64_t episode) {
+    FILE *f = fopen(path, "r+");
+    if (!f) return errno == ENOENT ? 0 : -1;
+    char line[4096];
+    long keep = 0;
+    for (;;) {
+        long at = ftell(f);
+        if (!fgets(line, sizeof line, f)) break;
+        long long ep = 0;
+        size_t n = strlen(line);
+        if (n == 0 || line[n - 1] != '\n' || sscanf(line, "{\"episode\":%lld", &ep) != 1 ||
+            ep > episode)
+            break;
+        keep = at + (long)n;
+    }
+    int rc = ftruncate(fileno(f), keep);
+    fclose(f);
+    return rc;
+}
+
+int trainer_open(trainer_t *t, const cfg_config *cfg, const trainer_opts *opts, char *err,
+                 size_t errlen) {
+    memset(t, 0, sizeof *t);
+    t->cfg = *cfg;
+    t->target_episodes = opts->episodes;
+    t->quiet = opts->quiet;
+    t->st.best_score = -1;
+    t->st.last_score = -1;
+    t->saved_episode = t->saved_steps = -1;
+    snprintf(t->run_dir, sizeof t->run_dir, "%s", opts->run_dir);
+    snprintf(t->ckpt_dir, sizeof t->ckpt_dir, "%s/checkpoints", opts->run_dir);
+    const cfg_agent *a = &t->cfg.agent;
+    if (make_dirs(t->run_dir) != 0) {
+        snprintf(err, errlen, "%s: cannot create the run directory: %s", t->run_dir,
+                 strerror(errno));
+        return -1;
+    }
+
+    /* The run directory's config decides whether weights here mean anything to us. */
+    char path[CFG_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/config.toml", t->run_dir);
+    if (access(path, F_OK) == 0) {
+        cfg_config old;
+        char cerr[512];
+        if (cfg_load_file(&old, path, cerr, sizeof cerr) != 0) {
+            snprintf(err, errlen, "%s: cannot read the run's config: %s", path, cerr);
+            return -2;
+        }
+        if (cfg_hash(&old) != cfg_hash(&t->cfg)) {
+            snprintf(err, errlen,
+                     "%s: this run was made with another [environment]/[agent] config; "
+                     "use a new run directory or the config it was made with",
+                     path);
+            return -2;
+        }
+    } else {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *m = open_memstream(&buf, &len);
+        int rc = m ? cfg_write_toml(&t->cfg, m) : -1;
+        if (m) fclose(m);
+        if (rc != 0 || write_atomic(path, buf, len) != 0) {
+            free(buf);
+            snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+            return -1;
+        }
+        free(buf);
+    }
+
+    if (dqn_init(&t->dqn, &t->cfg, t->cfg.training.seed, err, errlen) != 0) return -1;
+    int W = t->cfg.curriculum.window > 0 ? t->cfg.curriculum.window : 1;
+    t->cfg.curriculum.window = W;
+    t->window = calloc((size_t)W, sizeof(int32_t));
+    t->obs = calloc(ENV_MAX_OBS, sizeof(float));
+    if (!t->window || !t->obs || a->replay_capacity < 1 ||
+        replay_init(&t->replay, (uint32_t)a->replay_capacity) != 0) {
+        snprintf(err, errlen, "out of memory for the replay buffer (%d transitions)",
+                 a->replay_capacity);
+        goto fail;
+    }
+    uint64_t seed = t->cfg.training.seed;
+    if (env_init(&t->env, &t->cfg.environment, 0) != 0) {
+        snprintf(err, errlen, "the environment cannot be built from the config");
+        goto fail;
+    }
+    rng_seed(&t->env.rng, seed, TRAINER_STREAM_ENV);
+    rng_seed(&t->explore_rng, seed, TRAINER_STREAM_EXPLORE);
+    rng_seed(&t->replay_rng, seed, TRAINER_STREAM_REPLAY);
+    t->st.version = TRAINER_STATE_VERSION;
+    t->st.n_params = (uint32_t)t->dqn.n_params;
+    t->st.seed = seed;
+    t->st.transition_size = sizeof(replay_transition);
+
+    char ckpath[CFG_PATH_MAX];
+    bool found_any = false;
+    char cerr[1024];
+    ckpt_file *f = ckpt_open_newest(t->ckpt_dir, cfg_hash(&t->cfg), ckpath, sizeof ckpath,
+                                    &found_any, cerr, sizeof cerr);
+    if (f) {
+        int rc = restore(t, f, ckpath, err, errlen);
+        ckpt_file_free(f);
+        if (rc != 0) goto fail;
+        snprintf(t->resumed_from, sizeof t->resumed_from, "%s", ckpath);
+        t->resumed_episode = t->st.episode;
+        t->saved_episode = t->st.episode;
+        t->saved_steps = t->st.steps;
+        snprintf(t->saved_path, sizeof t->saved_path, "%s", ckpath);
+    } else if (found_any) {
+        snprintf(err, errlen, "%s: no checkpoint loads (%s); refusing to start over on top of it",
+                 t->ckpt_dir, cerr);
+        goto fail;
+    }
+
+    snprintf(path, sizeof path, "%s/metrics.jsonl", t->run_dir);
+    if (truncate_metrics(path, t->st.episode) != 0) {
+        snprintf(err, errlen, "%s: cannot truncate: %s", path, strerror(errno));
+        goto fail;
+    }
+    t->metrics = fopen(path, "a");
+    if (!t->metrics) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        goto fail;
+    }
+    snprintf(path, sizeof path, "%s/tb", t->run_dir);
+    char tberr[512];
+    if (make_dirs(path) != 0 || !(t->tb = tb_open(path, tberr, sizeof tberr)))
+        log_warn("TensorBoard events disabled: %s", t->tb ? "" : tberr);
+    t->status =
+        t->st.episode >= t->target_episodes ? TRAINER_STATUS_COMPLETED : TRAINER_STATUS_RUNNING;
+    return 0;
+
+fail:
+    trainer_close(t);
+    return -1;
+}
+
+void trainer_close(trainer_t *t) {
+    if (t->metrics) fclose(t->metrics);
+    tb_close(t->tb);
+    dqn_free(&t->dqn);
+    replay_free(&t->replay);
+    free(t->window);
+    free(t->obs);
+    t->metrics = NULL;
+    t->tb = NULL;
+    t->window = NULL;
+    t->obs = NULL;
+}
+
+/* ---- Episodes ---- */
+
+void trainer_run_episode(trainer_t *t, const trainer_hooks *h, trainer_episode_result *res) {
+    const cfg_agent *a = &t->cfg.agent;
+    memset(res, 0, sizeof *res);
+    t->env.multiplier = trainer_multiplier(t);
+    env_reset(&t->env);
+    double eps = trainer_epsilon(t);
+    double loss = 0;
+    int updates = 0;
+    float q[ENV_NUM_ACTIONS];
+    bool want_q = h && h->want_q;
+    replay_transition tr;
+    memset(&tr, 0, sizeof tr);
+    replay_capture(&t->env, &tr.s);
+    for (;;) {
+        if (h && h->before_step && h->before_step(h->ctx)) {
+            res->abandoned = true;
+            break;
+        }
+        env_observe(&t->env, t->obs);
+        uint8_t mask = env_action_mask(&t->env);
+        int act = dqn_act(&t->dqn, t->obs, mask, eps, &t->explore_rng, want_q ? q : NULL);
+        env_outcome out = env_step(&t->env, act);
+        float r = env_reward(&t->env, a);
+        replay_capture(&t->env, &tr.s2);
+        tr.action = (uint8_t)act;
+        tr.reward = r;
+        tr.done = out == ENV_DIED_HEALTH || out == ENV_DIED_ENERGY;
+        replay_add(&t->replay, &tr);
+        tr.s = tr.s2;
+        t->st.steps++;
+        res->steps++;
+        res->total_reward += r;
+        if ((int64_t)t->replay.size >= a->learning_starts && a->train_every > 0 &&
+            t->st.steps % a->train_every == 0) {
+            loss += dqn_update(&t->dqn, &t->replay, &t->replay_rng);
+            updates++;
+        }
+        if (a->target_update == CFG_TARGET_HARD && a->target_update_every > 0 &&
+            t->st.steps % a->target_update_every == 0)
+            dqn_sync_target(&t->dqn);
+        if (h && h->after_step) h->after_step(h->ctx, act, want_q ? q : NULL, r);
+        if (out != ENV_RUNNING) {
+            res->outcome = out;
+            break;
+        }
+    }
+    res->loss = updates ? loss / updates : 0.0;
+}
+
+/* The curriculum: advance on sustained survival, retreat on collapse, judged over the
+ * last `window` episodes at the current stage and never before min_episodes there. */
+static void curriculum_update(trainer_t *t, int steps) {
+    const cfg_curriculum *c = &t->cfg.curriculum;
+    if (!c->enabled || c->n_stages < 2) return;
+    trainer_state *st = &t->st;
+    int W = c->window;
+    t->window[st->window_pos] = steps;
+    st->window_pos = (st->window_pos + 1) % W;
+    if (st->window_count < W) st->window_count++;
+    st->stage_episodes++;
+    if (st->window_count < W || st->stage_episodes < c->min_episodes) return;
+    double sum = 0;
+    for (int i = 0; i < W; i++) sum += t->window[i];
+    double mean = sum / W / t->cfg.environment.max_steps;
+    int from = st->stage;
+    if (mean >= c->advance_survival && st->stage + 1 < c->n_stages)
+        st->stage++;
+    else if (mean < c->retreat_survival && st->stage > 0)
+        st->stage--;
+    if (st->stage != from) {
+        log_info("curriculum: %s to stage %d (multiplier %.2f) after %d episodes, mean survival "
+                 "%.0f%%",
+                 st->stage > from ? "advancing" : "retreating", st->stage, c->stages[st->stage],
+                 st->stage_episodes, mean * 100);
+        st->stage_episodes = 0;
+        st->window_count = 0;
+        st->window_pos = 0;
+        memset(t->window, 0, sizeof(int32_t) * (size_t)W);
+    }
+}
+
+double trainer_evaluate(trainer_t *t, int episodes, uint64_t salt) {
+    env_t e;
+    if (episodes < 1 || env_init(&e, &t->cfg.environment, 0) != 0) return -1;
+    rng_seed(&e.rng, t->st.seed ^ (salt * 0x9e3779b97f4a7c15ULL), TRAINER_STREAM_EVAL);
+    e.multiplier = trainer_multiplier(t);
+    double total = 0;
+    for (int i = 0; i < episodes; i++) {
+        env_reset(&e);
+        while (env_step(&e, (env_observe(&e, t->obs),
+                             dqn_greedy(&t->dqn, t->obs, env_action_mask(&e), NULL))) ==
+               ENV_RUNNING) {}
+        total += e.step;
+    }
+    return total / episodes;
+}
+
+int trainer_write_progress(trainer_t *t) {
+    char path[CFG_PATH_MAX + 32], buf[1024];
+    snprintf(path, sizeof path, "%s/progress.json", t->run_dir);
+    double eta = t->st.episode > t->resumed_episode && t->st.train_seconds > 0
+                     ? t->st.train_seconds / (double)t->st.episode *
+                           (double)(t->target_episodes - t->st.episode)
+                     : -1;
+    if (eta < 0 && t->st.episode >= t->target_episodes) eta = 0;
+    int n = snprintf(buf, sizeof buf,
+                     "{\"status\":\"%s\",\"episode\":%" PRId64 ",\"total\":%" PRId64
+                     ",\"steps\":%" PRId64 ",\"steps_per_second\":%.1f,\"eta_seconds\":%.1f,"
+                     "\"multiplier\":%.3f,\"stage\":%d,\"best\":%.2f,\"epsilon\":%.4f,"
+                     "\"timestamp\":%.3f,\"pid\":%d}\n",
+                     trainer_status_names[t->status], t->st.episode, t->target_episodes,
+                     t->st.steps, t->ema_sps, eta, trainer_multiplier(t), t->st.stage,
+                     t->st.best_score, trainer_epsilon(t), wall_now(), (int)getpid());
+    return write_atomic(path, buf, (size_t)n);
+}
+
+int trainer_end_episode(trainer_t *t, const trainer_episode_result *res, double seconds, char *json,
+                        size_t jsonlen, char *err, size_t errlen) {
+    const cfg_training *tc = &t->cfg.training;
+    double mult = trainer_multiplier(t); /* the one this episode ran at */
+    double eps = trainer_epsilon(t);
+    t->st.episode++;
+    t->st.train_seconds += seconds;
+    if (seconds > 0) {
+        double sps = res->steps / seconds;
+        t->ema_sps = t->ema_sps > 0 ? 0.95 * t->ema_sps + 0.05 * sps : sps;
+    }
+    curriculum_update(t, res->steps);
+
+    bool is_best = false;
+    if (tc->eval_every > 0 && t->st.episode % tc->eval_every == 0) {
+        double score = trainer_evaluate(t, tc->eval_episodes, (uint64_t)t->st.episode);
+        t->st.last_score = score;
+        if (score > t->st.best_score) {
+            t->st.best_score = score;
+            is_best = true;
+        }
+        if (t->tb) tb_scalar(t->tb, "eval/mean_steps", t->st.episode, wall_now(), (float)score);
+        if (!t->quiet)
+            log_info("evaluation at episode %" PRId64 ": mean survival %.1f steps over %d "
+                     "greedy episodes%s",
+                     t->st.episode, score, tc->eval_episodes, is_best ? " (new best)" : "");
+    }
+
+    double done_eps = (double)(t->st.episode - t->resumed_episode);
+    double eta = done_eps > 0 ? t->st.train_seconds / (double)t->st.episode *
+                                    (double)(t->target_episodes - t->st.episode)
+                              : 0;
+    if (eta < 0) eta = 0;
+    char body[768];
+    int n = snprintf(body, sizeof body,
+                     "\"episode\":%" PRId64 ",\"steps\":%d,\"total_reward\":%.3f,"
+                     "\"epsilon\":%.4f,\"loss\":%.6f,\"steps_per_second\":%.1f,"
+                     "\"eta_seconds\":%.1f,\"best\":%.2f,\"multiplier\":%.3f,"
+                     "\"outcome\":\"%s\",\"timestamp\":%.3f",
+                     t->st.episode, res->steps, res->total_reward, eps, res->loss, t->ema_sps, eta,
+                     t->st.best_score, mult, env_outcome_names[res->outcome], wall_now());
+    if (fprintf(t->metrics, "{%s}\n", body) < 0 || fflush(t->metrics) != 0) {
+        snprintf(err, errlen, "%s/metrics.jsonl: %s", t->run_dir, strerror(errno));
+        return -1;
+    }
+    if (json) snprintf(json, jsonlen, "{\"type\":\"episode\",%s}", body);
+    (void)n;
+    if (t->tb) {
+        double now = wall_now();
+        tb_scalar(t->tb, "episode/steps", t->st.episode, now, (float)res->steps);
+        tb_scalar(t->tb, "episode/total_reward", t->st.episode, now, (float)res->total_reward);
+        tb_scalar(t->tb, "episode/epsilon", t->st.episode, now, (float)eps);
+        tb_scalar(t->tb, "episode/loss", t->st.episode, now, (float)res->loss);
+        tb_scalar(t->tb, "episode/multiplier", t->st.episode, now, (float)mult);
+        tb_scalar(t->tb, "train/steps_per_second", t->st.episode, now, (float)t->ema_sps);
+    }
+
+    if (t->st.episode >= t->target_episodes) t->status = TRAINER_STATUS_COMPLETED;
+    bool periodic = tc->checkpoint_every > 0 && t->st.episode % tc->checkpoint_every == 0;
+    t->saved_now = t->saved_best = false;
+    if (is_best || periodic) {
+        if (trainer_checkpoint(t, is_best, NULL, 0, err, errlen) != 0) return -1;
+        t->saved_now = true;
+        t->saved_best = is_best;
+    }
+    if (tc->progress_every > 0 && t->st.episode % tc->progress_every == 0) {
+        if (t->tb) tb_flush(t->tb);
+        trainer_write_progress(t);
+        if (!t->quiet)
+            log_info("episode %" PRId64 "/%" PRId64 ": %d steps, reward %.1f, epsilon %.3f, "
+                     "loss %.4f, %.0f steps/s, multiplier %.2f, best %.1f",
+                     t->st.episode, t->target_episodes, res->steps, res->total_reward, eps,
+                     res->loss, t->ema_sps, mult, t->st.best_score);
+    }
+    return 0;
+}
