@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { applyAgentMessage, newAgentState, TRAIL_LEN } from './agent';
+import { backoffMs, closeText } from './conn';
+import { normalizeFrame } from './frame';
+
+describe('agent reducer', () => {
+  it('lists models, loads one and plays an episode', () => {
+    const s = newAgentState();
+    applyAgentMessage(s, { type: 'connected', models: [{ name: 'latest', episode: 500, score: 212.5 }, { name: 'best', episode: 400, score: 230 }, 'ep_0000500'] });
+    expect(s.models.map((m) => m.name)).toEqual(['latest', 'best', 'ep_0000500']);
+    expect(s.models[0].episode).toBe(500);
+    applyAgentMessage(s, { type: 'model_loaded', model: 'latest', episode: 500, score: 212.5 });
+    expect(s.model).toEqual({ name: 'latest', episode: 500, score: 212.5 });
+    applyAgentMessage(s, { type: 'episode_start', agent: { x: 1, y: 1 }, grid: { width: 8, height: 8, affordances: [{ name: 'Bed', x: 1, y: 1 }] } });
+    expect(s.episodes).toBe(1);
+    for (let i = 0; i < 20; i++)
+      applyAgentMessage(s, { type: 'state_update', step: i + 1, agent: [i % 8, 1], meters: { energy: 0.9, hygiene: 0.8, satiation: 0.7, money: 0.5, mood: 1, social: 0.2, health: 1, fitness: 1 }, q_values: [0, 1, 2, 3, 4, 5], action_masks: [true, true, false, true, false, true], action: 'right', cumulative_reward: i + 1 });
+    expect(s.frame?.step).toBe(20);
+    expect(s.frame?.cells[1 * 8 + 1]).toBe('Bed');
+    expect(s.frame?.meters[5]).toBe(0.2);
+    expect(s.frame?.masks).toEqual([true, true, false, true, false, true]);
+    expect(s.trail.length).toBe(TRAIL_LEN);
+    applyAgentMessage(s, { type: 'episode_end', steps: 20, total_reward: 20, reason: 'energy' });
+    expect(s.lastEnd).toEqual({ steps: 20, totalReward: 20, reason: 'energy' });
+    expect(s.ended).toBe(true);
+  });
+
+  it('shows errors', () => {
+    const s = newAgentState();
+    applyAgentMessage(s, { type: 'error', error: 'no such model: ep_9' });
+    expect(s.error).toBe('no such model: ep_9');
+  });
+});
+
+describe('frame normaliser', () => {
+  it('reads grids of indices and bit masks', () => {
+    const f = normalizeFrame({ grid: [[0, -1], [-1, 5]], agent_x: 1, agent_y: 1, action_mask: 0b100101 });
+    expect(f?.cells).toEqual(['Bed', '', '', 'Job']);
+    expect(f?.agent).toEqual({ x: 1, y: 1 });
+    expect(f?.masks).toEqual([true, false, true, false, false, true]);
+  });
+
+  it('keeps the layout when a frame only moves the agent', () => {
+    const a = normalizeFrame({ grid: [['Bed', null], [null, null]], agent: { x: 0, y: 0 } });
+    const b = normalizeFrame({ agent: { x: 1, y: 0 } }, a);
+    expect(b?.cells).toEqual(['Bed', '', '', '']);
+    expect(normalizeFrame({ nothing: 1 })).toBeNull();
+  });
+});
+
+describe('connection helpers', () => {
+  it('backs off exponentially to a cap, forever', () => {
+    const mid = () => 0.5;
+    expect(backoffMs(1, mid)).toBe(500);
+    expect(backoffMs(2, mid)).toBe(1000);
+    expect(backoffMs(10, mid)).toBe(10000);
+    expect(backoffMs(1000, mid)).toBe(10000);
+  });
+
+  it('explains close codes', () => {
+    expect(closeText(1013, 'too many clients')).toBe('server busy (too many clients), try again later: too many clients');
+    expect(closeText(1008, '')).toMatch(/token/);
+    expect(closeText(4321, '')).toBe('closed (code 4321)');
+  });
+});

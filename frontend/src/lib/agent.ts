@@ -1,0 +1,150 @@
+// The agent view's state and reducer for the inference WebSocket (/ws, docs/PROTOCOL.md):
+// the models on offer, the one loaded, and the live episode. Pure, like training.ts.
+import { normalizeFrame, type Frame } from './frame';
+
+export interface ModelInfo {
+  name: string;
+  episode: number | null;
+  score: number | null;
+}
+
+export interface AgentState {
+  models: ModelInfo[];
+  model: ModelInfo | null;
+  playing: boolean;
+  followLatest: boolean;
+  speedMs: number;
+  frame: Frame | null;
+  frameSeq: number;
+  /** Recent agent cells, oldest first, for the trail. */
+  trail: { x: number; y: number }[];
+  episodes: number;
+  lastEnd: { steps: number; totalReward: number; reason: string } | null;
+  ended: boolean;
+  error: string;
+  info: string;
+}
+
+export const TRAIL_LEN = 8;
+
+export function newAgentState(): AgentState {
+  return {
+    models: [],
+    model: null,
+    playing: false,
+    followLatest: false,
+    speedMs: 100,
+    frame: null,
+    frameSeq: 0,
+    trail: [],
+    episodes: 0,
+    lastEnd: null,
+    ended: false,
+    error: '',
+    info: '',
+  };
+}
+
+type J = Record<string, unknown>;
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+function model(v: unknown): ModelInfo | null {
+  if (typeof v === 'string') return { name: v, episode: null, score: null };
+  if (!v || typeof v !== 'object') return null;
+  const o = v as J;
+  const name = typeof o.name === 'string' ? o.name : typeof o.model === 'string' ? o.model : typeof o.id === 'string' ? o.id : '';
+  if (!name) return null;
+  return { name, episode: num(o.episode), score: num(o.score) ?? num(o.best_score) ?? num(o.mean_reward) };
+}
+
+function models(v: unknown): ModelInfo[] | null {
+  if (!Array.isArray(v)) return null;
+  const out: ModelInfo[] = [];
+  for (const x of v) {
+    const mi = model(x);
+    if (mi) out.push(mi);
+  }
+  return out;
+}
+
+function applyControl(s: AgentState, m: J): void {
+  if (typeof m.playing === 'boolean') s.playing = m.playing;
+  if (typeof m.follow_latest === 'boolean') s.followLatest = m.follow_latest;
+  const sp = num(m.speed) ?? num(m.speed_ms) ?? num(m.delay_ms);
+  if (sp !== null) s.speedMs = sp;
+}
+
+export function applyAgentMessage(s: AgentState, msg: unknown): boolean {
+  if (!msg || typeof msg !== 'object' || Array.isArray(msg)) return false;
+  const m = msg as J;
+  switch (m.type) {
+    case 'connected':
+    case 'models': {
+      const list = models(m.models ?? m.available_models ?? m.checkpoints);
+      if (list) s.models = list;
+      applyControl(s, m);
+      s.error = '';
+      return true;
+    }
+    case 'model_loaded': {
+      const mi = model(m.model && typeof m.model === 'object' ? m.model : m) ?? model(m.model);
+      if (mi) {
+        if (mi.episode === null) mi.episode = num(m.episode);
+        if (mi.score === null) mi.score = num(m.score);
+        s.model = mi;
+      }
+      const list = models(m.models);
+      if (list) s.models = list;
+      applyControl(s, m);
+      s.trail = [];
+      s.error = '';
+      s.info = `loaded ${mi?.name ?? 'model'}`;
+      return true;
+    }
+    case 'episode_start':
+      s.trail = [];
+      s.ended = false;
+      s.episodes++;
+      applyFrameMsg(s, m);
+      return true;
+    case 'state_update':
+    case 'state':
+      applyFrameMsg(s, m);
+      applyControl(s, m);
+      return true;
+    case 'episode_end':
+      s.ended = true;
+      s.lastEnd = {
+        steps: num(m.steps) ?? s.frame?.step ?? 0,
+        totalReward: num(m.total_reward) ?? num(m.reward) ?? 0,
+        reason: typeof m.reason === 'string' ? m.reason : typeof m.outcome === 'string' ? m.outcome : '',
+      };
+      return true;
+    case 'status':
+    case 'ack':
+    case 'command_ack':
+    case 'command_result':
+      applyControl(s, m);
+      if (m.ok === false || typeof m.error === 'string') s.error = String(m.error ?? m.message ?? 'rejected');
+      return true;
+    case 'error':
+      s.error = typeof m.error === 'string' ? m.error : typeof m.message === 'string' ? m.message : 'error';
+      return true;
+    default:
+      return false;
+  }
+}
+
+function applyFrameMsg(s: AgentState, m: J): void {
+  const f = normalizeFrame(m, s.frame);
+  if (!f) return;
+  s.frame = f;
+  s.frameSeq++;
+  if (f.agent) {
+    const last = s.trail[s.trail.length - 1];
+    if (!last || last.x !== f.agent.x || last.y !== f.agent.y) {
+      s.trail.push({ x: f.agent.x, y: f.agent.y });
+      if (s.trail.length > TRAIL_LEN) s.trail.shift();
+    }
+  }
+}

@@ -1,0 +1,143 @@
+// A WebSocket that reconnects forever with capped exponential backoff and jitter, and
+// says why it is not connected. URLs are relative to the page's origin (the Vite proxy in
+// development, the C server itself with --frontend static); a ?token= in the page URL is
+// passed on, since the server may require it off loopback.
+
+export type ConnPhase = 'connecting' | 'open' | 'closed';
+
+export interface ConnState {
+  phase: ConnPhase;
+  /** Why the last connection ended, in words (code and reason). */
+  reason: string;
+  attempts: number;
+  retryAt: number;
+}
+
+export function pageToken(search = typeof location !== 'undefined' ? location.search : ''): string {
+  return new URLSearchParams(search).get('token') ?? '';
+}
+
+/** ws(s)://<this origin><path>[?token=…] */
+export function wsUrl(path: string, token = pageToken()): string {
+  const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const q = token ? `${path.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}` : '';
+  return `${proto}//${location.host}${path}${q}`;
+}
+
+/** A relative API URL with the token. */
+export function apiUrl(path: string, token = pageToken()): string {
+  return token ? `${path}${path.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}` : path;
+}
+
+/** Delay before attempt n (1-based): 0.5 s doubling to a 10 s cap, ±20 % jitter. */
+export function backoffMs(n: number, rand = Math.random): number {
+  const base = Math.min(10000, 500 * Math.pow(2, Math.max(0, n - 1)));
+  return Math.round(base * (0.8 + 0.4 * rand()));
+}
+
+/** Words for a close event: RFC 6455 codes people meet here. */
+export function closeText(code: number, reason: string): string {
+  const known: Record<number, string> = {
+    1000: 'closed normally',
+    1001: 'server going away',
+    1006: 'connection lost or refused',
+    1008: 'refused by policy (bad token or origin?)',
+    1011: 'server error',
+    1012: 'server restarting',
+    1013: 'server busy (too many clients), try again later',
+  };
+  const what = known[code] ?? `closed (code ${code})`;
+  return reason ? `${what}: ${reason}` : what;
+}
+
+export class Conn {
+  state: ConnState = { phase: 'closed', reason: '', attempts: 0, retryAt: 0 };
+  private ws: WebSocket | null = null;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private stopped = false;
+
+  constructor(
+    private url: () => string,
+    private onMessage: (data: unknown) => void,
+    private onChange: (s: ConnState) => void,
+    private onOpen: () => void = () => {},
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.connect();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.ws) {
+      this.ws.onclose = null;
+      this.ws.close(1000);
+      this.ws = null;
+    }
+  }
+
+  /** Sends a JSON message; false (and nothing sent) when not connected. */
+  send(obj: unknown): boolean {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify(obj));
+    return true;
+  }
+
+  /** Skips the remaining backoff wait. */
+  retryNow(): void {
+    if (this.state.phase !== 'closed' || this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.connect();
+  }
+
+  private set(p: Partial<ConnState>): void {
+    this.state = { ...this.state, ...p };
+    this.onChange(this.state);
+  }
+
+  private connect(): void {
+    this.set({ phase: 'connecting', attempts: this.state.attempts + 1 });
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(this.url());
+    } catch (e) {
+      this.scheduleRetry(`cannot connect: ${(e as Error).message}`);
+      return;
+    }
+    this.ws = ws;
+    ws.onopen = () => {
+      this.set({ phase: 'open', attempts: 0, reason: '' });
+      this.onOpen();
+    };
+    ws.onmessage = (ev) => {
+      if (typeof ev.data !== 'string') return;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(ev.data);
+      } catch {
+        return; // A malformed message is the server's bug; one bad line must not stop the view.
+      }
+      this.onMessage(parsed);
+    };
+    // onerror always precedes onclose; the close event carries the information.
+    ws.onerror = () => {};
+    ws.onclose = (ev) => {
+      this.ws = null;
+      if (this.stopped) return;
+      this.scheduleRetry(closeText(ev.code, ev.reason));
+    };
+  }
+
+  private scheduleRetry(reason: string): void {
+    const delay = backoffMs(Math.max(1, this.state.attempts));
+    this.set({ phase: 'closed', reason, retryAt: Date.now() + delay });
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (!this.stopped) this.connect();
+    }, delay);
+  }
+}

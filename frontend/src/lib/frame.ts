@@ -1,0 +1,147 @@
+// Normalises the grid-world snapshots that arrive as training `frame` messages and
+// inference `state_update` messages into one shape the canvas draws. The protocol
+// document fixes the fields; the normaliser also accepts the obvious alternative shapes
+// (a 2-D grid of names or indices, or a list of affordances with positions) so that a
+// small change on the server side degrades a label, not the whole view.
+import { ACTION_NAMES, AFFORDANCE_NAMES, METER_NAMES } from './world';
+
+export interface Frame {
+  step: number;
+  width: number;
+  height: number;
+  agent: { x: number; y: number } | null;
+  /** Affordance name per cell, row-major (y * width + x), '' for none. */
+  cells: string[];
+  meters: number[];
+  meterNames: string[];
+  action: string | null;
+  qValues: number[];
+  /** true = the action is allowed. */
+  masks: boolean[];
+  reward: number | null;
+  cumulativeReward: number | null;
+  hour: number | null;
+}
+
+type J = Record<string, unknown>;
+
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+function point(v: unknown): { x: number; y: number } | null {
+  if (Array.isArray(v) && v.length >= 2 && num(v[0]) !== null && num(v[1]) !== null)
+    return { x: v[0] as number, y: v[1] as number };
+  if (v && typeof v === 'object') {
+    const o = v as J;
+    const x = num(o.x);
+    const y = num(o.y);
+    if (x !== null && y !== null) return { x, y };
+  }
+  return null;
+}
+
+function affName(v: unknown, names: string[]): string {
+  if (typeof v === 'string') return v === '.' || v === '-' || v === 'empty' ? '' : v;
+  if (typeof v === 'number') return v >= 0 && v < names.length ? names[v] : '';
+  if (v && typeof v === 'object') {
+    const n = (v as J).name ?? (v as J).affordance ?? (v as J).type;
+    return typeof n === 'string' ? n : '';
+  }
+  return '';
+}
+
+/** Builds a Frame from a message (or its `state`/`frame` member); null when it holds no grid
+ * information at all. `layout` is an earlier Frame whose cells are reused when this message
+ * only moves the agent. */
+export function normalizeFrame(raw: unknown, layout?: Frame | null): Frame | null {
+  if (!raw || typeof raw !== 'object') return null;
+  let m = raw as J;
+  for (const k of ['frame', 'state']) {
+    const inner = m[k];
+    if (inner && typeof inner === 'object' && !Array.isArray(inner)) m = { ...m, ...(inner as J) };
+  }
+  const names = Array.isArray(m.affordance_names) ? (m.affordance_names as string[]) : AFFORDANCE_NAMES;
+  let grid = m.grid as unknown;
+  let gobj: J = {};
+  if (grid && typeof grid === 'object' && !Array.isArray(grid)) {
+    gobj = grid as J;
+    grid = gobj.cells ?? gobj.grid ?? null;
+  }
+  let width = num(gobj.width) ?? num(m.width) ?? num(gobj.size) ?? num(m.grid_size) ?? 0;
+  let height = num(gobj.height) ?? num(m.height) ?? num(gobj.size) ?? num(m.grid_size) ?? 0;
+  let cells: string[] = [];
+  if (Array.isArray(grid) && grid.length > 0 && Array.isArray(grid[0])) {
+    // Rows of cells: grid[y][x].
+    height = grid.length;
+    width = (grid[0] as unknown[]).length;
+    cells = new Array(width * height).fill('');
+    for (let y = 0; y < height; y++) {
+      const row = grid[y] as unknown[];
+      for (let x = 0; x < width; x++) cells[y * width + x] = affName(row[x], names);
+    }
+  } else if (Array.isArray(grid) && width > 0 && height > 0 && grid.length === width * height) {
+    cells = (grid as unknown[]).map((c) => affName(c, names));
+  }
+  const affs = (gobj.affordances ?? m.affordances) as unknown;
+  if (Array.isArray(affs)) {
+    if (!width) width = 8;
+    if (!height) height = 8;
+    if (cells.length !== width * height) cells = new Array(width * height).fill('');
+    for (const a of affs) {
+      const p = point(a) ?? point((a as J)?.position) ?? point((a as J)?.pos);
+      const n = affName(a, names);
+      if (p && n && p.x >= 0 && p.y >= 0 && p.x < width && p.y < height) cells[p.y * width + p.x] = n;
+    }
+  }
+  if (cells.length === 0 && layout && layout.cells.length) {
+    width = layout.width;
+    height = layout.height;
+    cells = layout.cells;
+  }
+  const agent =
+    point(gobj.agent) ?? point(m.agent) ?? point(m.agent_pos) ?? point(m.agent_position) ?? point(m.position) ??
+    (num(m.agent_x) !== null && num(m.agent_y) !== null ? { x: m.agent_x as number, y: m.agent_y as number } : null);
+  if (cells.length === 0 && !agent) return null;
+  if (!width || !height) {
+    width = layout?.width || 8;
+    height = layout?.height || 8;
+    if (cells.length !== width * height) cells = new Array(width * height).fill('');
+  }
+
+  let meters: number[] = [];
+  let meterNames = METER_NAMES;
+  const mv = m.meters;
+  if (Array.isArray(mv)) meters = mv.map((v) => num(v) ?? 0);
+  else if (mv && typeof mv === 'object') {
+    const o = mv as J;
+    const keys = METER_NAMES.every((k) => k in o) ? METER_NAMES : Object.keys(o);
+    meterNames = keys;
+    meters = keys.map((k) => num(o[k]) ?? 0);
+  }
+  if (Array.isArray(m.meter_names)) meterNames = m.meter_names as string[];
+
+  const qv = m.q_values ?? m.q;
+  const qValues = Array.isArray(qv) ? qv.map((v) => num(v) ?? NaN) : [];
+  const mk = m.action_masks ?? m.action_mask ?? m.masks ?? m.mask;
+  let masks: boolean[] = [];
+  if (Array.isArray(mk)) masks = mk.map((v) => v === true || v === 1);
+  else if (typeof mk === 'number') masks = ACTION_NAMES.map((_, i) => ((mk >> i) & 1) === 1);
+  let action: string | null = null;
+  if (typeof m.action === 'string') action = m.action;
+  else if (typeof m.action === 'number') action = ACTION_NAMES[m.action] ?? String(m.action);
+
+  return {
+    step: num(m.step) ?? num(m.steps) ?? 0,
+    width,
+    height,
+    agent,
+    cells,
+    meters,
+    meterNames,
+    action,
+    qValues,
+    masks,
+    reward: num(m.reward),
+    cumulativeReward: num(m.cumulative_reward) ?? num(m.total_reward),
+    hour: num(m.hour),
+  };
+}

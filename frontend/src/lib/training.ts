@@ -1,0 +1,270 @@
+// The training view's state and the reducer that feeds it protocol messages from
+// /ws/training (docs/PROTOCOL.md). Pure: no DOM, no socket, so Vitest drives it with
+// recorded messages. The history is columnar (see columns.ts) so a 10,000-episode hello
+// is absorbed without one object per point surviving it.
+import { Column } from './columns';
+import { normalizeFrame, type Frame } from './frame';
+
+export type TrainingStatus = 'unknown' | 'running' | 'paused' | 'stopped' | 'completed' | 'failed';
+
+export interface CommandResult {
+  command: string;
+  ok: boolean;
+  text: string;
+  at: number;
+}
+
+export interface TrainingState {
+  jobId: string;
+  config: string;
+  status: TrainingStatus;
+  totalEpisodes: number;
+  resumedFrom: number;
+  speedMs: number;
+  visual: boolean;
+  stepsPerSecond: number;
+  etaSeconds: number;
+  best: number;
+  error: string;
+  complete: boolean;
+  lastCheckpoint: { episode: number; path: string; best: boolean } | null;
+  frame: Frame | null;
+  /** Bumped when a frame arrives, so a renderer can tell it has drawn the newest. */
+  frameSeq: number;
+  /** Bumped whenever the history columns change (replaced or appended). */
+  historySeq: number;
+  /** Bumped whenever the history is replaced (a hello). */
+  helloSeq: number;
+  episode: Column;
+  steps: Column;
+  reward: Column;
+  loss: Column;
+  epsilon: Column;
+  commands: Record<string, CommandResult>;
+}
+
+export function newTrainingState(): TrainingState {
+  return {
+    jobId: '',
+    config: '',
+    status: 'unknown',
+    totalEpisodes: 0,
+    resumedFrom: 0,
+    speedMs: 0,
+    visual: false,
+    stepsPerSecond: 0,
+    etaSeconds: NaN,
+    best: NaN,
+    error: '',
+    complete: false,
+    lastCheckpoint: null,
+    frame: null,
+    frameSeq: 0,
+    historySeq: 0,
+    helloSeq: 0,
+    episode: new Column(),
+    steps: new Column(),
+    reward: new Column(),
+    loss: new Column(),
+    epsilon: new Column(),
+    commands: {},
+  };
+}
+
+type J = Record<string, unknown>;
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+const STATUSES: TrainingStatus[] = ['running', 'paused', 'stopped', 'completed', 'failed'];
+
+/** The episode number of the newest record, or 0 before any. */
+export function lastEpisode(s: TrainingState): number {
+  return s.episode.length ? s.episode.last() : 0;
+}
+
+function applyStatus(s: TrainingState, m: J): void {
+  if (typeof m.status === 'string' && (STATUSES as string[]).includes(m.status)) s.status = m.status as TrainingStatus;
+  const speed = num(m.speed) ?? num(m.speed_ms) ?? num(m.delay_ms) ?? num(m.step_delay_ms);
+  if (speed !== null) s.speedMs = speed;
+  if (typeof m.visual === 'boolean') s.visual = m.visual;
+  else if (typeof m.mode === 'string') s.visual = m.mode === 'visual';
+  const total = num(m.total_episodes) ?? num(m.episodes);
+  if (total !== null) s.totalEpisodes = total;
+  if (m.complete === true) s.complete = true;
+  if (typeof m.error === 'string' && m.error) s.error = m.error;
+  if (s.status === 'running' || s.status === 'paused') {
+    s.complete = m.complete === true;
+    if (!(typeof m.error === 'string' && m.error)) s.error = '';
+  }
+}
+
+/** Appends one episode record; a record for an episode at or before the newest replaces
+ * nothing and is ignored unless it is the newest itself (then it is overwritten), so a
+ * relay that repeats itself never duplicates a point. */
+function appendEpisode(s: TrainingState, m: J): void {
+  const ep = num(m.episode);
+  if (ep === null) return;
+  const steps = num(m.steps) ?? num(m.survival_steps) ?? NaN;
+  const reward = num(m.total_reward) ?? num(m.reward) ?? NaN;
+  const loss = num(m.loss) ?? NaN;
+  const eps = num(m.epsilon) ?? NaN;
+  const last = lastEpisode(s);
+  if (s.episode.length && ep < last) return;
+  if (s.episode.length && ep === last) {
+    s.steps.setLast(steps);
+    s.reward.setLast(reward);
+    s.loss.setLast(loss);
+    s.epsilon.setLast(eps);
+  } else {
+    s.episode.push(ep);
+    s.steps.push(steps);
+    s.reward.push(reward);
+    s.loss.push(loss);
+    s.epsilon.push(eps);
+  }
+  const sps = num(m.steps_per_second);
+  if (sps !== null) s.stepsPerSecond = sps;
+  const eta = num(m.eta_seconds);
+  if (eta !== null) s.etaSeconds = eta;
+  const best = num(m.best) ?? num(m.best_score);
+  if (best !== null) s.best = best;
+  const total = num(m.total_episodes);
+  if (total !== null) s.totalEpisodes = total;
+}
+
+function clearHistory(s: TrainingState): void {
+  s.episode.clear();
+  s.steps.clear();
+  s.reward.clear();
+  s.loss.clear();
+  s.epsilon.clear();
+}
+
+/** The history of a hello: an array of episode records, or an object of parallel arrays. */
+function loadHistory(s: TrainingState, h: unknown): void {
+  if (Array.isArray(h)) {
+    for (const r of h) if (r && typeof r === 'object') appendEpisode(s, r as J);
+    return;
+  }
+  if (h && typeof h === 'object') {
+    const o = h as J;
+    const eps = (o.episode ?? o.episodes) as unknown;
+    if (!Array.isArray(eps)) return;
+    const col = (k: string, alt?: string): unknown[] =>
+      (Array.isArray(o[k]) ? o[k] : alt && Array.isArray(o[alt]) ? o[alt] : []) as unknown[];
+    const steps = col('steps');
+    const reward = col('total_reward', 'reward');
+    const loss = col('loss');
+    const epsilon = col('epsilon');
+    for (let i = 0; i < eps.length; i++)
+      appendEpisode(s, { episode: eps[i], steps: steps[i], total_reward: reward[i], loss: loss[i], epsilon: epsilon[i] });
+  }
+}
+
+/** Records the server's answer to a command. */
+function applyReply(s: TrainingState, m: J, now: number): void {
+  const command = typeof m.command === 'string' ? m.command : typeof m.cmd === 'string' ? m.cmd : 'command';
+  const ok = m.ok === true || m.accepted === true || m.success === true || (m.type === 'ack' && m.ok !== false);
+  const text =
+    (typeof m.error === 'string' && m.error) ||
+    (typeof m.message === 'string' && m.message) ||
+    (typeof m.reason === 'string' && m.reason) ||
+    (ok ? 'accepted' : 'rejected');
+  s.commands[command] = { command, ok, text, at: now };
+}
+
+/** Feeds one parsed message to the state. Returns false when the message was not
+ * understood (the caller may log it once). */
+export function applyTrainingMessage(s: TrainingState, msg: unknown, now = Date.now()): boolean {
+  if (!msg || typeof msg !== 'object' || Array.isArray(msg)) return false;
+  const m = msg as J;
+  const type = typeof m.type === 'string' ? m.type : '';
+  switch (type) {
+    case 'hello': {
+      if (typeof m.job_id === 'string') s.jobId = m.job_id;
+      else if (typeof m.job === 'string') s.jobId = m.job;
+      if (typeof m.config === 'string') s.config = m.config;
+      else if (typeof m.config_name === 'string') s.config = m.config_name;
+      const rf = num(m.resumed_from) ?? num(m.resumed_from_episode);
+      if (rf !== null) s.resumedFrom = rf;
+      // A (re)connection replaces the history: the server sends all it keeps.
+      clearHistory(s);
+      loadHistory(s, m.history ?? m.episodes_history ?? m.recent);
+      if (m.status && typeof m.status === 'object') applyStatus(s, m.status as J);
+      applyStatus(s, m);
+      if (m.last && typeof m.last === 'object') appendEpisode(s, m.last as J);
+      s.helloSeq++;
+      s.historySeq++;
+      if (m.frame) applyFrame(s, m.frame);
+      return true;
+    }
+    case 'episode':
+      appendEpisode(s, m);
+      s.historySeq++;
+      return true;
+    case 'frame':
+      applyFrame(s, m);
+      return true;
+    case 'status':
+    case 'complete':
+    case 'completed':
+    case 'failed':
+      applyStatus(s, m);
+      if (type === 'completed' || type === 'complete') {
+        s.status = 'completed';
+        s.complete = true;
+      }
+      if (type === 'failed') {
+        s.status = 'failed';
+        s.complete = true;
+      }
+      return true;
+    case 'checkpoint': {
+      const ep = num(m.episode) ?? 0;
+      s.lastCheckpoint = { episode: ep, path: typeof m.path === 'string' ? m.path : '', best: m.best === true };
+      return true;
+    }
+    case 'ack':
+    case 'command_ack':
+    case 'command_result':
+    case 'result':
+    case 'reply':
+    case 'error':
+      if (type === 'error' && typeof m.command !== 'string') {
+        s.error = typeof m.error === 'string' ? m.error : typeof m.message === 'string' ? m.message : 'error';
+        return true;
+      }
+      applyReply(s, m, now);
+      return true;
+    default:
+      // The completion and failure notices of DESIGN.md §3.6 carry no type.
+      if (typeof m.status === 'string') {
+        applyStatus(s, m);
+        return true;
+      }
+      return false;
+  }
+}
+
+function applyFrame(s: TrainingState, raw: unknown): void {
+  const f = normalizeFrame(raw, s.frame);
+  if (!f) return;
+  s.frame = f;
+  s.frameSeq++;
+}
+
+/** Progress in [0, 1] of the run towards its target episode count. */
+export function progress(s: TrainingState): number {
+  if (!s.totalEpisodes) return 0;
+  return Math.min(1, lastEpisode(s) / s.totalEpisodes);
+}
+
+/** "1h 02m", "3m 05s", "42s"; "—" when unknown. */
+export function formatDuration(sec: number): string {
+  if (!Number.isFinite(sec) || sec < 0) return '—';
+  sec = Math.round(sec);
+  const h = Math.floor(sec / 3600);
+  const m = Math.floor((sec % 3600) / 60);
+  const s = sec % 60;
+  if (h > 0) return `${h}h ${String(m).padStart(2, '0')}m`;
+  if (m > 0) return `${m}m ${String(s).padStart(2, '0')}s`;
+  return `${s}s`;
+}
