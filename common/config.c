@@ -2,10 +2,14 @@
  * common/toml.h, validation, the TOML writer and the config hash. See common/config.h. */
 #include "common/config.h"
 
+#include "common/toml.h"
+
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 const char *const cfg_meter_names[CFG_NUM_METERS] = {
     "energy", "hygiene", "satiation", "money", "mood", "social", "health", "fitness",
@@ -82,8 +86,8 @@ static void default_environment(cfg_environment *e) {
     add_cascade(e, METER_HYGIENE, METER_ENERGY, 0.0005);
     add_cascade(e, METER_SOCIAL, METER_ENERGY, 0.0008);
 
-    /*                      name          x  y  cost  energy hyg   sat   money  mood  social health
-     * fitness */
+    /* name, x, y, cost ($); then the effects on energy, hygiene, satiation, money, mood,
+     * social, health, fitness. */
     add_affordance(e, "Bed", 1, 1, 5, 0.50, 0, 0, 0, 0, 0, 0.02, 0);
     add_affordance(e, "LuxuryBed", 2, 1, 11, 0.75, 0, 0, 0, 0, 0, 0.05, 0);
     add_affordance(e, "Shower", 2, 2, 3, 0, 0.40, 0, 0, 0, 0, 0, 0);
@@ -202,6 +206,8 @@ int cfg_affordance_at(const cfg_environment *e, int x, int y) {
     return -1;
 }
 
+/* ---- errors --------------------------------------------------------------------------- */
+
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void set_err(char *err, size_t errlen, const char *fmt, ...) {
@@ -212,50 +218,1311 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...) {
     va_end(ap);
 }
 
+/* Copies a string into a fixed buffer, zeroing the rest so that structs compare equal
+ * byte for byte. */
+static void set_str(char *dst, size_t size, const char *src, size_t len) {
+    memset(dst, 0, size);
+    if (len > size - 1) len = size - 1;
+    memcpy(dst, src, len);
+}
+
+/* ---- the schema ----------------------------------------------------------------------- */
+
+typedef enum {
+    F_INT,         /* int */
+    F_SEED,        /* uint64_t, written as a non-negative TOML integer */
+    F_DOUBLE,      /* double; TOML integers are accepted too */
+    F_BOOL,        /* bool */
+    F_STRING,      /* char[size] */
+    F_ENUM,        /* an int-sized enum, written as one of names[] */
+    F_METERS,      /* double[CFG_NUM_METERS], a sub-table keyed by meter name */
+    F_HIDDEN,      /* cfg_agent.hidden/n_hidden: array of integers */
+    F_STAGES,      /* cfg_curriculum.stages/n_stages: array of floats */
+    F_COMMAND,     /* cfg_process.argv/argc: array of strings */
+    F_ENV,         /* cfg_process.env/n_env: table of strings */
+    F_AFFORDANCES, /* cfg_environment.affordances: array of tables */
+    F_CASCADES     /* cfg_environment.cascades: array of tables */
+} field_type;
+
+/* Range flags: the bound itself is not allowed. */
+#define EXCL_MIN 1
+#define EXCL_MAX 2
+
+typedef struct {
+    const char *key;
+    field_type type;
+    size_t off; /* into the section's struct */
+    double min, max;
+    int flags;
+    const char *const *names; /* F_ENUM, NULL-terminated */
+    size_t size;              /* F_STRING */
+} field;
+
+#define BIG 1e9
+
+static const char *const observability_names[] = {"full", "partial", NULL};
+static const char *const target_update_names[] = {"hard", "polyak", NULL};
+static const char *const reward_names[] = {"survival", "death_time", NULL};
+static const char *const restart_names[] = {"never", "on-failure", "always", NULL};
+
+#define E(k, t, lo, hi, fl)                                                                        \
+    { #k, t, offsetof(cfg_environment, k), lo, hi, fl, NULL, 0 }
+static const field environment_fields[] = {
+    E(level, F_INT, 1, 3, 0),
+    E(width, F_INT, 1, CFG_MAX_GRID, 0),
+    E(height, F_INT, 1, CFG_MAX_GRID, 0),
+    E(max_steps, F_INT, 1, 10000000, 0),
+    {"observability", F_ENUM, offsetof(cfg_environment, observability), 0, 0, 0,
+     observability_names, 0},
+    E(view_radius, F_INT, 1, CFG_MAX_GRID, 0),
+    E(fitness_health_rate, F_DOUBLE, 0, 1, 0),
+    E(fitness_health_base, F_DOUBLE, 0, 100, 0),
+    E(fitness_health_slope, F_DOUBLE, 0, 100, 0),
+    E(day_cycle, F_BOOL, 0, 0, 0),
+    E(day_length, F_INT, 24, 10000000, 0),
+    E(start_hour, F_INT, 0, 23, 0),
+    E(initial, F_METERS, 0, 1, 0),
+    E(decay, F_METERS, 0, 1, 0),
+    E(move_cost, F_METERS, 0, 1, 0),
+    E(wait_cost, F_METERS, 0, 1, 0),
+    E(cascades, F_CASCADES, 0, 0, 0),
+    E(affordances, F_AFFORDANCES, 0, 0, 0),
+    {NULL, 0, 0, 0, 0, 0, NULL, 0},
+};
+#undef E
+
+#define A(k, t, lo, hi, fl)                                                                        \
+    { #k, t, offsetof(cfg_agent, k), lo, hi, fl, NULL, 0 }
+static const field agent_fields[] = {
+    A(hidden, F_HIDDEN, 1, 4096, 0),
+    A(learning_rate, F_DOUBLE, 0, 1, EXCL_MIN),
+    A(adam_beta1, F_DOUBLE, 0, 1, EXCL_MAX),
+    A(adam_beta2, F_DOUBLE, 0, 1, EXCL_MAX),
+    A(adam_eps, F_DOUBLE, 0, 1, EXCL_MIN),
+    A(gamma, F_DOUBLE, 0, 1, 0),
+    A(replay_capacity, F_INT, 1, 10000000, 0),
+    A(batch_size, F_INT, 1, 65536, 0),
+    A(train_every, F_INT, 1, 1000000, 0),
+    A(learning_starts, F_INT, 0, BIG, 0),
+    {"target_update", F_ENUM, offsetof(cfg_agent, target_update), 0, 0, 0, target_update_names, 0},
+    A(target_update_every, F_INT, 1, BIG, 0),
+    A(tau, F_DOUBLE, 0, 1, EXCL_MIN),
+    A(epsilon_start, F_DOUBLE, 0, 1, 0),
+    A(epsilon_end, F_DOUBLE, 0, 1, 0),
+    A(epsilon_decay_episodes, F_INT, 0, BIG, 0),
+    A(double_dqn, F_BOOL, 0, 0, 0),
+    A(huber_delta, F_DOUBLE, 0, 1e6, EXCL_MIN),
+    A(grad_clip, F_DOUBLE, 0, 1e9, 0),
+    {"reward", F_ENUM, offsetof(cfg_agent, reward), 0, 0, 0, reward_names, 0},
+    A(reward_per_step, F_DOUBLE, -1e6, 1e6, 0),
+    A(death_penalty, F_DOUBLE, -1e6, 1e6, 0),
+    A(reward_baseline, F_DOUBLE, -1e6, 1e6, 0),
+    {NULL, 0, 0, 0, 0, 0, NULL, 0},
+};
+#undef A
+
+#define T(k, t, lo, hi, fl)                                                                        \
+    { #k, t, offsetof(cfg_training, k), lo, hi, fl, NULL, 0 }
+static const field training_fields[] = {
+    T(episodes, F_INT, 1, BIG, 0),
+    T(seed, F_SEED, 0, 0, 0),
+    T(checkpoint_every, F_INT, 1, BIG, 0),
+    T(keep_checkpoints, F_INT, 1, 1000000, 0),
+    T(eval_every, F_INT, 0, BIG, 0),
+    T(eval_episodes, F_INT, 1, 1000000, 0),
+    T(stop_grace_seconds, F_DOUBLE, 0, 3600, 0),
+    T(progress_every, F_INT, 1, BIG, 0),
+    {NULL, 0, 0, 0, 0, 0, NULL, 0},
+};
+#undef T
+
+#define C(k, t, lo, hi, fl)                                                                        \
+    { #k, t, offsetof(cfg_curriculum, k), lo, hi, fl, NULL, 0 }
+static const field curriculum_fields[] = {
+    C(enabled, F_BOOL, 0, 0, 0),
+    C(stages, F_STAGES, 0, 100, EXCL_MIN),
+    C(window, F_INT, 1, 1000000, 0),
+    C(advance_survival, F_DOUBLE, 0, 1, 0),
+    C(retreat_survival, F_DOUBLE, 0, 1, 0),
+    C(min_episodes, F_INT, 0, BIG, 0),
+    {NULL, 0, 0, 0, 0, 0, NULL, 0},
+};
+#undef C
+
+#define S(k, t, lo, hi, fl)                                                                        \
+    { #k, t, offsetof(cfg_server, k), lo, hi, fl, NULL, 0 }
+static const field server_fields[] = {
+    {"host", F_STRING, offsetof(cfg_server, host), 0, 0, 0, NULL, sizeof(((cfg_server *)0)->host)},
+    S(inference_port, F_INT, 1, 65535, 0),
+    S(frontend_port, F_INT, 1, 65535, 0),
+    S(open_browser, F_BOOL, 0, 0, 0),
+    S(health_check_timeout, F_DOUBLE, 0, 3600, EXCL_MIN),
+    S(max_clients_per_job, F_INT, 1, 1000000, 0),
+    S(max_sessions, F_INT, 1, 100000, 0),
+    S(max_message_bytes, F_INT, 256, 64 << 20, 0),
+    S(history_limit, F_INT, 1, 10000000, 0),
+    S(client_queue_limit, F_INT, 1, 1000000, 0),
+    {NULL, 0, 0, 0, 0, 0, NULL, 0},
+};
+#undef S
+
+#define P(k, t, lo, hi, fl)                                                                        \
+    { #k, t, offsetof(cfg_process, k), lo, hi, fl, NULL, 0 }
+static const field process_fields[] = {
+    {"command", F_COMMAND, offsetof(cfg_process, argv), 0, 0, 0, NULL, 0},
+    {"env", F_ENV, offsetof(cfg_process, env), 0, 0, 0, NULL, 0},
+    {"restart", F_ENUM, offsetof(cfg_process, restart), 0, 0, 0, restart_names, 0},
+    P(max_restarts, F_INT, 0, 1000000, 0),
+    P(restart_window, F_DOUBLE, 0, 1e6, EXCL_MIN),
+    P(backoff_initial, F_DOUBLE, 0, 3600, 0),
+    P(backoff_max, F_DOUBLE, 0, 3600, 0),
+    P(stop_timeout, F_DOUBLE, 0, 3600, 0),
+    {NULL, 0, 0, 0, 0, 0, NULL, 0},
+};
+#undef P
+
+/* Keys of one affordance and of one cascade (checked by hand: they are arrays of tables). */
+static const char *const affordance_keys[] = {"name",      "x",          "y",     "cost", "effects",
+                                              "open_hour", "close_hour", "ticks", NULL};
+static const char *const cascade_keys[] = {"source", "target", "threshold", "strength", NULL};
+
+typedef struct {
+    const char *name; /* dotted TOML table name */
+    size_t off;       /* into cfg_config */
+    const field *fields;
+} section;
+
+static const section sections[] = {
+    {"environment", offsetof(cfg_config, environment), environment_fields},
+    {"agent", offsetof(cfg_config, agent), agent_fields},
+    {"training", offsetof(cfg_config, training), training_fields},
+    {"curriculum", offsetof(cfg_config, curriculum), curriculum_fields},
+    {"unified_server", offsetof(cfg_config, server), server_fields},
+    {"processes.trainer", offsetof(cfg_config, processes[CFG_PROC_TRAINER]), process_fields},
+    {"processes.server", offsetof(cfg_config, processes[CFG_PROC_SERVER]), process_fields},
+    {"processes.frontend", offsetof(cfg_config, processes[CFG_PROC_FRONTEND]), process_fields},
+};
+#define N_SECTIONS (sizeof sections / sizeof sections[0])
+
+/* ---- suggestions ---------------------------------------------------------------------- */
+
+/* Levenshtein distance, for "did you mean". Keys longer than 63 bytes get no suggestion. */
+static int edit_distance(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63) return 1000;
+    int row[64];
+    for (size_t j = 0; j <= lb; j++) row[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        int diag = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            int up = row[j];
+            int best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* The candidate nearest to `key`, or NULL when none is close enough to be a typo. */
+static const char *nearest(const char *key, const char *const *cands, size_t n) {
+    const char *best = NULL;
+    int best_d = 1000;
+    for (size_t i = 0; i < n; i++) {
+        if (!cands[i]) continue;
+        int d = edit_distance(key, cands[i]);
+        if (d < best_d) {
+            best_d = d;
+            best = cands[i];
+        }
+    }
+    int len = (int)strlen(key);
+    int limit = len / 3 > 2 ? len / 3 : 2;
+    if (best && best_d <= limit && best_d < len) return best;
+    return NULL;
+}
+
+/* ---- loading -------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *origin;
+    char *err;
+    size_t errlen;
+} loader;
+
+static int load_fail(loader *l, int line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int load_fail(loader *l, int line, int col, const char *fmt, ...) {
+    if (!l->err || !l->errlen) return -1;
+    int n = snprintf(l->err, l->errlen, "%s:%d:%d: ", l->origin, line, col);
+    if (n >= 0 && (size_t)n < l->errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(l->err + n, l->errlen - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+/* "an integer", "a string", ... */
+static const char *a_type(toml_type t) {
+    switch (t) {
+        case TOML_INTEGER:
+            return "an integer";
+        case TOML_ARRAY:
+            return "an array";
+        case TOML_DATETIME:
+            return "an offset date-time";
+        default:
+            break;
+    }
+    static const char *const names[] = {
+        "a table",   "an array",    "a string",          "an integer",   "a float",
+        "a boolean", "a date-time", "a local date-time", "a local date", "a local time"};
+    return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "a value";
+}
+
+static int wrong_type(loader *l, const toml_value *v, const char *key, const char *where,
+                      const char *want) {
+    return load_fail(l, v->line, v->col, "wrong type for '%s' in %s: expected %s, found %s", key,
+                     where, want, a_type(v->type));
+}
+
+static int unknown_key(loader *l, const toml_entry *e, const char *where, const char *const *cands,
+                       size_t n) {
+    const char *s = nearest(e->key, cands, n);
+    if (s)
+        return load_fail(l, e->line, e->col, "unknown key '%s' in %s (did you mean '%s'?)", e->key,
+                         where, s);
+    return load_fail(l, e->line, e->col, "unknown key '%s' in %s", e->key, where);
+}
+
+/* Reads an integer into *out, checking the range only against int's (the schema's ranges
+ * are checked by validation, which knows the positions through the locator). */
+static int get_int(loader *l, const toml_value *v, const char *key, const char *where, int *out) {
+    if (v->type != TOML_INTEGER) return wrong_type(l, v, key, where, "an integer");
+    if (v->u.i < INT32_MIN || v->u.i > INT32_MAX)
+        return load_fail(l, v->line, v->col, "'%s' in %s is out of range: %lld", key, where,
+                         (long long)v->u.i);
+    *out = (int)v->u.i;
+    return 0;
+}
+
+static int get_double(loader *l, const toml_value *v, const char *key, const char *where,
+                      double *out) {
+    if (v->type == TOML_INTEGER)
+        *out = (double)v->u.i;
+    else if (v->type == TOML_FLOAT)
+        *out = v->u.f;
+    else
+        return wrong_type(l, v, key, where, "a number");
+    return 0;
+}
+
+static int get_string(loader *l, const toml_value *v, const char *key, const char *where, char *dst,
+                      size_t size) {
+    if (v->type != TOML_STRING) return wrong_type(l, v, key, where, "a string");
+    if (v->u.s.len >= size || memchr(v->u.s.ptr, '\0', v->u.s.len))
+        return load_fail(l, v->line, v->col,
+                         "'%s' in %s is too long (at most %zu bytes) or holds a NUL", key, where,
+                         size - 1);
+    set_str(dst, size, v->u.s.ptr, v->u.s.len);
+    return 0;
+}
+
+static int get_enum(loader *l, const toml_value *v, const char *key, const char *where,
+                    const char *const *names, int *out) {
+    if (v->type != TOML_STRING) return wrong_type(l, v, key, where, "a string");
+    char list[256];
+    size_t o = 0;
+    list[0] = '\0';
+    for (int i = 0; names[i]; i++) {
+        if (strlen(names[i]) == v->u.s.len && memcmp(names[i], v->u.s.ptr, v->u.s.len) == 0) {
+            *out = i;
+            return 0;
+        }
+        int w = snprintf(list + o, sizeof list - o, "%s\"%s\"", i ? ", " : "", names[i]);
+        if (w > 0 && o + (size_t)w < sizeof list) o += (size_t)w;
+    }
+    return load_fail(l, v->line, v->col, "'%s' in %s must be one of %s, got \"%.*s\"", key, where,
+                     list, v->u.s.len > 64 ? 64 : (int)v->u.s.len, v->u.s.ptr);
+}
+
+/* cfg_meter_names with a NULL end, for get_enum(). */
+static const char *const meter_enum_names[] = {"energy", "hygiene", "satiation", "money", "mood",
+                                               "social", "health",  "fitness",   NULL};
+
+static int meter_index(const char *name) {
+    for (int m = 0; m < CFG_NUM_METERS; m++)
+        if (strcmp(cfg_meter_names[m], name) == 0) return m;
+    return -1;
+}
+
+/* A table keyed by meter name, overlaid on `out`. */
+static int get_meters(loader *l, const toml_value *v, const char *key, const char *where,
+                      double *out) {
+    if (v->type != TOML_TABLE) return wrong_type(l, v, key, where, "a table of meters");
+    for (size_t i = 0; i < v->u.tab.len; i++) {
+        const toml_entry *e = &v->u.tab.items[i];
+        int m = meter_index(e->key);
+        if (m < 0) return unknown_key(l, e, where, cfg_meter_names, CFG_NUM_METERS);
+        if (get_double(l, e->value, e->key, where, &out[m])) return -1;
+    }
+    return 0;
+}
+
+/* Arrays of tables: either [[header]] elements or an array of inline tables. */
+static int check_table_array(loader *l, const toml_value *v, const char *key, const char *where,
+                             size_t max) {
+    if (v->type != TOML_ARRAY) return wrong_type(l, v, key, where, "an array of tables");
+    for (size_t i = 0; i < v->u.arr.len; i++)
+        if (v->u.arr.items[i]->type != TOML_TABLE)
+            return wrong_type(l, v->u.arr.items[i], key, where, "an array of tables");
+    if (v->u.arr.len > max)
+        return load_fail(l, v->line, v->col, "too many %s: at most %zu", key, max);
+    return 0;
+}
+
+static int load_affordances(loader *l, const toml_value *v, cfg_environment *env) {
+    if (check_table_array(l, v, "affordances", "[environment]", CFG_MAX_AFFORDANCES)) return -1;
+    memset(env->affordances, 0, sizeof env->affordances);
+    env->n_affordances = (int)v->u.arr.len;
+    for (size_t i = 0; i < v->u.arr.len; i++) {
+        const toml_value *t = v->u.arr.items[i];
+        cfg_affordance *a = &env->affordances[i];
+        char where[64];
+        snprintf(where, sizeof where, "[[environment.affordances]] #%zu", i + 1);
+        a->open_hour = 0;
+        a->close_hour = 24;
+        a->ticks = 1;
+        bool have_name = false, have_x = false, have_y = false;
+        for (size_t k = 0; k < t->u.tab.len; k++) {
+            const toml_entry *e = &t->u.tab.items[k];
+            const toml_value *x = e->value;
+            int rc;
+            if (strcmp(e->key, "name") == 0) {
+                rc = get_string(l, x, e->key, where, a->name, sizeof a->name);
+                have_name = true;
+            } else if (strcmp(e->key, "x") == 0) {
+                rc = get_int(l, x, e->key, where, &a->x);
+                have_x = true;
+            } else if (strcmp(e->key, "y") == 0) {
+                rc = get_int(l, x, e->key, where, &a->y);
+                have_y = true;
+            } else if (strcmp(e->key, "cost") == 0) {
+                rc = get_double(l, x, e->key, where, &a->cost);
+            } else if (strcmp(e->key, "effects") == 0) {
+                char w2[96];
+                snprintf(w2, sizeof w2, "'effects' of %s", where);
+                rc = get_meters(l, x, e->key, w2, a->effects);
+            } else if (strcmp(e->key, "open_hour") == 0) {
+                rc = get_int(l, x, e->key, where, &a->open_hour);
+            } else if (strcmp(e->key, "close_hour") == 0) {
+                rc = get_int(l, x, e->key, where, &a->close_hour);
+            } else if (strcmp(e->key, "ticks") == 0) {
+                rc = get_int(l, x, e->key, where, &a->ticks);
+            } else {
+                rc = unknown_key(l, e, where, affordance_keys,
+                                 sizeof affordance_keys / sizeof affordance_keys[0] - 1);
+            }
+            if (rc) return -1;
+        }
+        const char *missing = !have_name ? "name" : !have_x ? "x" : !have_y ? "y" : NULL;
+        if (missing) return load_fail(l, t->line, t->col, "%s is missing '%s'", where, missing);
+    }
+    return 0;
+}
+
+static int load_cascades(loader *l, const toml_value *v, cfg_environment *env) {
+    if (check_table_array(l, v, "cascades", "[environment]", CFG_MAX_CASCADES)) return -1;
+    memset(env->cascades, 0, sizeof env->cascades);
+    env->n_cascades = (int)v->u.arr.len;
+    for (size_t i = 0; i < v->u.arr.len; i++) {
+        const toml_value *t = v->u.arr.items[i];
+        cfg_cascade *c = &env->cascades[i];
+        char where[64];
+        snprintf(where, sizeof where, "[[environment.cascades]] #%zu", i + 1);
+        c->threshold = 0.3;
+        bool have_source = false, have_target = false, have_strength = false;
+        for (size_t k = 0; k < t->u.tab.len; k++) {
+            const toml_entry *e = &t->u.tab.items[k];
+            const toml_value *x = e->value;
+            int rc;
+            if (strcmp(e->key, "source") == 0 || strcmp(e->key, "target") == 0) {
+                int m = 0;
+                rc = get_enum(l, x, e->key, where, meter_enum_names, &m);
+                if (e->key[0] == 's') {
+                    c->source = m;
+                    have_source = true;
+                } else {
+                    c->target = m;
+                    have_target = true;
+                }
+            } else if (strcmp(e->key, "threshold") == 0) {
+                rc = get_double(l, x, e->key, where, &c->threshold);
+            } else if (strcmp(e->key, "strength") == 0) {
+                rc = get_double(l, x, e->key, where, &c->strength);
+                have_strength = true;
+            } else {
+                rc = unknown_key(l, e, where, cascade_keys,
+                                 sizeof cascade_keys / sizeof cascade_keys[0] - 1);
+            }
+            if (rc) return -1;
+        }
+        const char *missing = !have_source     ? "source"
+                              : !have_target   ? "target"
+                              : !have_strength ? "strength"
+                                               : NULL;
+        if (missing) return load_fail(l, t->line, t->col, "%s is missing '%s'", where, missing);
+    }
+    return 0;
+}
+
+static bool env_name_ok(const char *s, size_t len) {
+    if (len == 0 || (s[0] >= '0' && s[0] <= '9')) return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '_'))
+            return false;
+    }
+    return true;
+}
+
+static int load_field(loader *l, const field *f, const toml_entry *e, char *base,
+                      const char *where) {
+    const toml_value *v = e->value;
+    void *p = base + f->off;
+    switch (f->type) {
+        case F_INT:
+            return get_int(l, v, f->key, where, p);
+        case F_SEED:
+            if (v->type != TOML_INTEGER) return wrong_type(l, v, f->key, where, "an integer");
+            if (v->u.i < 0)
+                return load_fail(l, v->line, v->col,
+                                 "'%s' in %s must be between 0 and 9223372036854775807, got %lld",
+                                 f->key, where, (long long)v->u.i);
+            *(uint64_t *)p = (uint64_t)v->u.i;
+            return 0;
+        case F_DOUBLE:
+            return get_double(l, v, f->key, where, p);
+        case F_BOOL:
+            if (v->type != TOML_BOOL) return wrong_type(l, v, f->key, where, "a boolean");
+            *(bool *)p = v->u.b;
+            return 0;
+        case F_STRING:
+            return get_string(l, v, f->key, where, p, f->size);
+        case F_ENUM: {
+            int x;
+            if (get_enum(l, v, f->key, where, f->names, &x)) return -1;
+            memcpy(p, &x, sizeof x);
+            return 0;
+        }
+        case F_METERS: {
+            char w2[64];
+            snprintf(w2, sizeof w2, "[environment.%s]", f->key);
+            return get_meters(l, v, f->key, w2, p);
+        }
+        case F_HIDDEN: {
+            cfg_agent *a = (cfg_agent *)base;
+            if (v->type != TOML_ARRAY)
+                return wrong_type(l, v, f->key, where, "an array of integers");
+            if (v->u.arr.len < 1 || v->u.arr.len > CFG_MAX_HIDDEN)
+                return load_fail(l, v->line, v->col, "'%s' in %s must list 1 to %d layer sizes",
+                                 f->key, where, CFG_MAX_HIDDEN);
+            memset(a->hidden, 0, sizeof a->hidden);
+            for (size_t i = 0; i < v->u.arr.len; i++)
+                if (get_int(l, v->u.arr.items[i], f->key, where, &a->hidden[i])) return -1;
+            a->n_hidden = (int)v->u.arr.len;
+            return 0;
+        }
+        case F_STAGES: {
+            cfg_curriculum *c = (cfg_curriculum *)base;
+            if (v->type != TOML_ARRAY)
+                return wrong_type(l, v, f->key, where, "an array of numbers");
+            if (v->u.arr.len < 1 || v->u.arr.len > CFG_MAX_STAGES)
+                return load_fail(l, v->line, v->col, "'%s' in %s must list 1 to %d stages", f->key,
+                                 where, CFG_MAX_STAGES);
+            memset(c->stages, 0, sizeof c->stages);
+            for (size_t i = 0; i < v->u.arr.len; i++)
+                if (get_double(l, v->u.arr.items[i], f->key, where, &c->stages[i])) return -1;
+            c->n_stages = (int)v->u.arr.len;
+            return 0;
+        }
+        case F_COMMAND: {
+            cfg_process *pr = (cfg_process *)base;
+            if (v->type != TOML_ARRAY)
+                return wrong_type(l, v, f->key, where, "an array of strings");
+            if (v->u.arr.len > CFG_MAX_ARGS)
+                return load_fail(l, v->line, v->col, "'%s' in %s has more than %d arguments",
+                                 f->key, where, CFG_MAX_ARGS);
+            memset(pr->argv, 0, sizeof pr->argv);
+            for (size_t i = 0; i < v->u.arr.len; i++)
+                if (get_string(l, v->u.arr.items[i], f->key, where, pr->argv[i], CFG_ARG_MAX))
+                    return -1;
+            pr->argc = (int)v->u.arr.len;
+            if (pr->argc > 0 && pr->argv[0][0] == '\0')
+                return load_fail(l, v->line, v->col, "'%s' in %s: the program name is empty",
+                                 f->key, where);
+            return 0;
+        }
+        case F_ENV: {
+            cfg_process *pr = (cfg_process *)base;
+            if (v->type != TOML_TABLE) return wrong_type(l, v, f->key, where, "a table of strings");
+            if (v->u.tab.len > CFG_MAX_ENV)
+                return load_fail(l, v->line, v->col, "'%s' in %s has more than %d variables",
+                                 f->key, where, CFG_MAX_ENV);
+            memset(pr->env, 0, sizeof pr->env);
+            for (size_t i = 0; i < v->u.tab.len; i++) {
+                const toml_entry *x = &v->u.tab.items[i];
+                if (!env_name_ok(x->key, x->key_len))
+                    return load_fail(l, x->line, x->col,
+                                     "'%s' in %s: '%s' is not a valid environment variable name",
+                                     f->key, where, x->key);
+                if (x->value->type != TOML_STRING)
+                    return wrong_type(l, x->value, x->key, where, "a string");
+                if (x->key_len + 1 + x->value->u.s.len >= CFG_ARG_MAX ||
+                    memchr(x->value->u.s.ptr, '\0', x->value->u.s.len))
+                    return load_fail(l, x->value->line, x->value->col,
+                                     "'%s' in %s is too long (NAME=value at most %d bytes)", x->key,
+                                     where, CFG_ARG_MAX - 1);
+                snprintf(pr->env[i], CFG_ARG_MAX, "%s=%s", x->key, x->value->u.s.ptr);
+            }
+            pr->n_env = (int)v->u.tab.len;
+            return 0;
+        }
+        case F_AFFORDANCES:
+            return load_affordances(l, v, (cfg_environment *)base);
+        case F_CASCADES:
+            return load_cascades(l, v, (cfg_environment *)base);
+    }
+    return -1;
+}
+
+static int load_section(loader *l, const section *s, const toml_value *t, cfg_config *c) {
+    char where[64];
+    snprintf(where, sizeof where, "[%s]", s->name);
+    if (t->type != TOML_TABLE) return wrong_type(l, t, s->name, "the document", "a table");
+    const char *cands[32];
+    size_t n = 0;
+    for (const field *f = s->fields; f->key && n < 32; f++) cands[n++] = f->key;
+    for (size_t i = 0; i < t->u.tab.len; i++) {
+        const toml_entry *e = &t->u.tab.items[i];
+        const field *f = s->fields;
+        while (f->key && strcmp(f->key, e->key) != 0) f++;
+        if (!f->key) return unknown_key(l, e, where, cands, n);
+        if (load_field(l, f, e, (char *)c + s->off, where)) return -1;
+    }
+    return 0;
+}
+
+/* Walks the document: known tables go to their sections, anything else is an error. */
+static int load_document(loader *l, const toml_value *root, cfg_config *c) {
+    static const char *const top[] = {"name",       "environment",    "agent",    "training",
+                                      "curriculum", "unified_server", "processes"};
+    for (size_t i = 0; i < root->u.tab.len; i++) {
+        const toml_entry *e = &root->u.tab.items[i];
+        const toml_value *v = e->value;
+        if (strcmp(e->key, "name") == 0) {
+            if (get_string(l, v, "name", "the document", c->name, sizeof c->name)) return -1;
+            continue;
+        }
+        if (strcmp(e->key, "processes") == 0) {
+            if (v->type != TOML_TABLE)
+                return wrong_type(l, v, "processes", "the document", "a table");
+            for (size_t k = 0; k < v->u.tab.len; k++) {
+                const toml_entry *pe = &v->u.tab.items[k];
+                size_t j = 0;
+                while (j < CFG_NUM_PROCS && strcmp(cfg_process_names[j], pe->key) != 0) j++;
+                if (j == CFG_NUM_PROCS) {
+                    const char *s = nearest(pe->key, cfg_process_names, CFG_NUM_PROCS);
+                    if (s)
+                        return load_fail(l, pe->line, pe->col,
+                                         "unknown table [processes.%s] (did you mean "
+                                         "[processes.%s]?)",
+                                         pe->key, s);
+                    return load_fail(l, pe->line, pe->col,
+                                     "unknown table [processes.%s] (expected trainer, server "
+                                     "or frontend)",
+                                     pe->key);
+                }
+                if (load_section(l, &sections[5 + j], pe->value, c)) return -1;
+            }
+            continue;
+        }
+        size_t j = 0;
+        while (j < 5 && strcmp(sections[j].name, e->key) != 0) j++;
+        if (j < 5) {
+            if (load_section(l, &sections[j], v, c)) return -1;
+            continue;
+        }
+        const char *s = nearest(e->key, top, sizeof top / sizeof top[0]);
+        if (v->type == TOML_TABLE) {
+            if (s)
+                return load_fail(l, e->line, e->col, "unknown table [%s] (did you mean [%s]?)",
+                                 e->key, s);
+            return load_fail(l, e->line, e->col, "unknown table [%s]", e->key);
+        }
+        if (s)
+            return load_fail(l, e->line, e->col,
+                             "unknown key '%s' at the top level (did you mean '%s'?)", e->key, s);
+        return load_fail(l, e->line, e->col, "unknown key '%s' at the top level", e->key);
+    }
+    return 0;
+}
+
+/* ---- validation ----------------------------------------------------------------------- */
+
+/* Where a validation error belongs, so that the loader can find its line and column:
+ * a section, a key in it, an element of an array of tables and a key inside that. */
+typedef struct {
+    const char *section;
+    const char *key;
+    int index;          /* element of an array of tables, or -1 */
+    const char *subkey; /* key in that element, or in a sub-table (meters), or NULL */
+} locator;
+
+static void fmt_num(char *buf, size_t size, double v) {
+    snprintf(buf, size, "%.10g", v);
+}
+
+static int range_fail(char *err, size_t errlen, locator *loc, const char *key, const char *where,
+                      const field *f, double v) {
+    char lo[32], hi[32], got[32];
+    fmt_num(lo, sizeof lo, f->min);
+    fmt_num(hi, sizeof hi, f->max);
+    fmt_num(got, sizeof got, v);
+    (void)loc;
+    const char *gt = f->flags & EXCL_MIN ? "greater than " : "";
+    const char *lt = f->flags & EXCL_MAX ? "less than " : "";
+    if (f->max >= BIG)
+        set_err(err, errlen, "'%s' in %s must be %s%s%s, got %s", key, where,
+                f->flags & EXCL_MIN ? "greater than " : "at least ", lo, "", got);
+    else
+        set_err(err, errlen, "'%s' in %s must be between %s%s and %s%s, got %s", key, where, gt, lo,
+                lt, hi, got);
+    return -1;
+}
+
+static bool in_range(const field *f, double v) {
+    if (isnan(v)) return false;
+    if (f->flags & EXCL_MIN ? v <= f->min : v < f->min) return false;
+    if (f->flags & EXCL_MAX ? v >= f->max : v > f->max) return false;
+    return true;
+}
+
+static int validate_impl(const cfg_config *c, char *err, size_t errlen, locator *loc) {
+    memset(loc, 0, sizeof *loc);
+    loc->index = -1;
+    for (size_t s = 0; s < N_SECTIONS; s++) {
+        const section *sec = &sections[s];
+        const char *base = (const char *)c + sec->off;
+        char where[64];
+        snprintf(where, sizeof where, "[%s]", sec->name);
+        loc->section = sec->name;
+        for (const field *f = sec->fields; f->key; f++) {
+            const void *p = base + f->off;
+            loc->key = f->key;
+            double v;
+            switch (f->type) {
+                case F_INT:
+                    v = *(const int *)p;
+                    if (!in_range(f, v)) return range_fail(err, errlen, loc, f->key, where, f, v);
+                    break;
+                case F_DOUBLE:
+                    v = *(const double *)p;
+                    if (!in_range(f, v)) return range_fail(err, errlen, loc, f->key, where, f, v);
+                    break;
+                case F_SEED:
+                    if (*(const uint64_t *)p > (uint64_t)INT64_MAX) {
+                        set_err(err, errlen,
+                                "'seed' in [training] must be between 0 and "
+                                "9223372036854775807, got %llu",
+                                (unsigned long long)*(const uint64_t *)p);
+                        return -1;
+                    }
+                    break;
+                case F_ENUM: {
+                    int x;
+                    memcpy(&x, p, sizeof x);
+                    int n = 0;
+                    while (f->names[n]) n++;
+                    if (x < 0 || x >= n) {
+                        set_err(err, errlen, "'%s' in %s has no valid value (%d)", f->key, where,
+                                x);
+                        return -1;
+                    }
+                    break;
+                }
+                case F_STRING:
+                    if (((const char *)p)[0] == '\0') {
+                        set_err(err, errlen, "'%s' in %s must not be empty", f->key, where);
+                        return -1;
+                    }
+                    break;
+                case F_METERS: {
+                    char w2[64];
+                    snprintf(w2, sizeof w2, "[environment.%s]", f->key);
+                    for (int m = 0; m < CFG_NUM_METERS; m++) {
+                        v = ((const double *)p)[m];
+                        loc->subkey = cfg_meter_names[m];
+                        if (!in_range(f, v))
+                            return range_fail(err, errlen, loc, cfg_meter_names[m], w2, f, v);
+                    }
+                    loc->subkey = NULL;
+                    break;
+                }
+                case F_HIDDEN: {
+                    const cfg_agent *a = &c->agent;
+                    if (a->n_hidden < 1 || a->n_hidden > CFG_MAX_HIDDEN) {
+                        set_err(err, errlen, "'hidden' in [agent] must list 1 to %d layer sizes",
+                                CFG_MAX_HIDDEN);
+                        return -1;
+                    }
+                    for (int i = 0; i < a->n_hidden; i++)
+                        if (!in_range(f, a->hidden[i]))
+                            return range_fail(err, errlen, loc, f->key, where, f, a->hidden[i]);
+                    break;
+                }
+                case F_STAGES: {
+                    const cfg_curriculum *cu = &c->curriculum;
+                    if (cu->n_stages < 1 || cu->n_stages > CFG_MAX_STAGES) {
+                        set_err(err, errlen, "'stages' in [curriculum] must list 1 to %d stages",
+                                CFG_MAX_STAGES);
+                        return -1;
+                    }
+                    for (int i = 0; i < cu->n_stages; i++)
+                        if (!in_range(f, cu->stages[i]))
+                            return range_fail(err, errlen, loc, f->key, where, f, cu->stages[i]);
+                    break;
+                }
+                case F_COMMAND: {
+                    const cfg_process *pr = (const cfg_process *)base;
+                    if (pr->argc < 0 || pr->argc > CFG_MAX_ARGS ||
+                        (pr->argc > 0 && pr->argv[0][0] == '\0')) {
+                        set_err(err, errlen, "'command' in %s is not a valid command line", where);
+                        return -1;
+                    }
+                    break;
+                }
+                case F_ENV: {
+                    const cfg_process *pr = (const cfg_process *)base;
+                    if (pr->n_env < 0 || pr->n_env > CFG_MAX_ENV) {
+                        set_err(err, errlen, "'env' in %s has more than %d variables", where,
+                                CFG_MAX_ENV);
+                        return -1;
+                    }
+                    break;
+                }
+                case F_BOOL:
+                case F_AFFORDANCES:
+                case F_CASCADES:
+                    break;
+            }
+        }
+    }
+
+    /* Cross-field rules, each blamed on the key a person most likely has to change. */
+    const cfg_environment *e = &c->environment;
+    loc->section = "environment";
+    loc->key = "affordances";
+    if (e->n_affordances < 0 || e->n_affordances > CFG_MAX_AFFORDANCES) {
+        set_err(err, errlen, "too many affordances: at most %d", CFG_MAX_AFFORDANCES);
+        return -1;
+    }
+    for (int i = 0; i < e->n_affordances; i++) {
+        const cfg_affordance *a = &e->affordances[i];
+        char where[64];
+        snprintf(where, sizeof where, "[[environment.affordances]] #%d", i + 1);
+        loc->index = i;
+        loc->subkey = "name";
+        if (a->name[0] == '\0') {
+            set_err(err, errlen, "%s has an empty name", where);
+            return -1;
+        }
+        for (int j = 0; j < i; j++)
+            if (strcmp(e->affordances[j].name, a->name) == 0) {
+                set_err(err, errlen, "%s: the name '%s' is already used by #%d", where, a->name,
+                        j + 1);
+                return -1;
+            }
+        loc->subkey = a->x < 0 || a->x >= e->width ? "x" : "y";
+        if (a->x < 0 || a->x >= e->width || a->y < 0 || a->y >= e->height) {
+            set_err(err, errlen, "affordance '%s' at (%d, %d) is outside the %dx%d grid", a->name,
+                    a->x, a->y, e->width, e->height);
+            return -1;
+        }
+        loc->subkey = "x";
+        for (int j = 0; j < i; j++)
+            if (e->affordances[j].x == a->x && e->affordances[j].y == a->y) {
+                set_err(err, errlen, "affordance '%s' at (%d, %d) is on the same cell as '%s'",
+                        a->name, a->x, a->y, e->affordances[j].name);
+                return -1;
+            }
+        static const field cost = {"cost", F_DOUBLE, 0, 0, 1000, 0, NULL, 0};
+        static const field effect = {"effects", F_DOUBLE, 0, -1, 1, 0, NULL, 0};
+        static const field hour = {"hour", F_INT, 0, 0, 24, 0, NULL, 0};
+        static const field ticks = {"ticks", F_INT, 0, 1, 1000, 0, NULL, 0};
+        loc->subkey = "cost";
+        if (!in_range(&cost, a->cost))
+            return range_fail(err, errlen, loc, "cost", where, &cost, a->cost);
+        loc->subkey = "effects";
+        for (int m = 0; m < CFG_NUM_METERS; m++)
+            if (!in_range(&effect, a->effects[m]))
+                return range_fail(err, errlen, loc, cfg_meter_names[m], where, &effect,
+                                  a->effects[m]);
+        loc->subkey = "open_hour";
+        if (!in_range(&hour, a->open_hour))
+            return range_fail(err, errlen, loc, "open_hour", where, &hour, a->open_hour);
+        loc->subkey = "close_hour";
+        if (!in_range(&hour, a->close_hour))
+            return range_fail(err, errlen, loc, "close_hour", where, &hour, a->close_hour);
+        loc->subkey = "ticks";
+        if (!in_range(&ticks, a->ticks))
+            return range_fail(err, errlen, loc, "ticks", where, &ticks, a->ticks);
+    }
+    loc->key = "cascades";
+    loc->index = -1;
+    loc->subkey = NULL;
+    if (e->n_cascades < 0 || e->n_cascades > CFG_MAX_CASCADES) {
+        set_err(err, errlen, "too many cascades: at most %d", CFG_MAX_CASCADES);
+        return -1;
+    }
+    for (int i = 0; i < e->n_cascades; i++) {
+        const cfg_cascade *k = &e->cascades[i];
+        char where[64];
+        snprintf(where, sizeof where, "[[environment.cascades]] #%d", i + 1);
+        static const field threshold = {"threshold", F_DOUBLE, 0, 0, 1, EXCL_MIN, NULL, 0};
+        static const field strength = {"strength", F_DOUBLE, 0, 0, 1, 0, NULL, 0};
+        loc->index = i;
+        loc->subkey = "source";
+        if (k->source < 0 || k->source >= CFG_NUM_METERS || k->target < 0 ||
+            k->target >= CFG_NUM_METERS) {
+            set_err(err, errlen, "%s names a meter that does not exist", where);
+            return -1;
+        }
+        loc->subkey = "threshold";
+        if (!in_range(&threshold, k->threshold))
+            return range_fail(err, errlen, loc, "threshold", where, &threshold, k->threshold);
+        loc->subkey = "strength";
+        if (!in_range(&strength, k->strength))
+            return range_fail(err, errlen, loc, "strength", where, &strength, k->strength);
+    }
+    loc->index = -1;
+    loc->subkey = NULL;
+
+    loc->section = "agent";
+    loc->key = "batch_size";
+    if (c->agent.batch_size > c->agent.replay_capacity) {
+        set_err(err, errlen, "'batch_size' in [agent] (%d) must not exceed 'replay_capacity' (%d)",
+                c->agent.batch_size, c->agent.replay_capacity);
+        return -1;
+    }
+    loc->section = "curriculum";
+    loc->key = "retreat_survival";
+    if (c->curriculum.retreat_survival > c->curriculum.advance_survival) {
+        set_err(err, errlen,
+                "'retreat_survival' in [curriculum] (%g) must not exceed 'advance_survival' (%g)",
+                c->curriculum.retreat_survival, c->curriculum.advance_survival);
+        return -1;
+    }
+    for (int j = 0; j < CFG_NUM_PROCS; j++) {
+        const cfg_process *pr = &c->processes[j];
+        loc->section = sections[5 + j].name;
+        loc->key = "backoff_initial";
+        if (pr->backoff_initial > pr->backoff_max) {
+            set_err(err, errlen,
+                    "'backoff_initial' in [%s] (%g) must not exceed 'backoff_max' (%g)",
+                    sections[5 + j].name, pr->backoff_initial, pr->backoff_max);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int cfg_validate(const cfg_config *c, char *err, size_t errlen) {
+    locator loc;
+    return validate_impl(c, err, errlen, &loc);
+}
+
+/* Finds the position of what a locator names in the document; the deepest part that the
+ * file actually wrote wins (a default value has no position, its table has). */
+static void locate(const toml_value *root, const locator *loc, int *line, int *col) {
+    *line = 1;
+    *col = 1;
+    const toml_value *t = root;
+    char sec[64];
+    snprintf(sec, sizeof sec, "%s", loc->section ? loc->section : "");
+    for (char *part = strtok(sec, "."); part; part = strtok(NULL, ".")) {
+        const toml_entry *e = toml_table_find(t, part);
+        if (!e) return;
+        t = e->value;
+        *line = e->line;
+        *col = e->col;
+        if (t->type == TOML_TABLE) {
+            *line = t->line;
+            *col = t->col;
+        }
+    }
+    if (!loc->key) return;
+    const toml_entry *e = toml_table_find(t, loc->key);
+    if (!e) return;
+    const toml_value *v = e->value;
+    *line = v->line;
+    *col = v->col;
+    if (loc->index >= 0) {
+        if (v->type != TOML_ARRAY || (size_t)loc->index >= v->u.arr.len) return;
+        v = v->u.arr.items[loc->index];
+        *line = v->line;
+        *col = v->col;
+    }
+    if (!loc->subkey) return;
+    e = toml_table_find(v, loc->subkey);
+    if (!e) return;
+    *line = e->value->line;
+    *col = e->value->col;
+}
+
+/* ---- public loaders ------------------------------------------------------------------- */
+
+static int load_string_impl(cfg_config *c, const char *text, size_t len, const char *origin,
+                            char *err, size_t errlen, bool *named) {
+    loader l = {origin ? origin : "<string>", err, errlen};
+    char perr[512];
+    cfg_defaults(c);
+    if (named) *named = false;
+    toml_value *root = toml_parse(text, len, perr, sizeof perr);
+    if (!root) {
+        set_err(err, errlen, "%s:%s", l.origin, perr);
+        return -1;
+    }
+    cfg_config *tmp = malloc(sizeof *tmp); /* ~40 KB: too big for some thread stacks */
+    if (!tmp) {
+        toml_free(root);
+        set_err(err, errlen, "%s: out of memory", l.origin);
+        return -1;
+    }
+    cfg_defaults(tmp);
+    int rc = load_document(&l, root, tmp);
+    if (rc == 0) {
+        char verr[400];
+        locator loc;
+        if (validate_impl(tmp, verr, sizeof verr, &loc) != 0) {
+            int line, col;
+            locate(root, &loc, &line, &col);
+            rc = load_fail(&l, line, col, "%s", verr);
+        }
+    }
+    if (rc == 0) {
+        if (named) *named = toml_table_find(root, "name") != NULL;
+        *c = *tmp;
+    }
+    free(tmp);
+    toml_free(root);
+    return rc;
+}
+
 int cfg_load_string(cfg_config *c, const char *text, size_t len, const char *origin, char *err,
                     size_t errlen) {
-    cfg_defaults(c);
-    (void)text;
-    (void)len;
-    set_err(err, errlen, "%s: config loading not implemented yet", origin ? origin : "<string>");
-    return -1;
+    return load_string_impl(c, text, len, origin, err, errlen, NULL);
 }
 
 int cfg_load_file(cfg_config *c, const char *path, char *err, size_t errlen) {
     cfg_defaults(c);
-    set_err(err, errlen, "%s: config loading not implemented yet", path);
-    return -1;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    /* Config files are small; refuse anything absurd rather than read it all. */
+    enum { MAX_CONFIG_BYTES = 4 << 20 };
+    char *text = malloc(MAX_CONFIG_BYTES + 1);
+    if (!text) {
+        fclose(f);
+        set_err(err, errlen, "%s: out of memory", path);
+        return -1;
+    }
+    size_t len = fread(text, 1, MAX_CONFIG_BYTES + 1, f);
+    int read_err = ferror(f);
+    fclose(f);
+    int rc = -1;
+    if (read_err) {
+        set_err(err, errlen, "%s: cannot read", path);
+        goto out_text;
+    }
+    if (len > MAX_CONFIG_BYTES) {
+        set_err(err, errlen, "%s: larger than %d bytes", path, MAX_CONFIG_BYTES);
+        goto out_text;
+    }
+    bool named;
+    if (load_string_impl(c, text, len, path, err, errlen, &named) != 0) goto out_text;
+    /* The stem names the run ("level1"), unless the file names itself: the resolved
+     * config.toml of a run directory carries `name` so that it keeps its level's name. */
+    if (!named) {
+        const char *base = strrchr(path, '/');
+        base = base ? base + 1 : path;
+        size_t n = strlen(base);
+        if (n > 5 && strcmp(base + n - 5, ".toml") == 0) n -= 5;
+        set_str(c->name, sizeof c->name, base, n);
+    }
+    set_str(c->path, sizeof c->path, path, strlen(path));
+    rc = 0;
+out_text:
+    free(text);
+    if (rc != 0) cfg_defaults(c);
+    return rc;
+}
+
+static bool is_file(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 int cfg_resolve_path(const char *arg, const char *configs_dir, char *out, size_t outlen, char *err,
                      size_t errlen) {
-    (void)configs_dir;
-    (void)out;
-    (void)outlen;
-    set_err(err, errlen, "%s: config path resolution not implemented yet", arg);
-    return -1;
-}
-
-int cfg_validate(const cfg_config *c, char *err, size_t errlen) {
-    (void)c;
-    (void)err;
-    (void)errlen;
+    if (!arg || !*arg) {
+        set_err(err, errlen, "empty config name");
+        return -1;
+    }
+    char cand[CFG_PATH_MAX + 16];
+    const char *found = NULL;
+    if (is_file(arg)) {
+        found = arg;
+    } else if (!strchr(arg, '/') && configs_dir) {
+        snprintf(cand, sizeof cand, "%s/%s", configs_dir, arg);
+        if (is_file(cand)) {
+            found = cand;
+        } else {
+            size_t n = strlen(arg);
+            if (n < 5 || strcmp(arg + n - 5, ".toml") != 0) {
+                snprintf(cand, sizeof cand, "%s/%s.toml", configs_dir, arg);
+                if (is_file(cand)) found = cand;
+            }
+        }
+    }
+    if (!found) {
+        if (strchr(arg, '/') || !configs_dir)
+            set_err(err, errlen, "config file '%s' not found", arg);
+        else
+            set_err(err, errlen, "config file '%s' not found (looked in . and %s/)", arg,
+                    configs_dir);
+        return -1;
+    }
+    if (strlen(found) >= outlen) {
+        set_err(err, errlen, "config path '%s' is too long", found);
+        return -1;
+    }
+    snprintf(out, outlen, "%s", found);
     return 0;
 }
 
+/* ---- writing -------------------------------------------------------------------------- */
+
+/* The shortest decimal form that reads back to exactly v, always recognisable as a float. */
+static void fmt_double(char *buf, size_t size, double v) {
+    if (isnan(v)) {
+        snprintf(buf, size, "nan");
+        return;
+    }
+    if (isinf(v)) {
+        snprintf(buf, size, v < 0 ? "-inf" : "inf");
+        return;
+    }
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, size, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v) break;
+    }
+    if (!strpbrk(buf, ".eE")) {
+        size_t n = strlen(buf);
+        if (n + 2 < size) memcpy(buf + n, ".0", 3);
+    }
+}
+
+static void write_str(FILE *f, const char *s) {
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(f, "\\%c", ch);
+        else if (ch < 0x20 || ch == 0x7F)
+            fprintf(f, "\\u%04X", ch);
+        else
+            fputc(ch, f);
+    }
+    fputc('"', f);
+}
+
+static void write_double(FILE *f, double v) {
+    char b[64];
+    fmt_double(b, sizeof b, v);
+    fputs(b, f);
+}
+
+static void write_enum(FILE *f, const char *const *names, const void *p) {
+    int x;
+    memcpy(&x, p, sizeof x);
+    int n = 0;
+    while (names[n]) n++;
+    write_str(f, x >= 0 && x < n ? names[x] : "?");
+}
+
+static void write_meters(FILE *f, const double *m, bool inline_table) {
+    bool first = true;
+    if (inline_table) fputs("{", f);
+    for (int i = 0; i < CFG_NUM_METERS; i++) {
+        if (inline_table && m[i] == 0 && !signbit(m[i])) continue;
+        if (inline_table) fputs(first ? " " : ", ", f);
+        fprintf(f, "%s = ", cfg_meter_names[i]);
+        write_double(f, m[i]);
+        if (!inline_table) fputc('\n', f);
+        first = false;
+    }
+    if (inline_table) fputs(first ? "}" : " }", f);
+}
+
+/* Writes the scalar keys of one section, then its sub-tables. */
+static void write_section(FILE *f, const section *s, const cfg_config *c) {
+    const char *base = (const char *)c + s->off;
+    fprintf(f, "\n[%s]\n", s->name);
+    for (const field *fd = s->fields; fd->key; fd++) {
+        const void *p = base + fd->off;
+        switch (fd->type) {
+            case F_INT:
+                fprintf(f, "%s = %d\n", fd->key, *(const int *)p);
+                break;
+            case F_SEED:
+                fprintf(f, "%s = %llu\n", fd->key, (unsigned long long)*(const uint64_t *)p);
+                break;
+            case F_DOUBLE:
+                fprintf(f, "%s = ", fd->key);
+                write_double(f, *(const double *)p);
+                fputc('\n', f);
+                break;
+            case F_BOOL:
+                fprintf(f, "%s = %s\n", fd->key, *(const bool *)p ? "true" : "false");
+                break;
+            case F_STRING:
+                fprintf(f, "%s = ", fd->key);
+                write_str(f, p);
+                fputc('\n', f);
+                break;
+            case F_ENUM:
+                fprintf(f, "%s = ", fd->key);
+                write_enum(f, fd->names, p);
+                fputc('\n', f);
+                break;
+            case F_HIDDEN: {
+                const cfg_agent *a = (const cfg_agent *)base;
+                fprintf(f, "%s = [", fd->key);
+                for (int i = 0; i < a->n_hidden && i < CFG_MAX_HIDDEN; i++)
+                    fprintf(f, "%s%d", i ? ", " : "", a->hidden[i]);
+                fputs("]\n", f);
+                break;
+            }
+            case F_STAGES: {
+                const cfg_curriculum *cu = (const cfg_curriculum *)base;
+                fprintf(f, "%s = [", fd->key);
+                for (int i = 0; i < cu->n_stages && i < CFG_MAX_STAGES; i++) {
+                    if (i) fputs(", ", f);
+                    write_double(f, cu->stages[i]);
+                }
+                fputs("]\n", f);
+                break;
+            }
+            case F_COMMAND: {
+                const cfg_process *pr = (const cfg_process *)base;
+                fprintf(f, "%s = [", fd->key);
+                for (int i = 0; i < pr->argc && i < CFG_MAX_ARGS; i++) {
+                    if (i) fputs(", ", f);
+                    write_str(f, pr->argv[i]);
+                }
+                fputs("]\n", f);
+                break;
+            }
+            case F_ENV: {
+                const cfg_process *pr = (const cfg_process *)base;
+                fprintf(f, "%s = {", fd->key);
+                for (int i = 0; i < pr->n_env && i < CFG_MAX_ENV; i++) {
+                    const char *eq = strchr(pr->env[i], '=');
+                    if (!eq) continue;
+                    fprintf(f, "%s%.*s = ", i ? ", " : " ", (int)(eq - pr->env[i]), pr->env[i]);
+                    write_str(f, eq + 1);
+                }
+                fputs(pr->n_env ? " }\n" : "}\n", f);
+                break;
+            }
+            case F_AFFORDANCES:
+                if (((const cfg_environment *)base)->n_affordances == 0)
+                    fprintf(f, "%s = []\n", fd->key);
+                break;
+            case F_CASCADES:
+                if (((const cfg_environment *)base)->n_cascades == 0)
+                    fprintf(f, "%s = []\n", fd->key);
+                break;
+            case F_METERS:
+                break;
+        }
+    }
+    if (s->fields != environment_fields) return;
+    const cfg_environment *e = (const cfg_environment *)base;
+    for (const field *fd = s->fields; fd->key; fd++) {
+        if (fd->type != F_METERS) continue;
+        fprintf(f, "\n[environment.%s]\n", fd->key);
+        write_meters(f, (const double *)(base + fd->off), false);
+    }
+    for (int i = 0; i < e->n_cascades && i < CFG_MAX_CASCADES; i++) {
+        const cfg_cascade *k = &e->cascades[i];
+        fputs("\n[[environment.cascades]]\nsource = ", f);
+        write_str(f,
+                  k->source >= 0 && k->source < CFG_NUM_METERS ? cfg_meter_names[k->source] : "?");
+        fputs("\ntarget = ", f);
+        write_str(f,
+                  k->target >= 0 && k->target < CFG_NUM_METERS ? cfg_meter_names[k->target] : "?");
+        fputs("\nthreshold = ", f);
+        write_double(f, k->threshold);
+        fputs("\nstrength = ", f);
+        write_double(f, k->strength);
+        fputc('\n', f);
+    }
+    for (int i = 0; i < e->n_affordances && i < CFG_MAX_AFFORDANCES; i++) {
+        const cfg_affordance *a = &e->affordances[i];
+        fputs("\n[[environment.affordances]]\nname = ", f);
+        write_str(f, a->name);
+        fprintf(f, "\nx = %d\ny = %d\ncost = ", a->x, a->y);
+        write_double(f, a->cost);
+        fputs("\neffects = ", f);
+        write_meters(f, a->effects, true);
+        fprintf(f, "\nopen_hour = %d\nclose_hour = %d\nticks = %d\n", a->open_hour, a->close_hour,
+                a->ticks);
+    }
+}
+
 int cfg_write_toml(const cfg_config *c, FILE *f) {
-    (void)c;
-    (void)f;
-    return -1;
+    fputs("# run_demo configuration, resolved: every value the run used (cfg_write_toml).\n", f);
+    fputs("name = ", f);
+    write_str(f, c->name);
+    fputc('\n', f);
+    for (size_t s = 0; s < N_SECTIONS; s++) write_section(f, &sections[s], c);
+    fflush(f);
+    return ferror(f) ? -1 : 0;
 }
 
 uint64_t cfg_hash(const cfg_config *c) {
-    /* Temporary: FNV-1a over the raw structs (zeroed padding via cfg_defaults). Replaced by a
-     * hash of the canonical TOML text once the writer exists. */
+    /* FNV-1a 64 over the canonical TOML of [environment] and [agent]: what the weights
+     * mean. The text is deterministic (shortest round-trip floats), so equal configs hash
+     * equal on every machine. */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
     uint64_t h = 0xcbf29ce484222325ULL;
-    const unsigned char *p = (const unsigned char *)&c->environment;
-    for (size_t i = 0; i < sizeof c->environment; i++) h = (h ^ p[i]) * 0x100000001b3ULL;
-    p = (const unsigned char *)&c->agent;
-    for (size_t i = 0; i < sizeof c->agent; i++) h = (h ^ p[i]) * 0x100000001b3ULL;
+    if (!f) return h;
+    write_section(f, &sections[0], c);
+    write_section(f, &sections[1], c);
+    fclose(f);
+    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)text[i]) * 0x100000001b3ULL;
+    free(text);
     return h;
 }
