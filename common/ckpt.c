@@ -32,7 +32,7 @@
 
 #define CKPT_MAGIC "RDCKPT01"
 /* magic, version, header_len, file_size: the prefix every format version keeps, so that
- * a reader can verify the header CRC (at header_len - 8) of a file written by a newer
+ * a reader can verify the header CRC (the last 4 bytes of the header) of a file written by a newer
  * version before it believes the version number. */
 #define CKPT_PREFIX_LEN     24
 #define CKPT_MIN_HEADER     (CKPT_PREFIX_LEN + 8)
@@ -292,7 +292,7 @@ static int ckpt_parse_header(const uint8_t *buf, uint64_t size, ckpt_meta *m, ch
                              size_t whylen) {
     uint32_t hl = ckpt_parse_prefix(buf, size, why, whylen);
     if (hl == 0) return -1;
-    if (ckpt_crc32c(0, buf, hl - 8) != get_u32(buf + hl - 8)) {
+    if (ckpt_crc32c(0, buf, hl - 4) != get_u32(buf + hl - 4)) {
         snprintf(why, whylen, "header CRC mismatch (file corrupt)");
         return -1;
     }
@@ -305,7 +305,7 @@ static int ckpt_parse_header(const uint8_t *buf, uint64_t size, ckpt_meta *m, ch
     }
     m->n = get_u32(buf + OFF_NSECT);
     if (hl < CKPT_FIXED_LEN + 8 || m->n > CKPT_MAX_SECTIONS || hl != ckpt_header_len(m->n) ||
-        get_u32(buf + OFF_FLAGS) != 0 || get_u32(buf + hl - 4) != 0) {
+        get_u32(buf + OFF_FLAGS) != 0 || get_u32(buf + hl - 8) != 0) {
         snprintf(why, whylen, "corrupt header (%" PRIu32 " sections in %" PRIu32 " bytes)", m->n,
                  hl);
         return -1;
@@ -1115,7 +1115,7 @@ int ckpt_save(const char *dir, const char *name, const ckpt_header *h, const ckp
         put_u64(e + 8, offs[i]);
         put_u64(e + 16, s[i].len);
     }
-    put_u32(head + hl - 8, ckpt_crc32c(0, head, hl - 8));
+    put_u32(head + hl - 4, ckpt_crc32c(0, head, hl - 4));
 
     /* The whole-file CRC, over the bytes exactly as they will be laid out. */
     static const uint8_t zeros[8];
