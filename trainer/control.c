@@ -10,18 +10,11 @@ const char *const ctl_command_names[CTL_UNKNOWN + 1] = {
 
 void ctl_init(ctl_state *c) {
     memset(c, 0, sizeof *c);
+    c->speed = 20;
 }
 
 int ctl_step_delay_ms(const ctl_state *c) {
-    return c->visual ? c->speed_ms : 0;
-}
-
-static const cJSON *first_number(const cJSON *o, const char *const *keys) {
-    for (; *keys; keys++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, *keys);
-        if (cJSON_IsNumber(v)) return v;
-    }
-    return NULL;
+    return c->visual && c->speed > 0 ? (1000 + c->speed / 2) / c->speed : 0;
 }
 
 ctl_command ctl_apply(ctl_state *c, const char *json, size_t len, char *err, size_t errlen) {
@@ -54,15 +47,14 @@ ctl_command ctl_apply(ctl_state *c, const char *json, size_t len, char *err, siz
             c->checkpoint_requested = true;
             break;
         case CTL_SET_SPEED: {
-            static const char *const keys[] = {"speed_ms", "delay_ms", "speed", "value", NULL};
-            const cJSON *v = first_number(o, keys);
-            if (!v) {
-                snprintf(err, errlen, "set_speed needs a number (speed_ms)");
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "speed");
+            if (!cJSON_IsNumber(v)) {
+                snprintf(err, errlen, "set_speed needs a number \"speed\" (steps per second)");
                 cmd = CTL_UNKNOWN;
                 break;
             }
-            double ms = v->valuedouble;
-            c->speed_ms = ms < 0 ? 0 : ms > 100 ? 100 : (int)ms;
+            double sp = v->valuedouble;
+            c->speed = sp < 1 ? 1 : sp > 1000 ? 1000 : (int)sp;
             break;
         }
         case CTL_SET_MODE: {

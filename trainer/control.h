@@ -30,19 +30,18 @@ typedef struct {
     bool idle;           /* stopped: wait for `start` */
     bool start_requested;
     bool checkpoint_requested;
-    bool visual;  /* send frames */
-    int speed_ms; /* per-step delay in visual mode, 0-100 */
+    bool visual; /* send frames */
+    int speed;   /* visual-mode pace, steps per second (1-1000), docs/PROTOCOL.md §4.2 */
 } ctl_state;
 
 void ctl_init(ctl_state *c);
 
-/* Applies one command, a JSON object {"command": "...", ...}. set_speed reads "speed_ms"
- * (or "delay_ms", "speed", "value"), clamped to 0-100; set_mode reads "visual" (bool) or
- * "mode" ("visual"|"fast"|"headless"). Returns the command recognised (CTL_UNKNOWN for a
- * malformed or unknown one, with err telling why). */
+/* Applies one command, a JSON object {"command": "...", ...}. set_speed reads "speed"
+ * (steps per second, clamped to 1-1000); set_mode reads "visual" (bool). Returns the command
+ * recognised (CTL_UNKNOWN for a malformed or unknown one, with err telling why). */
 ctl_command ctl_apply(ctl_state *c, const char *json, size_t len, char *err, size_t errlen);
 
-/* The per-step delay that applies now: speed_ms in visual mode, else 0. */
+/* The per-step delay that applies now: 1000/speed ms in visual mode, else 0. */
 int ctl_step_delay_ms(const ctl_state *c);
 
 #endif

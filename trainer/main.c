@@ -61,6 +61,8 @@ typedef struct {
     double finish_deadline; /* monotonic; abandon after it (signals only) */
     double last_frame;
     int64_t episode_step;
+    bool sent_affordances;
+    double last_status; /* monotonic time of the last status message */
     trainer_status sent_status;
     char msg[4096];
 } app_t;
@@ -71,13 +73,15 @@ static void send_record(app_t *a, const char *json) {
 
 static void set_status(app_t *a, trainer_status s) {
     a->t.status = s;
-    if (s == a->sent_status) return;
+    /* On every change, and at least every 10 s (PROTOCOL §4.1). */
+    if (s == a->sent_status && mono_now() - a->last_status < 10.0) return;
+    a->last_status = mono_now();
     a->sent_status = s;
     trainer_write_progress(&a->t);
     snprintf(a->msg, sizeof a->msg,
              "{\"type\":\"status\",\"status\":\"%s\",\"episode\":%" PRId64 ",\"total\":%" PRId64
-             ",\"speed_ms\":%d,\"visual\":%s}",
-             trainer_status_names[s], a->t.st.episode, a->t.target_episodes, a->ctl.speed_ms,
+             ",\"speed\":%d,\"visual\":%s}",
+             trainer_status_names[s], a->t.st.episode, a->t.target_episodes, a->ctl.speed,
              a->ctl.visual ? "true" : "false");
     send_record(a, a->msg);
 }
@@ -86,9 +90,10 @@ static void announce_checkpoint(app_t *a, bool is_best) {
     log_info("checkpoint %s at episode %" PRId64 "%s", a->t.saved_path, a->t.st.episode,
              is_best ? " (best)" : "");
     snprintf(a->msg, sizeof a->msg,
-             "{\"type\":\"checkpoint\",\"episode\":%" PRId64 ",\"path\":\"%s\",\"best\":%s,"
-             "\"best_score\":%.2f}",
-             a->t.st.episode, a->t.saved_path, is_best ? "true" : "false", a->t.st.best_score);
+             "{\"type\":\"checkpoint\",\"episode\":%" PRId64 ",\"name\":\"ep_%07" PRId64
+             "\",\"path\":\"%s\",\"best\":%s,\"score\":%.2f}",
+             a->t.st.episode, a->t.st.episode, a->t.saved_path, is_best ? "true" : "false",
+             a->t.st.last_score);
     send_record(a, a->msg);
 }
 
@@ -178,10 +183,21 @@ static void after_step(void *ctx, int action, const float *q, float reward) {
     const env_t *e = &a->t.env;
     char *p = a->msg, *end = a->msg + sizeof a->msg;
     p += snprintf(p, (size_t)(end - p),
-                  "{\"type\":\"frame\",\"episode\":%" PRId64 ",\"step\":%d,\"x\":%d,\"y\":%d,"
-                  "\"width\":%d,\"height\":%d,\"action\":\"%s\",\"reward\":%.3f,"
-                  "\"multiplier\":%.3f,\"meters\":{",
-                  a->t.st.episode + 1, e->step, e->x, e->y, e->cfg->width, e->cfg->height,
+                  "{\"type\":\"frame\",\"episode\":%" PRId64 ",\"step\":%d,\"grid\":{\"width\":%d,"
+                  "\"height\":%d,\"agent\":{\"x\":%d,\"y\":%d}",
+                  a->t.st.episode + 1, e->step, e->cfg->width, e->cfg->height, e->x, e->y);
+    if (!a->sent_affordances) {
+        /* PROTOCOL §4.1: the affordances may come only in an episode's first frame. */
+        a->sent_affordances = true;
+        p += snprintf(p, (size_t)(end - p), ",\"affordances\":[");
+        for (int i = 0; i < e->cfg->n_affordances && end - p > 128; i++)
+            p += snprintf(p, (size_t)(end - p), "%s{\"name\":\"%s\",\"x\":%d,\"y\":%d}",
+                          i ? "," : "", e->cfg->affordances[i].name, e->cfg->affordances[i].x,
+                          e->cfg->affordances[i].y);
+        p += snprintf(p, (size_t)(end - p), "]");
+    }
+    p += snprintf(p, (size_t)(end - p),
+                  "},\"action\":\"%s\",\"reward\":%.3f,\"multiplier\":%.3f,\"meters\":{",
                   env_action_names[action], reward, e->multiplier);
     for (int m = 0; m < CFG_NUM_METERS; m++)
         p += snprintf(p, (size_t)(end - p), "%s\"%s\":%.4f", m ? "," : "", cfg_meter_names[m],
@@ -343,6 +359,7 @@ int main(int argc, char **argv) {
         }
         if (a->ctl.idle || t->status == TRAINER_STATUS_COMPLETED) {
             if (!a->link) break;
+            set_status(a, t->status); /* the periodic re-announcement */
             sleep_ms(50);
             continue;
         }
@@ -354,6 +371,7 @@ int main(int argc, char **argv) {
         set_status(a, TRAINER_STATUS_RUNNING);
         hooks.want_q = a->link && a->ctl.visual;
         a->episode_step = 0;
+        a->sent_affordances = false;
         trainer_episode_result res;
         double t0 = mono_now();
         trainer_run_episode(t, &hooks, &res);

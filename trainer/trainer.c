@@ -362,6 +362,7 @@ void trainer_run_episode(trainer_t *t, const trainer_hooks *h, trainer_episode_r
         }
     }
     res->loss = updates ? loss / updates : 0.0;
+    res->loss_valid = updates > 0;
 }
 
 /* The curriculum: advance on sustained survival, retreat on collapse, judged over the
@@ -464,20 +465,32 @@ int trainer_end_episode(trainer_t *t, const trainer_episode_result *res, double 
                                     (double)(t->target_episodes - t->st.episode)
                               : 0;
     if (eta < 0) eta = 0;
+    if (res->steps > t->st.best_steps) t->st.best_steps = res->steps;
+    char loss[32], etas[32], evals[48] = "";
+    if (res->loss_valid)
+        snprintf(loss, sizeof loss, "%.6f", res->loss);
+    else
+        snprintf(loss, sizeof loss, "null");
+    if (done_eps > 0)
+        snprintf(etas, sizeof etas, "%.1f", eta);
+    else
+        snprintf(etas, sizeof etas, "null");
+    if (t->st.last_score >= 0)
+        snprintf(evals, sizeof evals, ",\"eval_score\":%.2f", t->st.last_score);
     char body[768];
-    int n = snprintf(body, sizeof body,
-                     "\"episode\":%" PRId64 ",\"steps\":%d,\"total_reward\":%.3f,"
-                     "\"epsilon\":%.4f,\"loss\":%.6f,\"steps_per_second\":%.1f,"
-                     "\"eta_seconds\":%.1f,\"best\":%.2f,\"multiplier\":%.3f,"
-                     "\"outcome\":\"%s\",\"timestamp\":%.3f",
-                     t->st.episode, res->steps, res->total_reward, eps, res->loss, t->ema_sps, eta,
-                     t->st.best_score, mult, env_outcome_names[res->outcome], wall_now());
+    snprintf(body, sizeof body,
+             "\"episode\":%" PRId64 ",\"steps\":%d,\"total_reward\":%.3f,"
+             "\"epsilon\":%.4f,\"loss\":%s,\"steps_per_second\":%.1f,"
+             "\"eta_seconds\":%s,\"best\":%d,\"multiplier\":%.3f,\"stage\":%d,"
+             "\"outcome\":\"%s\"%s,\"timestamp\":%.3f",
+             t->st.episode, res->steps, res->total_reward, eps, loss, t->ema_sps, etas,
+             t->st.best_steps, mult, t->st.stage, env_outcome_names[res->outcome], evals,
+             wall_now());
     if (fprintf(t->metrics, "{%s}\n", body) < 0 || fflush(t->metrics) != 0) {
         snprintf(err, errlen, "%s/metrics.jsonl: %s", t->run_dir, strerror(errno));
         return -1;
     }
     if (json) snprintf(json, jsonlen, "{\"type\":\"episode\",%s}", body);
-    (void)n;
     if (t->tb) {
         double now = wall_now();
         tb_scalar(t->tb, "episode/steps", t->st.episode, now, (float)res->steps);

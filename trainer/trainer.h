@@ -50,6 +50,8 @@ typedef struct {
     uint32_t replay_capacity, replay_size, replay_cursor, transition_size;
     rng_t env_rng, explore_rng, replay_rng;
     double train_seconds; /* wall time spent training, for steps/s and ETA */
+    int32_t best_steps;   /* longest training episode so far (the `best` of PROTOCOL §4.1) */
+    int32_t pad;
 } trainer_state;
 
 typedef enum {
@@ -78,6 +80,7 @@ typedef struct {
     int steps;
     double total_reward;
     double loss; /* mean over the episode's updates, 0 when none */
+    bool loss_valid;
     env_outcome outcome;
     bool abandoned;
 } trainer_episode_result;
