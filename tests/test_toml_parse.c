@@ -122,7 +122,7 @@ START_TEST(test_tables_and_positions) {
     ck_assert_int_eq(d->type, TOML_ARRAY);
     ck_assert_uint_eq(d->u.arr.len, 3);
     ck_assert_int_eq(d->u.arr.items[1]->u.arr.items[1]->u.i, 3);
-    ck_assert_int_eq(d->u.arr.items[1]->u.arr.items[1]->col, 22);
+    ck_assert_int_eq(d->u.arr.items[1]->u.arr.items[1]->col, 23);
     ck_assert_str_eq(get(d->u.arr.items[2], "x")->u.s.ptr, "y");
     const toml_value *jobs = get(r, "jobs");
     ck_assert_uint_eq(jobs->u.arr.len, 2);
