@@ -1,7 +1,44 @@
-/* Placeholder main(): replaced by the program's real entry point. */
+/* run_demo — one command for the whole demo: CLI → config → plan → orchestrator.
+ *
+ * Everything that can be wrong is found before anything starts (orchestrator/plan.h):
+ * a usage or configuration error is one line on stderr and exit status 2. Then the
+ * orchestrator (orchestrator/orch.h) runs the trainer, the server and the frontend until
+ * a signal, a failure or completion. */
 #include <stdio.h>
+#include <stdlib.h>
 
-int main(void) {
-    fputs("not built yet\n", stderr);
-    return 1;
+#include "orchestrator/cli.h"
+#include "orchestrator/orch.h"
+#include "orchestrator/plan.h"
+
+int main(int argc, char **argv) {
+    cli_options opt;
+    char err[1024];
+    if (cli_parse(argc, argv, &opt, err, sizeof err) != 0) {
+        fprintf(stderr, "run_demo: %s\n", err);
+        return 2;
+    }
+    if (opt.help) {
+        cli_usage(stdout);
+        return 0;
+    }
+    if (opt.version) {
+        printf("run_demo %s\n", RD_VERSION);
+        return 0;
+    }
+    plan_t *plan = calloc(1, sizeof *plan); /* large: child command lines, the config */
+    if (!plan) {
+        fputs("run_demo: out of memory\n", stderr);
+        return 1;
+    }
+    int rc = 2;
+    if (plan_build(plan, &opt, err, sizeof err) != 0 ||
+        plan_create_run_dir(plan, err, sizeof err) != 0) {
+        fprintf(stderr, "run_demo: %s\n", err);
+        goto out;
+    }
+    rc = orch_run(plan);
+out:
+    free(plan);
+    return rc;
 }

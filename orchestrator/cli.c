@@ -1,0 +1,206 @@
+/* orchestrator/cli.c — see cli.h. */
+#include "orchestrator/cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    OPT_CONFIG = 256,
+    OPT_EPISODES,
+    OPT_CHECKPOINT_DIR,
+    OPT_RESUME,
+    OPT_PORT,
+    OPT_FRONTEND_PORT,
+    OPT_FRONTEND,
+    OPT_HOST,
+    OPT_NO_BROWSER,
+    OPT_SEED,
+    OPT_COLOR,
+    OPT_EXIT_ON_COMPLETE,
+    OPT_HELP,
+    OPT_VERSION,
+};
+
+static const struct option cli_longopts[] = {
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"episodes", required_argument, NULL, OPT_EPISODES},
+    {"checkpoint-dir", required_argument, NULL, OPT_CHECKPOINT_DIR},
+    {"resume", no_argument, NULL, OPT_RESUME},
+    {"port", required_argument, NULL, OPT_PORT},
+    {"frontend-port", required_argument, NULL, OPT_FRONTEND_PORT},
+    {"frontend", required_argument, NULL, OPT_FRONTEND},
+    {"host", required_argument, NULL, OPT_HOST},
+    {"no-browser", no_argument, NULL, OPT_NO_BROWSER},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"color", required_argument, NULL, OPT_COLOR},
+    {"exit-on-complete", no_argument, NULL, OPT_EXIT_ON_COMPLETE},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+void cli_usage(FILE *f) {
+    fputs("usage: run_demo [OPTION]...\n"
+          "Starts the trainer, the server and the web frontend, watches them, and stops them\n"
+          "in order on Ctrl+C (the trainer writes a checkpoint first).\n"
+          "\n"
+          "  --config FILE            level config; a bare name (level1.toml) is looked up in\n"
+          "                           configs/ (default: the built-in level 1 config)\n"
+          "  --episodes N             target total episodes; a resumed run continues to N\n"
+          "                           (default: [training] episodes, 10000)\n"
+          "  --checkpoint-dir DIR     resume from and write checkpoints to DIR; a run's\n"
+          "                           checkpoints/ folder means that run (default: a new run\n"
+          "                           directory runs/<config>/<YYYY-MM-DD_HHMMSS>/)\n"
+          "  --resume                 continue the newest run of this config (default: off)\n"
+          "  --port N                 server port (default: [unified_server] inference_port,\n"
+          "                           8766)\n"
+          "  --frontend-port N        Vite dev server port (default: [unified_server]\n"
+          "                           frontend_port, 5173)\n"
+          "  --frontend dev|static|none\n"
+          "                           dev: Vite with hot reload (needs npm and\n"
+          "                           frontend/node_modules); static: the server serves\n"
+          "                           frontend/dist on its own port; none: no UI (default: dev\n"
+          "                           when frontend/node_modules exists, else static when\n"
+          "                           frontend/dist exists, else none)\n"
+          "  --host ADDR              bind address (default: [unified_server] host, 127.0.0.1)\n"
+          "  --no-browser             print the URL, do not open a browser (default: open it\n"
+          "                           when [unified_server] open_browser and a display exist)\n"
+          "  --seed N                 random seed (default: [training] seed, 42)\n"
+          "  --color auto|always|never\n"
+          "                           coloured output (default: auto: a terminal, unless\n"
+          "                           NO_COLOR; FORCE_COLOR forces it)\n"
+          "  --exit-on-complete       exit 0 when the episodes are done (default: stay up for\n"
+          "                           viewing until Ctrl+C)\n"
+          "  --help                   this text\n"
+          "  --version                the version\n"
+          "\n"
+          "Exit status: 0 clean finish; 1 a child failed beyond its restart policy or was not\n"
+          "healthy in time; 2 usage or configuration error (nothing started); 129/130/143\n"
+          "after SIGHUP/SIGINT/SIGTERM.\n",
+          f);
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int parse_long(const char *s, long lo, long hi, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) return -1;
+    *out = v;
+    return 0;
+}
+
+int cli_parse(int argc, char **argv, cli_options *o, char *err, size_t errlen) {
+    memset(o, 0, sizeof *o);
+    o->episodes = -1;
+    o->port = -1;
+    o->frontend_port = -1;
+    optind = 1;
+    opterr = 0; /* our own one-line messages */
+    for (;;) {
+        int prev = optind;
+        int c = getopt_long(argc, argv, ":", cli_longopts, NULL);
+        if (c == -1) break;
+        const char *arg = optarg;
+        long v;
+        switch (c) {
+            case OPT_CONFIG:
+                o->config = arg;
+                break;
+            case OPT_EPISODES:
+                if (parse_long(arg, 1, 1000000000L, &v))
+                    return fail(err, errlen, "--episodes: '%s' is not a positive whole number",
+                                arg);
+                o->episodes = v;
+                break;
+            case OPT_CHECKPOINT_DIR:
+                if (!*arg) return fail(err, errlen, "--checkpoint-dir: empty path");
+                o->checkpoint_dir = arg;
+                break;
+            case OPT_RESUME:
+                o->resume = true;
+                break;
+            case OPT_PORT:
+            case OPT_FRONTEND_PORT:
+                if (parse_long(arg, 1, 65535, &v))
+                    return fail(err, errlen, "%s: '%s' is not a port (1-65535)",
+                                c == OPT_PORT ? "--port" : "--frontend-port", arg);
+                if (c == OPT_PORT)
+                    o->port = (int)v;
+                else
+                    o->frontend_port = (int)v;
+                break;
+            case OPT_FRONTEND:
+                if (!strcmp(arg, "dev"))
+                    o->frontend = CLI_FRONTEND_DEV;
+                else if (!strcmp(arg, "static"))
+                    o->frontend = CLI_FRONTEND_STATIC;
+                else if (!strcmp(arg, "none"))
+                    o->frontend = CLI_FRONTEND_NONE;
+                else
+                    return fail(err, errlen, "--frontend: '%s' is not dev, static or none", arg);
+                break;
+            case OPT_HOST:
+                if (!*arg || strlen(arg) >= 256)
+                    return fail(err, errlen, "--host: '%s' is not an address", arg);
+                o->host = arg;
+                break;
+            case OPT_NO_BROWSER:
+                o->no_browser = true;
+                break;
+            case OPT_SEED: {
+                char *end;
+                errno = 0;
+                unsigned long long s = strtoull(arg, &end, 10);
+                if (errno || end == arg || *end || arg[0] == '-')
+                    return fail(err, errlen, "--seed: '%s' is not a whole number >= 0", arg);
+                o->has_seed = true;
+                o->seed = s;
+                break;
+            }
+            case OPT_COLOR:
+                if (!strcmp(arg, "auto"))
+                    o->color = CLI_COLOR_AUTO;
+                else if (!strcmp(arg, "always"))
+                    o->color = CLI_COLOR_ALWAYS;
+                else if (!strcmp(arg, "never"))
+                    o->color = CLI_COLOR_NEVER;
+                else
+                    return fail(err, errlen, "--color: '%s' is not auto, always or never", arg);
+                break;
+            case OPT_EXIT_ON_COMPLETE:
+                o->exit_on_complete = true;
+                break;
+            case OPT_HELP:
+                o->help = true;
+                break;
+            case OPT_VERSION:
+                o->version = true;
+                break;
+            case ':':
+                return fail(err, errlen, "%s: needs a value", argv[prev]);
+            default: {
+                const char *bad = prev < argc ? argv[prev] : "?";
+                return fail(err, errlen, "%s: unknown option (see run_demo --help)", bad);
+            }
+        }
+    }
+    if (optind < argc)
+        return fail(err, errlen, "%s: unexpected argument (options start with --; see --help)",
+                    argv[optind]);
+    if (o->resume && o->checkpoint_dir)
+        return fail(err, errlen, "--resume: cannot be combined with --checkpoint-dir");
+    return 0;
+}

@@ -1,0 +1,46 @@
+/* orchestrator/cli.h — run_demo's command line (prefix cli_), DESIGN.md §3.1.
+ *
+ * cli_parse() only parses: it checks each value's form (a number, a port, one of the
+ * words) and reports the first bad flag in one line; what the values mean together
+ * (ports free, the config loads, a run to resume exists) is checked by plan.h. */
+#ifndef RD_ORCH_CLI_H
+#define RD_ORCH_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef enum {
+    CLI_FRONTEND_AUTO = 0,
+    CLI_FRONTEND_DEV,
+    CLI_FRONTEND_STATIC,
+    CLI_FRONTEND_NONE
+} cli_frontend;
+typedef enum { CLI_COLOR_AUTO = 0, CLI_COLOR_ALWAYS, CLI_COLOR_NEVER } cli_color;
+
+typedef struct {
+    const char *config;         /* NULL: the built-in level 1 config */
+    long episodes;              /* -1: from the config */
+    const char *checkpoint_dir; /* NULL: a new run directory (or --resume) */
+    bool resume;
+    int port;          /* -1: [unified_server] inference_port */
+    int frontend_port; /* -1: [unified_server] frontend_port */
+    cli_frontend frontend;
+    const char *host; /* NULL: [unified_server] host */
+    bool no_browser;
+    bool has_seed;
+    uint64_t seed;
+    cli_color color;
+    bool exit_on_complete;
+    bool help, version;
+} cli_options;
+
+/* Parses argv (pointers into it are kept). Returns 0, or -1 with one line in err that
+ * names the flag ("--port: 'abc' is not a port (1-65535)"). */
+int cli_parse(int argc, char **argv, cli_options *o, char *err, size_t errlen);
+
+/* The --help text: every flag with its default. */
+void cli_usage(FILE *f);
+
+#endif

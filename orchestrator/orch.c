@@ -1,0 +1,725 @@
+/* orchestrator/orch.c — see orch.h. */
+#define _GNU_SOURCE
+#include "orchestrator/orch.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "orchestrator/health.h"
+#include "orchestrator/logmux.h"
+#include "orchestrator/progress.h"
+#include "orchestrator/restart.h"
+
+extern char **environ;
+
+#define TICK_MS        100
+#define DRAIN_MS       1000 /* after a child's exit, how long its pipes may stay open */
+#define LAST_RESORT_MS 1000 /* after SIGUSR2 to rd_exec, before SIGKILL to its group */
+#define RD_EXEC_GRACE  400  /* rd_exec's SIGTERM→SIGKILL grace when run_demo vanishes */
+
+typedef enum { CH_IDLE = 0, CH_RUNNING, CH_BACKOFF, CH_DONE } ch_state;
+typedef enum { ST_STARTING = 0, ST_UP, ST_STOPPING, ST_FINISHED } orch_state;
+
+typedef struct orch orch;
+
+typedef struct {
+    orch *o;
+    plan_child *spec;
+    int idx;
+    ch_state state;
+    uv_process_t proc;
+    bool proc_active;      /* spawned and its exit not seen yet: may be signalled */
+    bool proc_handle_open; /* uv_close not finished */
+    uv_pipe_t pipes[2];
+    bool pipe_open[2];
+    logmux_stream *streams[2];
+    logmux_tail tail;
+    uv_timer_t timer; /* backoff, stop escalation */
+    uv_timer_t drain;
+    restart_state rs;
+    uint64_t started_ms;
+    int pid;
+    int64_t exit_status;
+    int term_signal;
+    int stop_stage; /* 0 running, 1 SIGTERM sent, 2 tree kill asked, 3 group SIGKILLed */
+    bool healthy;
+    health_probe probe;
+    int last_probe;
+} child;
+
+struct orch {
+    uv_loop_t *loop;
+    plan_t *plan;
+    logmux *mux;
+    orch_state state;
+    int exit_code;
+    bool hurry;
+    child ch[CFG_NUM_PROCS];
+    uv_signal_t sigs[3];
+    uv_timer_t tick;
+    uv_check_t flush;
+    unsigned long ticks;
+    uint64_t start_ms;
+    uint64_t deadline_ms;
+    int watch[2]; /* rd_exec's lifeline: EOF on watch[0] = run_demo is gone */
+    bool completed_seen;
+    bool training_finished;
+    int browser_pid;
+    uv_process_t browser;
+    progress_metrics metrics;
+    char status_text[LOGMUX_STATUS_MAX];
+};
+
+static const int stop_order[CFG_NUM_PROCS] = {CFG_PROC_TRAINER, CFG_PROC_SERVER, CFG_PROC_FRONTEND};
+
+static void orch_stop(orch *o, int code);
+static void stop_advance(orch *o);
+static void child_spawn(child *c);
+
+static double now_s(const orch *o) {
+    return (double)uv_now(o->loop) / 1000.0;
+}
+
+static void describe_exit(const child *c, char *out, size_t outlen) {
+    if (c->term_signal)
+        snprintf(out, outlen, "killed by signal %d (%s)", c->term_signal,
+                 strsignal(c->term_signal));
+    else
+        snprintf(out, outlen, "exit status %lld", (long long)c->exit_status);
+}
+
+/* "the trainer failed: ..., its last lines:" followed by them. */
+static void report_failure(orch *o, child *c, const char *what) {
+    char lines[LOGMUX_TAIL_LINES * (LOGMUX_TAIL_WIDTH + 8)];
+    logmux_tail_format(&c->tail, lines, sizeof lines);
+    if (lines[0])
+        logmux_printf(o->mux, "%s; its last lines:\n%s", what, lines);
+    else
+        logmux_printf(o->mux, "%s; it wrote nothing", what);
+}
+
+/* ---- pipes ---- */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+    child *c = h->data;
+    logmux_stream *s = c->streams[h == (uv_handle_t *)&c->pipes[1]];
+    char *p;
+    size_t len;
+    (void)suggested;
+    logmux_stream_space(s, &p, &len);
+    *buf = uv_buf_init(p, (unsigned)len);
+}
+
+static void maybe_settled(child *c);
+
+/* Prints what is left of the stream (an unterminated last line) and closes the pipe. */
+static void close_pipe(child *c, int k) {
+    if (!c->pipe_open[k]) return;
+    c->pipe_open[k] = false;
+    logmux_stream_finish(c->o->mux, c->streams[k]);
+    uv_read_stop((uv_stream_t *)&c->pipes[k]);
+    uv_close((uv_handle_t *)&c->pipes[k], NULL);
+}
+
+static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
+    child *c = st->data;
+    int k = st == (uv_stream_t *)&c->pipes[1];
+    (void)buf;
+    if (n > 0) {
+        logmux_stream_commit(c->o->mux, c->streams[k], (size_t)n);
+    } else if (n < 0) {
+        close_pipe(c, k);
+        maybe_settled(c);
+    }
+}
+
+/* ---- process lifecycle ---- */
+
+static void on_proc_closed(uv_handle_t *h) {
+    child *c = h->data;
+    c->proc_handle_open = false;
+}
+
+static void on_drain_timeout(uv_timer_t *t) {
+    /* The child exited but something (a grandchild rd_exec could not reach?) keeps its
+     * pipes open: stop waiting for them. */
+    child *c = t->data;
+    close_pipe(c, 0);
+    close_pipe(c, 1);
+    maybe_settled(c);
+}
+
+static void on_child_exit(uv_process_t *p, int64_t status, int sig) {
+    child *c = p->data;
+    c->proc_active = false;
+    c->exit_status = status;
+    c->term_signal = sig;
+    uv_timer_stop(&c->timer);
+    uv_close((uv_handle_t *)p, on_proc_closed);
+    uv_timer_start(&c->drain, on_drain_timeout, DRAIN_MS, 0);
+    maybe_settled(c);
+}
+
+static void on_backoff_done(uv_timer_t *t) {
+    child *c = t->data;
+    if (c->o->state >= ST_STOPPING) return;
+    child_spawn(c);
+}
+
+/* A child's run is over (exited, pipes drained): apply the policy. */
+static void child_ended(child *c) {
+    orch *o = c->o;
+    uv_timer_stop(&c->drain);
+    c->healthy = false;
+    if (o->state >= ST_STOPPING) {
+        c->state = CH_DONE;
+        char how[96];
+        describe_exit(c, how, sizeof how);
+        logmux_printf(o->mux, "%s stopped (%s)", c->spec->name, how);
+        stop_advance(o);
+        return;
+    }
+    bool failed = c->exit_status != 0 || c->term_signal != 0;
+    char how[96];
+    describe_exit(c, how, sizeof how);
+    if (c->idx == CFG_PROC_TRAINER && !failed && c->spec->policy.restart != CFG_RESTART_ALWAYS) {
+        c->state = CH_DONE;
+        o->training_finished = true;
+        if (o->plan->exit_on_complete) {
+            logmux_printf(o->mux,
+                          "Training finished (trainer exited 0); stopping (--exit-on-complete)");
+            orch_stop(o, 0);
+        } else {
+            logmux_printf(o->mux,
+                          "Training finished; the demo stays up for viewing at %s (Ctrl+C to stop)",
+                          o->plan->url);
+        }
+        return;
+    }
+    double delay = 0;
+    char why[96];
+    double uptime = (double)(uv_now(o->loop) - c->started_ms) / 1000.0;
+    restart_verdict v =
+        restart_decide(&c->rs, &c->spec->policy, failed, now_s(o), uptime, &delay, why, sizeof why);
+    char what[256];
+    if (v == RESTART_AFTER) {
+        logmux_printf(o->mux, "%s exited (%s); restarting in %.1f s (restart %d)%s", c->spec->name,
+                      how, delay, c->rs.total,
+                      c->idx == CFG_PROC_TRAINER ? ", resuming from its last checkpoint" : "");
+        c->state = CH_BACKOFF;
+        uv_timer_start(&c->timer, on_backoff_done, (uint64_t)(delay * 1000.0), 0);
+        return;
+    }
+    c->state = CH_DONE;
+    if (v == RESTART_GIVE_UP)
+        snprintf(what, sizeof what, "%s failed (%s) after %s; giving up", c->spec->name, how, why);
+    else if (failed)
+        snprintf(what, sizeof what, "%s failed (%s; restart policy: never)", c->spec->name, how);
+    else
+        snprintf(what, sizeof what, "%s exited unexpectedly (%s); the demo cannot run without it",
+                 c->spec->name, how);
+    report_failure(o, c, what);
+    orch_stop(o, 1);
+}
+
+static void maybe_settled(child *c) {
+    if (c->state != CH_RUNNING || c->proc_active || c->pipe_open[0] || c->pipe_open[1]) return;
+    child_ended(c);
+}
+
+/* environ, minus the names we set, plus the child's own variables. */
+static char **build_env(const child *c, char *parent_pid) {
+    size_t n = 0;
+    while (environ[n]) n++;
+    char **env = calloc(n + (size_t)c->spec->n_env + 2, sizeof *env);
+    if (!env) return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *eq = strchr(environ[i], '=');
+        size_t nl = eq ? (size_t)(eq - environ[i]) : strlen(environ[i]);
+        bool overridden = !strncmp(environ[i], "RD_PARENT_PID=", 14);
+        for (int e = 0; e < c->spec->n_env && !overridden; e++)
+            overridden = !strncmp(c->spec->env[e], environ[i], nl) && c->spec->env[e][nl] == '=';
+        if (!overridden) env[k++] = environ[i];
+    }
+    for (int e = 0; e < c->spec->n_env; e++) env[k++] = (char *)c->spec->env[e];
+    env[k++] = parent_pid;
+    env[k] = NULL;
+    return env;
+}
+
+static void child_spawn(child *c) {
+    orch *o = c->o;
+    if (c->proc_handle_open) {
+        /* The previous run's handle is still closing: try again in a moment. */
+        uv_timer_start(&c->timer, on_backoff_done, 20, 0);
+        return;
+    }
+    char rd_exec[PATH_MAX + 16], watch_fd[16], grace[16], parent_pid[48];
+    snprintf(rd_exec, sizeof rd_exec, "%s/rd_exec", o->plan->bindir);
+    snprintf(watch_fd, sizeof watch_fd, "%d", 3);
+    snprintf(grace, sizeof grace, "%d", RD_EXEC_GRACE);
+    snprintf(parent_pid, sizeof parent_pid, "RD_PARENT_PID=%d", (int)getpid());
+    char *args[PLAN_MAX_ARGS + 8];
+    int a = 0;
+    args[a++] = rd_exec;
+    args[a++] = "--watch-fd";
+    args[a++] = watch_fd;
+    args[a++] = "--grace-ms";
+    args[a++] = grace;
+    args[a++] = "--";
+    for (int i = 0; i < c->spec->argc; i++) args[a++] = c->spec->argv[i];
+    args[a] = NULL;
+    char **env = build_env(c, parent_pid);
+
+    for (int k = 0; k < 2; k++) {
+        uv_pipe_init(o->loop, &c->pipes[k], 0);
+        c->pipes[k].data = c;
+        c->pipe_open[k] = true;
+        c->streams[k]->len = 0;
+        c->streams[k]->continued = false;
+    }
+    uv_stdio_container_t stdio[4];
+    stdio[0].flags = UV_IGNORE;
+    stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+    stdio[1].data.stream = (uv_stream_t *)&c->pipes[0];
+    stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+    stdio[2].data.stream = (uv_stream_t *)&c->pipes[1];
+    stdio[3].flags = UV_INHERIT_FD;
+    stdio[3].data.fd = o->watch[0];
+
+    uv_process_options_t opt;
+    memset(&opt, 0, sizeof opt);
+    opt.exit_cb = on_child_exit;
+    opt.file = rd_exec;
+    opt.args = args;
+    opt.env = env;
+    opt.cwd = c->spec->cwd[0] ? c->spec->cwd : NULL;
+    /* DETACHED = setsid() in the child: rd_exec leads its own session and process group,
+     * so the terminal's Ctrl+C reaches run_demo alone and the stop order is ours. */
+    opt.flags = UV_PROCESS_DETACHED;
+    opt.stdio_count = 4;
+    opt.stdio = stdio;
+    c->proc.data = c;
+    c->started_ms = uv_now(o->loop);
+    c->stop_stage = 0;
+    c->state = CH_RUNNING;
+    int rc = uv_spawn(o->loop, &c->proc, &opt);
+    free(env);
+    c->proc_handle_open = true; /* uv_spawn initialises the handle even when it fails */
+    if (rc != 0) {
+        logmux_printf(o->mux, "cannot start %s (%s): %s", c->spec->name, rd_exec, uv_strerror(rc));
+        uv_close((uv_handle_t *)&c->proc, on_proc_closed);
+        for (int k = 0; k < 2; k++) {
+            c->pipe_open[k] = false;
+            uv_close((uv_handle_t *)&c->pipes[k], NULL);
+        }
+        c->proc_active = false;
+        c->exit_status = 127;
+        c->term_signal = 0;
+        child_ended(c);
+        return;
+    }
+    c->proc_active = true;
+    c->pid = c->proc.pid;
+    for (int k = 0; k < 2; k++) uv_read_start((uv_stream_t *)&c->pipes[k], on_alloc, on_read);
+}
+
+/* ---- stopping ---- */
+
+static void on_stop_escalate(uv_timer_t *t) {
+    child *c = t->data;
+    if (!c->proc_active) return;
+    if (c->stop_stage == 1) {
+        logmux_printf(c->o->mux, "%s did not stop within %g s; killing it and its descendants",
+                      c->spec->name, c->spec->policy.stop_timeout);
+        kill(c->pid, SIGUSR2); /* rd_exec: SIGKILL to the whole tree */
+        c->stop_stage = 2;
+        uv_timer_start(&c->timer, on_stop_escalate, LAST_RESORT_MS, 0);
+    } else if (c->stop_stage == 2) {
+        kill(-c->pid, SIGKILL); /* rd_exec itself is stuck: its group, then the sweep */
+        kill(c->pid, SIGKILL);
+        c->stop_stage = 3;
+    }
+}
+
+static void child_stop(child *c, bool hurry) {
+    if (c->state == CH_BACKOFF) {
+        uv_timer_stop(&c->timer);
+        c->state = CH_DONE;
+        return;
+    }
+    if (c->state != CH_RUNNING || !c->proc_active) return;
+    if (hurry) {
+        if (c->stop_stage < 2) {
+            kill(c->pid, SIGUSR2);
+            c->stop_stage = 2;
+            uv_timer_start(&c->timer, on_stop_escalate, LAST_RESORT_MS, 0);
+        }
+        return;
+    }
+    if (c->stop_stage > 0) return;
+    /* SIGTERM to rd_exec alone: it forwards it once to the command's process group. */
+    kill(c->pid, SIGTERM);
+    c->stop_stage = 1;
+    uv_timer_start(&c->timer, on_stop_escalate, (uint64_t)(c->spec->policy.stop_timeout * 1000.0),
+                   0);
+}
+
+static void close_handle(uv_handle_t *h) {
+    if (!uv_is_closing(h)) uv_close(h, NULL);
+}
+
+/* Every child is done: close what keeps the loop alive. */
+static void finish(orch *o) {
+    if (o->state == ST_FINISHED) return;
+    o->state = ST_FINISHED;
+    for (int i = 0; i < 3; i++) close_handle((uv_handle_t *)&o->sigs[i]);
+    close_handle((uv_handle_t *)&o->tick);
+    close_handle((uv_handle_t *)&o->flush);
+    for (int i = 0; i < CFG_NUM_PROCS; i++) {
+        child *c = &o->ch[i];
+        close_handle((uv_handle_t *)&c->timer);
+        close_handle((uv_handle_t *)&c->drain);
+        health_close(&c->probe);
+        close_pipe(c, 0);
+        close_pipe(c, 1);
+    }
+}
+
+/* Stops the children in order: the next one only when the previous has ended. */
+static void stop_advance(orch *o) {
+    for (int k = 0; k < CFG_NUM_PROCS; k++) {
+        child *c = &o->ch[stop_order[k]];
+        if (c->state == CH_BACKOFF) child_stop(c, o->hurry);
+        if (c->state == CH_RUNNING) {
+            child_stop(c, o->hurry);
+            if (!o->hurry) return;
+        }
+    }
+    for (int k = 0; k < CFG_NUM_PROCS; k++)
+        if (o->ch[k].state == CH_RUNNING) return;
+    finish(o);
+}
+
+static void orch_stop(orch *o, int code) {
+    if (o->state >= ST_STOPPING) return;
+    o->state = ST_STOPPING;
+    o->exit_code = code;
+    logmux_set_status(o->mux, "");
+    stop_advance(o);
+}
+
+static void on_signal(uv_signal_t *h, int sig) {
+    orch *o = h->data;
+    if (o->state < ST_STOPPING) {
+        logmux_printf(o->mux,
+                      "%s received: stopping the trainer (it writes a checkpoint), then the "
+                      "server and the frontend; press Ctrl+C again to skip the waiting",
+                      sig == SIGINT    ? "SIGINT"
+                      : sig == SIGTERM ? "SIGTERM"
+                                       : "SIGHUP");
+        orch_stop(o, 128 + sig);
+    } else if (!o->hurry) {
+        logmux_printf(o->mux, "second signal: killing every child now");
+        o->hurry = true;
+        stop_advance(o);
+    }
+}
+
+/* ---- orphans ---- */
+
+/* Session id of pid, or -1. */
+static int session_of(int pid) {
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return -1;
+    buf[n] = '\0';
+    /* pid (comm) state ppid pgrp session: comm may hold spaces, so start after ')'. */
+    char *p = strrchr(buf, ')');
+    int ppid, pgrp, sid;
+    char st;
+    if (!p || sscanf(p + 1, " %c %d %d %d", &st, &ppid, &pgrp, &sid) != 4) return -1;
+    return sid;
+}
+
+/* run_demo is a child subreaper: a descendant orphaned by a killed rd_exec lands here.
+ * Anything among our children that is not a child we spawned (or the browser's session)
+ * is such an orphan: kill and reap it. Returns how many were found. Only specific pids
+ * are waited for, never -1, so libuv's own reaping is undisturbed. */
+static int sweep_orphans(orch *o) {
+    int found = 0;
+    DIR *d = opendir("/proc/self/task");
+    if (!d) return 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.') continue;
+        char path[300], buf[4096];
+        snprintf(path, sizeof path, "/proc/self/task/%s/children", de->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (n <= 0) continue;
+        buf[n] = '\0';
+        char *p = buf;
+        for (;;) {
+            char *end;
+            long pid = strtol(p, &end, 10);
+            if (end == p) break;
+            p = end;
+            bool ours = false;
+            for (int i = 0; i < CFG_NUM_PROCS && !ours; i++)
+                ours = o->ch[i].pid == pid && (o->ch[i].proc_active || o->ch[i].proc_handle_open);
+            if (ours) continue;
+            if (o->browser_pid && (pid == o->browser_pid || session_of((int)pid) == o->browser_pid))
+                continue;
+            kill((pid_t)pid, SIGKILL);
+            waitpid((pid_t)pid, NULL, WNOHANG);
+            found++;
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+/* ---- health, progress ---- */
+
+static void on_browser_exit(uv_process_t *p, int64_t status, int sig) {
+    (void)status;
+    (void)sig;
+    uv_close((uv_handle_t *)p, NULL);
+}
+
+static void open_browser(orch *o) {
+    const char *b = getenv("BROWSER");
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "%s", b && *b ? b : "xdg-open");
+    cmd[strcspn(cmd, ":")] = '\0'; /* $BROWSER may list several: take the first */
+    char *args[] = {cmd, o->plan->url, NULL};
+    uv_stdio_container_t stdio[3] = {{UV_IGNORE, {0}}, {UV_IGNORE, {0}}, {UV_IGNORE, {0}}};
+    uv_process_options_t opt;
+    memset(&opt, 0, sizeof opt);
+    opt.exit_cb = on_browser_exit;
+    opt.file = cmd;
+    opt.args = args;
+    opt.flags = UV_PROCESS_DETACHED;
+    opt.stdio_count = 3;
+    opt.stdio = stdio;
+    int rc = uv_spawn(o->loop, &o->browser, &opt);
+    if (rc) {
+        logmux_printf(o->mux, "could not open a browser (%s: %s); open %s yourself", cmd,
+                      uv_strerror(rc), o->plan->url);
+        uv_close((uv_handle_t *)&o->browser, NULL);
+        return;
+    }
+    o->browser_pid = o->browser.pid;
+}
+
+static void on_probe(health_probe *h, int result) {
+    child *c = h->data;
+    c->last_probe = result;
+    if (result >= 200 && result < 400 && c->state == CH_RUNNING && c->proc_active)
+        c->healthy = true;
+}
+
+static bool child_ready(const child *c) {
+    if (!c->spec->enabled) return true;
+    if (c->idx == CFG_PROC_TRAINER) return c->state == CH_RUNNING || c->o->training_finished;
+    return c->state == CH_RUNNING && (c->spec->health_port == 0 || c->healthy);
+}
+
+static void check_health(orch *o) {
+    bool all = true;
+    for (int i = 0; i < CFG_NUM_PROCS; i++) {
+        child *c = &o->ch[i];
+        if (!child_ready(c)) all = false;
+        if (c->spec->enabled && c->spec->health_port && !c->healthy && c->state == CH_RUNNING &&
+            c->proc_active && !c->probe.busy)
+            health_start(&c->probe, o->plan->connect_host, c->spec->health_port,
+                         c->spec->health_path, on_probe);
+    }
+    if (all) {
+        o->state = ST_UP;
+        double ms = (double)(uv_now(o->loop) - o->start_ms);
+        logmux_printf(o->mux, "All systems operational (%.0f ms): %s", ms, o->plan->url);
+        if (o->plan->open_browser)
+            open_browser(o);
+        else
+            logmux_printf(o->mux, "Open %s in a browser (run dir: %s)", o->plan->url,
+                          o->plan->run_dir);
+        return;
+    }
+    if (uv_now(o->loop) < o->deadline_ms) return;
+    for (int i = 0; i < CFG_NUM_PROCS; i++) {
+        child *c = &o->ch[i];
+        if (child_ready(c)) continue;
+        char what[512];
+        if (c->spec->health_port) {
+            char res[64];
+            if (c->last_probe < 0)
+                snprintf(res, sizeof res, "%s", uv_strerror(c->last_probe));
+            else if (c->last_probe)
+                snprintf(res, sizeof res, "HTTP %d", c->last_probe);
+            else
+                snprintf(res, sizeof res, "no answer");
+            snprintf(what, sizeof what,
+                     "%s is not healthy after %g s (health_check_timeout): GET http://%s:%d%s: %s",
+                     c->spec->name, o->plan->cfg.server.health_check_timeout, o->plan->connect_host,
+                     c->spec->health_port, c->spec->health_path, res);
+        } else {
+            snprintf(what, sizeof what, "%s is not running after %g s (health_check_timeout)",
+                     c->spec->name, o->plan->cfg.server.health_check_timeout);
+        }
+        report_failure(o, c, what);
+    }
+    orch_stop(o, 1);
+}
+
+static void poll_progress(orch *o) {
+    char summaries[2048];
+    if (progress_metrics_poll(&o->metrics, summaries, sizeof summaries) > 0)
+        logmux_printf(o->mux, "%s", summaries);
+    progress_status st;
+    if (progress_read(o->plan->run_dir, &st) != 0) return;
+    char line[LOGMUX_STATUS_MAX];
+    progress_format(&st, line, sizeof line);
+    logmux_set_status(o->mux, line);
+    if (!strcmp(st.status, "completed") && !o->completed_seen) {
+        o->completed_seen = true;
+        if (o->plan->exit_on_complete) {
+            logmux_printf(o->mux,
+                          "Training completed (%ld episodes); stopping (--exit-on-complete)",
+                          st.episode);
+            orch_stop(o, 0);
+        }
+    }
+}
+
+static void on_tick(uv_timer_t *t) {
+    orch *o = t->data;
+    o->ticks++;
+    if (o->state == ST_STARTING) check_health(o);
+    if (o->state == ST_UP || o->state == ST_STARTING) {
+        if (o->ticks % 10 == 0) poll_progress(o);
+    }
+    /* Orphans: often while stopping, once a second otherwise (it is a few reads). */
+    if (o->state == ST_STOPPING || o->ticks % 10 == 0) sweep_orphans(o);
+}
+
+static void on_check(uv_check_t *h) {
+    orch *o = h->data;
+    logmux_flush(o->mux);
+}
+
+int orch_run(plan_t *plan) {
+    static orch ob; /* one per process; large (streams are separate allocations) */
+    orch *o = &ob;
+    memset(o, 0, sizeof *o);
+    o->plan = plan;
+    o->exit_code = 0;
+    int rc = 1;
+
+    logmux *mux = malloc(sizeof *mux);
+    if (!mux) return 1;
+    bool color = logmux_want_color(plan->color_mode, STDOUT_FILENO);
+    logmux_init(mux, STDOUT_FILENO, color, isatty(STDOUT_FILENO));
+    o->mux = mux;
+
+    /* Orphaned descendants come to us, not to init, so that none can escape (see
+     * sweep_orphans and docs/design/orchestrator.md). */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    signal(SIGPIPE, SIG_IGN);
+    if (pipe2(o->watch, O_CLOEXEC) != 0) {
+        logmux_printf(mux, "pipe: %s", strerror(errno));
+        goto out_mux;
+    }
+
+    uv_loop_t *loop = uv_default_loop();
+    o->loop = loop;
+    loop->data = o;
+    uv_update_time(loop);
+    o->start_ms = uv_now(loop);
+    o->deadline_ms = o->start_ms + (uint64_t)(plan->cfg.server.health_check_timeout * 1000.0);
+    progress_metrics_init(&o->metrics, plan->run_dir);
+
+    static const int signums[3] = {SIGINT, SIGTERM, SIGHUP};
+    for (int i = 0; i < 3; i++) {
+        uv_signal_init(loop, &o->sigs[i]);
+        o->sigs[i].data = o;
+        uv_signal_start(&o->sigs[i], on_signal, signums[i]);
+    }
+    uv_timer_init(loop, &o->tick);
+    o->tick.data = o;
+    uv_check_init(loop, &o->flush);
+    o->flush.data = o;
+    uv_check_start(&o->flush, on_check);
+
+    bool alloc_ok = true;
+    for (int i = 0; i < CFG_NUM_PROCS; i++) {
+        child *c = &o->ch[i];
+        c->o = o;
+        c->idx = i;
+        c->spec = &plan->child[i];
+        restart_init(&c->rs);
+        uv_timer_init(loop, &c->timer);
+        c->timer.data = c;
+        uv_timer_init(loop, &c->drain);
+        c->drain.data = c;
+        health_init(&c->probe, loop);
+        c->probe.data = c;
+        for (int k = 0; k < 2; k++) {
+            c->streams[k] = malloc(sizeof *c->streams[k]);
+            if (!c->streams[k]) {
+                alloc_ok = false;
+                continue;
+            }
+            logmux_stream_init(c->streams[k], mux, c->spec->label, c->spec->colour, &c->tail);
+        }
+    }
+    if (!alloc_ok) {
+        logmux_printf(mux, "out of memory");
+        orch_stop(o, 1);
+    } else {
+        const char *fe = plan->frontend == CLI_FRONTEND_DEV      ? "dev"
+                         : plan->frontend == CLI_FRONTEND_STATIC ? "static"
+                                                                 : "none";
+        logmux_printf(mux, "run directory %s; config %s; frontend %s", plan->run_dir,
+                      plan->config_path[0] ? plan->config_path : "built-in level1", fe);
+        /* The server first: the trainer connects to it, the frontend proxies to it. */
+        child_spawn(&o->ch[CFG_PROC_SERVER]);
+        if (o->state < ST_STOPPING) child_spawn(&o->ch[CFG_PROC_TRAINER]);
+        if (o->state < ST_STOPPING && plan->child[CFG_PROC_FRONTEND].enabled)
+            child_spawn(&o->ch[CFG_PROC_FRONTEND]);
+    }
+    uv_timer_start(&o->tick, on_tick, TICK_MS, TICK_MS);
+    uv_run(loop, UV_RUN_DEFAULT);
+
+    /* Whatever reached us as an orphan during the last moments goes too. */
+    for (int i = 0; i < 100 && sweep_orphans(o) > 0; i++) usleep(10000);
+    logmux_set_status(mux, "");
+    logmux_printf(mux, "stopped (exit status %d)", o->exit_code);
+    logmux_flush(mux);
+    rc = o->exit_code;
+    uv_loop_close(loop);
+    for (int i = 0; i < CFG_NUM_PROCS; i++)
+        for (int k = 0; k < 2; k++) free(o->ch[i].streams[k]);
+    close(o->watch[0]);
+    close(o->watch[1]);
+out_mux:
+    free(mux);
+    return rc;
+}

@@ -1,0 +1,480 @@
+/* orchestrator/plan.c — see plan.h. */
+#include "orchestrator/plan.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "orchestrator/logmux.h"
+#include "orchestrator/ports.h"
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static bool is_dir(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static bool is_file(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Finds an executable `name` in $PATH. */
+static bool in_path(const char *name) {
+    const char *path = getenv("PATH");
+    if (!path) return false;
+    char buf[PATH_MAX];
+    while (*path) {
+        size_t n = strcspn(path, ":");
+        if (n > 0 && n + strlen(name) + 2 < sizeof buf) {
+            snprintf(buf, sizeof buf, "%.*s/%s", (int)n, path, name);
+            if (access(buf, X_OK) == 0) return true;
+        }
+        path += n + (path[n] == ':');
+    }
+    return false;
+}
+
+/* bindir = the directory of /proc/self/exe; root = its grandparent when that holds configs/
+ * or CMakeLists.txt (build/bin/run_demo), else the source directory compiled in. */
+static void find_dirs(plan_t *p) {
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        snprintf(p->bindir, sizeof p->bindir, "%s", dirname(exe));
+    } else {
+        snprintf(p->bindir, sizeof p->bindir, "%s", RD_BIN_DIR);
+    }
+    char tmp[PATH_MAX], probe[PATH_MAX + 32];
+    snprintf(tmp, sizeof tmp, "%s", p->bindir);
+    char *build = dirname(tmp);
+    char root[PATH_MAX];
+    snprintf(root, sizeof root, "%s", build);
+    snprintf(root, sizeof root, "%s", dirname(root));
+    snprintf(probe, sizeof probe, "%s/CMakeLists.txt", root);
+    if (is_file(probe))
+        snprintf(p->root, sizeof p->root, "%s", root);
+    else
+        snprintf(p->root, sizeof p->root, "%s", RD_SOURCE_DIR);
+    const char *runs = getenv("RD_RUNS_DIR");
+    if (runs && *runs)
+        snprintf(p->runs_dir, sizeof p->runs_dir, "%s", runs);
+    else
+        snprintf(p->runs_dir, sizeof p->runs_dir, "%.*s/runs", PATH_MAX - 8, p->root);
+}
+
+int plan_find_latest_run(const char *runs_dir, const char *name, char *out, size_t outlen) {
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/%s", runs_dir, name);
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    char best[256] = "";
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        /* YYYY-MM-DD_HHMMSS[...]: names sort by time. */
+        const char *s = de->d_name;
+        if (strlen(s) < 17 || s[4] != '-' || s[7] != '-' || s[10] != '_') continue;
+        char full[PATH_MAX + 300];
+        snprintf(full, sizeof full, "%s/%s", dir, s);
+        if (!is_dir(full)) continue;
+        if (strcmp(s, best) > 0) snprintf(best, sizeof best, "%s", s);
+    }
+    closedir(d);
+    if (!best[0]) return -1;
+    snprintf(out, outlen, "%s/%s", dir, best);
+    return 0;
+}
+
+static void set_arg(plan_child *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_arg(plan_child *c, const char *fmt, ...) {
+    if (c->argc >= PLAN_MAX_ARGS) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->argv[c->argc++], PLAN_STR_MAX, fmt, ap);
+    va_end(ap);
+}
+
+static void set_env(plan_child *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_env(plan_child *c, const char *fmt, ...) {
+    if (c->n_env >= PLAN_MAX_ENV) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->env[c->n_env++], PLAN_STR_MAX, fmt, ap);
+    va_end(ap);
+}
+
+/* Expands {bindir} {root} {config} {run_dir} {host} {port} {frontend_port} {episodes}
+ * {seed} in a configured command line, so that [processes.*] command can name our values
+ * without repeating them. */
+static void expand(const plan_t *p, const char *in, char *out, size_t outlen) {
+    char num[32];
+    size_t o = 0;
+    while (*in && o + 1 < outlen) {
+        const char *val = NULL;
+        size_t skip = 0;
+        if (*in == '{') {
+            static const char *const keys[] = {"{bindir}",        "{root}",     "{config}",
+                                               "{run_dir}",       "{host}",     "{port}",
+                                               "{frontend_port}", "{episodes}", "{seed}"};
+            for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+                size_t kl = strlen(keys[k]);
+                if (strncmp(in, keys[k], kl) != 0) continue;
+                skip = kl;
+                switch (k) {
+                    case 0:
+                        val = p->bindir;
+                        break;
+                    case 1:
+                        val = p->root;
+                        break;
+                    case 2:
+                        val = p->config_path;
+                        break;
+                    case 3:
+                        val = p->run_dir;
+                        break;
+                    case 4:
+                        val = p->connect_host;
+                        break;
+                    case 5:
+                        snprintf(num, sizeof num, "%d", p->port);
+                        val = num;
+                        break;
+                    case 6:
+                        snprintf(num, sizeof num, "%d", p->frontend_port);
+                        val = num;
+                        break;
+                    case 7:
+                        snprintf(num, sizeof num, "%ld", p->episodes);
+                        val = num;
+                        break;
+                    default:
+                        snprintf(num, sizeof num, "%llu",
+                                 p->has_seed ? p->seed : (unsigned long long)p->cfg.training.seed);
+                        val = num;
+                }
+                break;
+            }
+        }
+        if (val) {
+            int k = snprintf(out + o, outlen - o, "%s", val);
+            o += (k > 0) ? (size_t)k : 0;
+            if (o >= outlen) o = outlen - 1;
+            in += skip;
+        } else {
+            out[o++] = *in++;
+        }
+    }
+    out[o] = '\0';
+}
+
+/* The command lines of the process contract (DESIGN.md and the issue), or the config's. */
+static void build_children(plan_t *p) {
+    static const char *const labels[CFG_NUM_PROCS] = {"Training", "Server", "Frontend"};
+    static const int colours[CFG_NUM_PROCS] = {LOGMUX_CYAN, LOGMUX_MAGENTA, LOGMUX_GREEN};
+    for (int i = 0; i < CFG_NUM_PROCS; i++) {
+        plan_child *c = &p->child[i];
+        memset(c, 0, sizeof *c);
+        c->name = cfg_process_names[i];
+        c->label = labels[i];
+        c->colour = colours[i];
+        c->policy = p->cfg.processes[i];
+        c->enabled = i != CFG_PROC_FRONTEND || p->frontend == CLI_FRONTEND_DEV;
+    }
+    plan_child *t = &p->child[CFG_PROC_TRAINER];
+    set_arg(t, "%s/trainer", p->bindir);
+    if (p->config_path[0]) {
+        set_arg(t, "--config");
+        set_arg(t, "%s", p->config_path);
+    }
+    set_arg(t, "--run-dir");
+    set_arg(t, "%s", p->run_dir);
+    set_arg(t, "--episodes");
+    set_arg(t, "%ld", p->episodes);
+    if (p->has_seed) {
+        set_arg(t, "--seed");
+        set_arg(t, "%llu", p->seed);
+    }
+    set_arg(t, "--server");
+    set_arg(t, "ws://%s:%d/ws/trainer", p->connect_host, p->port);
+
+    plan_child *s = &p->child[CFG_PROC_SERVER];
+    set_arg(s, "%s/server", p->bindir);
+    if (p->config_path[0]) {
+        set_arg(s, "--config");
+        set_arg(s, "%s", p->config_path);
+    }
+    set_arg(s, "--run-dir");
+    set_arg(s, "%s", p->run_dir);
+    set_arg(s, "--port");
+    set_arg(s, "%d", p->port);
+    set_arg(s, "--host");
+    set_arg(s, "%s", p->host);
+    if (p->frontend == CLI_FRONTEND_STATIC) {
+        set_arg(s, "--static");
+        set_arg(s, "%s/frontend/dist", p->root);
+    }
+    s->health_port = p->port;
+    snprintf(s->health_path, sizeof s->health_path, "/healthz");
+
+    plan_child *f = &p->child[CFG_PROC_FRONTEND];
+    set_arg(f, "npm");
+    set_arg(f, "run");
+    set_arg(f, "dev");
+    set_arg(f, "--");
+    set_arg(f, "--port");
+    set_arg(f, "%d", p->frontend_port);
+    set_arg(f, "--strictPort");
+    set_arg(f, "--host");
+    set_arg(f, "%s", p->host);
+    snprintf(f->cwd, sizeof f->cwd, "%.*s/frontend", PATH_MAX - 16, p->root);
+    f->health_port = p->frontend_port;
+    snprintf(f->health_path, sizeof f->health_path, "/");
+
+    for (int i = 0; i < CFG_NUM_PROCS; i++) {
+        plan_child *c = &p->child[i];
+        const cfg_process *cp = &p->cfg.processes[i];
+        if (cp->argc > 0) { /* the config's command line replaces ours */
+            c->argc = 0;
+            for (int a = 0; a < cp->argc && a < CFG_MAX_ARGS; a++)
+                expand(p, cp->argv[a], c->argv[c->argc++], PLAN_STR_MAX);
+        }
+        set_env(c, "RD_TRAINER_TOKEN=%s", p->token);
+        set_env(c, "RD_SERVER_PORT=%d", p->port);
+        set_env(c, "RD_SERVER_HOST=%s", p->connect_host);
+        set_env(c, "RD_FRONTEND_PORT=%d", p->frontend_port);
+        set_env(c, "RD_RUN_DIR=%s", p->run_dir);
+        /* Children's colour codes would reach the terminal neutralised (^[[32m): ask for
+         * none. NO_COLOR is honoured by Vite and most Node tools. */
+        set_env(c, "NO_COLOR=1");
+        set_env(c, "FORCE_COLOR=0");
+        for (int e = 0; e < cp->n_env; e++) expand(p, cp->env[e], c->env[c->n_env++], PLAN_STR_MAX);
+    }
+}
+
+static int check_port(const plan_t *p, int port, const char *flag, char *err, size_t errlen) {
+    int rc = ports_check(p->host, port);
+    if (rc == 0) return 0;
+    if (rc == -EINVAL)
+        return fail(err, errlen, "--host: '%s' is not an IP address on this machine", p->host);
+    if (rc == -EADDRNOTAVAIL)
+        return fail(err, errlen, "--host: %s is not an address of this machine", p->host);
+    if (rc == -EACCES)
+        return fail(err, errlen, "port %d on %s needs privileges; choose another with %s N", port,
+                    p->host, flag);
+    char holder[128];
+    ports_holder(port, holder, sizeof holder);
+    return fail(err, errlen, "port %d on %s is in use by %s; stop it or choose another with %s N",
+                port, p->host, holder, flag);
+}
+
+/* Can we create files in dir (or, when it does not exist yet, in its nearest parent)? */
+static int check_writable(const char *dir, char *err, size_t errlen) {
+    char probe[PATH_MAX];
+    snprintf(probe, sizeof probe, "%s", dir);
+    while (!is_dir(probe)) {
+        char *slash = strrchr(probe, '/');
+        if (!slash || slash == probe) {
+            snprintf(probe, sizeof probe, "%s", slash == probe ? "/" : ".");
+            break;
+        }
+        *slash = '\0';
+    }
+    if (access(probe, W_OK | X_OK) != 0)
+        return fail(err, errlen, "run directory %s: %s is not writable (%s)", dir, probe,
+                    strerror(errno));
+    return 0;
+}
+
+int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
+    memset(p, 0, sizeof *p);
+    find_dirs(p);
+
+    /* 1. The config. */
+    cfg_defaults(&p->cfg);
+    if (o->config) {
+        char configs[PATH_MAX + 16];
+        snprintf(configs, sizeof configs, "%s/configs", p->root);
+        if (cfg_resolve_path(o->config, configs, p->config_path, sizeof p->config_path, err,
+                             errlen) != 0)
+            return -1;
+        if (cfg_load_file(&p->cfg, p->config_path, err, errlen) != 0) return -1;
+        /* Children get an absolute path: the frontend runs in frontend/. */
+        char abs[PATH_MAX];
+        if (realpath(p->config_path, abs))
+            snprintf(p->config_path, sizeof p->config_path, "%s", abs);
+    }
+
+    /* 2. Command-line values over the config's. */
+    snprintf(p->host, sizeof p->host, "%s", o->host ? o->host : p->cfg.server.host);
+    if (!strcmp(p->host, "0.0.0.0") || !strcmp(p->host, "::") || !p->host[0])
+        snprintf(p->connect_host, sizeof p->connect_host, "127.0.0.1");
+    else
+        snprintf(p->connect_host, sizeof p->connect_host, "%s", p->host);
+    p->port = o->port > 0 ? o->port : p->cfg.server.inference_port;
+    p->frontend_port = o->frontend_port > 0 ? o->frontend_port : p->cfg.server.frontend_port;
+    p->episodes = o->episodes > 0 ? o->episodes : p->cfg.training.episodes;
+    p->has_seed = o->has_seed;
+    p->seed = o->seed;
+    p->exit_on_complete = o->exit_on_complete;
+    p->color_mode = o->color == CLI_COLOR_ALWAYS ? 1 : o->color == CLI_COLOR_NEVER ? 2 : 0;
+    if (p->port < 1 || p->port > 65535)
+        return fail(err, errlen, "[unified_server] inference_port: %d is not a port", p->port);
+
+    /* 3. The frontend mode, and what it needs. */
+    char nm[PATH_MAX + 32], dist[PATH_MAX + 32];
+    snprintf(nm, sizeof nm, "%s/frontend/node_modules", p->root);
+    snprintf(dist, sizeof dist, "%s/frontend/dist/index.html", p->root);
+    bool have_npm = in_path("npm"), have_nm = is_dir(nm), have_dist = is_file(dist);
+    p->frontend = o->frontend;
+    if (p->frontend == CLI_FRONTEND_AUTO)
+        p->frontend = (have_npm && have_nm) ? CLI_FRONTEND_DEV
+                      : have_dist           ? CLI_FRONTEND_STATIC
+                                            : CLI_FRONTEND_NONE;
+    if (p->frontend == CLI_FRONTEND_DEV && p->cfg.processes[CFG_PROC_FRONTEND].argc == 0) {
+        if (!have_npm)
+            return fail(err, errlen,
+                        "--frontend dev: npm is not installed (not in PATH); use --frontend "
+                        "static (the server serves frontend/dist) or --frontend none");
+        if (!have_nm)
+            return fail(err, errlen,
+                        "--frontend dev: %s is missing (run scripts/bootstrap, or `npm ci` in "
+                        "frontend/); or use --frontend static or --frontend none",
+                        nm);
+    }
+    if (p->frontend == CLI_FRONTEND_STATIC && !have_dist)
+        return fail(err, errlen,
+                    "--frontend static: %s is missing (run scripts/bootstrap to build it); or use "
+                    "--frontend none",
+                    dist);
+
+    /* 4. Ports: free now, and not the same twice. */
+    if (check_port(p, p->port, "--port", err, errlen)) return -1;
+    if (p->frontend == CLI_FRONTEND_DEV) {
+        if (p->frontend_port == p->port)
+            return fail(err, errlen, "--frontend-port: %d is also the server's port (--port)",
+                        p->port);
+        if (check_port(p, p->frontend_port, "--frontend-port", err, errlen)) return -1;
+    }
+
+    /* 5. The run directory. */
+    if (o->checkpoint_dir) {
+        char tmp[PATH_MAX];
+        snprintf(tmp, sizeof tmp, "%s", o->checkpoint_dir);
+        size_t n = strlen(tmp);
+        while (n > 1 && tmp[n - 1] == '/') tmp[--n] = '\0';
+        const char *base = strrchr(tmp, '/') ? strrchr(tmp, '/') + 1 : tmp;
+        if (!strcmp(base, "checkpoints")) {
+            /* A run's checkpoints/ folder stands for that run. */
+            if (base == tmp)
+                snprintf(p->run_dir, sizeof p->run_dir, ".");
+            else
+                snprintf(p->run_dir, sizeof p->run_dir, "%.*s", (int)(base - tmp - 1), tmp);
+            if (!p->run_dir[0]) snprintf(p->run_dir, sizeof p->run_dir, "/");
+        } else {
+            snprintf(p->run_dir, sizeof p->run_dir, "%s", tmp);
+        }
+        p->run_dir_exists = is_dir(p->run_dir);
+    } else if (o->resume) {
+        if (plan_find_latest_run(p->runs_dir, p->cfg.name, p->run_dir, sizeof p->run_dir) != 0)
+            return fail(err, errlen, "--resume: no earlier run of '%s' in %s/%s/", p->cfg.name,
+                        p->runs_dir, p->cfg.name);
+        p->run_dir_exists = true;
+    } else {
+        time_t now = time(NULL);
+        struct tm tm;
+        localtime_r(&now, &tm);
+        char stamp[32];
+        strftime(stamp, sizeof stamp, "%Y-%m-%d_%H%M%S", &tm);
+        snprintf(p->run_dir, sizeof p->run_dir, "%.*s/%s/%s", PATH_MAX - 80, p->runs_dir, p->cfg.name, stamp);
+        /* Two runs started in the same second get distinct directories. */
+        char base[PATH_MAX];
+        snprintf(base, sizeof base, "%s", p->run_dir);
+        for (int k = 2; is_dir(p->run_dir) && k < 100; k++)
+            snprintf(p->run_dir, sizeof p->run_dir, "%.*s_%d", (int)(sizeof p->run_dir - 8), base,
+                     k);
+    }
+    if (p->run_dir[0] != '/') {
+        /* Children get absolute paths: the frontend runs in frontend/. */
+        char cwd[PATH_MAX], rel[PATH_MAX];
+        if (!getcwd(cwd, sizeof cwd)) return fail(err, errlen, "getcwd: %s", strerror(errno));
+        snprintf(rel, sizeof rel, "%s", p->run_dir);
+        snprintf(p->run_dir, sizeof p->run_dir, "%.*s/%.*s", PATH_MAX / 2 - 1, cwd,
+                 PATH_MAX / 2 - 1, rel);
+    }
+    if (check_writable(p->run_dir, err, errlen)) return -1;
+
+    /* 6. Browser, token, URL. */
+    const char *display = getenv("DISPLAY"), *wayland = getenv("WAYLAND_DISPLAY");
+    bool has_display = (display && *display) || (wayland && *wayland);
+    bool ssh = getenv("SSH_CONNECTION") || getenv("SSH_TTY");
+    p->open_browser = !o->no_browser && p->cfg.server.open_browser && has_display && !ssh;
+    unsigned char rnd[16];
+    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
+        /* Never fails on Linux ≥ 3.17 after boot; fall back to something unguessable
+         * enough for a loopback demo rather than refusing to start. */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        for (size_t i = 0; i < sizeof rnd; i++)
+            rnd[i] = (unsigned char)((ts.tv_nsec >> (i % 8)) ^ (getpid() >> (i % 4)) ^ i);
+    }
+    for (size_t i = 0; i < sizeof rnd; i++) snprintf(p->token + 2 * i, 3, "%02x", rnd[i]);
+    bool loopback =
+        !strncmp(p->host, "127.", 4) || !strcmp(p->host, "::1") || !strcmp(p->host, "localhost");
+    int url_port = p->frontend == CLI_FRONTEND_DEV ? p->frontend_port : p->port;
+    if (loopback)
+        snprintf(p->url, sizeof p->url, "http://%s:%d/", p->connect_host, url_port);
+    else
+        snprintf(p->url, sizeof p->url, "http://%s:%d/?token=%s", p->connect_host, url_port,
+                 p->token);
+
+    build_children(p);
+    return 0;
+}
+
+static int mkdir_p(const char *path) {
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *s = tmp + 1; *s; s++) {
+        if (*s != '/') continue;
+        *s = '\0';
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
+        *s = '/';
+    }
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
+    return 0;
+}
+
+int plan_create_run_dir(plan_t *p, char *err, size_t errlen) {
+    if (mkdir_p(p->run_dir) != 0)
+        return fail(err, errlen, "run directory %s: cannot create it (%s)", p->run_dir,
+                    strerror(errno));
+    char probe[PATH_MAX + 32];
+    snprintf(probe, sizeof probe, "%s/.run_demo-probe", p->run_dir);
+    int fd = open(probe, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return fail(err, errlen, "run directory %s: not writable (%s)", p->run_dir,
+                    strerror(errno));
+    close(fd);
+    unlink(probe);
+    return 0;
+}
