@@ -84,9 +84,10 @@ static int ts_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
                     }
                 }
                 snprintf(ci->path, sizeof ci->path, "%s%s%s", uri, *args ? "?" : "", args);
-                if (!lws_get_urlarg_by_name(wsi, "token=", ci->query_token,
-                                            (int)sizeof ci->query_token))
-                    ci->query_token[0] = '\0';
+                /* lws copies the whole "token=..." argument and points past the name. */
+                char arg[256];
+                const char *v = lws_get_urlarg_by_name(wsi, "token=", arg, (int)sizeof arg);
+                snprintf(ci->query_token, sizeof ci->query_token, "%s", v ? v : "");
                 int tl = lws_hdr_custom_length(wsi, "x-run-demo-token:", 17);
                 if (tl > 0 && tl < (int)sizeof ci->token)
                     lws_hdr_custom_copy(wsi, ci->token, sizeof ci->token, "x-run-demo-token:", 17);
