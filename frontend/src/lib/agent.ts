@@ -13,7 +13,11 @@ export interface AgentState {
   model: ModelInfo | null;
   playing: boolean;
   followLatest: boolean;
-  speedMs: number;
+  /** Steps per second while playing (PROTOCOL.md §7). */
+  speed: number;
+  untrained: boolean;
+  maxSteps: number;
+  actions: string[];
   frame: Frame | null;
   frameSeq: number;
   /** Recent agent cells, oldest first, for the trail. */
@@ -33,7 +37,10 @@ export function newAgentState(): AgentState {
     model: null,
     playing: false,
     followLatest: false,
-    speedMs: 100,
+    speed: 10,
+    untrained: false,
+    maxSteps: 0,
+    actions: [],
     frame: null,
     frameSeq: 0,
     trail: [],
@@ -70,8 +77,8 @@ function models(v: unknown): ModelInfo[] | null {
 function applyControl(s: AgentState, m: J): void {
   if (typeof m.playing === 'boolean') s.playing = m.playing;
   if (typeof m.follow_latest === 'boolean') s.followLatest = m.follow_latest;
-  const sp = num(m.speed) ?? num(m.speed_ms) ?? num(m.delay_ms);
-  if (sp !== null) s.speedMs = sp;
+  const sp = num(m.speed);
+  if (sp !== null) s.speed = sp;
 }
 
 export function applyAgentMessage(s: AgentState, msg: unknown): boolean {
@@ -83,6 +90,18 @@ export function applyAgentMessage(s: AgentState, msg: unknown): boolean {
       const list = models(m.models ?? m.available_models ?? m.checkpoints);
       if (list) s.models = list;
       applyControl(s, m);
+      if (Array.isArray(m.actions)) s.actions = m.actions.filter((a): a is string => typeof a === 'string');
+      const ms = num(m.max_steps);
+      if (ms !== null) s.maxSteps = ms;
+      // connected carries the layout (and meter names) before the first step.
+      if (m.type === 'connected') {
+        const layout = normalizeFrame({ grid: m.grid }, s.frame);
+        if (layout) {
+          if (Array.isArray(m.meters) && m.meters.every((x) => typeof x === 'string')) layout.meterNames = m.meters as string[];
+          s.frame = layout;
+          s.frameSeq++;
+        }
+      }
       s.error = '';
       return true;
     }
@@ -91,14 +110,15 @@ export function applyAgentMessage(s: AgentState, msg: unknown): boolean {
       if (mi) {
         if (mi.episode === null) mi.episode = num(m.episode);
         if (mi.score === null) mi.score = num(m.score);
-        s.model = mi;
       }
+      s.model = mi;
+      s.untrained = m.untrained === true;
       const list = models(m.models);
       if (list) s.models = list;
       applyControl(s, m);
       s.trail = [];
       s.error = '';
-      s.info = `loaded ${mi?.name ?? 'model'}`;
+      s.info = typeof m.reason === 'string' && m.reason ? m.reason : mi ? `loaded ${mi.name}` : 'untrained policy';
       return true;
     }
     case 'episode_start':
@@ -123,10 +143,17 @@ export function applyAgentMessage(s: AgentState, msg: unknown): boolean {
     case 'status':
     case 'ack':
     case 'command_ack':
-    case 'command_result':
+    case 'command_result': {
       applyControl(s, m);
-      if (m.ok === false || typeof m.error === 'string') s.error = String(m.error ?? m.message ?? 'rejected');
+      const cmd = typeof m.command === 'string' ? m.command : 'command';
+      if (m.accepted === false || m.ok === false || (typeof m.error === 'string' && m.error))
+        s.error = `${cmd}: ${typeof m.error === 'string' ? m.error : 'rejected'}`;
+      else {
+        s.error = '';
+        s.info = `${cmd} accepted`;
+      }
       return true;
+    }
     case 'error':
       s.error = typeof m.error === 'string' ? m.error : typeof m.message === 'string' ? m.message : 'error';
       return true;

@@ -110,7 +110,8 @@ export function normalizeFrame(raw: unknown, layout?: Frame | null): Frame | nul
   let meters: number[] = [];
   let meterNames = METER_NAMES;
   const mv = m.meters;
-  if (Array.isArray(mv)) meters = mv.map((v) => num(v) ?? 0);
+  if (Array.isArray(mv) && mv.every((v) => typeof v === 'string')) meterNames = mv as string[];
+  else if (Array.isArray(mv)) meters = mv.map((v) => num(v) ?? 0);
   else if (mv && typeof mv === 'object') {
     const o = mv as J;
     const keys = METER_NAMES.every((k) => k in o) ? METER_NAMES : Object.keys(o);

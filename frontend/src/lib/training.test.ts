@@ -81,7 +81,7 @@ describe('training reducer', () => {
     const s = newTrainingState();
     applyTrainingMessage(s, { type: 'status', status: 'paused', speed: 40, visual: true });
     expect(s.status).toBe('paused');
-    expect(s.speedMs).toBe(40);
+    expect(s.speed).toBe(40);
     expect(s.visual).toBe(true);
     applyTrainingMessage(s, { type: 'status', status: 'running', visual: false });
     expect(s.status).toBe('running');
@@ -98,13 +98,41 @@ describe('training reducer', () => {
     expect(s.error).toBe('trainer crashed');
   });
 
-  it('records command acceptance and errors', () => {
+  it('records command acceptance and errors (command_result of PROTOCOL.md §5.2)', () => {
     const s = newTrainingState();
-    applyTrainingMessage(s, { type: 'ack', command: 'pause', ok: true }, 1);
-    applyTrainingMessage(s, { type: 'error', command: 'set_speed', error: 'speed out of range' }, 2);
+    applyTrainingMessage(s, { type: 'command_result', command: 'pause', accepted: true, error: null, id: 3 }, 1);
+    applyTrainingMessage(s, { type: 'command_result', command: 'set_speed', accepted: false, error: 'speed must be a number in [1, 1000]' }, 2);
     expect(s.commands.pause).toEqual({ command: 'pause', ok: true, text: 'accepted', at: 1 });
     expect(s.commands.set_speed.ok).toBe(false);
-    expect(s.commands.set_speed.text).toBe('speed out of range');
+    expect(s.commands.set_speed.text).toBe('speed must be a number in [1, 1000]');
+    applyTrainingMessage(s, { type: 'error', error: 'invalid JSON' });
+    expect(s.error).toBe('invalid JSON');
+  });
+
+  it('follows the trainer link coming and going', () => {
+    const s = newTrainingState();
+    applyTrainingMessage(s, { type: 'hello', protocol: 1, job_id: 'j', status: 'waiting', trainer_connected: false, history: [], history_total: 0 });
+    expect(s.status).toBe('waiting');
+    expect(s.trainerConnected).toBe(false);
+    applyTrainingMessage(s, { type: 'trainer_connected', job_id: 'j', config: 'level1', total_episodes: 50, resumed_from: 20 });
+    expect(s.trainerConnected).toBe(true);
+    expect(s.resumedFrom).toBe(20);
+    expect(s.totalEpisodes).toBe(50);
+    applyTrainingMessage(s, { type: 'trainer_disconnected', status: 'disconnected', code: 1006 });
+    expect(s.status).toBe('disconnected');
+    applyTrainingMessage(s, { type: 'completed', job_id: 'j', status: 'completed', complete: true, episode: 50 });
+    expect(s.status).toBe('completed');
+    expect(s.complete).toBe(true);
+  });
+
+  it('reads protocol frames whose affordances come only in the first frame of an episode', () => {
+    const s = newTrainingState();
+    applyTrainingMessage(s, { type: 'frame', episode: 3, step: 1, grid: { width: 8, height: 8, agent: { x: 3, y: 4 }, affordances: [{ name: 'Bed', x: 1, y: 1 }] }, meters: { energy: 0.9, hygiene: 1, satiation: 1, money: 0.5, mood: 1, social: 1, health: 1, fitness: 1 }, action: 'up', q_values: [1, 2, 3, 4, 5, 6], reward: 1 });
+    applyTrainingMessage(s, { type: 'frame', episode: 3, step: 2, grid: { width: 8, height: 8, agent: { x: 3, y: 3 } }, meters: { energy: 0.8, hygiene: 1, satiation: 1, money: 0.5, mood: 1, social: 1, health: 1, fitness: 1 }, action: 'up', q_values: [1, 2, 3, 4, 5, 6], reward: 1 });
+    expect(s.frame?.cells[9]).toBe('Bed');
+    expect(s.frame?.agent).toEqual({ x: 3, y: 3 });
+    expect(s.frame?.meters[0]).toBe(0.8);
+    expect(s.frame?.step).toBe(2);
   });
 
   it('keeps the latest frame and checkpoint', () => {

@@ -5,7 +5,15 @@
 import { Column } from './columns';
 import { normalizeFrame, type Frame } from './frame';
 
-export type TrainingStatus = 'unknown' | 'running' | 'paused' | 'stopped' | 'completed' | 'failed';
+export type TrainingStatus =
+  | 'unknown'
+  | 'waiting'
+  | 'running'
+  | 'paused'
+  | 'stopped'
+  | 'completed'
+  | 'failed'
+  | 'disconnected';
 
 export interface CommandResult {
   command: string;
@@ -20,8 +28,13 @@ export interface TrainingState {
   status: TrainingStatus;
   totalEpisodes: number;
   resumedFrom: number;
-  speedMs: number;
+  /** Visual-mode pace in steps per second (PROTOCOL.md §4.1 `speed`), 0 = not known. */
+  speed: number;
   visual: boolean;
+  trainerConnected: boolean;
+  /** All records the server has seen, when its hello history is thinned. */
+  historyTotal: number;
+  historyDownsampled: boolean;
   stepsPerSecond: number;
   etaSeconds: number;
   best: number;
@@ -50,8 +63,11 @@ export function newTrainingState(): TrainingState {
     status: 'unknown',
     totalEpisodes: 0,
     resumedFrom: 0,
-    speedMs: 0,
+    speed: 0,
     visual: false,
+    trainerConnected: false,
+    historyTotal: 0,
+    historyDownsampled: false,
     stepsPerSecond: 0,
     etaSeconds: NaN,
     best: NaN,
@@ -73,7 +89,7 @@ export function newTrainingState(): TrainingState {
 
 type J = Record<string, unknown>;
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-const STATUSES: TrainingStatus[] = ['running', 'paused', 'stopped', 'completed', 'failed'];
+const STATUSES: TrainingStatus[] = ['waiting', 'running', 'paused', 'stopped', 'completed', 'failed', 'disconnected'];
 
 /** The episode number of the newest record, or 0 before any. */
 export function lastEpisode(s: TrainingState): number {
@@ -82,8 +98,9 @@ export function lastEpisode(s: TrainingState): number {
 
 function applyStatus(s: TrainingState, m: J): void {
   if (typeof m.status === 'string' && (STATUSES as string[]).includes(m.status)) s.status = m.status as TrainingStatus;
-  const speed = num(m.speed) ?? num(m.speed_ms) ?? num(m.delay_ms) ?? num(m.step_delay_ms);
-  if (speed !== null) s.speedMs = speed;
+  const speed = num(m.speed);
+  if (speed !== null) s.speed = speed;
+  if (typeof m.trainer_connected === 'boolean') s.trainerConnected = m.trainer_connected;
   if (typeof m.visual === 'boolean') s.visual = m.visual;
   else if (typeof m.mode === 'string') s.visual = m.mode === 'visual';
   const total = num(m.total_episodes) ?? num(m.episodes);
@@ -185,11 +202,14 @@ export function applyTrainingMessage(s: TrainingState, msg: unknown, now = Date.
       else if (typeof m.config_name === 'string') s.config = m.config_name;
       const rf = num(m.resumed_from) ?? num(m.resumed_from_episode);
       if (rf !== null) s.resumedFrom = rf;
+      s.historyTotal = num(m.history_total) ?? 0;
+      s.historyDownsampled = m.history_downsampled === true;
       // A (re)connection replaces the history: the server sends all it keeps.
       clearHistory(s);
       loadHistory(s, m.history ?? m.episodes_history ?? m.recent);
       if (m.status && typeof m.status === 'object') applyStatus(s, m.status as J);
       applyStatus(s, m);
+      if (typeof m.trainer_connected !== 'boolean') s.trainerConnected = s.status === 'running' || s.status === 'paused';
       if (m.last && typeof m.last === 'object') appendEpisode(s, m.last as J);
       s.helloSeq++;
       s.historySeq++;
@@ -216,6 +236,20 @@ export function applyTrainingMessage(s: TrainingState, msg: unknown, now = Date.
         s.status = 'failed';
         s.complete = true;
       }
+      return true;
+    case 'trainer_connected': {
+      s.trainerConnected = true;
+      const rf = num(m.resumed_from);
+      if (rf !== null) s.resumedFrom = rf;
+      const total = num(m.total_episodes);
+      if (total !== null) s.totalEpisodes = total;
+      if (typeof m.config === 'string') s.config = m.config;
+      if (s.status === 'disconnected' || s.status === 'waiting' || s.status === 'unknown') s.status = 'running';
+      return true;
+    }
+    case 'trainer_disconnected':
+      s.trainerConnected = false;
+      s.status = 'disconnected';
       return true;
     case 'checkpoint': {
       const ep = num(m.episode) ?? 0;

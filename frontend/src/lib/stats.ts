@@ -1,0 +1,21 @@
+// Counters the browser tests and the benchmark read (window.__rd): what arrived, what was
+// drawn, how long the last full-history render took. Cheap integers, always on.
+export const rdStats = {
+  trainingMessages: 0,
+  framesReceived: 0,
+  framesDrawn: 0,
+  chartRenders: 0,
+  chartPoints: 0,
+  lastHistoryRenderMs: -1,
+  lastHistoryPoints: 0,
+  agentMessages: 0,
+  agentSteps: 0,
+  injectTraining: null as null | ((text: string) => void),
+};
+
+declare global {
+  interface Window {
+    __rd: typeof rdStats;
+  }
+}
+if (typeof window !== 'undefined') window.__rd = rdStats;
