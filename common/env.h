@@ -18,8 +18,11 @@
 enum { ENV_UP = 0, ENV_DOWN, ENV_LEFT, ENV_RIGHT, ENV_INTERACT, ENV_WAIT, ENV_NUM_ACTIONS };
 extern const char *const env_action_names[ENV_NUM_ACTIONS]; /* "up", "down", ... */
 
-/* Largest observation any level produces; callers may size buffers with it. */
-#define ENV_MAX_OBS (CFG_MAX_GRID * CFG_MAX_GRID + CFG_NUM_METERS + CFG_MAX_AFFORDANCES + 16)
+/* Largest observation any level produces; callers may size buffers with it. Level 3 at the
+ * largest grid holds the grid, the meters, the affordance one-hot (n + 1), two time
+ * features, n open flags and the progress: hence two CFG_MAX_AFFORDANCES. env_init()
+ * refuses a config whose observation would not fit. */
+#define ENV_MAX_OBS (CFG_MAX_GRID * CFG_MAX_GRID + CFG_NUM_METERS + 2 * CFG_MAX_AFFORDANCES + 16)
 
 typedef enum {
     ENV_RUNNING = 0,
@@ -42,6 +45,32 @@ typedef struct {
     env_outcome outcome;
     int last_action;       /* -1 before the first step */
     bool last_interact_ok; /* the last interact paid and applied (or progressed) */
+
+    /* Derived by env_init() from cfg (and from multiplier, recomputed by env_reset() and
+     * env_step() whenever multiplier changed) so that the hot path neither divides nor
+     * branches on the config. Read-only for callers; nothing here is episode state, so
+     * copying the state fields above into an env bound to the same config is enough to
+     * observe it (trainer/replay.c does that). */
+    struct {
+        double multiplier;                /* the value the rates below were made for */
+        double decay[CFG_NUM_METERS];     /* decay * multiplier */
+        double fh_const, fh_slope;        /* health -= fh_const - fh_slope * fitness */
+        double move_cost[CFG_NUM_METERS]; /* copies of the config's, for locality */
+        double wait_cost[CFG_NUM_METERS];
+        int n_cascades;
+        int8_t csrc[CFG_MAX_CASCADES], ctgt[CFG_MAX_CASCADES];
+        double cthr[CFG_MAX_CASCADES];      /* threshold */
+        double ck[CFG_MAX_CASCADES];        /* strength * multiplier / threshold */
+        double price[CFG_MAX_AFFORDANCES];  /* cost / 100, in money-meter units */
+        int16_t ticks[CFG_MAX_AFFORDANCES]; /* ticks to complete (1 without day_cycle) */
+        float inv_ticks[CFG_MAX_AFFORDANCES];
+        uint32_t open_by_hour[24]; /* bit a: affordance a open during that hour */
+        uint8_t cell_mask[CFG_MAX_GRID * CFG_MAX_GRID]; /* moves inside the grid, interact on
+                                                           an affordance, wait */
+        float inv_w1, inv_h1; /* 1 / (width - 1), 1 / (height - 1); 0 for one column/row */
+        int start_hour;       /* cfg start_hour in [0, 24) */
+        int obs_size;
+    } pc;
 } env_t;
 
 /* Binds e to cfg (borrowed) and seeds its generator; then env_reset(). 0 or -1 when cfg
@@ -66,7 +95,18 @@ void env_observe(const env_t *e, float *obs);
 /* Hour of day in [0, 24) at the current step (level 3; 0 when there is no day cycle). */
 double env_hour(const env_t *e);
 
-/* Reward of the step that led to e's current state, by the agent's reward choice. */
+/* Reward of the step that led to e's current state, by the agent's reward choice.
+ * survival: reward_per_step for a step that leaves the agent alive (the step that reaches
+ * max_steps included), death_penalty for the step that kills it. death_time (the Python
+ * system's): 0 until the episode ends, then steps - baseline on its last step (death or
+ * max_steps); baseline is reward_baseline, or when that is <= 0 the survival of an agent
+ * that only walks: 1 / (energy decay * multiplier + energy move cost). */
 float env_reward(const env_t *e, const cfg_agent *agent);
+
+/* The death_time baseline env_reward() uses for e (see above). */
+double env_reward_baseline(const env_t *e, const cfg_agent *agent);
+
+/* Whether affordance a is open at e's current step (always, without a day cycle). */
+bool env_is_open(const env_t *e, int a);
 
 #endif
