@@ -5,13 +5,21 @@ add_executable(toml2json ${CMAKE_CURRENT_SOURCE_DIR}/toml2json.c)
 rd_target_defaults(toml2json)
 target_link_libraries(toml2json PRIVATE rd_common)
 
-# libFuzzer targets for the parser and the config loader (scripts/fuzz), clang only.
+# libFuzzer targets for the parser and the config loader (scripts/fuzz), clang only. They
+# compile the parser and the loader themselves rather than link rd_common, so that the
+# code under test carries the fuzzer's coverage instrumentation and the sanitizers.
 if(RD_FUZZ)
+  set(rd_fuzz_flags -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+                    -fno-omit-frame-pointer)
+  add_executable(fuzz_toml ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_toml.c
+                           ${PROJECT_SOURCE_DIR}/common/toml.c)
+  add_executable(fuzz_config ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_config.c
+                             ${PROJECT_SOURCE_DIR}/common/config.c
+                             ${PROJECT_SOURCE_DIR}/common/toml.c)
   foreach(name fuzz_toml fuzz_config)
-    add_executable(${name} ${CMAKE_CURRENT_SOURCE_DIR}/${name}.c)
     rd_target_defaults(${name})
-    target_compile_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
-    target_link_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
-    target_link_libraries(${name} PRIVATE rd_common)
+    target_compile_options(${name} PRIVATE ${rd_fuzz_flags})
+    target_link_options(${name} PRIVATE ${rd_fuzz_flags})
+    target_link_libraries(${name} PRIVATE m)
   endforeach()
 endif()
