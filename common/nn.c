@@ -291,7 +291,9 @@ void nn_forward(const nn_shape *s, const float *params, const float *x, int batc
         int in = s->sizes[l], out = s->sizes[l + 1];
         const float *w = params + nn_weight_offset(s, l);
         const float *b = params + nn_bias_offset(s, l);
-        if (nn__mostly_zero(in_act, (size_t)batch * in)) {
+        /* Only the input can be sparse enough to pay: ReLU layers keep about half their
+         * units, and scanning them costs more than it saves. */
+        if (l == 0 && nn__mostly_zero(in_act, (size_t)batch * in)) {
             nn__sparse_affine(batch, in, out, in_act, w, b, out_act);
         } else {
             for (int r = 0; r < batch; r++)
@@ -329,7 +331,7 @@ void nn_backward(const nn_shape *s, const float *params, const float *x, int bat
 #else
         bool blas = false;
 #endif
-        if (nn__mostly_zero(xin, (size_t)batch * in)) {
+        if (l == 0 && nn__mostly_zero(xin, (size_t)batch * in)) {
             nn__sparse_tn(batch, in, out, xin, dcur, gW);
         } else if (blas) {
 #ifdef RD_HAVE_OPENBLAS

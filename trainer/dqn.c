@@ -121,6 +121,8 @@ float dqn_update(dqn_t *d, const replay_t *r, rng_t *rng) {
     const cfg_agent *a = d->agent;
     int B = d->batch, obs = d->obs_size;
     replay_sample(r, rng, B, d->idx);
+    /* The samples are scattered over megabytes: start every cache miss at once. */
+    for (int i = 0; i < B; i++) __builtin_prefetch(&r->items[d->idx[i]]);
     for (int i = 0; i < B; i++) {
         const replay_transition *t = &r->items[d->idx[i]];
         replay_restore(&d->scratch_env, &t->s);
@@ -134,8 +136,6 @@ float dqn_update(dqn_t *d, const replay_t *r, rng_t *rng) {
      * argmax of the online network (Double DQN) or of the target network itself. */
     nn_forward(&d->shape, d->target, d->x2, B, d->acts2);
     const float *qt = nn_output(&d->shape, d->acts2, B);
-    for (int i = 0; i < B; i++)
-        d->tgt[i] = (float)masked_argmax(qt + i * ENV_NUM_ACTIONS, d->mask2[i]);
     float gamma = (float)a->gamma;
     if (a->double_dqn) {
         /* Save Q_target(s', .) rows in dout (free until the backward pass). */
@@ -147,7 +147,10 @@ float dqn_update(dqn_t *d, const replay_t *r, rng_t *rng) {
             d->tgt[i] = d->dout[i * ENV_NUM_ACTIONS + best];
         }
     } else {
-        for (int i = 0; i < B; i++) d->tgt[i] = qt[i * ENV_NUM_ACTIONS + (int)d->tgt[i]];
+        for (int i = 0; i < B; i++) {
+            const float *row = qt + i * ENV_NUM_ACTIONS;
+            d->tgt[i] = row[masked_argmax(row, d->mask2[i])];
+        }
     }
     for (int i = 0; i < B; i++) {
         const replay_transition *t = &r->items[d->idx[i]];

@@ -1,0 +1,366 @@
+/* bench/bench_trainer.c — the trainer's figures (issue 3 item 7). scripts/bench.d/trainer.sh
+ * runs the subcommands and prints the report.
+ *
+ *   bench_trainer env        [--config F] [--runs N] [--steps N]
+ *       bare environment steps/s with random valid actions, one core
+ *   bench_trainer throughput [--config F] [--runs N] [--seconds S]
+ *       training env steps/s and updates/s (batch and train_every from the config)
+ *   bench_trainer learn      [--config F] [--episodes N] [--seed S] [--multiplier M]
+ *                            [--eval-at A,B,...] [--eval-episodes N] [--blocks]
+ *       trains in-process; prints greedy evaluations at the given episodes, mean survival
+ *       per 50-episode block (--blocks), the curriculum stage reached and the survival at
+ *       each stage. --multiplier pins the decay multiplier (no curriculum).
+ *   bench_trainer random     [--config F] [--episodes N] [--multiplier M]
+ *       mean survival of a uniformly random valid policy
+ *   bench_trainer wall       --bin DIR [--config F] [--episodes N] [--seed S]
+ *       runs the real trainer binary headless; prints wall seconds and peak RSS. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifdef RD_HAVE_OPENBLAS
+#include <cblas.h>
+#endif
+
+#include "common/config.h"
+#include "common/env.h"
+#include "common/log.h"
+#include "common/nn.h"
+#include "trainer/trainer.h"
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n) {
+    qsort(v, n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+typedef struct {
+    const char *config, *bin;
+    int runs, episodes, eval_episodes;
+    double seconds, multiplier;
+    long long steps;
+    uint64_t seed;
+    bool blocks;
+    int eval_at[32], n_eval_at;
+} args_t;
+
+static void load_config(const args_t *a, cfg_config *cfg) {
+    cfg_defaults(cfg);
+    char err[1024];
+    if (a->config && cfg_load_file(cfg, a->config, err, sizeof err) != 0) {
+        fprintf(stderr, "bench_trainer: %s\n", err);
+        exit(2);
+    }
+    if (a->multiplier > 0) {
+        cfg->curriculum.enabled = true;
+        cfg->curriculum.n_stages = 1;
+        cfg->curriculum.stages[0] = a->multiplier;
+    }
+    cfg->training.seed = a->seed;
+}
+
+static int random_action(env_t *e, rng_t *r) {
+    uint8_t m = env_action_mask(e);
+    int allowed[ENV_NUM_ACTIONS], n = 0;
+    for (int i = 0; i < ENV_NUM_ACTIONS; i++)
+        if (m >> i & 1) allowed[n++] = i;
+    return n ? allowed[rng_below(r, (uint32_t)n)] : ENV_WAIT;
+}
+
+static int cmd_env(const args_t *a) {
+    cfg_config cfg;
+    load_config(a, &cfg);
+    env_t e;
+    env_init(&e, &cfg.environment, 1);
+    e.multiplier = a->multiplier > 0 ? a->multiplier : 1.0;
+    rng_t r;
+    rng_seed(&r, 2, 0);
+    double v[64];
+    float obs[ENV_MAX_OBS];
+    for (int run = 0; run < a->runs; run++) {
+        env_reset(&e);
+        double t0 = now();
+        for (long long i = 0; i < a->steps; i++) {
+            if (env_step(&e, random_action(&e, &r)) != ENV_RUNNING) env_reset(&e);
+        }
+        double t1 = now();
+        v[run] = a->steps / (t1 - t0);
+        (void)obs;
+    }
+    double steps = median(v, a->runs);
+    /* The same with an observation per step, as the trainer does. */
+    for (int run = 0; run < a->runs; run++) {
+        env_reset(&e);
+        double t0 = now();
+        for (long long i = 0; i < a->steps; i++) {
+            env_observe(&e, obs);
+            if (env_step(&e, random_action(&e, &r)) != ENV_RUNNING) env_reset(&e);
+        }
+        v[run] = a->steps / (now() - t0);
+    }
+    printf("env_steps_per_s %.0f  env_steps_with_observe_per_s %.0f  (median of %d runs)\n", steps,
+           median(v, a->runs), a->runs);
+    return 0;
+}
+
+static char *temp_run_dir(void) {
+    static char dir[256];
+    snprintf(dir, sizeof dir, "/tmp/rd_bench_trainer_XXXXXX");
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        exit(1);
+    }
+    return dir;
+}
+
+static void remove_dir(const char *dir) {
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "bench_trainer: could not remove %s\n", dir);
+}
+
+static int cmd_throughput(const args_t *a) {
+    cfg_config cfg;
+    load_config(a, &cfg);
+    cfg.training.eval_every = 0;
+    cfg.training.checkpoint_every = 0;
+    double sps[64], ups[64];
+    for (int run = 0; run < a->runs; run++) {
+        char *dir = temp_run_dir();
+        trainer_t *t = calloc(1, sizeof *t);
+        trainer_opts o = {.run_dir = dir, .episodes = 1000000000, .quiet = true};
+        char err[1024];
+        if (trainer_open(t, &cfg, &o, err, sizeof err) != 0) {
+            fprintf(stderr, "bench_trainer: %s\n", err);
+            return 1;
+        }
+        trainer_episode_result res;
+        /* Fill the replay past learning_starts first: only steady state is measured. */
+        while ((int64_t)t->replay.size < cfg.agent.learning_starts)
+            trainer_run_episode(t, NULL, &res);
+        int64_t s0 = t->st.steps, u0 = t->dqn.updates;
+        double t0 = now();
+        while (now() - t0 < a->seconds) {
+            trainer_run_episode(t, NULL, &res);
+            t->st.episode++; /* epsilon decays as in a run */
+        }
+        double dt = now() - t0;
+        sps[run] = (t->st.steps - s0) / dt;
+        ups[run] = (t->dqn.updates - u0) / dt;
+        trainer_close(t);
+        free(t);
+        remove_dir(dir);
+    }
+    printf("train_env_steps_per_s %.0f  updates_per_s %.0f  (batch %d, one update per %d steps, "
+           "backend %s, median of %d runs of %.1f s)\n",
+           median(sps, a->runs), median(ups, a->runs), cfg.agent.batch_size, cfg.agent.train_every,
+           nn_backend_name(nn_get_backend()), a->runs, a->seconds);
+    return 0;
+}
+
+static int cmd_random(const args_t *a) {
+    cfg_config cfg;
+    load_config(a, &cfg);
+    env_t e;
+    env_init(&e, &cfg.environment, a->seed + 1000);
+    e.multiplier = a->multiplier > 0 ? a->multiplier : 1.0;
+    rng_t r;
+    rng_seed(&r, a->seed, 9);
+    double total = 0;
+    for (int i = 0; i < a->episodes; i++) {
+        env_reset(&e);
+        while (env_step(&e, random_action(&e, &r)) == ENV_RUNNING) {}
+        total += e.step;
+    }
+    printf("random_policy_mean_survival %.1f  (multiplier %.2f, %d episodes, max %d)\n",
+           total / a->episodes, e.multiplier, a->episodes, cfg.environment.max_steps);
+    return 0;
+}
+
+static int cmd_learn(const args_t *a) {
+    cfg_config cfg;
+    load_config(a, &cfg);
+    cfg.training.checkpoint_every = 0; /* the bench measures learning, not the disk */
+    char *dir = temp_run_dir();
+    trainer_t *t = calloc(1, sizeof *t);
+    trainer_opts o = {.run_dir = dir, .episodes = a->episodes, .quiet = true};
+    char err[1024];
+    if (trainer_open(t, &cfg, &o, err, sizeof err) != 0) {
+        fprintf(stderr, "bench_trainer: %s\n", err);
+        return 1;
+    }
+    double stage_sum[CFG_MAX_STAGES] = {0};
+    int stage_n[CFG_MAX_STAGES] = {0}, stage_first[CFG_MAX_STAGES];
+    for (int i = 0; i < CFG_MAX_STAGES; i++) stage_first[i] = -1;
+    double block = 0;
+    int next_eval = 0;
+    double t0 = now();
+    printf("learn: seed %" PRIu64 ", %d episodes, %s\n", a->seed, a->episodes,
+           a->multiplier > 0 ? "fixed multiplier" : "curriculum");
+    if (a->blocks) printf("  blocks of 50 episodes (mean training survival):\n   ");
+    while (t->st.episode < a->episodes) {
+        int stage = t->st.stage;
+        trainer_episode_result res;
+        double e0 = now();
+        trainer_run_episode(t, NULL, &res);
+        if (trainer_end_episode(t, &res, now() - e0, NULL, 0, err, sizeof err) != 0) {
+            fprintf(stderr, "bench_trainer: %s\n", err);
+            return 1;
+        }
+        stage_sum[stage] += res.steps;
+        stage_n[stage]++;
+        if (stage_first[t->st.stage] < 0) stage_first[t->st.stage] = (int)t->st.episode;
+        block += res.steps;
+        if (a->blocks && t->st.episode % 50 == 0) {
+            printf(" %" PRId64 ":%.0f", t->st.episode - 50, block / 50);
+            if (t->st.episode % 500 == 0) printf("\n   ");
+            fflush(stdout);
+            block = 0;
+        } else if (!a->blocks && t->st.episode % 50 == 0)
+            block = 0;
+        if (next_eval < a->n_eval_at && t->st.episode == a->eval_at[next_eval]) {
+            double score = trainer_evaluate(t, a->eval_episodes, 0xbe7c4ULL + (uint64_t)next_eval);
+            printf("  eval at %6" PRId64 ": mean survival %.1f over %d greedy episodes "
+                   "(multiplier %.2f, %.1f s so far)\n",
+                   t->st.episode, score, a->eval_episodes, trainer_multiplier(t), now() - t0);
+            fflush(stdout);
+            next_eval++;
+        }
+    }
+    printf("\n  curriculum: final stage %d (multiplier %.2f) of %d\n", t->st.stage,
+           trainer_multiplier(t), cfg.curriculum.enabled ? cfg.curriculum.n_stages : 0);
+    for (int s = 0; s < CFG_MAX_STAGES; s++)
+        if (stage_n[s])
+            printf("    stage %d (multiplier %.2f): reached at episode %d, %d episodes, mean "
+                   "training survival %.1f\n",
+                   s, cfg.curriculum.enabled ? cfg.curriculum.stages[s] : 1.0,
+                   s == 0 ? 0 : stage_first[s], stage_n[s], stage_sum[s] / stage_n[s]);
+    printf("  wall %.1f s, %" PRId64 " env steps, %.0f steps/s\n", now() - t0, t->st.steps,
+           t->st.steps / (now() - t0));
+    trainer_close(t);
+    free(t);
+    remove_dir(dir);
+    return 0;
+}
+
+static int cmd_wall(const args_t *a) {
+    if (!a->bin) {
+        fprintf(stderr, "bench_trainer wall: --bin DIR is required\n");
+        return 2;
+    }
+    char *dir = temp_run_dir();
+    char bin[1024], eps[32], seed[32];
+    snprintf(bin, sizeof bin, "%s/trainer", a->bin);
+    snprintf(eps, sizeof eps, "%d", a->episodes);
+    snprintf(seed, sizeof seed, "%" PRIu64, a->seed);
+    double t0 = now();
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (a->config)
+            execl(bin, "trainer", "--config", a->config, "--run-dir", dir, "--episodes", eps,
+                  "--seed", seed, "--quiet", (char *)NULL);
+        else
+            execl(bin, "trainer", "--run-dir", dir, "--episodes", eps, "--seed", seed, "--quiet",
+                  (char *)NULL);
+        _exit(127);
+    }
+    int st;
+    struct rusage ru;
+    wait4(pid, &st, 0, &ru);
+    double wall = now() - t0;
+    char path[512];
+    snprintf(path, sizeof path, "%s/progress.json", dir);
+    FILE *f = fopen(path, "r");
+    char buf[1024] = "";
+    if (f) {
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        buf[n] = 0;
+        fclose(f);
+    }
+    const char *steps = strstr(buf, "\"steps\":");
+    printf("wall_seconds_%d_episodes %.1f  peak_rss_mb %.1f  exit %d  env_steps %s\n", a->episodes,
+           wall, ru.ru_maxrss / 1024.0, WIFEXITED(st) ? WEXITSTATUS(st) : -1,
+           steps ? strtok((char *)steps + 8, ",") : "?");
+    remove_dir(dir);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "usage: bench_trainer env|throughput|learn|random|wall [options]\n");
+        return 2;
+    }
+    args_t a = {.runs = 5,
+                .episodes = 1000,
+                .eval_episodes = 100,
+                .seconds = 3,
+                .steps = 10000000,
+                .seed = 1};
+    for (int i = 2; i < argc; i++) {
+        const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
+        if (!strcmp(k, "--blocks")) {
+            a.blocks = true;
+            continue;
+        }
+        i++;
+        if (!strcmp(k, "--config"))
+            a.config = v;
+        else if (!strcmp(k, "--bin"))
+            a.bin = v;
+        else if (!strcmp(k, "--runs"))
+            a.runs = atoi(v);
+        else if (!strcmp(k, "--episodes"))
+            a.episodes = atoi(v);
+        else if (!strcmp(k, "--eval-episodes"))
+            a.eval_episodes = atoi(v);
+        else if (!strcmp(k, "--seconds"))
+            a.seconds = atof(v);
+        else if (!strcmp(k, "--steps"))
+            a.steps = atoll(v);
+        else if (!strcmp(k, "--seed"))
+            a.seed = strtoull(v, NULL, 10);
+        else if (!strcmp(k, "--multiplier"))
+            a.multiplier = atof(v);
+        else if (!strcmp(k, "--eval-at")) {
+            char buf[256];
+            snprintf(buf, sizeof buf, "%s", v);
+            for (char *tok = strtok(buf, ","); tok && a.n_eval_at < 32; tok = strtok(NULL, ","))
+                a.eval_at[a.n_eval_at++] = atoi(tok);
+        } else {
+            fprintf(stderr, "bench_trainer: unknown option %s\n", k);
+            return 2;
+        }
+    }
+    if (a.runs < 1 || a.runs > 64) a.runs = 5;
+    if (a.episodes < 1) a.episodes = 1;
+    log_init("bench_trainer", false);
+    log_set_level(LOG_WARN);
+#ifdef RD_HAVE_OPENBLAS
+    openblas_set_num_threads(1);
+#endif
+    nn_set_backend(NN_BACKEND_NATIVE);
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "env")) return cmd_env(&a);
+    if (!strcmp(cmd, "throughput")) return cmd_throughput(&a);
+    if (!strcmp(cmd, "learn")) return cmd_learn(&a);
+    if (!strcmp(cmd, "random")) return cmd_random(&a);
+    if (!strcmp(cmd, "wall")) return cmd_wall(&a);
+    fprintf(stderr, "bench_trainer: unknown subcommand %s\n", cmd);
+    return 2;
+}
