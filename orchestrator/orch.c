@@ -529,11 +529,16 @@ static void open_browser(orch *o) {
     o->browser_pid = o->browser.pid;
 }
 
+static void check_health(orch *o);
+
 static void on_probe(health_probe *h, int result) {
     child *c = h->data;
     c->last_probe = result;
-    if (result >= 200 && result < 400 && c->state == CH_RUNNING && c->proc_active)
+    if (result >= 200 && result < 400 && c->state == CH_RUNNING && c->proc_active) {
         c->healthy = true;
+        /* Operational as soon as the last probe succeeds, not at the next tick. */
+        if (c->o->state == ST_STARTING) check_health(c->o);
+    }
 }
 
 static bool child_ready(const child *c) {
@@ -706,6 +711,7 @@ int orch_run(plan_t *plan) {
             child_spawn(&o->ch[CFG_PROC_FRONTEND]);
     }
     uv_timer_start(&o->tick, on_tick, TICK_MS, TICK_MS);
+    if (o->state == ST_STARTING) check_health(o); /* first probes now, not after a tick */
     uv_run(loop, UV_RUN_DEFAULT);
 
     /* Whatever reached us as an orphan during the last moments goes too. */
