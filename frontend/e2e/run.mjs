@@ -1,0 +1,119 @@
+// Browser tests of the frontend against the real system: starts ./run_demo (built
+// orchestrator, trainer and server; the server serves frontend/dist), drives Debian's
+// Chromium headless through playwright-core, and checks what a person would: the page
+// loads without console errors, the charts fill and grow, pause stops the episode counter
+// and resume restarts it, a checkpoint can be taken, the agent view loads `latest` and
+// plays. Saves docs/screenshots/{training,agent}.png. Ends run_demo with SIGINT and waits.
+// Prints one line per check and "N passed, M failed"; exit status 1 on any failure.
+import fs from 'node:fs';
+import path from 'node:path';
+import { cleanup, frontendDir, launchBrowser, repoDir, sleep, startDemo, until, watchErrors } from './lib.mjs';
+
+const results = [];
+function check(name, ok, detail = '') {
+  results.push({ name, ok });
+  console.log(`${ok ? 'ok' : 'not ok'} - ${name}${detail ? ` (${detail})` : ''}`);
+  return ok;
+}
+
+const episodeOf = (page) => page.locator('[data-test=episode] b').innerText().then(Number).catch(() => NaN);
+const statusOf = (page) => page.locator('[data-test=status]').innerText().catch(() => '');
+const rd = (page) => page.evaluate(() => ({ ...window.__rd, injectTraining: undefined }));
+
+async function main() {
+  if (!fs.existsSync(path.join(frontendDir, 'dist', 'index.html'))) throw new Error('no frontend/dist: run `npm run build` first');
+  const config = process.env.RD_E2E_CONFIG || path.join(repoDir, 'configs', 'level1.toml');
+  const t0 = Date.now();
+  const demo = await startDemo({ config, log: process.env.RD_E2E_VERBOSE === '1' });
+  console.log(`# ${demo.mock ? 'mock server' : 'run_demo'} ready in ${((Date.now() - t0) / 1000).toFixed(1)}s at ${demo.url}`);
+  const ctx = await launchBrowser();
+  const page = ctx.pages()[0] ?? (await ctx.newPage());
+  const errors = watchErrors(page);
+
+  await page.goto(demo.url, { waitUntil: 'load' });
+  check('page loads (title)', (await page.title()).includes('run_demo'));
+  const connected = await until(async () => (await page.locator('[data-test=conn]').first().getAttribute('class'))?.includes('open'), 15000);
+  check('training WebSocket connects', !!connected);
+
+  // Charts fill: the history and live episodes reach the charts, and keep growing.
+  const e1 = await until(async () => { const e = await episodeOf(page); return e > 0 ? e : 0; }, 60000);
+  const s1 = await rd(page);
+  check('training charts fill', e1 > 0 && s1.chartPoints > 0, `episode ${e1}, ${s1.chartPoints} points drawn`);
+  const e2 = await until(async () => { const e = await episodeOf(page); return e > e1 ? e : 0; }, 30000);
+  const s2 = await rd(page);
+  check('training charts grow', e2 > e1 && s2.chartRenders > s1.chartRenders, `episode ${e1} → ${e2}`);
+
+  // Pause: the status says so and the counter stops.
+  await page.locator('[data-test=pause]').click();
+  const paused = await until(async () => (await statusOf(page)).toLowerCase() === 'paused', 15000);
+  check('pause is accepted and the status shows it', !!paused, await page.locator('[data-test=results]').innerText());
+  const ep = await episodeOf(page);
+  await sleep(3000);
+  const epLater = await episodeOf(page);
+  check('pause stops the episode counter', paused && ep === epLater, `${ep} → ${epLater} over 3 s`);
+  await page.locator('[data-test=resume]').click();
+  const resumed = await until(async () => (await episodeOf(page)) > epLater, 30000);
+  check('resume restarts the episode counter', !!resumed && (await statusOf(page)).toLowerCase() === 'running', `now ${await episodeOf(page)}`);
+
+  // Visual mode: frames reach the live grid.
+  await page.locator('[data-test=visual]').click();
+  const frames = await until(async () => (await rd(page)).framesDrawn > 5, 20000);
+  check('visual mode shows the live grid', !!frames, `${(await rd(page)).framesDrawn} frames drawn`);
+  await sleep(500);
+
+  fs.mkdirSync(path.join(repoDir, 'docs', 'screenshots'), { recursive: true });
+  await page.screenshot({ path: path.join(repoDir, 'docs', 'screenshots', 'training.png') });
+  await page.locator('[data-test=visual]').click();
+
+  // A checkpoint now, so that `latest` exists for the agent view.
+  await page.locator('[data-test=checkpoint]').click();
+  const ck = await until(async () => /checkpoint: accepted/.test(await page.locator('[data-test=results]').innerText()), 15000);
+  check('checkpoint now is accepted', !!ck, await page.locator('[data-test=results]').innerText());
+
+  // Agent view: loads latest, plays, the step counter advances.
+  await page.locator('[data-test=tab-agent]').click();
+  const agentOpen = await until(async () => (await page.locator('[data-test=conn]').nth(1).getAttribute('class').catch(() => ''))?.includes('open'), 15000);
+  check('agent WebSocket connects', !!agentOpen);
+  // Wait for the checkpoint file to be listed, then load latest explicitly.
+  await until(async () => (await page.locator('[data-test=model] option').count()) > 2, 20000, 500);
+  await page.locator('[data-test=model]').selectOption('latest');
+  const loaded = await until(async () => {
+    const t = await page.locator('[data-test=loaded]').innerText();
+    return t && t !== '—' && t !== 'untrained policy' ? t : '';
+  }, 20000);
+  check('agent view loads latest', !!loaded, `loaded ${loaded || 'nothing'}`);
+  const stepOf = () => page.locator('[data-test=agent-step]').innerText().then(Number);
+  const st0 = await stepOf();
+  await page.locator('[data-test=play]').click();
+  const advanced = await until(async () => (await stepOf()) > st0 + 2, 15000);
+  check('agent step counter advances while playing', !!advanced, `${st0} → ${await stepOf()}`);
+  await sleep(300);
+  await page.screenshot({ path: path.join(repoDir, 'docs', 'screenshots', 'agent.png') });
+
+  // Keyboard: space pauses the agent, ? opens the help.
+  await page.keyboard.press('?');
+  check('? opens the shortcut help', await page.locator('[data-test=help-overlay]').isVisible());
+  await page.keyboard.press('Escape');
+
+  check('no console errors', errors.length === 0, errors.slice(0, 5).join(' | '));
+
+  await ctx.close();
+  const exit = await demo.stop(45000);
+  const code = exit.code ?? exit.sig;
+  check('run_demo exits after SIGINT', demo.mock ? exit.code !== null || exit.sig === 'SIGINT' : exit.code === 130, `exit ${code}`);
+}
+
+let fatal = null;
+try {
+  await main();
+} catch (e) {
+  fatal = e;
+  check('e2e run', false, e.message.split('\n')[0]);
+  console.log(e.message.split('\n').slice(1).map((l) => `#   ${l}`).join('\n'));
+} finally {
+  await cleanup();
+}
+const passed = results.filter((r) => r.ok).length;
+const failed = results.length - passed;
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed || fatal ? 1 : 0);
