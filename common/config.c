@@ -839,12 +839,13 @@ static int load_document(loader *l, const toml_value *root, cfg_config *c) {
                 while (j < CFG_NUM_PROCS && strcmp(cfg_process_names[j], pe->key) != 0) j++;
                 if (j == CFG_NUM_PROCS) {
                     const char *s = nearest(pe->key, cfg_process_names, CFG_NUM_PROCS);
+                    const toml_value *pv = pe->value;
                     if (s)
-                        return load_fail(l, pe->line, pe->col,
+                        return load_fail(l, pv->line, pv->col,
                                          "unknown table [processes.%s] (did you mean "
                                          "[processes.%s]?)",
                                          pe->key, s);
-                    return load_fail(l, pe->line, pe->col,
+                    return load_fail(l, pv->line, pv->col,
                                      "unknown table [processes.%s] (expected trainer, server "
                                      "or frontend)",
                                      pe->key);
@@ -861,10 +862,11 @@ static int load_document(loader *l, const toml_value *root, cfg_config *c) {
         }
         const char *s = nearest(e->key, top, sizeof top / sizeof top[0]);
         if (v->type == TOML_TABLE) {
+            /* A table points at its header's '[' (or at its key when made by dotted keys). */
             if (s)
-                return load_fail(l, e->line, e->col, "unknown table [%s] (did you mean [%s]?)",
+                return load_fail(l, v->line, v->col, "unknown table [%s] (did you mean [%s]?)",
                                  e->key, s);
-            return load_fail(l, e->line, e->col, "unknown table [%s]", e->key);
+            return load_fail(l, v->line, v->col, "unknown table [%s]", e->key);
         }
         if (s)
             return load_fail(l, e->line, e->col,
@@ -883,27 +885,29 @@ typedef struct {
     const char *key;
     int index;          /* element of an array of tables, or -1 */
     const char *subkey; /* key in that element, or in a sub-table (meters), or NULL */
+    const char *key2;   /* the other key of a cross-field rule, blamed when `key` is a default */
 } locator;
 
 static void fmt_num(char *buf, size_t size, double v) {
     snprintf(buf, size, "%.10g", v);
 }
 
-static int range_fail(char *err, size_t errlen, locator *loc, const char *key, const char *where,
-                      const field *f, double v) {
+static int range_fail(char *err, size_t errlen, const char *key, const char *where, const field *f,
+                      double v) {
     char lo[32], hi[32], got[32];
     fmt_num(lo, sizeof lo, f->min);
     fmt_num(hi, sizeof hi, f->max);
     fmt_num(got, sizeof got, v);
-    (void)loc;
-    const char *gt = f->flags & EXCL_MIN ? "greater than " : "";
-    const char *lt = f->flags & EXCL_MAX ? "less than " : "";
     if (f->max >= BIG)
-        set_err(err, errlen, "'%s' in %s must be %s%s%s, got %s", key, where,
-                f->flags & EXCL_MIN ? "greater than " : "at least ", lo, "", got);
+        set_err(err, errlen, "'%s' in %s must be %s %s, got %s", key, where,
+                f->flags & EXCL_MIN ? "greater than" : "at least", lo, got);
+    else if (f->flags & (EXCL_MIN | EXCL_MAX))
+        set_err(err, errlen, "'%s' in %s must be %s %s and %s %s, got %s", key, where,
+                f->flags & EXCL_MIN ? "greater than" : "at least", lo,
+                f->flags & EXCL_MAX ? "less than" : "at most", hi, got);
     else
-        set_err(err, errlen, "'%s' in %s must be between %s%s and %s%s, got %s", key, where, gt, lo,
-                lt, hi, got);
+        set_err(err, errlen, "'%s' in %s must be between %s and %s, got %s", key, where, lo, hi,
+                got);
     return -1;
 }
 
@@ -930,11 +934,11 @@ static int validate_impl(const cfg_config *c, char *err, size_t errlen, locator 
             switch (f->type) {
                 case F_INT:
                     v = *(const int *)p;
-                    if (!in_range(f, v)) return range_fail(err, errlen, loc, f->key, where, f, v);
+                    if (!in_range(f, v)) return range_fail(err, errlen, f->key, where, f, v);
                     break;
                 case F_DOUBLE:
                     v = *(const double *)p;
-                    if (!in_range(f, v)) return range_fail(err, errlen, loc, f->key, where, f, v);
+                    if (!in_range(f, v)) return range_fail(err, errlen, f->key, where, f, v);
                     break;
                 case F_SEED:
                     if (*(const uint64_t *)p > (uint64_t)INT64_MAX) {
@@ -970,7 +974,7 @@ static int validate_impl(const cfg_config *c, char *err, size_t errlen, locator 
                         v = ((const double *)p)[m];
                         loc->subkey = cfg_meter_names[m];
                         if (!in_range(f, v))
-                            return range_fail(err, errlen, loc, cfg_meter_names[m], w2, f, v);
+                            return range_fail(err, errlen, cfg_meter_names[m], w2, f, v);
                     }
                     loc->subkey = NULL;
                     break;
@@ -984,7 +988,7 @@ static int validate_impl(const cfg_config *c, char *err, size_t errlen, locator 
                     }
                     for (int i = 0; i < a->n_hidden; i++)
                         if (!in_range(f, a->hidden[i]))
-                            return range_fail(err, errlen, loc, f->key, where, f, a->hidden[i]);
+                            return range_fail(err, errlen, f->key, where, f, a->hidden[i]);
                     break;
                 }
                 case F_STAGES: {
@@ -996,7 +1000,7 @@ static int validate_impl(const cfg_config *c, char *err, size_t errlen, locator 
                     }
                     for (int i = 0; i < cu->n_stages; i++)
                         if (!in_range(f, cu->stages[i]))
-                            return range_fail(err, errlen, loc, f->key, where, f, cu->stages[i]);
+                            return range_fail(err, errlen, f->key, where, f, cu->stages[i]);
                     break;
                 }
                 case F_COMMAND: {
@@ -1050,12 +1054,14 @@ static int validate_impl(const cfg_config *c, char *err, size_t errlen, locator 
                 return -1;
             }
         loc->subkey = a->x < 0 || a->x >= e->width ? "x" : "y";
+        loc->key2 = a->x < 0 || a->x >= e->width ? "width" : "height";
         if (a->x < 0 || a->x >= e->width || a->y < 0 || a->y >= e->height) {
             set_err(err, errlen, "affordance '%s' at (%d, %d) is outside the %dx%d grid", a->name,
                     a->x, a->y, e->width, e->height);
             return -1;
         }
         loc->subkey = "x";
+        loc->key2 = NULL;
         for (int j = 0; j < i; j++)
             if (e->affordances[j].x == a->x && e->affordances[j].y == a->y) {
                 set_err(err, errlen, "affordance '%s' at (%d, %d) is on the same cell as '%s'",
@@ -1068,21 +1074,20 @@ static int validate_impl(const cfg_config *c, char *err, size_t errlen, locator 
         static const field ticks = {"ticks", F_INT, 0, 1, 1000, 0, NULL, 0};
         loc->subkey = "cost";
         if (!in_range(&cost, a->cost))
-            return range_fail(err, errlen, loc, "cost", where, &cost, a->cost);
+            return range_fail(err, errlen, "cost", where, &cost, a->cost);
         loc->subkey = "effects";
         for (int m = 0; m < CFG_NUM_METERS; m++)
             if (!in_range(&effect, a->effects[m]))
-                return range_fail(err, errlen, loc, cfg_meter_names[m], where, &effect,
-                                  a->effects[m]);
+                return range_fail(err, errlen, cfg_meter_names[m], where, &effect, a->effects[m]);
         loc->subkey = "open_hour";
         if (!in_range(&hour, a->open_hour))
-            return range_fail(err, errlen, loc, "open_hour", where, &hour, a->open_hour);
+            return range_fail(err, errlen, "open_hour", where, &hour, a->open_hour);
         loc->subkey = "close_hour";
         if (!in_range(&hour, a->close_hour))
-            return range_fail(err, errlen, loc, "close_hour", where, &hour, a->close_hour);
+            return range_fail(err, errlen, "close_hour", where, &hour, a->close_hour);
         loc->subkey = "ticks";
         if (!in_range(&ticks, a->ticks))
-            return range_fail(err, errlen, loc, "ticks", where, &ticks, a->ticks);
+            return range_fail(err, errlen, "ticks", where, &ticks, a->ticks);
     }
     loc->key = "cascades";
     loc->index = -1;
@@ -1106,16 +1111,17 @@ static int validate_impl(const cfg_config *c, char *err, size_t errlen, locator 
         }
         loc->subkey = "threshold";
         if (!in_range(&threshold, k->threshold))
-            return range_fail(err, errlen, loc, "threshold", where, &threshold, k->threshold);
+            return range_fail(err, errlen, "threshold", where, &threshold, k->threshold);
         loc->subkey = "strength";
         if (!in_range(&strength, k->strength))
-            return range_fail(err, errlen, loc, "strength", where, &strength, k->strength);
+            return range_fail(err, errlen, "strength", where, &strength, k->strength);
     }
     loc->index = -1;
     loc->subkey = NULL;
 
     loc->section = "agent";
     loc->key = "batch_size";
+    loc->key2 = "replay_capacity";
     if (c->agent.batch_size > c->agent.replay_capacity) {
         set_err(err, errlen, "'batch_size' in [agent] (%d) must not exceed 'replay_capacity' (%d)",
                 c->agent.batch_size, c->agent.replay_capacity);
@@ -1123,6 +1129,7 @@ static int validate_impl(const cfg_config *c, char *err, size_t errlen, locator 
     }
     loc->section = "curriculum";
     loc->key = "retreat_survival";
+    loc->key2 = "advance_survival";
     if (c->curriculum.retreat_survival > c->curriculum.advance_survival) {
         set_err(err, errlen,
                 "'retreat_survival' in [curriculum] (%g) must not exceed 'advance_survival' (%g)",
@@ -1133,6 +1140,7 @@ static int validate_impl(const cfg_config *c, char *err, size_t errlen, locator 
         const cfg_process *pr = &c->processes[j];
         loc->section = sections[5 + j].name;
         loc->key = "backoff_initial";
+        loc->key2 = "backoff_max";
         if (pr->backoff_initial > pr->backoff_max) {
             set_err(err, errlen,
                     "'backoff_initial' in [%s] (%g) must not exceed 'backoff_max' (%g)",
@@ -1156,7 +1164,8 @@ static void locate(const toml_value *root, const locator *loc, int *line, int *c
     const toml_value *t = root;
     char sec[64];
     snprintf(sec, sizeof sec, "%s", loc->section ? loc->section : "");
-    for (char *part = strtok(sec, "."); part; part = strtok(NULL, ".")) {
+    char *save = NULL;
+    for (char *part = strtok_r(sec, ".", &save); part; part = strtok_r(NULL, ".", &save)) {
         const toml_entry *e = toml_table_find(t, part);
         if (!e) return;
         t = e->value;
@@ -1169,6 +1178,11 @@ static void locate(const toml_value *root, const locator *loc, int *line, int *c
     }
     if (!loc->key) return;
     const toml_entry *e = toml_table_find(t, loc->key);
+    if (!e && loc->key2 && (e = toml_table_find(t, loc->key2)) != NULL) {
+        *line = e->value->line;
+        *col = e->value->col;
+        return;
+    }
     if (!e) return;
     const toml_value *v = e->value;
     *line = v->line;
