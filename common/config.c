@@ -819,6 +819,18 @@ static int load_section(loader *l, const section *s, const toml_value *t, cfg_co
     return 0;
 }
 
+static bool name_char_ok(char ch) {
+    return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+           ch == '.' || ch == '_' || ch == '-';
+}
+
+static bool name_ok(const char *s) {
+    if (s[0] == '\0' || s[0] == '.') return false;
+    for (; *s; s++)
+        if (!name_char_ok(*s)) return false;
+    return true;
+}
+
 /* Walks the document: known tables go to their sections, anything else is an error. */
 static int load_document(loader *l, const toml_value *root, cfg_config *c) {
     static const char *const top[] = {"name",       "environment",    "agent",    "training",
@@ -828,6 +840,11 @@ static int load_document(loader *l, const toml_value *root, cfg_config *c) {
         const toml_value *v = e->value;
         if (strcmp(e->key, "name") == 0) {
             if (get_string(l, v, "name", "the document", c->name, sizeof c->name)) return -1;
+            /* The name becomes a directory (runs/<name>/): keep it one plain component. */
+            if (!name_ok(c->name))
+                return load_fail(l, v->line, v->col,
+                                 "'name' must be letters, digits, '.', '_' or '-' and not "
+                                 "start with '.'");
             continue;
         }
         if (strcmp(e->key, "processes") == 0) {
@@ -1259,12 +1276,13 @@ int cfg_load_file(cfg_config *c, const char *path, char *err, size_t errlen) {
         set_err(err, errlen, "%s: out of memory", path);
         return -1;
     }
+    errno = 0;
     size_t len = fread(text, 1, MAX_CONFIG_BYTES + 1, f);
-    int read_err = ferror(f);
+    int read_err = ferror(f), read_err_no = errno ? errno : EIO;
     fclose(f);
     int rc = -1;
     if (read_err) {
-        set_err(err, errlen, "%s: cannot read", path);
+        set_err(err, errlen, "%s: cannot read: %s", path, strerror(read_err_no));
         goto out_text;
     }
     if (len > MAX_CONFIG_BYTES) {
@@ -1281,6 +1299,10 @@ int cfg_load_file(cfg_config *c, const char *path, char *err, size_t errlen) {
         size_t n = strlen(base);
         if (n > 5 && strcmp(base + n - 5, ".toml") == 0) n -= 5;
         set_str(c->name, sizeof c->name, base, n);
+        /* The name becomes a directory (runs/<name>/): make an odd file name safe. */
+        for (char *ch = c->name; *ch; ch++)
+            if (!name_char_ok(*ch)) *ch = '_';
+        if (c->name[0] == '.' || c->name[0] == '\0') c->name[0] = '_';
     }
     set_str(c->path, sizeof c->path, path, strlen(path));
     rc = 0;

@@ -225,6 +225,8 @@ static const struct {
     {"[training]\nseed = -1\n",
      "t.toml:2:8: 'seed' in [training] must be between 0 and 9223372036854775807, got -1"},
     {"[training]\nseed = 1\nseed = 2\n", "t.toml:3:1: duplicate key 'seed'"},
+    {"name = \"../evil\"\n",
+     "t.toml:1:8: 'name' must be letters, digits, '.', '_' or '-' and not start with '.'"},
     {"[training]\n[training]\n", "t.toml:2:1: table [training] is defined twice"},
     {"[training\n", "t.toml:1:10: expected ']' to close the table header, found end of line"},
 };
