@@ -1,0 +1,17 @@
+# tests/link.cmake — extras for the trainer link's area.
+#
+# bench/bench_link.c drives the in-process WebSocket test server of tests/support, which
+# lives in rd_testsupport. The bench targets are made by the top-level CMakeLists.txt after
+# this file is read, so the link is added at the end of the top-level directory.
+function(rd_link_bench_support)
+  if(TARGET bench_link)
+    target_link_libraries(bench_link PRIVATE rd_testsupport)
+  endif()
+endfunction()
+cmake_language(DEFER DIRECTORY ${PROJECT_SOURCE_DIR} CALL rd_link_bench_support)
+
+# The trainer test runs the trainer binary: build it before the tests are run alone.
+if(TARGET test_link_trainer)
+  add_dependencies(test_link_trainer trainer)
+  set_tests_properties(test_link_trainer PROPERTIES TIMEOUT 300)
+endif()
