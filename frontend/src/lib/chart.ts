@@ -26,7 +26,8 @@ export class MetricChart {
         width,
         height,
         cursor: { drag: { x: true, y: false } },
-        legend: { show: true, live: true },
+        // The title names the metric; a legend would cost a fifth of the chart's height.
+        legend: { show: false },
         scales: {
           x: { time: false },
           y: opts.yRange ? { range: opts.yRange } : { distr: opts.log ? 3 : 1 },
