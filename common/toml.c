@@ -261,12 +261,39 @@ static char *arena_strdup(parser *p, const char *s, size_t len) {
     return d;
 }
 
+/* Tables past this many keys get a hash index, so that a document with many keys does
+ * not take quadratic time. */
+#define INDEX_MIN 16
+
+static uint64_t key_hash(const char *key, size_t len) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)key[i]) * 0x100000001b3ULL;
+    return h;
+}
+
 static toml_entry *table_lookup(const toml_value *t, const char *key, size_t len) {
+    if (t->u.tab.index) {
+        size_t mask = t->u.tab.index_cap - 1;
+        for (size_t i = key_hash(key, len) & mask;; i = (i + 1) & mask) {
+            uint32_t slot = t->u.tab.index[i];
+            if (slot == 0) return NULL;
+            toml_entry *e = &t->u.tab.items[slot - 1];
+            if (e->key_len == len && memcmp(e->key, key, len) == 0) return e;
+        }
+    }
     for (size_t i = 0; i < t->u.tab.len; i++) {
         toml_entry *e = &t->u.tab.items[i];
         if (e->key_len == len && memcmp(e->key, key, len) == 0) return e;
     }
     return NULL;
+}
+
+static void index_put(toml_value *t, size_t entry) {
+    size_t mask = t->u.tab.index_cap - 1;
+    const toml_entry *e = &t->u.tab.items[entry];
+    size_t i = key_hash(e->key, e->key_len) & mask;
+    while (t->u.tab.index[i]) i = (i + 1) & mask;
+    t->u.tab.index[i] = (uint32_t)(entry + 1);
 }
 
 /* Grows an arena array of n-byte items: the old block stays in the arena (wasting at
@@ -294,6 +321,21 @@ static int table_add(parser *p, toml_value *t, const key_part *k, toml_value *v)
     e->line = k->line;
     e->col = k->col;
     e->value = v;
+    size_t n = t->u.tab.len;
+    if (n < INDEX_MIN) return 0;
+    if (n * 2 > t->u.tab.index_cap) {
+        /* Rebuild at a quarter full; the old index stays in the arena like old items. */
+        size_t cap = 64;
+        while (cap < n * 4) cap *= 2;
+        uint32_t *index = arena_alloc(p->a, cap * sizeof *index);
+        if (!index) return fail(p, "out of memory");
+        memset(index, 0, cap * sizeof *index);
+        t->u.tab.index = index;
+        t->u.tab.index_cap = cap;
+        for (size_t i = 0; i < n; i++) index_put(t, i);
+    } else {
+        index_put(t, n - 1);
+    }
     return 0;
 }
 

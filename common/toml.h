@@ -74,6 +74,8 @@ struct toml_value {
         struct {
             toml_entry *items; /* in document order */
             size_t len, cap;
+            uint32_t *index; /* private: hash index of big tables */
+            size_t index_cap;
         } tab;
     } u;
     unsigned char kind; /* private: how the table or array was defined */

@@ -6,6 +6,7 @@
 
 #include <check.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -152,6 +153,30 @@ START_TEST(test_bom_and_empty) {
 }
 END_TEST
 
+/* Big tables use a hash index: every key must still be found, duplicates still caught. */
+START_TEST(test_many_keys) {
+    enum { N = 3000 };
+    size_t cap = N * 24 + 64, len = 0;
+    char *doc = malloc(cap);
+    ck_assert_ptr_nonnull(doc);
+    for (int i = 0; i < N; i++) len += (size_t)snprintf(doc + len, cap - len, "k%d = %d\n", i, i);
+    toml_value *r = parse_ok(doc);
+    ck_assert_uint_eq(r->u.tab.len, N);
+    for (int i = 0; i < N; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "k%d", i);
+        ck_assert_int_eq(get(r, key)->u.i, i);
+    }
+    ck_assert_ptr_null(toml_table_find(r, "k3000"));
+    toml_free(r);
+    len += (size_t)snprintf(doc + len, cap - len, "k1234 = 0\n");
+    char err[128];
+    ck_assert_ptr_null(toml_parse(doc, len, err, sizeof err));
+    ck_assert_str_eq(err, "3001:1: duplicate key 'k1234'");
+    free(doc);
+}
+END_TEST
+
 START_TEST(test_deep_nesting_rejected) {
     char doc[512] = "a = ";
     for (int i = 0; i < 200; i++) strcat(doc, "[");
@@ -259,6 +284,7 @@ int main(void) {
     tcase_add_test(tc, test_tables_and_positions);
     tcase_add_test(tc, test_columns_count_characters);
     tcase_add_test(tc, test_bom_and_empty);
+    tcase_add_test(tc, test_many_keys);
     tcase_add_test(tc, test_deep_nesting_rejected);
     tcase_add_loop_test(tc, test_rejected, 0, (int)(sizeof bad / sizeof bad[0]));
     tcase_add_test(tc, test_small_error_buffer);
