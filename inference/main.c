@@ -1,7 +1,153 @@
-/* Placeholder main(): replaced by the program's real entry point. */
+/* inference/main.c — the server program: CLI, config, signals, the loop. The server itself
+ * is inference/server.c; docs/PROTOCOL.md §1 documents this command line. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+#include <uv.h>
 
-int main(void) {
-    fputs("not built yet\n", stderr);
-    return 1;
+#include "common/config.h"
+#include "common/log.h"
+#include "inference/server.h"
+
+static void usage(FILE *f) {
+    fputs("usage: server --config FILE --run-dir DIR --port N --host ADDR [--static DIR]\n"
+          "              [--token T] [--frontend-port P] [--help]\n"
+          "Serves the HTTP API, the training broadcast, the trainer link and inference\n"
+          "sessions on one port (docs/PROTOCOL.md). --port 0 picks a free port; the\n"
+          "chosen one is logged as 'listening on http://HOST:PORT/'.\n"
+          "Environment: RD_TRAINER_TOKEN (the trainer's token), RD_PARENT_PID, RD_LOG_LEVEL.\n",
+          f);
+}
+
+static int parse_port(const char *s, int *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || v < 0 || v > 65535) return -1;
+    *out = (int)v;
+    return 0;
+}
+
+typedef struct {
+    srv_t *srv;
+    uv_signal_t sigint, sigterm;
+    int signals;
+} app_t;
+
+static void on_signal(uv_signal_t *h, int signum) {
+    app_t *a = h->data;
+    if (a->signals++ == 0) log_info("signal %d: stopping", signum);
+    srv_shutdown(a->srv);
+    uv_close((uv_handle_t *)&a->sigint, NULL);
+    uv_close((uv_handle_t *)&a->sigterm, NULL);
+}
+
+int main(int argc, char **argv) {
+    const char *parent = getenv("RD_PARENT_PID");
+    log_init("server", parent == NULL);
+    if (parent) {
+        /* Die with run_demo; if it is already gone, do not linger. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != (pid_t)atol(parent)) return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+
+    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
+                                         {"run-dir", required_argument, 0, 'r'},
+                                         {"port", required_argument, 0, 'p'},
+                                         {"host", required_argument, 0, 'H'},
+                                         {"static", required_argument, 0, 's'},
+                                         {"token", required_argument, 0, 't'},
+                                         {"frontend-port", required_argument, 0, 'f'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *config = NULL;
+    srv_options o = {0};
+    o.port = -1;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (ch) {
+            case 'c':
+                config = optarg;
+                break;
+            case 'r':
+                o.run_dir = optarg;
+                break;
+            case 'H':
+                o.host = optarg;
+                break;
+            case 's':
+                o.static_dir = optarg;
+                break;
+            case 't':
+                o.token = optarg;
+                break;
+            case 'p':
+                if (parse_port(optarg, &o.port) < 0) {
+                    fprintf(stderr, "server: --port: not a port: %s\n", optarg);
+                    return 2;
+                }
+                break;
+            case 'f':
+                if (parse_port(optarg, &o.frontend_port) < 0) {
+                    fprintf(stderr, "server: --frontend-port: not a port: %s\n", optarg);
+                    return 2;
+                }
+                break;
+            case 'h':
+                usage(stdout);
+                return 0;
+            default:
+                usage(stderr);
+                return 2;
+        }
+    }
+    if (optind < argc || !o.run_dir) {
+        fprintf(stderr, "server: %s\n",
+                optind < argc ? "unexpected argument" : "--run-dir is required");
+        usage(stderr);
+        return 2;
+    }
+    cfg_config cfg;
+    char err[1024];
+    cfg_defaults(&cfg);
+    if (config && cfg_load_file(&cfg, config, err, sizeof err) < 0) {
+        log_error("%s", err);
+        return 2;
+    }
+    if (o.port < 0) o.port = cfg.server.inference_port;
+    if (!o.host) o.host = cfg.server.host[0] ? cfg.server.host : "127.0.0.1";
+
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    app_t app = {0};
+    app.srv = srv_create(&loop, &cfg, &o, err, sizeof err);
+    if (!app.srv) {
+        log_error("%s", err);
+        uv_loop_close(&loop);
+        return 2;
+    }
+    uv_signal_init(&loop, &app.sigint);
+    uv_signal_init(&loop, &app.sigterm);
+    app.sigint.data = app.sigterm.data = &app;
+    uv_signal_start(&app.sigint, on_signal, SIGINT);
+    uv_signal_start(&app.sigterm, on_signal, SIGTERM);
+
+    const char *h = o.host;
+    bool v6 = strchr(h, ':') != NULL;
+    log_info("listening on http://%s%s%s:%d/", v6 ? "[" : "", h, v6 ? "]" : "", srv_port(app.srv));
+    if (srv_token(app.srv)[0] && !o.token)
+        log_info("access URL: http://%s%s%s:%d/?token=%s", v6 ? "[" : "", h, v6 ? "]" : "",
+                 srv_port(app.srv), srv_token(app.srv));
+    uv_run(&loop, UV_RUN_DEFAULT);
+    srv_free(app.srv);
+    int rc = uv_loop_close(&loop);
+    if (rc) log_warn("loop not empty at exit: %s", uv_strerror(rc));
+    log_info("stopped");
+    return 0;
 }

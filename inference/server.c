@@ -1,0 +1,1256 @@
+/* inference/server.c — the lws protocol callback, HTTP API, static files, trainer link
+ * and training broadcast. See server.h and docs/PROTOCOL.md. */
+#include "inference/server.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/ckpt.h"
+#include "common/log.h"
+#include "inference/srv_int.h"
+
+#define TRAINER_MAX_MESSAGE (4 << 20)
+#define MAX_ERRORS          20
+#define RATE_PER_SEC        50.0
+#define RATE_BURST          100.0
+#define SLOW_CLOSE_MS       5000
+
+static const char *const ep_names[EP_COUNT] = {"none", "http", "trainer", "training", "inference"};
+
+uint64_t srv_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static double wall_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Grows s->buf to at least n bytes. */
+static int buf_reserve(srv_t *s, size_t n) {
+    if (n <= s->buf_cap) return 0;
+    size_t cap = s->buf_cap ? s->buf_cap : 4096;
+    while (cap < n) cap *= 2;
+    char *b = realloc(s->buf, cap);
+    if (!b) return -1;
+    s->buf = b;
+    s->buf_cap = cap;
+    return 0;
+}
+
+static bool const_eq(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    unsigned char d = (unsigned char)(la != lb);
+    for (size_t i = 0; i < la && i < lb; i++) d |= (unsigned char)(a[i] ^ b[i]);
+    return d == 0;
+}
+
+static bool is_loopback(const char *host) {
+    return strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
+           strcmp(host, "::1") == 0 || strcmp(host, "[::1]") == 0;
+}
+
+/* ---- connection lists and sending ---- */
+
+static void list_add(srv_t *s, conn_t *c, srv_ep ep) {
+    c->ep = ep;
+    c->prev = NULL;
+    c->next = s->lists[ep];
+    if (c->next) c->next->prev = c;
+    s->lists[ep] = c;
+    c->listed = true;
+    s->counts[ep]++;
+    s->conn_total[ep]++;
+}
+
+static void list_remove(srv_t *s, conn_t *c) {
+    if (!c->listed) return;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->lists[c->ep] = c->next;
+    if (c->next) c->next->prev = c->prev;
+    c->listed = false;
+    s->counts[c->ep]--;
+}
+
+void srv_close_conn(srv_t *s, conn_t *c, int code, const char *reason) {
+    (void)s;
+    if (c->close_code) return;
+    c->close_code = code;
+    snprintf(c->close_reason, sizeof c->close_reason, "%s", reason);
+    lws_callback_on_writable(c->wsi);
+}
+
+/* Pushes m to c; closes c as too slow when its queue is full of records. */
+static int push_msg(srv_t *s, conn_t *c, oq_msg *m) {
+    if (!c->have_q || c->close_code) return -1;
+    bool dropped;
+    if (oq_push(&c->q, &s->pool, m, &dropped) < 0) {
+        s->slow_closes++;
+        log_warn("%s client %llu too slow: queue full of records, closing (4008)", ep_names[c->ep],
+                 (unsigned long long)c->id);
+        srv_close_conn(s, c, 4008, "too slow");
+        return -1;
+    }
+    if (c->q.count == c->q.cap) {
+        if (!c->q.full_since) c->q.full_since = srv_now_ms();
+    }
+    lws_callback_on_writable(c->wsi);
+    return 0;
+}
+
+int srv_send(srv_t *s, conn_t *c, oq_kind kind, const char *json, size_t len) {
+    oq_msg *m = oq_msg_new(&s->pool, kind, json, len);
+    if (!m) return -1;
+    int r = push_msg(s, c, m);
+    oq_msg_unref(&s->pool, m);
+    return r;
+}
+
+/* The broadcast: one shared message queued by reference to every training client. */
+static void broadcast(srv_t *s, oq_kind kind, const char *json, size_t len) {
+    if (!s->lists[EP_TRAINING]) return;
+    oq_msg *m = oq_msg_new(&s->pool, kind, json, len);
+    if (!m) return;
+    for (conn_t *c = s->lists[EP_TRAINING]; c; c = c->next) push_msg(s, c, m);
+    oq_msg_unref(&s->pool, m);
+}
+
+static void broadcast_str(srv_t *s, const char *json) {
+    broadcast(s, OQ_RECORD, json, strlen(json));
+}
+
+/* Writes the next piece of c's queue: one WebSocket frame (a whole message, or a 32 KiB
+ * fragment of a big one). Returns -1 to close. */
+static int write_next(srv_t *s, conn_t *c) {
+    oq_msg *m = oq_peek(&c->q);
+    if (!m) return 0;
+    if (lws_send_pipe_choked(c->wsi)) {
+        lws_callback_on_writable(c->wsi);
+        return 0;
+    }
+    size_t off = c->q.offset, rem = m->len - off, n = rem > SRV_CHUNK ? SRV_CHUNK : rem;
+    int flags = lws_write_ws_flags(LWS_WRITE_TEXT, off == 0, off + n == m->len);
+    /* Copied because lws writes the frame header in the LWS_PRE bytes before the payload,
+     * and the message buffer is shared by every client. */
+    memcpy(s->scratch + LWS_PRE, m->data + off, n);
+    int w = lws_write(c->wsi, s->scratch + LWS_PRE, n, (enum lws_write_protocol)flags);
+    if (w < (int)n) return -1;
+    c->q.offset += n;
+    if (c->q.offset == m->len) {
+        oq_pop(&c->q, &s->pool);
+        s->msgs_out[c->ep]++;
+        if (c->q.count < c->q.cap) c->q.full_since = 0;
+    }
+    if (c->q.count) lws_callback_on_writable(c->wsi);
+    return 0;
+}
+
+/* ---- the training job ---- */
+
+static const char *json_str(cJSON *o, const char *k) {
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static bool json_num(cJSON *o, const char *k, double *out) {
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    if (!cJSON_IsNumber(v)) return false;
+    *out = v->valuedouble;
+    return true;
+}
+
+static void invalidate_hello(srv_t *s) {
+    if (s->hello) oq_msg_unref(&s->pool, s->hello);
+    s->hello = NULL;
+}
+
+static oq_msg *get_hello(srv_t *s) {
+    if (s->hello) return s->hello;
+    char head[1024], cfgname[80], status[48], job[160];
+    smsg_json_string(s->config_name, cfgname, sizeof cfgname);
+    smsg_json_string(s->status, status, sizeof status);
+    smsg_json_string(s->job_id, job, sizeof job);
+    int hn =
+        snprintf(head, sizeof head,
+                 "{\"type\":\"hello\",\"protocol\":1,\"job_id\":%s,\"config\":%s,\"status\":%s,"
+                 "\"trainer_connected\":%s,\"episode\":%lld,\"total_episodes\":%lld,"
+                 "\"visual\":%s,\"speed\":%.17g,\"history_total\":%lld,"
+                 "\"history_downsampled\":%s,\"history\":",
+                 job, cfgname, status, s->trainer ? "true" : "false", (long long)s->episode,
+                 (long long)s->total_episodes, s->visual ? "true" : "false", s->speed,
+                 (long long)s->hist.total, s->hist.downsampled ? "true" : "false");
+    size_t total = (size_t)hn + hist_array_size(&s->hist) + 2;
+    oq_msg *m = oq_msg_new(&s->pool, OQ_RECORD, NULL, total);
+    if (!m) return NULL;
+    memcpy(m->data, head, (size_t)hn);
+    size_t n = (size_t)hn + hist_write_array(&s->hist, m->data + hn);
+    m->data[n++] = '}';
+    m->data[n] = 0;
+    m->len = n;
+    s->hello = m;
+    return m;
+}
+
+static void set_status(srv_t *s, const char *st) {
+    snprintf(s->status, sizeof s->status, "%s", st);
+    invalidate_hello(s);
+}
+
+static void on_trainer_episode(srv_t *s, cJSON *o) {
+    double v;
+    if (json_num(o, "episode", &v)) s->episode = (int64_t)v;
+    if (json_num(o, "epsilon", &v)) s->epsilon = v;
+    if (json_num(o, "total_reward", &v)) s->last_reward = v;
+    if (json_num(o, "steps", &v)) s->last_steps = (int64_t)v;
+    if (json_num(o, "best", &v)) s->best = v;
+    if (json_num(o, "steps_per_second", &v)) s->sps = v;
+    if (json_num(o, "multiplier", &v)) s->multiplier = v;
+    cJSON_DeleteItemFromObjectCaseSensitive(o, "type");
+    char *rec = cJSON_PrintUnformatted(o);
+    if (!rec) return;
+    hist_add(&s->hist, rec, strlen(rec));
+    free(s->last_episode);
+    s->last_episode = rec;
+    invalidate_hello(s);
+}
+
+static void final_message(srv_t *s, const char *type, const char *error) {
+    char job[160], e[300] = "null", out[700];
+    smsg_json_string(s->job_id, job, sizeof job);
+    if (error) smsg_json_string(error, e, sizeof e);
+    if (strcmp(type, "completed") == 0)
+        snprintf(out, sizeof out,
+                 "{\"type\":\"completed\",\"job_id\":%s,\"status\":\"completed\",\"complete\":true,"
+                 "\"episode\":%lld,\"timestamp\":%.3f}",
+                 job, (long long)s->episode, wall_now());
+    else
+        snprintf(out, sizeof out,
+                 "{\"type\":\"failed\",\"job_id\":%s,\"status\":\"failed\",\"complete\":true,"
+                 "\"error\":%s,\"timestamp\":%.3f}",
+                 job, e, wall_now());
+    broadcast_str(s, out);
+}
+
+/* A cheap look at the first bytes: frames are the bulk of the traffic in visual mode and
+ * need no parsing, only relaying. */
+static bool looks_like_frame(const char *in, size_t len) {
+    size_t n = len < 48 ? len : 48;
+    static const char pat[] = "\"type\":\"frame\"";
+    for (size_t i = 0; i + sizeof pat - 1 <= n; i++)
+        if (memcmp(in + i, pat, sizeof pat - 1) == 0) return true;
+    return false;
+}
+
+static void on_trainer_message(srv_t *s, conn_t *c, const char *in, size_t len) {
+    s->msgs_in[EP_TRAINER]++;
+    if (looks_like_frame(in, len)) {
+        broadcast(s, OQ_FRAME, in, len);
+        return;
+    }
+    cJSON *o = cJSON_ParseWithLength(in, len);
+    const char *type = o ? json_str(o, "type") : NULL;
+    if (!o || !cJSON_IsObject(o) || !type) {
+        if (++c->errors <= 3) log_warn("trainer sent a message without a type; ignored");
+        cJSON_Delete(o);
+        return;
+    }
+    double v;
+    if (strcmp(type, "hello") == 0) {
+        const char *cfgname = json_str(o, "config"), *st = json_str(o, "status");
+        if (cfgname) snprintf(s->config_name, sizeof s->config_name, "%s", cfgname);
+        if (json_num(o, "total_episodes", &v)) s->total_episodes = (int64_t)v;
+        if (json_num(o, "resumed_from", &v)) s->resumed_from = (int64_t)v;
+        if (s->episode < s->resumed_from) s->episode = s->resumed_from;
+        set_status(s, st && strlen(st) < 20 ? st : "running");
+        s->trainer_seen = true;
+        char cn[80], job[160], out[600];
+        smsg_json_string(s->config_name, cn, sizeof cn);
+        smsg_json_string(s->job_id, job, sizeof job);
+        snprintf(out, sizeof out,
+                 "{\"type\":\"trainer_connected\",\"job_id\":%s,\"config\":%s,"
+                 "\"total_episodes\":%lld,\"resumed_from\":%lld}",
+                 job, cn, (long long)s->total_episodes, (long long)s->resumed_from);
+        broadcast_str(s, out);
+        log_info("trainer hello: config %s, %lld episodes, resumed from %lld", s->config_name,
+                 (long long)s->total_episodes, (long long)s->resumed_from);
+    } else if (strcmp(type, "episode") == 0) {
+        broadcast(s, OQ_RECORD, in, len); /* verbatim, before the history copy is made */
+        on_trainer_episode(s, o);
+    } else if (strcmp(type, "status") == 0) {
+        const char *st = json_str(o, "status");
+        cJSON *vis = cJSON_GetObjectItemCaseSensitive(o, "visual");
+        if (json_num(o, "speed", &v)) s->speed = v;
+        if (cJSON_IsBool(vis)) s->visual = cJSON_IsTrue(vis);
+        if (json_num(o, "episode", &v)) s->episode = (int64_t)v;
+        broadcast(s, OQ_RECORD, in, len);
+        if (st && strlen(st) < 20) {
+            set_status(s, st);
+            if (strcmp(st, "completed") == 0) final_message(s, "completed", NULL);
+            if (strcmp(st, "failed") == 0) {
+                const char *e = json_str(o, "error");
+                char msg[260];
+                snprintf(msg, sizeof msg, "trainer reported: %s", e ? e : "failure");
+                final_message(s, "failed", msg);
+            }
+        }
+        invalidate_hello(s);
+    } else if (strcmp(type, "checkpoint") == 0) {
+        broadcast(s, OQ_RECORD, in, len);
+        sess_checkpoints_changed(s);
+    } else {
+        broadcast(s, OQ_RECORD, in, len);
+    }
+    cJSON_Delete(o);
+}
+
+/* Sends a validated command to the trainer. 0, or -1 with *why. */
+static int relay_command(srv_t *s, const smsg_command *cmd, const char **why) {
+    if (!s->trainer) {
+        *why = "no trainer linked";
+        return -1;
+    }
+    char out[256];
+    int n = smsg_trainer_command(cmd, ++s->next_cmd_id, out, sizeof out);
+    if (n < 0 || srv_send(s, s->trainer, OQ_RECORD, out, (size_t)n) < 0) {
+        *why = "trainer not reachable";
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- browser messages ---- */
+
+/* Token bucket: true when the client may send one more command now. */
+static bool rate_ok(conn_t *c) {
+    uint64_t now = srv_now_ms();
+    if (!c->tokens_ms)
+        c->tokens = RATE_BURST;
+    else
+        c->tokens += (double)(now - c->tokens_ms) * RATE_PER_SEC / 1000.0;
+    if (c->tokens > RATE_BURST) c->tokens = RATE_BURST;
+    c->tokens_ms = now;
+    if (c->tokens < 1) return false;
+    c->tokens -= 1;
+    return true;
+}
+
+/* Returns -1 when the connection must close (its close reason is set). */
+static int on_browser_message(srv_t *s, conn_t *c, const char *in, size_t len) {
+    s->msgs_in[c->ep]++;
+    if (!rate_ok(c)) {
+        log_warn("%s client %llu floods commands, closing (1008)", ep_names[c->ep],
+                 (unsigned long long)c->id);
+        lws_close_reason(c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)"rate limit",
+                         10);
+        return -1;
+    }
+    smsg_command cmd;
+    char err[200], out[600];
+    smsg_result r = smsg_parse(in, len, c->ep == EP_TRAINING ? SMSG_TRAINING : SMSG_INFERENCE, &cmd,
+                               err, sizeof err);
+    if (r == SMSG_BAD_JSON) {
+        char e[260];
+        smsg_json_string(err, e, sizeof e);
+        int n = snprintf(out, sizeof out, "{\"type\":\"error\",\"error\":%s}", e);
+        srv_send(s, c, OQ_RECORD, out, (size_t)n);
+    } else if (r == SMSG_REFUSED) {
+        int n = smsg_result_json(&cmd, false, err, out, sizeof out);
+        if (n > 0) srv_send(s, c, OQ_RECORD, out, (size_t)n);
+    }
+    if (r != SMSG_OK) {
+        if (++c->errors >= MAX_ERRORS) {
+            log_warn("%s client %llu: too many bad messages, closing (1008)", ep_names[c->ep],
+                     (unsigned long long)c->id);
+            lws_close_reason(c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
+                             (unsigned char *)"too many errors", 15);
+            return -1;
+        }
+        return 0;
+    }
+    if (c->ep == EP_INFERENCE) {
+        if (c->sess) sess_command(c->sess, &cmd);
+        return 0;
+    }
+    const char *why = NULL;
+    bool ok = relay_command(s, &cmd, &why) == 0;
+    int n = smsg_result_json(&cmd, ok, ok ? NULL : why, out, sizeof out);
+    if (n > 0) srv_send(s, c, OQ_RECORD, out, (size_t)n);
+    return 0;
+}
+
+/* ---- the handshake: path, token, Origin ---- */
+
+static srv_ep path_endpoint(const srv_t *s, const char *uri, bool *bad_job) {
+    *bad_job = false;
+    if (strcmp(uri, "/ws") == 0 || strcmp(uri, "/ws/") == 0) return EP_INFERENCE;
+    if (strcmp(uri, "/ws/trainer") == 0) return EP_TRAINER;
+    if (strcmp(uri, "/ws/training") == 0 || strcmp(uri, "/ws/training/") == 0) return EP_TRAINING;
+    if (strncmp(uri, "/ws/training/", 13) == 0) {
+        if (strcmp(uri + 13, s->job_id) != 0) *bad_job = true;
+        return EP_TRAINING;
+    }
+    return EP_NONE;
+}
+
+/* The token a request presents: ?token=, the rd_token cookie, or X-Run-Demo-Token. */
+static void request_token(struct lws *wsi, char *out, size_t cap, bool *from_query) {
+    *from_query = false;
+    out[0] = 0;
+    if (lws_get_urlarg_by_name(wsi, "token=", out, (int)cap) && out[0]) {
+        *from_query = true;
+        return;
+    }
+    out[0] = 0;
+    if (lws_hdr_custom_copy(wsi, out, (int)cap, "x-run-demo-token:", 17) > 0) return;
+    out[0] = 0;
+    char cookie[1024];
+    if (lws_hdr_copy(wsi, cookie, sizeof cookie, WSI_TOKEN_HTTP_COOKIE) > 0) {
+        for (char *p = cookie; (p = strstr(p, "rd_token=")) != NULL; p++) {
+            if (p != cookie && p[-1] != ' ' && p[-1] != ';') continue;
+            p += 9;
+            size_t n = strcspn(p, "; ");
+            if (n >= cap) n = cap - 1;
+            memcpy(out, p, n);
+            out[n] = 0;
+            return;
+        }
+    }
+}
+
+static bool token_ok(struct lws *wsi, const char *expected, bool *from_query) {
+    char tok[256];
+    request_token(wsi, tok, sizeof tok, from_query);
+    return tok[0] && const_eq(tok, expected);
+}
+
+static bool origin_ok(srv_t *s, struct lws *wsi) {
+    char origin[256];
+    int n = lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN);
+    if (n <= 0) return true; /* not a browser: the token (when required) is the gate */
+    const char *hosts[] = {s->host, "localhost", "127.0.0.1", "[::1]"};
+    int ports[] = {s->port, s->frontend_port};
+    for (size_t h = 0; h < sizeof hosts / sizeof hosts[0]; h++) {
+        for (size_t p = 0; p < 2; p++) {
+            char want[320];
+            const char *host = hosts[h];
+            if (strchr(host, ':') && host[0] != '[')
+                snprintf(want, sizeof want, "http://[%s]:%d", host, ports[p]);
+            else
+                snprintf(want, sizeof want, "http://%s:%d", host, ports[p]);
+            if (strcasecmp(origin, want) == 0) return true;
+        }
+    }
+    log_warn("refused WebSocket from origin '%.100s'", origin);
+    return false;
+}
+
+/* ---- HTTP ---- */
+
+static int http_reply(srv_t *s, struct lws *wsi, conn_t *c, int status, const char *ctype,
+                      const char *body, size_t len, const char *extra_name, const char *extra_val) {
+    unsigned char hdr[LWS_PRE + 2048], *start = hdr + LWS_PRE, *p = start,
+                                       *end = hdr + sizeof hdr - 1;
+    s->http_requests++;
+    if (lws_add_http_common_headers(wsi, (unsigned)status, ctype, (lws_filepos_t)len, &p, end))
+        return -1;
+    if (lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+                                    (const unsigned char *)"no-store", 8, &p, end))
+        return -1;
+    if (extra_name && lws_add_http_header_by_name(wsi, (const unsigned char *)extra_name,
+                                                  (const unsigned char *)extra_val,
+                                                  (int)strlen(extra_val), &p, end))
+        return -1;
+    if (c && c->set_cookie) {
+        char ck[200];
+        int n = snprintf(ck, sizeof ck, "rd_token=%s; Path=/; HttpOnly; SameSite=Strict",
+                         s->access_token);
+        if (lws_add_http_header_by_name(
+                wsi, (const unsigned char *)"set-cookie:", (const unsigned char *)ck, n, &p, end))
+            return -1;
+    }
+    if (lws_finalize_write_http_header(wsi, start, &p, end)) return -1;
+    if (len) {
+        unsigned char *b = malloc(LWS_PRE + len);
+        if (!b) return -1;
+        memcpy(b + LWS_PRE, body, len);
+        int w = lws_write(wsi, b + LWS_PRE, len, LWS_WRITE_HTTP_FINAL);
+        free(b);
+        if (w < (int)len) return -1;
+    }
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int http_json(srv_t *s, struct lws *wsi, conn_t *c, int status, const char *body) {
+    return http_reply(s, wsi, c, status, "application/json", body, strlen(body), NULL, NULL);
+}
+
+static int http_error(srv_t *s, struct lws *wsi, conn_t *c, int status, const char *msg) {
+    char e[300], body[400];
+    smsg_json_string(msg, e, sizeof e);
+    snprintf(body, sizeof body, "{\"error\":%s}", e);
+    return http_json(s, wsi, c, status, body);
+}
+
+static int api_status(srv_t *s, struct lws *wsi, conn_t *c) {
+    char job[160], cn[80], st[48], host[300], rd[CFG_PATH_MAX + 80];
+    smsg_json_string(s->job_id, job, sizeof job);
+    smsg_json_string(s->config_name, cn, sizeof cn);
+    smsg_json_string(s->status, st, sizeof st);
+    smsg_json_string(s->host, host, sizeof host);
+    smsg_json_string(s->run_dir, rd, sizeof rd);
+    size_t le = s->last_episode ? strlen(s->last_episode) : 4;
+    if (buf_reserve(s, 4096 + le) < 0) return -1;
+    snprintf(s->buf, s->buf_cap,
+             "{\"protocol\":1,\"server\":{\"version\":\"%s\",\"pid\":%d,\"host\":%s,\"port\":%d,"
+             "\"uptime_seconds\":%.3f,\"token_required\":%s},"
+             "\"job\":{\"id\":%s,\"config\":%s,\"run_dir\":%s,\"trainer_connected\":%s,"
+             "\"status\":%s,\"episode\":%lld,\"total_episodes\":%lld,\"resumed_from\":%lld,"
+             "\"history\":%d,\"last_episode\":%s},\"sessions\":%d,"
+             "\"clients\":{\"training\":%d,\"inference\":%d,\"trainer\":%d}}",
+             RD_VERSION, (int)getpid(), host, s->port,
+             (double)(srv_now_ms() - s->start_ms) / 1000.0, s->access_token[0] ? "true" : "false",
+             job, cn, rd, s->trainer ? "true" : "false", st, (long long)s->episode,
+             (long long)s->total_episodes, (long long)s->resumed_from, s->hist.count,
+             s->last_episode ? s->last_episode : "null", s->counts[EP_INFERENCE],
+             s->counts[EP_TRAINING], s->counts[EP_INFERENCE], s->trainer ? 1 : 0);
+    return http_json(s, wsi, c, 200, s->buf);
+}
+
+static int api_models(srv_t *s, struct lws *wsi, conn_t *c) {
+    enum { MAX_MODELS = 512 };
+    ckpt_info *info = calloc(MAX_MODELS, sizeof *info);
+    if (!info) return -1;
+    char err[256];
+    int n = ckpt_list(s->ckpt_dir, info, MAX_MODELS, err, sizeof err);
+    if (n < 0) n = 0; /* no folder yet: an empty list */
+    cJSON *root = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(root, "models");
+    const char *latest = NULL, *best = NULL;
+    for (int i = 0; i < n; i++) {
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "name", info[i].name);
+        cJSON_AddNumberToObject(m, "episode", (double)info[i].episode);
+        cJSON_AddNumberToObject(m, "steps", (double)info[i].steps);
+        if (info[i].score >= 0)
+            cJSON_AddNumberToObject(m, "score", info[i].score);
+        else
+            cJSON_AddNullToObject(m, "score");
+        cJSON_AddNumberToObject(m, "best_score", info[i].best_score);
+        cJSON_AddNumberToObject(m, "mtime", (double)info[i].mtime);
+        cJSON_AddBoolToObject(m, "latest", info[i].is_latest);
+        cJSON_AddBoolToObject(m, "best", info[i].is_best);
+        cJSON_AddItemToArray(arr, m);
+        if (info[i].is_latest) latest = info[i].name;
+        if (info[i].is_best) best = info[i].name;
+    }
+    if (latest)
+        cJSON_AddStringToObject(root, "latest", latest);
+    else
+        cJSON_AddNullToObject(root, "latest");
+    if (best)
+        cJSON_AddStringToObject(root, "best", best);
+    else
+        cJSON_AddNullToObject(root, "best");
+    char *body = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    free(info);
+    if (!body) return -1;
+    int r = http_json(s, wsi, c, 200, body);
+    free(body);
+    return r;
+}
+
+static int api_metrics(srv_t *s, struct lws *wsi, conn_t *c) {
+    if (buf_reserve(s, 8192) < 0) return -1;
+    size_t o = 0, cap = s->buf_cap;
+#define M(...) o += (size_t)snprintf(s->buf + o, cap - o, __VA_ARGS__)
+    M("# HELP rd_server_up The server is serving.\n# TYPE rd_server_up gauge\nrd_server_up 1\n");
+    M("# TYPE rd_server_connections gauge\n");
+    for (int e = EP_TRAINER; e < EP_COUNT; e++)
+        M("rd_server_connections{endpoint=\"%s\"} %d\n", ep_names[e], s->counts[e]);
+    M("# TYPE rd_server_connections_total counter\n");
+    for (int e = EP_TRAINER; e < EP_COUNT; e++)
+        M("rd_server_connections_total{endpoint=\"%s\"} %llu\n", ep_names[e],
+          (unsigned long long)s->conn_total[e]);
+    M("# TYPE rd_server_refused_total counter\n");
+    M("rd_server_refused_total{reason=\"max_clients\"} %llu\n", (unsigned long long)s->refused_max);
+    M("rd_server_refused_total{reason=\"origin\"} %llu\n", (unsigned long long)s->refused_origin);
+    M("rd_server_refused_total{reason=\"token\"} %llu\n", (unsigned long long)s->refused_token);
+    M("rd_server_refused_total{reason=\"trainer_busy\"} %llu\n",
+      (unsigned long long)s->refused_busy);
+    M("rd_server_refused_total{reason=\"max_sessions\"} %llu\n",
+      (unsigned long long)s->refused_sessions);
+    M("# TYPE rd_server_messages_in_total counter\n");
+    for (int e = EP_TRAINER; e < EP_COUNT; e++)
+        M("rd_server_messages_in_total{endpoint=\"%s\"} %llu\n", ep_names[e],
+          (unsigned long long)s->msgs_in[e]);
+    M("# TYPE rd_server_messages_out_total counter\n");
+    for (int e = EP_TRAINER; e < EP_COUNT; e++)
+        M("rd_server_messages_out_total{endpoint=\"%s\"} %llu\n", ep_names[e],
+          (unsigned long long)s->msgs_out[e]);
+    M("# TYPE rd_server_dropped_messages_total counter\nrd_server_dropped_messages_total %llu\n",
+      (unsigned long long)s->pool.dropped);
+    M("# TYPE rd_server_slow_closes_total counter\nrd_server_slow_closes_total %llu\n",
+      (unsigned long long)s->slow_closes);
+    M("# TYPE rd_server_http_requests_total counter\nrd_server_http_requests_total %llu\n",
+      (unsigned long long)s->http_requests);
+    M("# TYPE rd_training_trainer_connected gauge\nrd_training_trainer_connected %d\n",
+      s->trainer ? 1 : 0);
+    M("# TYPE rd_training_episode gauge\nrd_training_episode %lld\n", (long long)s->episode);
+    M("# TYPE rd_training_total_episodes gauge\nrd_training_total_episodes %lld\n",
+      (long long)s->total_episodes);
+    M("# TYPE rd_training_epsilon gauge\nrd_training_epsilon %g\n", s->epsilon);
+    M("# TYPE rd_training_last_steps gauge\nrd_training_last_steps %lld\n",
+      (long long)s->last_steps);
+    M("# TYPE rd_training_last_reward gauge\nrd_training_last_reward %g\n", s->last_reward);
+    M("# TYPE rd_training_best gauge\nrd_training_best %g\n", s->best);
+    M("# TYPE rd_training_steps_per_second gauge\nrd_training_steps_per_second %g\n", s->sps);
+    M("# TYPE rd_training_history_records gauge\nrd_training_history_records %d\n", s->hist.count);
+    M("# TYPE rd_inference_sessions gauge\nrd_inference_sessions %d\n", s->counts[EP_INFERENCE]);
+#undef M
+    return http_reply(s, wsi, c, 200, "text/plain; version=0.0.4", s->buf, o, NULL, NULL);
+}
+
+static const char *mime_for(const char *path) {
+    static const struct {
+        const char *ext, *mime;
+    } types[] = {{".html", "text/html; charset=utf-8"},
+                 {".js", "text/javascript"},
+                 {".mjs", "text/javascript"},
+                 {".css", "text/css"},
+                 {".json", "application/json"},
+                 {".svg", "image/svg+xml"},
+                 {".png", "image/png"},
+                 {".jpg", "image/jpeg"},
+                 {".ico", "image/x-icon"},
+                 {".wasm", "application/wasm"},
+                 {".map", "application/json"},
+                 {".txt", "text/plain"},
+                 {".woff2", "font/woff2"},
+                 {".woff", "font/woff"}};
+    const char *dot = strrchr(path, '.');
+    if (dot)
+        for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+            if (strcasecmp(dot, types[i].ext) == 0) return types[i].mime;
+    return "application/octet-stream";
+}
+
+/* Serves uri below the static root, or refuses it. Returns the callback's result. */
+static int serve_static(srv_t *s, struct lws *wsi, conn_t *c, const char *uri) {
+    if (!s->static_root[0]) return http_error(s, wsi, c, 404, "not found");
+    /* lws has already decoded %xx and folded "/../"; refuse what survives anyway, so a
+     * future change of that never exposes the file system. */
+    if (uri[0] != '/' || strstr(uri, "..") || strchr(uri, '\\') || strchr(uri, '%') ||
+        strstr(uri, "//"))
+        return http_error(s, wsi, c, 403, "forbidden");
+    char path[PATH_MAX + 32], real[PATH_MAX];
+    const char *rel = uri + 1;
+    size_t ul = strlen(rel);
+    if (ul == 0 || rel[ul - 1] == '/')
+        snprintf(path, sizeof path, "%s/%sindex.html", s->static_root, rel);
+    else
+        snprintf(path, sizeof path, "%s/%s", s->static_root, rel);
+    if (!realpath(path, real)) {
+        const char *last = strrchr(uri, '/');
+        if (errno == ENOENT && last && !strchr(last, '.')) {
+            /* A client-side route of the single-page app. */
+            snprintf(path, sizeof path, "%s/index.html", s->static_root);
+            if (!realpath(path, real)) return http_error(s, wsi, c, 404, "not found");
+        } else {
+            return http_error(s, wsi, c, 404, "not found");
+        }
+    }
+    size_t rl = strlen(s->static_root);
+    struct stat st;
+    if (strncmp(real, s->static_root, rl) != 0 || real[rl] != '/' || stat(real, &st) < 0 ||
+        !S_ISREG(st.st_mode)) {
+        log_warn("static: refused %.200s", uri);
+        return http_error(s, wsi, c, 403, "forbidden");
+    }
+    s->http_requests++;
+    unsigned char extra[512], *p = extra, *end = extra + sizeof extra;
+    if (c->set_cookie) {
+        char ck[200];
+        int n = snprintf(ck, sizeof ck, "rd_token=%s; Path=/; HttpOnly; SameSite=Strict",
+                         s->access_token);
+        if (lws_add_http_header_by_name(
+                wsi, (const unsigned char *)"set-cookie:", (const unsigned char *)ck, n, &p, end))
+            return -1;
+    }
+    int n = lws_serve_http_file(wsi, real, mime_for(real), p > extra ? (const char *)extra : NULL,
+                                (int)(p - extra));
+    if (n < 0 || (n > 0 && lws_http_transaction_completed(wsi))) return -1;
+    return 0;
+}
+
+static int handle_post(srv_t *s, struct lws *wsi, conn_t *c, const char *what) {
+    static const char *const ok[] = {"start", "stop", "pause", "resume"};
+    smsg_command cmd;
+    memset(&cmd, 0, sizeof cmd);
+    for (size_t i = 0; i < 4; i++)
+        if (strcmp(what, ok[i]) == 0) {
+            cmd.cmd = (smsg_cmd)(i == 0   ? SMSG_START
+                                 : i == 1 ? SMSG_STOP
+                                 : i == 2 ? SMSG_PAUSE
+                                          : SMSG_RESUME);
+            snprintf(cmd.name, sizeof cmd.name, "%s", what);
+        }
+    char body[300];
+    if (cmd.cmd == SMSG_NONE) {
+        char e[80];
+        snprintf(e, sizeof e, "unknown command '%.40s'", what);
+        return http_error(s, wsi, c, 404, e);
+    }
+    const char *why = NULL;
+    if (relay_command(s, &cmd, &why) < 0) {
+        snprintf(body, sizeof body, "{\"error\":\"%s\",\"command\":\"%s\"}", why, cmd.name);
+        return http_json(s, wsi, c, 409, body);
+    }
+    snprintf(body, sizeof body, "{\"command\":\"%s\",\"accepted\":true}", cmd.name);
+    return http_json(s, wsi, c, 200, body);
+}
+
+static int handle_http(srv_t *s, struct lws *wsi, conn_t *c, const char *uri) {
+    bool post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
+    bool get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
+    if (strcmp(uri, "/healthz") == 0) return http_json(s, wsi, c, 200, "{\"status\":\"ok\"}");
+    if (s->access_token[0]) {
+        bool q;
+        if (!token_ok(wsi, s->access_token, &q)) {
+            s->refused_token++;
+            return http_error(s, wsi, c, 401, "token required");
+        }
+        c->set_cookie = q;
+    }
+    if (strncmp(uri, "/api/training/", 14) == 0) {
+        if (!post)
+            return http_reply(s, wsi, c, 405, "application/json",
+                              "{\"error\":\"method not allowed\"}", 30, "allow:", "POST");
+        char cl[32] = "";
+        lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+        if (atol(cl) > 0) { /* answer once the body has been read */
+            snprintf(c->post_cmd, sizeof c->post_cmd, "%.20s", uri + 14);
+            return 0;
+        }
+        return handle_post(s, wsi, c, uri + 14);
+    }
+    if (!get)
+        return http_reply(s, wsi, c, 405, "application/json", "{\"error\":\"method not allowed\"}",
+                          30, "allow:", "GET");
+    if (strcmp(uri, "/api/status") == 0) return api_status(s, wsi, c);
+    if (strcmp(uri, "/api/models") == 0) return api_models(s, wsi, c);
+    if (strcmp(uri, "/metrics") == 0) return api_metrics(s, wsi, c);
+    if (strncmp(uri, "/api/", 5) == 0 || strncmp(uri, "/ws", 3) == 0)
+        return http_error(s, wsi, c, 404, "not found");
+    return serve_static(s, wsi, c, uri);
+}
+
+/* ---- the protocol callback ---- */
+
+static int refuse_handshake(struct lws *wsi, unsigned status, const char *why) {
+    lws_return_http_status(wsi, status, why);
+    return -1;
+}
+
+static int on_filter(srv_t *s, struct lws *wsi, conn_t *c) {
+    char uri[256];
+    if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0)
+        return refuse_handshake(wsi, 404, "not found");
+    bool bad_job;
+    srv_ep ep = path_endpoint(s, uri, &bad_job);
+    if (ep == EP_NONE) return refuse_handshake(wsi, 404, "not found");
+    c->ep = ep;
+    if (s->stopping) {
+        c->refuse_code = 1001;
+        snprintf(c->refuse_reason, sizeof c->refuse_reason, "server shutting down");
+        return 0;
+    }
+    if (ep == EP_TRAINER) {
+        bool q;
+        if (s->trainer_token[0] && !token_ok(wsi, s->trainer_token, &q)) {
+            s->refused_token++;
+            c->refuse_code = 4001;
+            snprintf(c->refuse_reason, sizeof c->refuse_reason, "unauthorized");
+        }
+        return 0;
+    }
+    if (!origin_ok(s, wsi)) {
+        s->refused_origin++;
+        return refuse_handshake(wsi, 403, "origin not allowed");
+    }
+    if (s->access_token[0]) {
+        bool q;
+        if (!token_ok(wsi, s->access_token, &q)) {
+            s->refused_token++;
+            return refuse_handshake(wsi, 401, "token required");
+        }
+    }
+    if (bad_job) {
+        c->refuse_code = 4004;
+        snprintf(c->refuse_reason, sizeof c->refuse_reason, "unknown job");
+    }
+    return 0;
+}
+
+static int close_now(struct lws *wsi, int code, const char *reason) {
+    lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)reason, strlen(reason));
+    return -1;
+}
+
+static int on_established(srv_t *s, struct lws *wsi, conn_t *c) {
+    c->wsi = wsi;
+    c->id = ++s->next_id;
+    lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
+    srv_ep ep = c->ep;
+    if (c->refuse_code) {
+        log_info("%s connection from %s refused: %s (%d)", ep_names[ep], c->peer, c->refuse_reason,
+                 c->refuse_code);
+        return close_now(wsi, c->refuse_code, c->refuse_reason);
+    }
+    if (ep == EP_TRAINER && s->trainer) {
+        s->refused_busy++;
+        log_warn("second trainer from %s refused (4009)", c->peer);
+        return close_now(wsi, 4009, "trainer already linked");
+    }
+    if (ep == EP_TRAINING && s->counts[EP_TRAINING] >= s->cfg.server.max_clients_per_job) {
+        s->refused_max++;
+        log_warn("training client from %s refused: %d clients (4029)", c->peer,
+                 s->counts[EP_TRAINING]);
+        return close_now(wsi, 4029, "too many clients");
+    }
+    if (ep == EP_INFERENCE && s->counts[EP_INFERENCE] >= s->cfg.server.max_sessions) {
+        s->refused_sessions++;
+        log_warn("inference session from %s refused: %d sessions (4029)", c->peer,
+                 s->counts[EP_INFERENCE]);
+        return close_now(wsi, 4029, "too many sessions");
+    }
+    int cap = ep == EP_TRAINER ? 64 : s->cfg.server.client_queue_limit;
+    if (oq_queue_init(&c->q, cap) < 0) return close_now(wsi, 1011, "internal error");
+    c->have_q = true;
+    list_add(s, c, ep);
+    if (ep == EP_TRAINER) {
+        s->trainer = c;
+        log_info("trainer linked from %s", c->peer);
+        invalidate_hello(s);
+        return 0;
+    }
+    if (ep == EP_TRAINING) {
+        log_info("training client %llu connected from %s (%d clients)", (unsigned long long)c->id,
+                 c->peer, s->counts[EP_TRAINING]);
+        oq_msg *h = get_hello(s);
+        if (!h || push_msg(s, c, h) < 0) return close_now(wsi, 1011, "internal error");
+        return 0;
+    }
+    char err[300];
+    c->sess = sess_create(s, c, err, sizeof err);
+    if (!c->sess) {
+        log_error("inference session: %s", err);
+        return close_now(wsi, 1011, "internal error");
+    }
+    log_info("inference session %llu connected from %s (%d sessions)", (unsigned long long)c->id,
+             c->peer, s->counts[EP_INFERENCE]);
+    return 0;
+}
+
+static void on_closed(srv_t *s, conn_t *c) {
+    if (!c->listed) {
+        free(c->rx);
+        c->rx = NULL;
+        return;
+    }
+    srv_ep ep = c->ep;
+    list_remove(s, c);
+    if (c->sess) {
+        sess_destroy(c->sess);
+        c->sess = NULL;
+    }
+    if (c->have_q) oq_queue_close(&c->q, &s->pool);
+    c->have_q = false;
+    free(c->rx);
+    c->rx = NULL;
+    if (ep == EP_TRAINER && s->trainer == c) {
+        s->trainer = NULL;
+        int code = c->peer_close_code ? c->peer_close_code : 1006;
+        log_info("trainer link closed (%d)", code);
+        if (strcmp(s->status, "completed") && strcmp(s->status, "stopped") &&
+            strcmp(s->status, "failed") && !s->stopping) {
+            set_status(s, "disconnected");
+            char out[160];
+            snprintf(out, sizeof out,
+                     "{\"type\":\"trainer_disconnected\",\"status\":\"disconnected\",\"code\":%d}",
+                     code);
+            broadcast_str(s, out);
+        }
+        invalidate_hello(s);
+    } else {
+        log_info("%s client %llu disconnected (%d left)", ep_names[ep], (unsigned long long)c->id,
+                 s->counts[ep]);
+    }
+}
+
+static int on_receive(srv_t *s, struct lws *wsi, conn_t *c, const char *in, size_t len) {
+    if (!c->listed) return -1;
+    if (lws_frame_is_binary(wsi)) {
+        log_warn("%s client %llu sent a binary frame, closing (1003)", ep_names[c->ep],
+                 (unsigned long long)c->id);
+        return close_now(wsi, 1003, "binary frames are not accepted");
+    }
+    size_t max =
+        c->ep == EP_TRAINER ? TRAINER_MAX_MESSAGE : (size_t)s->cfg.server.max_message_bytes;
+    bool first = lws_is_first_fragment(wsi), final = lws_is_final_fragment(wsi);
+    bool whole = final && c->rx_len == 0 && first && lws_remaining_packet_payload(wsi) == 0;
+    if (c->rx_len + len + lws_remaining_packet_payload(wsi) > max) {
+        log_warn("%s client %llu sent a message over %zu bytes, closing (1009)", ep_names[c->ep],
+                 (unsigned long long)c->id, max);
+        return close_now(wsi, 1009, "message too big");
+    }
+    if (!whole) {
+        if (c->rx_len + len > c->rx_cap) {
+            size_t cap = c->rx_cap ? c->rx_cap : 1024;
+            while (cap < c->rx_len + len) cap *= 2;
+            char *r = realloc(c->rx, cap);
+            if (!r) return close_now(wsi, 1011, "internal error");
+            c->rx = r;
+            c->rx_cap = cap;
+        }
+        memcpy(c->rx + c->rx_len, in, len);
+        c->rx_len += len;
+        if (!final || lws_remaining_packet_payload(wsi)) return 0;
+        in = c->rx;
+        len = c->rx_len;
+    }
+    int r = 0;
+    if (c->ep == EP_TRAINER)
+        on_trainer_message(s, c, in, len);
+    else
+        r = on_browser_message(s, c, in, len);
+    c->rx_len = 0;
+    if (c->rx_cap > 65536) { /* a big message once is no reason to keep its buffer */
+        free(c->rx);
+        c->rx = NULL;
+        c->rx_cap = 0;
+    }
+    return r;
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                    size_t len) {
+    struct lws_context *ctx = lws_get_context(wsi);
+    srv_t *s = ctx ? lws_context_user(ctx) : NULL;
+    conn_t *c = user;
+    switch (reason) {
+        case LWS_CALLBACK_HTTP:
+            if (!s || !c) return -1;
+            c->wsi = wsi;
+            c->ep = EP_HTTP;
+            c->post_cmd[0] = 0;
+            c->set_cookie = false;
+            return handle_http(s, wsi, c, (const char *)in);
+        case LWS_CALLBACK_HTTP_BODY:
+            return 0;
+        case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+            if (c && c->post_cmd[0]) {
+                char what[24];
+                snprintf(what, sizeof what, "%s", c->post_cmd);
+                c->post_cmd[0] = 0;
+                return handle_post(s, wsi, c, what);
+            }
+            return lws_callback_http_dummy(wsi, reason, user, in, len);
+        case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+            if (!s || !c) return -1;
+            return on_filter(s, wsi, c);
+        case LWS_CALLBACK_ESTABLISHED:
+            return on_established(s, wsi, c);
+        case LWS_CALLBACK_RECEIVE:
+            return on_receive(s, wsi, c, (const char *)in, len);
+        case LWS_CALLBACK_SERVER_WRITEABLE:
+            if (!c->listed) return -1;
+            if (c->close_code) return close_now(wsi, c->close_code, c->close_reason);
+            return write_next(s, c);
+        case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+            if (c && len >= 2) {
+                const unsigned char *p = in;
+                c->peer_close_code = (p[0] << 8) | p[1];
+            }
+            return 0;
+        case LWS_CALLBACK_CLOSED:
+            if (s && c) on_closed(s, c);
+            return 0;
+        default:
+            return lws_callback_http_dummy(wsi, reason, user, in, len);
+    }
+}
+
+static const struct lws_protocols protocols[] = {
+    {"run-demo", callback, sizeof(conn_t), 4096, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+/* Half-open connections: ping after 30 s of silence, hang up 10 s later. */
+static const lws_retry_bo_t retry = {
+    .secs_since_valid_ping = 30,
+    .secs_since_valid_hangup = 40,
+};
+
+/* ---- timers, checkpoint watch, lifecycle ---- */
+
+static void on_handle_closed(uv_handle_t *h) {
+    srv_t *s = h->data;
+    s->open_handles--;
+}
+
+static void close_handle(srv_t *s, uv_handle_t *h) {
+    if (!uv_is_closing(h)) {
+        h->data = s;
+        uv_close(h, on_handle_closed);
+    }
+}
+
+static void on_tick(uv_timer_t *t) {
+    srv_t *s = t->data;
+    uint64_t now = srv_now_ms();
+    for (int e = EP_TRAINING; e <= EP_INFERENCE; e++)
+        for (conn_t *c = s->lists[e]; c; c = c->next)
+            if (c->q.full_since && now - (uint64_t)c->q.full_since > SLOW_CLOSE_MS &&
+                !c->close_code) {
+                s->slow_closes++;
+                log_warn("%s client %llu stayed behind for 5 s, closing (4008)", ep_names[e],
+                         (unsigned long long)c->id);
+                srv_close_conn(s, c, 4008, "too slow");
+            }
+}
+
+static void watch_checkpoints(srv_t *s);
+
+static void on_fs_debounce(uv_timer_t *t) {
+    sess_checkpoints_changed(t->data);
+}
+
+static void on_fs_event(uv_fs_event_t *h, const char *filename, int events, int status) {
+    srv_t *s = h->data;
+    if (status < 0) return;
+    /* Each save is a burst of renames; react once it settles. */
+    uv_timer_start(&s->fs_debounce, on_fs_debounce, 150, 0);
+}
+
+static void on_fs_retry(uv_timer_t *t) {
+    watch_checkpoints(t->data);
+}
+
+/* Watches checkpoints/ with the loop's file events. Until the trainer has created the
+ * folder, retries once a second (setting the watch up, not polling for checkpoints). */
+static void watch_checkpoints(srv_t *s) {
+    if (s->fs_active || s->stopping) return;
+    struct stat st;
+    if (stat(s->ckpt_dir, &st) == 0 && S_ISDIR(st.st_mode) &&
+        uv_fs_event_start(&s->fs_ev, on_fs_event, s->ckpt_dir, 0) == 0) {
+        s->fs_active = true;
+        uv_timer_stop(&s->fs_retry);
+        sess_checkpoints_changed(s);
+        return;
+    }
+    uv_timer_start(&s->fs_retry, on_fs_retry, 1000, 0);
+}
+
+static void make_job_id(srv_t *s) {
+    char tmp[CFG_PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s", s->run_dir);
+    size_t n = strlen(tmp);
+    while (n > 1 && tmp[n - 1] == '/') tmp[--n] = 0;
+    const char *base = strrchr(tmp, '/');
+    base = base ? base + 1 : tmp;
+    snprintf(s->job_id, sizeof s->job_id, "%s", *base ? base : "job");
+    for (char *p = s->job_id; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' && *p != '-') *p = '_';
+}
+
+static int random_token(char *out, size_t cap) {
+    unsigned char b[16];
+    if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) return -1;
+    for (size_t i = 0; i < sizeof b && 2 * i + 2 < cap; i++) snprintf(out + 2 * i, 3, "%02x", b[i]);
+    return 0;
+}
+
+srv_t *srv_create(uv_loop_t *loop, const cfg_config *cfg, const srv_options *opt, char *err,
+                  size_t errlen) {
+    srv_t *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->loop = loop;
+    s->cfg = *cfg;
+    s->start_ms = srv_now_ms();
+    snprintf(s->host, sizeof s->host, "%s", opt->host ? opt->host : "127.0.0.1");
+    snprintf(s->run_dir, sizeof s->run_dir, "%s", opt->run_dir);
+    snprintf(s->ckpt_dir, sizeof s->ckpt_dir, "%s/checkpoints", s->run_dir);
+    snprintf(s->config_name, sizeof s->config_name, "%s", cfg->name);
+    snprintf(s->status, sizeof s->status, "waiting");
+    s->speed = 0;
+    s->frontend_port = opt->frontend_port ? opt->frontend_port : cfg->server.frontend_port;
+    make_job_id(s);
+    if (opt->static_dir) {
+        if (!realpath(opt->static_dir, s->static_root)) {
+            snprintf(err, errlen, "--static %s: %s", opt->static_dir, strerror(errno));
+            goto fail;
+        }
+    }
+    if (opt->token && opt->token[0]) {
+        if (strlen(opt->token) >= sizeof s->access_token || strpbrk(opt->token, "; \t\r\n\"")) {
+            snprintf(err, errlen, "--token: at most %zu characters, no spaces, quotes or ';'",
+                     sizeof s->access_token - 1);
+            goto fail;
+        }
+        snprintf(s->access_token, sizeof s->access_token, "%s", opt->token);
+    } else if (!is_loopback(s->host) && random_token(s->access_token, sizeof s->access_token) < 0) {
+        snprintf(err, errlen, "cannot generate a token: %s", strerror(errno));
+        goto fail;
+    }
+    const char *tt = opt->trainer_token ? opt->trainer_token : getenv("RD_TRAINER_TOKEN");
+    snprintf(s->trainer_token, sizeof s->trainer_token, "%s", tt && tt[0] ? tt : s->access_token);
+    if (hist_init(&s->hist, cfg->server.history_limit) < 0) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    char mpath[CFG_PATH_MAX + 32];
+    snprintf(mpath, sizeof mpath, "%s/metrics.jsonl", s->run_dir);
+    int bad = 0, added = hist_load_jsonl(&s->hist, mpath, &bad, err, errlen);
+    if (added < 0) goto fail;
+    if (added || bad)
+        log_info("history: %d episodes from %s (%d unreadable lines, %d kept)", added, mpath, bad,
+                 s->hist.count);
+    if (s->hist.count) {
+        const char *last = s->hist.rec[s->hist.count - 1];
+        s->last_episode = strdup(last);
+        cJSON *o = cJSON_Parse(last);
+        double v;
+        if (o && json_num(o, "episode", &v)) s->episode = (int64_t)v;
+        if (o && json_num(o, "epsilon", &v)) s->epsilon = v;
+        if (o && json_num(o, "multiplier", &v)) s->multiplier = v;
+        cJSON_Delete(o);
+    }
+    s->scratch = malloc(LWS_PRE + SRV_CHUNK);
+    if (!s->scratch) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    void *loops[1] = {loop};
+    info.port = opt->port;
+    info.iface = s->host;
+    info.protocols = protocols;
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
+                   LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+    info.foreign_loops = loops;
+    info.user = s;
+    info.retry_and_idle_policy = &retry;
+    info.timeout_secs = 10;
+    info.max_http_header_pool = 256;
+    info.fd_limit_per_thread = 0;
+    /* lws logs through our log: errors and warnings only. */
+    lws_set_log_level(LLL_ERR, NULL);
+    s->ctx = lws_create_context(&info);
+    if (!s->ctx) {
+        snprintf(err, errlen, "cannot listen on %s:%d (port in use, or no libuv event plugin)",
+                 s->host, opt->port);
+        goto fail;
+    }
+    s->vh = lws_get_vhost_by_name(s->ctx, "default");
+    s->port = s->vh ? lws_get_vhost_listen_port(s->vh) : opt->port;
+    if (s->port <= 0) {
+        snprintf(err, errlen, "cannot listen on %s:%d", s->host, opt->port);
+        lws_context_destroy(s->ctx);
+        s->ctx = NULL;
+        goto fail;
+    }
+
+    uv_timer_init(loop, &s->tick);
+    uv_timer_init(loop, &s->stop_timer);
+    uv_timer_init(loop, &s->fs_retry);
+    uv_timer_init(loop, &s->fs_debounce);
+    uv_fs_event_init(loop, &s->fs_ev);
+    s->tick.data = s->stop_timer.data = s->fs_retry.data = s->fs_debounce.data = s;
+    s->fs_ev.data = s;
+    s->open_handles = 5;
+    uv_timer_start(&s->tick, on_tick, 1000, 1000);
+    watch_checkpoints(s);
+    return s;
+fail:
+    hist_close(&s->hist);
+    free(s->scratch);
+    free(s->last_episode);
+    free(s);
+    return NULL;
+}
+
+int srv_port(const srv_t *s) {
+    return s->port;
+}
+
+const char *srv_token(const srv_t *s) {
+    return s->access_token;
+}
+
+static void finish_stop(srv_t *s) {
+    if (s->destroyed) return;
+    s->destroyed = true;
+    /* Destroying the context closes the listening socket and every remaining connection;
+     * with a foreign loop lws closes its own handles and the loop runs dry after ours. */
+    lws_context_destroy(s->ctx);
+    close_handle(s, (uv_handle_t *)&s->tick);
+    close_handle(s, (uv_handle_t *)&s->stop_timer);
+    close_handle(s, (uv_handle_t *)&s->fs_retry);
+    close_handle(s, (uv_handle_t *)&s->fs_debounce);
+    close_handle(s, (uv_handle_t *)&s->fs_ev);
+}
+
+static void on_stop_timer(uv_timer_t *t) {
+    srv_t *s = t->data;
+    int left = s->counts[EP_TRAINER] + s->counts[EP_TRAINING] + s->counts[EP_INFERENCE];
+    if (left && --s->stop_ticks > 0) return;
+    finish_stop(s);
+}
+
+void srv_shutdown(srv_t *s) {
+    if (s->stopping) return;
+    s->stopping = true;
+    int n = 0;
+    for (int e = EP_TRAINER; e < EP_COUNT; e++)
+        for (conn_t *c = s->lists[e]; c; c = c->next, n++) {
+            c->close_code = 0;
+            srv_close_conn(s, c, 1001, "server shutting down");
+        }
+    log_info("shutting down: closing %d WebSocket%s", n, n == 1 ? "" : "s");
+    /* Poll every 20 ms for up to 1 s until every peer has seen its close frame. */
+    s->stop_ticks = 50;
+    uv_timer_start(&s->stop_timer, on_stop_timer, n ? 20 : 0, 20);
+}
+
+void srv_free(srv_t *s) {
+    if (!s) return;
+    invalidate_hello(s);
+    oq_pool_close(&s->pool);
+    hist_close(&s->hist);
+    free(s->last_episode);
+    free(s->scratch);
+    free(s->buf);
+    free(s->model.params);
+    free(s);
+}

@@ -1,0 +1,206 @@
+/* inference/smsg.c — see smsg.h. */
+#include "inference/smsg.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+    const char *name;
+    smsg_cmd cmd;
+    smsg_endpoint ep;
+} commands[] = {
+    {"pause", SMSG_PAUSE, SMSG_TRAINING},
+    {"resume", SMSG_RESUME, SMSG_TRAINING},
+    {"stop", SMSG_STOP, SMSG_TRAINING},
+    {"start", SMSG_START, SMSG_TRAINING},
+    {"set_speed", SMSG_SET_SPEED, SMSG_TRAINING},
+    {"set_mode", SMSG_SET_MODE, SMSG_TRAINING},
+    {"checkpoint", SMSG_CHECKPOINT, SMSG_TRAINING},
+    {"load", SMSG_LOAD, SMSG_INFERENCE},
+    {"play", SMSG_PLAY, SMSG_INFERENCE},
+    {"pause", SMSG_PAUSE, SMSG_INFERENCE},
+    {"step", SMSG_STEP, SMSG_INFERENCE},
+    {"reset", SMSG_RESET, SMSG_INFERENCE},
+    {"set_speed", SMSG_SET_SPEED, SMSG_INFERENCE},
+    {"follow_latest", SMSG_FOLLOW_LATEST, SMSG_INFERENCE},
+};
+
+static bool safe_name(const char *s, size_t max, bool allow_upper) {
+    size_t n = strlen(s);
+    if (n == 0 || n > max) return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+                  (allow_upper && ((c >= 'A' && c <= 'Z') || c == '-' || c == '.'));
+        if (!ok) return false;
+    }
+    return true;
+}
+
+int smsg_json_string(const char *s, char *out, size_t cap) {
+    size_t o = 0;
+    if (cap < 3) return -1;
+    out[o++] = '"';
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        char tmp[8];
+        const char *rep = NULL;
+        size_t rl;
+        switch (*p) {
+            case '"':
+                rep = "\\\"";
+                break;
+            case '\\':
+                rep = "\\\\";
+                break;
+            case '\n':
+                rep = "\\n";
+                break;
+            case '\r':
+                rep = "\\r";
+                break;
+            case '\t':
+                rep = "\\t";
+                break;
+            default:
+                if (*p < 0x20) {
+                    snprintf(tmp, sizeof tmp, "\\u%04x", *p);
+                    rep = tmp;
+                }
+        }
+        if (rep) {
+            rl = strlen(rep);
+            if (o + rl + 2 > cap) return -1;
+            memcpy(out + o, rep, rl);
+            o += rl;
+        } else {
+            if (o + 3 > cap) return -1;
+            out[o++] = (char)*p;
+        }
+    }
+    out[o++] = '"';
+    out[o] = 0;
+    return (int)o;
+}
+
+smsg_result smsg_parse(const char *text, size_t len, smsg_endpoint ep, smsg_command *out, char *err,
+                       size_t errlen) {
+    memset(out, 0, sizeof *out);
+    out->enabled = true;
+    snprintf(out->name, sizeof out->name, "?");
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    smsg_result r = SMSG_BAD_JSON;
+    if (!root) {
+        snprintf(err, errlen, "invalid JSON");
+        return SMSG_BAD_JSON;
+    }
+    if (!cJSON_IsObject(root)) {
+        snprintf(err, errlen, "expected a JSON object");
+        goto done;
+    }
+    const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(root, "command");
+    if (!cJSON_IsString(cmd) || !cmd->valuestring) {
+        snprintf(err, errlen, "missing string field 'command'");
+        goto done;
+    }
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "id");
+    if (cJSON_IsNumber(id) && isfinite(id->valuedouble) && fabs(id->valuedouble) < 1e15) {
+        snprintf(out->id_json, sizeof out->id_json, "%.0f", id->valuedouble);
+    } else if (cJSON_IsString(id) && id->valuestring && strlen(id->valuestring) <= 64) {
+        if (smsg_json_string(id->valuestring, out->id_json, sizeof out->id_json) < 0)
+            out->id_json[0] = 0;
+    }
+    r = SMSG_REFUSED;
+    const char *name = cmd->valuestring;
+    if (safe_name(name, sizeof out->name - 1, false))
+        snprintf(out->name, sizeof out->name, "%s", name);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (commands[i].ep == ep && strcmp(commands[i].name, name) == 0) {
+            out->cmd = commands[i].cmd;
+            break;
+        }
+    }
+    if (out->cmd == SMSG_NONE) {
+        snprintf(err, errlen, "unknown command '%s'", out->name);
+        goto done;
+    }
+    const cJSON *v;
+    switch (out->cmd) {
+        case SMSG_SET_SPEED: {
+            double lo = ep == SMSG_TRAINING ? 1 : 0.1;
+            v = cJSON_GetObjectItemCaseSensitive(root, "speed");
+            if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < lo ||
+                v->valuedouble > 1000) {
+                snprintf(err, errlen, "speed must be a number in [%g, 1000]", lo);
+                goto done;
+            }
+            out->speed = v->valuedouble;
+            break;
+        }
+        case SMSG_SET_MODE:
+            v = cJSON_GetObjectItemCaseSensitive(root, "visual");
+            if (!cJSON_IsBool(v)) {
+                snprintf(err, errlen, "visual must be a boolean");
+                goto done;
+            }
+            out->visual = cJSON_IsTrue(v);
+            break;
+        case SMSG_FOLLOW_LATEST:
+            v = cJSON_GetObjectItemCaseSensitive(root, "enabled");
+            if (v && !cJSON_IsBool(v)) {
+                snprintf(err, errlen, "enabled must be a boolean");
+                goto done;
+            }
+            out->enabled = v ? cJSON_IsTrue(v) : true;
+            break;
+        case SMSG_LOAD:
+            v = cJSON_GetObjectItemCaseSensitive(root, "model");
+            if (!v) {
+                snprintf(out->model, sizeof out->model, "latest");
+                break;
+            }
+            if (!cJSON_IsString(v) || !v->valuestring ||
+                !safe_name(v->valuestring, sizeof out->model - 1, true) ||
+                strstr(v->valuestring, "..")) {
+                snprintf(err, errlen, "model must be \"latest\", \"best\" or a checkpoint name");
+                goto done;
+            }
+            snprintf(out->model, sizeof out->model, "%s", v->valuestring);
+            break;
+        default:
+            break;
+    }
+    r = SMSG_OK;
+done:
+    cJSON_Delete(root);
+    return r;
+}
+
+int smsg_trainer_command(const smsg_command *c, long id, char *out, size_t cap) {
+    int n;
+    switch (c->cmd) {
+        case SMSG_SET_SPEED:
+            n = snprintf(out, cap, "{\"command\":\"set_speed\",\"speed\":%.17g,\"id\":%ld}",
+                         c->speed, id);
+            break;
+        case SMSG_SET_MODE:
+            n = snprintf(out, cap, "{\"command\":\"set_mode\",\"visual\":%s,\"id\":%ld}",
+                         c->visual ? "true" : "false", id);
+            break;
+        default:
+            n = snprintf(out, cap, "{\"command\":\"%s\",\"id\":%ld}", c->name, id);
+    }
+    return (n < 0 || (size_t)n >= cap) ? -1 : n;
+}
+
+int smsg_result_json(const smsg_command *c, bool accepted, const char *error, char *out,
+                     size_t cap) {
+    char e[300] = "null";
+    if (error && smsg_json_string(error, e, sizeof e) < 0) snprintf(e, sizeof e, "\"error\"");
+    int n = snprintf(
+        out, cap,
+        "{\"type\":\"command_result\",\"command\":\"%s\",\"accepted\":%s,\"error\":%s%s%s}",
+        c->name, accepted ? "true" : "false", e, c->id_json[0] ? ",\"id\":" : "", c->id_json);
+    return (n < 0 || (size_t)n >= cap) ? -1 : n;
+}
