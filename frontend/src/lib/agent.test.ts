@@ -25,6 +25,26 @@ describe('agent reducer', () => {
     expect(s.ended).toBe(true);
   });
 
+  it('reads the connected message of PROTOCOL.md §7.1 (layout, names, pace)', () => {
+    const s = newAgentState();
+    applyAgentMessage(s, { type: 'connected', protocol: 1, session: 7, config: 'level1', models: [{ name: 'ep_0000500', episode: 500, score: 310.5, latest: true, best: false }], grid: { width: 8, height: 8, affordances: [{ name: 'Bed', x: 1, y: 1 }, { name: 'Job', x: 6, y: 6 }] }, actions: ['up', 'down', 'left', 'right', 'interact', 'wait'], meters: ['energy', 'hygiene', 'satiation', 'money', 'mood', 'social', 'health', 'fitness'], max_steps: 500, speed: 10, playing: false, follow_latest: false });
+    expect(s.models[0]).toEqual({ name: 'ep_0000500', episode: 500, score: 310.5 });
+    expect(s.frame?.cells[9]).toBe('Bed');
+    expect(s.frame?.cells[54]).toBe('Job');
+    expect(s.frame?.meterNames[0]).toBe('energy');
+    expect(s.maxSteps).toBe(500);
+    expect(s.speed).toBe(10);
+    applyAgentMessage(s, { type: 'model_loaded', model: null, episode: 0, score: null, untrained: true, follow_latest: false, reason: 'no checkpoint yet: playing the untrained policy' });
+    expect(s.model).toBeNull();
+    expect(s.untrained).toBe(true);
+    expect(s.info).toMatch(/untrained/);
+    applyAgentMessage(s, { type: 'state_update', episode: 1, step: 1, grid: { width: 8, height: 8, agent: { x: 3, y: 4 } }, meters: { energy: 0.9, hygiene: 1, satiation: 1, money: 0.5, mood: 1, social: 1, health: 1, fitness: 1 }, action: 'up', q_values: [1, 2, 3, 4, 5, 6], action_masks: [true, true, true, true, false, true], reward: 1, cumulative_reward: 1, hour: null });
+    expect(s.frame?.cells[9]).toBe('Bed');
+    expect(s.frame?.agent).toEqual({ x: 3, y: 4 });
+    applyAgentMessage(s, { type: 'command_result', command: 'load', accepted: false, error: "unknown model 'x'" });
+    expect(s.error).toBe("load: unknown model 'x'");
+  });
+
   it('shows errors', () => {
     const s = newAgentState();
     applyAgentMessage(s, { type: 'error', error: 'no such model: ep_9' });

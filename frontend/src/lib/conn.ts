@@ -45,6 +45,10 @@ export function closeText(code: number, reason: string): string {
     1011: 'server error',
     1012: 'server restarting',
     1013: 'server busy (too many clients), try again later',
+    4001: 'unauthorized (token)',
+    4004: 'unknown job',
+    4008: 'closed for being too slow',
+    4029: 'refused: too many clients',
   };
   const what = known[code] ?? `closed (code ${code})`;
   return reason ? `${what}: ${reason}` : what;
