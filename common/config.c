@@ -467,6 +467,11 @@ static int load_fail(loader *l, int line, int col, const char *fmt, ...) {
     return -1;
 }
 
+/* Whether an entry's key is exactly s (a TOML key may hold a NUL, which strcmp misses). */
+static bool key_is(const toml_entry *e, const char *s) {
+    return e->key_len == strlen(s) && memcmp(e->key, s, e->key_len) == 0;
+}
+
 /* "an integer", "a string", ... */
 static const char *a_type(toml_type t) {
     switch (t) {
@@ -491,13 +496,39 @@ static int wrong_type(loader *l, const toml_value *v, const char *key, const cha
                      where, want, a_type(v->type));
 }
 
+/* A key as it may be shown in a message: control characters (a NUL from "\u0000", say)
+ * escaped, long keys cut. */
+static const char *shown(const toml_entry *e, char *buf, size_t size) {
+    size_t o = 0;
+    for (size_t i = 0; i < e->key_len && o + 8 < size; i++) {
+        unsigned char ch = (unsigned char)e->key[i];
+        if (o + 12 >= size) {
+            memcpy(buf + o, "...", 3);
+            o += 3;
+            break;
+        }
+        if (ch < 0x20 || ch == 0x7F)
+            o += (size_t)snprintf(buf + o, size - o, "\\u%04X", ch);
+        else
+            buf[o++] = (char)ch;
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+/* The nearest candidate to an entry's key, none for keys holding a NUL. */
+static const char *nearest_key(const toml_entry *e, const char *const *cands, size_t n) {
+    return e->key_len == strlen(e->key) ? nearest(e->key, cands, n) : NULL;
+}
+
 static int unknown_key(loader *l, const toml_entry *e, const char *where, const char *const *cands,
                        size_t n) {
-    const char *s = nearest(e->key, cands, n);
+    char k[128];
+    const char *s = nearest_key(e, cands, n);
     if (s)
-        return load_fail(l, e->line, e->col, "unknown key '%s' in %s (did you mean '%s'?)", e->key,
-                         where, s);
-    return load_fail(l, e->line, e->col, "unknown key '%s' in %s", e->key, where);
+        return load_fail(l, e->line, e->col, "unknown key '%s' in %s (did you mean '%s'?)",
+                         shown(e, k, sizeof k), where, s);
+    return load_fail(l, e->line, e->col, "unknown key '%s' in %s", shown(e, k, sizeof k), where);
 }
 
 /* Reads an integer into *out, checking the range only against int's (the schema's ranges
@@ -567,7 +598,7 @@ static int get_meters(loader *l, const toml_value *v, const char *key, const cha
     if (v->type != TOML_TABLE) return wrong_type(l, v, key, where, "a table of meters");
     for (size_t i = 0; i < v->u.tab.len; i++) {
         const toml_entry *e = &v->u.tab.items[i];
-        int m = meter_index(e->key);
+        int m = e->key_len == strlen(e->key) ? meter_index(e->key) : -1;
         if (m < 0) return unknown_key(l, e, where, cfg_meter_names, CFG_NUM_METERS);
         if (get_double(l, e->value, e->key, where, &out[m])) return -1;
     }
@@ -603,26 +634,26 @@ static int load_affordances(loader *l, const toml_value *v, cfg_environment *env
             const toml_entry *e = &t->u.tab.items[k];
             const toml_value *x = e->value;
             int rc;
-            if (strcmp(e->key, "name") == 0) {
+            if (key_is(e, "name")) {
                 rc = get_string(l, x, e->key, where, a->name, sizeof a->name);
                 have_name = true;
-            } else if (strcmp(e->key, "x") == 0) {
+            } else if (key_is(e, "x")) {
                 rc = get_int(l, x, e->key, where, &a->x);
                 have_x = true;
-            } else if (strcmp(e->key, "y") == 0) {
+            } else if (key_is(e, "y")) {
                 rc = get_int(l, x, e->key, where, &a->y);
                 have_y = true;
-            } else if (strcmp(e->key, "cost") == 0) {
+            } else if (key_is(e, "cost")) {
                 rc = get_double(l, x, e->key, where, &a->cost);
-            } else if (strcmp(e->key, "effects") == 0) {
+            } else if (key_is(e, "effects")) {
                 char w2[96];
                 snprintf(w2, sizeof w2, "'effects' of %s", where);
                 rc = get_meters(l, x, e->key, w2, a->effects);
-            } else if (strcmp(e->key, "open_hour") == 0) {
+            } else if (key_is(e, "open_hour")) {
                 rc = get_int(l, x, e->key, where, &a->open_hour);
-            } else if (strcmp(e->key, "close_hour") == 0) {
+            } else if (key_is(e, "close_hour")) {
                 rc = get_int(l, x, e->key, where, &a->close_hour);
-            } else if (strcmp(e->key, "ticks") == 0) {
+            } else if (key_is(e, "ticks")) {
                 rc = get_int(l, x, e->key, where, &a->ticks);
             } else {
                 rc = unknown_key(l, e, where, affordance_keys,
@@ -651,7 +682,7 @@ static int load_cascades(loader *l, const toml_value *v, cfg_environment *env) {
             const toml_entry *e = &t->u.tab.items[k];
             const toml_value *x = e->value;
             int rc;
-            if (strcmp(e->key, "source") == 0 || strcmp(e->key, "target") == 0) {
+            if (key_is(e, "source") || key_is(e, "target")) {
                 int m = 0;
                 rc = get_enum(l, x, e->key, where, meter_enum_names, &m);
                 if (e->key[0] == 's') {
@@ -661,9 +692,9 @@ static int load_cascades(loader *l, const toml_value *v, cfg_environment *env) {
                     c->target = m;
                     have_target = true;
                 }
-            } else if (strcmp(e->key, "threshold") == 0) {
+            } else if (key_is(e, "threshold")) {
                 rc = get_double(l, x, e->key, where, &c->threshold);
-            } else if (strcmp(e->key, "strength") == 0) {
+            } else if (key_is(e, "strength")) {
                 rc = get_double(l, x, e->key, where, &c->strength);
                 have_strength = true;
             } else {
@@ -778,10 +809,11 @@ static int load_field(loader *l, const field *f, const toml_entry *e, char *base
             memset(pr->env, 0, sizeof pr->env);
             for (size_t i = 0; i < v->u.tab.len; i++) {
                 const toml_entry *x = &v->u.tab.items[i];
+                char k[128];
                 if (!env_name_ok(x->key, x->key_len))
                     return load_fail(l, x->line, x->col,
                                      "'%s' in %s: '%s' is not a valid environment variable name",
-                                     f->key, where, x->key);
+                                     f->key, where, shown(x, k, sizeof k));
                 if (x->value->type != TOML_STRING)
                     return wrong_type(l, x->value, x->key, where, "a string");
                 if (x->key_len + 1 + x->value->u.s.len >= CFG_ARG_MAX ||
@@ -812,7 +844,7 @@ static int load_section(loader *l, const section *s, const toml_value *t, cfg_co
     for (size_t i = 0; i < t->u.tab.len; i++) {
         const toml_entry *e = &t->u.tab.items[i];
         const field *f = s->fields;
-        while (f->key && strcmp(f->key, e->key) != 0) f++;
+        while (f->key && !key_is(e, f->key)) f++;
         if (!f->key) return unknown_key(l, e, where, cands, n);
         if (load_field(l, f, e, (char *)c + s->off, where)) return -1;
     }
@@ -838,7 +870,7 @@ static int load_document(loader *l, const toml_value *root, cfg_config *c) {
     for (size_t i = 0; i < root->u.tab.len; i++) {
         const toml_entry *e = &root->u.tab.items[i];
         const toml_value *v = e->value;
-        if (strcmp(e->key, "name") == 0) {
+        if (key_is(e, "name")) {
             if (get_string(l, v, "name", "the document", c->name, sizeof c->name)) return -1;
             /* The name becomes a directory (runs/<name>/): keep it one plain component. */
             if (!name_ok(c->name))
@@ -847,48 +879,52 @@ static int load_document(loader *l, const toml_value *root, cfg_config *c) {
                                  "start with '.'");
             continue;
         }
-        if (strcmp(e->key, "processes") == 0) {
+        if (key_is(e, "processes")) {
             if (v->type != TOML_TABLE)
                 return wrong_type(l, v, "processes", "the document", "a table");
-            for (size_t k = 0; k < v->u.tab.len; k++) {
-                const toml_entry *pe = &v->u.tab.items[k];
+            for (size_t pi = 0; pi < v->u.tab.len; pi++) {
+                const toml_entry *pe = &v->u.tab.items[pi];
                 size_t j = 0;
-                while (j < CFG_NUM_PROCS && strcmp(cfg_process_names[j], pe->key) != 0) j++;
+                while (j < CFG_NUM_PROCS && !key_is(pe, cfg_process_names[j])) j++;
                 if (j == CFG_NUM_PROCS) {
-                    const char *s = nearest(pe->key, cfg_process_names, CFG_NUM_PROCS);
+                    char k[128];
+                    const char *s = nearest_key(pe, cfg_process_names, CFG_NUM_PROCS);
                     const toml_value *pv = pe->value;
                     if (s)
                         return load_fail(l, pv->line, pv->col,
                                          "unknown table [processes.%s] (did you mean "
                                          "[processes.%s]?)",
-                                         pe->key, s);
+                                         shown(pe, k, sizeof k), s);
                     return load_fail(l, pv->line, pv->col,
                                      "unknown table [processes.%s] (expected trainer, server "
                                      "or frontend)",
-                                     pe->key);
+                                     shown(pe, k, sizeof k));
                 }
                 if (load_section(l, &sections[5 + j], pe->value, c)) return -1;
             }
             continue;
         }
         size_t j = 0;
-        while (j < 5 && strcmp(sections[j].name, e->key) != 0) j++;
+        while (j < 5 && !key_is(e, sections[j].name)) j++;
         if (j < 5) {
             if (load_section(l, &sections[j], v, c)) return -1;
             continue;
         }
-        const char *s = nearest(e->key, top, sizeof top / sizeof top[0]);
+        char k[128];
+        const char *s = nearest_key(e, top, sizeof top / sizeof top[0]);
         if (v->type == TOML_TABLE) {
             /* A table points at its header's '[' (or at its key when made by dotted keys). */
             if (s)
                 return load_fail(l, v->line, v->col, "unknown table [%s] (did you mean [%s]?)",
-                                 e->key, s);
-            return load_fail(l, v->line, v->col, "unknown table [%s]", e->key);
+                                 shown(e, k, sizeof k), s);
+            return load_fail(l, v->line, v->col, "unknown table [%s]", shown(e, k, sizeof k));
         }
         if (s)
             return load_fail(l, e->line, e->col,
-                             "unknown key '%s' at the top level (did you mean '%s'?)", e->key, s);
-        return load_fail(l, e->line, e->col, "unknown key '%s' at the top level", e->key);
+                             "unknown key '%s' at the top level (did you mean '%s'?)",
+                             shown(e, k, sizeof k), s);
+        return load_fail(l, e->line, e->col, "unknown key '%s' at the top level",
+                         shown(e, k, sizeof k));
     }
     return 0;
 }

@@ -184,6 +184,8 @@ static const struct {
     {"[environment.decay]\nenergi = 0.1\n",
      "t.toml:2:1: unknown key 'energi' in [environment.decay] (did you mean 'energy'?)"},
     {"[agent]\nzzzzzz = 1\n", "t.toml:2:1: unknown key 'zzzzzz' in [agent]"},
+    {"[training]\n\"episodes\\u0000x\" = 5\n",
+     "t.toml:2:1: unknown key 'episodes\\u0000x' in [training]"},
     {"[trainig]\nepisodes = 5\n", "t.toml:1:1: unknown table [trainig] (did you mean [training]?)"},
     {"[processes.trainr]\n",
      "t.toml:1:1: unknown table [processes.trainr] (did you mean [processes.trainer]?)"},
