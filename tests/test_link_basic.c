@@ -220,6 +220,37 @@ START_TEST(test_down_then_up) {
 }
 END_TEST
 
+/* A server that accepts and closes at once (a bad token: 4001) is retried with a growing
+ * delay, not hammered; once it accepts, the link stays up and sends its hello. The bound
+ * on attempts is loose on purpose: without backoff there would be hundreds. */
+START_TEST(test_rejected_backoff) {
+    testsrv *s = testsrv_start(0, 64);
+    ck_assert_ptr_nonnull(s);
+    testsrv_set_reject(s, 4001);
+    link_t *l = start_link(testsrv_port(s), "wrong", 16);
+    link_set_hello(l, "{\"type\":\"hello\"}", 16);
+    ck_assert(testsrv_wait_connections(s, 2, WAIT_MS));
+    sleep_ms(2000);
+    int attempts = testsrv_connections(s);
+    ck_assert_msg(attempts <= 15, "%d connections in about 2 s: no backoff", attempts);
+    testsrv_set_reject(s, 0);
+    ck_assert(testsrv_wait_connections(s, attempts + 1, WAIT_MS));
+    /* The accepted connection gets a hello and keeps it (nothing closes it). */
+    int accepted = testsrv_connections(s);
+    char buf[64];
+    bool got = false;
+    for (int tries = 0; tries < WAIT_MS / 10 && !got; tries++) {
+        for (int i = 0; i < (int)testsrv_count(s); i++)
+            if (testsrv_message(s, i, buf, sizeof buf) == accepted) got = true;
+        if (!got) sleep_ms(10);
+    }
+    ck_assert(got);
+    ck_assert(link_connected(l));
+    link_stop(l, 1000);
+    testsrv_stop(s);
+}
+END_TEST
+
 /* The drop policy in detail, on a queue of 4 with the server down. */
 START_TEST(test_drop_policy) {
     int port = dead_port();
@@ -332,6 +363,7 @@ int main(void) {
     tcase_add_test(tc, test_large_messages);
     tcase_add_test(tc, test_commands);
     tcase_add_test(tc, test_down_then_up);
+    tcase_add_test(tc, test_rejected_backoff);
     tcase_add_test(tc, test_drop_policy);
     tcase_add_test(tc, test_stop_flushes);
     tcase_add_test(tc, test_stop_dead_server);

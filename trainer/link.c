@@ -86,7 +86,9 @@ struct link {
     bool closing;         /* send the close frame at the next WRITEABLE */
     bool done;            /* leave the service loop */
     bool retry_scheduled; /* sul_retry is armed */
-    bool warned_down;     /* "cannot reach" was logged for this outage */
+    bool warned_down;     /* the outage was logged (reset by a stable connection) */
+    int last_close_code;  /* the last close code logged */
+    bool flapping;        /* the last connection was closed at once by the server */
     int backoff_ms;
     uint64_t jitter_state;
     lws_usec_t established_at;
@@ -275,8 +277,7 @@ static void schedule_retry(link_t *l) {
  * leave the loop. */
 static void connection_gone(link_t *l, const char *why) {
     bool was_up = l->established;
-    if (was_up && lws_now_usecs() - l->established_at >= LINK_STABLE_US)
-        l->backoff_ms = LINK_BACKOFF_MIN_MS;
+    bool stable = was_up && lws_now_usecs() - l->established_at >= LINK_STABLE_US;
     l->wsi = NULL;
     l->established = false;
     l->cur_active = false; /* a message cut off mid-write is lost with the connection */
@@ -287,11 +288,17 @@ static void connection_gone(link_t *l, const char *why) {
         l->done = true;
         return;
     }
-    if (was_up) {
+    /* One line per outage, not one per attempt: a server that refuses us (or is down)
+     * for an hour must not fill the log. */
+    l->flapping = was_up && !stable;
+    if (stable) {
+        l->backoff_ms = LINK_BACKOFF_MIN_MS;
+        l->last_close_code = 0;
         log_warn("link: connection to %s lost (%s); reconnecting", l->display_url, why);
         l->warned_down = true;
     } else if (!l->warned_down) {
-        log_warn("link: cannot reach %s (%s); retrying with backoff", l->display_url, why);
+        log_warn("link: %s %s (%s); retrying with backoff",
+                 was_up ? "connection closed at once by" : "cannot reach", l->display_url, why);
         l->warned_down = true;
     }
     schedule_retry(l);
@@ -472,10 +479,9 @@ static int link_callback(struct lws *wsi, enum lws_callback_reasons reason, void
             l->established_at = lws_now_usecs();
             l->need_hello = true;
             l->cur_active = false;
-            l->warned_down = false;
             atomic_store(&l->connected, true);
             atomic_fetch_add(&l->connects, 1);
-            log_info("link: connected to %s", l->display_url);
+            log_msg(l->flapping ? LOG_DEBUG : LOG_INFO, "link: connected to %s", l->display_url);
             lws_callback_on_writable(wsi);
             break;
         case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
@@ -487,8 +493,12 @@ static int link_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
             if (len >= 2) {
                 const unsigned char *c = in;
-                log_warn("link: the server closed the connection (code %d: %.*s)", c[0] << 8 | c[1],
-                         (int)(len - 2), (const char *)in + 2);
+                int code = c[0] << 8 | c[1];
+                /* Said once while it repeats: a steady 4001 (bad token) every 5 s is one line. */
+                log_msg(code == l->last_close_code ? LOG_DEBUG : LOG_WARN,
+                        "link: the server closed the connection (code %d: %.*s)", code,
+                        (int)(len - 2), (const char *)in + 2);
+                l->last_close_code = code;
             }
             break;
         case LWS_CALLBACK_CLIENT_RECEIVE:

@@ -31,6 +31,7 @@ typedef struct {
     unsigned char *rx;
     size_t rx_len, rx_alloc;
     bool kick;
+    int kick_code;
 } session;
 
 struct testsrv {
@@ -48,6 +49,7 @@ struct testsrv {
     char *out[TS_OUT_SLOTS];
     int out_head, out_count;
     bool kick_requested, stop;
+    int reject_code;
 
     struct lws *newest; /* server thread only */
     bool done;
@@ -92,9 +94,16 @@ static int ts_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
                 if (tl > 0 && tl < (int)sizeof ci->token)
                     lws_hdr_custom_copy(wsi, ci->token, sizeof ci->token, "x-run-demo-token:", 17);
             }
+            int reject = s->reject_code;
             pthread_cond_broadcast(&s->cv);
             pthread_mutex_unlock(&s->mu);
             s->newest = wsi;
+            if (reject) {
+                /* Like the real server with a bad token: accept, then close at once. */
+                ss->kick = true;
+                ss->kick_code = reject;
+                lws_callback_on_writable(wsi);
+            }
             break;
         }
         case LWS_CALLBACK_RECEIVE: {
@@ -134,11 +143,14 @@ static int ts_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
             }
             break;
         case LWS_CALLBACK_SERVER_WRITEABLE: {
-            if (wsi != s->newest) break;
             if (ss->kick) {
-                lws_close_reason(wsi, LWS_CLOSE_STATUS_GOINGAWAY, (unsigned char *)"kick", 4);
+                lws_close_reason(wsi,
+                                 ss->kick_code ? (enum lws_close_status)ss->kick_code
+                                               : LWS_CLOSE_STATUS_GOINGAWAY,
+                                 (unsigned char *)"kick", 4);
                 return -1;
             }
+            if (wsi != s->newest) break;
             pthread_mutex_lock(&s->mu);
             char *t = NULL;
             if (s->out_count > 0) {
@@ -359,6 +371,12 @@ void testsrv_kick(testsrv *s) {
     s->kick_requested = true;
     pthread_mutex_unlock(&s->mu);
     lws_cancel_service(s->ctx);
+}
+
+void testsrv_set_reject(testsrv *s, int code) {
+    pthread_mutex_lock(&s->mu);
+    s->reject_code = code;
+    pthread_mutex_unlock(&s->mu);
 }
 
 void testsrv_stop(testsrv *s) {

@@ -52,6 +52,10 @@ int testsrv_send(testsrv *s, const char *text);
 /* Closes the newest open connection from the server side with a close frame. */
 void testsrv_kick(testsrv *s);
 
+/* From now on, closes each new connection at once with close code `code` (as the real
+ * server does with a bad token: 4001); 0 accepts them again. */
+void testsrv_set_reject(testsrv *s, int code);
+
 /* Closes every connection, stops the thread and frees s. NULL is accepted. */
 void testsrv_stop(testsrv *s);
 
