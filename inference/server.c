@@ -412,7 +412,11 @@ static srv_ep path_endpoint(const srv_t *s, const char *uri, bool *bad_job) {
 static void request_token(struct lws *wsi, char *out, size_t cap, bool *from_query) {
     *from_query = false;
     out[0] = 0;
-    if (lws_get_urlarg_by_name(wsi, "token=", out, (int)cap) && out[0]) {
+    /* lws 4.1 copies the whole "token=VALUE" fragment and returns a pointer past "=". */
+    char arg[320];
+    const char *v = lws_get_urlarg_by_name(wsi, "token=", arg, (int)sizeof arg);
+    if (v && v[0]) {
+        snprintf(out, cap, "%s", v);
         *from_query = true;
         return;
     }
