@@ -303,7 +303,7 @@ static int ckpt_parse_header(const uint8_t *buf, uint64_t size, ckpt_meta *m, ch
                  CKPT_FORMAT_VERSION);
         return -1;
     }
-    m->n = get_u32(buf + OFF_NSECT);
+    m->n = hl >= CKPT_FIXED_LEN + 8 ? get_u32(buf + OFF_NSECT) : 0; /* buf holds hl bytes */
     if (hl < CKPT_FIXED_LEN + 8 || m->n > CKPT_MAX_SECTIONS || hl != ckpt_header_len(m->n) ||
         get_u32(buf + OFF_FLAGS) != 0 || get_u32(buf + hl - 8) != 0) {
         snprintf(why, whylen, "corrupt header (%" PRIu32 " sections in %" PRIu32 " bytes)", m->n,
