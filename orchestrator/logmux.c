@@ -228,6 +228,26 @@ void logmux_stream_space(logmux_stream *s, char **ptr, size_t *len) {
     *len = sizeof s->buf - s->len;
 }
 
+/* A cut position at most LOGMUX_LINE_MAX into p that does not split a UTF-8 sequence. */
+static size_t cut_at(const char *p) {
+    size_t cut = LOGMUX_LINE_MAX;
+    for (int k = 0; k < 3 && ((unsigned char)p[cut] & 0xC0) == 0x80; k++) cut--;
+    return cut;
+}
+
+/* One complete line (without its newline), cut into marked pieces when too long. */
+static void emit_line(logmux *m, logmux_stream *s, const char *p, size_t n) {
+    while (n > LOGMUX_LINE_MAX) {
+        size_t cut = cut_at(p);
+        emit(m, s, p, cut, s->continued, true);
+        s->continued = true;
+        p += cut;
+        n -= cut;
+    }
+    emit(m, s, p, n, s->continued, false);
+    s->continued = false;
+}
+
 void logmux_stream_commit(logmux *m, logmux_stream *s, size_t n) {
     update_stamp(m);
     size_t end = s->len + n;
@@ -238,15 +258,13 @@ void logmux_stream_commit(logmux *m, logmux_stream *s, size_t n) {
         size_t llen = (size_t)(nl - (s->buf + start));
         size_t body = llen;
         if (body && s->buf[start + body - 1] == '\r') body--; /* CRLF endings */
-        emit(m, s, s->buf + start, body, s->continued, false);
-        s->continued = false;
+        emit_line(m, s, s->buf + start, body);
         start += llen + 1;
     }
-    /* What is left has no newline: cut it while it is at least one bound long. */
-    while (end - start >= LOGMUX_LINE_MAX) {
-        size_t cut = LOGMUX_LINE_MAX;
-        /* Never cut inside a UTF-8 sequence: back up over continuation bytes. */
-        for (int k = 0; k < 3 && ((unsigned char)s->buf[start + cut] & 0xC0) == 0x80; k++) cut--;
+    /* What is left has no newline yet: cut it while it is longer than the bound, so that
+     * the buffer always has room (the rest may still end with a newline soon). */
+    while (end - start > LOGMUX_LINE_MAX) {
+        size_t cut = cut_at(s->buf + start);
         emit(m, s, s->buf + start, cut, s->continued, true);
         s->continued = true;
         start += cut;
@@ -274,9 +292,8 @@ void logmux_stream_finish(logmux *m, logmux_stream *s) {
     update_stamp(m);
     size_t body = s->len;
     if (s->buf[body - 1] == '\r') body--;
-    emit(m, s, s->buf, body, s->continued, false);
+    emit_line(m, s, s->buf, body);
     s->len = 0;
-    s->continued = false;
 }
 
 void logmux_printf(logmux *m, const char *fmt, ...) {

@@ -338,7 +338,8 @@ static void child_spawn(child *c) {
 
 static void on_stop_escalate(uv_timer_t *t) {
     child *c = t->data;
-    if (!c->proc_active) return;
+    /* Never signal after the exit callback (the pid may be reused) or a pid we never had. */
+    if (!c->proc_active || c->pid <= 0) return;
     if (c->stop_stage == 1) {
         logmux_printf(c->o->mux, "%s did not stop within %g s; killing it and its descendants",
                       c->spec->name, c->spec->policy.stop_timeout);
@@ -358,7 +359,7 @@ static void child_stop(child *c, bool hurry) {
         c->state = CH_DONE;
         return;
     }
-    if (c->state != CH_RUNNING || !c->proc_active) return;
+    if (c->state != CH_RUNNING || !c->proc_active || c->pid <= 0) return;
     if (hurry) {
         if (c->stop_stage < 2) {
             kill(c->pid, SIGUSR2);
@@ -481,6 +482,7 @@ static int sweep_orphans(orch *o) {
             long pid = strtol(p, &end, 10);
             if (end == p) break;
             p = end;
+            if (pid <= 1) continue;
             bool ours = false;
             for (int i = 0; i < CFG_NUM_PROCS && !ours; i++)
                 ours = o->ch[i].pid == pid && (o->ch[i].proc_active || o->ch[i].proc_handle_open);

@@ -405,7 +405,8 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
         localtime_r(&now, &tm);
         char stamp[32];
         strftime(stamp, sizeof stamp, "%Y-%m-%d_%H%M%S", &tm);
-        snprintf(p->run_dir, sizeof p->run_dir, "%.*s/%s/%s", PATH_MAX - 80, p->runs_dir, p->cfg.name, stamp);
+        snprintf(p->run_dir, sizeof p->run_dir, "%.*s/%s/%s", PATH_MAX - 80, p->runs_dir,
+                 p->cfg.name, stamp);
         /* Two runs started in the same second get distinct directories. */
         char base[PATH_MAX];
         snprintf(base, sizeof base, "%s", p->run_dir);

@@ -1,0 +1,250 @@
+/* tests/test_orch_logs.c — the log multiplexer through the real run_demo: three children
+ * flooding at once (whole lines, lines in random small pieces, 64 KiB blocks) must give
+ * every line exactly once, whole, under its child's label; partial writes are joined; an
+ * unterminated last line is printed at exit; very long lines are cut and marked; control
+ * sequences and invalid UTF-8 are neutralised; colour follows --color, NO_COLOR and
+ * FORCE_COLOR. Also unit checks of logmux_sanitize and of the line splitter. */
+#include <check.h>
+
+#include "orchestrator/logmux.h"
+#include "tests/fixtures/orch_harness.h"
+
+#define FIX "\"{bindir}/orch_fixture\""
+
+static char out_path[512];
+
+static void setup(void) {
+    h_setup();
+    h_path(out_path, sizeof out_path, "out.txt");
+}
+
+static void teardown(void) {
+    h_cleanup();
+}
+
+static pid_t launch3(const char *trainer, const char *server, const char *frontend,
+                     const char *const *env, const char *flag) {
+    /* A fresh output file per launch: never read the previous run's lines. */
+    static int launches;
+    char name[32];
+    snprintf(name, sizeof name, "out%d.txt", ++launches);
+    h_path(out_path, sizeof out_path, name);
+    char cfg[512], dir[512], port[16], fport[16];
+    h_path(cfg, sizeof cfg, "test.toml");
+    h_path(dir, sizeof dir, "run");
+    snprintf(port, sizeof port, "%d", h_free_port());
+    snprintf(fport, sizeof fport, "%d", h_free_port());
+    h_write(cfg,
+            "[unified_server]\nhealth_check_timeout = 20.0\n"
+            "[processes.trainer]\ncommand = %s\n[processes.server]\ncommand = %s\n"
+            "[processes.frontend]\ncommand = %s\n",
+            trainer, server, frontend ? frontend : "[]");
+    const char *argv[] = {"--config",
+                          cfg,
+                          "--port",
+                          port,
+                          "--frontend-port",
+                          fport,
+                          "--frontend",
+                          frontend ? "dev" : "none",
+                          "--no-browser",
+                          "--checkpoint-dir",
+                          dir,
+                          flag,
+                          NULL};
+    return h_start_env(out_path, env, argv);
+}
+
+static char *finish(pid_t pid, int code) {
+    int st = h_wait(pid, 30000);
+    char *out = h_read(out_path);
+    if (st < 0) kill(pid, SIGKILL);
+    ck_assert_msg(h_code(st) == code, "exit %d, want %d", h_code(st), code);
+    ck_assert_int_eq(h_survivors(1000), 0);
+    return out;
+}
+
+#define FLOOD_N 100000
+
+START_TEST(three_floods_every_line_once_and_whole) {
+    char n[16];
+    snprintf(n, sizeof n, "%d", FLOOD_N);
+    char t[256], s[256], f[256];
+    snprintf(t, sizeof t, "[" FIX ", \"--flood\", \"%s\", \"T\", \"line\", \"--serve\"]", n);
+    snprintf(s, sizeof s,
+             "[" FIX ", \"--listen\", \"RD_SERVER_PORT\", \"--flood\", \"%s\", \"S\", \"pieces\", "
+             "\"--serve\"]",
+             n);
+    snprintf(f, sizeof f,
+             "[" FIX ", \"--listen\", \"RD_FRONTEND_PORT\", \"--flood\", \"%s\", \"F\", "
+             "\"blocks\", \"--serve\"]",
+             n);
+    pid_t pid = launch3(t, s, f, NULL, "--color=never");
+    char last[3][64];
+    snprintf(last[0], 64, "] T %d ", FLOOD_N - 1);
+    snprintf(last[1], 64, "] S %d ", FLOOD_N - 1);
+    snprintf(last[2], 64, "] F %d ", FLOOD_N - 1);
+    for (int k = 0; k < 3; k++) ck_assert(h_wait_output(out_path, last[k], 60000));
+    kill(pid, SIGINT);
+    char *out = finish(pid, 130);
+
+    static unsigned char seen[3][FLOOD_N];
+    memset(seen, 0, sizeof seen);
+    static const char *const labels[3] = {"[Training] ", "[Server] ", "[Frontend] "};
+    static const char tags[3] = {'T', 'S', 'F'};
+    long bad = 0, dup = 0, total = 0;
+    for (char *line = out, *nl; *line; line = nl + 1) {
+        nl = strchr(line, '\n');
+        ck_assert_ptr_nonnull(nl); /* run_demo's output ends every line */
+        *nl = '\0';
+        /* "[HH:MM:SS] " */
+        if (strlen(line) < 11 || line[0] != '[' || line[3] != ':' || line[9] != ']') {
+            bad++;
+            continue;
+        }
+        const char *rest = line + 11;
+        int k = -1;
+        for (int i = 0; i < 3; i++)
+            if (!strncmp(rest, labels[i], strlen(labels[i]))) k = i;
+        if (k < 0) continue; /* run_demo's own lines, "listening on" */
+        rest += strlen(labels[k]);
+        if (!strncmp(rest, "listening", 9) || !strncmp(rest, "got SIGTERM", 11)) continue;
+        char tag;
+        long seq;
+        char tail[64];
+        if (sscanf(rest, "%c %ld %63s", &tag, &seq, tail) != 3 || tag != tags[k] || seq < 0 ||
+            seq >= FLOOD_N || strcmp(tail, "abcdefghijklmnopqrstuvwxyz0123456789") != 0) {
+            bad++;
+            continue;
+        }
+        if (seen[k][seq]++) dup++;
+        total++;
+    }
+    ck_assert_int_eq(bad, 0);
+    ck_assert_int_eq(dup, 0);
+    ck_assert_int_eq(total, 3L * FLOOD_N);
+    free(out);
+}
+END_TEST
+
+START_TEST(partial_long_and_hostile_lines) {
+    pid_t pid = launch3("[" FIX ", \"--partial\", \"--long\", \"40000\", \"--evil\", \"--serve\"]",
+                        "[" FIX ", \"--listen\", \"RD_SERVER_PORT\", \"--serve\"]", NULL, NULL,
+                        "--color=never");
+    ck_assert(h_wait_output(out_path, "caf", 15000));
+    kill(pid, SIGINT);
+    char *out = finish(pid, 130);
+    ck_assert_ptr_nonnull(strstr(out, "[Training] part-one\n"));
+    /* The unterminated last line, printed at exit as a whole line. */
+    ck_assert_ptr_nonnull(strstr(out, "[Training] tail-without-newline\n"));
+    /* 40000 bytes: cut at 16384 twice, marked at each cut and continuation. */
+    ck_assert_int_eq(h_count(out, " [...]\n"), 2);
+    ck_assert_int_eq(h_count(out, "[Training] [...] "), 2);
+    long letters = 0;
+    for (const char *p = out; *p; p++)
+        if (*p >= 'a' && *p <= 'z' && p[-1] != ' ') letters++;
+    ck_assert_int_ge(letters, 40000);
+    /* No raw ESC, BEL or CR reaches the terminal; the text stays readable. */
+    ck_assert_ptr_null(strchr(out, '\x1b'));
+    ck_assert_ptr_null(strchr(out, '\x07'));
+    ck_assert_ptr_null(strchr(out, '\r'));
+    ck_assert_ptr_nonnull(strstr(out, "evil ^[[2J^[]0;title^G "));
+    ck_assert_ptr_nonnull(strstr(out, "\xef\xbf\xbd"));
+    ck_assert_ptr_nonnull(strstr(out, "caf\xc3\xa9\n"));
+    free(out);
+}
+END_TEST
+
+static bool colour_with(const char *const *env, const char *flag) {
+    pid_t pid =
+        launch3("[" FIX ", \"--say\", \"hello\", \"--serve\"]",
+                "[" FIX ", \"--listen\", \"RD_SERVER_PORT\", \"--serve\"]", NULL, env, flag);
+    ck_assert(h_wait_output(out_path, "All systems operational", 15000));
+    kill(pid, SIGINT);
+    char *out = finish(pid, 130);
+    bool colour = strstr(out, "\x1b[36m[Training]\x1b[0m hello") != NULL;
+    ck_assert(colour || strstr(out, "[Training] hello"));
+    free(out);
+    return colour;
+}
+
+START_TEST(colour_follows_flag_and_environment) {
+    const char *plain[] = {"NO_COLOR=", "FORCE_COLOR=", NULL};
+    const char *no[] = {"NO_COLOR=1", "FORCE_COLOR=", NULL};
+    const char *force[] = {"NO_COLOR=", "FORCE_COLOR=1", NULL};
+    ck_assert(!colour_with(plain, NULL)); /* a file is not a terminal */
+    ck_assert(colour_with(plain, "--color=always"));
+    ck_assert(!colour_with(no, NULL));
+    ck_assert(colour_with(force, NULL));
+    ck_assert(!colour_with(force, "--color=never"));
+}
+END_TEST
+
+START_TEST(sanitize_unit) {
+    char out[64];
+    size_t n = logmux_sanitize(out, "a\tb\x1b[1m\x7f\xc2\x9b\xe2\x82\xac\xed\xa0\x80", 16);
+    out[n] = '\0';
+    /* tab kept, ESC and DEL in caret form, C1 CSI and a surrogate replaced, euro kept */
+    ck_assert_str_eq(out, "a\tb^[[1m^?\xef\xbf\xbd\xef\xbf\xbd\xe2\x82\xac"
+                          "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+}
+END_TEST
+
+START_TEST(splitter_unit) {
+    /* Feeding the same text in every chunk size gives the same output. */
+    static const char text[] = "one\ntwo\r\nthree-is-longer\n\nfour";
+    static logmux m;
+    static logmux_stream s;
+    static char ref[4096];
+    int pfd[2];
+    for (size_t chunk = 1; chunk <= sizeof text; chunk++) {
+        ck_assert_int_eq(pipe(pfd), 0);
+        logmux_init(&m, pfd[1], false, false);
+        logmux_stream_init(&s, &m, "X", LOGMUX_CYAN, NULL);
+        for (size_t off = 0; off < sizeof text - 1; off += chunk) {
+            size_t k = sizeof text - 1 - off < chunk ? sizeof text - 1 - off : chunk;
+            logmux_stream_feed(&m, &s, text + off, k);
+        }
+        logmux_stream_finish(&m, &s);
+        logmux_flush(&m);
+        close(pfd[1]);
+        char got[4096];
+        ssize_t len = read(pfd[0], got, sizeof got - 1);
+        close(pfd[0]);
+        ck_assert_int_gt(len, 0);
+        got[len] = '\0';
+        /* Drop the timestamps: "[HH:MM:SS] " is 11 bytes at each line start. */
+        char plain[4096];
+        size_t o = 0;
+        for (char *l = got, *nl; *l; l = nl + 1) {
+            nl = strchr(l, '\n');
+            o +=
+                (size_t)snprintf(plain + o, sizeof plain - o, "%.*s\n", (int)(nl - l - 11), l + 11);
+        }
+        if (chunk == 1) {
+            ck_assert_str_eq(plain, "[X] one\n[X] two\n[X] three-is-longer\n[X] \n[X] four\n");
+            snprintf(ref, sizeof ref, "%s", plain);
+        } else {
+            ck_assert_str_eq(plain, ref);
+        }
+    }
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("orch_logs");
+    TCase *tc = tcase_create("logs");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, sanitize_unit);
+    tcase_add_test(tc, splitter_unit);
+    tcase_add_test(tc, three_floods_every_line_once_and_whole);
+    tcase_add_test(tc, partial_long_and_hostile_lines);
+    tcase_add_test(tc, colour_follows_flag_and_environment);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
