@@ -31,8 +31,9 @@ const char *const env_outcome_names[4] = {"running", "health", "energy", "max_st
 
 #define BIT(a) (1u << (a))
 
-static const int8_t move_dx[4] = {0, 0, -1, 1};
-static const int8_t move_dy[4] = {-1, 1, 0, 0};
+/* Per action: up, down, left, right, interact, wait. */
+static const int8_t move_dx[ENV_NUM_ACTIONS] = {0, 0, -1, 1, 0, 0};
+static const int8_t move_dy[ENV_NUM_ACTIONS] = {-1, 1, 0, 0, 0, 0};
 
 /* Whether an affordance with these hours is open during `hour` (0-23). Equal hours modulo
  * 24 (0 and 24 in particular) mean always open; close < open wraps past midnight. */
@@ -81,15 +82,21 @@ static void set_constants(env_t *e) {
             if (e->cell[y * w + x] >= 0) m |= BIT(ENV_INTERACT);
             e->pc.cell_mask[y * w + x] = m;
         }
+    e->pc.cost_may_raise = false;
     for (int i = 0; i < CFG_NUM_METERS; i++) {
-        e->pc.move_cost[i] = c->move_cost[i];
-        e->pc.wait_cost[i] = c->wait_cost[i];
+        for (int a = ENV_UP; a <= ENV_RIGHT; a++) e->pc.action_cost[a][i] = c->move_cost[i];
+        e->pc.action_cost[ENV_INTERACT][i] = 0.0;
+        e->pc.action_cost[ENV_WAIT][i] = c->wait_cost[i];
+        if (c->move_cost[i] < 0 || c->wait_cost[i] < 0) e->pc.cost_may_raise = true;
+        e->pc.src_thr[i] = -1.0; /* no meter in [0,1] is below: not a source */
     }
     e->pc.n_cascades = c->n_cascades;
     for (int k = 0; k < c->n_cascades; k++) {
-        e->pc.csrc[k] = (int8_t)c->cascades[k].source;
-        e->pc.ctgt[k] = (int8_t)c->cascades[k].target;
-        e->pc.cthr[k] = c->cascades[k].threshold;
+        const cfg_cascade *cc = &c->cascades[k];
+        e->pc.csrc[k] = (int8_t)cc->source;
+        e->pc.ctgt[k] = (int8_t)cc->target;
+        e->pc.cthr[k] = cc->threshold;
+        if (cc->threshold > e->pc.src_thr[cc->source]) e->pc.src_thr[cc->source] = cc->threshold;
     }
     for (int a = 0; a < c->n_affordances; a++) {
         const cfg_affordance *af = &c->affordances[a];
@@ -107,6 +114,16 @@ static void set_constants(env_t *e) {
                 hours_open(c->affordances[a].open_hour, c->affordances[a].close_hour, hr))
                 open |= BIT(a);
         e->pc.open_by_hour[hr] = open;
+    }
+    if (c->observability == CFG_OBS_PARTIAL) {
+        /* The grid with a border of r cells on each side: -1 outside, 1 an affordance. */
+        int r = c->view_radius, pw = w + 2 * r, ph = h + 2 * r;
+        for (int y = 0; y < ph; y++)
+            for (int x = 0; x < pw; x++) {
+                int gx = x - r, gy = y - r;
+                bool in = gx >= 0 && gx < w && gy >= 0 && gy < h;
+                e->pc.view[y * pw + x] = !in ? -1 : e->cell[gy * w + gx] >= 0 ? 1 : 0;
+            }
     }
     e->pc.inv_w1 = w > 1 ? 1.0f / (float)(w - 1) : 0.0f;
     e->pc.inv_h1 = h > 1 ? 1.0f / (float)(h - 1) : 0.0f;
@@ -136,8 +153,8 @@ int env_init(env_t *e, const cfg_environment *cfg, uint64_t seed) {
         cfg->n_cascades > CFG_MAX_CASCADES)
         return -1;
     if (cfg->day_cycle && cfg->day_length < 1) return -1;
-    /* 15 keeps the window (31x31) within ENV_MAX_OBS. */
-    if (cfg->observability == CFG_OBS_PARTIAL && (cfg->view_radius < 0 || cfg->view_radius > 15))
+    if (cfg->observability == CFG_OBS_PARTIAL &&
+        (cfg->view_radius < 0 || cfg->view_radius > ENV_MAX_VIEW_RADIUS))
         return -1;
     for (int a = 0; a < cfg->n_affordances; a++) {
         const cfg_affordance *af = &cfg->affordances[a];
@@ -206,8 +223,13 @@ uint8_t env_action_mask(const env_t *e) {
     return m;
 }
 
+/* Written as two selects in this order so that the compiler turns the loop into packed
+ * max/min instructions (a nested ternary stays scalar and branchy). */
 static inline void clamp_meters(double *m) {
-    for (int i = 0; i < CFG_NUM_METERS; i++) m[i] = m[i] < 0.0 ? 0.0 : m[i] > 1.0 ? 1.0 : m[i];
+    for (int i = 0; i < CFG_NUM_METERS; i++) {
+        double v = m[i] > 0.0 ? m[i] : 0.0;
+        m[i] = v < 1.0 ? v : 1.0;
+    }
 }
 
 static inline void reset_progress(env_t *e) {
@@ -248,17 +270,18 @@ env_outcome env_step(env_t *e, int action) {
     e->last_interact_ok = false;
     if (action == ENV_INTERACT) {
         interact(e, e->cell[e->y * c->width + e->x]);
+        clamp_meters(m);
     } else {
-        const double *cost = e->pc.wait_cost;
+        /* Tables rather than branches: the action is random while exploring. */
+        const double *cost = e->pc.action_cost[action];
         reset_progress(e);
-        if (action != ENV_WAIT) {
-            e->x += move_dx[action];
-            e->y += move_dy[action];
-            cost = e->pc.move_cost;
-        }
+        e->x += move_dx[action];
+        e->y += move_dy[action];
         for (int i = 0; i < CFG_NUM_METERS; i++) m[i] -= cost[i];
+        /* Costs only lower meters (unless a config makes one negative): a meter they take
+         * below 0 ends this step at 0 through the next clamp just the same. */
+        if (e->pc.cost_may_raise) clamp_meters(m);
     }
-    clamp_meters(m);
 
     /* 2. Living wears everything down; poor fitness wears health down. */
     for (int i = 0; i < CFG_NUM_METERS; i++) m[i] -= e->pc.decay[i];
@@ -266,14 +289,20 @@ env_outcome env_step(env_t *e, int action) {
     m[METER_HEALTH] -= e->pc.fh_const - e->pc.fh_slope * fit;
     clamp_meters(m);
 
-    /* 3. Cascades, from a snapshot so that their order in the config does not matter. */
-    double src[CFG_NUM_METERS];
-    memcpy(src, m, sizeof src);
-    for (int k = 0; k < e->pc.n_cascades; k++) {
-        double gap = e->pc.cthr[k] - src[e->pc.csrc[k]];
-        m[e->pc.ctgt[k]] -= e->pc.ck[k] * (gap > 0.0 ? gap : 0.0);
+    /* 3. Cascades, from a snapshot so that their order in the config does not matter.
+     * Most steps of a living agent have every source above its threshold: one packed
+     * comparison skips the loop then. */
+    int below = 0;
+    for (int i = 0; i < CFG_NUM_METERS; i++) below |= m[i] < e->pc.src_thr[i];
+    if (below) {
+        double src[CFG_NUM_METERS];
+        memcpy(src, m, sizeof src);
+        for (int k = 0; k < e->pc.n_cascades; k++) {
+            double gap = e->pc.cthr[k] - src[e->pc.csrc[k]];
+            m[e->pc.ctgt[k]] -= e->pc.ck[k] * (gap > 0.0 ? gap : 0.0);
+        }
+        clamp_meters(m);
     }
-    clamp_meters(m);
 
     /* 4. The end of the episode. */
     e->step++;
@@ -295,12 +324,12 @@ void env_observe(const env_t *e, float *obs) {
     if (c->observability == CFG_OBS_PARTIAL) {
         /* Row by row from the top-left of the window: 1 an affordance, 0 an empty cell,
          * -1 outside the grid (so that the agent can tell walls from open ground). */
-        int r = c->view_radius;
-        for (int y = e->y - r; y <= e->y + r; y++) {
-            bool row_in = y >= 0 && y < h;
-            for (int x = e->x - r; x <= e->x + r; x++)
-                *o++ = !row_in || x < 0 || x >= w ? -1.0f : e->cell[y * w + x] >= 0 ? 1.0f : 0.0f;
-        }
+        int r = c->view_radius, side = 2 * r + 1, pw = w + 2 * r;
+        /* The padded view grid has the agent's window at its (x, y): rows of plain
+         * conversions, no bounds tests. */
+        const int8_t *row = e->pc.view + e->y * pw + e->x;
+        for (int y = 0; y < side; y++, row += pw)
+            for (int x = 0; x < side; x++) *o++ = (float)row[x];
         *o++ = (float)e->x * e->pc.inv_w1;
         *o++ = (float)e->y * e->pc.inv_h1;
     } else {
@@ -317,9 +346,11 @@ void env_observe(const env_t *e, float *obs) {
     o += n + 1;
 
     if (c->day_cycle) {
-        double angle = env_hour(e) * (2.0 * M_PI / 24.0);
-        *o++ = (float)sin(angle);
-        *o++ = (float)cos(angle);
+        /* float precision suffices for a float feature, and sinf/cosf on one argument
+         * become a single sincosf: this is half of a level 3 observation's cost. */
+        float angle = (float)(env_hour(e) * (2.0 * M_PI / 24.0));
+        *o++ = sinf(angle);
+        *o++ = cosf(angle);
         uint32_t open = open_now(e);
         for (int k = 0; k < n; k++) *o++ = (float)((open >> k) & 1);
         *o++ = e->progress_aff >= 0 ? (float)e->progress_ticks * e->pc.inv_ticks[e->progress_aff]

@@ -24,6 +24,9 @@ extern const char *const env_action_names[ENV_NUM_ACTIONS]; /* "up", "down", ...
  * refuses a config whose observation would not fit. */
 #define ENV_MAX_OBS (CFG_MAX_GRID * CFG_MAX_GRID + CFG_NUM_METERS + 2 * CFG_MAX_AFFORDANCES + 16)
 
+/* Largest view_radius of a partial observation (a 31x31 window); env_init() refuses more. */
+#define ENV_MAX_VIEW_RADIUS 15
+
 typedef enum {
     ENV_RUNNING = 0,
     ENV_DIED_HEALTH, /* health reached 0 */
@@ -52,11 +55,12 @@ typedef struct {
      * copying the state fields above into an env bound to the same config is enough to
      * observe it (trainer/replay.c does that). */
     struct {
-        double multiplier;                /* the value the rates below were made for */
-        double decay[CFG_NUM_METERS];     /* decay * multiplier */
-        double fh_const, fh_slope;        /* health -= fh_const - fh_slope * fitness */
-        double move_cost[CFG_NUM_METERS]; /* copies of the config's, for locality */
-        double wait_cost[CFG_NUM_METERS];
+        double multiplier;            /* the value the rates below were made for */
+        double decay[CFG_NUM_METERS]; /* decay * multiplier */
+        double fh_const, fh_slope;    /* health -= fh_const - fh_slope * fitness */
+        double action_cost[ENV_NUM_ACTIONS][CFG_NUM_METERS]; /* move, 0 (interact), wait */
+        bool cost_may_raise;            /* some cost is negative: clamp after the action */
+        double src_thr[CFG_NUM_METERS]; /* highest threshold of a cascade from the meter */
         int n_cascades;
         int8_t csrc[CFG_MAX_CASCADES], ctgt[CFG_MAX_CASCADES];
         double cthr[CFG_MAX_CASCADES];      /* threshold */
@@ -67,6 +71,10 @@ typedef struct {
         uint32_t open_by_hour[24]; /* bit a: affordance a open during that hour */
         uint8_t cell_mask[CFG_MAX_GRID * CFG_MAX_GRID]; /* moves inside the grid, interact on
                                                            an affordance, wait */
+        /* partial: the grid with a border of view_radius cells, row-major with rows of
+         * width + 2r cells: -1 outside the grid, 1 an affordance, 0 an empty cell */
+        int8_t view[(CFG_MAX_GRID + 2 * ENV_MAX_VIEW_RADIUS) *
+                    (CFG_MAX_GRID + 2 * ENV_MAX_VIEW_RADIUS)];
         float inv_w1, inv_h1; /* 1 / (width - 1), 1 / (height - 1); 0 for one column/row */
         int start_hour;       /* cfg start_hour in [0, 24) */
         int obs_size;

@@ -132,6 +132,43 @@ START_TEST(test_obs_level2) {
 }
 END_TEST
 
+/* Every cell of a non-square grid (6 wide, 4 high, affordances on some cells), radii 0 to
+ * 4: the window against a plain reference, and the normalised position. */
+START_TEST(test_obs_window_reference) {
+    cfg_environment *c = world(false);
+    c->width = 6;
+    c->height = 4;
+    c->observability = CFG_OBS_PARTIAL;
+    c->n_affordances = 5;
+    const int ax[5] = {0, 5, 2, 5, 3}, ay[5] = {0, 0, 1, 3, 3};
+    for (int a = 0; a < 5; a++) c->affordances[a].x = ax[a], c->affordances[a].y = ay[a];
+    for (int r = 0; r <= 4; r++) {
+        c->view_radius = r;
+        int side = 2 * r + 1;
+        ck_assert_int_eq(env_obs_size(c), side * side + 2 + 8 + 6);
+        env_t e;
+        ck_assert_int_eq(env_init(&e, c, 1), 0);
+        for (int y = 0; y < 4; y++)
+            for (int x = 0; x < 6; x++) {
+                e.x = x, e.y = y;
+                env_observe(&e, obs);
+                for (int wy = 0; wy < side; wy++)
+                    for (int wx = 0; wx < side; wx++) {
+                        int gx = x + wx - r, gy = y + wy - r;
+                        float want = gx < 0 || gy < 0 || gx >= 6 || gy >= 4 ? -1.0f
+                                     : cfg_affordance_at(c, gx, gy) >= 0    ? 1.0f
+                                                                            : 0.0f;
+                        ck_assert_float_eq(obs[wy * side + wx], want);
+                    }
+                ck_assert_float_eq_tol(obs[side * side], x / 5.0f, 1e-6f);
+                ck_assert_float_eq_tol(obs[side * side + 1], y / 3.0f, 1e-6f);
+                int a = cfg_affordance_at(c, x, y);
+                ck_assert_float_eq(obs[side * side + 2 + 8 + (a >= 0 ? a : 5)], 1.0f);
+            }
+    }
+}
+END_TEST
+
 /* ---- level 3 ---- */
 
 START_TEST(test_obs_level3) {
@@ -395,6 +432,7 @@ int main(void) {
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_obs_level1);
     tcase_add_test(tc, test_obs_level2);
+    tcase_add_test(tc, test_obs_window_reference);
     tcase_add_test(tc, test_obs_level3);
     tcase_add_test(tc, test_clock);
     tcase_add_test(tc, test_opening_hours);
