@@ -43,8 +43,10 @@ static void on_signal(uv_signal_t *h, int signum) {
     app_t *a = h->data;
     if (a->signals++ == 0) log_info("signal %d: stopping", signum);
     srv_shutdown(a->srv);
-    uv_close((uv_handle_t *)&a->sigint, NULL);
-    uv_close((uv_handle_t *)&a->sigterm, NULL);
+    /* The handles stay (a second signal skips the wait) but no longer keep the loop alive:
+     * it ends once the server's own handles are closed. */
+    uv_unref((uv_handle_t *)&a->sigint);
+    uv_unref((uv_handle_t *)&a->sigterm);
 }
 
 int main(int argc, char **argv) {
@@ -144,6 +146,9 @@ int main(int argc, char **argv) {
     if (srv_token(app.srv)[0] && !o.token)
         log_info("access URL: http://%s%s%s:%d/?token=%s", v6 ? "[" : "", h, v6 ? "]" : "",
                  srv_port(app.srv), srv_token(app.srv));
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_close((uv_handle_t *)&app.sigint, NULL);
+    uv_close((uv_handle_t *)&app.sigterm, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     srv_free(app.srv);
     int rc = uv_loop_close(&loop);

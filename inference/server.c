@@ -816,6 +816,20 @@ static int close_now(struct lws *wsi, int code, const char *reason) {
     return -1;
 }
 
+/* Closes c from its WRITEABLE callback. lws 4.1 drops a connection closed from this
+ * callback without sending the reason set by lws_close_reason(), so the close frame is
+ * written here and the connection then dropped. */
+static int write_close(srv_t *s, conn_t *c) {
+    size_t rl = strlen(c->close_reason);
+    unsigned char *p = s->scratch + LWS_PRE;
+    p[0] = (unsigned char)(c->close_code >> 8);
+    p[1] = (unsigned char)c->close_code;
+    memcpy(p + 2, c->close_reason, rl);
+    /* 4 is lws's internal LWS_WRITE_CLOSE, which 4.1 keeps out of the public enum. */
+    lws_write(c->wsi, p, 2 + rl, (enum lws_write_protocol)4);
+    return -1;
+}
+
 static int on_established(srv_t *s, struct lws *wsi, conn_t *c) {
     c->wsi = wsi;
     c->id = ++s->next_id;
@@ -984,7 +998,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             return on_receive(s, wsi, c, (const char *)in, len);
         case LWS_CALLBACK_SERVER_WRITEABLE:
             if (!c->listed) return -1;
-            if (c->close_code) return close_now(wsi, c->close_code, c->close_reason);
+            if (c->close_code) return write_close(s, c);
             return write_next(s, c);
         case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
             if (c && len >= 2) {
@@ -1233,7 +1247,10 @@ static void on_stop_timer(uv_timer_t *t) {
 }
 
 void srv_shutdown(srv_t *s) {
-    if (s->stopping) return;
+    if (s->stopping) { /* asked twice: stop waiting for the peers */
+        finish_stop(s);
+        return;
+    }
     s->stopping = true;
     int n = 0;
     for (int e = EP_TRAINER; e < EP_COUNT; e++)

@@ -1,0 +1,326 @@
+/* tests/test_server_ws.c — the trainer link and the training broadcast over real
+ * WebSockets against the real server binary: token and single-trainer rules, relay of
+ * trainer messages to several browsers, hello with history, command relay and replies,
+ * malformed input, limits, Origin, and SIGTERM close frames. */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/support/server_proc.h"
+#include "tests/support/ws_client.h"
+
+#define TOKEN "tok-123"
+
+static char dir[512], run_dir[600], err[512];
+static sproc_t sp;
+static const char *const env[] = {"RD_TRAINER_TOKEN=" TOKEN, NULL};
+
+static void write_file(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Starts the server; `toml` (may be NULL) becomes its --config; `metrics` (may be NULL)
+ * the run's metrics.jsonl. */
+static void start(const char *toml, const char *metrics) {
+    ck_assert_int_eq(sproc_tempdir(dir, sizeof dir), 0);
+    snprintf(run_dir, sizeof run_dir, "%s/2026-01-01_000000", dir);
+    mkdir(run_dir, 0755);
+    char path[800];
+    const char *args[4] = {NULL};
+    static char cfg[800];
+    if (toml) {
+        snprintf(cfg, sizeof cfg, "%s/test.toml", dir);
+        write_file(cfg, toml);
+        args[0] = "--config";
+        args[1] = cfg;
+    }
+    if (metrics) {
+        snprintf(path, sizeof path, "%s/metrics.jsonl", run_dir);
+        write_file(path, metrics);
+    }
+    ck_assert_msg(sproc_start(&sp, run_dir, args, env, err, sizeof err) == 0, "%s", err);
+}
+
+static void stop(void) {
+    int st = sproc_stop(&sp, SIGTERM, 5000);
+    ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d; log:\n%s", st,
+                  sp.log);
+    sproc_rmtree(dir);
+}
+
+static void connect_ok(wsc_t *c, const char *path, const char *headers) {
+    int http;
+    ck_assert_msg(wsc_connect(c, sp.port, path, headers, 5000, &http, err, sizeof err) == 0,
+                  "%s: %s", path, err);
+}
+
+static void trainer_connect(wsc_t *t) {
+    connect_ok(t, "/ws/trainer", "X-Run-Demo-Token: " TOKEN "\r\n");
+    ck_assert_int_eq(wsc_send_text(t, "{\"type\":\"hello\",\"job_id\":\"2026-01-01_000000\","
+                                      "\"config\":\"level1\",\"total_episodes\":100,"
+                                      "\"resumed_from\":0}"),
+                     0);
+}
+
+static void viewer_connect(wsc_t *v) {
+    connect_ok(v, "/ws/training", NULL);
+    ck_assert_int_eq(wsc_wait_for(v, "\"type\":\"hello\"", 5000), 1);
+}
+
+START_TEST(trainer_token_and_single_trainer) {
+    start(NULL, NULL);
+    wsc_t bad, none, t, second, q;
+    connect_ok(&bad, "/ws/trainer", "X-Run-Demo-Token: wrong\r\n");
+    ck_assert_int_eq(wsc_wait_close(&bad, 5000), 4001);
+    wsc_close(&bad);
+    connect_ok(&none, "/ws/trainer", NULL);
+    ck_assert_int_eq(wsc_wait_close(&none, 5000), 4001);
+    wsc_close(&none);
+    trainer_connect(&t);
+    /* The token in the query works as well, but the job already has its trainer. */
+    connect_ok(&second, "/ws/trainer?token=" TOKEN, NULL);
+    ck_assert_int_eq(wsc_wait_close(&second, 5000), 4009);
+    wsc_close(&second);
+    char body[4096];
+    for (int i = 0; i < 50; i++) {
+        wsc_http(sp.port, "GET", "/api/status", NULL, 3000, body, sizeof body, NULL, 0, err,
+                 sizeof err);
+        if (strstr(body, "\"trainer_connected\":true")) break;
+        usleep(20000);
+    }
+    ck_assert_ptr_nonnull(strstr(body, "\"trainer_connected\":true"));
+    wsc_close(&t);
+    /* Once the first trainer is gone, a new one is accepted (a restarted trainer). */
+    for (int i = 0; i < 50; i++) {
+        wsc_http(sp.port, "GET", "/api/status", NULL, 3000, body, sizeof body, NULL, 0, err,
+                 sizeof err);
+        if (strstr(body, "\"trainer_connected\":false")) break;
+        usleep(20000);
+    }
+    trainer_connect(&q);
+    ck_assert_int_eq(wsc_send_text(&q, "{\"type\":\"status\",\"status\":\"running\"}"), 0);
+    int op;
+    ck_assert_int_eq(wsc_recv(&q, 300, &op), 0); /* still open, nothing sent to it */
+    wsc_close(&q);
+    stop();
+}
+END_TEST
+
+START_TEST(broadcast_to_several_clients) {
+    start(NULL, NULL);
+    wsc_t t, v[3];
+    for (int i = 0; i < 3; i++) viewer_connect(&v[i]);
+    trainer_connect(&t);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(wsc_wait_for(&v[i], "\"type\":\"trainer_connected\"", 5000), 1);
+    const char *ep = "{\"type\":\"episode\",\"episode\":1,\"steps\":245,\"total_reward\":244.0,"
+                     "\"epsilon\":0.9,\"loss\":null,\"steps_per_second\":850.2,\"eta_seconds\":10,"
+                     "\"best\":245,\"multiplier\":0.2,\"timestamp\":1764106080.123}";
+    ck_assert_int_eq(wsc_send_text(&t, ep), 0);
+    const char *fr = "{\"type\":\"frame\",\"episode\":2,\"step\":1,\"action\":\"up\"}";
+    ck_assert_int_eq(wsc_send_text(&t, fr), 0);
+    ck_assert_int_eq(wsc_send_text(&t, "{\"type\":\"status\",\"status\":\"completed\"}"), 0);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(wsc_wait_for(&v[i], "\"type\":\"episode\"", 5000), 1);
+        ck_assert_str_eq(v[i].msg, ep); /* verbatim */
+        ck_assert_int_eq(wsc_wait_for(&v[i], "\"type\":\"frame\"", 5000), 1);
+        ck_assert_str_eq(v[i].msg, fr);
+        ck_assert_int_eq(wsc_wait_for(&v[i], "\"status\":\"completed\"", 5000), 1);
+        ck_assert_int_eq(wsc_wait_for(&v[i], "\"complete\":true", 5000), 1);
+        ck_assert_ptr_nonnull(strstr(v[i].msg, "\"type\":\"completed\""));
+    }
+    /* A late joiner gets the episode in its hello's history and the final status. */
+    wsc_t late;
+    connect_ok(&late, "/ws/training/2026-01-01_000000", NULL);
+    ck_assert_int_eq(wsc_wait_for(&late, "\"type\":\"hello\"", 5000), 1);
+    ck_assert_ptr_nonnull(strstr(late.msg, "\"status\":\"completed\""));
+    ck_assert_ptr_nonnull(strstr(late.msg, "\"steps\":245"));
+    wsc_close(&late);
+    wsc_t other;
+    connect_ok(&other, "/ws/training/another-job", NULL);
+    ck_assert_int_eq(wsc_wait_close(&other, 5000), 4004);
+    wsc_close(&other);
+    for (int i = 0; i < 3; i++) wsc_close(&v[i]);
+    wsc_close(&t);
+    stop();
+}
+END_TEST
+
+START_TEST(hello_with_history) {
+    char metrics[65536] = "";
+    size_t o = 0;
+    for (int i = 1; i <= 50; i++)
+        o += (size_t)snprintf(metrics + o, sizeof metrics - o,
+                              "{\"episode\":%d,\"steps\":%d,\"total_reward\":%d.5}\n", i, 100 + i,
+                              i);
+    /* history_limit 20 forces downsampling; the newest records stay. */
+    start("[unified_server]\nhistory_limit = 20\n", metrics);
+    wsc_t v;
+    viewer_connect(&v);
+    ck_assert_ptr_nonnull(strstr(v.msg, "\"history_total\":50"));
+    ck_assert_ptr_nonnull(strstr(v.msg, "\"history_downsampled\":true"));
+    ck_assert_ptr_nonnull(strstr(v.msg, "\"episode\":50,"));
+    ck_assert_ptr_nonnull(strstr(v.msg, "\"episode\":1,")); /* the oldest survives thinning */
+    ck_assert_ptr_nonnull(strstr(v.msg, "\"status\":\"waiting\""));
+    int n = 0;
+    for (const char *p = v.msg; (p = strstr(p, "\"steps\":")); p++) n++;
+    ck_assert_int_le(n, 20);
+    ck_assert_int_ge(n, 10);
+    wsc_close(&v);
+    stop();
+}
+END_TEST
+
+START_TEST(command_relay_and_replies) {
+    start(NULL, NULL);
+    wsc_t v, t;
+    viewer_connect(&v);
+    /* Without a trainer: refused, with the reason. */
+    ck_assert_int_eq(wsc_send_text(&v, "{\"command\":\"pause\",\"id\":5}"), 0);
+    ck_assert_int_eq(wsc_wait_for(&v, "\"type\":\"command_result\"", 5000), 1);
+    ck_assert_ptr_nonnull(strstr(v.msg, "\"accepted\":false"));
+    ck_assert_ptr_nonnull(strstr(v.msg, "no trainer linked"));
+    ck_assert_ptr_nonnull(strstr(v.msg, "\"id\":5"));
+    trainer_connect(&t);
+    ck_assert_int_eq(wsc_wait_for(&v, "\"type\":\"trainer_connected\"", 5000), 1);
+    ck_assert_int_eq(wsc_send_text(&v, "{\"command\":\"set_speed\",\"speed\":20,\"id\":\"ui-1\"}"),
+                     0);
+    ck_assert_int_eq(wsc_wait_for(&v, "\"type\":\"command_result\"", 5000), 1);
+    ck_assert_ptr_nonnull(strstr(v.msg, "\"accepted\":true"));
+    ck_assert_ptr_nonnull(strstr(v.msg, "\"id\":\"ui-1\""));
+    ck_assert_int_eq(wsc_wait_for(&t, "\"command\":\"set_speed\"", 5000), 1);
+    ck_assert_ptr_nonnull(strstr(t.msg, "\"speed\":20"));
+    /* Bad fields, unknown commands, malformed JSON. */
+    ck_assert_int_eq(wsc_send_text(&v, "{\"command\":\"set_speed\",\"speed\":\"fast\"}"), 0);
+    ck_assert_int_eq(wsc_wait_for(&v, "\"type\":\"command_result\"", 5000), 1);
+    ck_assert_ptr_nonnull(strstr(v.msg, "\"accepted\":false"));
+    ck_assert_ptr_nonnull(strstr(v.msg, "speed must be"));
+    ck_assert_int_eq(wsc_send_text(&v, "{\"command\":\"self_destruct\"}"), 0);
+    ck_assert_int_eq(wsc_wait_for(&v, "\"type\":\"command_result\"", 5000), 1);
+    ck_assert_ptr_nonnull(strstr(v.msg, "unknown command 'self_destruct'"));
+    ck_assert_int_eq(wsc_send_text(&v, "{\"command\": tru"), 0);
+    ck_assert_int_eq(wsc_wait_for(&v, "\"type\":\"error\"", 5000), 1);
+    ck_assert_int_eq(wsc_send_text(&v, "[1,2,3]"), 0);
+    ck_assert_int_eq(wsc_wait_for(&v, "\"type\":\"error\"", 5000), 1);
+    /* The HTTP API relays too. */
+    char body[1024];
+    ck_assert_int_eq(wsc_http(sp.port, "POST", "/api/training/pause", NULL, 5000, body, sizeof body,
+                              NULL, 0, err, sizeof err),
+                     200);
+    ck_assert_int_eq(wsc_wait_for(&t, "\"command\":\"pause\"", 5000), 1);
+    wsc_close(&v);
+    wsc_close(&t);
+    stop();
+}
+END_TEST
+
+START_TEST(binary_and_oversized_frames) {
+    start("[unified_server]\nmax_message_bytes = 1024\n", NULL);
+    wsc_t a, b, c;
+    viewer_connect(&a);
+    ck_assert_int_eq(wsc_send(&a, WSC_BINARY, "\x01\x02", 2), 0);
+    ck_assert_int_eq(wsc_wait_close(&a, 5000), 1003);
+    wsc_close(&a);
+    viewer_connect(&b);
+    char big[4000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    ck_assert_int_eq(wsc_send_text(&b, big), 0);
+    ck_assert_int_eq(wsc_wait_close(&b, 5000), 1009);
+    wsc_close(&b);
+    /* A flood of bad messages ends with 1008; the server survives all of it. */
+    viewer_connect(&c);
+    for (int i = 0; i < 30; i++) wsc_send_text(&c, "nope");
+    ck_assert_int_eq(wsc_wait_close(&c, 5000), 1008);
+    wsc_close(&c);
+    char body[256];
+    ck_assert_int_eq(wsc_http(sp.port, "GET", "/healthz", NULL, 3000, body, sizeof body, NULL, 0,
+                              err, sizeof err),
+                     200);
+    stop();
+}
+END_TEST
+
+START_TEST(max_clients_and_origin) {
+    start("[unified_server]\nmax_clients_per_job = 2\nfrontend_port = 5173\n", NULL);
+    wsc_t a, b, c, d;
+    viewer_connect(&a);
+    viewer_connect(&b);
+    connect_ok(&c, "/ws/training", NULL);
+    ck_assert_int_eq(wsc_wait_close(&c, 5000), 4029);
+    ck_assert_str_eq(c.close_reason, "too many clients");
+    wsc_close(&c);
+    wsc_close(&a);
+    wsc_close(&b);
+    int http = 0;
+    ck_assert_int_eq(wsc_connect(&d, sp.port, "/ws/training", "Origin: http://evil.example\r\n",
+                                 5000, &http, err, sizeof err),
+                     -1);
+    ck_assert_int_ne(http, 101);
+    ck_assert_int_eq(
+        wsc_connect(&d, sp.port, "/ws", "Origin: null\r\n", 5000, &http, err, sizeof err), -1);
+    connect_ok(&d, "/ws/training", "Origin: http://localhost:5173\r\n");
+    wsc_close(&d);
+    char origin[128];
+    snprintf(origin, sizeof origin, "Origin: http://127.0.0.1:%d\r\n", sp.port);
+    /* Slots free again once the first clients are gone. */
+    for (int i = 0; i < 50; i++) {
+        wsc_t e;
+        connect_ok(&e, "/ws/training", origin);
+        int r = wsc_wait_for(&e, "\"type\":\"hello\"", 2000);
+        wsc_close(&e);
+        if (r == 1) break;
+        ck_assert_int_lt(i, 49);
+        usleep(20000);
+    }
+    ck_assert_int_eq(wsc_connect(&d, sp.port, "/nowhere", NULL, 5000, &http, err, sizeof err), -1);
+    stop();
+}
+END_TEST
+
+START_TEST(sigterm_sends_close_frames) {
+    start(NULL, NULL);
+    wsc_t v[3], t;
+    for (int i = 0; i < 3; i++) viewer_connect(&v[i]);
+    trainer_connect(&t);
+    ck_assert_int_eq(wsc_wait_for(&v[0], "\"type\":\"trainer_connected\"", 5000), 1);
+    kill(sp.pid, SIGTERM);
+    for (int i = 0; i < 3; i++) {
+        int code = wsc_wait_close(&v[i], 5000);
+        sproc_drain(&sp);
+        ck_assert_msg(code == 1001, "close %d; log:\n%s", code, sp.log);
+        ck_assert_str_eq(v[i].close_reason, "server shutting down");
+        wsc_close(&v[i]);
+    }
+    ck_assert_int_eq(wsc_wait_close(&t, 5000), 1001);
+    wsc_close(&t);
+    stop();
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("server_ws");
+    TCase *tc = tcase_create("ws");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, trainer_token_and_single_trainer);
+    tcase_add_test(tc, broadcast_to_several_clients);
+    tcase_add_test(tc, hello_with_history);
+    tcase_add_test(tc, command_relay_and_replies);
+    tcase_add_test(tc, binary_and_oversized_frames);
+    tcase_add_test(tc, max_clients_and_origin);
+    tcase_add_test(tc, sigterm_sends_close_frames);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
