@@ -17,3 +17,9 @@ if(RD_FUZZ)
   target_link_options(fuzz_ckpt PRIVATE ${rd_ckpt_fuzz_flags})
   target_link_libraries(fuzz_ckpt PRIVATE rd_common m)
 endif()
+
+# The real trainer killed 100 times: about 15 s in Release; the trainer under ASan is
+# slower to start.
+if(TEST test_ckpt_trainer_kill)
+  set_tests_properties(test_ckpt_trainer_kill PROPERTIES TIMEOUT 300)
+endif()

@@ -1,0 +1,220 @@
+/* tests/test_ckpt_trainer_kill.c — the real trainer (RD_BIN_DIR/trainer), SIGKILLed at
+ * random instants 100 times in one run directory, checkpointing every episode.
+ *
+ * Each trial starts the trainer on the same run directory (so it resumes from what the
+ * last one left) and kills it: odd trials at a random instant, even trials a few
+ * milliseconds after a checkpoint's temporary file appeared (a write in progress). After
+ * each kill:
+ *   - once the folder holds a checkpoint, one loads (ckpt_open_newest with the config's
+ *     hash), and never an older one than before (the trainer resumes from the newest and
+ *     only moves forward);
+ *   - `latest` and `best`, when present, name files that verify.
+ * At the end the trainer resumes once more and runs to a target episode: exit 0 and a
+ * checkpoint at exactly that episode. scripts/soak-ckpt runs the same with more trials
+ * (RD_CKPT_KILL_TRIALS). */
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/ckpt.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "common/rng.h"
+
+static char tmpdir[256], config_path[512], run_dir[512], ckpt_dir[600], log_path[512];
+
+/* Level 1 with a replay large enough that a checkpoint is a few MB once it fills, and a
+ * checkpoint after every episode, so that many kills land in or near a write. */
+static const char *config_text = "[agent]\n"
+                                 "replay_capacity = 60000\n"
+                                 "[training]\n"
+                                 "checkpoint_every = 1\n"
+                                 "keep_checkpoints = 3\n"
+                                 "eval_every = 4\n"
+                                 "eval_episodes = 1\n"
+                                 "progress_every = 1\n";
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void sleep_s(double s) {
+    if (s <= 0) return;
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+}
+
+static void setup(void) {
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/rd_ckpt_kill_XXXXXX");
+    if (!mkdtemp(tmpdir)) abort();
+    snprintf(config_path, sizeof config_path, "%s/kill.toml", tmpdir);
+    snprintf(run_dir, sizeof run_dir, "%s/run", tmpdir);
+    snprintf(ckpt_dir, sizeof ckpt_dir, "%s/checkpoints", run_dir);
+    snprintf(log_path, sizeof log_path, "%s/trainer.log", tmpdir);
+    FILE *f = fopen(config_path, "w");
+    if (!f) abort();
+    fputs(config_text, f);
+    fclose(f);
+}
+
+static void teardown(void) {
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0) fprintf(stderr, "cleanup of %s failed\n", tmpdir);
+}
+
+static pid_t spawn_trainer(long episodes) {
+    char bin[1024], eps[32];
+    const char *dir = getenv("RD_BIN_DIR");
+    snprintf(bin, sizeof bin, "%s/trainer", dir ? dir : RD_BIN_DIR);
+    snprintf(eps, sizeof eps, "%ld", episodes);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        unsetenv("RD_PARENT_PID");
+        unsetenv("RD_TRAINER_TOKEN");
+        execl(bin, "trainer", "--config", config_path, "--run-dir", run_dir, "--episodes", eps,
+              "--seed", "11", "--quiet", (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+static void print_log_tail(void) {
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "tail -n 15 '%s' >&2", log_path);
+    if (system(cmd) != 0) fprintf(stderr, "(no trainer log)\n");
+}
+
+static bool tmp_present(void) {
+    DIR *d = opendir(ckpt_dir);
+    if (!d) return false;
+    struct dirent *de;
+    bool any = false;
+    while ((de = readdir(d)) != NULL) any |= strstr(de->d_name, ".tmp.") != NULL;
+    closedir(d);
+    return any;
+}
+
+static void check_pointer(const char *which, uint64_t hash) {
+    char path[1024], err[1200];
+    snprintf(path, sizeof path, "%s/%s", ckpt_dir, which);
+    if (access(path, F_OK) != 0) return;
+    ck_assert_msg(ckpt_resolve(ckpt_dir, which, path, sizeof path, err, sizeof err) == 0, "%s",
+                  err);
+    ckpt_file *f = ckpt_open(path, hash, err, sizeof err);
+    ck_assert_msg(f != NULL, "%s names a bad file: %s", which, err);
+    ckpt_file_free(f);
+}
+
+START_TEST(trainer_killed_at_random_instants) {
+    log_set_level(LOG_ERROR); /* stale files are refused with warnings along the way */
+    cfg_config cfg;
+    char err[1200];
+    ck_assert_msg(cfg_load_file(&cfg, config_path, err, sizeof err) == 0, "%s", err);
+    uint64_t hash = cfg_hash(&cfg);
+    const char *env = getenv("RD_CKPT_KILL_TRIALS");
+    int trials = env ? atoi(env) : 100;
+    if (trials < 1) trials = 100;
+    rng_t r;
+    rng_seed(&r, (uint64_t)time(NULL), 3);
+    int64_t newest = -1;
+    int mid_write = 0, loads = 0;
+    double t_start = now_s();
+    for (int t = 0; t < trials; t++) {
+        pid_t pid = spawn_trainer(1000000);
+        if (t % 2 == 0) {
+            /* aimed: a few ms after a temporary file shows up (at most 3 s of waiting) */
+            double until = now_s() + 3.0;
+            while (!tmp_present() && now_s() < until) sleep_s(0.0005);
+            sleep_s(rng_double(&r) * 0.005);
+        } else {
+            sleep_s(rng_double(&r) * 0.4);
+        }
+        kill(pid, SIGKILL);
+        int st;
+        ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+        if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)) {
+            print_log_tail();
+            ck_abort_msg("trial %d: the trainer exited on its own (status %d)", t,
+                         WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+        }
+        mid_write += tmp_present();
+
+        bool any = false;
+        char path[1024];
+        ckpt_file *f = ckpt_open_newest(ckpt_dir, hash, path, sizeof path, &any, err, sizeof err);
+        if (any || newest >= 0) {
+            ck_assert_msg(f != NULL, "trial %d: no loadable checkpoint (newest was ep %lld): %s", t,
+                          (long long)newest, err);
+            int64_t ep = ckpt_file_header(f)->episode;
+            ck_assert_msg(ep >= newest, "trial %d: newest loadable went back from %lld to %lld", t,
+                          (long long)newest, (long long)ep);
+            newest = ep;
+            loads++;
+        }
+        ckpt_file_free(f);
+        check_pointer("latest", hash);
+        check_pointer("best", hash);
+    }
+    fprintf(stderr,
+            "ckpt trainer kill: %d trials in %.1f s, %d kills during a checkpoint write, %d "
+            "loads verified, reached episode %lld\n",
+            trials, now_s() - t_start, mid_write, loads, (long long)newest);
+    ck_assert_msg(newest >= 5, "the trainer hardly progressed (episode %lld)", (long long)newest);
+    ck_assert_int_ge(mid_write, 1);
+
+    /* Resume to a target and finish normally. */
+    long target = (long)newest + 3;
+    pid_t pid = spawn_trainer(target);
+    int st = 0;
+    double until = now_s() + 120;
+    while (waitpid(pid, &st, WNOHANG) == 0) {
+        if (now_s() > until) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            ck_abort_msg("the resumed trainer did not finish");
+        }
+        sleep_s(0.01);
+    }
+    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) print_log_tail();
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "resumed trainer failed");
+    char path[1024];
+    bool any;
+    ckpt_file *f = ckpt_open_newest(ckpt_dir, hash, path, sizeof path, &any, err, sizeof err);
+    ck_assert_msg(f != NULL, "%s", err);
+    ck_assert_int_eq(ckpt_file_header(f)->episode, target);
+    ckpt_file_free(f);
+    ck_assert(!tmp_present()); /* the live writer cleared what the killed ones left */
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("ckpt_trainer_kill");
+    TCase *tc = tcase_create("kill");
+    tcase_add_unchecked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 280);
+    tcase_add_test(tc, trainer_killed_at_random_instants);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
