@@ -10,8 +10,9 @@ function(rd_link_bench_support)
 endfunction()
 cmake_language(DEFER DIRECTORY ${PROJECT_SOURCE_DIR} CALL rd_link_bench_support)
 
-# The trainer test runs the trainer binary: build it before the tests are run alone.
-if(TARGET test_link_trainer)
-  add_dependencies(test_link_trainer trainer)
-  set_tests_properties(test_link_trainer PROPERTIES TIMEOUT 300)
-endif()
+# These tests run the trainer binary: build it with them.
+foreach(t test_link_trainer test_tb_trainer)
+  if(TARGET ${t})
+    add_dependencies(${t} trainer)
+  endif()
+endforeach()

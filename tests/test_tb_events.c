@@ -1,8 +1,6 @@
-/* tests/test_tb_events.c — TensorBoard event files read back by an independent reader.
- *
- * The reader below shares no code with trainer/tb.c: its CRC32C is the plain bitwise
- * definition and its protobuf decoder is a generic wire-format walker, so a bug in the
- * writer's encoding or framing cannot be hidden by the same bug in the check. */
+/* tests/test_tb_events.c — TensorBoard event files read back by an independent reader
+ * (tests/support/tbread.c, which shares no code with trainer/tb.c), and CRC32C against
+ * known vectors and the bitwise definition. */
 #include <check.h>
 #include <dirent.h>
 #include <stdbool.h>
@@ -13,167 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tests/support/tbread.h"
 #include "trainer/tb.h"
-
-/* ---- independent reader ---- */
-
-static uint32_t ref_crc32c(const unsigned char *p, size_t n) {
-    uint32_t c = 0xffffffffu;
-    for (size_t i = 0; i < n; i++) {
-        c ^= p[i];
-        for (int k = 0; k < 8; k++) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-    }
-    return ~c;
-}
-
-static uint32_t ref_mask(uint32_t c) {
-    return ((c >> 15) | (c << 17)) + 0xa282ead8u;
-}
-
-static uint64_t get_le(const unsigned char *p, int n) {
-    uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--) v = (v << 8) | p[i];
-    return v;
-}
-
-typedef struct {
-    double wall_time;
-    int64_t step;
-    char file_version[64];
-    char tag[1024];
-    float value;
-    bool has_wall, has_step, has_version, has_value;
-    int n_values; /* Summary.value entries */
-} event_t;
-
-/* Reads a varint at *p (bounded by end); false when malformed. */
-static bool rd_varint(const unsigned char **p, const unsigned char *end, uint64_t *out) {
-    uint64_t v = 0;
-    for (int shift = 0; shift < 70; shift += 7) {
-        if (*p >= end) return false;
-        unsigned char b = *(*p)++;
-        v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *out = v;
-            return true;
-        }
-    }
-    return false;
-}
-
-/* Walks one message; calls back for each field. Wire types 0, 1, 2, 5 only. */
-typedef bool (*field_cb)(void *ctx, int field, int wt, uint64_t num, const unsigned char *data,
-                         size_t len);
-
-static bool walk(const unsigned char *p, size_t n, field_cb cb, void *ctx) {
-    const unsigned char *end = p + n;
-    while (p < end) {
-        uint64_t key, num = 0;
-        if (!rd_varint(&p, end, &key)) return false;
-        int field = (int)(key >> 3), wt = (int)(key & 7);
-        const unsigned char *data = NULL;
-        size_t len = 0;
-        switch (wt) {
-            case 0:
-                if (!rd_varint(&p, end, &num)) return false;
-                break;
-            case 1:
-                if (end - p < 8) return false;
-                num = get_le(p, 8);
-                p += 8;
-                break;
-            case 5:
-                if (end - p < 4) return false;
-                num = get_le(p, 4);
-                p += 4;
-                break;
-            case 2:
-                if (!rd_varint(&p, end, &num) || num > (uint64_t)(end - p)) return false;
-                data = p;
-                len = (size_t)num;
-                p += len;
-                break;
-            default:
-                return false;
-        }
-        if (!cb(ctx, field, wt, num, data, len)) return false;
-    }
-    return true;
-}
-
-static bool value_cb(void *ctx, int field, int wt, uint64_t num, const unsigned char *d,
-                     size_t len) {
-    event_t *e = ctx;
-    if (field == 1 && wt == 2 && len < sizeof e->tag) {
-        memcpy(e->tag, d, len);
-        e->tag[len] = '\0';
-    } else if (field == 2 && wt == 5) {
-        uint32_t bits = (uint32_t)num;
-        memcpy(&e->value, &bits, 4);
-        e->has_value = true;
-    } else {
-        return false;
-    }
-    return true;
-}
-
-static bool summary_cb(void *ctx, int field, int wt, uint64_t num, const unsigned char *d,
-                       size_t len) {
-    event_t *e = ctx;
-    if (field != 1 || wt != 2) return false;
-    e->n_values++;
-    return walk(d, len, value_cb, e);
-}
-
-static bool event_cb(void *ctx, int field, int wt, uint64_t num, const unsigned char *d,
-                     size_t len) {
-    event_t *e = ctx;
-    if (field == 1 && wt == 1) {
-        memcpy(&e->wall_time, &num, 8);
-        e->has_wall = true;
-    } else if (field == 2 && wt == 0) {
-        e->step = (int64_t)num;
-        e->has_step = true;
-    } else if (field == 3 && wt == 2 && len < sizeof e->file_version) {
-        memcpy(e->file_version, d, len);
-        e->file_version[len] = '\0';
-        e->has_version = true;
-    } else if (field == 5 && wt == 2) {
-        return walk(d, len, summary_cb, e);
-    } else {
-        return false;
-    }
-    return true;
-}
-
-/* Reads every record of the file into events (at most max); returns the count, or -1 if a
- * length, CRC or protobuf is wrong or the file ends inside a record. */
-static int read_events(const char *path, event_t *events, int max) {
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    int n = 0;
-    unsigned char hdr[12], crc[4];
-    static unsigned char data[1 << 16];
-    for (;;) {
-        size_t got = fread(hdr, 1, 12, f);
-        if (got == 0) break;
-        if (got != 12) goto bad;
-        uint64_t len = get_le(hdr, 8);
-        if ((uint32_t)get_le(hdr + 8, 4) != ref_mask(ref_crc32c(hdr, 8))) goto bad;
-        if (len > sizeof data || fread(data, 1, len, f) != len || fread(crc, 1, 4, f) != 4)
-            goto bad;
-        if ((uint32_t)get_le(crc, 4) != ref_mask(ref_crc32c(data, len))) goto bad;
-        if (n >= max) goto bad;
-        memset(&events[n], 0, sizeof events[n]);
-        if (!walk(data, len, event_cb, &events[n])) goto bad;
-        n++;
-    }
-    fclose(f);
-    return n;
-bad:
-    fclose(f);
-    return -1;
-}
 
 /* ---- helpers ---- */
 
@@ -225,8 +64,8 @@ START_TEST(test_crc32c_vectors) {
     for (size_t i = 0; i < sizeof big; i++) big[i] = (unsigned char)(i * 131 + 7);
     for (size_t off = 0; off < 8; off++)
         for (size_t n = 0; n + off <= sizeof big; n += 1 + n / 16)
-            ck_assert_uint_eq(tb_crc32c(big + off, n), ref_crc32c(big + off, n));
-    ck_assert_uint_eq(tb_masked_crc("123456789", 9), ref_mask(0xE3069283u));
+            ck_assert_uint_eq(tb_crc32c(big + off, n), tbread_crc32c(big + off, n));
+    ck_assert_uint_eq(tb_masked_crc("123456789", 9), tbread_mask(0xE3069283u));
 }
 END_TEST
 
@@ -251,15 +90,15 @@ START_TEST(test_roundtrip) {
 
     char paths[4][512];
     ck_assert_int_eq(list_event_files(dir, paths, 4), 1);
-    event_t ev[16];
-    int got = read_events(paths[0], ev, 16);
+    tbread_event ev[16];
+    int got = tbread_file(paths[0], ev, 16);
     ck_assert_int_eq(got, n + 1);
     ck_assert(ev[0].has_version);
     ck_assert_str_eq(ev[0].file_version, "brain.Event:2");
     ck_assert(ev[0].has_wall && ev[0].wall_time > 1.6e9);
     ck_assert_int_eq(ev[0].n_values, 0);
     for (int i = 0; i < n; i++) {
-        event_t *e = &ev[i + 1];
+        tbread_event *e = &ev[i + 1];
         ck_assert(e->has_wall && e->has_value && !e->has_version);
         ck_assert_int_eq(e->n_values, 1);
         /* proto3 may omit a zero step; ours always writes it, and a reader treats
@@ -291,15 +130,15 @@ START_TEST(test_many_and_flush) {
             ck_assert_int_eq(tb_flush(w), 0);
             char paths[2][512];
             ck_assert_int_eq(list_event_files(dir, paths, 2), 1);
-            static event_t mid[N + 1];
-            ck_assert_int_eq(read_events(paths[0], mid, N + 1), 1235 + 1);
+            static tbread_event mid[N + 1];
+            ck_assert_int_eq(tbread_file(paths[0], mid, N + 1), 1235 + 1);
         }
     }
     tb_close(w);
     char paths[2][512];
     ck_assert_int_eq(list_event_files(dir, paths, 2), 1);
-    static event_t ev[N + 1];
-    ck_assert_int_eq(read_events(paths[0], ev, N + 1), N + 1);
+    static tbread_event ev[N + 1];
+    ck_assert_int_eq(tbread_file(paths[0], ev, N + 1), N + 1);
     for (int i = 0; i < N; i++) {
         snprintf(tag, sizeof tag, "series/%d", i % 7);
         ck_assert_str_eq(ev[i + 1].tag, tag);
@@ -328,8 +167,8 @@ START_TEST(test_two_writers_and_mkdir) {
     char paths[4][512];
     ck_assert_int_eq(list_event_files(dir, paths, 4), 2);
     for (int i = 0; i < 2; i++) {
-        event_t ev[4];
-        ck_assert_int_eq(read_events(paths[i], ev, 4), 2);
+        tbread_event ev[4];
+        ck_assert_int_eq(tbread_file(paths[i], ev, 4), 2);
     }
     rm_tree(dir);
     rmdir(parent);
@@ -354,8 +193,8 @@ START_TEST(test_errors) {
     tb_close(NULL);
     char paths[2][512];
     ck_assert_int_eq(list_event_files(dir, paths, 2), 1);
-    event_t ev[4];
-    ck_assert_int_eq(read_events(paths[0], ev, 4), 2);
+    tbread_event ev[4];
+    ck_assert_int_eq(tbread_file(paths[0], ev, 4), 2);
     rm_tree(dir);
 }
 END_TEST
