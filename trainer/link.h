@@ -33,7 +33,9 @@ typedef struct {
  * thread cannot start; a server that is down is not an error (the link retries). */
 link_t *link_start(const char *url, const char *token, int queue_cap, char *err, size_t errlen);
 
-/* Sets (copies) the message sent first on every connection. */
+/* Sets (copies) the message sent first on every connection. Until it is first called, a
+ * connection sends nothing and messages wait in the queue (the server ignores anything
+ * before the hello: docs/PROTOCOL.md §4). A later call applies from the next connection. */
 void link_set_hello(link_t *l, const char *json, size_t len);
 
 /* Queues a copy of one JSON message. Never blocks. Returns 0, or -1 if it was dropped. */
