@@ -1092,7 +1092,7 @@ static void make_job_id(srv_t *s) {
     while (n > 1 && tmp[n - 1] == '/') tmp[--n] = 0;
     const char *base = strrchr(tmp, '/');
     base = base ? base + 1 : tmp;
-    snprintf(s->job_id, sizeof s->job_id, "%s", *base ? base : "job");
+    snprintf(s->job_id, sizeof s->job_id, "%.127s", *base ? base : "job");
     for (char *p = s->job_id; *p; p++)
         if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' && *p != '-') *p = '_';
 }
@@ -1178,6 +1178,7 @@ srv_t *srv_create(uv_loop_t *loop, const cfg_config *cfg, const srv_options *opt
                    LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
     info.foreign_loops = loops;
     info.user = s;
+    info.pcontext = &s->ctx; /* lws clears it when the destruction has completed */
     info.retry_and_idle_policy = &retry;
     info.timeout_secs = 10;
     info.max_http_header_pool = 256;
@@ -1266,6 +1267,13 @@ void srv_shutdown(srv_t *s) {
 
 void srv_free(srv_t *s) {
     if (!s) return;
+    /* With a foreign loop the first lws_context_destroy() only starts the teardown; once
+     * the loop has run dry, a second call frees the rest (as in lws's foreign-loop
+     * example). */
+    if (s->ctx) {
+        lws_context_destroy(s->ctx);
+        while (uv_run(s->loop, UV_RUN_NOWAIT)) {}
+    }
     invalidate_hello(s);
     oq_pool_close(&s->pool);
     hist_close(&s->hist);
