@@ -201,19 +201,51 @@ static void nn__gemm_native(int m, int n, int k, const float *a, const float *b,
 }
 
 /* Y (batch x out) = X W + b over the nonzero entries of X only. Exact for any X; fast when
- * X is mostly zeros (the one-hot observation, ReLU outputs). */
+ * X is mostly zeros (the one-hot observation). Each row's nonzeros are listed first, then
+ * every 64-wide slice of the output row is summed in registers over them, so that the
+ * output is stored once instead of once per nonzero. */
 NN_CLONES
 static void nn__sparse_affine(int batch, int in, int out, const float *x, const float *w,
                               const float *bias, float *y) {
+    int idx[in];
+    float val[in];
     for (int r = 0; r < batch; r++) {
-        float *yr = y + (size_t)r * out;
-        memcpy(yr, bias, sizeof(float) * (size_t)out);
         const float *xr = x + (size_t)r * in;
-        for (int i = 0; i < in; i++) {
-            float xv = xr[i];
-            if (xv == 0.0f) continue;
-            const float *wr = w + (size_t)i * out;
-            for (int o = 0; o < out; o++) yr[o] += xv * wr[o];
+        float *yr = y + (size_t)r * out;
+        int nnz = 0;
+        for (int i = 0; i < in; i++)
+            if (xr[i] != 0.0f) {
+                idx[nnz] = i;
+                val[nnz++] = xr[i];
+            }
+        int j = 0;
+        for (; j + 64 <= out; j += 64) {
+            nn_v16 acc[4];
+            for (int v = 0; v < 4; v++) NN_LOAD(acc[v], bias + j + 16 * v);
+            for (int k = 0; k < nnz; k++) {
+                const float *wr = w + (size_t)idx[k] * out + j;
+                for (int v = 0; v < 4; v++) {
+                    nn_v16 wv;
+                    NN_LOAD(wv, wr + 16 * v);
+                    acc[v] += val[k] * wv;
+                }
+            }
+            for (int v = 0; v < 4; v++) NN_STORE(yr + j + 16 * v, acc[v]);
+        }
+        for (; j + 16 <= out; j += 16) {
+            nn_v16 acc;
+            NN_LOAD(acc, bias + j);
+            for (int k = 0; k < nnz; k++) {
+                nn_v16 wv;
+                NN_LOAD(wv, w + (size_t)idx[k] * out + j);
+                acc += val[k] * wv;
+            }
+            NN_STORE(yr + j, acc);
+        }
+        for (; j < out; j++) {
+            float sum = bias[j];
+            for (int k = 0; k < nnz; k++) sum += val[k] * w[(size_t)idx[k] * out + j];
+            yr[j] = sum;
         }
     }
 }
