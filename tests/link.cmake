@@ -10,9 +10,12 @@ function(rd_link_bench_support)
 endfunction()
 cmake_language(DEFER DIRECTORY ${PROJECT_SOURCE_DIR} CALL rd_link_bench_support)
 
-# These tests run the trainer binary: build it with them.
+# These tests run the trainer or server binary: build them with the tests.
 foreach(t test_link_trainer test_tb_trainer)
   if(TARGET ${t})
     add_dependencies(${t} trainer)
   endif()
 endforeach()
+if(TARGET test_link_server)
+  add_dependencies(test_link_server server)
+endif()
