@@ -109,10 +109,12 @@ static int save_checkpoint(app_t *a) {
         return 0;
     }
     char err[1024];
+    double t0 = mono_now();
     if (trainer_checkpoint(t, false, NULL, 0, err, sizeof err) != 0) {
         log_error("checkpoint failed: %s", err);
         return -1;
     }
+    log_debug("checkpoint written in %.0f ms", (mono_now() - t0) * 1e3);
     announce_checkpoint(a, false);
     return 0;
 }
@@ -142,6 +144,8 @@ static int before_step(void *ctx) {
     if (signals_seen >= 2) return 1;
     if (signals_seen == 1 && !a->finishing) {
         a->finishing = true;
+        log_info("%s: finishing episode %" PRId64 " (step %d) before the checkpoint",
+                 strsignal(last_signal), a->t.st.episode + 1, a->t.env.step);
         double grace = a->t.cfg.training.stop_grace_seconds;
         a->finish_deadline = mono_now() + grace;
         /* Estimate the rest of the episode at the recent speed; if it cannot end within
