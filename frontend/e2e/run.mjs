@@ -39,7 +39,8 @@ async function main() {
   const e1 = await until(async () => { const e = await episodeOf(page); return e > 0 ? e : 0; }, 60000);
   const s1 = await rd(page);
   check('training charts fill', e1 > 0 && s1.chartPoints > 0, `episode ${e1}, ${s1.chartPoints} points drawn`);
-  const e2 = await until(async () => { const e = await episodeOf(page); return e > e1 ? e : 0; }, 30000);
+  await until(async () => (await episodeOf(page)) > e1, 30000);
+  const e2 = await episodeOf(page);
   const s2 = await rd(page);
   check('training charts grow', e2 > e1 && s2.chartRenders > s1.chartRenders, `episode ${e1} → ${e2}`);
 
