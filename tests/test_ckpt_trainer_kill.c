@@ -32,9 +32,14 @@
 
 static char tmpdir[256], config_path[512], run_dir[512], ckpt_dir[600], log_path[512];
 
-/* Level 1 with a replay large enough that a checkpoint is a few MB once it fills, and a
- * checkpoint after every episode, so that many kills land in or near a write. */
+/* Level 1 with a replay large enough that a checkpoint grows to a few MB, and a
+ * checkpoint after every episode, so that many kills land in or near a write. The network
+ * and batch are small so that the sanitizer build (ten times slower at updates) still
+ * finishes episodes between kills. */
 static const char *config_text = "[agent]\n"
+                                 "hidden = [32, 32]\n"
+                                 "batch_size = 16\n"
+                                 "learning_starts = 500\n"
                                  "replay_capacity = 60000\n"
                                  "[training]\n"
                                  "checkpoint_every = 1\n"
@@ -145,7 +150,7 @@ START_TEST(trainer_killed_at_random_instants) {
             while (!tmp_present() && now_s() < until) sleep_s(0.0005);
             sleep_s(rng_double(&r) * 0.005);
         } else {
-            sleep_s(rng_double(&r) * 0.4);
+            sleep_s(rng_double(&r) * 0.5);
         }
         kill(pid, SIGKILL);
         int st;
