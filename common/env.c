@@ -104,6 +104,7 @@ static void set_constants(env_t *e) {
         /* Multi-tick interactions are a level 3 rule: without a day cycle every
          * interaction completes at once (the observation could not show progress). */
         int ticks = c->day_cycle && af->ticks > 1 ? af->ticks : 1;
+        if (ticks > INT16_MAX) ticks = INT16_MAX;
         e->pc.ticks[a] = (int16_t)ticks;
         e->pc.inv_ticks[a] = 1.0f / (float)ticks;
     }
