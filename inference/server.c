@@ -477,6 +477,25 @@ static bool origin_ok(srv_t *s, struct lws *wsi) {
 
 /* ---- HTTP ---- */
 
+/* Our own security headers rather than lws's enforced set: its CSP forbids inline style
+ * attributes, which a built Vue app may use. */
+static int add_security_headers(struct lws *wsi, unsigned char **p, unsigned char *end) {
+    static const char *const h[][2] = {
+        {"content-security-policy:",
+         "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+         "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'"},
+        {"x-content-type-options:", "nosniff"},
+        {"x-frame-options:", "deny"},
+        {"referrer-policy:", "no-referrer"},
+    };
+    for (size_t i = 0; i < sizeof h / sizeof h[0]; i++)
+        if (lws_add_http_header_by_name(wsi, (const unsigned char *)h[i][0],
+                                        (const unsigned char *)h[i][1], (int)strlen(h[i][1]), p,
+                                        end))
+            return -1;
+    return 0;
+}
+
 static int http_reply(srv_t *s, struct lws *wsi, conn_t *c, int status, const char *ctype,
                       const char *body, size_t len, const char *extra_name, const char *extra_val) {
     unsigned char hdr[LWS_PRE + 2048], *start = hdr + LWS_PRE, *p = start,
@@ -485,7 +504,8 @@ static int http_reply(srv_t *s, struct lws *wsi, conn_t *c, int status, const ch
     if (lws_add_http_common_headers(wsi, (unsigned)status, ctype, (lws_filepos_t)len, &p, end))
         return -1;
     if (lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
-                                    (const unsigned char *)"no-store", 8, &p, end))
+                                    (const unsigned char *)"no-store", 8, &p, end) ||
+        add_security_headers(wsi, &p, end))
         return -1;
     if (extra_name && lws_add_http_header_by_name(wsi, (const unsigned char *)extra_name,
                                                   (const unsigned char *)extra_val,
@@ -698,7 +718,8 @@ static int serve_static(srv_t *s, struct lws *wsi, conn_t *c, const char *uri) {
         return http_error(s, wsi, c, 403, "forbidden");
     }
     s->http_requests++;
-    unsigned char extra[512], *p = extra, *end = extra + sizeof extra;
+    unsigned char extra[1024], *p = extra, *end = extra + sizeof extra;
+    if (add_security_headers(wsi, &p, end)) return -1;
     if (c->set_cookie) {
         char ck[200];
         int n = snprintf(ck, sizeof ck, "rd_token=%s; Path=/; HttpOnly; SameSite=Strict",
@@ -1185,8 +1206,7 @@ srv_t *srv_create(uv_loop_t *loop, const cfg_config *cfg, const srv_options *opt
     info.port = opt->port;
     info.iface = s->host;
     info.protocols = protocols;
-    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
-                   LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8;
     info.foreign_loops = loops;
     info.user = s;
     info.pcontext = &s->ctx; /* lws clears it when the destruction has completed */

@@ -264,7 +264,7 @@ START_TEST(max_clients_and_origin) {
     ck_assert_int_eq(wsc_connect(&d, sp.port, "/ws/training", "Origin: http://evil.example\r\n",
                                  5000, &http, err, sizeof err),
                      -1);
-    ck_assert_int_ne(http, 101);
+    ck_assert_int_eq(http, 403);
     ck_assert_int_eq(
         wsc_connect(&d, sp.port, "/ws", "Origin: null\r\n", 5000, &http, err, sizeof err), -1);
     connect_ok(&d, "/ws/training", "Origin: http://localhost:5173\r\n");
