@@ -458,12 +458,22 @@ static bool origin_ok(srv_t *s, struct lws *wsi) {
     char origin[256];
     int n = lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN);
     if (n <= 0) return true; /* not a browser: the token (when required) is the gate */
-    const char *hosts[] = {s->host, "localhost", "127.0.0.1", "[::1]"};
+    /* The name the browser used to reach us (Host header, without its port): on a server
+     * bound to 0.0.0.0 that is the only way to know our own origin. A page elsewhere sends
+     * its own origin, which does not match the Host it connects to. */
+    char reqhost[256] = "";
+    if (lws_hdr_copy(wsi, reqhost, sizeof reqhost, WSI_TOKEN_HOST) > 0) {
+        char *colon = reqhost[0] == '[' ? strchr(reqhost, ']') : strrchr(reqhost, ':');
+        if (colon && *colon == ']') colon = strchr(colon, ':');
+        if (colon) *colon = 0;
+    }
+    const char *hosts[] = {s->host, "localhost", "127.0.0.1", "[::1]", reqhost};
     int ports[] = {s->port, s->frontend_port};
     for (size_t h = 0; h < sizeof hosts / sizeof hosts[0]; h++) {
         for (size_t p = 0; p < 2; p++) {
             char want[320];
             const char *host = hosts[h];
+            if (!host[0] || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0) continue;
             if (strchr(host, ':') && host[0] != '[')
                 snprintf(want, sizeof want, "http://[%s]:%d", host, ports[p]);
             else

@@ -269,6 +269,21 @@ START_TEST(max_clients_and_origin) {
         wsc_connect(&d, sp.port, "/ws", "Origin: null\r\n", 5000, &http, err, sizeof err), -1);
     connect_ok(&d, "/ws/training", "Origin: http://localhost:5173\r\n");
     wsc_close(&d);
+    /* Same origin by the Host header (a server reached by another name), and the dev
+     * frontend's port on that name; a foreign page to the same Host is still refused. */
+    char hdr[256];
+    snprintf(hdr, sizeof hdr, "Host: demo.example:%d\r\nOrigin: http://demo.example:%d\r\n",
+             sp.port, sp.port);
+    connect_ok(&d, "/ws/training", hdr);
+    wsc_close(&d);
+    connect_ok(&d, "/ws/training",
+               "Host: demo.example:8766\r\nOrigin: http://demo.example:5173\r\n");
+    wsc_close(&d);
+    ck_assert_int_eq(wsc_connect(&d, sp.port, "/ws/training",
+                                 "Host: demo.example:8766\r\nOrigin: http://evil.example:8766\r\n",
+                                 5000, &http, err, sizeof err),
+                     -1);
+    ck_assert_int_eq(http, 403);
     char origin[128];
     snprintf(origin, sizeof origin, "Origin: http://127.0.0.1:%d\r\n", sp.port);
     /* Slots free again once the first clients are gone. */

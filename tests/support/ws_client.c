@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -92,12 +93,17 @@ int wsc_connect(wsc_t *c, int port, const char *path, const char *extra_headers,
     int fd = tcp_connect(port, err, errlen);
     if (fd < 0) return -1;
     c->fd = fd;
+    /* A Host line in extra_headers replaces ours (tests of other names for the server). */
+    char host[64] = "";
+    if (!extra_headers ||
+        (strncasecmp(extra_headers, "Host:", 5) != 0 && !strcasestr(extra_headers, "\r\nHost:")))
+        snprintf(host, sizeof host, "Host: 127.0.0.1:%d\r\n", port);
     char req[4096];
     int n = snprintf(req, sizeof req,
-                     "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
+                     "GET %s HTTP/1.1\r\n%sUpgrade: websocket\r\n"
                      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                      "Sec-WebSocket-Version: 13\r\n%s\r\n",
-                     path, port, extra_headers ? extra_headers : "");
+                     path, host, extra_headers ? extra_headers : "");
     if (send_all(fd, req, (size_t)n) < 0) {
         snprintf(err, errlen, "send: %s", strerror(errno));
         goto fail;
