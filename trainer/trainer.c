@@ -416,9 +416,8 @@ double trainer_evaluate(trainer_t *t, int episodes, uint64_t salt) {
 int trainer_write_progress(trainer_t *t) {
     char path[CFG_PATH_MAX + 32], buf[1024];
     snprintf(path, sizeof path, "%s/progress.json", t->run_dir);
-    double eta = t->st.episode > t->resumed_episode && t->st.train_seconds > 0
-                     ? t->st.train_seconds / (double)t->st.episode *
-                           (double)(t->target_episodes - t->st.episode)
+    double eta = t->sec_per_episode > 0
+                     ? t->sec_per_episode * (double)(t->target_episodes - t->st.episode)
                      : -1;
     if (eta < 0 && t->st.episode >= t->target_episodes) eta = 0;
     int n = snprintf(buf, sizeof buf,
@@ -439,9 +438,17 @@ int trainer_end_episode(trainer_t *t, const trainer_episode_result *res, double 
     double eps = trainer_epsilon(t);
     t->st.episode++;
     t->st.train_seconds += seconds;
-    if (seconds > 0) {
-        double sps = res->steps / seconds;
-        t->ema_sps = t->ema_sps > 0 ? 0.95 * t->ema_sps + 0.05 * sps : sps;
+    /* Rates over windows of about 2 s of training: a per-episode average would be swayed
+     * by the first episodes, which run without updates at a hundred times the speed. */
+    t->win_steps += res->steps;
+    t->win_eps++;
+    t->win_secs += seconds;
+    if (t->win_secs >= 2.0 || t->ema_sps == 0) {
+        if (t->win_secs > 0) {
+            t->ema_sps = t->win_steps / t->win_secs;
+            t->sec_per_episode = t->win_secs / t->win_eps;
+        }
+        if (t->win_secs >= 2.0) t->win_steps = t->win_eps = 0, t->win_secs = 0;
     }
     curriculum_update(t, res->steps);
 
@@ -460,10 +467,7 @@ int trainer_end_episode(trainer_t *t, const trainer_episode_result *res, double 
                      t->st.episode, score, tc->eval_episodes, is_best ? " (new best)" : "");
     }
 
-    double done_eps = (double)(t->st.episode - t->resumed_episode);
-    double eta = done_eps > 0 ? t->st.train_seconds / (double)t->st.episode *
-                                    (double)(t->target_episodes - t->st.episode)
-                              : 0;
+    double eta = t->sec_per_episode * (double)(t->target_episodes - t->st.episode);
     if (eta < 0) eta = 0;
     if (res->steps > t->st.best_steps) t->st.best_steps = res->steps;
     char loss[32], etas[32], evals[48] = "";
@@ -471,7 +475,7 @@ int trainer_end_episode(trainer_t *t, const trainer_episode_result *res, double 
         snprintf(loss, sizeof loss, "%.6f", res->loss);
     else
         snprintf(loss, sizeof loss, "null");
-    if (done_eps > 0)
+    if (t->sec_per_episode > 0)
         snprintf(etas, sizeof etas, "%.1f", eta);
     else
         snprintf(etas, sizeof etas, "null");

@@ -107,7 +107,10 @@ typedef struct {
     FILE *metrics;
     tb_writer *tb;
     trainer_status status;
-    double ema_sps;                  /* recent training env steps per second */
+    double ema_sps;         /* recent training env steps per second (last ~2 s window) */
+    double sec_per_episode; /* recent wall seconds per episode, for the ETA */
+    double win_secs;        /* the window being measured */
+    int64_t win_steps, win_eps;
     char resumed_from[CFG_PATH_MAX]; /* "" for a new run */
     int64_t resumed_episode;
     /* The last checkpoint written or resumed from (-1 = none): lets the program skip a
