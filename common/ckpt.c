@@ -425,12 +425,15 @@ static int read_full(int fd, void *buf, size_t len, uint64_t off) {
 static int open_regular(const char *path, struct stat *st, char *err, size_t errlen) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        ckpt_fail(err, errlen, path, "%s", strerror(errno));
+        int e = errno;
+        ckpt_fail(err, errlen, path, "%s", strerror(e));
+        errno = e; /* callers tell a file that just went (retention) from other trouble */
         return -1;
     }
     if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
         ckpt_fail(err, errlen, path, "not a regular file");
         close(fd);
+        errno = EINVAL;
         return -1;
     }
     return fd;
@@ -628,7 +631,8 @@ static int ckpt_scan(const char *dir, ckpt_cand **out, bool keep_meta, bool warn
         struct stat st;
         int fd = open_regular(path, &st, err, sizeof err);
         if (fd < 0) {
-            if (warn) log_warn("%s", err);
+            /* A file removed since readdir (retention by a running trainer) is no news. */
+            if (warn && errno != ENOENT) log_warn("%s", err);
             continue;
         }
         e->mtime = (int64_t)st.st_mtime;

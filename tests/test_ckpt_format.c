@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -690,6 +692,43 @@ START_TEST(save_creates_dir_and_refuses_bad_input) {
 }
 END_TEST
 
+/* A write that fails midway (here: the file size limit, as a full disk would) returns an
+ * error and leaves the previous checkpoint, the pointers and no temporary file. */
+START_TEST(failed_write_leaves_previous) {
+    save_sample("ep_0000001", 1, true, 3);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        signal(SIGXFSZ, SIG_IGN);
+        struct rlimit rl = {64 * 1024, 64 * 1024};
+        setrlimit(RLIMIT_FSIZE, &rl);
+        static uint8_t big[1 << 20];
+        ckpt_header h = sample_header(2);
+        ckpt_section s = {CKPT_TAG_ONLINE, big, sizeof big};
+        char err[1200];
+        int rc = ckpt_save(tmpdir, "ep_0000002", &h, &s, 1, true, 3, err, sizeof err);
+        _exit(rc == -1 && strstr(err, ".tmp.") && strstr(err, ": write failed: File too large")
+                  ? 0
+                  : 1);
+    }
+    int st;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "save did not fail as expected");
+    ck_assert(!exists("ep_0000002.ckpt"));
+    ck_assert_str_eq(read_text("latest"), "ep_0000001.ckpt\n");
+    ck_assert_str_eq(read_text("best"), "ep_0000001.ckpt\n");
+    DIR *d = opendir(tmpdir);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) ck_assert_msg(!strstr(de->d_name, ".tmp."), "%s", de->d_name);
+    closedir(d);
+    char p[1024], err[1200];
+    path_in(p, sizeof p, "ep_0000001.ckpt");
+    ckpt_file *f = ckpt_open(p, HASH_A, err, sizeof err);
+    ck_assert_msg(f != NULL, "%s", err);
+    ckpt_file_free(f);
+}
+END_TEST
+
 START_TEST(list_and_resolve) {
     ckpt_info info[8];
     char err[1200], path[1024];
@@ -767,6 +806,7 @@ Suite *ckpt_suite(void) {
     tcase_add_test(tc, pointers_and_retention);
     tcase_add_test(tc, stale_temporaries_cleaned);
     tcase_add_test(tc, save_creates_dir_and_refuses_bad_input);
+    tcase_add_test(tc, failed_write_leaves_previous);
     tcase_add_test(tc, list_and_resolve);
     suite_add_tcase(s, tc);
     return s;
