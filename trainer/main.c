@@ -358,8 +358,15 @@ int main(int argc, char **argv) {
             a->ctl.idle = false;
             if (t->st.episode < t->target_episodes) set_status(a, TRAINER_STATUS_RUNNING);
         }
-        if (a->ctl.stop_requested && t->status != TRAINER_STATUS_RUNNING) {
-            a->ctl.stop_requested = false; /* nothing to stop */
+        if (a->ctl.stop_requested) {
+            /* Between episodes: nothing to finish. Checkpoint and idle until `start`. */
+            a->ctl.stop_requested = false;
+            if (!a->ctl.idle && t->status != TRAINER_STATUS_COMPLETED) {
+                save_checkpoint(a);
+                a->ctl.idle = true;
+                set_status(a, TRAINER_STATUS_STOPPED);
+                log_info("stopped at episode %" PRId64 "; waiting for start", t->st.episode);
+            }
         }
         if (a->ctl.idle || t->status == TRAINER_STATUS_COMPLETED) {
             if (!a->link) break;
