@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -301,6 +302,67 @@ START_TEST(max_clients_and_origin) {
 }
 END_TEST
 
+/* A client that stops reading loses frames first, then is closed when its queue holds
+ * nothing but records; a client that keeps up gets every episode, in order. */
+START_TEST(slow_client_dropped_not_waited_for) {
+    start("[unified_server]\nclient_queue_limit = 8\n", NULL);
+    wsc_t slow, fast, t;
+    wsc_set_rcvbuf(4096);
+    viewer_connect(&slow);
+    wsc_set_rcvbuf(0);
+    viewer_connect(&fast);
+    trainer_connect(&t);
+    size_t fl = 20000;
+    char *frame = malloc(fl + 64);
+    int o = snprintf(frame, 64, "{\"type\":\"frame\",\"pad\":\"");
+    memset(frame + o, 'x', fl);
+    snprintf(frame + o + fl, 64, "\"}");
+    int next = 1, op;
+    for (int i = 0; i < 800; i++) {
+        wsc_send_text(&t, frame);
+        if (i % 10 == 9) {
+            char ep[128];
+            snprintf(ep, sizeof ep, "{\"type\":\"episode\",\"episode\":%d,\"steps\":1}",
+                     i / 10 + 1);
+            wsc_send_text(&t, ep);
+        }
+        /* Keep the fast client drained. */
+        while (wsc_recv(&fast, i % 10 == 9 ? 50 : 0, &op) == 1) {
+            const char *e = strstr(fast.msg, "\"type\":\"episode\",\"episode\":");
+            if (e) {
+                ck_assert_int_eq(atoi(e + 27), next);
+                next++;
+            }
+        }
+    }
+    while (next <= 80 && wsc_recv(&fast, 2000, &op) == 1) {
+        const char *e = strstr(fast.msg, "\"type\":\"episode\",\"episode\":");
+        if (e) {
+            ck_assert_int_eq(atoi(e + 27), next);
+            next++;
+        }
+    }
+    ck_assert_int_eq(next, 81); /* all 80 episodes, in order */
+    int code = wsc_wait_close(&slow, 15000);
+    ck_assert_msg(code == 4008 || code == 1006, "slow client close %d", code);
+    char body[16384];
+    ck_assert_int_eq(wsc_http(sp.port, "GET", "/metrics", NULL, 5000, body, sizeof body, NULL, 0,
+                              err, sizeof err),
+                     200);
+    const char *d = strstr(body, "\nrd_server_dropped_messages_total ");
+    const char *c = strstr(body, "\nrd_server_slow_closes_total ");
+    sproc_drain(&sp);
+    ck_assert_msg(d && atol(d + strlen("\nrd_server_dropped_messages_total ")) > 0,
+                  "close %d\n%s\n%s", code, body, sp.log);
+    ck_assert(c && atol(c + strlen("\nrd_server_slow_closes_total ")) >= 1);
+    free(frame);
+    wsc_close(&slow);
+    wsc_close(&fast);
+    wsc_close(&t);
+    stop();
+}
+END_TEST
+
 START_TEST(sigterm_sends_close_frames) {
     start(NULL, NULL);
     wsc_t v[3], t;
@@ -331,6 +393,7 @@ int main(void) {
     tcase_add_test(tc, command_relay_and_replies);
     tcase_add_test(tc, binary_and_oversized_frames);
     tcase_add_test(tc, max_clients_and_origin);
+    tcase_add_test(tc, slow_client_dropped_not_waited_for);
     tcase_add_test(tc, sigterm_sends_close_frames);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

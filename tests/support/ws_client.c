@@ -23,12 +23,20 @@ static long long now_ms(void) {
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static int rcvbuf_bytes; /* 0 = the kernel's default */
+
+void wsc_set_rcvbuf(int bytes) {
+    rcvbuf_bytes = bytes;
+}
+
 static int tcp_connect(int port, char *err, size_t errlen) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         snprintf(err, errlen, "socket: %s", strerror(errno));
         return -1;
     }
+    /* Before connect(), so that the window is negotiated small (a slow reader). */
+    if (rcvbuf_bytes) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf_bytes, sizeof rcvbuf_bytes);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {

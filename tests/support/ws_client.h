@@ -42,6 +42,9 @@ int wsc_wait_close(wsc_t *c, int timeout_ms);
 /* Bytes buffered but not yet parsed into a message (non-blocking helpers for benches). */
 bool wsc_has_buffered(const wsc_t *c);
 void wsc_close(wsc_t *c);
+/* Receive buffer for the sockets of later connections (0 = the kernel's default); tests of
+ * slow readers shrink it. */
+void wsc_set_rcvbuf(int bytes);
 
 /* One HTTP/1.1 request (Connection: close) to 127.0.0.1:port. extra_headers as above. The
  * body (NUL-terminated, truncated to cap) goes to body, response headers to headers
