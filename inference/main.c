@@ -141,7 +141,7 @@ int main(int argc, char **argv) {
     uv_signal_start(&app.sigterm, on_signal, SIGTERM);
 
     const char *h = o.host;
-    bool v6 = strchr(h, ':') != NULL;
+    bool v6 = strchr(h, ':') != NULL && h[0] != '[';
     log_info("listening on http://%s%s%s:%d/", v6 ? "[" : "", h, v6 ? "]" : "", srv_port(app.srv));
     if (srv_token(app.srv)[0] && !o.token)
         log_info("access URL: http://%s%s%s:%d/?token=%s", v6 ? "[" : "", h, v6 ? "]" : "",

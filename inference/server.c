@@ -3,6 +3,7 @@
 #include "inference/server.h"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <ctype.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -206,6 +207,7 @@ static oq_msg *get_hello(srv_t *s) {
                  job, cfgname, status, s->trainer ? "true" : "false", (long long)s->episode,
                  (long long)s->total_episodes, s->visual ? "true" : "false", s->speed,
                  (long long)s->hist.total, s->hist.downsampled ? "true" : "false");
+    if (hn < 0 || (size_t)hn >= sizeof head) return NULL; /* cannot happen: fields are bounded */
     size_t total = (size_t)hn + hist_array_size(&s->hist) + 2;
     oq_msg *m = oq_msg_new(&s->pool, OQ_RECORD, NULL, total);
     if (!m) return NULL;
@@ -325,7 +327,8 @@ static void on_trainer_message(srv_t *s, conn_t *c, const char *in, size_t len) 
         broadcast(s, OQ_RECORD, in, len);
         sess_checkpoints_changed(s);
     } else {
-        broadcast(s, OQ_RECORD, in, len);
+        /* A frame the quick look missed (other spacing) is still only a frame. */
+        broadcast(s, strcmp(type, "frame") == 0 ? OQ_FRAME : OQ_RECORD, in, len);
     }
     cJSON_Delete(o);
 }
@@ -1146,6 +1149,32 @@ static int random_token(char *out, size_t cap) {
     return 0;
 }
 
+static int resolve_host(const char *host, char *out, size_t cap) {
+    const char *h = host;
+    char tmp[256];
+    if (h[0] == '[') { /* [::1] */
+        snprintf(tmp, sizeof tmp, "%s", h + 1);
+        char *e = strchr(tmp, ']');
+        if (e) *e = 0;
+        h = tmp;
+    }
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
+    if (getaddrinfo(h, NULL, &hints, &res) != 0 || !res) return -1;
+    /* Prefer IPv4: browsers and the frontend proxy try 127.0.0.1 for "localhost". */
+    struct addrinfo *pick = res;
+    for (struct addrinfo *a = res; a; a = a->ai_next)
+        if (a->ai_family == AF_INET) {
+            pick = a;
+            break;
+        }
+    const void *addr = pick->ai_family == AF_INET
+                           ? (const void *)&((struct sockaddr_in *)pick->ai_addr)->sin_addr
+                           : (const void *)&((struct sockaddr_in6 *)pick->ai_addr)->sin6_addr;
+    const char *r = inet_ntop(pick->ai_family, addr, out, (socklen_t)cap);
+    freeaddrinfo(res);
+    return r ? 0 : -1;
+}
+
 srv_t *srv_create(uv_loop_t *loop, const cfg_config *cfg, const srv_options *opt, char *err,
                   size_t errlen) {
     srv_t *s = calloc(1, sizeof *s);
@@ -1213,8 +1242,15 @@ srv_t *srv_create(uv_loop_t *loop, const cfg_config *cfg, const srv_options *opt
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     void *loops[1] = {loop};
+    /* lws binds to an interface name or a numeric address: resolve a host name
+     * ("localhost") to its address first. */
+    char bind_addr[INET6_ADDRSTRLEN] = "";
+    if (resolve_host(s->host, bind_addr, sizeof bind_addr) < 0) {
+        snprintf(err, errlen, "--host %s: cannot resolve", s->host);
+        goto fail;
+    }
     info.port = opt->port;
-    info.iface = s->host;
+    info.iface = bind_addr;
     info.protocols = protocols;
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8;
     info.foreign_loops = loops;
