@@ -147,7 +147,45 @@ __attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t c, const uint8
 }
 #endif
 
+/* The CRC of a concatenation from the CRCs of its parts (zlib's crc32_combine, for the
+ * Castagnoli polynomial): the writer and ckpt_open() get the whole-file CRC from the
+ * section CRCs instead of a second pass over tens of megabytes. crc_x2n[k] = x^(2^k)
+ * modulo the polynomial, in the CRC's reflected bit order. */
+static uint32_t crc_x2n[32];
+
+static uint32_t crc_multmodp(uint32_t a, uint32_t b) {
+    uint32_t m = 1u << 31, p = 0;
+    for (;;) {
+        if (a & m) {
+            p ^= b;
+            if ((a & (m - 1)) == 0) break;
+        }
+        m >>= 1;
+        b = b & 1 ? (b >> 1) ^ 0x82F63B78u : b >> 1;
+    }
+    return p;
+}
+
+/* x^(n * 2^k) modulo the polynomial. */
+static uint32_t crc_x2nmodp(uint64_t n, unsigned k) {
+    uint32_t p = 1u << 31; /* x^0 */
+    while (n) {
+        if (n & 1) p = crc_multmodp(crc_x2n[k & 31], p);
+        n >>= 1;
+        k++;
+    }
+    return p;
+}
+
+/* CRC of A followed by B, from crc1 = CRC(A), crc2 = CRC(B) and len2 = |B|. */
+static uint32_t crc_combine(uint32_t crc1, uint32_t crc2, uint64_t len2) {
+    return crc_multmodp(crc_x2nmodp(len2, 3), crc1) ^ crc2;
+}
+
 static void crc_init(void) {
+    uint32_t x = 1u << 30; /* x^1 */
+    crc_x2n[0] = x;
+    for (int k = 1; k < 32; k++) crc_x2n[k] = x = crc_multmodp(x, x);
     for (uint32_t i = 0; i < 256; i++) {
         uint32_t c = i;
         for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1)));
@@ -384,18 +422,31 @@ static const ckpt_entry *ckpt_find(const ckpt_meta *m, uint32_t tag) {
 /* Full verification of a file held in memory. */
 static int ckpt_verify_buffer(ckpt_file *f, uint64_t expected_hash, char *why, size_t whylen) {
     if (ckpt_parse_header(f->buf, f->size, &f->m, why, whylen) != 0) return -1;
-    size_t body = f->size - CKPT_TRAILER_LEN;
-    if (ckpt_crc32c(0, f->buf, body) != get_u32(f->buf + body)) {
+    /* One pass: each section's CRC is computed once, checked against the table, and
+     * combined with the header's and the gaps' into the whole-file CRC. The whole-file
+     * check comes first so that damage reads as "CRC mismatch" whatever it hit; the
+     * section checks make this reader and the header-only policy loader accept exactly
+     * the same files. */
+    const uint8_t *b = f->buf;
+    uint64_t body = f->size - CKPT_TRAILER_LEN, pos = f->m.header_len;
+    uint32_t scrc[CKPT_MAX_SECTIONS];
+    uint32_t crc = ckpt_crc32c(0, b, pos);
+    for (uint32_t i = 0; i < f->m.n; i++) {
+        const ckpt_entry *s = &f->m.sec[i];
+        crc = ckpt_crc32c(crc, b + pos, (size_t)(s->off - pos));
+        scrc[i] = ckpt_crc32c(0, b + s->off, (size_t)s->len);
+        crc = crc_combine(crc, scrc[i], s->len);
+        pos = s->off + s->len;
+    }
+    crc = ckpt_crc32c(crc, b + pos, (size_t)(body - pos));
+    if (crc != get_u32(b + body)) {
         snprintf(why, whylen, "CRC mismatch (file corrupt or truncated)");
         return -1;
     }
-    /* The whole-file CRC already covers the sections; the per-section CRCs are checked too
-     * so that this reader and the header-only policy loader accept exactly the same files. */
     for (uint32_t i = 0; i < f->m.n; i++) {
-        const ckpt_entry *s = &f->m.sec[i];
-        if (ckpt_crc32c(0, f->buf + s->off, s->len) != s->crc) {
+        if (scrc[i] != f->m.sec[i].crc) {
             char t[5];
-            tag_str(s->tag, t);
+            tag_str(f->m.sec[i].tag, t);
             snprintf(why, whylen, "CRC mismatch in section '%s' (file corrupt)", t);
             return -1;
         }
@@ -1121,13 +1172,15 @@ int ckpt_save(const char *dir, const char *name, const ckpt_header *h, const ckp
     }
     put_u32(head + hl - 4, ckpt_crc32c(0, head, hl - 4));
 
-    /* The whole-file CRC, over the bytes exactly as they will be laid out. */
+    /* The whole-file CRC, over the bytes exactly as they will be laid out, from the
+     * section CRCs already in the table (no second pass over the data). */
     static const uint8_t zeros[8];
     uint32_t crc = ckpt_crc32c(0, head, hl);
     pos = hl;
     for (int i = 0; i < n; i++) {
+        const uint8_t *e = head + CKPT_FIXED_LEN + (size_t)CKPT_ENTRY_LEN * (size_t)i;
         crc = ckpt_crc32c(crc, zeros, (size_t)(offs[i] - pos));
-        crc = ckpt_crc32c(crc, s[i].data, (size_t)s[i].len);
+        crc = crc_combine(crc, get_u32(e + 4), s[i].len);
         pos = offs[i] + s[i].len;
     }
     crc = ckpt_crc32c(crc, zeros, (size_t)(ckpt_align8(pos) - pos));
