@@ -169,6 +169,49 @@ START_TEST(test_commands) {
 }
 END_TEST
 
+/* What the link does with odd input from the server: a binary message and one larger
+ * than the command limit (64 KiB) are ignored; one that arrives in many pieces (larger
+ * than the receive buffer) is put back together; the link stays up throughout. */
+START_TEST(test_odd_input) {
+    testsrv *s = testsrv_start(0, 16);
+    ck_assert_ptr_nonnull(s);
+    link_t *l = start_link(testsrv_port(s), NULL, 16);
+    link_set_hello(l, "{}", 2);
+    ck_assert(testsrv_wait_count(s, 1, WAIT_MS));
+    size_t big_n = 70000, mid_n = 20000;
+    char *big = malloc(big_n + 1), *mid = malloc(mid_n + 1);
+    memset(big, 'b', big_n);
+    big[big_n] = '\0';
+    memset(mid, 'm', mid_n);
+    mid[0] = '{';
+    mid[mid_n - 1] = '}';
+    mid[mid_n] = '\0';
+    ck_assert_int_eq(testsrv_send_binary(s, "{\"command\":\"pause\"}"), 0);
+    ck_assert_int_eq(testsrv_send(s, big), 0);
+    ck_assert_int_eq(testsrv_send(s, mid), 0);
+    ck_assert_int_eq(testsrv_send(s, "{\"command\":\"resume\"}"), 0);
+    char *buf = malloc(mid_n + 1);
+    const char *want[] = {mid, "{\"command\":\"resume\"}"};
+    for (int i = 0; i < 2; i++) {
+        size_t n = 0;
+        for (int tries = 0; tries < WAIT_MS / 5 && n == 0; tries++) {
+            n = link_poll_command(l, buf, mid_n + 1);
+            if (n == 0) sleep_ms(5);
+        }
+        ck_assert_uint_eq(n, strlen(want[i]));
+        ck_assert(strcmp(buf, want[i]) == 0);
+    }
+    ck_assert_uint_eq(link_poll_command(l, buf, mid_n + 1), 0);
+    ck_assert(link_connected(l));
+    ck_assert_int_eq(testsrv_connections(s), 1);
+    free(buf);
+    free(big);
+    free(mid);
+    link_stop(l, 1000);
+    testsrv_stop(s);
+}
+END_TEST
+
 /* With the server down, link_send returns at once however often it is called, and
  * counts what it drops; when the server comes up the link connects, sends the hello and
  * then the queue; when the server drops the connection the link reconnects and sends the
@@ -362,6 +405,7 @@ int main(void) {
     tcase_add_test(tc, test_order_hello_token);
     tcase_add_test(tc, test_large_messages);
     tcase_add_test(tc, test_commands);
+    tcase_add_test(tc, test_odd_input);
     tcase_add_test(tc, test_down_then_up);
     tcase_add_test(tc, test_rejected_backoff);
     tcase_add_test(tc, test_drop_policy);

@@ -47,6 +47,7 @@ struct testsrv {
     int n_conns, open_conns;
     conn_info conns[TS_MAX_CONNS];
     char *out[TS_OUT_SLOTS];
+    bool out_binary[TS_OUT_SLOTS];
     int out_head, out_count;
     bool kick_requested, stop;
     int reject_code;
@@ -153,8 +154,10 @@ static int ts_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
             if (wsi != s->newest) break;
             pthread_mutex_lock(&s->mu);
             char *t = NULL;
+            bool binary = false;
             if (s->out_count > 0) {
                 t = s->out[s->out_head];
+                binary = s->out_binary[s->out_head];
                 s->out_head = (s->out_head + 1) % TS_OUT_SLOTS;
                 s->out_count--;
             }
@@ -165,7 +168,7 @@ static int ts_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
                 unsigned char *b = malloc(LWS_PRE + n);
                 if (b) {
                     memcpy(b + LWS_PRE, t, n);
-                    lws_write(wsi, b + LWS_PRE, n, LWS_WRITE_TEXT);
+                    lws_write(wsi, b + LWS_PRE, n, binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
                     free(b);
                 }
                 free(t);
@@ -353,17 +356,27 @@ bool testsrv_conn_closed_normally(testsrv *s, int conn) {
     return ok;
 }
 
-int testsrv_send(testsrv *s, const char *text) {
+static int send_msg(testsrv *s, const char *text, bool binary) {
     pthread_mutex_lock(&s->mu);
     int rc = -1;
     if (s->open_conns > 0 && s->out_count < TS_OUT_SLOTS) {
-        s->out[(s->out_head + s->out_count) % TS_OUT_SLOTS] = strdup(text);
+        int i = (s->out_head + s->out_count) % TS_OUT_SLOTS;
+        s->out[i] = strdup(text);
+        s->out_binary[i] = binary;
         s->out_count++;
         rc = 0;
     }
     pthread_mutex_unlock(&s->mu);
     if (rc == 0) lws_cancel_service(s->ctx);
     return rc;
+}
+
+int testsrv_send(testsrv *s, const char *text) {
+    return send_msg(s, text, false);
+}
+
+int testsrv_send_binary(testsrv *s, const char *data) {
+    return send_msg(s, data, true);
 }
 
 void testsrv_kick(testsrv *s) {

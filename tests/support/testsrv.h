@@ -49,6 +49,8 @@ bool testsrv_conn_closed_normally(testsrv *s, int conn);
 /* Sends a text message to the newest open connection (queued; sent from the server
  * thread). Returns 0, or -1 when no connection is open. */
 int testsrv_send(testsrv *s, const char *text);
+/* The same as a binary message (the bytes of the NUL-terminated `data`). */
+int testsrv_send_binary(testsrv *s, const char *data);
 /* Closes the newest open connection from the server side with a close frame. */
 void testsrv_kick(testsrv *s);
 
