@@ -18,7 +18,21 @@ export default defineConfig({
       '/api': { target: http, changeOrigin: false },
       '/healthz': { target: http, changeOrigin: false },
       '/metrics': { target: http, changeOrigin: false },
-      '/ws': { target: http, ws: true, changeOrigin: false },
+      '/ws': {
+        target: http,
+        ws: true,
+        changeOrigin: false,
+        // The server checks a browser's Origin on WebSocket upgrades (PROTOCOL.md §6) and
+        // may not know the port this dev server got. A page served by this dev server
+        // itself (Origin = our own host) is presented as the server's own origin; any
+        // other Origin passes through unchanged, so the server's check still refuses it.
+        configure: (proxy) => {
+          proxy.on('proxyReqWs', (proxyReq, req) => {
+            const origin = req.headers.origin;
+            if (origin && req.headers.host && origin === `http://${req.headers.host}`) proxyReq.setHeader('origin', http);
+          });
+        },
+      },
     },
   },
   build: {

@@ -65,12 +65,12 @@ export function tmpDir(prefix) {
 
 /**
  * Starts the system under test and resolves once it says "All systems operational".
- * Real: ./run_demo --no-browser --frontend static --port P --frontend-port Q --episodes N
+ * Real: ./run_demo --no-browser --frontend static|dev --port P --frontend-port Q --episodes N
  * --config C --checkpoint-dir TMP. With RD_E2E_MOCK=1, e2e/mock-server.mjs instead (for
  * working on the frontend while the C programs are not there). Returns
  * { url, child, lines, stop() } where stop() sends SIGINT and waits for the exit.
  */
-export async function startDemo({ episodes = 100000, config, timeoutMs = 90000, log = false } = {}) {
+export async function startDemo({ episodes = 100000, config, timeoutMs = 90000, log = false, frontend = 'static' } = {}) {
   const port = await freePort();
   const fport = await freePort();
   const work = tmpDir('rd-e2e-');
@@ -84,7 +84,7 @@ export async function startDemo({ episodes = 100000, config, timeoutMs = 90000, 
     // The built orchestrator itself (./run_demo is a wrapper that would bootstrap).
     cmd = path.join(binDir(), 'run_demo');
     if (!fs.existsSync(cmd)) throw new Error(`no ${cmd}: build first (cmake --build build), or set RD_BIN_DIR`);
-    args = ['--no-browser', '--frontend', 'static', '--port', String(port), '--frontend-port', String(fport),
+    args = ['--no-browser', '--frontend', frontend, '--port', String(port), '--frontend-port', String(fport),
       '--episodes', String(episodes), '--checkpoint-dir', path.join(work, 'run'), '--color', 'never'];
     if (config) args.push('--config', config);
   }
@@ -118,7 +118,7 @@ export async function startDemo({ episodes = 100000, config, timeoutMs = 90000, 
     throw new Error(`${mock ? 'mock server' : 'run_demo'} ${why}; last output:\n${lines.slice(-25).join('\n')}`);
   }
   return {
-    url: `http://127.0.0.1:${port}/`,
+    url: `http://127.0.0.1:${!mock && frontend === 'dev' ? fport : port}/`,
     port,
     child,
     lines,

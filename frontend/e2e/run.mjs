@@ -36,13 +36,12 @@ async function main() {
   check('training WebSocket connects', !!connected);
 
   // Charts fill: the history and live episodes reach the charts, and keep growing.
-  const e1 = await until(async () => { const e = await episodeOf(page); return e > 0 ? e : 0; }, 60000);
+  const e1 = await until(async () => { const e = (await rd(page)).chartLastEpisode; return e > 0 ? e : 0; }, 60000);
   const s1 = await rd(page);
-  check('training charts fill', e1 > 0 && s1.chartPoints > 0, `episode ${e1}, ${s1.chartPoints} points drawn`);
-  await until(async () => (await episodeOf(page)) > e1, 30000);
-  const e2 = await episodeOf(page);
+  check('training charts fill', e1 > 0 && s1.chartPoints > 0, `charts reach episode ${e1}, ${s1.chartPoints} points drawn`);
+  await until(async () => (await rd(page)).chartLastEpisode > e1, 30000);
   const s2 = await rd(page);
-  check('training charts grow', e2 > e1 && s2.chartRenders > s1.chartRenders, `episode ${e1} → ${e2}`);
+  check('training charts grow', s2.chartLastEpisode > e1 && (await episodeOf(page)) >= s2.chartLastEpisode, `charts reach episode ${e1} → ${s2.chartLastEpisode}`);
 
   // Pause: the status says so and the counter stops.
   await page.locator('[data-test=pause]').click();
@@ -102,6 +101,28 @@ async function main() {
   const exit = await demo.stop(45000);
   const code = exit.code ?? exit.sig;
   check('run_demo exits after SIGINT', demo.mock ? exit.code !== null || exit.sig === 'SIGINT' : exit.code === 130, `exit ${code}`);
+
+  // The development setup: run_demo starts `npm run dev`, whose proxy carries /api and both
+  // WebSockets to the server (RD_SERVER_PORT), Origin check included.
+  if (!demo.mock && process.env.RD_E2E_DEV !== '0') await devMode(config);
+}
+
+async function devMode(config) {
+  const demo = await startDemo({ config, frontend: 'dev', log: process.env.RD_E2E_VERBOSE === '1' });
+  const ctx = await launchBrowser();
+  const page = ctx.pages()[0] ?? (await ctx.newPage());
+  const errors = watchErrors(page);
+  await page.goto(demo.url, { waitUntil: 'load' });
+  const t = await until(() => page.evaluate(() => !!window.__rd && window.__rd.trainingMessages > 2), 30000);
+  check('dev server (--frontend dev): training stream through the proxy', !!t);
+  await page.locator('[data-test=tab-agent]').click();
+  const a = await until(() => page.evaluate(() => window.__rd.agentSteps + window.__rd.agentMessages > 2), 20000);
+  const models = await page.evaluate(() => fetch('/api/models').then((r) => r.status)).catch(() => 0);
+  check('dev server: inference session and /api through the proxy', !!a && models === 200, `/api/models ${models}`);
+  check('dev server: no console errors', errors.length === 0, errors.slice(0, 3).join(' | '));
+  await ctx.close();
+  const exit = await demo.stop(45000);
+  check('run_demo (dev) exits after SIGINT', exit.code === 130, `exit ${exit.code ?? exit.sig}`);
 }
 
 let fatal = null;

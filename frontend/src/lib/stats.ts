@@ -6,6 +6,8 @@ export const rdStats = {
   framesDrawn: 0,
   chartRenders: 0,
   chartPoints: 0,
+  /** The newest episode the charts show. */
+  chartLastEpisode: 0,
   lastHistoryRenderMs: -1,
   lastHistoryPoints: 0,
   agentMessages: 0,
