@@ -274,7 +274,7 @@ static const field environment_fields[] = {
     E(max_steps, F_INT, 1, 10000000, 0),
     {"observability", F_ENUM, offsetof(cfg_environment, observability), 0, 0, 0,
      observability_names, 0},
-    E(view_radius, F_INT, 1, CFG_MAX_GRID, 0),
+    E(view_radius, F_INT, 1, CFG_MAX_VIEW_RADIUS, 0),
     E(fitness_health_rate, F_DOUBLE, 0, 1, 0),
     E(fitness_health_base, F_DOUBLE, 0, 100, 0),
     E(fitness_health_slope, F_DOUBLE, 0, 100, 0),

@@ -25,7 +25,7 @@ extern const char *const env_action_names[ENV_NUM_ACTIONS]; /* "up", "down", ...
 #define ENV_MAX_OBS (CFG_MAX_GRID * CFG_MAX_GRID + CFG_NUM_METERS + 2 * CFG_MAX_AFFORDANCES + 16)
 
 /* Largest view_radius of a partial observation (a 31x31 window); env_init() refuses more. */
-#define ENV_MAX_VIEW_RADIUS 15
+#define ENV_MAX_VIEW_RADIUS CFG_MAX_VIEW_RADIUS
 
 typedef enum {
     ENV_RUNNING = 0,
