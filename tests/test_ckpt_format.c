@@ -201,6 +201,19 @@ static int crc_mismatches(void) {
             bad += ckpt_crc32c(ckpt_crc32c(0, buf + a, half), buf + a + half, n - half) != want;
         }
     }
+    /* Lengths around the hardware path's three-lane stripes (3 x 8 KiB) and beyond. */
+    size_t big = 200000;
+    uint8_t *b = malloc(big + 8);
+    for (size_t i = 0; i < big + 8; i++) b[i] = (uint8_t)(i * 2654435761u >> 13);
+    const size_t lens[] = {24575, 24576, 24577, 24576 + 13, 49152, 73735, 200000};
+    for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
+        for (size_t a = 0; a < 8; a += 3) {
+            uint32_t want = crc_bitwise(b + a, lens[k]);
+            bad += ckpt_crc32c(0, b + a, lens[k]) != want;
+            bad += ckpt_crc32c(ckpt_crc32c(0, b + a, 1000), b + a + 1000, lens[k] - 1000) != want;
+        }
+    }
+    free(b);
     return bad;
 }
 
