@@ -97,6 +97,28 @@ async function main() {
 
   check('no console errors', errors.length === 0, errors.slice(0, 5).join(' | '));
 
+  // Reconnection: the server dies (SIGKILL to the pid it reports), run_demo restarts it,
+  // the page reconnects by itself and the history is replaced, not appended twice.
+  if (!demo.mock) {
+    await page.locator('[data-test=tab-training]').click();
+    const before = await page.evaluate(() => window.__rd.historyCheck());
+    const pid = await page.evaluate(() => fetch('/api/status').then((r) => r.json()).then((j) => j.server.pid)).catch(() => 0);
+    if (pid > 0) {
+      process.kill(pid, 'SIGKILL');
+      const down = await until(async () => !(await page.locator('[data-test=conn]').first().getAttribute('class'))?.includes('open'), 10000, 100);
+      const back = await until(async () => {
+        const h = await page.evaluate(() => window.__rd.historyCheck());
+        return h.hellos > before.hellos && (await page.locator('[data-test=conn]').first().getAttribute('class'))?.includes('open') ? h : null;
+      }, 60000, 250);
+      check('reconnects after the server is killed and restarted', !!down && !!back, back ? `${before.hellos} → ${back.hellos} hellos` : 'no new hello within 60 s');
+      const h = back ?? (await page.evaluate(() => window.__rd.historyCheck()));
+      const last = (await rd(page)).chartLastEpisode;
+      check('history replaced, not duplicated, on reconnection', h.increasing && h.records <= last, `${h.records} records, newest episode ${last}`);
+    } else {
+      check('reconnects after the server is killed and restarted', false, 'no server pid in /api/status');
+    }
+  }
+
   await ctx.close();
   const exit = await demo.stop(45000);
   const code = exit.code ?? exit.sig;

@@ -13,6 +13,9 @@ export const rdStats = {
   agentMessages: 0,
   agentSteps: 0,
   injectTraining: null as null | ((text: string) => void),
+  /** Checks the training history: how many records, and whether episodes strictly increase
+   * (a duplicated history after a reconnection would break that). */
+  historyCheck: null as null | (() => { records: number; increasing: boolean; hellos: number }),
 };
 
 declare global {
