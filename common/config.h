@@ -24,6 +24,7 @@
 #define CFG_MAX_STAGES      8
 #define CFG_MAX_HIDDEN      4
 #define CFG_MAX_GRID        32
+#define CFG_MAX_VIEW_RADIUS 15 /* a window that covers a 32x32 grid from any cell */
 #define CFG_NAME_MAX        32
 #define CFG_PATH_MAX        1024
 #define CFG_MAX_ARGS        32
