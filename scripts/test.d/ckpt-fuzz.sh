@@ -17,7 +17,7 @@ fi
 if [ ! -f "$build/CMakeCache.txt" ]; then
     CC=clang cmake -S . -B "$build" -DRD_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null || exit 1
 fi
-cmake --build "$build" --target fuzz_ckpt -j 2 -- --no-print-directory >/dev/null || {
+cmake --build "$build" --target fuzz_ckpt -j 2 -- --no-print-directory >/dev/null 2>&1 || {
     cmake --build "$build" --target fuzz_ckpt -j 1
     exit 1
 }
