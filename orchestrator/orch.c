@@ -25,6 +25,15 @@ extern char **environ;
 #define DRAIN_MS       1000 /* after a child's exit, how long its pipes may stay open */
 #define LAST_RESORT_MS 1000 /* after SIGUSR2 to rd_exec, before SIGKILL to its group */
 #define RD_EXEC_GRACE  400  /* rd_exec's SIGTERM→SIGKILL grace when run_demo vanishes */
+/* Batching: after a read, a pipe rests READ_PAUSE_MS so that a child writing one line per
+ * write(2) is read in large chunks, not one wake-up per line; output waits at most
+ * FLUSH_DELAY_MS (or until FLUSH_BYTES are buffered). Both are far below what a reader
+ * notices, and they turn a per-line cost into a per-chunk one. Pipes get PIPE_BYTES of
+ * kernel buffer so that a child does not block during the pause. */
+#define READ_PAUSE_MS  1
+#define FLUSH_DELAY_MS 2
+#define FLUSH_BYTES    (64 * 1024)
+#define PIPE_BYTES     (1024 * 1024)
 
 typedef enum { CH_IDLE = 0, CH_RUNNING, CH_BACKOFF, CH_DONE } ch_state;
 typedef enum { ST_STARTING = 0, ST_UP, ST_STOPPING, ST_FINISHED } orch_state;
@@ -45,6 +54,7 @@ typedef struct {
     logmux_tail tail;
     uv_timer_t timer; /* backoff, stop escalation */
     uv_timer_t drain;
+    uv_timer_t resume[2]; /* re-arms reading a pipe after a short pause (batching) */
     restart_state rs;
     uint64_t started_ms;
     int pid;
@@ -67,6 +77,7 @@ struct orch {
     uv_signal_t sigs[3];
     uv_timer_t tick;
     uv_check_t flush;
+    uv_timer_t flush_timer; /* bounds how long output waits in the buffer */
     unsigned long ticks;
     uint64_t start_ms;
     uint64_t deadline_ms;
@@ -125,9 +136,18 @@ static void maybe_settled(child *c);
 static void close_pipe(child *c, int k) {
     if (!c->pipe_open[k]) return;
     c->pipe_open[k] = false;
+    uv_timer_stop(&c->resume[k]);
     logmux_stream_finish(c->o->mux, c->streams[k]);
     uv_read_stop((uv_stream_t *)&c->pipes[k]);
     uv_close((uv_handle_t *)&c->pipes[k], NULL);
+}
+
+static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf);
+
+static void on_resume(uv_timer_t *t) {
+    child *c = t->data;
+    int k = t == &c->resume[1];
+    if (c->pipe_open[k]) uv_read_start((uv_stream_t *)&c->pipes[k], on_alloc, on_read);
 }
 
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
@@ -136,6 +156,9 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
     (void)buf;
     if (n > 0) {
         logmux_stream_commit(c->o->mux, c->streams[k], (size_t)n);
+        /* Rest a moment so that the next read finds many lines, not one. */
+        if (c->pipe_open[k] && uv_read_stop(st) == 0)
+            uv_timer_start(&c->resume[k], on_resume, READ_PAUSE_MS, 0);
     } else if (n < 0) {
         close_pipe(c, k);
         maybe_settled(c);
@@ -331,7 +354,11 @@ static void child_spawn(child *c) {
     }
     c->proc_active = true;
     c->pid = c->proc.pid;
-    for (int k = 0; k < 2; k++) uv_read_start((uv_stream_t *)&c->pipes[k], on_alloc, on_read);
+    for (int k = 0; k < 2; k++) {
+        uv_os_fd_t fd;
+        if (uv_fileno((uv_handle_t *)&c->pipes[k], &fd) == 0) fcntl(fd, F_SETPIPE_SZ, PIPE_BYTES);
+        uv_read_start((uv_stream_t *)&c->pipes[k], on_alloc, on_read);
+    }
 }
 
 /* ---- stopping ---- */
@@ -387,10 +414,13 @@ static void finish(orch *o) {
     for (int i = 0; i < 3; i++) close_handle((uv_handle_t *)&o->sigs[i]);
     close_handle((uv_handle_t *)&o->tick);
     close_handle((uv_handle_t *)&o->flush);
+    close_handle((uv_handle_t *)&o->flush_timer);
     for (int i = 0; i < CFG_NUM_PROCS; i++) {
         child *c = &o->ch[i];
         close_handle((uv_handle_t *)&c->timer);
         close_handle((uv_handle_t *)&c->drain);
+        close_handle((uv_handle_t *)&c->resume[0]);
+        close_handle((uv_handle_t *)&c->resume[1]);
         health_close(&c->probe);
         close_pipe(c, 0);
         close_pipe(c, 1);
@@ -627,9 +657,21 @@ static void on_tick(uv_timer_t *t) {
     if (o->state == ST_STOPPING || o->ticks % 10 == 0) sweep_orphans(o);
 }
 
+static void on_flush_timer(uv_timer_t *t) {
+    orch *o = t->data;
+    logmux_flush(o->mux);
+}
+
+/* After each loop iteration: write a full buffer now, a small one within FLUSH_DELAY_MS. */
 static void on_check(uv_check_t *h) {
     orch *o = h->data;
-    logmux_flush(o->mux);
+    if (o->mux->out_len >= FLUSH_BYTES || o->state == ST_FINISHED) {
+        logmux_flush(o->mux);
+        uv_timer_stop(&o->flush_timer);
+    } else if (o->mux->out_len && !uv_is_active((uv_handle_t *)&o->flush_timer) &&
+               !uv_is_closing((uv_handle_t *)&o->flush_timer)) {
+        uv_timer_start(&o->flush_timer, on_flush_timer, FLUSH_DELAY_MS, 0);
+    }
 }
 
 int orch_run(plan_t *plan) {
@@ -673,6 +715,8 @@ int orch_run(plan_t *plan) {
     o->tick.data = o;
     uv_check_init(loop, &o->flush);
     o->flush.data = o;
+    uv_timer_init(loop, &o->flush_timer);
+    o->flush_timer.data = o;
     uv_check_start(&o->flush, on_check);
 
     bool alloc_ok = true;
@@ -686,6 +730,10 @@ int orch_run(plan_t *plan) {
         c->timer.data = c;
         uv_timer_init(loop, &c->drain);
         c->drain.data = c;
+        for (int k = 0; k < 2; k++) {
+            uv_timer_init(loop, &c->resume[k]);
+            c->resume[k].data = c;
+        }
         health_init(&c->probe, loop);
         c->probe.data = c;
         for (int k = 0; k < 2; k++) {

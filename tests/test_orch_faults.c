@@ -28,6 +28,10 @@ static void teardown(void) {
  * --frontend none --no-browser, a fresh port and a run directory in the scratch dir. */
 static pid_t launch(const char *trainer, const char *server, const char *extra_toml,
                     const char *extra_flag) {
+    static int launches;
+    char name[32];
+    snprintf(name, sizeof name, "out%d.txt", ++launches);
+    h_path(out_path, sizeof out_path, name);
     char cfg[512], dir[512], port[16];
     h_path(cfg, sizeof cfg, "test.toml");
     h_path(dir, sizeof dir, "run");
@@ -135,6 +139,7 @@ START_TEST(ignores_sigterm_is_killed_after_stop_timeout) {
                        "\"--serve\"]\nstop_timeout = 0.3",
                        "command = " SERVER_OK, NULL, NULL);
     ck_assert(h_wait_output(out_path, "All systems operational", 15000));
+    ck_assert(h_wait_output(out_path, "stubborn", 15000));
     kill(pid, SIGINT);
     char *out = expect_exit(pid, 130, 15000);
     expect_in(out, "trainer did not stop within 0.3 s; killing it");
@@ -144,9 +149,11 @@ START_TEST(ignores_sigterm_is_killed_after_stop_timeout) {
 END_TEST
 
 START_TEST(second_sigint_skips_waiting) {
-    pid_t pid = launch("command = [" FIX ", \"--ignore-term\", \"--serve\"]\nstop_timeout = 600",
+    pid_t pid = launch("command = [" FIX ", \"--ignore-term\", \"--say\", \"ready\", \"--serve\"]\n"
+                       "stop_timeout = 600",
                        "command = " SERVER_OK, NULL, NULL);
     ck_assert(h_wait_output(out_path, "All systems operational", 15000));
+    ck_assert(h_wait_output(out_path, "ready", 15000));
     kill(pid, SIGINT);
     ck_assert(h_wait_output(out_path, "SIGINT received", 5000));
     kill(pid, SIGINT);
@@ -158,9 +165,11 @@ START_TEST(second_sigint_skips_waiting) {
 END_TEST
 
 START_TEST(stop_order_trainer_first_with_its_checkpoint) {
-    pid_t pid = launch("command = [" FIX ", \"--term-delay-ms\", \"300\", \"--serve\"]",
+    pid_t pid = launch("command = [" FIX ", \"--term-delay-ms\", \"300\", \"--say\", \"ready\", "
+                       "\"--serve\"]",
                        "command = " SERVER_OK, NULL, NULL);
     ck_assert(h_wait_output(out_path, "All systems operational", 15000));
+    ck_assert(h_wait_output(out_path, "ready", 15000));
     kill(pid, SIGTERM);
     char *out = expect_exit(pid, 143, 15000);
     const char *t = strstr(out, "trainer stopped (exit status 0)");
@@ -174,6 +183,7 @@ END_TEST
 START_TEST(sighup_exits_129) {
     pid_t pid = launch("command = " TRAINER_OK, "command = " SERVER_OK, NULL, NULL);
     ck_assert(h_wait_output(out_path, "All systems operational", 15000));
+    ck_assert(h_wait_output(out_path, "trainer up", 15000));
     kill(pid, SIGHUP);
     free(expect_exit(pid, 129, 15000));
 }
@@ -223,9 +233,11 @@ START_TEST(progress_completed_with_exit_on_complete) {
 END_TEST
 
 START_TEST(children_get_the_process_contract) {
-    pid_t pid = launch("command = [" FIX ", \"--serve\"]\nenv = { EXTRA = \"x{port}\" }",
+    pid_t pid = launch("command = [" FIX ", \"--say\", \"ready\", \"--serve\"]\n"
+                       "env = { EXTRA = \"x{port}\" }",
                        "command = " SERVER_OK, NULL, NULL);
     ck_assert(h_wait_output(out_path, "All systems operational", 15000));
+    ck_assert(h_wait_output(out_path, "ready", 15000));
     /* The trainer's environment, read from /proc: token, parent pid, ports, our extra. */
     pid_t pids[64];
     int n = h_descendants(pids, 64);

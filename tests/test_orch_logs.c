@@ -160,6 +160,7 @@ static bool colour_with(const char *const *env, const char *flag) {
         launch3("[" FIX ", \"--say\", \"hello\", \"--serve\"]",
                 "[" FIX ", \"--listen\", \"RD_SERVER_PORT\", \"--serve\"]", NULL, env, flag);
     ck_assert(h_wait_output(out_path, "All systems operational", 15000));
+    ck_assert(h_wait_output(out_path, "hello", 15000)); /* before the stop can race it */
     kill(pid, SIGINT);
     char *out = finish(pid, 130);
     bool colour = strstr(out, "\x1b[36m[Training]\x1b[0m hello") != NULL;

@@ -74,6 +74,19 @@ static int escapees(const char *name, pid_t *out) {
     return n;
 }
 
+/* Every escaping fixture has said "escapees started". */
+static bool wait_escapees(int n) {
+    long long end = h_now_ms() + 20000;
+    while (h_now_ms() < end) {
+        char *s = h_read(out_path);
+        int k = h_count(s, "escapees started");
+        free(s);
+        if (k >= n) return true;
+        h_sleep_ms(20);
+    }
+    return false;
+}
+
 static void trainer_server_escaping(char *t, char *s, char *f, size_t len) {
     char e1[512], e2[512], e3[512];
     h_path(e1, sizeof e1, "esc_trainer");
@@ -96,6 +109,7 @@ START_TEST(escapees_end_on_sigint) {
     trainer_server_escaping(t, s, f, sizeof t);
     pid_t pid = launch(t, s, f);
     ck_assert(h_wait_output(out_path, "All systems operational", 20000));
+    ck_assert(wait_escapees(3));
     pid_t esc[3];
     ck_assert_int_eq(escapees("esc_trainer", esc), 3);
     for (int i = 0; i < 3; i++) ck_assert(alive(esc[i]));
@@ -129,6 +143,7 @@ START_TEST(kill9_leaves_nothing) {
         trainer_server_escaping(t, s, f, sizeof t);
         pid_t pid = launch(t, s, f);
         ck_assert(h_wait_output(out_path, "All systems operational", 20000));
+        ck_assert(wait_escapees(3));
         pid_t pids[64];
         ck_assert_int_ge(h_descendants(pids, 64), 1 + 3 * 2 + 9);
         kill(pid, SIGKILL);
@@ -141,9 +156,10 @@ END_TEST
 
 START_TEST(kill9_with_a_child_ignoring_sigterm) {
     pid_t pid =
-        launch("[" FIX ", \"--ignore-term\", \"--serve\"]",
+        launch("[" FIX ", \"--ignore-term\", \"--say\", \"ready\", \"--serve\"]",
                "[" FIX ", \"--ignore-term\", \"--listen\", \"RD_SERVER_PORT\", \"--serve\"]", NULL);
     ck_assert(h_wait_output(out_path, "All systems operational", 20000));
+    ck_assert(h_wait_output(out_path, "ready", 20000));
     kill(pid, SIGKILL);
     h_wait(pid, 5000);
     ck_assert_int_eq(h_survivors(1000), 0);
