@@ -66,7 +66,10 @@ int sproc_start(sproc_t *p, const char *run_dir, const char *const *args, const 
     if (pid == 0) {
         dup2(fds[1], 2);
         for (int i = 0; env && env[i]; i++) putenv((char *)env[i]);
-        unsetenv("RD_PARENT_PID");
+        /* The server dies with the test or bench that started it (PR_SET_PDEATHSIG). */
+        char ppid[32];
+        snprintf(ppid, sizeof ppid, "%d", (int)getppid());
+        setenv("RD_PARENT_PID", ppid, 1);
         execv(bin, (char *const *)argv);
         fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
         _exit(127);
