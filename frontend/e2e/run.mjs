@@ -122,6 +122,8 @@ async function main() {
   await ctx.close();
   const exit = await demo.stop(45000);
   const code = exit.code ?? exit.sig;
+  const san = demo.lines.filter((l) => /AddressSanitizer|LeakSanitizer|runtime error:/.test(l));
+  check('no sanitizer reports in the output of run_demo and its children', san.length === 0, san.slice(0, 3).join(' | '));
   check('run_demo exits after SIGINT', demo.mock ? exit.code !== null || exit.sig === 'SIGINT' : exit.code === 130, `exit ${code}`);
 
   // The development setup: run_demo starts `npm run dev`, whose proxy carries /api and both
