@@ -229,6 +229,12 @@ static void build_children(plan_t *p) {
     set_arg(s, "%d", p->port);
     set_arg(s, "--host");
     set_arg(s, "%s", p->host);
+    set_arg(s, "--frontend-port"); /* the dev frontend's origin is allowed on /ws */
+    set_arg(s, "%d", p->frontend_port);
+    if (p->access_token[0]) {
+        set_arg(s, "--token");
+        set_arg(s, "%s", p->access_token);
+    }
     if (p->frontend == CLI_FRONTEND_STATIC) {
         set_arg(s, "--static");
         set_arg(s, "%s/frontend/dist", p->root);
@@ -269,6 +275,14 @@ static void build_children(plan_t *p) {
         set_env(c, "FORCE_COLOR=0");
         for (int e = 0; e < cp->n_env; e++) expand(p, cp->env[e], c->env[c->n_env++], PLAN_STR_MAX);
     }
+}
+
+/* 128 random bits as 32 hex digits. */
+static int random_hex(char out[40]) {
+    unsigned char rnd[16];
+    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) return -1;
+    for (size_t i = 0; i < sizeof rnd; i++) snprintf(out + 2 * i, 3, "%02x", rnd[i]);
+    return 0;
 }
 
 static int check_port(const plan_t *p, int port, const char *flag, char *err, size_t errlen) {
@@ -429,24 +443,21 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
     bool has_display = (display && *display) || (wayland && *wayland);
     bool ssh = getenv("SSH_CONNECTION") || getenv("SSH_TTY");
     p->open_browser = !o->no_browser && p->cfg.server.open_browser && has_display && !ssh;
-    unsigned char rnd[16];
-    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
-        /* Never fails on Linux ≥ 3.17 after boot; fall back to something unguessable
-         * enough for a loopback demo rather than refusing to start. */
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        for (size_t i = 0; i < sizeof rnd; i++)
-            rnd[i] = (unsigned char)((ts.tv_nsec >> (i % 8)) ^ (getpid() >> (i % 4)) ^ i);
-    }
-    for (size_t i = 0; i < sizeof rnd; i++) snprintf(p->token + 2 * i, 3, "%02x", rnd[i]);
+    if (random_hex(p->token) != 0)
+        return fail(err, errlen, "getrandom: %s (no token for the trainer link)", strerror(errno));
     bool loopback =
         !strncmp(p->host, "127.", 4) || !strcmp(p->host, "::1") || !strcmp(p->host, "localhost");
     int url_port = p->frontend == CLI_FRONTEND_DEV ? p->frontend_port : p->port;
-    if (loopback)
+    if (loopback) {
         snprintf(p->url, sizeof p->url, "http://%s:%d/", p->connect_host, url_port);
-    else
-        snprintf(p->url, sizeof p->url, "http://%s:%d/?token=%s", p->connect_host, url_port,
-                 p->token);
+    } else {
+        /* Off loopback the server requires an access token (PROTOCOL.md §6): ours, so that
+         * the URL we print carries it. */
+        if (random_hex(p->access_token) != 0)
+            return fail(err, errlen, "getrandom: %s (no access token)", strerror(errno));
+        snprintf(p->url, sizeof p->url, "http://%s:%d/?token=%s", p->host, url_port,
+                 p->access_token);
+    }
 
     build_children(p);
     return 0;

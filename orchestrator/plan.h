@@ -53,9 +53,10 @@ typedef struct {
     bool run_dir_exists; /* --resume or an existing --checkpoint-dir */
     bool open_browser;
     bool exit_on_complete;
-    int color_mode; /* 0 auto, 1 always, 2 never */
-    char token[40];
-    char url[512]; /* what the user opens */
+    int color_mode;        /* 0 auto, 1 always, 2 never */
+    char token[40];        /* RD_TRAINER_TOKEN: the trainer's key to /ws/trainer */
+    char access_token[40]; /* off loopback: the browsers' token (server --token), "" else */
+    char url[512];         /* what the user opens */
     plan_child child[CFG_NUM_PROCS];
 } plan_t;
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* The first numeric field of the given names (the trainer's names may vary slightly). */
@@ -32,7 +33,8 @@ int progress_read(const char *run_dir, progress_status *out) {
     const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "status");
     snprintf(out->status, sizeof out->status, "%s", cJSON_IsString(st) ? st->valuestring : "");
     out->episode = (long)num(o, "episode", "episodes_done", 0);
-    out->total_episodes = (long)num(o, "total_episodes", "episodes", 0);
+    out->total_episodes = (long)num(o, "total", "total_episodes", 0);
+    out->best = num(o, "best", NULL, NAN);
     out->mean_steps = num(o, "mean_steps", "survival", NAN);
     out->steps_per_second = num(o, "steps_per_second", "sps", NAN);
     out->eta_seconds = num(o, "eta_seconds", "eta", -1);
@@ -47,6 +49,8 @@ void progress_format(const progress_status *s, char *out, size_t outlen) {
     o = k > 0 ? (size_t)k : 0;
     if (!isnan(s->mean_steps) && o < outlen)
         o += (size_t)snprintf(out + o, outlen - o, " | survival %.1f", s->mean_steps);
+    if (!isnan(s->best) && s->best > 0 && o < outlen)
+        o += (size_t)snprintf(out + o, outlen - o, " | best %.1f", s->best);
     if (!isnan(s->steps_per_second) && o < outlen)
         o += (size_t)snprintf(out + o, outlen - o, " | %.0f steps/s", s->steps_per_second);
     if (s->eta_seconds >= 0 && o < outlen) {
@@ -64,6 +68,9 @@ void progress_metrics_init(progress_metrics *m, const char *run_dir) {
     memset(m, 0, sizeof *m);
     snprintf(m->path, sizeof m->path, "%.*s/metrics.jsonl", PATH_MAX - 16, run_dir);
     m->block_first = -1;
+    /* A resumed run's earlier episodes were summarised when they ran: start at the end. */
+    struct stat st;
+    if (stat(m->path, &st) == 0) m->offset = st.st_size;
 }
 
 /* One episode record; emits a summary into out when it closes a block. */

@@ -18,7 +18,8 @@ typedef struct {
     bool valid;
     char status[32]; /* running|paused|stopped|completed|failed */
     long episode, total_episodes;
-    double mean_steps; /* survival, recent mean */
+    double mean_steps; /* survival, recent mean (NAN when not given) */
+    double best;       /* best greedy evaluation score (NAN when not given) */
     double steps_per_second;
     double eta_seconds; /* < 0 unknown */
 } progress_status;
