@@ -10,6 +10,8 @@ import path from 'node:path';
 import { cleanup, frontendDir, launchBrowser, repoDir, sleep, startDemo, until, watchErrors } from './lib.mjs';
 
 const results = [];
+// Where the screenshots go: docs/screenshots (the README shows them), or RD_E2E_SHOTS.
+const shots = process.env.RD_E2E_SHOTS ? path.resolve(process.env.RD_E2E_SHOTS) : path.join(repoDir, 'docs', 'screenshots');
 function check(name, ok, detail = '') {
   results.push({ name, ok });
   console.log(`${ok ? 'ok' : 'not ok'} - ${name}${detail ? ` (${detail})` : ''}`);
@@ -61,8 +63,8 @@ async function main() {
   check('visual mode shows the live grid', !!frames, `${(await rd(page)).framesDrawn} frames drawn`);
   await sleep(500);
 
-  fs.mkdirSync(path.join(repoDir, 'docs', 'screenshots'), { recursive: true });
-  await page.screenshot({ path: path.join(repoDir, 'docs', 'screenshots', 'training.png') });
+  fs.mkdirSync(shots, { recursive: true });
+  await page.screenshot({ path: path.join(shots, 'training.png') });
   await page.locator('[data-test=visual]').click();
 
   // A checkpoint now, so that `latest` exists for the agent view.
@@ -88,7 +90,7 @@ async function main() {
   const advanced = await until(async () => (await stepOf()) > st0 + 2, 15000);
   check('agent step counter advances while playing', !!advanced, `${st0} → ${await stepOf()}`);
   await sleep(300);
-  await page.screenshot({ path: path.join(repoDir, 'docs', 'screenshots', 'agent.png') });
+  await page.screenshot({ path: path.join(shots, 'agent.png') });
 
   // Keyboard: space pauses the agent, ? opens the help.
   await page.keyboard.press('?');

@@ -2,7 +2,8 @@
 # The frontend's tests: Vitest unit tests (message handling, downsampling), then the
 # browser tests that drive Debian's Chromium against the real ./run_demo (frontend/e2e/
 # run.mjs; needs build/bin/* — scripts/test builds them first — and frontend/dist).
-# RD_BIN_DIR overrides where the C programs are.
+# RD_BIN_DIR overrides where the C programs are; the browser tests run a second time
+# against build-asan/bin (RD_ASAN_BIN_DIR) when it is built.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root/frontend" || exit 1
@@ -16,4 +17,14 @@ echo "--- vitest"
 npm test --silent || status=1
 echo "--- browser (run_demo + chromium)"
 RD_BIN_DIR="${RD_BIN_DIR:-$root/build/bin}" timeout 600 npm run --silent e2e || status=1
+# Again against the sanitizer build when there is one (the check fails on any ASan/UBSan
+# report in run_demo's output); the dev-server part is the same code, so it is skipped.
+asan="${RD_ASAN_BIN_DIR:-$root/build-asan/bin}"
+if [ -x "$asan/run_demo" ] && [ -x "$asan/server" ] && [ -x "$asan/trainer" ]; then
+    echo "--- browser against the ASan + UBSan build ($asan)"
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        RD_E2E_DEV=0 RD_E2E_SHOTS="${TMPDIR:-/tmp}/rd-e2e-asan-shots" RD_BIN_DIR="$asan" \
+        timeout 600 npm run --silent e2e || status=1
+    rm -rf "${TMPDIR:-/tmp}/rd-e2e-asan-shots"
+fi
 exit "$status"
