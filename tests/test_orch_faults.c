@@ -281,6 +281,45 @@ START_TEST(children_get_the_process_contract) {
 }
 END_TEST
 
+START_TEST(new_run_dir_and_resume_the_newest) {
+    char runs[512], env_runs[600], cfg[512], port[16];
+    h_path(runs, sizeof runs, "runs");
+    snprintf(env_runs, sizeof env_runs, "RD_RUNS_DIR=%s", runs);
+    h_path(cfg, sizeof cfg, "demo.toml");
+    h_write(cfg, "[processes.trainer]\ncommand = [" FIX ", \"--say\", \"dir={run_dir}\", "
+                 "\"--serve\"]\n[processes.server]\ncommand = " SERVER_OK "\n");
+    const char *env[] = {env_runs, NULL};
+    /* A new run: runs/demo/YYYY-MM-DD_HHMMSS, created. */
+    snprintf(port, sizeof port, "%d", h_free_port());
+    const char *argv[] = {"--config",     cfg,  "--port", port, "--frontend", "none",
+                          "--no-browser", NULL, NULL};
+    pid_t pid = h_start_env(out_path, env, argv);
+    ck_assert(h_wait_output(out_path, "dir=", 15000));
+    kill(pid, SIGINT);
+    char *out = expect_exit(pid, 130, 15000);
+    char want[800];
+    snprintf(want, sizeof want, "dir=%s/demo/20", runs);
+    expect_in(out, want);
+    free(out);
+    /* --resume picks the newest of the runs of this config. */
+    char d1[700], d2[700];
+    snprintf(d1, sizeof d1, "%s/demo/2000-01-01_000000", runs);
+    snprintf(d2, sizeof d2, "%s/demo/2999-12-31_235959", runs);
+    mkdir(d1, 0755);
+    mkdir(d2, 0755);
+    snprintf(port, sizeof port, "%d", h_free_port());
+    h_path(out_path, sizeof out_path, "resume.txt");
+    argv[7] = "--resume";
+    pid = h_start_env(out_path, env, argv);
+    ck_assert(h_wait_output(out_path, "dir=", 15000));
+    kill(pid, SIGINT);
+    out = expect_exit(pid, 130, 15000);
+    snprintf(want, sizeof want, "dir=%s\n", d2);
+    expect_in(out, want);
+    free(out);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("orch_faults");
     TCase *tc = tcase_create("faults");
@@ -300,6 +339,7 @@ int main(void) {
     tcase_add_test(tc, trainer_exit_0_with_exit_on_complete);
     tcase_add_test(tc, progress_completed_with_exit_on_complete);
     tcase_add_test(tc, children_get_the_process_contract);
+    tcase_add_test(tc, new_run_dir_and_resume_the_newest);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
