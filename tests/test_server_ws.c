@@ -241,6 +241,13 @@ START_TEST(binary_and_oversized_frames) {
     viewer_connect(&c);
     for (int i = 0; i < 30; i++) wsc_send_text(&c, "nope");
     ck_assert_int_eq(wsc_wait_close(&c, 5000), 1008);
+    ck_assert_str_eq(c.close_reason, "too many errors");
+    wsc_close(&c);
+    /* So does a flood of valid commands (bursts of 100 allowed, then 50/s). */
+    viewer_connect(&c);
+    for (int i = 0; i < 300; i++) wsc_send_text(&c, "{\"command\":\"pause\"}");
+    ck_assert_int_eq(wsc_wait_close(&c, 5000), 1008);
+    ck_assert_str_eq(c.close_reason, "rate limit");
     wsc_close(&c);
     char body[256];
     ck_assert_int_eq(wsc_http(sp.port, "GET", "/healthz", NULL, 3000, body, sizeof body, NULL, 0,
