@@ -985,7 +985,23 @@ static int mkdir_p(const char *dir) {
         if (buf[i] != '/' && buf[i] != '\0') continue;
         char saved = buf[i];
         buf[i] = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
+        if (mkdir(buf, 0755) == 0) {
+            /* A new folder's own entry must be durable too, or a power cut could take the
+             * folder and the checkpoints renamed into it. */
+            char parent[CFG_PATH_MAX];
+            const char *slash = strrchr(buf, '/');
+            if (!slash) {
+                copy_str(parent, sizeof parent, ".");
+            } else if (slash == buf) {
+                copy_str(parent, sizeof parent, "/");
+            } else {
+                memcpy(parent, buf, (size_t)(slash - buf));
+                parent[slash - buf] = '\0';
+            }
+            if (fsync_dir(parent) != 0) return -1;
+        } else if (errno != EEXIST) {
+            return -1;
+        }
         buf[i] = saved;
     }
     struct stat st;
