@@ -28,7 +28,7 @@ typedef struct {
 
 /* Lists the checkpoints in dir, newest episode first, reading only their headers. Returns
  * the count (at most max) or -1 with err. A file that fails its header check is skipped
- * with a warning in the log. */
+ * with a warning in the log. (A missing dir lists as 0: no checkpoint yet.) */
 int ckpt_list(const char *dir, ckpt_info *out, int max, char *err, size_t errlen);
 
 /* Resolves "latest", "best" or "ep_0000500" in dir to a path. 0 or -1 with err. */
@@ -37,7 +37,9 @@ int ckpt_resolve(const char *dir, const char *model, char *path, size_t pathlen,
 
 /* Loads the online network's weights from the checkpoint at path into p after checking
  * magic, version, CRC and that it was written under cfg's hash. Fills info when non-NULL.
- * 0 or -1 with err naming the path and the reason. */
+ * 0 or -1 with err naming the path and the reason.
+ * (Reads only the header and the ONLINE section, and checks their own CRCs — a few hundred
+ * KiB however large the replay buffer; p is untouched when the file is refused.) */
 int ckpt_load_policy(const char *path, const cfg_config *cfg, policy_t *p, ckpt_info *info,
                      char *err, size_t errlen);
 
