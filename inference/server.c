@@ -234,6 +234,12 @@ static void on_trainer_episode(srv_t *s, cJSON *o) {
     if (json_num(o, "best", &v)) s->best = v;
     if (json_num(o, "steps_per_second", &v)) s->sps = v;
     if (json_num(o, "multiplier", &v)) s->multiplier = v;
+    /* A record the history already has (sent again by a link that reconnected to a
+     * restarted server, which read it from metrics.jsonl) is not kept twice. */
+    double ep;
+    bool has_ep = json_num(o, "episode", &ep);
+    if (has_ep && (int64_t)ep <= s->hist_last && s->hist.count) return;
+    if (has_ep) s->hist_last = (int64_t)ep;
     cJSON_DeleteItemFromObjectCaseSensitive(o, "type");
     char *rec = cJSON_PrintUnformatted(o);
     if (!rec) return;
@@ -1228,7 +1234,7 @@ srv_t *srv_create(uv_loop_t *loop, const cfg_config *cfg, const srv_options *opt
         s->last_episode = strdup(last);
         cJSON *o = cJSON_Parse(last);
         double v;
-        if (o && json_num(o, "episode", &v)) s->episode = (int64_t)v;
+        if (o && json_num(o, "episode", &v)) s->episode = s->hist_last = (int64_t)v;
         if (o && json_num(o, "epsilon", &v)) s->epsilon = v;
         if (o && json_num(o, "multiplier", &v)) s->multiplier = v;
         cJSON_Delete(o);

@@ -88,6 +88,7 @@ struct srv {
     bool visual;
     double speed, epsilon, last_reward, best, sps, multiplier;
     int64_t last_steps;
+    int64_t hist_last;  /* episode of the newest history record */
     char *last_episode; /* record JSON or NULL */
     long next_cmd_id;
 

@@ -175,6 +175,21 @@ START_TEST(hello_with_history) {
     for (const char *p = v.msg; (p = strstr(p, "\"steps\":")); p++) n++;
     ck_assert_int_le(n, 20);
     ck_assert_int_ge(n, 10);
+    /* A trainer that sends episode 50 again (a link reconnecting to a restarted server)
+     * does not duplicate it; 51 is added. */
+    wsc_t t, late;
+    trainer_connect(&t);
+    wsc_send_text(&t, "{\"type\":\"episode\",\"episode\":50,\"steps\":150}");
+    wsc_send_text(&t, "{\"type\":\"episode\",\"episode\":51,\"steps\":151}");
+    ck_assert_int_eq(wsc_wait_for(&v, "\"episode\":51", 5000), 1);
+    viewer_connect(&late);
+    ck_assert_ptr_nonnull(strstr(late.msg, "\"history_total\":51"));
+    const char *first = strstr(late.msg, "\"episode\":50,");
+    ck_assert_ptr_nonnull(first);
+    ck_assert_ptr_null(strstr(first + 1, "\"episode\":50,"));
+    ck_assert_ptr_nonnull(strstr(late.msg, "\"episode\":51,"));
+    wsc_close(&late);
+    wsc_close(&t);
     wsc_close(&v);
     stop();
 }
