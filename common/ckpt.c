@@ -499,7 +499,9 @@ static int read_full(int fd, void *buf, size_t len, uint64_t off) {
 }
 
 static int open_regular(const char *path, struct stat *st, char *err, size_t errlen) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO planted in the folder must not hang a reader in open(); it is
+     * refused as "not a regular file" below. Regular files ignore the flag. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         int e = errno;
         ckpt_fail(err, errlen, path, "%s", strerror(e));
@@ -621,7 +623,7 @@ static int ckpt_read_header(int fd, uint64_t size, ckpt_meta *m, char *why, size
 static int ckpt_read_pointer(const char *dir, const char *which, char *name, size_t namelen) {
     char path[CFG_PATH_MAX];
     if (ckpt_join(path, sizeof path, dir, which) != 0) return -1;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not hang us */
     if (fd < 0) return -1;
     char buf[CKPT_POINTER_MAX];
     ssize_t r;

@@ -541,6 +541,27 @@ START_TEST(short_header_with_valid_crc) {
 }
 END_TEST
 
+/* A FIFO in the folder must neither hang a reader nor be taken for a checkpoint. */
+START_TEST(fifo_is_refused) {
+    save_sample("ep_0000001", 1, false, 0);
+    char p[1024], err[1200], path[1024];
+    path_in(p, sizeof p, "ep_0000005.ckpt");
+    ck_assert_int_eq(mkfifo(p, 0644), 0);
+    ck_assert_ptr_null(ckpt_open(p, 0, err, sizeof err));
+    ck_assert_msg(strstr(err, "ep_0000005.ckpt: not a regular file"), "%s", err);
+    path_in(p, sizeof p, "best");
+    ck_assert_int_eq(mkfifo(p, 0644), 0);
+    ckpt_info info[4];
+    ck_assert_int_eq(ckpt_list(tmpdir, info, 4, err, sizeof err), 1);
+    bool any;
+    ckpt_file *f = ckpt_open_newest(tmpdir, HASH_A, path, sizeof path, &any, err, sizeof err);
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(ckpt_file_header(f)->episode, 1);
+    ckpt_file_free(f);
+    ck_assert_int_eq(ckpt_resolve(tmpdir, "best", path, sizeof path, err, sizeof err), -1);
+}
+END_TEST
+
 START_TEST(not_a_checkpoint) {
     char p[1024], err[1200];
     path_in(p, sizeof p, "nothing.ckpt");
@@ -814,6 +835,7 @@ Suite *ckpt_suite(void) {
     tcase_add_test(tc, other_config);
     tcase_add_test(tc, section_table_bounds);
     tcase_add_test(tc, short_header_with_valid_crc);
+    tcase_add_test(tc, fifo_is_refused);
     tcase_add_test(tc, not_a_checkpoint);
     tcase_add_test(tc, newest_good_is_loaded);
     tcase_add_test(tc, pointers_and_retention);
