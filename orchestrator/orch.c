@@ -50,6 +50,7 @@ typedef struct {
     bool proc_handle_open; /* uv_close not finished */
     uv_pipe_t pipes[2];
     bool pipe_open[2];
+    int pipes_closing; /* uv_close()d, close callback not run yet: not reusable */
     logmux_stream *streams[2];
     logmux_tail tail;
     uv_timer_t timer; /* backoff, stop escalation */
@@ -132,6 +133,11 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 
 static void maybe_settled(child *c);
 
+static void on_pipe_closed(uv_handle_t *h) {
+    child *c = h->data;
+    c->pipes_closing--;
+}
+
 /* Prints what is left of the stream (an unterminated last line) and closes the pipe. */
 static void close_pipe(child *c, int k) {
     if (!c->pipe_open[k]) return;
@@ -139,7 +145,8 @@ static void close_pipe(child *c, int k) {
     uv_timer_stop(&c->resume[k]);
     logmux_stream_finish(c->o->mux, c->streams[k]);
     uv_read_stop((uv_stream_t *)&c->pipes[k]);
-    uv_close((uv_handle_t *)&c->pipes[k], NULL);
+    c->pipes_closing++;
+    uv_close((uv_handle_t *)&c->pipes[k], on_pipe_closed);
 }
 
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf);
@@ -282,8 +289,8 @@ static char **build_env(const child *c, char *parent_pid) {
 
 static void child_spawn(child *c) {
     orch *o = c->o;
-    if (c->proc_handle_open) {
-        /* The previous run's handle is still closing: try again in a moment. */
+    if (c->proc_handle_open || c->pipes_closing) {
+        /* The previous run's handles are still closing: try again in a moment. */
         uv_timer_start(&c->timer, on_backoff_done, 20, 0);
         return;
     }
@@ -344,7 +351,8 @@ static void child_spawn(child *c) {
         uv_close((uv_handle_t *)&c->proc, on_proc_closed);
         for (int k = 0; k < 2; k++) {
             c->pipe_open[k] = false;
-            uv_close((uv_handle_t *)&c->pipes[k], NULL);
+            c->pipes_closing++;
+            uv_close((uv_handle_t *)&c->pipes[k], on_pipe_closed);
         }
         c->proc_active = false;
         c->exit_status = 127;
