@@ -57,6 +57,13 @@ async function main() {
   const resumed = await until(async () => (await episodeOf(page)) > epLater, 30000);
   check('resume restarts the episode counter', !!resumed && (await statusOf(page)).toLowerCase() === 'running', `now ${await episodeOf(page)}`);
 
+  // The same from the keyboard: Space pauses and resumes.
+  await page.keyboard.press(' ');
+  const kp = await until(async () => (await statusOf(page)).toLowerCase() === 'paused', 15000);
+  await page.keyboard.press(' ');
+  const kr = await until(async () => (await statusOf(page)).toLowerCase() === 'running', 15000);
+  check('Space pauses and resumes', !!kp && !!kr);
+
   // Visual mode: frames reach the live grid.
   await page.locator('[data-test=visual]').click();
   const frames = await until(async () => (await rd(page)).framesDrawn > 5, 20000);
