@@ -48,8 +48,21 @@ static void rm_rf(const char *path) {
     }
 }
 
+/* One root folder per run, made and removed by the runner process (unchecked fixture: it
+ * runs even when a test fails or times out), and a fresh folder inside it per test. */
+static char rootdir[128];
+
+static void root_setup(void) {
+    snprintf(rootdir, sizeof rootdir, "/tmp/rd_ckpt_test_XXXXXX");
+    if (!mkdtemp(rootdir)) abort();
+}
+
+static void root_teardown(void) {
+    rm_rf(rootdir);
+}
+
 static void setup(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/rd_ckpt_test_XXXXXX");
+    snprintf(tmpdir, sizeof tmpdir, "%s/t_XXXXXX", rootdir);
     ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 }
 
@@ -823,6 +836,7 @@ END_TEST
 Suite *ckpt_suite(void) {
     Suite *s = suite_create("ckpt_format");
     TCase *tc = tcase_create("format");
+    tcase_add_unchecked_fixture(tc, root_setup, root_teardown);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120); /* several seconds each under ASan on a busy machine */
     tcase_add_test(tc, crc_known_values);
