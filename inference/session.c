@@ -21,6 +21,7 @@ struct sess {
     uv_timer_t timer;
     bool playing, follow, untrained, need_start;
     double speed;
+    double next_due; /* loop time (ms) of the next step while playing */
     char model[64];
     char path[CFG_PATH_MAX];
     int64_t loaded_mtime_ns;
@@ -140,17 +141,27 @@ static void step_once(sess_t *x) {
     if (oc != ENV_RUNNING) end_episode(x, env_outcome_names[oc]);
 }
 
+/* Steps are scheduled against deadlines (start + k * period), not "period after the last
+ * one", so a late tick on a busy machine does not slow the session down: the next one
+ * comes sooner. A session more than a period behind drops the backlog instead of
+ * bursting. */
 static void on_timer(uv_timer_t *t) {
     sess_t *x = t->data;
     step_once(x);
+    if (!x->playing) return;
+    double now = (double)uv_now(t->loop), period = 1000.0 / x->speed;
+    x->next_due += period;
+    if (x->next_due < now - period) x->next_due = now;
+    double delay = x->next_due - now;
+    uv_timer_start(&x->timer, on_timer, delay > 0 ? (uint64_t)(delay + 0.5) : 0, 0);
 }
 
 static void restart_timer(sess_t *x) {
     uv_timer_stop(&x->timer);
     if (!x->playing) return;
-    uint64_t ms = (uint64_t)(1000.0 / x->speed + 0.5);
-    if (ms < 1) ms = 1;
-    uv_timer_start(&x->timer, on_timer, ms, ms);
+    double period = 1000.0 / x->speed;
+    x->next_due = (double)uv_now(x->timer.loop) + period;
+    uv_timer_start(&x->timer, on_timer, (uint64_t)(period + 0.5), 0);
 }
 
 static void send_model_loaded(sess_t *x, const char *reason) {
