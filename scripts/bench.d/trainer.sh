@@ -45,15 +45,17 @@ echo "--- environment (random valid actions, one core) ---"
 echo "--- training throughput (level 1, batch 64, one update per 4 steps) ---"
 "$B" throughput --config "$L1" --runs "$runs" --seconds "$secs"
 echo "--- wall time and peak RSS: $wall_eps level 1 episodes, the trainer binary, headless ---"
-"$B" wall --bin "$bin" --config "$L1" --episodes "$wall_eps" --seed 1
+RD_LOG_LEVEL=warn "$B" wall --bin "$bin" --config "$L1" --episodes "$wall_eps" --seed 1
 echo "--- random policy (level 1) ---"
 for m in 0.2 0.5 0.8 1.0; do "$B" random --config "$L1" --multiplier "$m" --episodes 1000; done
 echo "--- learning at multiplier 0.2: mean training survival per 50-episode block ---"
 echo "    (Python system: ~240 for 0-49, 360 for 200-249, 430 for 400-449, 470 for 650-699)"
-SEEDS=("${block_seeds[@]}") per_seed "$B" learn --config "$L1" --multiplier 0.2 --episodes 700 \
+SEEDS=("${block_seeds[@]}")
+per_seed "$B" learn --config "$L1" --multiplier 0.2 --episodes 700 \
     --blocks --eval-at 700
 echo "--- learning with the curriculum (level 1): greedy evaluations, stages ---"
-SEEDS=("${seeds[@]}") per_seed "$B" learn --config "$L1" --episodes "$learn_eps" --eval-at "$evals"
+SEEDS=("${seeds[@]}")
+per_seed "$B" learn --config "$L1" --episodes "$learn_eps" --eval-at "$evals"
 for lvl in 2 3; do
     cfg="$root/configs/level$lvl.toml"
     [ -f "$cfg" ] || continue
