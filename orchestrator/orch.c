@@ -22,6 +22,7 @@
 extern char **environ;
 
 #define TICK_MS        100
+#define START_TICK_MS  10   /* while starting: health probes retried this often */
 #define DRAIN_MS       1000 /* after a child's exit, how long its pipes may stay open */
 #define LAST_RESORT_MS 1000 /* after SIGUSR2 to rd_exec, before SIGKILL to its group */
 #define RD_EXEC_GRACE  400  /* rd_exec's SIGTERM→SIGKILL grace when run_demo vanishes */
@@ -79,7 +80,7 @@ struct orch {
     uv_timer_t tick;
     uv_check_t flush;
     uv_timer_t flush_timer; /* bounds how long output waits in the buffer */
-    unsigned long ticks;
+    uint64_t last_slow_ms;  /* last progress poll / orphan sweep */
     uint64_t start_ms;
     uint64_t deadline_ms;
     int watch[2]; /* rd_exec's lifeline: EOF on watch[0] = run_demo is gone */
@@ -656,13 +657,17 @@ static void poll_progress(orch *o) {
 
 static void on_tick(uv_timer_t *t) {
     orch *o = t->data;
-    o->ticks++;
-    if (o->state == ST_STARTING) check_health(o);
-    if (o->state == ST_UP || o->state == ST_STARTING) {
-        if (o->ticks % 10 == 0) poll_progress(o);
+    if (o->state == ST_STARTING) {
+        check_health(o);
+        /* Up (or stopping): back to the slow tick; probes are no longer needed. */
+        if (o->state != ST_STARTING) uv_timer_set_repeat(&o->tick, TICK_MS);
     }
+    uint64_t now = uv_now(o->loop);
+    bool slow = now - o->last_slow_ms >= 1000;
+    if (slow) o->last_slow_ms = now;
+    if (slow && (o->state == ST_UP || o->state == ST_STARTING)) poll_progress(o);
     /* Orphans: often while stopping, once a second otherwise (it is a few reads). */
-    if (o->state == ST_STOPPING || o->ticks % 10 == 0) sweep_orphans(o);
+    if (o->state == ST_STOPPING || slow) sweep_orphans(o);
 }
 
 static void on_flush_timer(uv_timer_t *t) {
@@ -768,7 +773,8 @@ int orch_run(plan_t *plan) {
         if (o->state < ST_STOPPING && plan->child[CFG_PROC_FRONTEND].enabled)
             child_spawn(&o->ch[CFG_PROC_FRONTEND]);
     }
-    uv_timer_start(&o->tick, on_tick, TICK_MS, TICK_MS);
+    o->last_slow_ms = uv_now(loop);
+    uv_timer_start(&o->tick, on_tick, START_TICK_MS, START_TICK_MS);
     if (o->state == ST_STARTING) check_health(o); /* first probes now, not after a tick */
     uv_run(loop, UV_RUN_DEFAULT);
 
