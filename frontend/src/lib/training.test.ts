@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyTrainingMessage, formatDuration, lastEpisode, newTrainingState, progress } from './training';
+import { applyTrainingMessage, formatDuration, lastEpisode, meanSteps, newTrainingState, progress } from './training';
 
 const ep = (n: number, extra: Record<string, unknown> = {}) => ({
   type: 'episode',
@@ -152,6 +152,15 @@ describe('training reducer', () => {
     expect(applyTrainingMessage(s, { type: 'nonsense' })).toBe(false);
     expect(applyTrainingMessage(s, { type: 'episode' })).toBe(true);
     expect(s.episode.length).toBe(0);
+  });
+
+  it('keeps the newest evaluation and outcome, and the mean of the last 100', () => {
+    const s = newTrainingState();
+    applyTrainingMessage(s, hello(150));
+    expect(meanSteps(s)).toBeCloseTo(100 + (51 + 150) / 2);
+    applyTrainingMessage(s, ep(151, { eval_score: 437.5, outcome: 'health' }));
+    expect(s.lastEval).toEqual({ episode: 151, score: 437.5 });
+    expect(s.lastOutcome).toBe('health');
   });
 
   it('formats durations', () => {

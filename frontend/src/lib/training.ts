@@ -41,6 +41,10 @@ export interface TrainingState {
   error: string;
   complete: boolean;
   lastCheckpoint: { episode: number; path: string; best: boolean } | null;
+  /** The newest greedy evaluation the trainer reported (episode field eval_score). */
+  lastEval: { episode: number; score: number } | null;
+  /** How the newest episode ended (outcome: energy, health, max_steps), when sent. */
+  lastOutcome: string;
   frame: Frame | null;
   /** Bumped when a frame arrives, so a renderer can tell it has drawn the newest. */
   frameSeq: number;
@@ -74,6 +78,8 @@ export function newTrainingState(): TrainingState {
     error: '',
     complete: false,
     lastCheckpoint: null,
+    lastEval: null,
+    lastOutcome: '',
     frame: null,
     frameSeq: 0,
     historySeq: 0,
@@ -137,6 +143,9 @@ function appendEpisode(s: TrainingState, m: J): void {
     s.loss.push(loss);
     s.epsilon.push(eps);
   }
+  const ev = num(m.eval_score);
+  if (ev !== null) s.lastEval = { episode: ep, score: ev };
+  if (typeof m.outcome === 'string') s.lastOutcome = m.outcome;
   const sps = num(m.steps_per_second);
   if (sps !== null) s.stepsPerSecond = sps;
   const eta = num(m.eta_seconds);
@@ -283,6 +292,20 @@ function applyFrame(s: TrainingState, raw: unknown): void {
   if (!f) return;
   s.frame = f;
   s.frameSeq++;
+}
+
+/** Mean survival steps over the newest n records (NaN when there are none). */
+export function meanSteps(s: TrainingState, n = 100): number {
+  const v = s.steps.view();
+  let sum = 0;
+  let k = 0;
+  for (let i = Math.max(0, v.length - n); i < v.length; i++) {
+    if (Number.isFinite(v[i])) {
+      sum += v[i];
+      k++;
+    }
+  }
+  return k ? sum / k : NaN;
 }
 
 /** Progress in [0, 1] of the run towards its target episode count. */
