@@ -87,6 +87,7 @@ struct orch {
     bool completed_seen;
     bool training_finished;
     int browser_pid;
+    bool browser_open; /* its handle is open (closed at exit without killing it) */
     uv_process_t browser;
     progress_metrics metrics;
     char status_text[LOGMUX_STATUS_MAX];
@@ -424,6 +425,7 @@ static void finish(orch *o) {
     close_handle((uv_handle_t *)&o->tick);
     close_handle((uv_handle_t *)&o->flush);
     close_handle((uv_handle_t *)&o->flush_timer);
+    if (o->browser_open) close_handle((uv_handle_t *)&o->browser);
     for (int i = 0; i < CFG_NUM_PROCS; i++) {
         child *c = &o->ch[i];
         close_handle((uv_handle_t *)&c->timer);
@@ -540,8 +542,10 @@ static int sweep_orphans(orch *o) {
 /* ---- health, progress ---- */
 
 static void on_browser_exit(uv_process_t *p, int64_t status, int sig) {
+    orch *o = p->loop->data;
     (void)status;
     (void)sig;
+    o->browser_open = false;
     uv_close((uv_handle_t *)p, NULL);
 }
 
@@ -568,6 +572,10 @@ static void open_browser(orch *o) {
         return;
     }
     o->browser_pid = o->browser.pid;
+    /* The browser may run for hours (when $BROWSER is the browser itself): it must not
+     * keep run_demo's loop alive, and it is the user's, never killed by us. */
+    uv_unref((uv_handle_t *)&o->browser);
+    o->browser_open = true;
 }
 
 static void check_health(orch *o);

@@ -320,6 +320,57 @@ START_TEST(new_run_dir_and_resume_the_newest) {
 }
 END_TEST
 
+/* The browser opens with $BROWSER only when there is a display and no SSH session. */
+static bool browser_opened(const char *const *env, const char *flag, char *url_file) {
+    char script[512], cfg[512], dir[512], port[16], benv[600];
+    h_path(script, sizeof script, "browser.sh");
+    h_path(url_file, 512, "browser_url");
+    unlink(url_file);
+    h_write(script, "#!/bin/sh\necho \"$1\" > '%s'\n", url_file);
+    chmod(script, 0755);
+    snprintf(benv, sizeof benv, "BROWSER=%s", script);
+    const char *envs[8] = {benv};
+    int n = 1;
+    for (int i = 0; env[i]; i++) envs[n++] = env[i];
+    envs[n] = NULL;
+    h_path(cfg, sizeof cfg, "b.toml");
+    h_path(dir, sizeof dir, "run");
+    h_write(cfg, "[processes.trainer]\ncommand = " TRAINER_OK
+                 "\n[processes.server]\ncommand = " SERVER_OK "\n");
+    snprintf(port, sizeof port, "%d", h_free_port());
+    const char *argv[] = {"--config",         cfg, "--port", port, "--frontend", "none",
+                          "--checkpoint-dir", dir, flag,     NULL};
+    static int launches;
+    char name[32];
+    snprintf(name, sizeof name, "browser%d.txt", ++launches);
+    h_path(out_path, sizeof out_path, name);
+    pid_t pid = h_start_env(out_path, envs, argv);
+    ck_assert(h_wait_output(out_path, "All systems operational", 15000));
+    h_sleep_ms(300);
+    kill(pid, SIGINT);
+    free(expect_exit(pid, 130, 15000));
+    return access(url_file, F_OK) == 0;
+}
+
+START_TEST(browser_only_with_display_and_not_over_ssh) {
+    char url_file[512];
+    const char *display[] = {"DISPLAY=:99",
+                             "WAYLAND_DISPLAY=", "SSH_CONNECTION=", "SSH_TTY=", NULL};
+    ck_assert(browser_opened(display, NULL, url_file));
+    char *url = h_read(url_file);
+    ck_assert_msg(!strncmp(url, "http://127.0.0.1:", 17), "browser got '%s'", url);
+    free(url);
+    ck_assert(!browser_opened(display, "--no-browser", url_file));
+    const char *nodisplay[] = {"DISPLAY=", "WAYLAND_DISPLAY=", "SSH_CONNECTION=", "SSH_TTY=", NULL};
+    ck_assert(!browser_opened(nodisplay, NULL, url_file));
+    const char *ssh[] = {"DISPLAY=:99", "SSH_CONNECTION=10.0.0.1 5 10.0.0.2 22", NULL};
+    ck_assert(!browser_opened(ssh, NULL, url_file));
+    char *out = h_read(out_path);
+    expect_in(out, "Open http://127.0.0.1:");
+    free(out);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("orch_faults");
     TCase *tc = tcase_create("faults");
@@ -340,6 +391,7 @@ int main(void) {
     tcase_add_test(tc, progress_completed_with_exit_on_complete);
     tcase_add_test(tc, children_get_the_process_contract);
     tcase_add_test(tc, new_run_dir_and_resume_the_newest);
+    tcase_add_test(tc, browser_only_with_display_and_not_over_ssh);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

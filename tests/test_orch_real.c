@@ -168,6 +168,39 @@ START_TEST(sigint_at_random_instants_then_resume) {
 }
 END_TEST
 
+/* The real trainer killed mid-run is restarted and resumes from its last checkpoint. */
+START_TEST(trainer_crash_restarts_and_resumes) {
+    if (!have_real()) return;
+    char cfgp[512], dir[512];
+    h_path(cfgp, sizeof cfgp, "crash.toml");
+    h_write(cfgp, "[training]\ncheckpoint_every = 5\n[processes.trainer]\nbackoff_initial = 0.1\n");
+    h_path(dir, sizeof dir, "crashrun");
+    pid_t pid = start_real(cfgp, dir, "none", "100000", false, 100);
+    ck_assert(h_wait_output(out_path, "checkpoint ", 60000));
+    /* The trainer process: a descendant whose command is bin/trainer. */
+    pid_t pids[64], trainer = 0;
+    int n = h_descendants(pids, 64);
+    for (int i = 0; i < n && i < 64; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/comm", (int)pids[i]);
+        char *comm = h_read(path);
+        if (!strncmp(comm, "trainer", 7)) trainer = pids[i];
+        free(comm);
+    }
+    ck_assert_int_gt(trainer, 0);
+    kill(trainer, SIGKILL);
+    ck_assert(h_wait_output(out_path, "restarting in", 10000));
+    ck_assert(h_wait_output(out_path, "resumed from", 30000));
+    kill(pid, SIGINT);
+    int st = h_wait(pid, 30000);
+    char *out = h_read(out_path);
+    ck_assert_msg(h_code(st) == 130, "exit %d:\n%s", h_code(st), out);
+    ck_assert_ptr_nonnull(strstr(out, "trainer exited (killed by signal 9"));
+    free(out);
+    ck_assert_int_eq(h_survivors(1000), 0);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("orch_real");
     TCase *tc = tcase_create("real");
@@ -175,6 +208,7 @@ int main(void) {
     tcase_set_timeout(tc, 1200);
     tcase_add_test(tc, kill9_real_children_leave_nothing);
     tcase_add_test(tc, sigint_at_random_instants_then_resume);
+    tcase_add_test(tc, trainer_crash_restarts_and_resumes);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
