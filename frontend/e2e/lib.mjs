@@ -59,7 +59,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 
 export function tmpDir(prefix) {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  onCleanup(() => fs.rmSync(d, { recursive: true, force: true }));
+  onCleanup(() => fs.rmSync(d, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }));
   return d;
 }
 
@@ -97,8 +97,14 @@ export async function startDemo({ episodes = 100000, config, timeoutMs = 90000, 
   const exitP = new Promise((resolve) => child.on('exit', (code, sig) => { exited = { code, sig }; resolve(exited); }));
   onCleanup(async () => {
     if (exited) return;
+    // An aborted run: ask run_demo to stop its children in order first; SIGKILL its group
+    // only if that hangs. Its children live in process groups of their own and end by
+    // their parent-death signal, so give them a moment before the temp dir goes.
+    child.kill('SIGINT');
+    if (await Promise.race([exitP, sleep(15000).then(() => null)])) return;
     try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
     await Promise.race([exitP, sleep(3000)]);
+    await sleep(1000);
   });
   let ready;
   const readyP = new Promise((r) => (ready = r));
