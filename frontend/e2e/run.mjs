@@ -70,6 +70,12 @@ async function main() {
   check('visual mode shows the live grid', !!frames, `${(await rd(page)).framesDrawn} frames drawn`);
   await sleep(500);
 
+  // Figures, not assertions (the full benchmark is npm run bench): grid frames drawn per
+  // second at the current trainer speed.
+  const f0 = await rd(page);
+  await sleep(2000);
+  const f1 = await rd(page);
+  console.log(`# bench: visual mode at the trainer's speed: ${((f1.framesReceived - f0.framesReceived) / 2).toFixed(0)} frames/s received, ${((f1.framesDrawn - f0.framesDrawn) / 2).toFixed(1)} drawn`);
   fs.mkdirSync(shots, { recursive: true });
   await page.screenshot({ path: path.join(shots, 'training.png') });
   await page.locator('[data-test=visual]').click();
@@ -128,6 +134,7 @@ async function main() {
     }
   }
 
+  await benchHistory(page).catch((e) => console.log(`# bench: history render failed: ${e.message}`));
   await ctx.close();
   const exit = await demo.stop(45000);
   const code = exit.code ?? exit.sig;
@@ -138,6 +145,20 @@ async function main() {
   // The development setup: run_demo starts `npm run dev`, whose proxy carries /api and both
   // WebSockets to the server (RD_SERVER_PORT), Origin check included.
   if (!demo.mock && process.env.RD_E2E_DEV !== '0') await devMode(config);
+}
+
+/** Prints the time to render a 10,000-episode hello (parse, reduce, four charts drawn),
+ * fed through the page's own message path. Replaces the page's history, so it runs last. */
+async function benchHistory(page) {
+  const ms = await page.evaluate(async (n) => {
+    const hist = [];
+    for (let e = 1; e <= n; e++) hist.push({ episode: e, steps: 200 + (e % 97), total_reward: 199 + (e % 97), epsilon: Math.max(0.05, 1 - e / 5000), loss: 0.5 / Math.sqrt(e), steps_per_second: 900, eta_seconds: 0, best: 480 });
+    window.__rd.lastHistoryRenderMs = -1;
+    window.__rd.injectTraining(JSON.stringify({ type: 'hello', status: 'running', total_episodes: n, history: hist }));
+    for (let k = 0; k < 200 && window.__rd.lastHistoryRenderMs < 0; k++) await new Promise((r) => setTimeout(r, 10));
+    return window.__rd.lastHistoryRenderMs;
+  }, 10000);
+  console.log(`# bench: first render of a 10,000-episode history: ${ms.toFixed(1)} ms`);
 }
 
 async function devMode(config) {
