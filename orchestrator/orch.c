@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -649,6 +650,7 @@ static void poll_progress(orch *o) {
         logmux_printf(o->mux, "%s", summaries);
     progress_status st;
     if (progress_read(o->plan->run_dir, &st) != 0) return;
+    if (isnan(st.mean_steps)) st.mean_steps = progress_metrics_recent_mean(&o->metrics);
     char line[LOGMUX_STATUS_MAX];
     progress_format(&st, line, sizeof line);
     logmux_set_status(o->mux, line);

@@ -87,6 +87,13 @@ static int take(progress_metrics *m, const char *line, char *out, size_t outlen,
         m->sum_steps = m->sum_reward = 0;
         m->min_steps = m->max_steps = steps;
     }
+    if (m->recent_n == PROGRESS_BLOCK)
+        m->recent_sum -= m->recent[m->recent_next];
+    else
+        m->recent_n++;
+    m->recent[m->recent_next] = steps;
+    m->recent_sum += steps;
+    m->recent_next = (m->recent_next + 1) % PROGRESS_BLOCK;
     m->block_n++;
     m->sum_steps += steps;
     m->sum_reward += isnan(reward) ? 0 : reward;
@@ -131,4 +138,8 @@ int progress_metrics_poll(progress_metrics *m, char *out, size_t outlen) {
     }
     close(fd);
     return found;
+}
+
+double progress_metrics_recent_mean(const progress_metrics *m) {
+    return m->recent_n ? m->recent_sum / m->recent_n : NAN;
 }

@@ -38,7 +38,13 @@ typedef struct {
     long block_first, block_n; /* the current block of PROGRESS_BLOCK episodes */
     double sum_steps, sum_reward, min_steps, max_steps;
     double last_epsilon;
+    double recent[PROGRESS_BLOCK]; /* steps of the last PROGRESS_BLOCK episodes (a ring) */
+    int recent_n, recent_next;
+    double recent_sum;
 } progress_metrics;
+
+/* Mean survival (steps) over the last PROGRESS_BLOCK episodes read, or NAN before any. */
+double progress_metrics_recent_mean(const progress_metrics *m);
 
 void progress_metrics_init(progress_metrics *m, const char *run_dir);
 
