@@ -54,11 +54,15 @@ export function closeText(code: number, reason: string): string {
   return reason ? `${what}: ${reason}` : what;
 }
 
+/** How long a connection must stay open to count as a success for the backoff. */
+export const STABLE_MS = 3000;
+
 export class Conn {
   state: ConnState = { phase: 'closed', reason: '', attempts: 0, retryAt: 0 };
   private ws: WebSocket | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private stopped = false;
+  private openedAt = 0;
 
   constructor(
     private url: () => string,
@@ -114,7 +118,8 @@ export class Conn {
     }
     this.ws = ws;
     ws.onopen = () => {
-      this.set({ phase: 'open', attempts: 0, reason: '' });
+      this.openedAt = Date.now();
+      this.set({ phase: 'open', reason: '' });
       this.onOpen();
     };
     ws.onmessage = (ev) => {
@@ -131,6 +136,11 @@ export class Conn {
     ws.onerror = () => {};
     ws.onclose = (ev) => {
       this.ws = null;
+      // A connection that lived a while was a success: start the backoff afresh. One
+      // closed at once (too many clients, bad token) keeps backing off, so a refusing
+      // server is not hammered every half second.
+      if (this.openedAt && Date.now() - this.openedAt >= STABLE_MS) this.state = { ...this.state, attempts: 1 };
+      this.openedAt = 0;
       if (this.stopped) return;
       this.scheduleRetry(closeText(ev.code, ev.reason));
     };
