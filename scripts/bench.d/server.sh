@@ -15,4 +15,5 @@ if [ ! -x "$bindir/bench_server" ] || [ ! -x "$bindir/server" ]; then
     exit 1
 fi
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
-RD_BIN_DIR="$bindir" "$bindir/bench_server" --runs "${RD_BENCH_RUNS:-3}" ${RD_BENCH_QUICK:+--quick}
+RD_BIN_DIR="$bindir" "$bindir/bench_server" --runs "${RD_BENCH_RUNS:-3}" ${RD_BENCH_QUICK:+--quick} \
+    ${RD_BENCH_ONLY:+--only "$RD_BENCH_ONLY"}
