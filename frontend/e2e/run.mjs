@@ -105,6 +105,16 @@ async function main() {
   await sleep(300);
   await page.screenshot({ path: path.join(shots, 'agent.png') });
 
+  // Follow latest: a new checkpoint (C works from every view) is loaded by itself.
+  await page.locator('[data-test=follow]').check();
+  await sleep(500);
+  await page.keyboard.press('c');
+  const followed = await until(async () => {
+    const t = await page.locator('[data-test=loaded]').innerText();
+    return t !== loaded && /^ep_/.test(t) ? t : '';
+  }, 20000, 250);
+  check('follow latest loads the newer checkpoint', !!followed, `${loaded} → ${followed || (await page.locator('[data-test=loaded]').innerText())}`);
+
   // Keyboard: space pauses the agent, ? opens the help.
   await page.keyboard.press('?');
   check('? opens the shortcut help', await page.locator('[data-test=help-overlay]').isVisible());
