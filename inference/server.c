@@ -1070,8 +1070,9 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-/* Half-open connections: ping after 30 s of silence, hang up 10 s later. */
-static const lws_retry_bo_t retry = {
+/* Half-open connections: ping after 30 s of silence, hang up 10 s later
+ * ($RD_SERVER_PING_SECS shortens both for tests: ping after N s, hang up after 2N s). */
+static lws_retry_bo_t retry = {
     .secs_since_valid_ping = 30,
     .secs_since_valid_hangup = 40,
 };
@@ -1262,6 +1263,11 @@ srv_t *srv_create(uv_loop_t *loop, const cfg_config *cfg, const srv_options *opt
     info.foreign_loops = loops;
     info.user = s;
     info.pcontext = &s->ctx; /* lws clears it when the destruction has completed */
+    const char *ping = getenv("RD_SERVER_PING_SECS");
+    if (ping && atoi(ping) > 0 && atoi(ping) < 3600) {
+        retry.secs_since_valid_ping = (uint16_t)atoi(ping);
+        retry.secs_since_valid_hangup = (uint16_t)(2 * atoi(ping));
+    }
     info.retry_and_idle_policy = &retry;
     info.timeout_secs = 10;
     info.max_http_header_pool = 256;

@@ -385,6 +385,30 @@ START_TEST(slow_client_dropped_not_waited_for) {
 }
 END_TEST
 
+/* A peer that stops answering (half-open: no pong) is dropped by the ping policy. */
+START_TEST(half_open_dropped) {
+    ck_assert_int_eq(sproc_tempdir(dir, sizeof dir), 0);
+    snprintf(run_dir, sizeof run_dir, "%s/run", dir);
+    mkdir(run_dir, 0755);
+    const char *env2[] = {"RD_TRAINER_TOKEN=" TOKEN, "RD_SERVER_PING_SECS=1", NULL};
+    ck_assert_msg(sproc_start(&sp, run_dir, NULL, env2, err, sizeof err) == 0, "%s", err);
+    wsc_t quiet, alive;
+    viewer_connect(&quiet);
+    viewer_connect(&alive);
+    /* `alive` reads (and so answers pings) all along; `quiet` reads nothing for 5 s. */
+    int op;
+    for (int i = 0; i < 50; i++) wsc_recv(&alive, 100, &op);
+    ck_assert_int_eq(alive.close_code, 0);
+    int code = wsc_wait_close(&quiet, 3000);
+    ck_assert_msg(code == 1006 || code == 1001 || code == 1000, "quiet client: %d", code);
+    wsc_send_text(&alive, "{\"command\":\"pause\"}");
+    ck_assert_int_eq(wsc_wait_for(&alive, "\"type\":\"command_result\"", 3000), 1);
+    wsc_close(&quiet);
+    wsc_close(&alive);
+    stop();
+}
+END_TEST
+
 START_TEST(sigterm_sends_close_frames) {
     start(NULL, NULL);
     wsc_t v[3], t;
@@ -416,6 +440,7 @@ int main(void) {
     tcase_add_test(tc, binary_and_oversized_frames);
     tcase_add_test(tc, max_clients_and_origin);
     tcase_add_test(tc, slow_client_dropped_not_waited_for);
+    tcase_add_test(tc, half_open_dropped);
     tcase_add_test(tc, sigterm_sends_close_frames);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
