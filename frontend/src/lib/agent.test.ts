@@ -22,6 +22,10 @@ describe('agent reducer', () => {
     expect(s.trail.length).toBe(TRAIL_LEN);
     applyAgentMessage(s, { type: 'episode_end', steps: 20, total_reward: 20, reason: 'energy' });
     expect(s.lastEnd).toEqual({ steps: 20, totalReward: 20, reason: 'energy' });
+    expect(s.recent[0]).toEqual({ episode: 1, steps: 20, totalReward: 20, reason: 'energy', model: 'latest' });
+    for (let i = 0; i < 20; i++) applyAgentMessage(s, { type: 'episode_end', episode: i + 2, steps: 5, total_reward: 5, reason: 'health' });
+    expect(s.recent.length).toBe(8);
+    expect(s.recent[0].episode).toBe(21);
     expect(s.ended).toBe(true);
   });
 

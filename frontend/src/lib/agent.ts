@@ -24,12 +24,15 @@ export interface AgentState {
   trail: { x: number; y: number }[];
   episodes: number;
   lastEnd: { steps: number; totalReward: number; reason: string } | null;
+  /** The session's finished episodes, newest first (at most RECENT_LEN). */
+  recent: { episode: number; steps: number; totalReward: number; reason: string; model: string }[];
   ended: boolean;
   error: string;
   info: string;
 }
 
 export const TRAIL_LEN = 8;
+export const RECENT_LEN = 8;
 
 export function newAgentState(): AgentState {
   return {
@@ -46,6 +49,7 @@ export function newAgentState(): AgentState {
     trail: [],
     episodes: 0,
     lastEnd: null,
+    recent: [],
     ended: false,
     error: '',
     info: '',
@@ -139,6 +143,8 @@ export function applyAgentMessage(s: AgentState, msg: unknown): boolean {
         totalReward: num(m.total_reward) ?? num(m.reward) ?? 0,
         reason: typeof m.reason === 'string' ? m.reason : typeof m.outcome === 'string' ? m.outcome : '',
       };
+      s.recent.unshift({ episode: num(m.episode) ?? s.episodes, ...s.lastEnd, model: s.model?.name ?? (s.untrained ? 'untrained' : '') });
+      if (s.recent.length > RECENT_LEN) s.recent.pop();
       return true;
     case 'status':
     case 'ack':
