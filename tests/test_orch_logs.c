@@ -4,6 +4,7 @@
  * unterminated last line is printed at exit; very long lines are cut and marked; control
  * sequences and invalid UTF-8 are neutralised; colour follows --color, NO_COLOR and
  * FORCE_COLOR. Also unit checks of logmux_sanitize and of the line splitter. */
+#define _GNU_SOURCE /* memmem */
 #include <check.h>
 
 #include "orchestrator/logmux.h"
@@ -232,6 +233,58 @@ START_TEST(splitter_unit) {
 }
 END_TEST
 
+/* Bytes of path from *off on contain needle (scans only what is new; keeps a small
+ * overlap so that a needle across two reads is found). */
+static bool grep_new(const char *path, off_t *off, const char *needle) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return false;
+    static char buf[1 << 20];
+    bool found = false;
+    for (;;) {
+        ssize_t n = pread(fd, buf, sizeof buf - 1, *off);
+        if (n <= 0) break;
+        buf[n] = '\0';
+        if (memmem(buf, (size_t)n, needle, strlen(needle))) found = true;
+        *off += n > 64 ? n - 64 : n;
+        if (found || n < 65) break;
+    }
+    close(fd);
+    return found;
+}
+
+/* One child floods without end; another's slow lines still come through, and run_demo's
+ * memory stays bounded. */
+START_TEST(a_flood_does_not_stall_the_others) {
+    pid_t pid = launch3("[" FIX ", \"--flood\", \"1000000000\", \"T\", \"line\"]",
+                        "[" FIX ", \"--listen\", \"RD_SERVER_PORT\", \"--ticks\", \"20\", "
+                        "\"50\", \"--say\", \"ticks done\", \"--serve\"]",
+                        NULL, NULL, "--color=never");
+    off_t off = 0;
+    long long end = h_now_ms() + 60000;
+    bool done = false;
+    while (!done && h_now_ms() < end) {
+        done = grep_new(out_path, &off, "[Server] ticks done");
+        if (!done) h_sleep_ms(50);
+    }
+    ck_assert_msg(done, "the server's lines did not come through the flood");
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    char *st = h_read(path);
+    char *hwm = strstr(st, "VmHWM:");
+    long kb = hwm ? atol(hwm + 6) : 0;
+    free(st);
+    kill(pid, SIGINT);
+    int w = h_wait(pid, 30000);
+    ck_assert_int_eq(h_code(w), 130);
+    ck_assert_int_eq(h_survivors(1000), 0);
+    /* Fixed buffers: a few MiB whatever the flood (sanitizer builds carry their shadow). */
+#ifndef RD_SANITIZE
+    ck_assert_msg(kb > 0 && kb < 8 * 1024, "run_demo peak RSS %ld KiB", kb);
+#endif
+    unlink(out_path);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("orch_logs");
     TCase *tc = tcase_create("logs");
@@ -242,6 +295,7 @@ int main(void) {
     tcase_add_test(tc, three_floods_every_line_once_and_whole);
     tcase_add_test(tc, partial_long_and_hostile_lines);
     tcase_add_test(tc, colour_follows_flag_and_environment);
+    tcase_add_test(tc, a_flood_does_not_stall_the_others);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
