@@ -448,15 +448,26 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
     bool loopback =
         !strncmp(p->host, "127.", 4) || !strcmp(p->host, "::1") || !strcmp(p->host, "localhost");
     int url_port = p->frontend == CLI_FRONTEND_DEV ? p->frontend_port : p->port;
+    /* An IPv6 literal goes in brackets in a URL. */
+    const char *url_host = loopback ? p->connect_host : p->host;
+    char hostname[256];
+    /* Bound to every address: the machine's name is what another machine can reach. */
+    if ((!strcmp(p->host, "0.0.0.0") || !strcmp(p->host, "::")) &&
+        gethostname(hostname, sizeof hostname) == 0) {
+        hostname[sizeof hostname - 1] = '\0';
+        url_host = hostname;
+    }
+    bool v6 = strchr(url_host, ':') != NULL;
     if (loopback) {
-        snprintf(p->url, sizeof p->url, "http://%s:%d/", p->connect_host, url_port);
+        snprintf(p->url, sizeof p->url, "http://%s%s%s:%d/", v6 ? "[" : "", url_host, v6 ? "]" : "",
+                 url_port);
     } else {
         /* Off loopback the server requires an access token (PROTOCOL.md §6): ours, so that
          * the URL we print carries it. */
         if (random_hex(p->access_token) != 0)
             return fail(err, errlen, "getrandom: %s (no access token)", strerror(errno));
-        snprintf(p->url, sizeof p->url, "http://%s:%d/?token=%s", p->host, url_port,
-                 p->access_token);
+        snprintf(p->url, sizeof p->url, "http://%s%s%s:%d/?token=%s", v6 ? "[" : "", url_host,
+                 v6 ? "]" : "", url_port, p->access_token);
     }
 
     build_children(p);
