@@ -22,7 +22,3 @@ if(RD_FUZZ)
   target_link_libraries(fuzz_server_msg PRIVATE PkgConfig::CJSON m)
 endif()
 
-# bench/bench_server.c drives the server with the test clients of tests/support; the bench
-# targets are made after this file is read, hence the deferred call.
-cmake_language(DEFER DIRECTORY ${PROJECT_SOURCE_DIR} CALL
-               target_link_libraries bench_server PRIVATE rd_testsupport)
