@@ -405,9 +405,11 @@ double trainer_evaluate(trainer_t *t, int episodes, uint64_t salt) {
     double total = 0;
     for (int i = 0; i < episodes; i++) {
         env_reset(&e);
-        while (env_step(&e, (env_observe(&e, t->obs),
-                             dqn_greedy(&t->dqn, t->obs, env_action_mask(&e), NULL))) ==
-               ENV_RUNNING) {}
+        env_outcome out;
+        do {
+            env_observe(&e, t->obs);
+            out = env_step(&e, dqn_greedy(&t->dqn, t->obs, env_action_mask(&e), NULL));
+        } while (out == ENV_RUNNING);
         total += e.step;
     }
     return total / episodes;
