@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Conn, STABLE_MS, wsUrl, apiUrl } from './conn';
+import { Conn, STABLE_MS, apiUrl, diagnoseRefusal, wsUrl } from './conn';
 
 // A stand-in for the browser's WebSocket that the test opens and closes by hand.
 class FakeWS {
@@ -95,5 +95,26 @@ describe('Conn', () => {
     c.stop();
     vi.advanceTimersByTime(60000);
     expect(FakeWS.all.length).toBe(3);
+  });
+});
+
+describe('diagnoseRefusal', () => {
+  const answer = (status: number) => (async () => ({ status, ok: status < 400 })) as unknown as typeof fetch;
+  it('names a missing or wrong token, and an unreachable server', async () => {
+    expect(await diagnoseRefusal(answer(401), '')).toMatch(/needs \?token=/);
+    expect(await diagnoseRefusal(answer(401), 'x')).toMatch(/token in the page URL is wrong/);
+    expect(await diagnoseRefusal(answer(500), '')).toBe('server answered HTTP 500');
+    expect(await diagnoseRefusal((async () => { throw new Error('down'); }) as unknown as typeof fetch, '')).toBe('server unreachable');
+  });
+
+  it('replaces the reason of a refused upgrade', async () => {
+    const c = new Conn(() => 'ws://x/ws', () => {}, () => {}, () => {}, async () => 'server unreachable');
+    c.start();
+    FakeWS.all[0].drop(1006);
+    expect(c.state.reason).toBe('connection lost or refused');
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(c.state.reason).toBe('server unreachable');
+    c.stop();
   });
 });

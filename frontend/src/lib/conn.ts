@@ -54,6 +54,20 @@ export function closeText(code: number, reason: string): string {
   return reason ? `${what}: ${reason}` : what;
 }
 
+/** Why a WebSocket upgrade failed before opening (the browser hides the HTTP status of a
+ * refused upgrade behind code 1006): asks the server's status endpoint the same way. */
+export async function diagnoseRefusal(fetchFn: typeof fetch = fetch, token = pageToken()): Promise<string> {
+  try {
+    const r = await fetchFn(apiUrl('/api/status', token), { cache: 'no-store' });
+    if (r.status === 401) return token ? 'refused: the token in the page URL is wrong' : 'refused: this server needs ?token=… in the page URL';
+    if (r.status === 403) return 'refused: origin or path not allowed';
+    if (!r.ok) return `server answered HTTP ${r.status}`;
+    return 'connection refused or lost (the server is up: origin not allowed, or too busy?)';
+  } catch {
+    return 'server unreachable';
+  }
+}
+
 /** How long a connection must stay open to count as a success for the backoff. */
 export const STABLE_MS = 3000;
 
@@ -69,6 +83,7 @@ export class Conn {
     private onMessage: (data: unknown) => void,
     private onChange: (s: ConnState) => void,
     private onOpen: () => void = () => {},
+    private diagnose: (() => Promise<string>) | null = null,
   ) {}
 
   start(): void {
@@ -140,9 +155,17 @@ export class Conn {
       // closed at once (too many clients, bad token) keeps backing off, so a refusing
       // server is not hammered every half second.
       if (this.openedAt && Date.now() - this.openedAt >= STABLE_MS) this.state = { ...this.state, attempts: 1 };
+      const neverOpened = this.openedAt === 0;
       this.openedAt = 0;
       if (this.stopped) return;
       this.scheduleRetry(closeText(ev.code, ev.reason));
+      if (ev.code === 1006 && neverOpened && this.diagnose) {
+        const attempt = this.state.attempts;
+        this.diagnose().then((why) => {
+          // Only if nothing happened since: a new attempt has news of its own.
+          if (this.state.phase === 'closed' && this.state.attempts === attempt) this.set({ reason: why });
+        });
+      }
     };
   }
 
