@@ -16,7 +16,10 @@ status=0
 echo "--- vitest"
 npm test --silent || status=1
 echo "--- browser (run_demo + chromium)"
-RD_BIN_DIR="${RD_BIN_DIR:-$root/build/bin}" timeout 600 npm run --silent e2e || status=1
+# Screenshots go to build/ so a test run leaves the tracked docs/screenshots/ alone;
+# refresh those with RD_E2E_SHOTS=../docs/screenshots npm run e2e.
+RD_E2E_SHOTS="${RD_E2E_SHOTS:-$root/build/screenshots}" RD_BIN_DIR="${RD_BIN_DIR:-$root/build/bin}" \
+    timeout 600 npm run --silent e2e || status=1
 # Again against the sanitizer build when there is one (the check fails on any ASan/UBSan
 # report in run_demo's output); the dev-server part is the same code, so it is skipped.
 asan="${RD_ASAN_BIN_DIR:-$root/build-asan/bin}"
