@@ -661,6 +661,11 @@ static void poll_progress(orch *o) {
                           "Training completed (%ld episodes); stopping (--exit-on-complete)",
                           st.episode);
             orch_stop(o, 0);
+        } else {
+            logmux_printf(o->mux,
+                          "Training completed (%ld episodes); the demo stays up for viewing at %s "
+                          "(Ctrl+C to stop)",
+                          st.episode, o->plan->url);
         }
     }
 }

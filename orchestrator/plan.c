@@ -470,6 +470,18 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
                  v6 ? "]" : "", url_port, p->access_token);
     }
 
+    /* 7. Our own programs, beside run_demo (a missing one would only show as a crash loop). */
+    static const char *const progs[] = {"rd_exec", "trainer", "server"};
+    for (int i = 0; i < 3; i++) {
+        if (i == 1 && p->cfg.processes[CFG_PROC_TRAINER].argc > 0) continue;
+        if (i == 2 && p->cfg.processes[CFG_PROC_SERVER].argc > 0) continue;
+        char path[PATH_MAX + 16];
+        snprintf(path, sizeof path, "%.*s/%s", PATH_MAX - 16, p->bindir, progs[i]);
+        if (access(path, X_OK) != 0)
+            return fail(err, errlen, "%s is missing (%s): build it with scripts/bootstrap", path,
+                        strerror(errno));
+    }
+
     build_children(p);
     return 0;
 }
