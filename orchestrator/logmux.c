@@ -298,7 +298,7 @@ void logmux_stream_finish(logmux *m, logmux_stream *s) {
 
 void logmux_printf(logmux *m, const char *fmt, ...) {
     static logmux_stream own; /* only its prefix is used: the text never waits for a newline */
-    char text[8192]; /* a failure report carries LOGMUX_TAIL_LINES lines */
+    char text[8192];          /* a failure report carries LOGMUX_TAIL_LINES lines */
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(text, sizeof text, fmt, ap);
