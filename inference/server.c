@@ -20,6 +20,7 @@
 #include "common/ckpt.h"
 #include "common/log.h"
 #include "inference/srv_int.h"
+#include "inference/wdesc.h"
 
 #define TRAINER_MAX_MESSAGE (4 << 20)
 #define MAX_ERRORS          20
@@ -203,16 +204,23 @@ static oq_msg *get_hello(srv_t *s) {
                  "{\"type\":\"hello\",\"protocol\":1,\"job_id\":%s,\"config\":%s,\"status\":%s,"
                  "\"trainer_connected\":%s,\"episode\":%lld,\"total_episodes\":%lld,"
                  "\"visual\":%s,\"speed\":%.17g,\"history_total\":%lld,"
-                 "\"history_downsampled\":%s,\"history\":",
+                 "\"history_downsampled\":%s,\"world\":",
                  job, cfgname, status, s->trainer ? "true" : "false", (long long)s->episode,
                  (long long)s->total_episodes, s->visual ? "true" : "false", s->speed,
                  (long long)s->hist.total, s->hist.downsampled ? "true" : "false");
     if (hn < 0 || (size_t)hn >= sizeof head) return NULL; /* cannot happen: fields are bounded */
-    size_t total = (size_t)hn + hist_array_size(&s->hist) + 2;
+    static const char hkey[] = ",\"history\":";
+    size_t total = (size_t)hn + s->world_len + sizeof hkey - 1 + hist_array_size(&s->hist) + 2;
     oq_msg *m = oq_msg_new(&s->pool, OQ_RECORD, NULL, total);
     if (!m) return NULL;
+    size_t n = 0;
     memcpy(m->data, head, (size_t)hn);
-    size_t n = (size_t)hn + hist_write_array(&s->hist, m->data + hn);
+    n += (size_t)hn;
+    memcpy(m->data + n, s->world, s->world_len);
+    n += s->world_len;
+    memcpy(m->data + n, hkey, sizeof hkey - 1);
+    n += sizeof hkey - 1;
+    n += hist_write_array(&s->hist, m->data + n);
     m->data[n++] = '}';
     m->data[n] = 0;
     m->len = n;
@@ -1223,6 +1231,11 @@ srv_t *srv_create(uv_loop_t *loop, const cfg_config *cfg, const srv_options *opt
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
+    s->world = wdesc_json(&s->cfg, &s->world_len);
+    if (!s->world) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     char mpath[CFG_PATH_MAX + 32];
     snprintf(mpath, sizeof mpath, "%s/metrics.jsonl", s->run_dir);
     int bad = 0, added = hist_load_jsonl(&s->hist, mpath, &bad, err, errlen);
@@ -1302,6 +1315,7 @@ srv_t *srv_create(uv_loop_t *loop, const cfg_config *cfg, const srv_options *opt
     return s;
 fail:
     hist_close(&s->hist);
+    free(s->world);
     free(s->scratch);
     free(s->last_episode);
     free(s);
@@ -1366,6 +1380,7 @@ void srv_free(srv_t *s) {
     invalidate_hello(s);
     oq_pool_close(&s->pool);
     hist_close(&s->hist);
+    free(s->world);
     free(s->last_episode);
     free(s->scratch);
     free(s->buf);

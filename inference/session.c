@@ -249,7 +249,7 @@ static void send_connected(sess_t *x) {
     char err[200];
     int n = info ? ckpt_list(s->ckpt_dir, info, MAX_MODELS, err, sizeof err) : 0;
     if (n < 0) n = 0;
-    size_t cap = OUT_CAP + (size_t)n * 200;
+    size_t cap = OUT_CAP + s->world_len + (size_t)n * 200;
     char *out = malloc(cap);
     if (!out) {
         free(info);
@@ -277,9 +277,12 @@ static void send_connected(sess_t *x) {
     o += snprintf(out + o, cap - (size_t)o, "],\"meters\":[");
     for (int i = 0; i < CFG_NUM_METERS; i++)
         o += snprintf(out + o, cap - (size_t)o, "%s\"%s\"", i ? "," : "", cfg_meter_names[i]);
+    /* world: the text built at start-up, as in the training hello (cap has room for it);
+     * grid, actions and meters above stay for clients that predate it. */
     o += snprintf(out + o, cap - (size_t)o,
-                  "],\"max_steps\":%d,\"speed\":%.6g,\"playing\":false,\"follow_latest\":false}",
-                  s->cfg.environment.max_steps, x->speed);
+                  "],\"max_steps\":%d,\"speed\":%.6g,\"playing\":false,\"follow_latest\":false,"
+                  "\"world\":%s}",
+                  s->cfg.environment.max_steps, x->speed, s->world);
     if (o > 0 && (size_t)o < cap) srv_send(s, x->c, OQ_RECORD, out, (size_t)o);
     free(out);
     free(info);

@@ -79,6 +79,10 @@ struct srv {
     oq_pool pool;
     hist_t hist;
     oq_msg *hello; /* cached training hello, NULL when stale */
+    /* The config's world (inference/wdesc.h), serialized once at start-up: it never changes
+     * during a run, so every hello and connected copies this text. */
+    char *world;
+    size_t world_len;
 
     /* the job as the trainer reported it */
     char config_name[64];

@@ -1,7 +1,8 @@
 /* tests/test_server_infer.c — inference sessions on /ws against the real server binary:
  * a fresh run (no checkpoint) plays the untrained policy and says so; step, play at a
  * speed, reset, bad commands; a saved checkpoint is loaded by name; follow_latest picks a
- * newer checkpoint up through the directory watch; the session limit. */
+ * newer checkpoint up through the directory watch; the session limit; the config's world
+ * in `connected`. */
 #include <check.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "common/config.h"
 #include "common/policy.h"
 #include "tests/support/server_proc.h"
+#include "tests/support/wcheck.h"
 #include "tests/support/ws_client.h"
 
 static char dir[512], run_dir[600], ck_dir[700], err[512];
@@ -54,13 +56,25 @@ static void save_checkpoint(const char *name, int64_t episode, uint64_t seed) {
     policy_free(p);
 }
 
-static void session(wsc_t *c) {
+/* Opens a session; the connected message's world must match cfg (NULL: the built-ins). */
+static void session_cfg(wsc_t *c, const cfg_config *cfg) {
     int http;
     ck_assert_msg(wsc_connect(c, sp.port, "/ws", NULL, 5000, &http, err, sizeof err) == 0, "%s",
                   err);
     ck_assert_int_eq(wsc_wait_for(c, "\"type\":\"connected\"", 5000), 1);
     ck_assert_ptr_nonnull(strstr(c->msg, "\"actions\":[\"up\""));
+    cfg_config def;
+    if (!cfg) {
+        cfg_defaults(&def);
+        cfg = &def;
+    }
+    char e[512];
+    ck_assert_msg(wcheck_world(c->msg, cfg, e, sizeof e) == 0, "%s in:\n%.2000s", e, c->msg);
     ck_assert_int_eq(wsc_wait_for(c, "\"type\":\"model_loaded\"", 5000), 1);
+}
+
+static void session(wsc_t *c) {
+    session_cfg(c, NULL);
 }
 
 START_TEST(untrained_session_steps_and_plays) {
@@ -167,6 +181,39 @@ START_TEST(session_limit) {
 }
 END_TEST
 
+/* connected carries the world of the config given with --config: level 1's figures, and
+ * level 3's opening hours and multi-step interactions. */
+static void connected_world(const char *file, const char *const *needles) {
+    const char *src = getenv("RD_SOURCE_DIR") ? getenv("RD_SOURCE_DIR") : RD_SOURCE_DIR;
+    char path[1024], e[512];
+    snprintf(path, sizeof path, "%s/configs/%s", src, file);
+    cfg_config cfg;
+    ck_assert_msg(cfg_load_file(&cfg, path, e, sizeof e) == 0, "%s", e);
+    const char *args[] = {"--config", path, NULL};
+    start(args);
+    wsc_t c;
+    int http;
+    ck_assert_int_eq(wsc_connect(&c, sp.port, "/ws", NULL, 5000, &http, err, sizeof err), 0);
+    ck_assert_int_eq(wsc_wait_for(&c, "\"type\":\"connected\"", 5000), 1);
+    ck_assert_msg(wcheck_world(c.msg, &cfg, e, sizeof e) == 0, "%s in:\n%.2000s", e, c.msg);
+    for (int i = 0; needles[i]; i++)
+        ck_assert_msg(strstr(c.msg, needles[i]) != NULL, "no %s in:\n%.2000s", needles[i], c.msg);
+    wsc_close(&c);
+    stop();
+}
+
+START_TEST(connected_carries_world) {
+    const char *l1[] = {"\"world\":{\"width\":8,\"height\":8,\"level\":1,",
+                        "{\"name\":\"Bed\",\"x\":1,\"y\":1,", NULL};
+    connected_world("level1.toml", l1);
+    const char *l3[] = {"\"world\":{\"width\":8,\"height\":8,\"level\":3,",
+                        "{\"name\":\"Job\",\"x\":6,\"y\":6,\"cost\":0,\"open_hour\":8,"
+                        "\"close_hour\":17,\"ticks\":4,",
+                        NULL};
+    connected_world("level3.toml", l3);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("server_infer");
     TCase *tc = tcase_create("infer");
@@ -174,6 +221,7 @@ int main(void) {
     tcase_add_test(tc, untrained_session_steps_and_plays);
     tcase_add_test(tc, checkpoint_load_and_follow_latest);
     tcase_add_test(tc, session_limit);
+    tcase_add_test(tc, connected_carries_world);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

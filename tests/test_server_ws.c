@@ -1,7 +1,8 @@
 /* tests/test_server_ws.c — the trainer link and the training broadcast over real
  * WebSockets against the real server binary: token and single-trainer rules, relay of
  * trainer messages to several browsers, hello with history, command relay and replies,
- * malformed input, limits, Origin, and SIGTERM close frames. */
+ * malformed input, limits, Origin, SIGTERM close frames, and the world of the config in
+ * every hello (a viewer joining mid-episode draws the layout at once). */
 #include <check.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,7 +13,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/config.h"
 #include "tests/support/server_proc.h"
+#include "tests/support/wcheck.h"
 #include "tests/support/ws_client.h"
 
 #define TOKEN "tok-123"
@@ -55,6 +58,26 @@ static void stop(void) {
     ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d; log:\n%s", st,
                   sp.log);
     sproc_rmtree(dir);
+}
+
+/* The text of configs/<name> in the source tree (malloc'd), and the config loaded from it. */
+static char *source_config(const char *name, cfg_config *cfg) {
+    const char *src = getenv("RD_SOURCE_DIR") ? getenv("RD_SOURCE_DIR") : RD_SOURCE_DIR;
+    char path[1024], e[512];
+    snprintf(path, sizeof path, "%s/configs/%s", src, name);
+    ck_assert_msg(cfg_load_file(cfg, path, e, sizeof e) == 0, "%s", e);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    char *text = calloc(1, 1 << 20);
+    ck_assert_ptr_nonnull(text);
+    fread(text, 1, (1 << 20) - 1, f);
+    fclose(f);
+    return text;
+}
+
+static void world_ok(const char *msg, const cfg_config *cfg) {
+    char e[512];
+    ck_assert_msg(wcheck_world(msg, cfg, e, sizeof e) == 0, "%s in:\n%.2000s", e, msg);
 }
 
 static void connect_ok(wsc_t *c, const char *path, const char *headers) {
@@ -429,6 +452,95 @@ START_TEST(sigterm_sends_close_frames) {
 }
 END_TEST
 
+/* The defect this guards against: a viewer that joined mid-episode saw no layout until the
+ * next episode's first frame, because frames carry the affordances only then. The hello
+ * now carries the config's world, the same text however often the hello is rebuilt. */
+START_TEST(hello_carries_world) {
+    cfg_config cfg;
+    char *toml = source_config("level1.toml", &cfg);
+    ck_assert_int_eq(cfg.environment.width, 8);
+    ck_assert_int_eq(cfg.environment.height, 8);
+    ck_assert_int_eq(cfg.environment.n_affordances, 14);
+    start(toml, NULL);
+    free(toml);
+    wsc_t v, t, late;
+    viewer_connect(&v);
+    world_ok(v.msg, &cfg);
+    ck_assert_ptr_nonnull(strstr(v.msg, "\"world\":{\"width\":8,\"height\":8,\"level\":1,"));
+    ck_assert_ptr_nonnull(strstr(v.msg, "{\"name\":\"Bed\",\"x\":1,\"y\":1,"));
+    const char *w0 = strstr(v.msg, "\"world\":");
+    const char *h0 = strstr(v.msg, ",\"history\":");
+    ck_assert(w0 && h0 && h0 > w0);
+    char *world = strndup(w0, (size_t)(h0 - w0));
+    /* Mid-episode: the episode's first frame (with the affordances) went by before the late
+     * viewer came; the frames it sees carry only the agent. */
+    trainer_connect(&t);
+    ck_assert_int_eq(wsc_wait_for(&v, "\"type\":\"trainer_connected\"", 5000), 1);
+    wsc_send_text(&t, "{\"type\":\"episode\",\"episode\":1,\"steps\":10}");
+    wsc_send_text(&t, "{\"type\":\"frame\",\"episode\":2,\"step\":1,\"grid\":{\"width\":8,"
+                      "\"height\":8,\"agent\":{\"x\":3,\"y\":4},\"affordances\":[{\"name\":"
+                      "\"Bed\",\"x\":1,\"y\":1}]}}");
+    ck_assert_int_eq(wsc_wait_for(&v, "\"step\":1,", 5000), 1);
+    viewer_connect(&late);
+    world_ok(late.msg, &cfg);
+    ck_assert_ptr_nonnull(strstr(late.msg, "\"episode\":1,"));
+    ck_assert_ptr_nonnull(strstr(late.msg, world)); /* byte for byte the start-up text */
+    wsc_send_text(&t, "{\"type\":\"frame\",\"episode\":2,\"step\":2,\"grid\":{\"width\":8,"
+                      "\"height\":8,\"agent\":{\"x\":3,\"y\":3}}}");
+    ck_assert_int_eq(wsc_wait_for(&late, "\"step\":2,", 5000), 1);
+    free(world);
+    wsc_close(&late);
+    wsc_close(&t);
+    wsc_close(&v);
+    stop();
+}
+END_TEST
+
+/* Level 3: opening hours and multi-step interactions as the config sets them. */
+START_TEST(hello_world_level3) {
+    cfg_config cfg;
+    char *toml = source_config("level3.toml", &cfg);
+    ck_assert(cfg.environment.day_cycle);
+    start(toml, NULL);
+    free(toml);
+    wsc_t v;
+    viewer_connect(&v);
+    world_ok(v.msg, &cfg);
+    ck_assert_ptr_nonnull(strstr(v.msg, "\"level\":3,"));
+    ck_assert_ptr_nonnull(strstr(v.msg, "\"day_cycle\":true,"));
+    ck_assert_ptr_nonnull(strstr(v.msg,
+                                 "{\"name\":\"Job\",\"x\":6,\"y\":6,\"cost\":0,\"open_hour\":8,"
+                                 "\"close_hour\":17,\"ticks\":4,"));
+    wsc_close(&v);
+    stop();
+}
+END_TEST
+
+/* Critical thresholds come from the config's cascades: a meter's own highest, else the
+ * highest of any. */
+START_TEST(hello_world_thresholds) {
+    const char *toml = "[[environment.cascades]]\n"
+                       "source = \"mood\"\ntarget = \"energy\"\nthreshold = 0.4\nstrength = 0.005\n"
+                       "[[environment.cascades]]\n"
+                       "source = \"satiation\"\ntarget = \"health\"\nthreshold = 0.25\n"
+                       "strength = 0.004\n";
+    cfg_config cfg;
+    cfg_defaults(&cfg);
+    char e[512];
+    ck_assert_msg(cfg_load_string(&cfg, toml, strlen(toml), "t.toml", e, sizeof e) == 0, "%s", e);
+    start(toml, NULL);
+    wsc_t v;
+    viewer_connect(&v);
+    world_ok(v.msg, &cfg);
+    ck_assert_ptr_nonnull(strstr(v.msg, "{\"name\":\"mood\",\"initial\":1,\"critical\":0.4}"));
+    ck_assert_ptr_nonnull(
+        strstr(v.msg, "{\"name\":\"satiation\",\"initial\":1,\"critical\":0.25}"));
+    ck_assert_ptr_nonnull(strstr(v.msg, "{\"name\":\"health\",\"initial\":1,\"critical\":0.4}"));
+    wsc_close(&v);
+    stop();
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("server_ws");
     TCase *tc = tcase_create("ws");
@@ -442,6 +554,9 @@ int main(void) {
     tcase_add_test(tc, slow_client_dropped_not_waited_for);
     tcase_add_test(tc, half_open_dropped);
     tcase_add_test(tc, sigterm_sends_close_frames);
+    tcase_add_test(tc, hello_carries_world);
+    tcase_add_test(tc, hello_world_level3);
+    tcase_add_test(tc, hello_world_thresholds);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
