@@ -49,6 +49,19 @@ describe('agent reducer', () => {
     expect(s.error).toBe("load: unknown model 'x'");
   });
 
+  it('uses the world of connected for the layout, names and length (PROTOCOL.md §5.1)', () => {
+    const s = newAgentState();
+    applyAgentMessage(s, { type: 'connected', protocol: 1, session: 1, config: 'level1', models: [], grid: { width: 8, height: 8, affordances: [] }, speed: 10, playing: false, follow_latest: false, world: { width: 8, height: 8, level: 1, max_steps: 500, meters: [{ name: 'energy', initial: 1, critical: 0.3 }], affordances: [{ name: 'Bed', x: 1, y: 1, cost: 5, open_hour: 0, close_hour: 24, ticks: 1, effects: { energy: 0.5 } }, { name: 'Hospital', x: 6, y: 1 }], actions: ['up', 'down', 'left', 'right', 'interact', 'wait'] } });
+    expect(s.world?.level).toBe(1);
+    expect(s.maxSteps).toBe(500);
+    expect(s.actions[4]).toBe('interact');
+    expect(s.frame?.cells[9]).toBe('Bed');
+    expect(s.frame?.cells[14]).toBe('Hospital');
+    applyAgentMessage(s, { type: 'state_update', step: 1, grid: { width: 8, height: 8, agent: { x: 0, y: 0 } } });
+    expect(s.frame?.cells[14]).toBe('Hospital');
+    expect(s.frame?.agent).toEqual({ x: 0, y: 0 });
+  });
+
   it('shows errors', () => {
     const s = newAgentState();
     applyAgentMessage(s, { type: 'error', error: 'no such model: ep_9' });

@@ -1,6 +1,7 @@
 // The agent view's state and reducer for the inference WebSocket (/ws, docs/PROTOCOL.md):
 // the models on offer, the one loaded, and the live episode. Pure, like training.ts.
-import { normalizeFrame, type Frame } from './frame';
+import { normalizeFrame, worldFrame, type Frame } from './frame';
+import { parseWorld, type World } from './world';
 
 export interface ModelInfo {
   name: string;
@@ -19,6 +20,10 @@ export interface AgentState {
   maxSteps: number;
   actions: string[];
   frame: Frame | null;
+  /** The config's world from `connected` (PROTOCOL.md §5.1), null when absent. */
+  world: World | null;
+  /** The world's layout as a Frame, laid under steps that carry only the agent. */
+  layout: Frame | null;
   frameSeq: number;
   /** Recent agent cells, oldest first, for the trail. */
   trail: { x: number; y: number }[];
@@ -45,6 +50,8 @@ export function newAgentState(): AgentState {
     maxSteps: 0,
     actions: [],
     frame: null,
+    world: null,
+    layout: null,
     frameSeq: 0,
     trail: [],
     episodes: 0,
@@ -97,8 +104,17 @@ export function applyAgentMessage(s: AgentState, msg: unknown): boolean {
       if (Array.isArray(m.actions)) s.actions = m.actions.filter((a): a is string => typeof a === 'string');
       const ms = num(m.max_steps);
       if (ms !== null) s.maxSteps = ms;
-      // connected carries the layout (and meter names) before the first step.
-      if (m.type === 'connected') {
+      // connected carries the layout (and meter names) before the first step: the world
+      // object when the server sends one, else its grid.
+      const world = m.type === 'connected' ? parseWorld(m.world) : null;
+      if (world) {
+        s.world = world;
+        if (!s.actions.length && world.actions.length) s.actions = world.actions;
+        if (!s.maxSteps && world.maxSteps) s.maxSteps = world.maxSteps;
+        s.layout = worldFrame(world);
+        s.frame = s.layout;
+        s.frameSeq++;
+      } else if (m.type === 'connected') {
         const layout = normalizeFrame({ grid: m.grid }, s.frame);
         if (layout) {
           if (Array.isArray(m.meters) && m.meters.every((x) => typeof x === 'string')) layout.meterNames = m.meters as string[];
@@ -169,7 +185,7 @@ export function applyAgentMessage(s: AgentState, msg: unknown): boolean {
 }
 
 function applyFrameMsg(s: AgentState, m: J): void {
-  const f = normalizeFrame(m, s.frame);
+  const f = normalizeFrame(m, s.layout ?? s.frame);
   if (!f) return;
   s.frame = f;
   s.frameSeq++;

@@ -3,7 +3,7 @@
 // document fixes the fields; the normaliser also accepts the obvious alternative shapes
 // (a 2-D grid of names or indices, or a list of affordances with positions) so that a
 // small change on the server side degrades a label, not the whole view.
-import { ACTION_NAMES, AFFORDANCE_NAMES, METER_NAMES } from './world';
+import { ACTION_NAMES, AFFORDANCE_NAMES, METER_NAMES, type World } from './world';
 
 export interface Frame {
   step: number;
@@ -144,5 +144,29 @@ export function normalizeFrame(raw: unknown, layout?: Frame | null): Frame | nul
     reward: num(m.reward),
     cumulativeReward: num(m.cumulative_reward) ?? num(m.total_reward),
     hour: num(m.hour),
+  };
+}
+
+/** A Frame holding only the world's layout (no agent, no values yet): what a view draws
+ * before the first frame arrives, and the layout later frames that carry only the agent
+ * are laid over. */
+export function worldFrame(w: World): Frame {
+  const cells = new Array(w.width * w.height).fill('');
+  for (const a of w.affordances)
+    if (a.x >= 0 && a.y >= 0 && a.x < w.width && a.y < w.height) cells[a.y * w.width + a.x] = a.name;
+  return {
+    step: 0,
+    width: w.width,
+    height: w.height,
+    agent: null,
+    cells,
+    meters: [],
+    meterNames: w.meters.length ? w.meters.map((m) => m.name) : METER_NAMES,
+    action: null,
+    qValues: [],
+    masks: [],
+    reward: null,
+    cumulativeReward: null,
+    hour: null,
   };
 }

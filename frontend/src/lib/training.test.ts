@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyTrainingMessage, formatDuration, lastEpisode, meanSteps, newTrainingState, progress } from './training';
+import { applyTrainingMessage, formatDuration, lastEpisode, meanSteps, newTrainingState, progress, shownFrame } from './training';
 
 const ep = (n: number, extra: Record<string, unknown> = {}) => ({
   type: 'episode',
@@ -161,6 +161,60 @@ describe('training reducer', () => {
     applyTrainingMessage(s, ep(151, { eval_score: 437.5, outcome: 'health' }));
     expect(s.lastEval).toEqual({ episode: 151, score: 437.5 });
     expect(s.lastOutcome).toBe('health');
+  });
+
+  it('draws the hello world layout at once for a viewer joining mid-episode (PROTOCOL.md §5.1)', () => {
+    const world = {
+      width: 8, height: 8, level: 3, max_steps: 720, observability: 'full', view_radius: 2, day_cycle: true, day_length: 240, start_hour: 8,
+      meters: [{ name: 'energy', initial: 1, critical: 0.3 }, { name: 'mood', initial: 1, critical: 0.4 }],
+      affordances: [
+        { name: 'Bed', x: 1, y: 1, cost: 5, open_hour: 0, close_hour: 24, ticks: 4, effects: { energy: 0.5, health: 0.02 } },
+        { name: 'Job', x: 6, y: 6, cost: 0, open_hour: 8, close_hour: 17, ticks: 4, effects: { money: 0.225 } },
+        { name: 'Bar', x: 7, y: 0, cost: 15, open_hour: 18, close_hour: 2, ticks: 1, effects: {} },
+        { name: 'broken' },
+      ],
+      actions: ['up', 'down', 'left', 'right', 'interact', 'wait'],
+    };
+    const s = newTrainingState();
+    applyTrainingMessage(s, hello(3, { world }));
+    // Before any frame: the layout, no agent.
+    expect(s.frame).toBeNull();
+    const l = shownFrame(s);
+    expect(l?.width).toBe(8);
+    expect(l?.cells[1 * 8 + 1]).toBe('Bed');
+    expect(l?.cells[6 * 8 + 6]).toBe('Job');
+    expect(l?.agent).toBeNull();
+    expect(s.world?.affordances.length).toBe(3);
+    expect(s.world?.affordances[1]).toMatchObject({ openHour: 8, closeHour: 17, ticks: 4 });
+    expect(s.world?.meters[1]).toEqual({ name: 'mood', critical: 0.4 });
+    expect(s.world?.maxSteps).toBe(720);
+    // Mid-episode frames carry only the agent: the layout stays under them.
+    applyTrainingMessage(s, { type: 'frame', episode: 9, step: 40, grid: { width: 8, height: 8, agent: { x: 3, y: 4 } }, meters: { energy: 0.5 }, action: 'up', q_values: [1, 2, 3, 4, 5, 6], reward: 1 });
+    expect(s.frame?.cells[9]).toBe('Bed');
+    expect(s.frame?.cells[7]).toBe('Bar');
+    expect(s.frame?.agent).toEqual({ x: 3, y: 4 });
+    expect(shownFrame(s)).toBe(s.frame);
+  });
+
+  it('falls back to what frames carry when the hello has no world, and fixes a blank grid on a later hello', () => {
+    const s = newTrainingState();
+    applyTrainingMessage(s, hello(1));
+    expect(s.world).toBeNull();
+    expect(shownFrame(s)).toBeNull();
+    applyTrainingMessage(s, { type: 'frame', step: 5, grid: { width: 8, height: 8, agent: { x: 2, y: 2 } } });
+    expect(s.frame?.cells.every((c) => c === '')).toBe(true);
+    applyTrainingMessage(s, { type: 'frame', step: 6, grid: { width: 8, height: 8, agent: { x: 2, y: 3 }, affordances: [{ name: 'Gym', x: 7, y: 3 }] } });
+    expect(s.frame?.cells[3 * 8 + 7]).toBe('Gym');
+    // A reconnection whose hello has the world lays it under the frame kept so far.
+    const t = newTrainingState();
+    applyTrainingMessage(t, { type: 'frame', step: 5, grid: { width: 8, height: 8, agent: { x: 2, y: 2 } } });
+    applyTrainingMessage(t, hello(1, { world: { width: 8, height: 8, affordances: [{ name: 'Bed', x: 1, y: 1 }] } }));
+    expect(t.frame?.cells[9]).toBe('Bed');
+    expect(t.frame?.agent).toEqual({ x: 2, y: 2 });
+    // A world without a usable size is ignored.
+    const u = newTrainingState();
+    applyTrainingMessage(u, hello(1, { world: { width: 0, height: 8 } }));
+    expect(u.world).toBeNull();
   });
 
   it('formats durations', () => {

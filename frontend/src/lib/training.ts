@@ -3,7 +3,8 @@
 // recorded messages. The history is columnar (see columns.ts) so a 10,000-episode hello
 // is absorbed without one object per point surviving it.
 import { Column } from './columns';
-import { normalizeFrame, type Frame } from './frame';
+import { normalizeFrame, worldFrame, type Frame } from './frame';
+import { parseWorld, type World } from './world';
 
 export type TrainingStatus =
   | 'unknown'
@@ -46,6 +47,11 @@ export interface TrainingState {
   /** How the newest episode ended (outcome: energy, health, max_steps), when sent. */
   lastOutcome: string;
   frame: Frame | null;
+  /** The config's world from the hello (PROTOCOL.md §5.1), null when the server sent none. */
+  world: World | null;
+  /** The world's layout as a Frame: drawn before the first frame, and laid under frames that
+   * carry only the agent (all but an episode's first), so a late joiner sees every place. */
+  layout: Frame | null;
   /** Bumped when a frame arrives, so a renderer can tell it has drawn the newest. */
   frameSeq: number;
   /** Bumped whenever the history columns change (replaced or appended). */
@@ -81,6 +87,8 @@ export function newTrainingState(): TrainingState {
     lastEval: null,
     lastOutcome: '',
     frame: null,
+    world: null,
+    layout: null,
     frameSeq: 0,
     historySeq: 0,
     helloSeq: 0,
@@ -222,6 +230,14 @@ export function applyTrainingMessage(s: TrainingState, msg: unknown, now = Date.
       if (m.last && typeof m.last === 'object') appendEpisode(s, m.last as J);
       s.helloSeq++;
       s.historySeq++;
+      const world = parseWorld(m.world);
+      if (world) {
+        s.world = world;
+        s.layout = worldFrame(world);
+        // A frame kept from before (drawn without the affordances) gets the full layout.
+        if (s.frame) s.frame = { ...s.frame, width: world.width, height: world.height, cells: s.layout.cells };
+        s.frameSeq++;
+      }
       if (m.frame) applyFrame(s, m.frame);
       return true;
     }
@@ -288,10 +304,16 @@ export function applyTrainingMessage(s: TrainingState, msg: unknown, now = Date.
 }
 
 function applyFrame(s: TrainingState, raw: unknown): void {
-  const f = normalizeFrame(raw, s.frame);
+  // The world's layout first: the previous frame may be one drawn before it was known.
+  const f = normalizeFrame(raw, s.layout ?? s.frame);
   if (!f) return;
   s.frame = f;
   s.frameSeq++;
+}
+
+/** What the live grid draws: the newest frame, or the world's layout before any. */
+export function shownFrame(s: TrainingState): Frame | null {
+  return s.frame ?? s.layout;
 }
 
 /** Mean survival steps over the newest n records (NaN when there are none). */

@@ -9,8 +9,86 @@ export const AFFORDANCE_NAMES = [
   'Bed', 'LuxuryBed', 'Shower', 'HomeMeal', 'FastFood', 'Job', 'Labor', 'Gym', 'Bar', 'Park',
   'Recreation', 'Therapist', 'Doctor', 'Hospital',
 ];
-/** Below this a meter starts to hurt others (the cascades of DESIGN.md §4). */
+/** Below this a meter starts to hurt others (the cascades of DESIGN.md §4); the server's
+ * `world` gives each meter its own value from the config. */
 export const CRITICAL = 0.3;
+
+export interface WorldAffordance {
+  name: string;
+  x: number;
+  y: number;
+  cost: number;
+  openHour: number;
+  closeHour: number;
+  ticks: number;
+  effects: Record<string, number>;
+}
+
+/** The `world` object of the training hello and the inference connected
+ * (docs/PROTOCOL.md §5.1): the config's fixed layout, known before any frame. */
+export interface World {
+  width: number;
+  height: number;
+  level: number;
+  maxSteps: number;
+  dayCycle: boolean;
+  meters: { name: string; critical: number }[];
+  affordances: WorldAffordance[];
+  actions: string[];
+}
+
+type J = Record<string, unknown>;
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+/** Reads a `world` object; null when it is absent or has no usable grid size. Entries it
+ * cannot read are skipped, so one odd affordance costs a label, not the layout. */
+export function parseWorld(raw: unknown): World | null {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return null;
+  const o = raw as J;
+  const width = num(o.width);
+  const height = num(o.height);
+  if (!width || !height || width < 1 || height < 1) return null;
+  const meters: World['meters'] = [];
+  if (Array.isArray(o.meters))
+    for (const m of o.meters) {
+      if (typeof m === 'string') meters.push({ name: m, critical: CRITICAL });
+      else if (m && typeof m === 'object' && typeof (m as J).name === 'string')
+        meters.push({ name: (m as J).name as string, critical: num((m as J).critical) ?? CRITICAL });
+    }
+  const affordances: WorldAffordance[] = [];
+  if (Array.isArray(o.affordances))
+    for (const a of o.affordances) {
+      if (!a || typeof a !== 'object') continue;
+      const r = a as J;
+      const x = num(r.x);
+      const y = num(r.y);
+      if (typeof r.name !== 'string' || x === null || y === null) continue;
+      const effects: Record<string, number> = {};
+      if (r.effects && typeof r.effects === 'object')
+        for (const [k, v] of Object.entries(r.effects as J)) if (num(v) !== null) effects[k] = v as number;
+      affordances.push({
+        name: r.name,
+        x,
+        y,
+        cost: num(r.cost) ?? 0,
+        openHour: num(r.open_hour) ?? 0,
+        closeHour: num(r.close_hour) ?? 24,
+        ticks: num(r.ticks) ?? 1,
+        effects,
+      });
+    }
+  const actions = Array.isArray(o.actions) ? o.actions.filter((a): a is string => typeof a === 'string') : [];
+  return {
+    width,
+    height,
+    level: num(o.level) ?? 1,
+    maxSteps: num(o.max_steps) ?? 0,
+    dayCycle: o.day_cycle === true,
+    meters,
+    affordances,
+    actions,
+  };
+}
 
 /** Two-or-three-letter labels that fit in a cell at 1280×720. */
 export function affordanceLabel(name: string): string {
