@@ -13,6 +13,8 @@ const root = arg('--static', '');
 const ACTIONS = ['up', 'down', 'left', 'right', 'interact', 'wait'];
 const METERS = ['energy', 'hygiene', 'satiation', 'money', 'mood', 'social', 'health', 'fitness'];
 const AFFS = [['Bed', 1, 1], ['LuxuryBed', 2, 1], ['Shower', 2, 2], ['HomeMeal', 1, 3], ['FastFood', 5, 6], ['Job', 6, 6], ['Labor', 7, 6], ['Gym', 7, 3], ['Bar', 7, 0], ['Park', 0, 4], ['Recreation', 0, 7], ['Therapist', 1, 7], ['Doctor', 5, 1], ['Hospital', 6, 1]].map(([name, x, y]) => ({ name, x, y }));
+// The config's world as the real server sends it in hello and connected (PROTOCOL.md §5.1).
+const WORLD = { width: 8, height: 8, level: 1, max_steps: 500, observability: 'full', view_radius: 2, day_cycle: false, day_length: 240, start_hour: 8, meters: METERS.map((name) => ({ name, initial: name === 'money' ? 0.5 : 1, critical: 0.3 })), affordances: AFFS.map((a) => ({ ...a, cost: 0, open_hour: 0, close_hour: 24, ticks: 1, effects: {} })), actions: ACTIONS };
 
 function accept(req, sock) {
   const key = req.headers['sec-websocket-key'];
@@ -103,7 +105,7 @@ setInterval(() => {
 function trainingConn(ws) {
   viewers.add(ws);
   ws.onclose = () => viewers.delete(ws);
-  ws.send({ type: 'hello', protocol: 1, job_id: 'mock', config: 'level1', status: job.status, trainer_connected: true, episode: job.episode, total_episodes: job.total, visual: job.visual, speed: job.speed, history: job.history.slice(-1000), history_total: job.history.length, history_downsampled: job.history.length > 1000 });
+  ws.send({ type: 'hello', protocol: 1, job_id: 'mock', config: 'level1', status: job.status, trainer_connected: true, episode: job.episode, total_episodes: job.total, visual: job.visual, speed: job.speed, history: job.history.slice(-1000), history_total: job.history.length, history_downsampled: job.history.length > 1000, world: WORLD });
   ws.onmsg = (m) => {
     const res = (accepted, error = null) => ws.send({ type: 'command_result', command: m.command, accepted, error, id: m.id });
     const status = () => broadcast({ type: 'status', status: job.status, episode: job.episode, speed: job.speed, visual: job.visual });
@@ -121,7 +123,7 @@ function trainingConn(ws) {
 
 function inferenceConn(ws) {
   const s = { playing: false, speed: 10, model: null, ep: 0, step: 0, pos: { x: 2, y: 5 }, total: 0 };
-  ws.send({ type: 'connected', protocol: 1, session: 1, config: 'level1', models: job.checkpoints, grid: { width: 8, height: 8, affordances: AFFS }, actions: ACTIONS, meters: METERS, max_steps: 500, speed: s.speed, playing: false, follow_latest: false });
+  ws.send({ type: 'connected', protocol: 1, session: 1, config: 'level1', models: job.checkpoints, grid: { width: 8, height: 8, affordances: AFFS }, actions: ACTIONS, meters: METERS, max_steps: 500, speed: s.speed, playing: false, follow_latest: false, world: WORLD });
   const startEp = () => { s.ep++; s.step = 0; s.total = 0; ws.send({ type: 'episode_start', episode: s.ep, model: s.model, ...snapshot(s.pos, 0, 5, true) }); };
   const load = (name) => {
     const m = name === 'latest' || name === 'best' ? job.checkpoints[0] : job.checkpoints.find((c) => c.name === name);

@@ -137,7 +137,9 @@ async function main() {
       }, 60000, 250);
       check('reconnects after the server is killed and restarted', !!down && !!back, back ? `${before.hellos} → ${back.hellos} hellos` : 'no new hello within 60 s');
       const h = back ?? (await page.evaluate(() => window.__rd.historyCheck()));
-      const last = (await rd(page)).chartLastEpisode;
+      // Records and newest episode from the same snapshot: the chart's own last episode is
+      // drawn an animation frame later and may lag an episode that has just arrived.
+      const last = h.newest ?? (await rd(page)).chartLastEpisode;
       check('history replaced, not duplicated, on reconnection', h.increasing && h.records <= last, `${h.records} records, newest episode ${last}`);
     } else {
       check('reconnects after the server is killed and restarted', false, 'no server pid in /api/status');

@@ -15,7 +15,7 @@ export const rdStats = {
   injectTraining: null as null | ((text: string) => void),
   /** Checks the training history: how many records, and whether episodes strictly increase
    * (a duplicated history after a reconnection would break that). */
-  historyCheck: null as null | (() => { records: number; increasing: boolean; hellos: number }),
+  historyCheck: null as null | (() => { records: number; increasing: boolean; hellos: number; newest: number }),
 };
 
 declare global {
