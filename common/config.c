@@ -271,7 +271,8 @@ static const field environment_fields[] = {
     E(level, F_INT, 1, 3, 0),
     E(width, F_INT, 1, CFG_MAX_GRID, 0),
     E(height, F_INT, 1, CFG_MAX_GRID, 0),
-    E(max_steps, F_INT, 1, 10000000, 0),
+    /* The replay's compact state holds the step as int16 (trainer/replay.h). */
+    E(max_steps, F_INT, 1, 32767, 0),
     {"observability", F_ENUM, offsetof(cfg_environment, observability), 0, 0, 0,
      observability_names, 0},
     E(view_radius, F_INT, 1, CFG_MAX_VIEW_RADIUS, 0),
@@ -1124,7 +1125,8 @@ static int validate_impl(const cfg_config *c, char *err, size_t errlen, locator 
         static const field cost = {"cost", F_DOUBLE, 0, 0, 1000, 0, NULL, 0};
         static const field effect = {"effects", F_DOUBLE, 0, -1, 1, 0, NULL, 0};
         static const field hour = {"hour", F_INT, 0, 0, 24, 0, NULL, 0};
-        static const field ticks = {"ticks", F_INT, 0, 1, 1000, 0, NULL, 0};
+        /* The replay's compact state holds the progress as int8 (trainer/replay.h). */
+        static const field ticks = {"ticks", F_INT, 0, 1, 127, 0, NULL, 0};
         loc->subkey = "cost";
         if (!in_range(&cost, a->cost))
             return range_fail(err, errlen, "cost", where, &cost, a->cost);

@@ -202,6 +202,8 @@ static const struct {
      "t.toml:2:10: 'energy' in [environment.decay] must be between 0 and 1, got -0.005"},
     {"[environment]\nwidth = 33\n",
      "t.toml:2:9: 'width' in [environment] must be between 1 and 32, got 33"},
+    {"[environment]\nmax_steps = 40000\n",
+     "t.toml:2:13: 'max_steps' in [environment] must be between 1 and 32767, got 40000"},
     {"[unified_server]\ninference_port = 0\n",
      "t.toml:2:18: 'inference_port' in [unified_server] must be between 1 and 65535, got 0"},
     {"[unified_server]\nfrontend_port = 70000\n",

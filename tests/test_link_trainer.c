@@ -130,6 +130,15 @@ START_TEST(test_trainer_over_link) {
     double total = 0;
     ck_assert_str_eq(msg_type(s, 0, "total_episodes", &total), "hello");
     ck_assert(total == 1000000);
+    {
+        /* PROTOCOL §4.1: job_id is the run directory's base name. */
+        ck_assert_int_ge(testsrv_message(s, 0, msgbuf, sizeof msgbuf), 0);
+        cJSON *j = cJSON_Parse(msgbuf);
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "job_id");
+        ck_assert(cJSON_IsString(id));
+        ck_assert_str_eq(id->valuestring, "run");
+        cJSON_Delete(j);
+    }
     char path[512], token[256];
     ck_assert_int_eq(testsrv_conn_info(s, 1, path, sizeof path, token, sizeof token), 0);
     ck_assert_str_eq(token, "secret-token");
@@ -139,6 +148,11 @@ START_TEST(test_trainer_over_link) {
     double ep = 0;
     msg_type(s, first_ep, "episode", &ep);
     ck_assert(ep == 1);
+    /* Sanity bounds only (never timings): episode 1 acts at random without learning and
+     * used to report millions of steps per second. */
+    double sps = -1;
+    msg_type(s, first_ep, "steps_per_second", &sps);
+    ck_assert_msg(sps > 0 && sps < 1e7, "steps_per_second %f", sps);
     ck_assert_int_ge(wait_for(s, first_ep + 1, "episode", NULL), 0);
 
     /* pause: a paused status comes, and after it no episode. */
@@ -160,6 +174,17 @@ START_TEST(test_trainer_over_link) {
     ck_assert_int_eq(testsrv_send(s, "{\"command\":\"set_mode\",\"visual\":true,\"id\":3}"), 0);
     int frame = wait_for(s, resumed, "frame", NULL);
     ck_assert_int_ge(frame, 0);
+    {
+        /* Visual mode turned on mid-episode: the frames still carry real q-values. */
+        ck_assert_int_ge(testsrv_message(s, frame, msgbuf, sizeof msgbuf), 0);
+        cJSON *j = cJSON_Parse(msgbuf);
+        const cJSON *q = cJSON_GetObjectItemCaseSensitive(j, "q_values");
+        ck_assert_msg(cJSON_IsArray(q) && cJSON_GetArraySize(q) == 6, "%.300s", msgbuf);
+        int nonzero = 0;
+        for (int i = 0; i < 6; i++) nonzero += cJSON_GetArrayItem(q, i)->valuedouble != 0;
+        ck_assert_msg(nonzero > 0, "q_values all zero: %.300s", msgbuf);
+        cJSON_Delete(j);
+    }
     ck_assert_int_eq(testsrv_send(s, "{\"command\":\"set_mode\",\"visual\":false,\"id\":4}"), 0);
     sleep_ms(200);
 

@@ -61,6 +61,7 @@ typedef struct {
     double finish_deadline; /* monotonic; abandon after it (signals only) */
     double last_frame;
     int64_t episode_step;
+    bool in_episode; /* inside trainer_run_episode(): a checkpoint must wait for its end */
     bool sent_affordances;
     double last_status; /* monotonic time of the last status message */
     trainer_status sent_status;
@@ -80,9 +81,10 @@ static void set_status(app_t *a, trainer_status s) {
     trainer_write_progress(&a->t);
     snprintf(a->msg, sizeof a->msg,
              "{\"type\":\"status\",\"status\":\"%s\",\"episode\":%" PRId64 ",\"total\":%" PRId64
-             ",\"speed\":%d,\"visual\":%s}",
+             ",\"speed\":%d,\"visual\":%s%s}",
              trainer_status_names[s], a->t.st.episode, a->t.target_episodes, a->ctl.speed,
-             a->ctl.visual ? "true" : "false");
+             a->ctl.visual ? "true" : "false",
+             a->in_episode && a->ctl.checkpoint_requested ? ",\"checkpoint_pending\":true" : "");
     send_record(a, a->msg);
 }
 
@@ -129,7 +131,9 @@ static void poll_commands(app_t *a) {
             log_warn("ignoring command: %s", err);
         else
             log_info("command: %s", ctl_command_names[c]);
-        if (c == CTL_SET_SPEED || c == CTL_SET_MODE) {
+        /* A checkpoint holds whole episodes (exact resume), so mid-episode it waits for the
+         * episode's end — tens of seconds in visual mode: say at once that it is pending. */
+        if (c == CTL_SET_SPEED || c == CTL_SET_MODE || (c == CTL_CHECKPOINT && a->in_episode)) {
             trainer_status s = a->sent_status;
             a->sent_status = (trainer_status)-1; /* re-announce speed/visual */
             set_status(a, s);
@@ -185,6 +189,15 @@ static void after_step(void *ctx, int action, const float *q, float reward) {
     if (ctl_step_delay_ms(&a->ctl) == 0 && now - a->last_frame < 1.0 / 60) return;
     a->last_frame = now;
     const env_t *e = &a->t.env;
+    float qbuf[ENV_NUM_ACTIONS];
+    if (!q) {
+        /* t.obs still holds the observation the action was chosen from. One greedy forward
+         * pass (a few microseconds) for a frame at most 60 times a second costs nothing, and
+         * it draws no random number, so the training run is the same with or without
+         * frames. The network may have taken this step's update already. */
+        dqn_greedy(&a->t.dqn, a->t.obs, 0, qbuf);
+        q = qbuf;
+    }
     char *p = a->msg, *end = a->msg + sizeof a->msg;
     p += snprintf(p, (size_t)(end - p),
                   "{\"type\":\"frame\",\"episode\":%" PRId64 ",\"step\":%d,\"grid\":{\"width\":%d,"
@@ -208,7 +221,7 @@ static void after_step(void *ctx, int action, const float *q, float reward) {
                       e->meters[m]);
     p += snprintf(p, (size_t)(end - p), "},\"q_values\":[");
     for (int i = 0; i < ENV_NUM_ACTIONS; i++)
-        p += snprintf(p, (size_t)(end - p), "%s%.4f", i ? "," : "", q ? q[i] : 0.0f);
+        p += snprintf(p, (size_t)(end - p), "%s%.4f", i ? "," : "", q[i]);
     p += snprintf(p, (size_t)(end - p), "]}");
     link_send(a->link, LINK_FRAME, a->msg, (size_t)(p - a->msg));
 }
@@ -332,12 +345,16 @@ int main(int argc, char **argv) {
             trainer_close(t);
             return 2;
         }
-        const char *slash = strrchr(run_dir, '/');
+        /* PROTOCOL §4.1: the job id is the run directory's base name (trailing '/' ignored). */
+        char base[CFG_PATH_MAX];
+        snprintf(base, sizeof base, "%s", run_dir);
+        for (size_t n = strlen(base); n > 1 && base[n - 1] == '/'; n--) base[n - 1] = 0;
+        const char *slash = strrchr(base, '/');
         snprintf(a->msg, sizeof a->msg,
-                 "{\"type\":\"hello\",\"job_id\":\"%s/%s\",\"config\":\"%s\",\"run_dir\":\"%s\","
+                 "{\"type\":\"hello\",\"job_id\":\"%s\",\"config\":\"%s\",\"run_dir\":\"%s\","
                  "\"total_episodes\":%" PRId64 ",\"episode\":%" PRId64 ",\"resumed_from\":%" PRId64
                  ",\"pid\":%d}",
-                 cfg.name, slash ? slash + 1 : run_dir, cfg.name, run_dir, t->target_episodes,
+                 slash && slash[1] ? slash + 1 : base, cfg.name, run_dir, t->target_episodes,
                  t->st.episode, t->resumed_episode, (int)getpid());
         link_set_hello(a->link, a->msg, strlen(a->msg));
     }
@@ -380,12 +397,14 @@ int main(int argc, char **argv) {
             continue;
         }
         set_status(a, TRAINER_STATUS_RUNNING);
-        hooks.want_q = a->link && a->ctl.visual;
+        hooks.want_q = false; /* after_step computes them for the frames it sends */
         a->episode_step = 0;
         a->sent_affordances = false;
         trainer_episode_result res;
         double t0 = mono_now();
+        a->in_episode = true;
         trainer_run_episode(t, &hooks, &res);
+        a->in_episode = false;
         if (res.abandoned) break;
         if (trainer_end_episode(t, &res, mono_now() - t0, json, sizeof json, err, sizeof err) !=
             0) {
@@ -395,6 +414,11 @@ int main(int argc, char **argv) {
         }
         send_record(a, json);
         if (t->saved_now) announce_checkpoint(a, t->saved_best);
+        if (a->ctl.checkpoint_requested) {
+            /* The pending `checkpoint` command, now that the episode is whole. */
+            a->ctl.checkpoint_requested = false;
+            save_checkpoint(a);
+        }
         if (a->finishing && signals_seen) break;
         if (a->ctl.stop_requested) {
             a->ctl.stop_requested = false;

@@ -66,6 +66,113 @@ double trainer_epsilon(const trainer_t *t) {
 
 /* ---- Checkpoints ---- */
 
+/* The TSTA section: explicit little-endian fields, as common/ckpt.c writes its header. */
+static uint8_t *put_u32(uint8_t *p, uint32_t v) {
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+    return p + 4;
+}
+static uint8_t *put_u64(uint8_t *p, uint64_t v) {
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+    return p + 8;
+}
+static uint8_t *put_f64(uint8_t *p, double d) {
+    uint64_t v;
+    memcpy(&v, &d, sizeof v);
+    return put_u64(p, v);
+}
+static uint8_t *put_rng(uint8_t *p, const rng_t *r) {
+    for (int i = 0; i < 4; i++) p = put_u64(p, r->s[i]);
+    return p;
+}
+static const uint8_t *get_u32(const uint8_t *p, uint32_t *v) {
+    *v = 0;
+    for (int i = 0; i < 4; i++) *v |= (uint32_t)p[i] << (8 * i);
+    return p + 4;
+}
+static const uint8_t *get_u64(const uint8_t *p, uint64_t *v) {
+    *v = 0;
+    for (int i = 0; i < 8; i++) *v |= (uint64_t)p[i] << (8 * i);
+    return p + 8;
+}
+static const uint8_t *get_i32(const uint8_t *p, int32_t *v) {
+    uint32_t u;
+    p = get_u32(p, &u);
+    *v = (int32_t)u;
+    return p;
+}
+static const uint8_t *get_i64(const uint8_t *p, int64_t *v) {
+    uint64_t u;
+    p = get_u64(p, &u);
+    *v = (int64_t)u;
+    return p;
+}
+static const uint8_t *get_f64(const uint8_t *p, double *d) {
+    uint64_t u;
+    p = get_u64(p, &u);
+    memcpy(d, &u, sizeof *d);
+    return p;
+}
+static const uint8_t *get_rng(const uint8_t *p, rng_t *r) {
+    for (int i = 0; i < 4; i++) p = get_u64(p, &r->s[i]);
+    return p;
+}
+
+static void state_encode(const trainer_state *st, uint8_t out[TRAINER_STATE_BYTES]) {
+    uint8_t *p = out;
+    p = put_u32(p, st->version);
+    p = put_u32(p, st->n_params);
+    p = put_u64(p, st->seed);
+    p = put_u64(p, (uint64_t)st->episode);
+    p = put_u64(p, (uint64_t)st->steps);
+    p = put_u64(p, (uint64_t)st->updates);
+    p = put_u64(p, (uint64_t)st->adam_t);
+    p = put_f64(p, st->best_score);
+    p = put_f64(p, st->last_score);
+    p = put_u32(p, (uint32_t)st->stage);
+    p = put_u32(p, (uint32_t)st->stage_episodes);
+    p = put_u32(p, (uint32_t)st->window_count);
+    p = put_u32(p, (uint32_t)st->window_pos);
+    p = put_u32(p, st->replay_capacity);
+    p = put_u32(p, st->replay_size);
+    p = put_u32(p, st->replay_cursor);
+    p = put_u32(p, st->transition_size);
+    p = put_rng(p, &st->env_rng);
+    p = put_rng(p, &st->explore_rng);
+    p = put_rng(p, &st->replay_rng);
+    p = put_f64(p, st->train_seconds);
+    p = put_u32(p, (uint32_t)st->best_steps);
+    (void)p; /* p - out == TRAINER_STATE_BYTES, checked by the resume tests */
+}
+
+/* Decodes a section of TRAINER_STATE_BYTES; the caller checks the version. */
+static void state_decode(const uint8_t *in, trainer_state *st) {
+    const uint8_t *p = in;
+    memset(st, 0, sizeof *st);
+    p = get_u32(p, &st->version);
+    p = get_u32(p, &st->n_params);
+    p = get_u64(p, &st->seed);
+    p = get_i64(p, &st->episode);
+    p = get_i64(p, &st->steps);
+    p = get_i64(p, &st->updates);
+    p = get_i64(p, &st->adam_t);
+    p = get_f64(p, &st->best_score);
+    p = get_f64(p, &st->last_score);
+    p = get_i32(p, &st->stage);
+    p = get_i32(p, &st->stage_episodes);
+    p = get_i32(p, &st->window_count);
+    p = get_i32(p, &st->window_pos);
+    p = get_u32(p, &st->replay_capacity);
+    p = get_u32(p, &st->replay_size);
+    p = get_u32(p, &st->replay_cursor);
+    p = get_u32(p, &st->transition_size);
+    p = get_rng(p, &st->env_rng);
+    p = get_rng(p, &st->explore_rng);
+    p = get_rng(p, &st->replay_rng);
+    p = get_f64(p, &st->train_seconds);
+    p = get_i32(p, &st->best_steps);
+    (void)p;
+}
+
 int trainer_checkpoint(trainer_t *t, bool is_best, char *path, size_t pathlen, char *err,
                        size_t errlen) {
     dqn_t *d = &t->dqn;
@@ -84,12 +191,14 @@ int trainer_checkpoint(trainer_t *t, bool is_best, char *path, size_t pathlen, c
                      .score = t->st.last_score,
                      .best_score = t->st.best_score,
                      .wall_time = (int64_t)time(NULL)};
+    uint8_t state_buf[TRAINER_STATE_BYTES];
+    state_encode(&t->st, state_buf);
     ckpt_section s[] = {
         {CKPT_TAG_ONLINE, d->online, sizeof(float) * d->n_params},
         {TRAINER_TAG_TARGET, d->target, sizeof(float) * d->n_params},
         {TRAINER_TAG_ADAM, d->adam_m, 2 * sizeof(float) * d->n_params},
         {TRAINER_TAG_REPLAY, t->replay.items, sizeof(replay_transition) * t->replay.size},
-        {TRAINER_TAG_STATE, &t->st, sizeof t->st},
+        {TRAINER_TAG_STATE, state_buf, sizeof state_buf},
         {TRAINER_TAG_CURR, t->window, sizeof(int32_t) * (size_t)t->cfg.curriculum.window},
     };
     char name[64];
@@ -118,11 +227,22 @@ static const void *need_section(ckpt_file *f, uint32_t tag, uint64_t len, const 
 
 static int restore(trainer_t *t, ckpt_file *f, const char *path, char *err, size_t errlen) {
     dqn_t *d = &t->dqn;
-    const trainer_state *st =
-        need_section(f, TRAINER_TAG_STATE, sizeof(trainer_state), "state", path, err, errlen);
-    if (!st) return -1;
-    if (st->version != TRAINER_STATE_VERSION || st->n_params != d->n_params ||
-        st->transition_size != sizeof(replay_transition) ||
+    /* The version comes first whatever the size, so an old file gets a clear message. */
+    uint64_t got = 0;
+    const uint8_t *raw = ckpt_file_section(f, TRAINER_TAG_STATE, &got);
+    uint32_t version = 0;
+    if (raw && got >= 4) get_u32(raw, &version);
+    if (raw && version != TRAINER_STATE_VERSION) {
+        snprintf(err, errlen, "%s: trainer state version %" PRIu32 ", this build reads %d", path,
+                 version, TRAINER_STATE_VERSION);
+        return -1;
+    }
+    raw = need_section(f, TRAINER_TAG_STATE, TRAINER_STATE_BYTES, "state", path, err, errlen);
+    if (!raw) return -1;
+    trainer_state decoded;
+    const trainer_state *st = &decoded;
+    state_decode(raw, &decoded);
+    if (st->n_params != d->n_params || st->transition_size != sizeof(replay_transition) ||
         st->replay_capacity != t->replay.capacity || st->replay_size > t->replay.capacity ||
         st->replay_cursor >= t->replay.capacity) {
         snprintf(err, errlen, "%s: trainer state does not match this build or config", path);
@@ -440,17 +560,29 @@ int trainer_end_episode(trainer_t *t, const trainer_episode_result *res, double 
     double eps = trainer_epsilon(t);
     t->st.episode++;
     t->st.train_seconds += seconds;
-    /* Rates over windows of about 2 s of training: a per-episode average would be swayed
-     * by the first episodes, which run without updates at a hundred times the speed. */
+    /* Rates. The first episodes act at random and learn nothing (learning_starts), so a
+     * single one takes microseconds and its own rate is absurd (millions of steps/s). For
+     * the first RATE_WINDOW seconds the rate is that of everything since the run was
+     * (re)started, over at least RATE_MIN_SECONDS of wall time — an underestimate in the
+     * first second rather than a wild figure; after that, the rate of the last complete
+     * window of RATE_WINDOW seconds, so that it follows visual mode and the learning. */
+    enum { RATE_WINDOW = 5 };
+    const double RATE_MIN_SECONDS = 1.0;
+    t->run_steps += res->steps;
+    t->run_eps++;
+    t->run_secs += seconds;
     t->win_steps += res->steps;
     t->win_eps++;
     t->win_secs += seconds;
-    if (t->win_secs >= 2.0 || t->ema_sps == 0) {
-        if (t->win_secs > 0) {
-            t->ema_sps = t->win_steps / t->win_secs;
-            t->sec_per_episode = t->win_secs / t->win_eps;
-        }
-        if (t->win_secs >= 2.0) t->win_steps = t->win_eps = 0, t->win_secs = 0;
+    if (t->win_secs >= RATE_WINDOW) {
+        t->ema_sps = t->win_steps / t->win_secs;
+        t->sec_per_episode = t->win_secs / t->win_eps;
+        t->win_steps = t->win_eps = 0;
+        t->win_secs = 0;
+    } else if (t->run_secs < RATE_WINDOW) {
+        double span = t->run_secs > RATE_MIN_SECONDS ? t->run_secs : RATE_MIN_SECONDS;
+        t->ema_sps = t->run_steps / span;
+        t->sec_per_episode = t->run_secs / t->run_eps; /* the ETA: rough either way */
     }
     curriculum_update(t, res->steps);
 

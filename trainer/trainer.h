@@ -35,12 +35,18 @@ enum {
 #define TRAINER_TAG_TARGET CKPT_TAG('T', 'R', 'G', 'T') /* target params, n_params floats */
 #define TRAINER_TAG_ADAM   CKPT_TAG('A', 'D', 'A', 'M') /* m then v, 2 x n_params floats */
 #define TRAINER_TAG_REPLAY CKPT_TAG('R', 'P', 'L', 'Y') /* replay_transition[size] */
-#define TRAINER_TAG_STATE  CKPT_TAG('T', 'S', 'T', 'A') /* trainer_state */
+#define TRAINER_TAG_STATE  CKPT_TAG('T', 'S', 'T', 'A') /* trainer_state, field by field */
 #define TRAINER_TAG_CURR   CKPT_TAG('C', 'U', 'R', 'R') /* int32 window of episode lengths */
 
-#define TRAINER_STATE_VERSION 1
+/* Version 2: the state section is serialized field by field, little-endian, in the order
+ * of trainer_state's members (pad excluded), rather than copied from memory, so that it
+ * does not depend on the compiler's padding or the host's byte order. Version 1 files
+ * (the struct's bytes) are refused with a message; the loader then falls back to nothing
+ * older, so such a run directory must be started afresh. */
+#define TRAINER_STATE_VERSION 2
+#define TRAINER_STATE_BYTES   204 /* the serialized size of version 2 */
 
-/* Everything scalar a resume needs. Fixed-size fields only: it is written as bytes. */
+/* Everything scalar a resume needs. */
 typedef struct {
     uint32_t version, n_params;
     uint64_t seed;
@@ -107,10 +113,12 @@ typedef struct {
     FILE *metrics;
     tb_writer *tb;
     trainer_status status;
-    double ema_sps;         /* recent training env steps per second (last ~2 s window) */
-    double sec_per_episode; /* recent wall seconds per episode, for the ETA */
+    double ema_sps;         /* training env steps per second: see trainer_end_episode() */
+    double sec_per_episode; /* wall seconds per episode over the same span, for the ETA */
     double win_secs;        /* the window being measured */
     int64_t win_steps, win_eps;
+    double run_secs; /* since this process opened the run (started or resumed) */
+    int64_t run_steps, run_eps;
     char resumed_from[CFG_PATH_MAX]; /* "" for a new run */
     int64_t resumed_episode;
     /* The last checkpoint written or resumed from (-1 = none): lets the program skip a
