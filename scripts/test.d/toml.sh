@@ -4,11 +4,15 @@
 # sibling of the clone in CI; /work/shared on the development machine.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-corpus="$root/../shared/toml-test"
-[ -x "$corpus/run" ] || corpus=/work/shared/toml-test
-if [ ! -x "$corpus/run" ]; then
-    echo "toml: conformance corpus not found (../shared/toml-test or /work/shared/toml-test)" >&2
-    exit 1
+corpus=""
+for c in "${RD_TOML_TEST:-}" "$root/../shared/toml-test" /work/shared/toml-test; do
+    if [ -n "$c" ] && [ -x "$c/run" ]; then corpus=$c; break; fi
+done
+if [ -z "$corpus" ]; then
+    echo "toml: conformance corpus not found (\$RD_TOML_TEST, ../shared/toml-test or /work/shared/toml-test)" >&2
+    if [ "${CI:-}" = true ]; then exit 1; fi
+    echo "toml: SKIPPED (the parser's own tests in ctest still ran)"
+    exit 0
 fi
 decoder="${RD_BIN_DIR:-$root/build/bin}/toml2json"
 if [ ! -x "$decoder" ]; then
