@@ -964,8 +964,9 @@ static void on_closed(srv_t *s, conn_t *c) {
         s->trainer = NULL;
         int code = c->peer_close_code ? c->peer_close_code : 1006;
         log_info("trainer link closed (%d)", code);
-        if (strcmp(s->status, "completed") && strcmp(s->status, "stopped") &&
-            strcmp(s->status, "failed") && !s->stopping) {
+        /* `stopped` is not final: a stopped trainer idles, linked, until `start`, so
+         * losing it then is news to the viewers too. */
+        if (strcmp(s->status, "completed") && strcmp(s->status, "failed") && !s->stopping) {
             set_status(s, "disconnected");
             char out[160];
             snprintf(out, sizeof out,
