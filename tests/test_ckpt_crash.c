@@ -28,6 +28,7 @@
 #include "common/ckpt.h"
 #include "common/log.h"
 #include "common/rng.h"
+#include "tests/support/runner.h"
 
 #define TRIALS     120
 #define ONLN_BYTES (100u << 10)
@@ -255,9 +256,6 @@ int main(void) {
     tcase_add_unchecked_fixture(tc, setup, teardown);
     tcase_add_test(tc, sigkill_at_random_instants);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = runner_run(s);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -21,6 +21,7 @@
 
 #include "common/ckpt.h"
 #include "common/rng.h"
+#include "tests/support/runner.h"
 
 #define HASH_A 0x1122334455667788ULL
 #define HASH_B 0x0badc0ffee000001ULL
@@ -862,9 +863,6 @@ Suite *ckpt_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(ckpt_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = runner_run(ckpt_suite());
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -12,6 +12,7 @@
 #include "common/ckpt.h"
 #include "common/config.h"
 #include "common/policy.h"
+#include "tests/support/runner.h"
 
 static char tmpdir[256];
 static cfg_config cfg;
@@ -214,9 +215,6 @@ int main(void) {
     tcase_add_test(tc, loads_the_online_weights);
     tcase_add_test(tc, refusals_leave_the_policy_alone);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = runner_run(s);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

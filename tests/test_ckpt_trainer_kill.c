@@ -29,6 +29,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/rng.h"
+#include "tests/support/runner.h"
 
 static char tmpdir[256], config_path[512], run_dir[512], ckpt_dir[600], log_path[512];
 
@@ -217,9 +218,6 @@ int main(void) {
     tcase_set_timeout(tc, 280);
     tcase_add_test(tc, trainer_killed_at_random_instants);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = runner_run(s);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -2,6 +2,7 @@
  * equal configs/level1.toml, every level loads, the writer round-trips, and each kind of
  * config error gives its exact "file:line:col: message". */
 #include "common/config.h"
+#include "tests/support/runner.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -319,9 +320,6 @@ int main(void) {
     tcase_add_test(tc, test_validate);
     tcase_add_test(tc, test_resolve_path);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = runner_run(s);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -12,6 +12,7 @@
 
 #include "common/config.h"
 #include "common/env.h"
+#include "tests/support/runner.h"
 
 #define TOL 1e-12
 
@@ -645,9 +646,6 @@ int main(void) {
     tcase_add_test(tc, test_init_refuses);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = runner_run(s);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

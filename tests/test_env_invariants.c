@@ -15,6 +15,7 @@
 
 #include "common/config.h"
 #include "common/env.h"
+#include "tests/support/runner.h"
 
 static double uni(rng_t *r, double lo, double hi) {
     return lo + (hi - lo) * rng_double(r);
@@ -140,9 +141,6 @@ int main(void) {
     tcase_add_loop_test(tc, test_random_worlds, 0, 8);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = runner_run(s);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -12,6 +12,7 @@
 
 #include "tests/support/testsrv.h"
 #include "trainer/link.h"
+#include "tests/support/runner.h"
 
 #define WAIT_MS 30000 /* an upper bound for events that come in milliseconds */
 
@@ -420,9 +421,6 @@ int main(void) {
     tcase_add_test(tc, test_stop_dead_server);
     tcase_add_test(tc, test_bad_urls);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = runner_run(s);
     return failed ? 1 : 0;
 }

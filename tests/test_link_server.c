@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "trainer/link.h"
+#include "tests/support/runner.h"
 
 #define WAIT_MS 20000
 
@@ -232,9 +233,6 @@ int main(void) {
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_link_with_real_server);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = runner_run(s);
     return failed ? 1 : 0;
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "tests/support/testsrv.h"
+#include "tests/support/runner.h"
 
 #define WAIT_MS 30000
 
@@ -244,9 +245,6 @@ int main(void) {
     tcase_add_test(tc, test_trainer_over_link);
     tcase_add_test(tc, test_trainer_server_late);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = runner_run(s);
     return failed ? 1 : 0;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/nn.h"
+#include "tests/support/runner.h"
 
 /* Loss = sum over outputs of c_j * y_j with fixed random c, so dL/dy = c. */
 static double loss_of(const nn_shape *s, const float *params, const float *x, int batch,
@@ -185,9 +186,6 @@ int main(void) {
     tcase_add_test(tc, test_huber_clip_polyak);
     tcase_add_test(tc, test_layout);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = runner_run(s);
     return failed ? 1 : 0;
 }

@@ -5,6 +5,7 @@
 #include <check.h>
 
 #include "tests/fixtures/orch_harness.h"
+#include "tests/support/runner.h"
 
 /* Runs run_demo to its end; returns the exit code and the output in *out (caller frees). */
 static int run(char **out, const char *const *env, const char *const *argv) {
@@ -179,9 +180,6 @@ int main(void) {
     tcase_add_test(tc, unwritable_run_dir);
     tcase_add_test(tc, bad_config_names_file_and_line);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = runner_run(s);
     return failed ? 1 : 0;
 }

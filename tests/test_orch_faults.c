@@ -7,6 +7,7 @@
 #include <check.h>
 
 #include "tests/fixtures/orch_harness.h"
+#include "tests/support/runner.h"
 
 #define FIX          "\"{bindir}/orch_fixture\""
 #define SERVER_OK    "[" FIX ", \"--listen\", \"RD_SERVER_PORT\", \"--serve\"]"
@@ -28,10 +29,7 @@ static void teardown(void) {
  * --frontend none --no-browser, a fresh port and a run directory in the scratch dir. */
 static pid_t launch(const char *trainer, const char *server, const char *extra_toml,
                     const char *extra_flag) {
-    static int launches;
-    char name[32];
-    snprintf(name, sizeof name, "out%d.txt", ++launches);
-    h_path(out_path, sizeof out_path, name);
+    h_next_out(out_path, sizeof out_path);
     char cfg[512], dir[512], port[16];
     h_path(cfg, sizeof cfg, "test.toml");
     h_path(dir, sizeof dir, "run");
@@ -393,9 +391,6 @@ int main(void) {
     tcase_add_test(tc, new_run_dir_and_resume_the_newest);
     tcase_add_test(tc, browser_only_with_display_and_not_over_ssh);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = runner_run(s);
     return failed ? 1 : 0;
 }

@@ -9,6 +9,7 @@
 
 #include "orchestrator/logmux.h"
 #include "tests/fixtures/orch_harness.h"
+#include "tests/support/runner.h"
 
 #define FIX "\"{bindir}/orch_fixture\""
 
@@ -25,35 +26,7 @@ static void teardown(void) {
 
 static pid_t launch3(const char *trainer, const char *server, const char *frontend,
                      const char *const *env, const char *flag) {
-    /* A fresh output file per launch: never read the previous run's lines. */
-    static int launches;
-    char name[32];
-    snprintf(name, sizeof name, "out%d.txt", ++launches);
-    h_path(out_path, sizeof out_path, name);
-    char cfg[512], dir[512], port[16], fport[16];
-    h_path(cfg, sizeof cfg, "test.toml");
-    h_path(dir, sizeof dir, "run");
-    snprintf(port, sizeof port, "%d", h_free_port());
-    snprintf(fport, sizeof fport, "%d", h_free_port());
-    h_write(cfg,
-            "[unified_server]\nhealth_check_timeout = 20.0\n"
-            "[processes.trainer]\ncommand = %s\n[processes.server]\ncommand = %s\n"
-            "[processes.frontend]\ncommand = %s\n",
-            trainer, server, frontend ? frontend : "[]");
-    const char *argv[] = {"--config",
-                          cfg,
-                          "--port",
-                          port,
-                          "--frontend-port",
-                          fport,
-                          "--frontend",
-                          frontend ? "dev" : "none",
-                          "--no-browser",
-                          "--checkpoint-dir",
-                          dir,
-                          flag,
-                          NULL};
-    return h_start_env(out_path, env, argv);
+    return h_launch3(out_path, sizeof out_path, trainer, server, frontend, env, flag);
 }
 
 static char *finish(pid_t pid, int code) {
@@ -300,9 +273,6 @@ int main(void) {
     tcase_add_test(tc, colour_follows_flag_and_environment);
     tcase_add_test(tc, a_flood_does_not_stall_the_others);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = runner_run(s);
     return failed ? 1 : 0;
 }

@@ -6,6 +6,7 @@
 #include <check.h>
 
 #include "tests/fixtures/orch_harness.h"
+#include "tests/support/runner.h"
 
 #define FIX "\"{bindir}/orch_fixture\""
 
@@ -21,33 +22,7 @@ static void teardown(void) {
 }
 
 static pid_t launch(const char *trainer, const char *server, const char *frontend) {
-    static int launches;
-    char name[32];
-    snprintf(name, sizeof name, "out%d.txt", ++launches);
-    h_path(out_path, sizeof out_path, name);
-    char cfg[512], dir[512], port[16], fport[16];
-    h_path(cfg, sizeof cfg, "test.toml");
-    h_path(dir, sizeof dir, "run");
-    snprintf(port, sizeof port, "%d", h_free_port());
-    snprintf(fport, sizeof fport, "%d", h_free_port());
-    h_write(cfg,
-            "[unified_server]\nhealth_check_timeout = 20.0\n"
-            "[processes.trainer]\ncommand = %s\n[processes.server]\ncommand = %s\n"
-            "[processes.frontend]\ncommand = %s\n",
-            trainer, server, frontend ? frontend : "[]");
-    const char *argv[] = {"--config",
-                          cfg,
-                          "--port",
-                          port,
-                          "--frontend-port",
-                          fport,
-                          "--frontend",
-                          frontend ? "dev" : "none",
-                          "--no-browser",
-                          "--checkpoint-dir",
-                          dir,
-                          NULL};
-    return h_start(out_path, argv);
+    return h_launch3(out_path, sizeof out_path, trainer, server, frontend, NULL, NULL);
 }
 
 static bool alive(pid_t p) {
@@ -207,9 +182,6 @@ int main(void) {
     tcase_add_test(tc, kill9_with_a_child_ignoring_sigterm);
     tcase_add_test(tc, children_lead_their_own_session);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = runner_run(s);
     return failed ? 1 : 0;
 }

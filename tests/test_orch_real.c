@@ -14,6 +14,7 @@
 #include "common/config.h"
 #include "common/policy.h"
 #include "tests/fixtures/orch_harness.h"
+#include "tests/support/runner.h"
 
 static char out_path[512];
 
@@ -210,9 +211,6 @@ int main(void) {
     tcase_add_test(tc, sigint_at_random_instants_then_resume);
     tcase_add_test(tc, trainer_crash_restarts_and_resumes);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = runner_run(s);
     return failed ? 1 : 0;
 }

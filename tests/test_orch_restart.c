@@ -5,6 +5,7 @@
 #include <check.h>
 
 #include "orchestrator/restart.h"
+#include "tests/support/runner.h"
 
 static cfg_process policy(cfg_restart r) {
     cfg_process p;
@@ -74,9 +75,6 @@ int main(void) {
     tcase_add_test(tc, backoff_doubles_to_cap_and_gives_up);
     tcase_add_test(tc, healthy_run_resets_backoff_and_window_slides);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = runner_run(s);
     return failed ? 1 : 0;
 }

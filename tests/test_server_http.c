@@ -13,6 +13,7 @@
 
 #include "tests/support/server_proc.h"
 #include "tests/support/ws_client.h"
+#include "tests/support/runner.h"
 
 static char dir[512], run_dir[600];
 static sproc_t sp;
@@ -218,9 +219,6 @@ int main(void) {
     tcase_add_test(tc, static_files_and_traversal);
     tcase_add_test(tc, bad_usage_exits_2);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = runner_run(s);
     return failed ? 1 : 0;
 }

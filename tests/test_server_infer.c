@@ -18,6 +18,7 @@
 #include "tests/support/server_proc.h"
 #include "tests/support/wcheck.h"
 #include "tests/support/ws_client.h"
+#include "tests/support/runner.h"
 
 static char dir[512], run_dir[600], ck_dir[700], err[512];
 static sproc_t sp;
@@ -223,9 +224,6 @@ int main(void) {
     tcase_add_test(tc, session_limit);
     tcase_add_test(tc, connected_carries_world);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = runner_run(s);
     return failed ? 1 : 0;
 }

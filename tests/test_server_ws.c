@@ -17,6 +17,7 @@
 #include "tests/support/server_proc.h"
 #include "tests/support/wcheck.h"
 #include "tests/support/ws_client.h"
+#include "tests/support/runner.h"
 
 #define TOKEN "tok-123"
 
@@ -558,9 +559,6 @@ int main(void) {
     tcase_add_test(tc, hello_world_level3);
     tcase_add_test(tc, hello_world_thresholds);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = runner_run(s);
     return failed ? 1 : 0;
 }

@@ -13,6 +13,7 @@
 
 #include "tests/support/tbread.h"
 #include "trainer/tb.h"
+#include "tests/support/runner.h"
 
 /* ---- helpers ---- */
 
@@ -208,9 +209,6 @@ int main(void) {
     tcase_add_test(tc, test_two_writers_and_mkdir);
     tcase_add_test(tc, test_errors);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = runner_run(s);
     return failed ? 1 : 0;
 }

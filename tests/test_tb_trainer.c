@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "tests/support/tbread.h"
+#include "tests/support/runner.h"
 
 /* Few episodes: under ASan on a busy machine an episode can take a second. */
 enum { EPISODES_1 = 8, EPISODES_2 = 14, MAX_EVENTS = 20000 };
@@ -121,9 +122,6 @@ int main(void) {
     tcase_set_timeout(tc, 280);
     tcase_add_test(tc, test_trainer_tb_files);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = runner_run(s);
     return failed ? 1 : 0;
 }

@@ -3,6 +3,7 @@
  * runs separately (scripts/test.d/toml.sh); these tests pin down what the corpus does not:
  * where errors point and what they say. */
 #include "common/toml.h"
+#include "tests/support/runner.h"
 
 #include <check.h>
 #include <math.h>
@@ -289,9 +290,6 @@ int main(void) {
     tcase_add_loop_test(tc, test_rejected, 0, (int)(sizeof bad / sizeof bad[0]));
     tcase_add_test(tc, test_small_error_buffer);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = runner_run(s);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "trainer/control.h"
+#include "tests/support/runner.h"
 
 static ctl_command apply(ctl_state *c, const char *json) {
     char err[256];
@@ -83,9 +84,6 @@ int main(void) {
     tcase_add_test(tc, test_speed_mode_checkpoint);
     tcase_add_test(tc, test_malformed);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = runner_run(s);
     return failed ? 1 : 0;
 }

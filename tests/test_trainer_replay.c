@@ -10,6 +10,7 @@
 #include "common/config.h"
 #include "common/env.h"
 #include "trainer/replay.h"
+#include "tests/support/runner.h"
 
 static void check_level(const char *file) {
     cfg_config cfg;
@@ -100,9 +101,6 @@ int main(void) {
     tcase_add_test(tc, test_rebuilt_observations_level3);
     tcase_add_test(tc, test_ring);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = runner_run(s);
     return failed ? 1 : 0;
 }

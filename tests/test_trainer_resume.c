@@ -15,6 +15,7 @@
 #include "common/ckpt.h"
 #include "common/config.h"
 #include "trainer/trainer.h"
+#include "tests/support/runner.h"
 
 static char tmpdir[256];
 static char config_path[512];
@@ -217,9 +218,6 @@ int main(void) {
     tcase_add_test(tc, test_sigterm_checkpoints_and_resume_exact);
     tcase_add_test(tc, test_config_mismatch_refused);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = runner_run(s);
     return failed ? 1 : 0;
 }
