@@ -20,41 +20,26 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/policy.h"
+#include "tests/support/le.h"
 
 static cfg_config cfg;
 static uint64_t hash;
 static policy_t *pol;
 static volatile uint8_t sink; /* keeps the reads of verified sections */
 
-static uint32_t le32(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p) {
-    return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-
-static void put32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-
 /* Layout: docs/design/checkpoint.md. Only what lies inside the buffer is touched. */
 static void fix_crcs(uint8_t *b, size_t len) {
     if (len < 96) return;
-    uint32_t hl = le32(b + 12), n = le32(b + 80);
+    uint32_t hl = le_get32(b + 12), n = le_get32(b + 80);
     for (uint32_t i = 0; i < n && i < 256 && 88 + 24 * (uint64_t)(i + 1) <= hl &&
                          88 + 24 * (uint64_t)(i + 1) <= len;
          i++) {
         uint8_t *e = b + 88 + 24 * i;
-        uint64_t off = le64(e + 8), l = le64(e + 16);
-        if (off <= len && l <= len - off) put32(e + 4, ckpt_crc32c(0, b + off, l));
+        uint64_t off = le_get64(e + 8), l = le_get64(e + 16);
+        if (off <= len && l <= len - off) le_put32(e + 4, ckpt_crc32c(0, b + off, l));
     }
-    if (hl >= 8 && hl <= len) put32(b + hl - 4, ckpt_crc32c(0, b, hl - 4));
-    put32(b + len - 4, ckpt_crc32c(0, b, len - 4));
+    if (hl >= 8 && hl <= len) le_put32(b + hl - 4, ckpt_crc32c(0, b, hl - 4));
+    le_put32(b + len - 4, ckpt_crc32c(0, b, len - 4));
 }
 
 static void write_seeds(const char *dir) {
@@ -113,7 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t len = size - 1;
     uint8_t *b = malloc(len ? len : 1);
     if (len) memcpy(b, data + 1, len);
-    if ((flags & 2) && len >= 32) put64(b + 24, hash);
+    if ((flags & 2) && len >= 32) le_put64(b + 24, hash);
     if ((flags & 1) && len >= 4) fix_crcs(b, len);
     char err[512];
     ckpt_file *f = ckpt_open_buffer("fuzz", b, len, hash, err, sizeof err);

@@ -29,6 +29,8 @@
 #include "common/log.h"
 #include "common/rng.h"
 #include "tests/support/runner.h"
+#include "tests/support/tclock.h"
+#include "tests/support/scratch.h"
 
 #define TRIALS     120
 #define ONLN_BYTES (100u << 10)
@@ -36,37 +38,6 @@
 #define HASH       0x5eed5eed5eed5eedULL
 
 static char tmpdir[256];
-
-static void rm_rf(const char *path) {
-    struct stat st;
-    if (lstat(path, &st) != 0) return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        struct dirent *de;
-        while (d && (de = readdir(d)) != NULL) {
-            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-            char sub[1024];
-            snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-            rm_rf(sub);
-        }
-        if (d) closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void sleep_s(double s) {
-    if (s <= 0) return;
-    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
-}
 
 /* The bytes of a section for an episode: a cheap pattern that differs per episode, tag and
  * position, so that a file holding another save's bytes is caught. */
@@ -157,7 +128,7 @@ START_TEST(sigkill_at_random_instants) {
         close(pfd[1]);
         bool targeted = t % 2 == 1;
         if (!targeted) {
-            sleep_s(rng_double(&r) * 3 * save_time);
+            tclock_sleep_s(rng_double(&r) * 3 * save_time);
         } else {
             /* Wait for the start of the first or second save, then a random part of its
              * duration. */
@@ -169,7 +140,7 @@ START_TEST(sigkill_at_random_instants) {
                 if (msg[0] == 'D' && ep > acked) acked = ep;
                 if (msg[0] == 'S') seen++;
             }
-            sleep_s(rng_double(&r) * save_time);
+            tclock_sleep_s(rng_double(&r) * save_time);
         }
         kill(pid, SIGKILL);
         int st;
@@ -214,9 +185,9 @@ START_TEST(sigkill_at_random_instants) {
             ckpt_header h = {.cfg_hash = HASH, .episode = -1};
             char dir2[1100];
             snprintf(dir2, sizeof dir2, "%s/timing", tmpdir);
-            double t0 = now_s();
+            double t0 = tclock_now_s();
             ck_assert_int_eq(ckpt_save(dir2, "ep_0000000", &h, s, 2, false, 1, err, sizeof err), 0);
-            save_time = now_s() - t0;
+            save_time = tclock_now_s() - t0;
             free(onln);
         }
     }
@@ -246,7 +217,7 @@ static void setup(void) {
 }
 
 static void teardown(void) {
-    rm_rf(tmpdir);
+    scratch_rm_rf(tmpdir);
 }
 
 int main(void) {

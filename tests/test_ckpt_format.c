@@ -21,7 +21,9 @@
 
 #include "common/ckpt.h"
 #include "common/rng.h"
+#include "tests/support/le.h"
 #include "tests/support/runner.h"
+#include "tests/support/scratch.h"
 
 #define HASH_A 0x1122334455667788ULL
 #define HASH_B 0x0badc0ffee000001ULL
@@ -29,25 +31,6 @@
 /* ---- Helpers ---- */
 
 static char tmpdir[256];
-
-static void rm_rf(const char *path) {
-    struct stat st;
-    if (lstat(path, &st) != 0) return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        struct dirent *de;
-        while (d && (de = readdir(d)) != NULL) {
-            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-            char sub[1024];
-            snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-            rm_rf(sub);
-        }
-        if (d) closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
 
 /* One root folder per run, made and removed by the runner process (unchecked fixture: it
  * runs even when a test fails or times out), and a fresh folder inside it per test. */
@@ -59,7 +42,7 @@ static void root_setup(void) {
 }
 
 static void root_teardown(void) {
-    rm_rf(rootdir);
+    scratch_rm_rf(rootdir);
 }
 
 static void setup(void) {
@@ -68,7 +51,7 @@ static void setup(void) {
 }
 
 static void teardown(void) {
-    rm_rf(tmpdir);
+    scratch_rm_rf(tmpdir);
 }
 
 static void path_in(char *out, size_t len, const char *name) {
@@ -113,34 +96,18 @@ static char *read_text(const char *name) {
     return buf;
 }
 
-static uint32_t le32(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p) {
-    return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-
-static void put32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-
 /* Recomputes every CRC of a (deliberately altered) file per the documented layout: the
  * section CRCs, the header CRC in the header's last 4 bytes, the whole-file CRC at the end. */
 static void fix_crcs(uint8_t *b, size_t len, bool sections) {
-    uint32_t hl = le32(b + 12);
-    uint32_t n = le32(b + 80);
+    uint32_t hl = le_get32(b + 12);
+    uint32_t n = le_get32(b + 80);
     for (uint32_t i = 0; sections && i < n && 88 + 24 * (i + 1) <= hl; i++) {
         uint8_t *e = b + 88 + 24 * i;
-        uint64_t off = le64(e + 8), l = le64(e + 16);
-        if (off <= len && l <= len - off) put32(e + 4, ckpt_crc32c(0, b + off, l));
+        uint64_t off = le_get64(e + 8), l = le_get64(e + 16);
+        if (off <= len && l <= len - off) le_put32(e + 4, ckpt_crc32c(0, b + off, l));
     }
-    if (hl >= 8 && hl <= len) put32(b + hl - 4, ckpt_crc32c(0, b, hl - 4));
-    put32(b + len - 4, ckpt_crc32c(0, b, len - 4));
+    if (hl >= 8 && hl <= len) le_put32(b + hl - 4, ckpt_crc32c(0, b, hl - 4));
+    le_put32(b + len - 4, ckpt_crc32c(0, b, len - 4));
 }
 
 /* A checkpoint with three sections (one empty) saved as `name`; returns the header. */
@@ -290,33 +257,33 @@ START_TEST(documented_layout) {
     size_t len;
     uint8_t *b = sample_bytes(&len);
     ck_assert_mem_eq(b, "RDCKPT01", 8);
-    ck_assert_uint_eq(le32(b + 8), 1);
-    uint32_t hl = le32(b + 12);
+    ck_assert_uint_eq(le_get32(b + 8), 1);
+    uint32_t hl = le_get32(b + 12);
     ck_assert_uint_eq(hl, 88 + 24 * 3 + 8);
-    ck_assert_uint_eq(le64(b + 16), len);
-    ck_assert_uint_eq(le64(b + 24), HASH_A);
-    ck_assert_uint_eq(le64(b + 32), 7);
-    ck_assert_uint_eq(le64(b + 40), 7 * 250);
+    ck_assert_uint_eq(le_get64(b + 16), len);
+    ck_assert_uint_eq(le_get64(b + 24), HASH_A);
+    ck_assert_uint_eq(le_get64(b + 32), 7);
+    ck_assert_uint_eq(le_get64(b + 40), 7 * 250);
     double eps;
-    uint64_t bits = le64(b + 48);
+    uint64_t bits = le_get64(b + 48);
     memcpy(&eps, &bits, 8);
     ck_assert(eps == 0.25);
-    ck_assert_uint_eq(le32(b + 80), 3);
-    ck_assert_uint_eq(le32(b + 84), 0);
-    ck_assert_uint_eq(le32(b + 88), CKPT_TAG_ONLINE);
+    ck_assert_uint_eq(le_get32(b + 80), 3);
+    ck_assert_uint_eq(le_get32(b + 84), 0);
+    ck_assert_uint_eq(le_get32(b + 88), CKPT_TAG_ONLINE);
     ck_assert_mem_eq(b + 88, "ONLN", 4);
-    uint64_t off0 = le64(b + 88 + 8);
+    uint64_t off0 = le_get64(b + 88 + 8);
     ck_assert_uint_eq(off0, hl);
-    ck_assert_uint_eq(le64(b + 88 + 16), sizeof sec_a);
-    ck_assert_uint_eq(le32(b + 88 + 4), ckpt_crc32c(0, sec_a, sizeof sec_a));
+    ck_assert_uint_eq(le_get64(b + 88 + 16), sizeof sec_a);
+    ck_assert_uint_eq(le_get32(b + 88 + 4), ckpt_crc32c(0, sec_a, sizeof sec_a));
     ck_assert_mem_eq(b + off0, sec_a, sizeof sec_a);
-    uint64_t off2 = le64(b + 88 + 48 + 8);
+    uint64_t off2 = le_get64(b + 88 + 48 + 8);
     ck_assert_uint_eq(off2 % 8, 0);
     ck_assert_mem_eq(b + off2, sec_c, sizeof sec_c);
     ck_assert_uint_eq(len, ((off2 + sizeof sec_c + 7) & ~7ull) + 4);
-    ck_assert_uint_eq(le32(b + hl - 8), 0);
-    ck_assert_uint_eq(le32(b + hl - 4), ckpt_crc32c(0, b, hl - 4));
-    ck_assert_uint_eq(le32(b + len - 4), ckpt_crc32c(0, b, len - 4));
+    ck_assert_uint_eq(le_get32(b + hl - 8), 0);
+    ck_assert_uint_eq(le_get32(b + hl - 4), ckpt_crc32c(0, b, hl - 4));
+    ck_assert_uint_eq(le_get32(b + len - 4), ckpt_crc32c(0, b, len - 4));
     free(b);
 }
 END_TEST
@@ -326,7 +293,7 @@ END_TEST
 START_TEST(truncated_at_every_length) {
     size_t len;
     uint8_t *b = sample_bytes(&len);
-    uint32_t hl = le32(b + 12);
+    uint32_t hl = le_get32(b + 12);
     char reason[256];
     for (size_t n = 0; n < len; n++) {
         if (n < 32)
@@ -369,7 +336,7 @@ static const char *flip_reason(size_t pos, uint32_t hl) {
 START_TEST(every_bit_flip_refused) {
     size_t len;
     uint8_t *b = sample_bytes(&len);
-    uint32_t hl = le32(b + 12);
+    uint32_t hl = le_get32(b + 12);
     char err[512];
     for (size_t pos = 0; pos < len; pos++) {
         for (int bit = 0; bit < 8; bit++) {
@@ -405,7 +372,7 @@ START_TEST(random_bit_flips_in_a_large_file) {
     uint8_t *b = read_file(p, &len);
     uint8_t *orig = malloc(len);
     memcpy(orig, b, len);
-    uint32_t hl = le32(b + 12);
+    uint32_t hl = le_get32(b + 12);
     for (int t = 0; t < 2000; t++) {
         int nflip = 1 + (int)rng_below(&r, 3);
         size_t pos[3];
@@ -449,7 +416,7 @@ END_TEST
 START_TEST(other_format_version) {
     size_t len;
     uint8_t *b = sample_bytes(&len);
-    put32(b + 8, 2);
+    le_put32(b + 8, 2);
     fix_crcs(b, len, false);
     expect_refused(b, len, HASH_A, "written by format version 2, this program reads version 1");
     /* A future version with a longer header: the prefix (magic, version, header length,
@@ -457,16 +424,16 @@ START_TEST(other_format_version) {
      * the message is still the version's. */
     size_t len2 = len + 64;
     uint8_t *b2 = calloc(1, len2);
-    uint32_t hl = le32(b + 12);
+    uint32_t hl = le_get32(b + 12);
     memcpy(b2, b, hl - 4);
     memcpy(b2 + hl + 64, b + hl, len - hl);
-    put32(b2 + 12, hl + 64);
-    put64(b2 + 16, len2);
-    put32(b2 + 8, 2);
+    le_put32(b2 + 12, hl + 64);
+    le_put64(b2 + 16, len2);
+    le_put32(b2 + 8, 2);
     fix_crcs(b2, len2, false);
     expect_refused(b2, len2, HASH_A, "written by format version 2, this program reads version 1");
     /* Version 0 (no such thing) too. */
-    put32(b + 8, 0);
+    le_put32(b + 8, 0);
     fix_crcs(b, len, false);
     expect_refused(b, len, HASH_A, "written by format version 0, this program reads version 1");
     free(b2);
@@ -494,7 +461,7 @@ START_TEST(section_table_bounds) {
     size_t len;
     uint8_t *orig = sample_bytes(&len);
     uint8_t *b = malloc(len);
-    uint32_t hl = le32(orig + 12);
+    uint32_t hl = le_get32(orig + 12);
     uint8_t *e0 = b + 88, *e1 = b + 88 + 24, *e2 = b + 88 + 48;
     struct {
         const char *reason;
@@ -513,24 +480,24 @@ START_TEST(section_table_bounds) {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         memcpy(b, orig, len);
         uint8_t *e = cases[i].which == 0 ? e0 : cases[i].which == 1 ? e1 : e2;
-        if (cases[i].off) put64(e + 8, cases[i].off);
-        put64(e + 16, cases[i].len);
+        if (cases[i].off) le_put64(e + 8, cases[i].off);
+        le_put64(e + 16, cases[i].len);
         fix_crcs(b, len, false);
         expect_refused(b, len, HASH_A, cases[i].reason);
     }
     /* a duplicate tag */
     memcpy(b, orig, len);
-    put32(e2, CKPT_TAG_ONLINE);
+    le_put32(e2, CKPT_TAG_ONLINE);
     fix_crcs(b, len, false);
     expect_refused(b, len, HASH_A, "corrupt section table (section 2 'ONLN': duplicate tag)");
     /* more sections than the header has room for */
     memcpy(b, orig, len);
-    put32(b + 80, 4);
+    le_put32(b + 80, 4);
     fix_crcs(b, len, false);
     expect_refused(b, len, HASH_A, "corrupt header (4 sections in 168 bytes)");
     /* a section CRC that disagrees while the whole-file CRC agrees */
     memcpy(b, orig, len);
-    put32(e1 + 4, 12345);
+    le_put32(e1 + 4, 12345);
     fix_crcs(b, len, false);
     expect_refused(b, len, HASH_A, "CRC mismatch in section 'EMTY' (file corrupt)");
     free(b);
@@ -542,9 +509,9 @@ END_TEST
  * when the header-only reader (ckpt_list, ckpt_load_policy) read past its buffer. */
 START_TEST(short_header_with_valid_crc) {
     uint8_t b[40] = "RDCKPT01";
-    put32(b + 8, 1);
-    put32(b + 12, 32);
-    put64(b + 16, sizeof b);
+    le_put32(b + 8, 1);
+    le_put32(b + 12, 32);
+    le_put64(b + 16, sizeof b);
     fix_crcs(b, sizeof b, false);
     expect_refused(b, sizeof b, 0, "corrupt header (0 sections in 32 bytes)");
     char p[1024], err[1200];

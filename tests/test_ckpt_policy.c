@@ -13,28 +13,10 @@
 #include "common/config.h"
 #include "common/policy.h"
 #include "tests/support/runner.h"
+#include "tests/support/scratch.h"
 
 static char tmpdir[256];
 static cfg_config cfg;
-
-static void rm_rf(const char *path) {
-    struct stat st;
-    if (lstat(path, &st) != 0) return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        struct dirent *de;
-        while (d && (de = readdir(d)) != NULL) {
-            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-            char sub[1024];
-            snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-            rm_rf(sub);
-        }
-        if (d) closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
 
 static void setup(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/rd_ckpt_policy_XXXXXX");
@@ -43,7 +25,7 @@ static void setup(void) {
 }
 
 static void teardown(void) {
-    rm_rf(tmpdir);
+    scratch_rm_rf(tmpdir);
 }
 
 static policy_t *make_policy(uint64_t seed) {

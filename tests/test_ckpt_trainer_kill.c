@@ -30,6 +30,7 @@
 #include "common/log.h"
 #include "common/rng.h"
 #include "tests/support/runner.h"
+#include "tests/support/tclock.h"
 
 static char tmpdir[256], config_path[512], run_dir[512], ckpt_dir[600], log_path[512];
 
@@ -48,18 +49,6 @@ static const char *config_text = "[agent]\n"
                                  "eval_every = 4\n"
                                  "eval_episodes = 1\n"
                                  "progress_every = 1\n";
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void sleep_s(double s) {
-    if (s <= 0) return;
-    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
-}
 
 static void setup(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/rd_ckpt_kill_XXXXXX");
@@ -142,16 +131,16 @@ START_TEST(trainer_killed_at_random_instants) {
     rng_seed(&r, (uint64_t)time(NULL), 3);
     int64_t newest = -1;
     int mid_write = 0, loads = 0;
-    double t_start = now_s();
+    double t_start = tclock_now_s();
     for (int t = 0; t < trials; t++) {
         pid_t pid = spawn_trainer(1000000);
         if (t % 2 == 0) {
             /* aimed: a few ms after a temporary file shows up (at most 3 s of waiting) */
-            double until = now_s() + 3.0;
-            while (!tmp_present() && now_s() < until) sleep_s(0.0005);
-            sleep_s(rng_double(&r) * 0.005);
+            double until = tclock_now_s() + 3.0;
+            while (!tmp_present() && tclock_now_s() < until) tclock_sleep_s(0.0005);
+            tclock_sleep_s(rng_double(&r) * 0.005);
         } else {
-            sleep_s(rng_double(&r) * 0.5);
+            tclock_sleep_s(rng_double(&r) * 0.5);
         }
         kill(pid, SIGKILL);
         int st;
@@ -182,7 +171,7 @@ START_TEST(trainer_killed_at_random_instants) {
     fprintf(stderr,
             "ckpt trainer kill: %d trials in %.1f s, %d kills during a checkpoint write, %d "
             "loads verified, reached episode %lld\n",
-            trials, now_s() - t_start, mid_write, loads, (long long)newest);
+            trials, tclock_now_s() - t_start, mid_write, loads, (long long)newest);
     ck_assert_msg(newest >= 5, "the trainer hardly progressed (episode %lld)", (long long)newest);
     ck_assert_int_ge(mid_write, 1);
 
@@ -190,14 +179,14 @@ START_TEST(trainer_killed_at_random_instants) {
     long target = (long)newest + 3;
     pid_t pid = spawn_trainer(target);
     int st = 0;
-    double until = now_s() + 120;
+    double until = tclock_now_s() + 120;
     while (waitpid(pid, &st, WNOHANG) == 0) {
-        if (now_s() > until) {
+        if (tclock_now_s() > until) {
             kill(pid, SIGKILL);
             waitpid(pid, &st, 0);
             ck_abort_msg("the resumed trainer did not finish");
         }
-        sleep_s(0.01);
+        tclock_sleep_s(0.01);
     }
     if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) print_log_tail();
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "resumed trainer failed");
