@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "orchestrator/errmsg.h"
+
 enum {
     OPT_CONFIG = 256,
     OPT_EPISODES,
@@ -83,16 +85,6 @@ void cli_usage(FILE *f) {
           f);
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 static int parse_long(const char *s, long lo, long hi, long *out) {
     char *end;
     errno = 0;
@@ -121,12 +113,12 @@ int cli_parse(int argc, char **argv, cli_options *o, char *err, size_t errlen) {
                 break;
             case OPT_EPISODES:
                 if (parse_long(arg, 1, 1000000000L, &v))
-                    return fail(err, errlen, "--episodes: '%s' is not a positive whole number",
-                                arg);
+                    return errmsg_fail(err, errlen,
+                                       "--episodes: '%s' is not a positive whole number", arg);
                 o->episodes = v;
                 break;
             case OPT_CHECKPOINT_DIR:
-                if (!*arg) return fail(err, errlen, "--checkpoint-dir: empty path");
+                if (!*arg) return errmsg_fail(err, errlen, "--checkpoint-dir: empty path");
                 o->checkpoint_dir = arg;
                 break;
             case OPT_RESUME:
@@ -135,8 +127,8 @@ int cli_parse(int argc, char **argv, cli_options *o, char *err, size_t errlen) {
             case OPT_PORT:
             case OPT_FRONTEND_PORT:
                 if (parse_long(arg, 1, 65535, &v))
-                    return fail(err, errlen, "%s: '%s' is not a port (1-65535)",
-                                c == OPT_PORT ? "--port" : "--frontend-port", arg);
+                    return errmsg_fail(err, errlen, "%s: '%s' is not a port (1-65535)",
+                                       c == OPT_PORT ? "--port" : "--frontend-port", arg);
                 if (c == OPT_PORT)
                     o->port = (int)v;
                 else
@@ -150,11 +142,12 @@ int cli_parse(int argc, char **argv, cli_options *o, char *err, size_t errlen) {
                 else if (!strcmp(arg, "none"))
                     o->frontend = CLI_FRONTEND_NONE;
                 else
-                    return fail(err, errlen, "--frontend: '%s' is not dev, static or none", arg);
+                    return errmsg_fail(err, errlen, "--frontend: '%s' is not dev, static or none",
+                                       arg);
                 break;
             case OPT_HOST:
                 if (!*arg || strlen(arg) >= 256)
-                    return fail(err, errlen, "--host: '%s' is not an address", arg);
+                    return errmsg_fail(err, errlen, "--host: '%s' is not an address", arg);
                 o->host = arg;
                 break;
             case OPT_NO_BROWSER:
@@ -165,7 +158,7 @@ int cli_parse(int argc, char **argv, cli_options *o, char *err, size_t errlen) {
                 errno = 0;
                 unsigned long long s = strtoull(arg, &end, 10);
                 if (errno || end == arg || *end || arg[0] == '-')
-                    return fail(err, errlen, "--seed: '%s' is not a whole number >= 0", arg);
+                    return errmsg_fail(err, errlen, "--seed: '%s' is not a whole number >= 0", arg);
                 o->has_seed = true;
                 o->seed = s;
                 break;
@@ -178,7 +171,8 @@ int cli_parse(int argc, char **argv, cli_options *o, char *err, size_t errlen) {
                 else if (!strcmp(arg, "never"))
                     o->color = CLI_COLOR_NEVER;
                 else
-                    return fail(err, errlen, "--color: '%s' is not auto, always or never", arg);
+                    return errmsg_fail(err, errlen, "--color: '%s' is not auto, always or never",
+                                       arg);
                 break;
             case OPT_EXIT_ON_COMPLETE:
                 o->exit_on_complete = true;
@@ -190,17 +184,18 @@ int cli_parse(int argc, char **argv, cli_options *o, char *err, size_t errlen) {
                 o->version = true;
                 break;
             case ':':
-                return fail(err, errlen, "%s: needs a value", argv[prev]);
+                return errmsg_fail(err, errlen, "%s: needs a value", argv[prev]);
             default: {
                 const char *bad = prev < argc ? argv[prev] : "?";
-                return fail(err, errlen, "%s: unknown option (see run_demo --help)", bad);
+                return errmsg_fail(err, errlen, "%s: unknown option (see run_demo --help)", bad);
             }
         }
     }
     if (optind < argc)
-        return fail(err, errlen, "%s: unexpected argument (options start with --; see --help)",
-                    argv[optind]);
+        return errmsg_fail(err, errlen,
+                           "%s: unexpected argument (options start with --; see --help)",
+                           argv[optind]);
     if (o->resume && o->checkpoint_dir)
-        return fail(err, errlen, "--resume: cannot be combined with --checkpoint-dir");
+        return errmsg_fail(err, errlen, "--resume: cannot be combined with --checkpoint-dir");
     return 0;
 }
