@@ -10,31 +10,9 @@ cd "$root"
 secs=${1:-20}
 build=${RD_FUZZ_BUILD:-build-fuzz}
 
-if ! command -v clang >/dev/null 2>&1; then
-    echo "ckpt-fuzz: clang is needed (scripts/bootstrap --test installs it)" >&2
-    exit 1
-fi
-if [ ! -f "$build/CMakeCache.txt" ]; then
-    CC=clang cmake -S . -B "$build" -DRD_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null || exit 1
-fi
-cmake --build "$build" --target fuzz_ckpt -j 2 -- --no-print-directory >/dev/null 2>&1 || {
-    cmake --build "$build" --target fuzz_ckpt -j 1
-    exit 1
-}
+. "$root/scripts/lib/fuzz-target.sh"
+fuzz_target_build ckpt-fuzz fuzz_ckpt || exit 1
 seeds="$build/seeds-ckpt"
-corpus="$build/corpus-ckpt"
-mkdir -p "$seeds" "$corpus" "$build/artifacts"
+mkdir -p "$seeds"
 RD_FUZZ_CKPT_SEEDS="$seeds" "$build/bin/fuzz_ckpt" -runs=0 >/dev/null 2>&1
-log="$build/fuzz_ckpt.log"
-"$build/bin/fuzz_ckpt" "$corpus" "$seeds" -max_total_time="$secs" -timeout=10 \
-    -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
-    -artifact_prefix="$build/artifacts/fuzz_ckpt-" >"$log" 2>&1
-rc=$?
-execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
-if [ "$rc" = 0 ]; then
-    echo "fuzz_ckpt: ${execs:-?} executions in ${secs} s, nothing found"
-else
-    echo "fuzz_ckpt: FAILED (exit $rc) after ${execs:-?} executions; see $log and $build/artifacts/"
-    grep -E 'ERROR|SUMMARY|Test unit written' "$log" | head -n 5
-fi
-exit "$rc"
+fuzz_target_run fuzz_ckpt "$build/corpus-ckpt" "$seeds" "$secs" 65536
