@@ -23,24 +23,10 @@
 #include "common/log.h"
 #include "common/policy.h"
 #include "trainer/replay.h"
+#include "tests/support/bstats.h"
+#include "tests/support/tclock.h"
 
 #define TRANSITIONS 100000
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 static void rm_dir(const char *dir) {
     DIR *d = opendir(dir);
@@ -89,36 +75,36 @@ static int run(const char *label, const char *dir, size_t replay_bytes, int runs
         ckpt_header h = {.cfg_hash = cfg_hash(&cfg), .episode = 1000 + r, .steps = 1, .score = -1};
         char name[32], path[2048];
         snprintf(name, sizeof name, "ep_%07d", 1000 + r);
-        double t0 = now_s();
+        double t0 = tclock_now_s();
         if (ckpt_save(dir, name, &h, s, n, false, 2, err, sizeof err) != 0) {
             fprintf(stderr, "bench_ckpt: %s\n", err);
             return -1;
         }
-        save[r] = now_s() - t0;
+        save[r] = tclock_now_s() - t0;
         snprintf(path, sizeof path, "%s/%s.ckpt", dir, name);
-        t0 = now_s();
+        t0 = tclock_now_s();
         ckpt_file *f = ckpt_open(path, cfg_hash(&cfg), err, sizeof err);
         uint64_t len = 0;
         if (!f || !ckpt_file_section(f, CKPT_TAG('R', 'P', 'L', 'Y'), &len)) {
             fprintf(stderr, "bench_ckpt: %s\n", err);
             return -1;
         }
-        load[r] = now_s() - t0;
+        load[r] = tclock_now_s() - t0;
         ckpt_file_free(f);
-        t0 = now_s();
+        t0 = tclock_now_s();
         if (ckpt_load_policy(path, &cfg, p, NULL, err, sizeof err) != 0) {
             fprintf(stderr, "bench_ckpt: %s\n", err);
             return -1;
         }
-        pol[r] = now_s() - t0;
+        pol[r] = tclock_now_s() - t0;
         struct stat st;
         if (stat(path, &st) == 0) file_bytes = (size_t)st.st_size;
     }
-    double ms = median(save, runs) * 1e3, ml = median(load, runs) * 1e3;
+    double ms = bstats_median(save, runs) * 1e3, ml = bstats_median(load, runs) * 1e3;
     printf("%-34s file %6.1f MB  save %7.1f ms (%6.0f MB/s)  load %6.1f ms (%6.0f MB/s)  "
            "policy-only load %5.2f ms   [median of %d]\n",
            label, (double)file_bytes / 1e6, ms, (double)file_bytes / 1e3 / ms, ml,
-           (double)file_bytes / 1e3 / ml, median(pol, runs) * 1e3, runs);
+           (double)file_bytes / 1e3 / ml, bstats_median(pol, runs) * 1e3, runs);
     free(replay);
     free(nets);
     policy_free(p);
@@ -148,13 +134,13 @@ int main(int argc, char **argv) {
     double c[64];
     uint32_t sink = 0;
     for (int r = 0; r < runs; r++) {
-        double t0 = now_s();
+        double t0 = tclock_now_s();
         sink ^= ckpt_crc32c(0, buf, nb);
-        c[r] = now_s() - t0;
+        c[r] = tclock_now_s() - t0;
     }
     printf("crc32c (%s)%*s %6.0f MB/s   [median of %d; %08x]\n",
            getenv("RD_CKPT_CRC") ? getenv("RD_CKPT_CRC") : "auto", 20, "",
-           (double)nb / 1e6 / median(c, runs), runs, sink);
+           (double)nb / 1e6 / bstats_median(c, runs), runs, sink);
     free(buf);
 
     char dir[2048];

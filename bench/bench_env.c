@@ -22,6 +22,7 @@
 
 #include "common/config.h"
 #include "common/env.h"
+#include "tests/support/bstats.h"
 
 static double clock_s(clockid_t id) {
     struct timespec ts;
@@ -59,16 +60,6 @@ static void init_valid(void) {
 static inline int random_valid(const env_t *e, rng_t *r) {
     uint8_t m = env_action_mask(e);
     return valid_list[m][rng_below(r, valid_count[m])];
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 static volatile uint64_t sink; /* keeps the compiler from dropping the work */
@@ -190,12 +181,12 @@ int main(int argc, char **argv) {
             rate r = run_steps(c, seconds, 100 + (uint64_t)i);
             v[i] = r.cpu, vw[i] = r.wall;
         }
-        double sps = median(v, runs), sps_w = median(vw, runs);
+        double sps = bstats_median(v, runs), sps_w = bstats_median(vw, runs);
         for (int i = 0; i < runs; i++) {
             rate r = run_step_observe(c, seconds, 200 + (uint64_t)i);
             w[i] = r.cpu, ww[i] = r.wall;
         }
-        double ns = median(w, runs), ns_w = median(ww, runs);
+        double ns = bstats_median(w, runs), ns_w = bstats_median(ww, runs);
         printf("level %-2d %4d %12.0f %14.0f %8.2f %9.2f %11.2f %9.2f\n", l + 1, env_obs_size(c),
                sps, sps_w, 1e9 / sps, 1e9 / sps_w, ns - 1e9 / sps, ns_w - 1e9 / sps_w);
     }

@@ -15,22 +15,8 @@
 
 #include "tests/support/testsrv.h"
 #include "trainer/link.h"
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
+#include "tests/support/bstats.h"
+#include "tests/support/tclock.h"
 
 /* A message of exactly `len` bytes shaped like the trainer's (JSON, digits varying). */
 static void make_msg(char *buf, size_t len, int i) {
@@ -64,12 +50,12 @@ static double run_throughput(int count, size_t len, double *send_ns) {
         free(msg);
         goto fail;
     }
-    double t0 = now_s();
+    double t0 = tclock_now_s();
     for (int i = 0; i < count; i++)
         if (link_send(l, LINK_RECORD, msg, len) != 0) break;
-    *send_ns = (now_s() - t0) * 1e9 / count;
+    *send_ns = (tclock_now_s() - t0) * 1e9 / count;
     bool ok = testsrv_wait_count(s, 2 * (uint64_t)count + 1, 60000);
-    double dt = now_s() - t0;
+    double dt = tclock_now_s() - t0;
     free(msg);
     link_stats st;
     link_get_stats(l, &st);
@@ -93,9 +79,9 @@ static double run_drop_path(int calls) {
     if (!l) return -1;
     make_msg(msg, sizeof msg, 0);
     for (int i = 0; i < 2048; i++) link_send(l, LINK_RECORD, msg, sizeof msg);
-    double t0 = now_s();
+    double t0 = tclock_now_s();
     for (int i = 0; i < calls; i++) link_send(l, i % 2 ? LINK_FRAME : LINK_RECORD, msg, sizeof msg);
-    double dt = now_s() - t0;
+    double dt = tclock_now_s() - t0;
     link_stop(l, 0);
     return dt * 1e9 / calls;
 }
@@ -127,12 +113,12 @@ int main(int argc, char **argv) {
         }
         printf("link %-13s (%zu B x %d): %.0f msg/s, %.1f MB/s delivered; "
                "link_send %.0f ns/call (median of %d runs)\n",
-               cases[c].name, cases[c].len, cases[c].count, median(rate, ok), median(mbs, ok),
-               median(call_ns, ok), ok);
+               cases[c].name, cases[c].len, cases[c].count, bstats_median(rate, ok),
+               bstats_median(mbs, ok), bstats_median(call_ns, ok), ok);
     }
     double drop[100];
     for (int r = 0; r < runs; r++) drop[r] = run_drop_path(1000000);
     printf("link_send, server down, queue full: %.0f ns/call (median of %d runs)\n",
-           median(drop, runs), runs);
+           bstats_median(drop, runs), runs);
     return 0;
 }

@@ -8,20 +8,11 @@
  *   memory  run_demo's peak RSS (VmHWM) after the flood; CPU used while idle for 3 s
  * Usage: bench_orch [start|stop|logs|idle|all] [runs]   (RD_BIN_DIR names build/bin) */
 #include "tests/fixtures/orch_harness.h"
+#include "tests/support/bstats.h"
 
 #include <poll.h>
 
 #define FIX "\"{bindir}/orch_fixture\""
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static double now_s(void) {
     struct timespec ts;
@@ -161,7 +152,7 @@ static void bench_start_stop(int runs) {
                    cases[k].name);
             continue;
         }
-        double ms = median(st, ok), ss = median(sp, ok);
+        double ms = bstats_median(st, ok), ss = bstats_median(sp, ok);
         printf("start→operational  %-48s  median %8.1f ms  (%d runs)\n", cases[k].name, ms, ok);
         printf("SIGINT→exit        %-48s  median %8.1f ms  (%d runs)\n", cases[k].name, ss, ok);
         fflush(stdout);
@@ -302,7 +293,7 @@ static void bench_logs(int runs) {
         }
         printf("log lines/s  3 children x %ld lines (%s/%s/%s)  median %10.0f lines/s  "
                "lost/cut/reordered runs: %d of %d  run_demo peak RSS %.1f MiB\n",
-               nn, modes[m][0], modes[m][1], modes[m][2], ok ? median(v, ok) : 0.0, failed,
+               nn, modes[m][0], modes[m][1], modes[m][2], ok ? bstats_median(v, ok) : 0.0, failed,
                ok + failed, (double)rss_max / 1024.0);
         fflush(stdout);
     }

@@ -25,6 +25,7 @@
 
 #include "tests/support/server_proc.h"
 #include "tests/support/ws_client.h"
+#include "tests/support/bstats.h"
 
 #define TOKEN "bench-token"
 
@@ -53,11 +54,6 @@ static double pct(double *v, size_t n, double p) {
     qsort(v, n, sizeof *v, cmp_double);
     size_t i = (size_t)(p * (double)(n - 1) + 0.5);
     return v[i];
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* User + system CPU time of pid in ms. */
@@ -337,7 +333,7 @@ int main(int argc, char **argv) {
          * way latency does: it bounds the message rate one core can fan out. */
         printf("latency episode->client, %4d clients: p50 %.3f ms  p99 %.3f ms  (server CPU "
                "%.3f ms per message)\n",
-               n, median(p50, ok), median(p99, ok), median(cpu, ok));
+               n, bstats_median(p50, ok), bstats_median(p99, ok), bstats_median(cpu, ok));
         fflush(stdout);
     }
 
@@ -352,9 +348,9 @@ int main(int argc, char **argv) {
         for (int r = 0; r < runs; r++)
             if (run_broadcast(n, quick ? 20 : 60, 50, &p50[ok], &p99[ok]) == 0) ok++;
         if (!ok) break;
-        double m = median(p99, ok);
-        printf("held at 20 msg/s, %4d clients: p50 %.3f ms  p99 %.3f ms%s\n", n, median(p50, ok), m,
-               m < 50 ? "" : "  (over 50 ms)");
+        double m = bstats_median(p99, ok);
+        printf("held at 20 msg/s, %4d clients: p50 %.3f ms  p99 %.3f ms%s\n", n,
+               bstats_median(p50, ok), m, m < 50 ? "" : "  (over 50 ms)");
         fflush(stdout);
         if (m >= 50) break;
         best = n;
@@ -385,7 +381,7 @@ int main(int argc, char **argv) {
         }
         if (ok)
             printf("server RSS per idle /ws/training client (1000 clients): %.1f KiB\n",
-                   median(per, ok));
+                   bstats_median(per, ok));
     }
 
     /* 4. Inference sessions at 10 steps/s each. */
@@ -400,13 +396,13 @@ int main(int argc, char **argv) {
             if (run_sessions(n, quick ? 1.5 : 3, &p99[ok], &rate[ok]) == 0)
                 cpu[ok++] = last_cpu_per_msg * 1000.0;
         if (!ok) break;
-        double m = median(p99, ok), hz = median(rate, ok);
+        double m = bstats_median(p99, ok), hz = bstats_median(rate, ok);
         /* A session also fails when its steps fall behind 10/s: a late timer delays frames
          * without showing in the send-to-receipt delay. */
         bool pass = m < 50 && hz >= 9.5;
         printf("inference sessions at 10 steps/s, %3d sessions: p99 frame delay %.3f ms, %.2f "
                "frames/s per session, server CPU %.1f us per step%s\n",
-               n, m, hz, median(cpu, ok), pass ? "" : "  (over 50 ms or under 9.5 steps/s)");
+               n, m, hz, bstats_median(cpu, ok), pass ? "" : "  (over 50 ms or under 9.5 steps/s)");
         fflush(stdout);
         if (!pass) break;
         sbest = n;

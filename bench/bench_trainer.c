@@ -33,22 +33,8 @@
 #include "common/log.h"
 #include "common/nn.h"
 #include "trainer/trainer.h"
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n) {
-    qsort(v, n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
+#include "tests/support/bstats.h"
+#include "tests/support/tclock.h"
 
 typedef struct {
     const char *config, *bin;
@@ -95,27 +81,27 @@ static int cmd_env(const args_t *a) {
     float obs[ENV_MAX_OBS];
     for (int run = 0; run < a->runs; run++) {
         env_reset(&e);
-        double t0 = now();
+        double t0 = tclock_now_s();
         for (long long i = 0; i < a->steps; i++) {
             if (env_step(&e, random_action(&e, &r)) != ENV_RUNNING) env_reset(&e);
         }
-        double t1 = now();
+        double t1 = tclock_now_s();
         v[run] = a->steps / (t1 - t0);
         (void)obs;
     }
-    double steps = median(v, a->runs);
+    double steps = bstats_median(v, a->runs);
     /* The same with an observation per step, as the trainer does. */
     for (int run = 0; run < a->runs; run++) {
         env_reset(&e);
-        double t0 = now();
+        double t0 = tclock_now_s();
         for (long long i = 0; i < a->steps; i++) {
             env_observe(&e, obs);
             if (env_step(&e, random_action(&e, &r)) != ENV_RUNNING) env_reset(&e);
         }
-        v[run] = a->steps / (now() - t0);
+        v[run] = a->steps / (tclock_now_s() - t0);
     }
     printf("env_steps_per_s %.0f  env_steps_with_observe_per_s %.0f  (median of %d runs)\n", steps,
-           median(v, a->runs), a->runs);
+           bstats_median(v, a->runs), a->runs);
     return 0;
 }
 
@@ -155,12 +141,12 @@ static int cmd_throughput(const args_t *a) {
         while ((int64_t)t->replay.size < cfg.agent.learning_starts)
             trainer_run_episode(t, NULL, &res);
         int64_t s0 = t->st.steps, u0 = t->dqn.updates;
-        double t0 = now();
-        while (now() - t0 < a->seconds) {
+        double t0 = tclock_now_s();
+        while (tclock_now_s() - t0 < a->seconds) {
             trainer_run_episode(t, NULL, &res);
             t->st.episode++; /* epsilon decays as in a run */
         }
-        double dt = now() - t0;
+        double dt = tclock_now_s() - t0;
         sps[run] = (t->st.steps - s0) / dt;
         ups[run] = (t->dqn.updates - u0) / dt;
         trainer_close(t);
@@ -169,8 +155,8 @@ static int cmd_throughput(const args_t *a) {
     }
     printf("train_env_steps_per_s %.0f  updates_per_s %.0f  (batch %d, one update per %d steps, "
            "backend %s, median of %d runs of %.1f s)\n",
-           median(sps, a->runs), median(ups, a->runs), cfg.agent.batch_size, cfg.agent.train_every,
-           nn_backend_name(nn_get_backend()), a->runs, a->seconds);
+           bstats_median(sps, a->runs), bstats_median(ups, a->runs), cfg.agent.batch_size,
+           cfg.agent.train_every, nn_backend_name(nn_get_backend()), a->runs, a->seconds);
     return 0;
 }
 
@@ -210,16 +196,16 @@ static int cmd_learn(const args_t *a) {
     for (int i = 0; i < CFG_MAX_STAGES; i++) stage_first[i] = -1;
     double block = 0;
     int next_eval = 0;
-    double t0 = now();
+    double t0 = tclock_now_s();
     printf("learn: seed %" PRIu64 ", %d episodes, %s\n", a->seed, a->episodes,
            a->multiplier > 0 ? "fixed multiplier" : "curriculum");
     if (a->blocks) printf("  blocks of 50 episodes (mean training survival):\n   ");
     while (t->st.episode < a->episodes) {
         int stage = t->st.stage;
         trainer_episode_result res;
-        double e0 = now();
+        double e0 = tclock_now_s();
         trainer_run_episode(t, NULL, &res);
-        if (trainer_end_episode(t, &res, now() - e0, NULL, 0, err, sizeof err) != 0) {
+        if (trainer_end_episode(t, &res, tclock_now_s() - e0, NULL, 0, err, sizeof err) != 0) {
             fprintf(stderr, "bench_trainer: %s\n", err);
             return 1;
         }
@@ -238,7 +224,8 @@ static int cmd_learn(const args_t *a) {
             double score = trainer_evaluate(t, a->eval_episodes, 0xbe7c4ULL + (uint64_t)next_eval);
             printf("  eval at %6" PRId64 ": mean survival %.1f over %d greedy episodes "
                    "(multiplier %.2f, %.1f s so far)\n",
-                   t->st.episode, score, a->eval_episodes, trainer_multiplier(t), now() - t0);
+                   t->st.episode, score, a->eval_episodes, trainer_multiplier(t),
+                   tclock_now_s() - t0);
             fflush(stdout);
             next_eval++;
         }
@@ -251,8 +238,8 @@ static int cmd_learn(const args_t *a) {
                    "training survival %.1f\n",
                    s, cfg.curriculum.enabled ? cfg.curriculum.stages[s] : 1.0,
                    s == 0 ? 0 : stage_first[s], stage_n[s], stage_sum[s] / stage_n[s]);
-    printf("  wall %.1f s, %" PRId64 " env steps, %.0f steps/s\n", now() - t0, t->st.steps,
-           t->st.steps / (now() - t0));
+    printf("  wall %.1f s, %" PRId64 " env steps, %.0f steps/s\n", tclock_now_s() - t0, t->st.steps,
+           t->st.steps / (tclock_now_s() - t0));
     trainer_close(t);
     free(t);
     remove_dir(dir);
@@ -269,7 +256,7 @@ static int cmd_wall(const args_t *a) {
     snprintf(bin, sizeof bin, "%s/trainer", a->bin);
     snprintf(eps, sizeof eps, "%d", a->episodes);
     snprintf(seed, sizeof seed, "%" PRIu64, a->seed);
-    double t0 = now();
+    double t0 = tclock_now_s();
     pid_t pid = fork();
     if (pid == 0) {
         if (a->config)
@@ -283,7 +270,7 @@ static int cmd_wall(const args_t *a) {
     int st;
     struct rusage ru;
     wait4(pid, &st, 0, &ru);
-    double wall = now() - t0;
+    double wall = tclock_now_s() - t0;
     char path[512];
     snprintf(path, sizeof path, "%s/progress.json", dir);
     FILE *f = fopen(path, "r");

@@ -13,26 +13,12 @@
 #include <time.h>
 
 #include "common/nn.h"
+#include "tests/support/bstats.h"
+#include "tests/support/tclock.h"
 
 #ifdef RD_HAVE_OPENBLAS
 #include <cblas.h>
 #endif
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n) {
-    qsort(v, n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 typedef struct {
     int m, n, k;
@@ -78,7 +64,7 @@ int main(int argc, char **argv) {
         double gf[2] = {0, 0};
         for (int be = 0; be < 2; be++) {
             for (int run = 0; run < runs; run++) {
-                double t0 = now();
+                double t0 = tclock_now_s();
                 for (int i = 0; i < reps; i++) {
 #ifdef RD_HAVE_OPENBLAS
                     if (be == 1) {
@@ -93,9 +79,9 @@ int main(int argc, char **argv) {
                     nn_set_backend(NN_BACKEND_NATIVE);
                     nn_gemm(sh[s].m, sh[s].n, sh[s].k, a, b, c, 0);
                 }
-                times[run] = (now() - t0) / reps;
+                times[run] = (tclock_now_s() - t0) / reps;
             }
-            gf[be] = flops / median(times, runs) * 1e-9;
+            gf[be] = flops / bstats_median(times, runs) * 1e-9;
             if (be == 1) {
                 tot_flops += flops * count[s];
                 blas_time += flops / (gf[1] * 1e9) * count[s];
@@ -139,7 +125,7 @@ int main(int argc, char **argv) {
         if (nn_get_backend() != (nn_backend)be) continue;
         int reps = 2000;
         for (int run = 0; run < runs; run++) {
-            double t0 = now();
+            double t0 = tclock_now_s();
             for (int i = 0; i < reps; i++) {
                 nn_forward(&ns, tp, x2, B, acts2);
                 nn_forward(&ns, p, x2, B, acts2);
@@ -148,9 +134,9 @@ int main(int argc, char **argv) {
                 nn_clip_grad_norm(g, np, 10.0f);
                 nn_adam_step(&adam, p, g, m, v, np);
             }
-            times[run] = (now() - t0) / reps;
+            times[run] = (tclock_now_s() - t0) / reps;
         }
-        double t = median(times, runs);
+        double t = bstats_median(times, runs);
         printf("update_%s_us %.1f  updates_per_s %.0f  dense_equiv_gflops %.1f  executed_gflops "
                "%.1f (%.0f%% of sgemm; %.2f M flops executed per update)\n",
                nn_backend_name((nn_backend)be), t * 1e6, 1 / t, tot_flops / t * 1e-9,
