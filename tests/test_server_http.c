@@ -34,10 +34,7 @@ static void start(const char *const *args) {
 }
 
 static void stop(void) {
-    int st = sproc_stop(&sp, SIGTERM, 5000);
-    ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d; log:\n%s", st,
-                  sp.log);
-    sproc_rmtree(dir);
+    sproc_stop_clean(&sp, dir);
 }
 
 static int get(const char *path, const char *headers) {

@@ -55,10 +55,7 @@ static void start(const char *toml, const char *metrics) {
 }
 
 static void stop(void) {
-    int st = sproc_stop(&sp, SIGTERM, 5000);
-    ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d; log:\n%s", st,
-                  sp.log);
-    sproc_rmtree(dir);
+    sproc_stop_clean(&sp, dir);
 }
 
 /* The text of configs/<name> in the source tree (malloc'd), and the config loaded from it. */

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "tests/support/server_proc.h"
 
+#include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -143,4 +144,11 @@ static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW 
 
 void sproc_rmtree(const char *dir) {
     if (dir && dir[0]) nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void sproc_stop_clean(sproc_t *p, const char *dir) {
+    int st = sproc_stop(p, SIGTERM, 5000);
+    ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d; log:\n%s", st,
+                  p->log);
+    sproc_rmtree(dir);
 }

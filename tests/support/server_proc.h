@@ -26,6 +26,10 @@ void sproc_drain(sproc_t *p);
  * status, or -1 when it had to be killed. */
 int sproc_stop(sproc_t *p, int sig, int timeout_ms);
 
+/* The end of a test's server: stops it with SIGTERM (5 s), asserts (Check) a clean exit
+ * with status 0 (the failure message shows the server's log), then removes dir. */
+void sproc_stop_clean(sproc_t *p, const char *dir);
+
 /* Makes a fresh temporary directory (mkdtemp) under $TMPDIR or /tmp into out. */
 int sproc_tempdir(char *out, size_t cap);
 /* rm -r of a directory made by sproc_tempdir. */
