@@ -17,6 +17,7 @@
 
 #include "trainer/link.h"
 #include "tests/support/runner.h"
+#include "tests/support/tpaths.h"
 
 #define WAIT_MS 20000
 
@@ -37,7 +38,7 @@ static void sleep_ms(int ms) {
  * and sets *bound to the port it reports listening on. */
 static pid_t start_server(int port, int *bound) {
     char server[1024], log_path[128], run_dir[128], p[16];
-    const char *bin = getenv("RD_BIN_DIR") ? getenv("RD_BIN_DIR") : RD_BIN_DIR;
+    const char *bin = tpaths_bin_dir();
     snprintf(server, sizeof server, "%s/server", bin);
     snprintf(log_path, sizeof log_path, "%s/server.log", dir);
     snprintf(run_dir, sizeof run_dir, "%s/run", dir);

@@ -16,6 +16,7 @@
 
 #include "tests/support/testsrv.h"
 #include "tests/support/runner.h"
+#include "tests/support/tpaths.h"
 
 #define WAIT_MS 30000
 
@@ -82,8 +83,8 @@ static int count_type(testsrv *s, int from, int to, const char *type) {
 
 static pid_t spawn_trainer(const char *run_dir, int port) {
     char trainer[1024], config[1024], url[128];
-    const char *bin = getenv("RD_BIN_DIR") ? getenv("RD_BIN_DIR") : RD_BIN_DIR;
-    const char *src = getenv("RD_SOURCE_DIR") ? getenv("RD_SOURCE_DIR") : RD_SOURCE_DIR;
+    const char *bin = tpaths_bin_dir();
+    const char *src = tpaths_source_dir();
     snprintf(trainer, sizeof trainer, "%s/trainer", bin);
     snprintf(config, sizeof config, "%s/configs/level1.toml", src);
     snprintf(url, sizeof url, "ws://127.0.0.1:%d/ws/trainer", port);

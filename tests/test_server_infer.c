@@ -19,6 +19,7 @@
 #include "tests/support/wcheck.h"
 #include "tests/support/ws_client.h"
 #include "tests/support/runner.h"
+#include "tests/support/tpaths.h"
 
 static char dir[512], run_dir[600], ck_dir[700], err[512];
 static sproc_t sp;
@@ -182,7 +183,7 @@ END_TEST
 /* connected carries the world of the config given with --config: level 1's figures, and
  * level 3's opening hours and multi-step interactions. */
 static void connected_world(const char *file, const char *const *needles) {
-    const char *src = getenv("RD_SOURCE_DIR") ? getenv("RD_SOURCE_DIR") : RD_SOURCE_DIR;
+    const char *src = tpaths_source_dir();
     char path[1024], e[512];
     snprintf(path, sizeof path, "%s/configs/%s", src, file);
     cfg_config cfg;

@@ -18,6 +18,7 @@
 #include "tests/support/wcheck.h"
 #include "tests/support/ws_client.h"
 #include "tests/support/runner.h"
+#include "tests/support/tpaths.h"
 
 #define TOKEN "tok-123"
 
@@ -60,7 +61,7 @@ static void stop(void) {
 
 /* The text of configs/<name> in the source tree (malloc'd), and the config loaded from it. */
 static char *source_config(const char *name, cfg_config *cfg) {
-    const char *src = getenv("RD_SOURCE_DIR") ? getenv("RD_SOURCE_DIR") : RD_SOURCE_DIR;
+    const char *src = tpaths_source_dir();
     char path[1024], e[512];
     snprintf(path, sizeof path, "%s/configs/%s", src, name);
     ck_assert_msg(cfg_load_file(cfg, path, e, sizeof e) == 0, "%s", e);

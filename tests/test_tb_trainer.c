@@ -15,14 +15,15 @@
 
 #include "tests/support/tbread.h"
 #include "tests/support/runner.h"
+#include "tests/support/tpaths.h"
 
 /* Few episodes: under ASan on a busy machine an episode can take a second. */
 enum { EPISODES_1 = 8, EPISODES_2 = 14, MAX_EVENTS = 20000 };
 
 static void run_trainer(const char *run_dir, int episodes) {
     char trainer[1024], config[1024], n[16];
-    const char *bin = getenv("RD_BIN_DIR") ? getenv("RD_BIN_DIR") : RD_BIN_DIR;
-    const char *src = getenv("RD_SOURCE_DIR") ? getenv("RD_SOURCE_DIR") : RD_SOURCE_DIR;
+    const char *bin = tpaths_bin_dir();
+    const char *src = tpaths_source_dir();
     snprintf(trainer, sizeof trainer, "%s/trainer", bin);
     snprintf(config, sizeof config, "%s/configs/level1.toml", src);
     snprintf(n, sizeof n, "%d", episodes);
