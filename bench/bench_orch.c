@@ -199,23 +199,11 @@ static double flood_once(long n, const char *mode_t, const char *mode_s, const c
              "\"%ld\", \"F\", \"%s\", \"--serve\"]",
              n, mode_f);
     write_cfg(cfg, t, s, f);
-    char dir[512], port[16], fport[16];
+    char dir[512];
     h_path(dir, sizeof dir, "run");
-    snprintf(port, sizeof port, "%d", h_free_port());
-    snprintf(fport, sizeof fport, "%d", h_free_port());
-    const char *argv[] = {"--config",
-                          cfg,
-                          "--port",
-                          port,
-                          "--frontend-port",
-                          fport,
-                          "--frontend",
-                          "dev",
-                          "--no-browser",
-                          "--color=never",
-                          "--checkpoint-dir",
-                          dir,
-                          NULL};
+    h_args a;
+    const char *extra[] = {"--color=never", NULL};
+    const char *const *argv = h_args_make(&a, cfg, "dev", dir, extra);
     int fd;
     pid_t pid = start_piped(argv, &fd);
     /* Per child: the next sequence number expected. Lines must come whole and in order. */

@@ -50,26 +50,13 @@ static long rnd(long n) {
 
 static pid_t start_real(const char *cfg, const char *dir, const char *frontend,
                         const char *episodes, bool exit_on_complete, int launch) {
-    char name[32], port[16], fport[16];
+    char name[32];
     snprintf(name, sizeof name, "out%d.txt", launch);
     h_path(out_path, sizeof out_path, name);
-    snprintf(port, sizeof port, "%d", h_free_port());
-    snprintf(fport, sizeof fport, "%d", h_free_port());
-    const char *argv[] = {"--config",
-                          cfg,
-                          "--port",
-                          port,
-                          "--frontend-port",
-                          fport,
-                          "--frontend",
-                          frontend,
-                          "--no-browser",
-                          "--checkpoint-dir",
-                          dir,
-                          "--episodes",
-                          episodes,
-                          exit_on_complete ? "--exit-on-complete" : NULL,
-                          NULL};
+    h_args a;
+    const char *extra[] = {"--episodes", episodes, exit_on_complete ? "--exit-on-complete" : NULL,
+                           NULL};
+    const char *const *argv = h_args_make(&a, cfg, frontend, dir, extra);
     return h_start(out_path, argv);
 }
 
