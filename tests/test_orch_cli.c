@@ -21,14 +21,6 @@ static int run(char **out, const char *const *env, const char *const *argv) {
     return h_code(st);
 }
 
-static void setup(void) {
-    h_setup();
-}
-
-static void teardown(void) {
-    h_cleanup();
-}
-
 START_TEST(help_lists_every_flag_with_default) {
     char *out;
     const char *argv[] = {"--help", NULL};
@@ -169,7 +161,7 @@ END_TEST
 int main(void) {
     Suite *s = suite_create("orch_cli");
     TCase *tc = tcase_create("cli");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, h_setup, h_cleanup);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, help_lists_every_flag_with_default);
     tcase_add_loop_test(tc, bad_flags_exit_2_naming_the_flag, 0,

@@ -14,22 +14,11 @@
 #define TRAINER_OK   "[" FIX ", \"--say\", \"trainer up\", \"--serve\"]"
 #define FAST_BACKOFF "backoff_initial = 0.05\nbackoff_max = 0.2\n"
 
-static char out_path[512];
-
-static void setup(void) {
-    h_setup();
-    h_path(out_path, sizeof out_path, "out.txt");
-}
-
-static void teardown(void) {
-    h_cleanup();
-}
-
 /* Writes a config with the given [processes.*] bodies and starts run_demo on it with
  * --frontend none --no-browser, a fresh port and a run directory in the scratch dir. */
 static pid_t launch(const char *trainer, const char *server, const char *extra_toml,
                     const char *extra_flag) {
-    h_next_out(out_path, sizeof out_path);
+    h_next_out(h_out, sizeof h_out);
     char cfg[512], dir[512], port[16];
     h_path(cfg, sizeof cfg, "test.toml");
     h_path(dir, sizeof dir, "run");
@@ -41,11 +30,11 @@ static pid_t launch(const char *trainer, const char *server, const char *extra_t
     const char *argv[] = {
         "--config",         cfg, "--port",   port, "--frontend", "none", "--no-browser",
         "--checkpoint-dir", dir, extra_flag, NULL};
-    return h_start(out_path, argv);
+    return h_start(h_out, argv);
 }
 
 static char *output(void) {
-    return h_read(out_path);
+    return h_read(h_out);
 }
 
 /* Waits for the end; asserts the exit code and that no descendant is left after 1 s. */
@@ -97,8 +86,8 @@ START_TEST(crash_then_recovers) {
              "\"--serve\"]\n" FAST_BACKOFF,
              counter);
     pid_t pid = launch(trainer, "command = " SERVER_OK, NULL, NULL);
-    ck_assert(h_wait_output(out_path, "trainer ok", 20000));
-    ck_assert(h_wait_output(out_path, "All systems operational", 20000));
+    ck_assert(h_wait_output(h_out, "trainer ok", 20000));
+    ck_assert(h_wait_output(h_out, "All systems operational", 20000));
     kill(pid, SIGINT);
     char *out = expect_exit(pid, 130, 20000);
     expect_in(out, "restart 2");
@@ -136,8 +125,8 @@ START_TEST(ignores_sigterm_is_killed_after_stop_timeout) {
     pid_t pid = launch("command = [" FIX ", \"--ignore-term\", \"--say\", \"stubborn\", "
                        "\"--serve\"]\nstop_timeout = 0.3",
                        "command = " SERVER_OK, NULL, NULL);
-    ck_assert(h_wait_output(out_path, "All systems operational", 15000));
-    ck_assert(h_wait_output(out_path, "stubborn", 15000));
+    ck_assert(h_wait_output(h_out, "All systems operational", 15000));
+    ck_assert(h_wait_output(h_out, "stubborn", 15000));
     kill(pid, SIGINT);
     char *out = expect_exit(pid, 130, 15000);
     expect_in(out, "trainer did not stop within 0.3 s; killing it");
@@ -150,10 +139,10 @@ START_TEST(second_sigint_skips_waiting) {
     pid_t pid = launch("command = [" FIX ", \"--ignore-term\", \"--say\", \"ready\", \"--serve\"]\n"
                        "stop_timeout = 600",
                        "command = " SERVER_OK, NULL, NULL);
-    ck_assert(h_wait_output(out_path, "All systems operational", 15000));
-    ck_assert(h_wait_output(out_path, "ready", 15000));
+    ck_assert(h_wait_output(h_out, "All systems operational", 15000));
+    ck_assert(h_wait_output(h_out, "ready", 15000));
     kill(pid, SIGINT);
-    ck_assert(h_wait_output(out_path, "SIGINT received", 5000));
+    ck_assert(h_wait_output(h_out, "SIGINT received", 5000));
     kill(pid, SIGINT);
     /* Far less than the 600 s stop timeout: the second signal skipped it. */
     char *out = expect_exit(pid, 130, 15000);
@@ -166,8 +155,8 @@ START_TEST(stop_order_trainer_first_with_its_checkpoint) {
     pid_t pid = launch("command = [" FIX ", \"--term-delay-ms\", \"300\", \"--say\", \"ready\", "
                        "\"--serve\"]",
                        "command = " SERVER_OK, NULL, NULL);
-    ck_assert(h_wait_output(out_path, "All systems operational", 15000));
-    ck_assert(h_wait_output(out_path, "ready", 15000));
+    ck_assert(h_wait_output(h_out, "All systems operational", 15000));
+    ck_assert(h_wait_output(h_out, "ready", 15000));
     kill(pid, SIGTERM);
     char *out = expect_exit(pid, 143, 15000);
     const char *t = strstr(out, "trainer stopped (exit status 0)");
@@ -180,8 +169,8 @@ END_TEST
 
 START_TEST(sighup_exits_129) {
     pid_t pid = launch("command = " TRAINER_OK, "command = " SERVER_OK, NULL, NULL);
-    ck_assert(h_wait_output(out_path, "All systems operational", 15000));
-    ck_assert(h_wait_output(out_path, "trainer up", 15000));
+    ck_assert(h_wait_output(h_out, "All systems operational", 15000));
+    ck_assert(h_wait_output(h_out, "trainer up", 15000));
     kill(pid, SIGHUP);
     free(expect_exit(pid, 129, 15000));
 }
@@ -202,7 +191,7 @@ END_TEST
 START_TEST(trainer_exit_0_stays_up_for_viewing) {
     pid_t pid = launch("command = [" FIX ", \"--sleep-ms\", \"200\", \"--say\", \"done\"]",
                        "command = " SERVER_OK, NULL, NULL);
-    ck_assert(h_wait_output(out_path, "the demo stays up for viewing", 15000));
+    ck_assert(h_wait_output(h_out, "the demo stays up for viewing", 15000));
     h_sleep_ms(300);
     ck_assert_int_eq(h_wait(pid, 0), -1); /* still up */
     kill(pid, SIGTERM);
@@ -234,8 +223,8 @@ START_TEST(children_get_the_process_contract) {
     pid_t pid = launch("command = [" FIX ", \"--say\", \"ready\", \"--serve\"]\n"
                        "env = { EXTRA = \"x{port}\" }",
                        "command = " SERVER_OK, NULL, NULL);
-    ck_assert(h_wait_output(out_path, "All systems operational", 15000));
-    ck_assert(h_wait_output(out_path, "ready", 15000));
+    ck_assert(h_wait_output(h_out, "All systems operational", 15000));
+    ck_assert(h_wait_output(h_out, "ready", 15000));
     /* The trainer's environment, read from /proc: token, parent pid, ports, our extra. */
     pid_t pids[64];
     int n = h_descendants(pids, 64);
@@ -291,8 +280,8 @@ START_TEST(new_run_dir_and_resume_the_newest) {
     snprintf(port, sizeof port, "%d", h_free_port());
     const char *argv[] = {"--config",     cfg,  "--port", port, "--frontend", "none",
                           "--no-browser", NULL, NULL};
-    pid_t pid = h_start_env(out_path, env, argv);
-    ck_assert(h_wait_output(out_path, "dir=", 15000));
+    pid_t pid = h_start_env(h_out, env, argv);
+    ck_assert(h_wait_output(h_out, "dir=", 15000));
     kill(pid, SIGINT);
     char *out = expect_exit(pid, 130, 15000);
     char want[800];
@@ -306,10 +295,10 @@ START_TEST(new_run_dir_and_resume_the_newest) {
     mkdir(d1, 0755);
     mkdir(d2, 0755);
     snprintf(port, sizeof port, "%d", h_free_port());
-    h_path(out_path, sizeof out_path, "resume.txt");
+    h_path(h_out, sizeof h_out, "resume.txt");
     argv[7] = "--resume";
-    pid = h_start_env(out_path, env, argv);
-    ck_assert(h_wait_output(out_path, "dir=", 15000));
+    pid = h_start_env(h_out, env, argv);
+    ck_assert(h_wait_output(h_out, "dir=", 15000));
     kill(pid, SIGINT);
     out = expect_exit(pid, 130, 15000);
     snprintf(want, sizeof want, "dir=%s\n", d2);
@@ -341,9 +330,9 @@ static bool browser_opened(const char *const *env, const char *flag, char *url_f
     static int launches;
     char name[32];
     snprintf(name, sizeof name, "browser%d.txt", ++launches);
-    h_path(out_path, sizeof out_path, name);
-    pid_t pid = h_start_env(out_path, envs, argv);
-    ck_assert(h_wait_output(out_path, "All systems operational", 15000));
+    h_path(h_out, sizeof h_out, name);
+    pid_t pid = h_start_env(h_out, envs, argv);
+    ck_assert(h_wait_output(h_out, "All systems operational", 15000));
     h_sleep_ms(300);
     kill(pid, SIGINT);
     free(expect_exit(pid, 130, 15000));
@@ -363,7 +352,7 @@ START_TEST(browser_only_with_display_and_not_over_ssh) {
     ck_assert(!browser_opened(nodisplay, NULL, url_file));
     const char *ssh[] = {"DISPLAY=:99", "SSH_CONNECTION=10.0.0.1 5 10.0.0.2 22", NULL};
     ck_assert(!browser_opened(ssh, NULL, url_file));
-    char *out = h_read(out_path);
+    char *out = h_read(h_out);
     expect_in(out, "Open http://127.0.0.1:");
     free(out);
 }
@@ -372,7 +361,7 @@ END_TEST
 int main(void) {
     Suite *s = suite_create("orch_faults");
     TCase *tc = tcase_create("faults");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, h_setup_out, h_cleanup);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, crash_at_start_policy_never);
     tcase_add_test(tc, crash_loop_gives_up_with_last_lines);

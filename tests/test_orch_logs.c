@@ -13,25 +13,14 @@
 
 #define FIX "\"{bindir}/orch_fixture\""
 
-static char out_path[512];
-
-static void setup(void) {
-    h_setup();
-    h_path(out_path, sizeof out_path, "out.txt");
-}
-
-static void teardown(void) {
-    h_cleanup();
-}
-
 static pid_t launch3(const char *trainer, const char *server, const char *frontend,
                      const char *const *env, const char *flag) {
-    return h_launch3(out_path, sizeof out_path, trainer, server, frontend, env, flag);
+    return h_launch3(h_out, sizeof h_out, trainer, server, frontend, env, flag);
 }
 
 static char *finish(pid_t pid, int code) {
     int st = h_wait(pid, 30000);
-    char *out = h_read(out_path);
+    char *out = h_read(h_out);
     if (st < 0) kill(pid, SIGKILL);
     ck_assert_msg(h_code(st) == code, "exit %d, want %d", h_code(st), code);
     ck_assert_int_eq(h_survivors(1000), 0);
@@ -58,7 +47,7 @@ START_TEST(three_floods_every_line_once_and_whole) {
     snprintf(last[0], 64, "] T %d ", FLOOD_N - 1);
     snprintf(last[1], 64, "] S %d ", FLOOD_N - 1);
     snprintf(last[2], 64, "] F %d ", FLOOD_N - 1);
-    for (int k = 0; k < 3; k++) ck_assert(h_wait_output(out_path, last[k], 60000));
+    for (int k = 0; k < 3; k++) ck_assert(h_wait_output(h_out, last[k], 60000));
     kill(pid, SIGINT);
     char *out = finish(pid, 130);
 
@@ -105,7 +94,7 @@ START_TEST(partial_long_and_hostile_lines) {
     pid_t pid = launch3("[" FIX ", \"--partial\", \"--long\", \"40000\", \"--evil\", \"--serve\"]",
                         "[" FIX ", \"--listen\", \"RD_SERVER_PORT\", \"--serve\"]", NULL, NULL,
                         "--color=never");
-    ck_assert(h_wait_output(out_path, "caf", 15000));
+    ck_assert(h_wait_output(h_out, "caf", 15000));
     kill(pid, SIGINT);
     char *out = finish(pid, 130);
     ck_assert_ptr_nonnull(strstr(out, "[Training] part-one\n"));
@@ -133,8 +122,8 @@ static bool colour_with(const char *const *env, const char *flag) {
     pid_t pid =
         launch3("[" FIX ", \"--say\", \"hello\", \"--serve\"]",
                 "[" FIX ", \"--listen\", \"RD_SERVER_PORT\", \"--serve\"]", NULL, env, flag);
-    ck_assert(h_wait_output(out_path, "All systems operational", 15000));
-    ck_assert(h_wait_output(out_path, "hello", 15000)); /* before the stop can race it */
+    ck_assert(h_wait_output(h_out, "All systems operational", 15000));
+    ck_assert(h_wait_output(h_out, "hello", 15000)); /* before the stop can race it */
     kill(pid, SIGINT);
     char *out = finish(pid, 130);
     bool colour = strstr(out, "\x1b[36m[Training]\x1b[0m hello") != NULL;
@@ -236,7 +225,7 @@ START_TEST(a_flood_does_not_stall_the_others) {
     long long end = h_now_ms() + 60000;
     bool done = false;
     while (!done && h_now_ms() < end) {
-        done = grep_new(out_path, &off, "[Server] ticks done");
+        done = grep_new(h_out, &off, "[Server] ticks done");
         if (!done) h_sleep_ms(50);
     }
     ck_assert_msg(done, "the server's lines did not come through the flood");
@@ -257,14 +246,14 @@ START_TEST(a_flood_does_not_stall_the_others) {
 #ifndef RD_SANITIZE
     ck_assert_msg(kb > 0 && kb < 8 * 1024, "run_demo peak RSS %ld KiB", kb);
 #endif
-    unlink(out_path);
+    unlink(h_out);
 }
 END_TEST
 
 int main(void) {
     Suite *s = suite_create("orch_logs");
     TCase *tc = tcase_create("logs");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, h_setup_out, h_cleanup);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, sanitize_unit);
     tcase_add_test(tc, splitter_unit);

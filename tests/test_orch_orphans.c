@@ -10,19 +10,8 @@
 
 #define FIX "\"{bindir}/orch_fixture\""
 
-static char out_path[512];
-
-static void setup(void) {
-    h_setup();
-    h_path(out_path, sizeof out_path, "out.txt");
-}
-
-static void teardown(void) {
-    h_cleanup();
-}
-
 static pid_t launch(const char *trainer, const char *server, const char *frontend) {
-    return h_launch3(out_path, sizeof out_path, trainer, server, frontend, NULL, NULL);
+    return h_launch3(h_out, sizeof h_out, trainer, server, frontend, NULL, NULL);
 }
 
 static bool alive(pid_t p) {
@@ -53,7 +42,7 @@ static int escapees(const char *name, pid_t *out) {
 static bool wait_escapees(int n) {
     long long end = h_now_ms() + 20000;
     while (h_now_ms() < end) {
-        char *s = h_read(out_path);
+        char *s = h_read(h_out);
         int k = h_count(s, "escapees started");
         free(s);
         if (k >= n) return true;
@@ -83,7 +72,7 @@ START_TEST(escapees_end_on_sigint) {
     char t[1024], s[1024], f[1024];
     trainer_server_escaping(t, s, f, sizeof t);
     pid_t pid = launch(t, s, f);
-    ck_assert(h_wait_output(out_path, "All systems operational", 20000));
+    ck_assert(h_wait_output(h_out, "All systems operational", 20000));
     ck_assert(wait_escapees(3));
     pid_t esc[3];
     ck_assert_int_eq(escapees("esc_trainer", esc), 3);
@@ -117,7 +106,7 @@ START_TEST(kill9_leaves_nothing) {
         char t[1024], s[1024], f[1024];
         trainer_server_escaping(t, s, f, sizeof t);
         pid_t pid = launch(t, s, f);
-        ck_assert(h_wait_output(out_path, "All systems operational", 20000));
+        ck_assert(h_wait_output(h_out, "All systems operational", 20000));
         ck_assert(wait_escapees(3));
         pid_t pids[64];
         ck_assert_int_ge(h_descendants(pids, 64), 1 + 3 * 2 + 9);
@@ -133,8 +122,8 @@ START_TEST(kill9_with_a_child_ignoring_sigterm) {
     pid_t pid =
         launch("[" FIX ", \"--ignore-term\", \"--say\", \"ready\", \"--serve\"]",
                "[" FIX ", \"--ignore-term\", \"--listen\", \"RD_SERVER_PORT\", \"--serve\"]", NULL);
-    ck_assert(h_wait_output(out_path, "All systems operational", 20000));
-    ck_assert(h_wait_output(out_path, "ready", 20000));
+    ck_assert(h_wait_output(h_out, "All systems operational", 20000));
+    ck_assert(h_wait_output(h_out, "ready", 20000));
     kill(pid, SIGKILL);
     h_wait(pid, 5000);
     ck_assert_int_eq(h_survivors(1000), 0);
@@ -146,7 +135,7 @@ START_TEST(children_lead_their_own_session) {
      * the command has a group of its own inside it (rd_exec's setpgid). */
     pid_t pid = launch("[" FIX ", \"--serve\"]",
                        "[" FIX ", \"--listen\", \"RD_SERVER_PORT\", \"--serve\"]", NULL);
-    ck_assert(h_wait_output(out_path, "All systems operational", 20000));
+    ck_assert(h_wait_output(h_out, "All systems operational", 20000));
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
     char *kids = h_read(path);
@@ -174,7 +163,7 @@ END_TEST
 int main(void) {
     Suite *s = suite_create("orch_orphans");
     TCase *tc = tcase_create("orphans");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, h_setup_out, h_cleanup);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, escapees_end_on_sigint);
     tcase_add_test(tc, escapees_end_when_their_parent_crashes);

@@ -16,16 +16,6 @@
 #include "tests/fixtures/orch_harness.h"
 #include "tests/support/runner.h"
 
-static char out_path[512];
-
-static void setup(void) {
-    h_setup();
-}
-
-static void teardown(void) {
-    h_cleanup();
-}
-
 static bool have_real(void) {
     char t[512], s[512];
     snprintf(t, sizeof t, "%s/trainer", h_bin());
@@ -52,12 +42,12 @@ static pid_t start_real(const char *cfg, const char *dir, const char *frontend,
                         const char *episodes, bool exit_on_complete, int launch) {
     char name[32];
     snprintf(name, sizeof name, "out%d.txt", launch);
-    h_path(out_path, sizeof out_path, name);
+    h_path(h_out, sizeof h_out, name);
     h_args a;
     const char *extra[] = {"--episodes", episodes, exit_on_complete ? "--exit-on-complete" : NULL,
                            NULL};
     const char *const *argv = h_args_make(&a, cfg, frontend, dir, extra);
-    return h_start(out_path, argv);
+    return h_start(h_out, argv);
 }
 
 START_TEST(kill9_real_children_leave_nothing) {
@@ -72,7 +62,7 @@ START_TEST(kill9_real_children_leave_nothing) {
         snprintf(name, sizeof name, "run%d", t);
         h_path(dir, sizeof dir, name);
         pid_t pid = start_real("level1.toml", dir, dev ? "dev" : "none", "100000", false, t);
-        ck_assert_msg(h_wait_output(out_path, "All systems operational", 60000),
+        ck_assert_msg(h_wait_output(h_out, "All systems operational", 60000),
                       "trial %d: not operational", t);
         h_sleep_ms(rnd(1500));
         pid_t pids[256];
@@ -130,7 +120,7 @@ START_TEST(sigint_at_random_instants_then_resume) {
         h_sleep_ms(rnd(3000));
         kill(pid, SIGINT);
         int st = h_wait(pid, 30000);
-        char *out = h_read(out_path);
+        char *out = h_read(h_out);
         ck_assert_msg(h_code(st) == 130, "trial %d: exit %d, want 130:\n%s", t, h_code(st), out);
         free(out);
         ck_assert_int_eq(h_survivors(1000), 0);
@@ -142,7 +132,7 @@ START_TEST(sigint_at_random_instants_then_resume) {
         snprintf(want, sizeof want, "at episode %ld", ep);
         pid = start_real(cfgp, dir, "none", target, true, 2 * t + 1);
         st = h_wait(pid, 60000);
-        out = h_read(out_path);
+        out = h_read(h_out);
         ck_assert_msg(h_code(st) == 0, "trial %d resume: exit %d:\n%s", t, h_code(st), out);
         ck_assert_msg(strstr(out, "resumed from") && strstr(out, want),
                       "trial %d: resume did not continue %s:\n%s", t, want, out);
@@ -164,7 +154,7 @@ START_TEST(trainer_crash_restarts_and_resumes) {
     h_write(cfgp, "[training]\ncheckpoint_every = 5\n[processes.trainer]\nbackoff_initial = 0.1\n");
     h_path(dir, sizeof dir, "crashrun");
     pid_t pid = start_real(cfgp, dir, "none", "100000", false, 100);
-    ck_assert(h_wait_output(out_path, "checkpoint ", 60000));
+    ck_assert(h_wait_output(h_out, "checkpoint ", 60000));
     /* The trainer process: a descendant whose command is bin/trainer. */
     pid_t pids[64], trainer = 0;
     int n = h_descendants(pids, 64);
@@ -177,11 +167,11 @@ START_TEST(trainer_crash_restarts_and_resumes) {
     }
     ck_assert_int_gt(trainer, 0);
     kill(trainer, SIGKILL);
-    ck_assert(h_wait_output(out_path, "restarting in", 10000));
-    ck_assert(h_wait_output(out_path, "resumed from", 30000));
+    ck_assert(h_wait_output(h_out, "restarting in", 10000));
+    ck_assert(h_wait_output(h_out, "resumed from", 30000));
     kill(pid, SIGINT);
     int st = h_wait(pid, 30000);
-    char *out = h_read(out_path);
+    char *out = h_read(h_out);
     ck_assert_msg(h_code(st) == 130, "exit %d:\n%s", h_code(st), out);
     ck_assert_ptr_nonnull(strstr(out, "trainer exited (killed by signal 9"));
     free(out);
@@ -192,7 +182,7 @@ END_TEST
 int main(void) {
     Suite *s = suite_create("orch_real");
     TCase *tc = tcase_create("real");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, h_setup, h_cleanup);
     tcase_set_timeout(tc, 1200);
     tcase_add_test(tc, kill9_real_children_leave_nothing);
     tcase_add_test(tc, sigint_at_random_instants_then_resume);
