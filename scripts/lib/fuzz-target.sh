@@ -1,6 +1,10 @@
 # scripts/lib/fuzz-target.sh — the build-and-run part shared by the short fuzz steps of
-# scripts/test.d/ (ckpt-fuzz.sh, server-fuzz.sh). Source it from the repository root with
-# $build set (the fuzz build directory, e.g. ${RD_FUZZ_BUILD:-build-fuzz}).
+# scripts/test.d/ (ckpt-fuzz.sh, server-fuzz.sh). Source it with the step's arguments; it
+# moves to the repository root and sets secs (the first argument, default 20) and build
+# (the fuzz build directory: $RD_FUZZ_BUILD, default build-fuzz, shared with scripts/fuzz).
+cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
+secs=${1:-20}
+build=${RD_FUZZ_BUILD:-build-fuzz}
 
 # fuzz_target_build STEP TARGET — checks for clang, configures $build with RD_FUZZ=ON when
 # it is not yet, and builds TARGET alone (its errors shown on failure). Non-zero on failure.

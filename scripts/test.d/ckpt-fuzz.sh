@@ -5,12 +5,7 @@
 # shared with scripts/fuzz). Exits non-zero if it found a crash (input in
 # <build>/artifacts/).
 set -uo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$root"
-secs=${1:-20}
-build=${RD_FUZZ_BUILD:-build-fuzz}
-
-. "$root/scripts/lib/fuzz-target.sh"
+. "$(dirname "$0")/../lib/fuzz-target.sh"
 fuzz_target_build ckpt-fuzz fuzz_ckpt || exit 1
 seeds="$build/seeds-ckpt"
 mkdir -p "$seeds"

@@ -5,12 +5,7 @@
 # $RD_FUZZ_BUILD (default build-fuzz, shared with scripts/fuzz). Exits non-zero if it found
 # a crash (input in <build>/artifacts/).
 set -uo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$root"
-secs=${1:-20}
-build=${RD_FUZZ_BUILD:-build-fuzz}
-
-. "$root/scripts/lib/fuzz-target.sh"
+. "$(dirname "$0")/../lib/fuzz-target.sh"
 fuzz_target_build server-fuzz fuzz_server_msg || exit 1
 seeds="$build/seeds-server"
 mkdir -p "$seeds"
