@@ -301,37 +301,50 @@ void wsc_close(wsc_t *c) {
     c->in_len = c->in_cap = c->msg_len = c->msg_cap = 0;
 }
 
-int wsc_http_raw(int port, const char *request, int timeout_ms, char *body, size_t cap) {
-    char err[200];
-    int fd = tcp_connect(port, err, sizeof err);
-    if (fd < 0) return -1;
-    if (send_all(fd, request, strlen(request)) < 0) {
+/* Sends `request` on fd, reads the response until the peer closes, a Content-Length body
+ * is complete (keep-alive servers) or timeout_ms passes, and closes fd. Returns the
+ * response, NUL-terminated and malloc'd (caller frees), with its length in *len; NULL when
+ * the request could not be sent. */
+static char *http_exchange(int fd, const char *request, size_t n, int timeout_ms, size_t *len) {
+    if (send_all(fd, request, n) < 0) {
+        int e = errno; /* the caller reports it; close() may change it */
         close(fd);
-        return -1;
+        errno = e;
+        return NULL;
     }
-    size_t len = 0, bcap = 65536;
+    size_t bcap = 65536;
     char *buf = malloc(bcap + 1);
+    *len = 0;
     long long deadline = now_ms() + timeout_ms;
     for (;;) {
         int left = (int)(deadline - now_ms());
         if (left <= 0) break;
         struct pollfd pf = {fd, POLLIN, 0};
         if (poll(&pf, 1, left) <= 0) break;
-        if (len == bcap) {
+        if (*len == bcap) {
             bcap *= 2;
             buf = realloc(buf, bcap + 1);
         }
-        ssize_t n = recv(fd, buf + len, bcap - len, 0);
-        if (n <= 0) break;
-        len += (size_t)n;
-        buf[len] = 0;
-        /* Stop once a Content-Length body is complete (keep-alive servers). */
+        ssize_t r = recv(fd, buf + *len, bcap - *len, 0);
+        if (r <= 0) break;
+        *len += (size_t)r;
+        buf[*len] = 0;
         char *he = strstr(buf, "\r\n\r\n");
         char *cl = he ? strcasestr(buf, "content-length:") : NULL;
-        if (he && cl && cl < he && len >= (size_t)(he + 4 - buf) + (size_t)atol(cl + 15)) break;
+        if (he && cl && cl < he && *len >= (size_t)(he + 4 - buf) + (size_t)atol(cl + 15)) break;
     }
     close(fd);
-    buf[len] = 0;
+    buf[*len] = 0;
+    return buf;
+}
+
+int wsc_http_raw(int port, const char *request, int timeout_ms, char *body, size_t cap) {
+    char err[200];
+    int fd = tcp_connect(port, err, sizeof err);
+    if (fd < 0) return -1;
+    size_t len;
+    char *buf = http_exchange(fd, request, strlen(request), timeout_ms, &len);
+    if (!buf) return -1;
     int status = -1;
     if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1) status = -1;
     if (body && cap) {
@@ -352,34 +365,13 @@ int wsc_http(int port, const char *method, const char *path, const char *extra_h
                      "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n%s%s\r\n",
                      method, path, port, strcmp(method, "POST") == 0 ? "Content-Length: 0\r\n" : "",
                      extra_headers ? extra_headers : "");
-    if (send_all(fd, req, (size_t)n) < 0) {
+    size_t len;
+    char *buf = http_exchange(fd, req, (size_t)n, timeout_ms, &len);
+    if (!buf) {
         snprintf(err, errlen, "send: %s", strerror(errno));
-        close(fd);
         return -1;
     }
-    size_t len = 0, bcap = 65536;
-    char *buf = malloc(bcap + 1);
-    long long deadline = now_ms() + timeout_ms;
     int status = -1;
-    for (;;) {
-        int left = (int)(deadline - now_ms());
-        if (left <= 0) break;
-        struct pollfd pf = {fd, POLLIN, 0};
-        if (poll(&pf, 1, left) <= 0) break;
-        if (len == bcap) {
-            bcap *= 2;
-            buf = realloc(buf, bcap + 1);
-        }
-        ssize_t r = recv(fd, buf + len, bcap - len, 0);
-        if (r <= 0) break;
-        len += (size_t)r;
-        buf[len] = 0;
-        char *he = strstr(buf, "\r\n\r\n");
-        char *cl = he ? strcasestr(buf, "content-length:") : NULL;
-        if (he && cl && cl < he && len >= (size_t)(he + 4 - buf) + (size_t)atol(cl + 15)) break;
-    }
-    close(fd);
-    buf[len] = 0;
     if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1) {
         snprintf(err, errlen, "no HTTP response (%zu bytes)", len);
         status = -1;

@@ -1,2 +1,0 @@
-/* Keeps rd_testsupport non-empty while tests/support/ has no module yet. */
-typedef int rd_testsupport_empty;
