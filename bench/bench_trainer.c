@@ -13,7 +13,11 @@
  *   bench_trainer random     [--config F] [--episodes N] [--multiplier M]
  *       mean survival of a uniformly random valid policy
  *   bench_trainer wall       --bin DIR [--config F] [--episodes N] [--seed S]
- *       runs the real trainer binary headless; prints wall seconds and peak RSS. */
+ *       runs the real trainer binary headless; prints wall seconds and peak RSS.
+ *   bench_trainer digest     [--config F] [--episodes N] [--seed S] [--multiplier M]
+ *       trains in-process and prints a 64-bit FNV-1a digest of the learner's state (online
+ *       and target weights, Adam moments): a kernel change that claims to keep the
+ *       arithmetic must keep the digest. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -246,6 +250,47 @@ static int cmd_learn(const args_t *a) {
     return 0;
 }
 
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n) {
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+static int cmd_digest(const args_t *a) {
+    cfg_config cfg;
+    load_config(a, &cfg);
+    cfg.training.checkpoint_every = 0;
+    char *dir = temp_run_dir();
+    trainer_t *t = calloc(1, sizeof *t);
+    trainer_opts o = {.run_dir = dir, .episodes = a->episodes, .quiet = true};
+    char err[1024];
+    if (trainer_open(t, &cfg, &o, err, sizeof err) != 0) {
+        fprintf(stderr, "bench_trainer: %s\n", err);
+        return 1;
+    }
+    while (t->st.episode < a->episodes) {
+        trainer_episode_result res;
+        trainer_run_episode(t, NULL, &res);
+        if (trainer_end_episode(t, &res, 0.0, NULL, 0, err, sizeof err) != 0) {
+            fprintf(stderr, "bench_trainer: %s\n", err);
+            return 1;
+        }
+    }
+    size_t bytes = sizeof(float) * t->dqn.n_params;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    h = fnv1a(h, t->dqn.online, bytes);
+    h = fnv1a(h, t->dqn.target, bytes);
+    h = fnv1a(h, t->dqn.adam_m, bytes);
+    h = fnv1a(h, t->dqn.adam_v, bytes);
+    printf("digest %016" PRIx64 "  (seed %" PRIu64 ", %d episodes, %" PRId64 " steps, %" PRId64
+           " updates)\n",
+           h, a->seed, a->episodes, t->st.steps, t->dqn.updates);
+    trainer_close(t);
+    free(t);
+    remove_dir(dir);
+    return 0;
+}
+
 static int cmd_wall(const args_t *a) {
     if (!a->bin) {
         fprintf(stderr, "bench_trainer wall: --bin DIR is required\n");
@@ -290,7 +335,7 @@ static int cmd_wall(const args_t *a) {
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: bench_trainer env|throughput|learn|random|wall [options]\n");
+        fprintf(stderr, "usage: bench_trainer env|throughput|learn|random|wall|digest [options]\n");
         return 2;
     }
     args_t a = {.runs = 5,
@@ -348,6 +393,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "learn")) return cmd_learn(&a);
     if (!strcmp(cmd, "random")) return cmd_random(&a);
     if (!strcmp(cmd, "wall")) return cmd_wall(&a);
+    if (!strcmp(cmd, "digest")) return cmd_digest(&a);
     fprintf(stderr, "bench_trainer: unknown subcommand %s\n", cmd);
     return 2;
 }
