@@ -270,18 +270,32 @@ static bool ckpt_is_ckpt_file(const char *fname) {
     return n > 5 && ends_with(fname, ".ckpt") && ckpt_name_ok(fname, n - 5);
 }
 
-/* The episode of "ep_0000500.ckpt", or -1. */
-static int64_t ckpt_name_episode(const char *fname) {
-    if (strncmp(fname, "ep_", 3) != 0) return -1;
-    const char *p = fname + 3;
-    int64_t v = 0;
+/* Reads up to 18 decimal digits at *p into *v and advances *p; false when there are none. */
+static bool parse_digits(const char **p, int64_t *v) {
     int digits = 0;
-    while (isdigit((unsigned char)*p) && digits < 18) {
-        v = v * 10 + (*p++ - '0');
+    *v = 0;
+    while (isdigit((unsigned char)**p) && digits < 18) {
+        *v = *v * 10 + (*(*p)++ - '0');
         digits++;
     }
-    if (digits == 0 || strcmp(p, ".ckpt") != 0) return -1;
-    return v;
+    return digits > 0;
+}
+
+/* The episode of "ep_0000500.ckpt" (a checkpoint between episodes: *step = 0) or of
+ * "ep_0000500_s00123.ckpt" (mid-episode: 500 episodes completed, *step = 123 steps into
+ * the next); -1 for any other name. (episode, step) orders a run's checkpoints. */
+static int64_t ckpt_name_episode(const char *fname, int64_t *step) {
+    if (strncmp(fname, "ep_", 3) != 0) return -1;
+    const char *p = fname + 3;
+    int64_t ep, st = 0;
+    if (!parse_digits(&p, &ep)) return -1;
+    if (strncmp(p, "_s", 2) == 0) {
+        p += 2;
+        if (!parse_digits(&p, &st)) return -1;
+    }
+    if (strcmp(p, ".ckpt") != 0) return -1;
+    if (step) *step = st;
+    return ep;
 }
 
 static int ckpt_join(char *out, size_t outlen, const char *dir, const char *name) {
@@ -664,16 +678,19 @@ static void fill_info(ckpt_info *info, const char *dir, const char *fname, const
 typedef struct {
     char fname[CKPT_NAME_MAX + 8];
     int64_t episode; /* from the header when it verifies, else from the name, else -1 */
+    int64_t steps;   /* env steps, from the header when it verifies, else -1 */
     int64_t mtime;
     bool header_ok;
     ckpt_meta *m; /* only kept by ckpt_list */
 } ckpt_cand;
 
-/* Newest episode first; equal episodes newest file first; then by name for a stable
+/* Newest episode first; equal episodes most env steps first (a mid-episode checkpoint
+ * after the boundary one it continues), then newest file; then by name for a stable
  * order. */
 static int cand_cmp(const void *a, const void *b) {
     const ckpt_cand *x = a, *y = b;
     if (x->episode != y->episode) return x->episode > y->episode ? -1 : 1;
+    if (x->steps != y->steps) return x->steps > y->steps ? -1 : 1;
     if (x->mtime != y->mtime) return x->mtime > y->mtime ? -1 : 1;
     return strcmp(x->fname, y->fname);
 }
@@ -703,7 +720,8 @@ static int ckpt_scan(const char *dir, ckpt_cand **out, bool keep_meta, bool warn
         ckpt_cand *e = &c[n];
         memset(e, 0, sizeof *e);
         copy_str(e->fname, sizeof e->fname, de->d_name);
-        e->episode = ckpt_name_episode(e->fname);
+        e->episode = ckpt_name_episode(e->fname, NULL);
+        e->steps = -1;
         char path[CFG_PATH_MAX], err[512], why[256];
         if (ckpt_join(path, sizeof path, dir, e->fname) != 0) continue;
         struct stat st;
@@ -717,6 +735,7 @@ static int ckpt_scan(const char *dir, ckpt_cand **out, bool keep_meta, bool warn
         if (ckpt_read_header(fd, (uint64_t)st.st_size, m, why, sizeof why) == 0) {
             e->header_ok = true;
             e->episode = m->h.episode;
+            e->steps = m->h.steps;
             if (keep_meta) {
                 e->m = m;
                 m = malloc(sizeof *m);
@@ -1103,8 +1122,15 @@ static int ckpt_write_pointer(const char *dir, const char *which, const char *fn
                                   false, err, errlen);
 }
 
+typedef struct {
+    int64_t ep, step; /* ckpt_name_episode() */
+    char fname[CKPT_NAME_MAX + 8];
+} ckpt_retained;
+
 /* Deletes the oldest ep_*.ckpt beyond the newest `keep`, sparing what a pointer names and
- * `self`. Runs after the pointers were moved, so no pointer ever names a deleted file. */
+ * `self`. Mid-episode checkpoints (ep_*_s*.ckpt) count like the others: the newest `keep`
+ * by (episode, step) stay, of either kind. Runs after the pointers were moved, so no pointer ever
+ * names a deleted file. */
 static void ckpt_retain(const char *dir, int keep, const char *self) {
     if (keep <= 0) return;
     char latest[CKPT_POINTER_MAX] = "", best[CKPT_POINTER_MAX] = "";
@@ -1112,14 +1138,11 @@ static void ckpt_retain(const char *dir, int keep, const char *self) {
     ckpt_read_pointer(dir, "best", best, sizeof best);
     DIR *d = opendir(dir);
     if (!d) return;
-    struct {
-        int64_t ep;
-        char fname[CKPT_NAME_MAX + 8];
-    } *v = NULL, *nv;
+    ckpt_retained *v = NULL, *nv;
     int n = 0, cap = 0;
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
-        int64_t ep = ckpt_name_episode(de->d_name);
+        int64_t step = 0, ep = ckpt_name_episode(de->d_name, &step);
         if (ep < 0 || !ckpt_is_ckpt_file(de->d_name)) continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
@@ -1128,18 +1151,19 @@ static void ckpt_retain(const char *dir, int keep, const char *self) {
             v = nv;
         }
         v[n].ep = ep;
+        v[n].step = step;
         copy_str(v[n].fname, sizeof v[n].fname, de->d_name);
         n++;
     }
-    /* Sort newest first (insertion sort: a folder holds a handful of files). */
+    /* Sort newest first by (episode, step within the next episode): insertion sort, a
+     * folder holds a handful of files. */
     for (int i = 1; i < n; i++) {
-        for (int j = i; j > 0 && v[j].ep > v[j - 1].ep; j--) {
-            int64_t te = v[j].ep;
-            char tf[sizeof v[0].fname];
-            memcpy(tf, v[j].fname, sizeof tf);
+        for (int j = i; j > 0 && (v[j].ep > v[j - 1].ep ||
+                                  (v[j].ep == v[j - 1].ep && v[j].step > v[j - 1].step));
+             j--) {
+            ckpt_retained tmp = v[j];
             v[j] = v[j - 1];
-            v[j - 1].ep = te;
-            memcpy(v[j - 1].fname, tf, sizeof tf);
+            v[j - 1] = tmp;
         }
     }
     for (int i = keep; i < n; i++) {

@@ -7,9 +7,15 @@
  * demo stays watchable and `start` can be answered, until SIGTERM/SIGINT.
  *
  * Signals: the first SIGTERM/SIGINT finishes the current episode at full speed (no pause,
- * no visual delay) if it can end within stop_grace_seconds, else abandons it; then the
- * checkpoint is written and the program exits 0. A second signal abandons the episode at
- * once; the checkpoint write itself is never interrupted (handlers only set a flag).
+ * no visual delay) if it can end within stop_grace_seconds; if it cannot (or a second
+ * signal comes) the episode is suspended instead and the checkpoint holds it in progress
+ * (trainer.h), so nothing is lost and the resumed run continues it exactly. Then the
+ * checkpoint is written and the program exits 0; the write itself is never interrupted
+ * (handlers only set a flag).
+ *
+ * Commands (trainer/control.h) are read before every step: `checkpoint` is written there
+ * and then, mid-episode if need be; `stop` suspends the episode, checkpoints and idles,
+ * and `start` continues the same episode.
  *
  * Exit status: 0 done or stopped by a signal; 1 runtime failure; 2 usage or config error
  * (including a run directory made with another config). */
@@ -57,11 +63,9 @@ typedef struct {
     trainer_t t;
     link_t *link;
     ctl_state ctl;
-    bool finishing;         /* a signal or `stop` arrived: end this episode at full speed */
-    double finish_deadline; /* monotonic; abandon after it (signals only) */
+    bool finishing;         /* a signal arrived: end this episode at full speed */
+    double finish_deadline; /* monotonic; suspend the episode after it */
     double last_frame;
-    int64_t episode_step;
-    bool in_episode; /* inside trainer_run_episode(): a checkpoint must wait for its end */
     bool sent_affordances;
     double last_status; /* monotonic time of the last status message */
     trainer_status sent_status;
@@ -81,33 +85,37 @@ static void set_status(app_t *a, trainer_status s) {
     trainer_write_progress(&a->t);
     snprintf(a->msg, sizeof a->msg,
              "{\"type\":\"status\",\"status\":\"%s\",\"episode\":%" PRId64 ",\"total\":%" PRId64
-             ",\"speed\":%d,\"visual\":%s%s}",
+             ",\"speed\":%d,\"visual\":%s}",
              trainer_status_names[s], a->t.st.episode, a->t.target_episodes, a->ctl.speed,
-             a->ctl.visual ? "true" : "false",
-             a->in_episode && a->ctl.checkpoint_requested ? ",\"checkpoint_pending\":true" : "");
+             a->ctl.visual ? "true" : "false");
     send_record(a, a->msg);
 }
 
+/* The `checkpoint` message for the last checkpoint written (or resumed from). */
 static void announce_checkpoint(app_t *a, bool is_best) {
-    log_info("checkpoint %s at episode %" PRId64 "%s", a->t.saved_path, a->t.st.episode,
-             is_best ? " (best)" : "");
+    const trainer_t *t = &a->t;
+    if (t->saved_episode_step > 0)
+        log_info("checkpoint %s at episode %" PRId64 ", step %" PRId32 " of episode %" PRId64,
+                 t->saved_path, t->saved_episode, t->saved_episode_step, t->saved_episode + 1);
+    else
+        log_info("checkpoint %s at episode %" PRId64 "%s", t->saved_path, t->saved_episode,
+                 is_best ? " (best)" : "");
     snprintf(a->msg, sizeof a->msg,
-             "{\"type\":\"checkpoint\",\"episode\":%" PRId64 ",\"name\":\"ep_%07" PRId64
-             "\",\"path\":\"%s\",\"best\":%s,\"score\":%.2f}",
-             a->t.st.episode, a->t.st.episode, a->t.saved_path, is_best ? "true" : "false",
-             a->t.st.last_score);
+             "{\"type\":\"checkpoint\",\"episode\":%" PRId64 ",\"episode_step\":%" PRId32
+             ",\"name\":\"%s\",\"path\":\"%s\",\"best\":%s,\"score\":%.2f}",
+             t->saved_episode, t->saved_episode_step, t->saved_name, t->saved_path,
+             is_best ? "true" : "false", t->st.last_score);
     send_record(a, a->msg);
 }
 
-/* Writes a checkpoint unless the one on disk already holds exactly this state. */
-static int save_checkpoint(app_t *a) {
+/* Writes a checkpoint unless the one on disk already holds exactly this state (the env
+ * step counter only grows, so equal counts mean equal states; a boundary checkpoint and
+ * one at step 0 of the next episode resume alike). `announce_kept`: say which file holds
+ * it even then (an explicit `checkpoint` command deserves its reply). */
+static int save_checkpoint(app_t *a, bool announce_kept) {
     trainer_t *t = &a->t;
-    if (t->st.steps == t->saved_steps) return 0;
-    if (t->st.episode == t->saved_episode) {
-        /* An abandoned episode left partial state at an episode count that already has a
-         * checkpoint (which `best` may name): keep that exact one rather than overwrite it,
-         * so that resuming stays exact. */
-        log_info("keeping %s (the abandoned episode is not saved)", t->saved_path);
+    if (t->st.steps == t->saved_steps) {
+        if (announce_kept && t->saved_path[0]) announce_checkpoint(a, false);
         return 0;
     }
     char err[1024];
@@ -121,6 +129,21 @@ static int save_checkpoint(app_t *a) {
     return 0;
 }
 
+/* `stop`: checkpoint, then idle (status `stopped`) until `start`. */
+static void stop_and_idle(app_t *a) {
+    trainer_t *t = &a->t;
+    save_checkpoint(a, false);
+    a->ctl.idle = true;
+    set_status(a, TRAINER_STATUS_STOPPED);
+    if (t->ep.active)
+        log_info("stopped at step %" PRId32 " of episode %" PRId64 "; waiting for start",
+                 t->ep.steps, t->st.episode + 1);
+    else
+        log_info("stopped at episode %" PRId64 "; waiting for start", t->st.episode);
+}
+
+/* Applies the commands that came; a `checkpoint` is written here and now (between two
+ * steps the state is whole, mid-episode included). */
 static void poll_commands(app_t *a) {
     if (!a->link) return;
     char buf[4096], err[256];
@@ -131,13 +154,15 @@ static void poll_commands(app_t *a) {
             log_warn("ignoring command: %s", err);
         else
             log_info("command: %s", ctl_command_names[c]);
-        /* A checkpoint holds whole episodes (exact resume), so mid-episode it waits for the
-         * episode's end — tens of seconds in visual mode: say at once that it is pending. */
-        if (c == CTL_SET_SPEED || c == CTL_SET_MODE || (c == CTL_CHECKPOINT && a->in_episode)) {
+        if (c == CTL_SET_SPEED || c == CTL_SET_MODE) {
             trainer_status s = a->sent_status;
             a->sent_status = (trainer_status)-1; /* re-announce speed/visual */
             set_status(a, s);
         }
+    }
+    if (a->ctl.checkpoint_requested) {
+        a->ctl.checkpoint_requested = false;
+        save_checkpoint(a, true);
     }
 }
 
@@ -145,27 +170,21 @@ static void poll_commands(app_t *a) {
 static int before_step(void *ctx) {
     app_t *a = ctx;
     poll_commands(a);
-    if (signals_seen >= 2) return 1;
+    if (signals_seen >= 2) return 1; /* suspend now: the checkpoint saves the episode */
     if (signals_seen == 1 && !a->finishing) {
         a->finishing = true;
-        log_info("%s: finishing episode %" PRId64 " (step %d) before the checkpoint",
-                 strsignal(last_signal), a->t.st.episode + 1, a->t.env.step);
         double grace = a->t.cfg.training.stop_grace_seconds;
         a->finish_deadline = mono_now() + grace;
         /* Estimate the rest of the episode at the recent speed; if it cannot end within
-         * the grace, abandon it now rather than at the deadline. */
+         * the grace, suspend it now rather than at the deadline. */
         double left = a->t.cfg.environment.max_steps - a->t.env.step;
-        if (a->t.ema_sps > 0 && left / a->t.ema_sps > grace) return 1;
+        bool fits = !(a->t.ema_sps > 0 && left / a->t.ema_sps > grace);
+        log_info("%s: %s episode %" PRId64 " at step %d", strsignal(last_signal),
+                 fits ? "finishing" : "saving", a->t.st.episode + 1, a->t.env.step);
+        if (!fits) return 1;
     }
-    if (a->finishing) {
-        if (signals_seen > 0 && mono_now() > a->finish_deadline) return 1;
-        return 0;
-    }
-    if (a->ctl.stop_requested) {
-        a->finishing = true;
-        a->finish_deadline = 1e300; /* `stop` waits for the episode, whatever it takes */
-        return 0;
-    }
+    if (a->finishing) return mono_now() > a->finish_deadline;
+    if (a->ctl.stop_requested) return 1; /* main checkpoints the episode and idles */
     if (a->ctl.paused) {
         set_status(a, TRAINER_STATUS_PAUSED);
         while (a->ctl.paused && !signals_seen && !a->ctl.stop_requested) {
@@ -182,7 +201,6 @@ static int before_step(void *ctx) {
 
 static void after_step(void *ctx, int action, const float *q, float reward) {
     app_t *a = ctx;
-    a->episode_step++;
     if (!a->link || !a->ctl.visual || a->finishing) return;
     /* Frames at most ~60 a second at full speed: the link would drop the rest anyway. */
     double now = mono_now();
@@ -328,7 +346,10 @@ int main(int argc, char **argv) {
         return rc == -2 ? 2 : 1;
     }
     trainer_t *t = &a->t;
-    if (t->resumed_from[0]) {
+    if (t->resumed_from[0] && t->ep.active) {
+        log_info("resumed from %s at step %" PRId32 " of episode %" PRId64 " (target %" PRId64 ")",
+                 t->resumed_from, t->ep.steps, t->st.episode + 1, t->target_episodes);
+    } else if (t->resumed_from[0]) {
         log_info("resumed from %s at episode %" PRId64 " (target %" PRId64 ")", t->resumed_from,
                  t->st.episode, t->target_episodes);
     } else {
@@ -366,24 +387,16 @@ int main(int argc, char **argv) {
     char json[1024];
     while (!signals_seen) {
         poll_commands(a);
-        if (a->ctl.checkpoint_requested) {
-            a->ctl.checkpoint_requested = false;
-            save_checkpoint(a);
-        }
         if (a->ctl.start_requested) {
             a->ctl.start_requested = false;
             a->ctl.idle = false;
             if (t->st.episode < t->target_episodes) set_status(a, TRAINER_STATUS_RUNNING);
         }
         if (a->ctl.stop_requested) {
-            /* Between episodes: nothing to finish. Checkpoint and idle until `start`. */
+            /* Checkpoint (the episode in progress too, if `stop` suspended one) and idle
+             * until `start`, which continues where this left off. */
             a->ctl.stop_requested = false;
-            if (!a->ctl.idle && t->status != TRAINER_STATUS_COMPLETED) {
-                save_checkpoint(a);
-                a->ctl.idle = true;
-                set_status(a, TRAINER_STATUS_STOPPED);
-                log_info("stopped at episode %" PRId64 "; waiting for start", t->st.episode);
-            }
+            if (!a->ctl.idle && t->status != TRAINER_STATUS_COMPLETED) stop_and_idle(a);
         }
         if (a->ctl.idle || t->status == TRAINER_STATUS_COMPLETED) {
             if (!a->link) break;
@@ -398,39 +411,20 @@ int main(int argc, char **argv) {
         }
         set_status(a, TRAINER_STATUS_RUNNING);
         hooks.want_q = false; /* after_step computes them for the frames it sends */
-        a->episode_step = 0;
-        a->sent_affordances = false;
+        if (!t->ep.active) a->sent_affordances = false; /* a new episode, not a continued one */
         trainer_episode_result res;
-        double t0 = mono_now();
-        a->in_episode = true;
         trainer_run_episode(t, &hooks, &res);
-        a->in_episode = false;
-        if (res.abandoned) break;
-        if (trainer_end_episode(t, &res, mono_now() - t0, json, sizeof json, err, sizeof err) !=
-            0) {
+        if (res.suspended) continue; /* a signal (the loop ends) or `stop` (handled above) */
+        if (trainer_end_episode(t, &res, res.seconds, json, sizeof json, err, sizeof err) != 0) {
             log_error("%s", err);
             exit_code = 1;
             break;
         }
         send_record(a, json);
         if (t->saved_now) announce_checkpoint(a, t->saved_best);
-        if (a->ctl.checkpoint_requested) {
-            /* The pending `checkpoint` command, now that the episode is whole. */
-            a->ctl.checkpoint_requested = false;
-            save_checkpoint(a);
-        }
-        if (a->finishing && signals_seen) break;
-        if (a->ctl.stop_requested) {
-            a->ctl.stop_requested = false;
-            a->finishing = false;
-            save_checkpoint(a);
-            a->ctl.idle = true;
-            set_status(a, TRAINER_STATUS_STOPPED);
-            log_info("stopped at episode %" PRId64 "; waiting for start", t->st.episode);
-            continue;
-        }
+        if (a->finishing) break; /* the signal's episode is finished */
         if (t->status == TRAINER_STATUS_COMPLETED) {
-            save_checkpoint(a);
+            save_checkpoint(a, false);
             a->sent_status = (trainer_status)-1;
             set_status(a, TRAINER_STATUS_COMPLETED);
             log_info("completed %" PRId64 " episodes%s", t->st.episode,
@@ -440,7 +434,7 @@ int main(int argc, char **argv) {
 
     /* Shutdown: the checkpoint first (a second signal cannot interrupt it: the handler only
      * counts), then the status and the link. */
-    if (save_checkpoint(a) != 0) exit_code = 1;
+    if (save_checkpoint(a, false) != 0) exit_code = 1;
     if (signals_seen)
         log_info("stopping on %s at episode %" PRId64, strsignal(last_signal), t->st.episode);
     if (t->status != TRAINER_STATUS_COMPLETED)

@@ -173,6 +173,75 @@ static void state_decode(const uint8_t *in, trainer_state *st) {
     (void)p;
 }
 
+/* The EPIS section: the episode in progress and the world's state, the env_t fields an
+ * episode changes (its rng is in TSTA; its multiplier follows the curriculum stage, also
+ * in TSTA; the rest is derived from the config). */
+static size_t episode_encode(const trainer_episode *ep, const env_t *e,
+                             uint8_t out[TRAINER_EPISODE_BYTES]) {
+    uint8_t *p = out;
+    p = put_u32(p, TRAINER_EPISODE_VERSION);
+    p = put_u32(p, (uint32_t)ep->steps);
+    p = put_f64(p, ep->total_reward);
+    p = put_f64(p, ep->loss_sum);
+    p = put_u32(p, (uint32_t)ep->updates);
+    p = put_f64(p, ep->seconds);
+    p = put_u32(p, (uint32_t)e->x);
+    p = put_u32(p, (uint32_t)e->y);
+    p = put_u32(p, (uint32_t)e->step);
+    for (int i = 0; i < CFG_NUM_METERS; i++) p = put_f64(p, e->meters[i]);
+    p = put_u32(p, (uint32_t)e->progress_aff);
+    p = put_u32(p, (uint32_t)e->progress_ticks);
+    p = put_u32(p, (uint32_t)e->outcome);
+    p = put_u32(p, (uint32_t)e->last_action);
+    p = put_u32(p, e->last_interact_ok ? 1u : 0u);
+    return (size_t)(p - out);
+}
+
+/* Decodes a section of TRAINER_EPISODE_BYTES into ep and e (bound to the run's config);
+ * 0, or -1 with err when the contents cannot be an episode of this config. */
+static int episode_decode(const uint8_t *in, const trainer_t *t, trainer_episode *ep, env_t *e,
+                          const char *path, char *err, size_t errlen) {
+    const uint8_t *p = in;
+    uint32_t version, ok;
+    int32_t outcome;
+    memset(ep, 0, sizeof *ep);
+    p = get_u32(p, &version);
+    p = get_i32(p, &ep->steps);
+    p = get_f64(p, &ep->total_reward);
+    p = get_f64(p, &ep->loss_sum);
+    p = get_i32(p, &ep->updates);
+    p = get_f64(p, &ep->seconds);
+    p = get_i32(p, &e->x);
+    p = get_i32(p, &e->y);
+    p = get_i32(p, &e->step);
+    for (int i = 0; i < CFG_NUM_METERS; i++) p = get_f64(p, &e->meters[i]);
+    p = get_i32(p, &e->progress_aff);
+    p = get_i32(p, &e->progress_ticks);
+    p = get_i32(p, &outcome);
+    p = get_i32(p, &e->last_action);
+    p = get_u32(p, &ok);
+    e->outcome = (env_outcome)outcome;
+    e->last_interact_ok = ok != 0;
+    const cfg_environment *c = &t->cfg.environment;
+    const char *bad = NULL;
+    if ((size_t)(p - in) != TRAINER_EPISODE_BYTES || version != TRAINER_EPISODE_VERSION)
+        bad = "another version";
+    else if (ep->steps < 0 || ep->steps >= c->max_steps || e->step != ep->steps)
+        bad = "a step count outside the episode";
+    else if (e->x < 0 || e->x >= c->width || e->y < 0 || e->y >= c->height)
+        bad = "a position outside the grid";
+    else if (outcome != ENV_RUNNING)
+        bad = "a finished episode";
+    else if (e->progress_aff < -1 || e->progress_aff >= c->n_affordances || e->last_action < -1 ||
+             e->last_action >= ENV_NUM_ACTIONS || ep->updates < 0)
+        bad = "a field out of range";
+    if (bad) {
+        snprintf(err, errlen, "%s: the episode in progress (EPIS) holds %s", path, bad);
+        return -1;
+    }
+    return 0;
+}
+
 int trainer_checkpoint(trainer_t *t, bool is_best, char *path, size_t pathlen, char *err,
                        size_t errlen) {
     dqn_t *d = &t->dqn;
@@ -191,7 +260,7 @@ int trainer_checkpoint(trainer_t *t, bool is_best, char *path, size_t pathlen, c
                      .score = t->st.last_score,
                      .best_score = t->st.best_score,
                      .wall_time = (int64_t)time(NULL)};
-    uint8_t state_buf[TRAINER_STATE_BYTES];
+    uint8_t state_buf[TRAINER_STATE_BYTES], ep_buf[TRAINER_EPISODE_BYTES];
     state_encode(&t->st, state_buf);
     ckpt_section s[] = {
         {CKPT_TAG_ONLINE, d->online, sizeof(float) * d->n_params},
@@ -200,16 +269,34 @@ int trainer_checkpoint(trainer_t *t, bool is_best, char *path, size_t pathlen, c
         {TRAINER_TAG_REPLAY, t->replay.items, sizeof(replay_transition) * t->replay.size},
         {TRAINER_TAG_STATE, state_buf, sizeof state_buf},
         {TRAINER_TAG_CURR, t->window, sizeof(int32_t) * (size_t)t->cfg.curriculum.window},
+        {TRAINER_TAG_EPISODE, ep_buf, sizeof ep_buf},
     };
+    int n = (int)(sizeof s / sizeof s[0]);
+    /* The name tells the two kinds apart and orders them (common/ckpt.h): a mid-episode
+     * checkpoint never takes the name of the boundary one at the same episode count,
+     * which `best` may name. */
+    int32_t ep_step = t->ep.active ? t->ep.steps : 0;
     char name[64];
-    snprintf(name, sizeof name, "ep_%07" PRId64, t->st.episode);
-    if (ckpt_save(t->ckpt_dir, name, &h, s, (int)(sizeof s / sizeof s[0]), is_best,
-                  t->cfg.training.keep_checkpoints, err, errlen) != 0)
+    if (t->ep.active) {
+        if (is_best) {
+            snprintf(err, errlen, "a mid-episode checkpoint cannot be the best");
+            return -1;
+        }
+        episode_encode(&t->ep, &t->env, ep_buf);
+        snprintf(name, sizeof name, "ep_%07" PRId64 "_s%05" PRId32, t->st.episode, ep_step);
+    } else {
+        n--; /* no EPIS section: the layout every boundary checkpoint has always had */
+        snprintf(name, sizeof name, "ep_%07" PRId64, t->st.episode);
+    }
+    if (ckpt_save(t->ckpt_dir, name, &h, s, n, is_best, t->cfg.training.keep_checkpoints, err,
+                  errlen) != 0)
         return -1;
     snprintf(t->saved_path, sizeof t->saved_path, "%s/%s.ckpt", t->ckpt_dir, name);
+    snprintf(t->saved_name, sizeof t->saved_name, "%s", name);
     if (path) snprintf(path, pathlen, "%s", t->saved_path);
     t->saved_episode = t->st.episode;
     t->saved_steps = t->st.steps;
+    t->saved_episode_step = ep_step;
     return 0;
 }
 
@@ -266,6 +353,16 @@ static int restore(trainer_t *t, ckpt_file *f, const char *path, char *err, size
                           "curriculum", path, err, errlen)
            : NULL;
     if (!cu) return -1;
+    /* The episode in progress, when the file has one (decoded into copies first, so that a
+     * refused section changes nothing). */
+    trainer_episode ep = {0};
+    env_t world = t->env;
+    if (ckpt_file_section(f, TRAINER_TAG_EPISODE, NULL)) {
+        const uint8_t *es = need_section(f, TRAINER_TAG_EPISODE, TRAINER_EPISODE_BYTES, "episode",
+                                         path, err, errlen);
+        if (!es || episode_decode(es, t, &ep, &world, path, err, errlen) != 0) return -1;
+        ep.active = true;
+    }
     memcpy(d->online, on, sizeof(float) * np);
     memcpy(d->target, tg, sizeof(float) * np);
     memcpy(d->adam_m, ad, 2 * sizeof(float) * np);
@@ -279,6 +376,12 @@ static int restore(trainer_t *t, ckpt_file *f, const char *path, char *err, size
     t->replay_rng = st->replay_rng;
     d->updates = st->updates;
     d->adam.t = st->adam_t;
+    t->ep = ep;
+    if (ep.active) {
+        world.rng = st->env_rng;
+        world.multiplier = trainer_multiplier(t);
+        t->env = world;
+    }
     return 0;
 }
 
@@ -390,7 +493,16 @@ int trainer_open(trainer_t *t, const cfg_config *cfg, const trainer_opts *opts, 
         t->resumed_episode = t->st.episode;
         t->saved_episode = t->st.episode;
         t->saved_steps = t->st.steps;
+        t->saved_episode_step = t->ep.active ? t->ep.steps : 0;
         snprintf(t->saved_path, sizeof t->saved_path, "%s", ckpath);
+        /* The name is the file's base name without ".ckpt" (common/ckpt.c: at most 58). */
+        const char *base = strrchr(ckpath, '/');
+        base = base ? base + 1 : ckpath;
+        size_t n = strlen(base);
+        if (n > 5 && strcmp(base + n - 5, ".ckpt") == 0) n -= 5;
+        if (n >= sizeof t->saved_name) n = sizeof t->saved_name - 1;
+        memcpy(t->saved_name, base, n);
+        t->saved_name[n] = 0;
     } else if (found_any) {
         snprintf(err, errlen, "%s: no checkpoint loads (%s); refusing to start over on top of it",
                  t->ckpt_dir, cerr);
@@ -435,28 +547,43 @@ void trainer_close(trainer_t *t) {
 
 /* ---- Episodes ---- */
 
+static double mono_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 void trainer_run_episode(trainer_t *t, const trainer_hooks *h, trainer_episode_result *res) {
     const cfg_agent *a = &t->cfg.agent;
+    trainer_episode *ep = &t->ep;
+    double t0 = mono_now();
     memset(res, 0, sizeof *res);
-    t->env.multiplier = trainer_multiplier(t);
-    env_reset(&t->env);
-    double eps = trainer_epsilon(t);
-    double loss = 0;
-    int updates = 0;
+    if (!ep->active) {
+        t->env.multiplier = trainer_multiplier(t);
+        env_reset(&t->env);
+        memset(ep, 0, sizeof *ep);
+        ep->active = true;
+    }
+    double eps = trainer_epsilon(t); /* by episode count: the same in every part */
     float q[ENV_NUM_ACTIONS];
     bool want_q = h && h->want_q;
     replay_transition tr;
     memset(&tr, 0, sizeof tr);
+    /* The world as the last step left it (or as the reset did): the same bytes the step
+     * loop would have carried over in tr.s, so a continued episode records the same
+     * transitions. */
     replay_capture(&t->env, &tr.s);
+    env_outcome out = ENV_RUNNING;
     for (;;) {
+        /* Everything the next step reads is in t here, so before_step may checkpoint. */
         if (h && h->before_step && h->before_step(h->ctx)) {
-            res->abandoned = true;
+            res->suspended = true;
             break;
         }
         env_observe(&t->env, t->obs);
         uint8_t mask = env_action_mask(&t->env);
         int act = dqn_act(&t->dqn, t->obs, mask, eps, &t->explore_rng, want_q ? q : NULL);
-        env_outcome out = env_step(&t->env, act);
+        out = env_step(&t->env, act);
         float r = env_reward(&t->env, a);
         replay_capture(&t->env, &tr.s2);
         tr.action = (uint8_t)act;
@@ -465,24 +592,27 @@ void trainer_run_episode(trainer_t *t, const trainer_hooks *h, trainer_episode_r
         replay_add(&t->replay, &tr);
         tr.s = tr.s2;
         t->st.steps++;
-        res->steps++;
-        res->total_reward += r;
+        ep->steps++;
+        ep->total_reward += r;
         if ((int64_t)t->replay.size >= a->learning_starts && a->train_every > 0 &&
             t->st.steps % a->train_every == 0) {
-            loss += dqn_update(&t->dqn, &t->replay, &t->replay_rng);
-            updates++;
+            ep->loss_sum += dqn_update(&t->dqn, &t->replay, &t->replay_rng);
+            ep->updates++;
         }
         if (a->target_update == CFG_TARGET_HARD && a->target_update_every > 0 &&
             t->st.steps % a->target_update_every == 0)
             dqn_sync_target(&t->dqn);
         if (h && h->after_step) h->after_step(h->ctx, act, want_q ? q : NULL, r);
-        if (out != ENV_RUNNING) {
-            res->outcome = out;
-            break;
-        }
+        if (out != ENV_RUNNING) break;
     }
-    res->loss = updates ? loss / updates : 0.0;
-    res->loss_valid = updates > 0;
+    ep->seconds += mono_now() - t0;
+    res->steps = ep->steps;
+    res->total_reward = ep->total_reward;
+    res->loss = ep->updates ? ep->loss_sum / ep->updates : 0.0;
+    res->loss_valid = ep->updates > 0;
+    res->outcome = out;
+    res->seconds = ep->seconds;
+    if (!res->suspended) ep->active = false;
 }
 
 /* The curriculum: advance on sustained survival, retreat on collapse, judged over the

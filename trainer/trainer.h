@@ -8,8 +8,10 @@
  *
  * Determinism: separate rng streams for the world (1), exploration (2), replay sampling
  * (3), initial weights (4, POLICY_RNG_STREAM_INIT) and evaluation (5, reseeded per
- * evaluation from the seed and the episode). A checkpoint taken between episodes holds
- * every bit of state the next episode reads, so a resumed run continues exactly. */
+ * evaluation from the seed and the episode). A checkpoint holds every bit of state the
+ * next step reads — between episodes, or mid-episode with the episode in progress (the
+ * EPIS section: the world and the episode's accumulators) — so a resumed run continues
+ * exactly, in the middle of an episode if need be. */
 #ifndef RD_TRAINER_TRAINER_H
 #define RD_TRAINER_TRAINER_H
 
@@ -37,6 +39,13 @@ enum {
 #define TRAINER_TAG_REPLAY CKPT_TAG('R', 'P', 'L', 'Y') /* replay_transition[size] */
 #define TRAINER_TAG_STATE  CKPT_TAG('T', 'S', 'T', 'A') /* trainer_state, field by field */
 #define TRAINER_TAG_CURR   CKPT_TAG('C', 'U', 'R', 'R') /* int32 window of episode lengths */
+/* The episode in progress (trainer_episode and the world's state, field by field,
+ * little-endian). Only a mid-episode checkpoint has it; a file without it (every file
+ * written before it existed, and every checkpoint at an episode boundary) resumes at the
+ * start of the next episode. */
+#define TRAINER_TAG_EPISODE     CKPT_TAG('E', 'P', 'I', 'S')
+#define TRAINER_EPISODE_VERSION 1
+#define TRAINER_EPISODE_BYTES   132 /* the serialized size of version 1 */
 
 /* Version 2: the state section is serialized field by field, little-endian, in the order
  * of trainer_state's members (pad excluded), rather than copied from memory, so that it
@@ -69,8 +78,10 @@ typedef enum {
 } trainer_status;
 extern const char *const trainer_status_names[5]; /* "running", "paused", ... */
 
-/* Called before every step. Returns 0 to go on, 1 to abandon the episode (it is then not
- * counted). May block (pause). */
+/* Called before every step. Returns 0 to go on, 1 to suspend the episode: the call
+ * returns with res->suspended and the episode stays in progress in the trainer (a
+ * checkpoint then saves it; the next trainer_run_episode() continues it). May block
+ * (pause) and may write a checkpoint (the state is whole between two steps). */
 typedef int (*trainer_before_step_fn)(void *ctx);
 /* Called after every step with the action, its q-values (when want_q) and the reward. */
 typedef void (*trainer_after_step_fn)(void *ctx, int action, const float *q, float reward);
@@ -88,8 +99,22 @@ typedef struct {
     double loss; /* mean over the episode's updates, 0 when none */
     bool loss_valid;
     env_outcome outcome;
-    bool abandoned;
+    bool suspended; /* before_step asked to stop: the episode is not finished */
+    double seconds; /* wall time spent stepping it, over every part when it was suspended */
 } trainer_episode_result;
+
+/* The episode in progress: what the step loop carries from one step to the next beyond
+ * the world (t->env), the learner and the counters of trainer_state. The train_every and
+ * target_update_every phases follow trainer_state.steps, and the transition's first state
+ * is rebuilt from the world (replay_capture), so they need nothing here. */
+typedef struct {
+    bool active; /* begun (the world reset) and not finished */
+    int32_t steps;
+    double total_reward;
+    double loss_sum; /* sum of the losses of the episode's updates */
+    int32_t updates;
+    double seconds; /* wall time spent in the parts before the current one */
+} trainer_episode;
 
 typedef struct {
     const char *run_dir;
@@ -108,7 +133,8 @@ typedef struct {
     env_t env;
     rng_t explore_rng, replay_rng;
     trainer_state st;
-    int32_t *window; /* curriculum: lengths of the last episodes at this stage */
+    trainer_episode ep; /* the episode in progress, if any */
+    int32_t *window;    /* curriculum: lengths of the last episodes at this stage */
     float *obs;
     FILE *metrics;
     tb_writer *tb;
@@ -122,8 +148,11 @@ typedef struct {
     char resumed_from[CFG_PATH_MAX]; /* "" for a new run */
     int64_t resumed_episode;
     /* The last checkpoint written or resumed from (-1 = none): lets the program skip a
-     * redundant write and report what trainer_end_episode() saved. */
+     * redundant write and report what trainer_end_episode() saved. saved_episode_step is
+     * the step within the episode in progress it was taken at (0 at a boundary). */
     int64_t saved_episode, saved_steps;
+    int32_t saved_episode_step;
+    char saved_name[64];
     char saved_path[CFG_PATH_MAX + 96];
     bool saved_now, saved_best; /* set by trainer_end_episode() when it wrote one */
 } trainer_t;
@@ -140,7 +169,9 @@ void trainer_close(trainer_t *t);
 double trainer_epsilon(const trainer_t *t);
 double trainer_multiplier(const trainer_t *t);
 
-/* Plays and learns one episode. */
+/* Plays and learns one episode, or the rest of the one in progress (t->ep.active: one
+ * suspended by before_step, or restored from a mid-episode checkpoint). Returns when it
+ * ends or when before_step suspends it (res->suspended). */
 void trainer_run_episode(trainer_t *t, const trainer_hooks *h, trainer_episode_result *res);
 
 /* Bookkeeping after a finished (not abandoned) episode: curriculum, metrics.jsonl line,
@@ -155,7 +186,10 @@ int trainer_end_episode(trainer_t *t, const trainer_episode_result *res, double 
  * is untouched. */
 double trainer_evaluate(trainer_t *t, int episodes, uint64_t salt);
 
-/* Writes checkpoints/ep_<episode>.ckpt (and `best` when is_best). Fills path if non-NULL. */
+/* Writes checkpoints/ep_<episode>.ckpt (and `best` when is_best) between episodes, or
+ * checkpoints/ep_<episode>_s<step>.ckpt with the episode in progress (EPIS section) when
+ * one is (t->ep.active): <episode> episodes completed, <step> steps into the next. A
+ * mid-episode checkpoint is never `best` (is_best must be false). Fills path if non-NULL. */
 int trainer_checkpoint(trainer_t *t, bool is_best, char *path, size_t pathlen, char *err,
                        size_t errlen);
 
