@@ -16,10 +16,6 @@
 #include "tests/support/bstats.h"
 #include "tests/support/tclock.h"
 
-#ifdef RD_HAVE_OPENBLAS
-#include <cblas.h>
-#endif
-
 typedef struct {
     int m, n, k;
     int ta, tb; /* transposes, as the update uses them (forward NN, dW TN, dX NT) */
@@ -42,9 +38,12 @@ int main(int argc, char **argv) {
             runs = 3;
     }
     if (runs < 1 || runs > 101) runs = 7;
-#ifdef RD_HAVE_OPENBLAS
-    openblas_set_num_threads(1);
-#endif
+    nn_sgemm_fn sgemm = nn_blas_sgemm();
+    if (!sgemm) {
+        fprintf(stderr, "bench_trainer_nn: OpenBLAS (libopenblas.so.0) cannot be loaded: the "
+                        "sgemm yardstick needs it (scripts/bootstrap installs libopenblas0)\n");
+        return 1;
+    }
     rng_t r;
     rng_seed(&r, 1, 0);
     int B = batch;
@@ -66,15 +65,13 @@ int main(int argc, char **argv) {
             for (int run = 0; run < runs; run++) {
                 double t0 = tclock_now_s();
                 for (int i = 0; i < reps; i++) {
-#ifdef RD_HAVE_OPENBLAS
                     if (be == 1) {
-                        cblas_sgemm(CblasRowMajor, sh[s].ta ? CblasTrans : CblasNoTrans,
-                                    sh[s].tb ? CblasTrans : CblasNoTrans, sh[s].m, sh[s].n, sh[s].k,
-                                    1.0f, a, sh[s].ta ? sh[s].m : sh[s].k, b,
-                                    sh[s].tb ? sh[s].k : sh[s].n, 0.0f, c, sh[s].n);
+                        sgemm(NN_CBLAS_ROW_MAJOR, sh[s].ta ? NN_CBLAS_TRANS : NN_CBLAS_NO_TRANS,
+                              sh[s].tb ? NN_CBLAS_TRANS : NN_CBLAS_NO_TRANS, sh[s].m, sh[s].n,
+                              sh[s].k, 1.0f, a, sh[s].ta ? sh[s].m : sh[s].k, b,
+                              sh[s].tb ? sh[s].k : sh[s].n, 0.0f, c, sh[s].n);
                         continue;
                     }
-#endif
                     /* Native kernels have one form: the update transposes explicitly. */
                     nn_set_backend(NN_BACKEND_NATIVE);
                     nn_gemm(sh[s].m, sh[s].n, sh[s].k, a, b, c, 0);
@@ -121,8 +118,7 @@ int main(int argc, char **argv) {
     double exec_flops = tot_flops - 4 * (layer0_dense - layer0_sparse);
     nn_adam adam = {.lr = 1e-4f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f};
     for (int be = 0; be < 2; be++) {
-        nn_set_backend((nn_backend)be);
-        if (nn_get_backend() != (nn_backend)be) continue;
+        if (nn_set_backend((nn_backend)be) != 0) continue;
         int reps = 2000;
         for (int run = 0; run < runs; run++) {
             double t0 = tclock_now_s();
@@ -131,8 +127,8 @@ int main(int argc, char **argv) {
                 nn_forward(&ns, p, x2, B, acts2);
                 nn_forward(&ns, p, x, B, acts);
                 nn_backward(&ns, p, x, B, acts, dout, g, scratch);
-                nn_clip_grad_norm(g, np, 10.0f);
-                nn_adam_step(&adam, p, g, m, v, np);
+                float scale = nn_clip_scale(g, np, 10.0f, NULL);
+                nn_adam_step(&adam, p, g, scale, m, v, np, tp, 0.01f);
             }
             times[run] = (tclock_now_s() - t0) / reps;
         }

@@ -1,15 +1,15 @@
 /* common/nn.c — see nn.h. */
 #include "common/nn.h"
 
+#include <dlfcn.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
-#ifdef RD_HAVE_OPENBLAS
-#include <cblas.h>
-#endif
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
+#define NN_X86 1
 #endif
 
 /* The kernels are compiled for AVX-512, AVX2+FMA and plain x86-64, and the loader picks
@@ -21,17 +21,31 @@
 #define NN_CLONES
 #endif
 
-#ifdef RD_HAVE_OPENBLAS
-static nn_backend nn_current = NN_BACKEND_BLAS;
-#else
-static nn_backend nn_current = NN_BACKEND_NATIVE;
-#endif
+/* ---- Backend ---- */
 
-void nn_set_backend(nn_backend b) {
-#ifndef RD_HAVE_OPENBLAS
-    b = NN_BACKEND_NATIVE;
-#endif
+static nn_backend nn_current = NN_BACKEND_NATIVE;
+
+/* OpenBLAS is loaded when first asked for (the benchmark's comparison, a test), not linked:
+ * linked, its thread pool would start with every program — the trainer, the server — and
+ * poll a core the demo needs while the native kernels do all the work. */
+nn_sgemm_fn nn_blas_sgemm(void) {
+    static bool tried;
+    static nn_sgemm_fn fn;
+    if (!tried) {
+        tried = true;
+        /* Single-threaded, as the comparison is one core against one core; read by
+         * OpenBLAS's constructor, so it must be set before the library loads. */
+        setenv("OPENBLAS_NUM_THREADS", "1", 0);
+        void *h = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
+        if (h) *(void **)&fn = dlsym(h, "cblas_sgemm");
+    }
+    return fn;
+}
+
+int nn_set_backend(nn_backend b) {
+    if (b == NN_BACKEND_BLAS && !nn_blas_sgemm()) return -1;
     nn_current = b;
+    return 0;
 }
 
 nn_backend nn_get_backend(void) {
@@ -92,8 +106,9 @@ float *nn_output(const nn_shape *s, float *acts, int batch) {
 }
 
 size_t nn_scratch_size(const nn_shape *s, int batch) {
+    /* two gradient buffers, W transposed, and the sparse first layer's row lists (ints) */
     size_t w = (size_t)nn_max_width(s), bw = (size_t)batch * w;
-    return 3 * bw + w * w + (bw > w * w ? bw : w * w);
+    return 2 * bw + w * w + (size_t)batch * (size_t)s->sizes[0];
 }
 
 void nn_init_params(const nn_shape *s, float *params, rng_t *rng) {
@@ -110,36 +125,55 @@ void nn_init_params(const nn_shape *s, float *params, rng_t *rng) {
 /* ---- Native kernels ---- */
 
 typedef float nn_v16 __attribute__((vector_size(64)));
+typedef int32_t nn_vi16 __attribute__((vector_size(64)));
 
 /* Unaligned vector load and store as macros: a function returning a 64-byte vector would
  * change the calling convention between the multiversioned clones (GCC -Wpsabi). */
 #define NN_LOAD(v, p)  memcpy(&(v), (p), sizeof(nn_v16))
 #define NN_STORE(p, v) memcpy((p), &(v), sizeof(nn_v16))
+/* max(x, 0) as the scalar `x > 0 ? x : 0` computes it (NaN and -0 give +0). */
+#define NN_RELU_V(x) ((nn_v16)((nn_vi16)(x) & (nn_vi16)((x) > (nn_v16){0})))
 
-/* Rows [i, i+R) x columns [j, j+16*V) of C += A B, accumulators in registers. R and V are
- * compile-time constants at every call, so the loops below unroll fully. */
+/* Where a product's sums start: C's current values when accumulating, else the bias row
+ * when there is one (the forward pass: y = b + x W), else zero. The bias is the start of
+ * the sum, not added at the end, so the forward pass rounds as "copy b, then C += x W". */
+#define NN_START(v, cp, bp)                                                                        \
+    do {                                                                                           \
+        if (accumulate)                                                                            \
+            NN_LOAD(v, cp);                                                                        \
+        else if (bias)                                                                             \
+            NN_LOAD(v, bp);                                                                        \
+        else                                                                                       \
+            v = (nn_v16){0};                                                                       \
+    } while (0)
+
+/* Rows [i, i+R) x columns [j, j+16*V) of C = start + A B, accumulators in registers. R and
+ * V are compile-time constants at every use, so the loops unroll fully. A_AT(r, p) is A's
+ * element at row i+r, column p: A row-major (NN) or stored transposed (TN), so that
+ * dW = X^T D needs no transposed copy of X. */
 #define NN_BLOCK(R, V)                                                                             \
     do {                                                                                           \
         nn_v16 acc[R][V];                                                                          \
         for (int r = 0; r < R; r++)                                                                \
             for (int v = 0; v < V; v++)                                                            \
-                if (accumulate)                                                                    \
-                    NN_LOAD(acc[r][v], c + (size_t)(i + r) * n + j + 16 * v);                      \
-                else                                                                               \
-                    acc[r][v] = (nn_v16){0};                                                       \
+                NN_START(acc[r][v], c + (size_t)(i + r) * n + j + 16 * v, bias + j + 16 * v);      \
         for (int p = 0; p < k; p++) {                                                              \
             nn_v16 bv[V];                                                                          \
-            for (int v = 0; v < V; v++) NN_LOAD(bv[v], bp + (size_t)p * ldb + 16 * v);             \
+            for (int v = 0; v < V; v++) NN_LOAD(bv[v], b + (size_t)p * n + j + 16 * v);            \
             for (int r = 0; r < R; r++) {                                                          \
-                float av = a[(size_t)(i + r) * k + p];                                             \
+                float av = A_AT(r, p);                                                             \
                 for (int v = 0; v < V; v++) acc[r][v] += av * bv[v];                               \
             }                                                                                      \
         }                                                                                          \
         for (int r = 0; r < R; r++)                                                                \
-            for (int v = 0; v < V; v++) NN_STORE(c + (size_t)(i + r) * n + j + 16 * v, acc[r][v]); \
+            for (int v = 0; v < V; v++) {                                                          \
+                if (relu) acc[r][v] = NN_RELU_V(acc[r][v]);                                        \
+                NN_STORE(c + (size_t)(i + r) * n + j + 16 * v, acc[r][v]);                         \
+            }                                                                                      \
     } while (0)
 
-/* Rows [i, i+R) of C, columns [j, n) (fewer than 16) from the packed copy of B. */
+/* Rows [i, i+R) of C, the last `rest` (< 16) columns, from the zero-padded k x 16 copy of
+ * B's last columns. Sums start at zero and the start value is added at the end. */
 #define NN_PACKED(R)                                                                               \
     do {                                                                                           \
         nn_v16 acc[R];                                                                             \
@@ -147,135 +181,241 @@ typedef float nn_v16 __attribute__((vector_size(64)));
         for (int p = 0; p < k; p++) {                                                              \
             nn_v16 bv;                                                                             \
             NN_LOAD(bv, pack + (size_t)p * 16);                                                    \
-            for (int r = 0; r < R; r++) acc[r] += a[(size_t)(i + r) * k + p] * bv;                 \
+            for (int r = 0; r < R; r++) acc[r] += A_AT(r, p) * bv;                                 \
         }                                                                                          \
         for (int r = 0; r < R; r++) {                                                              \
             float out[16];                                                                         \
             NN_STORE(out, acc[r]);                                                                 \
             float *cr = c + (size_t)(i + r) * n + j;                                               \
-            for (int q = 0; q < rest; q++) cr[q] = (accumulate ? cr[q] : 0.0f) + out[q];           \
+            for (int q = 0; q < rest; q++) {                                                       \
+                float y = accumulate ? cr[q] + out[q] : bias ? bias[j + q] + out[q] : out[q];      \
+                cr[q] = relu && !(y > 0.0f) ? 0.0f : y;                                            \
+            }                                                                                      \
         }                                                                                          \
     } while (0)
 
-/* C (m x n) (+)= A (m x k) B (k x n). Columns that do not fill a 16-wide vector are
- * packed, zero-padded, into a k x 16 block on the stack so that the output layer (6
- * actions) runs through the same vector code instead of a scalar loop. */
+/* C (m x n) = start + A B, then max(., 0) when relu. Columns that do not fill a 16-wide
+ * vector are packed, zero-padded, into a k x 16 block on the stack so that the output
+ * layer (6 actions) runs through the same vector code instead of a scalar loop. */
+#define NN_GEMM_BODY                                                                               \
+    int j = 0;                                                                                     \
+    /* A product of one to three rows (acting on one observation): eight accumulators per row      \
+     * hide the FMA latency that four would not. */                                                \
+    if (m < 4)                                                                                     \
+        for (; j + 128 <= n; j += 128)                                                             \
+            for (int i = 0; i < m; i++) NN_BLOCK(1, 8);                                            \
+    for (; j + 64 <= n; j += 64) {                                                                 \
+        int i = 0;                                                                                 \
+        for (; i + 4 <= m; i += 4) NN_BLOCK(4, 4);                                                 \
+        for (; i < m; i++) NN_BLOCK(1, 4);                                                         \
+    }                                                                                              \
+    for (; j + 16 <= n; j += 16) {                                                                 \
+        int i = 0;                                                                                 \
+        for (; i + 4 <= m; i += 4) NN_BLOCK(4, 1);                                                 \
+        for (; i < m; i++) NN_BLOCK(1, 1);                                                         \
+    }                                                                                              \
+    if (j == n) return;                                                                            \
+    int rest = n - j;                                                                              \
+    if (k <= 1024) {                                                                               \
+        float pack[(size_t)k * 16];                                                                \
+        memset(pack, 0, sizeof pack);                                                              \
+        for (int p = 0; p < k; p++) /* a loop: memcpy of `rest` floats is a library call */        \
+            for (int q = 0; q < rest; q++) pack[(size_t)p * 16 + q] = b[(size_t)p * n + j + q];    \
+        /* Eight rows at once: eight independent FMA chains hide the FMA latency. */               \
+        int i = 0;                                                                                 \
+        for (; i + 8 <= m; i += 8) NN_PACKED(8);                                                   \
+        for (; i < m; i++) NN_PACKED(1);                                                           \
+        return;                                                                                    \
+    }                                                                                              \
+    for (int i = 0; i < m; i++)                                                                    \
+        for (int q = j; q < n; q++) {                                                              \
+            float sum = accumulate ? c[(size_t)i * n + q] : bias ? bias[q] : 0.0f;                 \
+            for (int p = 0; p < k; p++) sum += A_AT(0, p) * b[(size_t)p * n + q];                  \
+            c[(size_t)i * n + q] = relu && !(sum > 0.0f) ? 0.0f : sum;                             \
+        }
+
+/* C (m x n) = start + A (m x k, row-major) B (k x n). */
 NN_CLONES
-static void nn__gemm_native(int m, int n, int k, const float *a, const float *b, float *c,
-                            int accumulate) {
-    int j = 0;
-    for (; j + 64 <= n; j += 64) {
-        const float *bp = b + j;
-        int ldb = n;
-        int i = 0;
-        for (; i + 4 <= m; i += 4) NN_BLOCK(4, 4);
-        for (; i < m; i++) NN_BLOCK(1, 4);
-    }
-    for (; j + 16 <= n; j += 16) {
-        const float *bp = b + j;
-        int ldb = n;
-        int i = 0;
-        for (; i + 4 <= m; i += 4) NN_BLOCK(4, 1);
-        for (; i < m; i++) NN_BLOCK(1, 1);
-    }
-    if (j == n) return;
-    int rest = n - j;
-    if (k <= 1024) {
-        float pack[(size_t)k * 16];
-        for (int p = 0; p < k; p++) {
-            memset(pack + (size_t)p * 16, 0, sizeof(float) * 16);
-            memcpy(pack + (size_t)p * 16, b + (size_t)p * n + j, sizeof(float) * (size_t)rest);
-        }
-        /* Eight rows at once: eight independent FMA chains hide the FMA latency. */
-        int i = 0;
-        for (; i + 8 <= m; i += 8) NN_PACKED(8);
-        for (; i < m; i++) NN_PACKED(1);
-        return;
-    }
-    for (int i = 0; i < m; i++)
-        for (int q = j; q < n; q++) {
-            float sum = accumulate ? c[(size_t)i * n + q] : 0.0f;
-            for (int p = 0; p < k; p++) sum += a[(size_t)i * k + p] * b[(size_t)p * n + q];
-            c[(size_t)i * n + q] = sum;
-        }
+static void nn__gemm_nn(int m, int n, int k, const float *a, const float *b, float *c,
+                        const float *bias, bool accumulate, bool relu){
+#define A_AT(r, p) a[(size_t)(i + (r)) * k + (p)]
+    NN_GEMM_BODY
+#undef A_AT
 }
 
-/* Y (batch x out) = X W + b over the nonzero entries of X only. Exact for any X; fast when
- * X is mostly zeros (the one-hot observation). Each row's nonzeros are listed first, then
- * every 64-wide slice of the output row is summed in registers over them, so that the
- * output is stored once instead of once per nonzero. */
+/* C (m x n) = start + A^T B where A is stored k x m (row-major): dW = X^T D. */
+NN_CLONES static void nn__gemm_tn(int m, int n, int k, const float *a, const float *b, float *c,
+                                  const float *bias, bool accumulate, bool relu) {
+#define A_AT(r, p) a[(size_t)(p)*m + i + (r)]
+    NN_GEMM_BODY
+#undef A_AT
+}
+
+/* Writes to idx, in order, the indices i < n where any of the `rows` rows of x (stride
+ * floats apart) is nonzero, and returns their count. idx must hold n + 16 ints: the vector
+ * version stores 16 at a time. */
+#ifdef NN_X86
+__attribute__((target("avx512f"))) static int nn__nonzeros_avx512(const float *x, int rows,
+                                                                  size_t stride, int n, int *idx) {
+    __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i sixteen = _mm512_set1_epi32(16);
+    int cnt = 0;
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 live = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __mmask16 nz = 0;
+        for (int r = 0; r < rows; r++) {
+            __m512 v = _mm512_maskz_loadu_ps(live, x + r * stride + i); /* masked: no fault */
+            /* "not equal, unordered": NaN counts as nonzero, -0 as zero, like x != 0.0f */
+            nz |= _mm512_mask_cmp_ps_mask(live, v, _mm512_setzero_ps(), _CMP_NEQ_UQ);
+        }
+        /* the register form: compress-to-memory is microcoded and slow on AMD */
+        _mm512_storeu_si512(idx + cnt, _mm512_maskz_compress_epi32(nz, iota));
+        cnt += __builtin_popcount(nz);
+        iota = _mm512_add_epi32(iota, sixteen);
+    }
+    return cnt;
+}
+#endif
+
+static int nn__nonzeros(const float *x, int rows, size_t stride, int n, int *idx) {
+#ifdef NN_X86
+    if (__builtin_cpu_supports("avx512f")) return nn__nonzeros_avx512(x, rows, stride, n, idx);
+#endif
+    int cnt = 0;
+    for (int i = 0; i < n; i++) { /* branch-free: where the zeros fall is random */
+        bool any = false;
+        for (int r = 0; r < rows; r++) any |= x[r * stride + i] != 0.0f;
+        idx[cnt] = i;
+        cnt += any;
+    }
+    return cnt;
+}
+
+/* Rows [r0, r0+R) x columns [j, j+16*V) of Y = b + X W, summed over the inputs listed in
+ * cols[0..ncols): the union of the R rows' nonzero inputs. Each W row is loaded once for
+ * all R rows (the loads from L2, not the multiply-adds, bound this layer); a row whose
+ * input is zero there adds x * w = 0, which changes no sum. */
+#define NN_SPARSE_BLOCK(R, V)                                                                      \
+    do {                                                                                           \
+        nn_v16 acc[R][V];                                                                          \
+        for (int r = 0; r < R; r++)                                                                \
+            for (int v = 0; v < V; v++) NN_LOAD(acc[r][v], bias + j + 16 * v);                     \
+        for (int q = 0; q < ncols; q++) {                                                          \
+            const float *wr = w + (size_t)cols[q] * out + j;                                       \
+            nn_v16 wv[V];                                                                          \
+            for (int v = 0; v < V; v++) NN_LOAD(wv[v], wr + 16 * v);                               \
+            for (int r = 0; r < R; r++) {                                                          \
+                float xv = x[(size_t)(r0 + r) * in + cols[q]];                                     \
+                for (int v = 0; v < V; v++) acc[r][v] += xv * wv[v];                               \
+            }                                                                                      \
+        }                                                                                          \
+        for (int r = 0; r < R; r++)                                                                \
+            for (int v = 0; v < V; v++) {                                                          \
+                if (relu) acc[r][v] = NN_RELU_V(acc[r][v]);                                        \
+                NN_STORE(y + (size_t)(r0 + r) * out + j + 16 * v, acc[r][v]);                      \
+            }                                                                                      \
+    } while (0)
+
+/* Y (batch x out) = b + X W over the nonzero entries of X only, four rows at a time (one
+ * row when fewer are left). Gives the dense product's sums for any X, in the same order;
+ * fast when X is mostly zeros (the one-hot observation). */
 NN_CLONES
 static void nn__sparse_affine(int batch, int in, int out, const float *x, const float *w,
-                              const float *bias, float *y) {
-    int idx[in];
-    float val[in];
-    for (int r = 0; r < batch; r++) {
-        const float *xr = x + (size_t)r * in;
-        float *yr = y + (size_t)r * out;
-        int nnz = 0;
-        for (int i = 0; i < in; i++) { /* branch-free: where the zeros fall is random */
-            idx[nnz] = i;
-            val[nnz] = xr[i];
-            nnz += xr[i] != 0.0f;
-        }
+                              const float *bias, bool relu, float *y) {
+    int cols[in + 16];
+    for (int r0 = 0; r0 < batch;) {
+        int R = batch - r0 >= 4 ? 4 : 1;
+        int ncols = nn__nonzeros(x + (size_t)r0 * in, R, (size_t)in, in, cols);
         int j = 0;
-        for (; j + 64 <= out; j += 64) {
-            nn_v16 acc[4];
-            for (int v = 0; v < 4; v++) NN_LOAD(acc[v], bias + j + 16 * v);
-            for (int k = 0; k < nnz; k++) {
-                const float *wr = w + (size_t)idx[k] * out + j;
-                for (int v = 0; v < 4; v++) {
-                    nn_v16 wv;
-                    NN_LOAD(wv, wr + 16 * v);
-                    acc[v] += val[k] * wv;
-                }
+        if (R == 1) {
+            for (; j + 128 <= out; j += 128) NN_SPARSE_BLOCK(1, 8);
+            for (; j + 16 <= out; j += 16) NN_SPARSE_BLOCK(1, 1);
+        } else {
+            for (; j + 64 <= out; j += 64) NN_SPARSE_BLOCK(4, 4);
+            for (; j + 16 <= out; j += 16) NN_SPARSE_BLOCK(4, 1);
+        }
+        for (int r = 0; r < R; r++)
+            for (int jj = j; jj < out; jj++) {
+                float sum = bias[jj];
+                for (int q = 0; q < ncols; q++)
+                    sum += x[(size_t)(r0 + r) * in + cols[q]] * w[(size_t)cols[q] * out + jj];
+                y[(size_t)(r0 + r) * out + jj] = relu && !(sum > 0.0f) ? 0.0f : sum;
             }
-            for (int v = 0; v < 4; v++) NN_STORE(yr + j + 16 * v, acc[v]);
-        }
-        for (; j + 16 <= out; j += 16) {
-            nn_v16 acc;
-            NN_LOAD(acc, bias + j);
-            for (int k = 0; k < nnz; k++) {
-                nn_v16 wv;
-                NN_LOAD(wv, w + (size_t)idx[k] * out + j);
-                acc += val[k] * wv;
-            }
-            NN_STORE(yr + j, acc);
-        }
-        for (; j < out; j++) {
-            float sum = bias[j];
-            for (int k = 0; k < nnz; k++) sum += val[k] * w[(size_t)idx[k] * out + j];
-            yr[j] = sum;
-        }
+        r0 += R;
     }
 }
 
-/* dW (in x out) = X^T D over the nonzero entries of X. */
+/* Columns [j, j+16*V) of dW's row i: the sum over the batch rows ri[0..cnt) where input i
+ * is nonzero of x[row][i] * D[row], in registers. */
+#define NN_DW_ROW(V)                                                                               \
+    do {                                                                                           \
+        nn_v16 acc[V];                                                                             \
+        for (int v = 0; v < V; v++) acc[v] = (nn_v16){0};                                          \
+        for (int q = 0; q < cnt; q++) {                                                            \
+            float xv = x[(size_t)ri[q] * in + i];                                                  \
+            const float *dr = d + (size_t)ri[q] * out + j;                                         \
+            for (int v = 0; v < V; v++) {                                                          \
+                nn_v16 dv;                                                                         \
+                NN_LOAD(dv, dr + 16 * v);                                                          \
+                acc[v] += xv * dv;                                                                 \
+            }                                                                                      \
+        }                                                                                          \
+        for (int v = 0; v < V; v++) NN_STORE(dw + (size_t)i * out + j + 16 * v, acc[v]);           \
+    } while (0)
+
+/* dW (in x out) = X^T D over the nonzero entries of X. The batch rows where each input is
+ * nonzero are listed first (`rows`: in x batch ints of scratch), then each row of dW is
+ * summed in registers over them, in batch order as the dense product sums, and stored once
+ * instead of being read and written back for every nonzero. */
 NN_CLONES
-static void nn__sparse_tn(int batch, int in, int out, const float *x, const float *d, float *dw) {
-    memset(dw, 0, sizeof(float) * (size_t)in * (size_t)out);
+static void nn__sparse_tn(int batch, int in, int out, const float *x, const float *d, float *dw,
+                          int *rows) {
+    int idx[in + 16], n_rows[in];
+    memset(n_rows, 0, sizeof n_rows);
     for (int r = 0; r < batch; r++) {
-        const float *xr = x + (size_t)r * in;
-        const float *dr = d + (size_t)r * out;
-        for (int i = 0; i < in; i++) {
-            float xv = xr[i];
-            if (xv == 0.0f) continue;
-            float *wr = dw + (size_t)i * out;
-            for (int o = 0; o < out; o++) wr[o] += xv * dr[o];
+        int nnz = nn__nonzeros(x + (size_t)r * in, 1, 0, in, idx);
+        for (int q = 0; q < nnz; q++) rows[(size_t)idx[q] * batch + n_rows[idx[q]]++] = r;
+    }
+    for (int i = 0; i < in; i++) {
+        const int *ri = rows + (size_t)i * batch;
+        int cnt = n_rows[i], j = 0;
+        for (; j + 128 <= out; j += 128) NN_DW_ROW(8);
+        for (; j + 16 <= out; j += 16) NN_DW_ROW(1);
+        for (; j < out; j++) {
+            float sum = 0.0f;
+            for (int q = 0; q < cnt; q++)
+                sum += x[(size_t)ri[q] * in + i] * d[(size_t)ri[q] * out + j];
+            dw[(size_t)i * out + j] = sum;
         }
     }
 }
 
-/* dst (cols x rows) = src (rows x cols) transposed, in 16 x 16 tiles so that both sides
- * stay in cache lines already loaded. */
-NN_CLONES
+/* dst (cols x rows) = src (rows x cols) transposed: 4 x 4 blocks through SSE registers
+ * (every x86-64 has SSE), the edges one by one. The blocks go along dst's rows, so that
+ * the stores stream and the scattered accesses are loads (measured: column-wise stores
+ * made the transpose of a 128 x 128 W four times slower). */
 static void nn__transpose(const float *src, int rows, int cols, float *dst) {
-    for (int i0 = 0; i0 < rows; i0 += 16)
-        for (int j0 = 0; j0 < cols; j0 += 16) {
-            int i1 = i0 + 16 < rows ? i0 + 16 : rows, j1 = j0 + 16 < cols ? j0 + 16 : cols;
-            for (int i = i0; i < i1; i++)
-                for (int j = j0; j < j1; j++) dst[(size_t)j * rows + i] = src[(size_t)i * cols + j];
+    int j = 0;
+#ifdef NN_X86
+    for (; j + 4 <= cols; j += 4) {
+        int i = 0;
+        for (; i + 4 <= rows; i += 4) {
+            __m128 r0 = _mm_loadu_ps(src + (size_t)i * cols + j);
+            __m128 r1 = _mm_loadu_ps(src + (size_t)(i + 1) * cols + j);
+            __m128 r2 = _mm_loadu_ps(src + (size_t)(i + 2) * cols + j);
+            __m128 r3 = _mm_loadu_ps(src + (size_t)(i + 3) * cols + j);
+            _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+            _mm_storeu_ps(dst + (size_t)j * rows + i, r0);
+            _mm_storeu_ps(dst + (size_t)(j + 1) * rows + i, r1);
+            _mm_storeu_ps(dst + (size_t)(j + 2) * rows + i, r2);
+            _mm_storeu_ps(dst + (size_t)(j + 3) * rows + i, r3);
         }
+        for (; i < rows; i++)
+            for (int c = j; c < j + 4; c++) dst[(size_t)c * rows + i] = src[(size_t)i * cols + c];
+    }
+#endif
+    for (; j < cols; j++)
+        for (int i = 0; i < rows; i++) dst[(size_t)j * rows + i] = src[(size_t)i * cols + j];
 }
 
 /* gb = column sums of d (batch x out). */
@@ -298,18 +438,17 @@ static void nn__relu(float *x, size_t n) {
 }
 
 void nn_gemm(int m, int n, int k, const float *a, const float *b, float *c, int accumulate) {
-#ifdef RD_HAVE_OPENBLAS
     if (nn_current == NN_BACKEND_BLAS) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a, k, b, n,
-                    accumulate ? 1.0f : 0.0f, c, n);
+        nn_blas_sgemm()(NN_CBLAS_ROW_MAJOR, NN_CBLAS_NO_TRANS, NN_CBLAS_NO_TRANS, m, n, k, 1.0f, a,
+                        k, b, n, accumulate ? 1.0f : 0.0f, c, n);
         return;
     }
-#endif
-    nn__gemm_native(m, n, k, a, b, c, accumulate);
+    nn__gemm_nn(m, n, k, a, b, c, NULL, accumulate, false);
 }
 
 /* Fraction of zeros in x above which the sparse loops beat a dense product. Measured on
  * the level 1 observation (about 10 nonzeros of 87); dense inputs take the gemm. */
+NN_CLONES
 static bool nn__mostly_zero(const float *x, size_t n) {
     size_t nz = 0;
     for (size_t i = 0; i < n; i++) nz += x[i] != 0.0f;
@@ -323,18 +462,19 @@ void nn_forward(const nn_shape *s, const float *params, const float *x, int batc
         int in = s->sizes[l], out = s->sizes[l + 1];
         const float *w = params + nn_weight_offset(s, l);
         const float *b = params + nn_bias_offset(s, l);
+        bool relu = l < s->n_layers - 1;
         /* Only the input can be sparse enough to pay: ReLU layers keep about half their
          * units, and the sparse kernel (no register reuse of W across rows) was measured
          * slower than the dense product at that density. */
         if (l == 0 && nn__mostly_zero(in_act, (size_t)batch * in)) {
-            nn__sparse_affine(batch, in, out, in_act, w, b, out_act);
-        } else {
+            nn__sparse_affine(batch, in, out, in_act, w, b, relu, out_act);
+        } else if (nn_current == NN_BACKEND_BLAS) {
             for (int r = 0; r < batch; r++)
                 memcpy(out_act + (size_t)r * out, b, sizeof(float) * (size_t)out);
             nn_gemm(batch, out, in, in_act, w, out_act, 1);
-        }
-        if (l < s->n_layers - 1) {
-            nn__relu(out_act, (size_t)batch * out);
+            if (relu) nn__relu(out_act, (size_t)batch * out);
+        } else {
+            nn__gemm_nn(batch, out, in, in_act, w, out_act, b, false, relu);
         }
         in_act = out_act;
         out_act += (size_t)batch * out;
@@ -346,9 +486,10 @@ void nn_backward(const nn_shape *s, const float *params, const float *x, int bat
     size_t w = (size_t)nn_max_width(s);
     float *dcur = scratch;                       /* d(loss)/d(pre-activation) of layer l */
     float *dprev = scratch + (size_t)batch * w;  /* d(loss)/d(output of layer l-1) */
-    float *wt = scratch + 2 * (size_t)batch * w; /* a transposed operand */
-    float *tmp = wt + (size_t)batch * w + w * w; /* a transposed result */
+    float *wt = scratch + 2 * (size_t)batch * w; /* W transposed */
+    int *rows = (int *)(wt + w * w);             /* the sparse dW's row lists */
     int L = s->n_layers;
+    bool blas = nn_current == NN_BACKEND_BLAS;
     memcpy(dcur, dout, sizeof(float) * (size_t)batch * s->sizes[L]);
     for (int l = L - 1; l >= 0; l--) {
         int in = s->sizes[l], out = s->sizes[l + 1];
@@ -358,42 +499,24 @@ void nn_backward(const nn_shape *s, const float *params, const float *x, int bat
         const float *xin = l == 0 ? x : acts + nn__acts_offset(s, l - 1, batch);
 
         nn__bias_grad(dcur, batch, out, gb);
-
-#ifdef RD_HAVE_OPENBLAS
-        bool blas = nn_current == NN_BACKEND_BLAS;
-#else
-        bool blas = false;
-#endif
-        if (l == 0 && nn__mostly_zero(xin, (size_t)batch * in)) {
-            nn__sparse_tn(batch, in, out, xin, dcur, gW);
-        } else if (blas) {
-#ifdef RD_HAVE_OPENBLAS
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in, out, batch, 1.0f, xin, in,
-                        dcur, out, 0.0f, gW, out);
-#endif
-        } else if (out >= 16) {
-            /* dW = X^T D through the register-blocked kernel: transposing X costs batch x in
-             * moves, the product batch x in x out multiply-adds. */
-            nn__transpose(xin, batch, in, wt);
-            nn__gemm_native(in, out, batch, wt, dcur, gW, 0);
-        } else {
-            /* Few outputs (the action layer): dW^T = D^T X keeps the long dimension in the
-             * vector lanes; then transpose the small result. */
-            nn__transpose(dcur, batch, out, wt);
-            nn__gemm_native(out, in, batch, wt, xin, tmp, 0);
-            nn__transpose(tmp, out, in, gW);
-        }
+        if (l == 0 && nn__mostly_zero(xin, (size_t)batch * in))
+            nn__sparse_tn(batch, in, out, xin, dcur, gW, rows);
+        else if (blas)
+            nn_blas_sgemm()(NN_CBLAS_ROW_MAJOR, NN_CBLAS_TRANS, NN_CBLAS_NO_TRANS, in, out, batch,
+                            1.0f, xin, in, dcur, out, 0.0f, gW, out);
+        else
+            nn__gemm_tn(in, out, batch, xin, dcur, gW, NULL, false, false);
         if (l == 0) break;
 
-        /* dprev = dcur W^T, then through the ReLU of layer l-1. */
+        /* dprev = dcur W^T, then through the ReLU of layer l-1. The kernel wants W^T in
+         * rows: transposing W costs in x out moves, the product batch x in x out
+         * multiply-adds. */
         if (blas) {
-#ifdef RD_HAVE_OPENBLAS
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, in, out, 1.0f, dcur, out, W,
-                        out, 0.0f, dprev, in);
-#endif
+            nn_blas_sgemm()(NN_CBLAS_ROW_MAJOR, NN_CBLAS_NO_TRANS, NN_CBLAS_TRANS, batch, in, out,
+                            1.0f, dcur, out, W, out, 0.0f, dprev, in);
         } else {
             nn__transpose(W, in, out, wt);
-            nn__gemm_native(batch, in, out, dcur, wt, dprev, 0);
+            nn__gemm_nn(batch, in, out, dcur, wt, dprev, NULL, false, false);
         }
         nn__relu_mask(dprev, xin, (size_t)batch * in);
         float *t = dcur;
@@ -438,28 +561,58 @@ static double nn__sumsq(const float *g, size_t n) {
     return sq;
 }
 
-float nn_clip_grad_norm(float *g, size_t n, float max_norm) {
-    float norm = (float)sqrt(nn__sumsq(g, n));
-    if (max_norm > 0.0f && norm > max_norm) {
-        float scale = max_norm / (norm + 1e-6f);
-        for (size_t i = 0; i < n; i++) g[i] *= scale;
-    }
-    return norm;
+float nn_clip_scale(const float *g, size_t n, float max_norm, float *norm) {
+    float nrm = (float)sqrt(nn__sumsq(g, n));
+    if (norm) *norm = nrm;
+    return max_norm > 0.0f && nrm > max_norm ? max_norm / (nrm + 1e-6f) : 1.0f;
 }
 
-/* The Adam loop with intrinsics: GCC will not vectorise sqrtf under the default
+/* The optimizer's constants for one step. */
+typedef struct {
+    float lr_t, b1, b2, eps_t; /* Adam, bias correction folded in (nn_adam_step) */
+    float scale;               /* gradient clipping's factor, 1 when within the norm */
+    float tau;                 /* the Polyak blend when a target is given */
+} nn__opt;
+
+/* Keeps x from being fused with the addition that follows: the Polyak blend rounds its
+ * product and its sum separately on every CPU (SSE has no fused multiply-add), so a run
+ * resumed on another machine continues with the same target-network arithmetic. */
+#ifdef NN_X86
+#define NN_NO_FMA(x)   __asm__("" : "+x"(x))
+#define NN_NO_FMA_V(x) __asm__("" : "+v"(x))
+#else
+#define NN_NO_FMA(x)
+#define NN_NO_FMA_V(x)
+#endif
+
+/* One parameter: the loops' tails, and the whole loop where there is no SSE. */
+static inline void nn__opt1(const nn__opt *o, float *p, float g, float *m, float *v, float *t) {
+    g *= o->scale;
+    *m = o->b1 * *m + (1.0f - o->b1) * g;
+    *v = o->b2 * *v + (1.0f - o->b2) * g * g;
+    *p -= o->lr_t * *m / (__builtin_sqrtf(*v) + o->eps_t);
+    if (t) {
+        float d = o->tau * (*p - *t);
+        NN_NO_FMA(d);
+        *t += d;
+    }
+}
+
+/* The optimizer loop with intrinsics: GCC will not vectorise sqrtf under the default
  * -fmath-errno (and ignores optimize attributes on multiversioned functions), so the
- * loop is written for AVX-512 and for SSE (every x86-64 has SSE), picked at run time. */
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx512f"))) static void nn__adam_avx512(float *p, const float *g, float *m,
-                                                               float *v, size_t n, float lr_t,
-                                                               float b1, float b2, float eps_t) {
-    __m512 vb1 = _mm512_set1_ps(b1), vb2 = _mm512_set1_ps(b2);
-    __m512 vc1 = _mm512_set1_ps(1.0f - b1), vc2 = _mm512_set1_ps(1.0f - b2);
-    __m512 vlr = _mm512_set1_ps(lr_t), veps = _mm512_set1_ps(eps_t);
+ * loop is written for AVX-512 and for SSE (every x86-64 has SSE), picked at run time.
+ * Clipping's scale, Adam and the Polyak blend are one pass over the parameters, not
+ * three. */
+#ifdef NN_X86
+__attribute__((target("avx512f"))) static void
+nn__opt_avx512(const nn__opt *o, float *p, const float *g, float *m, float *v, float *t, size_t n) {
+    __m512 vb1 = _mm512_set1_ps(o->b1), vb2 = _mm512_set1_ps(o->b2);
+    __m512 vc1 = _mm512_set1_ps(1.0f - o->b1), vc2 = _mm512_set1_ps(1.0f - o->b2);
+    __m512 vlr = _mm512_set1_ps(o->lr_t), veps = _mm512_set1_ps(o->eps_t);
+    __m512 vscale = _mm512_set1_ps(o->scale), vtau = _mm512_set1_ps(o->tau);
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        __m512 gv = _mm512_loadu_ps(g + i);
+        __m512 gv = _mm512_mul_ps(_mm512_loadu_ps(g + i), vscale);
         __m512 mv =
             _mm512_add_ps(_mm512_mul_ps(vb1, _mm512_loadu_ps(m + i)), _mm512_mul_ps(vc1, gv));
         __m512 vv = _mm512_add_ps(_mm512_mul_ps(vb2, _mm512_loadu_ps(v + i)),
@@ -470,57 +623,62 @@ __attribute__((target("avx512f"))) static void nn__adam_avx512(float *p, const f
         __m512 pv =
             _mm512_sub_ps(_mm512_loadu_ps(p + i), _mm512_div_ps(_mm512_mul_ps(vlr, mv), den));
         _mm512_storeu_ps(p + i, pv);
+        if (t) {
+            __m512 tv = _mm512_loadu_ps(t + i);
+            __m512 d = _mm512_mul_ps(vtau, _mm512_sub_ps(pv, tv));
+            NN_NO_FMA_V(d);
+            _mm512_storeu_ps(t + i, _mm512_add_ps(tv, d));
+        }
     }
-    for (; i < n; i++) {
-        m[i] = b1 * m[i] + (1.0f - b1) * g[i];
-        v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
-        p[i] -= lr_t * m[i] / (__builtin_sqrtf(v[i]) + eps_t);
-    }
+    for (; i < n; i++) nn__opt1(o, p + i, g[i], m + i, v + i, t ? t + i : NULL);
 }
 #endif
 
-static void nn__adam_kernel(float *p, const float *g, float *m, float *v, size_t n, float lr_t,
-                            float b1, float b2, float eps_t) {
-#if defined(__x86_64__) && defined(__GNUC__)
+static void nn__opt_run(const nn__opt *o, float *p, const float *g, float *m, float *v, float *t,
+                        size_t n) {
+    size_t i = 0;
+#ifdef NN_X86
     if (__builtin_cpu_supports("avx512f")) {
-        nn__adam_avx512(p, g, m, v, n, lr_t, b1, b2, eps_t);
+        nn__opt_avx512(o, p, g, m, v, t, n);
         return;
     }
-    __m128 vb1 = _mm_set1_ps(b1), vb2 = _mm_set1_ps(b2);
-    __m128 vc1 = _mm_set1_ps(1.0f - b1), vc2 = _mm_set1_ps(1.0f - b2);
-    __m128 vlr = _mm_set1_ps(lr_t), veps = _mm_set1_ps(eps_t);
-    size_t i = 0;
+    __m128 vb1 = _mm_set1_ps(o->b1), vb2 = _mm_set1_ps(o->b2);
+    __m128 vc1 = _mm_set1_ps(1.0f - o->b1), vc2 = _mm_set1_ps(1.0f - o->b2);
+    __m128 vlr = _mm_set1_ps(o->lr_t), veps = _mm_set1_ps(o->eps_t);
+    __m128 vscale = _mm_set1_ps(o->scale), vtau = _mm_set1_ps(o->tau);
     for (; i + 4 <= n; i += 4) {
-        __m128 gv = _mm_loadu_ps(g + i);
+        __m128 gv = _mm_mul_ps(_mm_loadu_ps(g + i), vscale);
         __m128 mv = _mm_add_ps(_mm_mul_ps(vb1, _mm_loadu_ps(m + i)), _mm_mul_ps(vc1, gv));
         __m128 vv =
             _mm_add_ps(_mm_mul_ps(vb2, _mm_loadu_ps(v + i)), _mm_mul_ps(_mm_mul_ps(vc2, gv), gv));
         _mm_storeu_ps(m + i, mv);
         _mm_storeu_ps(v + i, vv);
         __m128 den = _mm_add_ps(_mm_sqrt_ps(vv), veps);
-        _mm_storeu_ps(p + i, _mm_sub_ps(_mm_loadu_ps(p + i), _mm_div_ps(_mm_mul_ps(vlr, mv), den)));
+        __m128 pv = _mm_sub_ps(_mm_loadu_ps(p + i), _mm_div_ps(_mm_mul_ps(vlr, mv), den));
+        _mm_storeu_ps(p + i, pv);
+        if (t) {
+            __m128 tv = _mm_loadu_ps(t + i);
+            __m128 d = _mm_mul_ps(vtau, _mm_sub_ps(pv, tv));
+            NN_NO_FMA(d);
+            _mm_storeu_ps(t + i, _mm_add_ps(tv, d));
+        }
     }
-#else
-    size_t i = 0;
 #endif
-    for (; i < n; i++) {
-        m[i] = b1 * m[i] + (1.0f - b1) * g[i];
-        v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
-        p[i] -= lr_t * m[i] / (sqrtf(v[i]) + eps_t);
-    }
+    for (; i < n; i++) nn__opt1(o, p + i, g[i], m + i, v + i, t ? t + i : NULL);
 }
 
-void nn_adam_step(nn_adam *a, float *params, const float *grads, float *m, float *v, size_t n) {
+void nn_adam_step(nn_adam *a, float *params, const float *grads, float grad_scale, float *m,
+                  float *v, size_t n, float *target, float tau) {
     a->t++;
     /* PyTorch's form: p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps), folded so that the loop
      * does one division: lr_t = lr sqrt(bc2) / bc1, eps_t = eps sqrt(bc2). */
     double bc1 = 1.0 - pow(a->beta1, (double)a->t);
     double bc2 = 1.0 - pow(a->beta2, (double)a->t);
-    float lr_t = (float)(a->lr * sqrt(bc2) / bc1);
-    float eps_t = (float)(a->eps * sqrt(bc2));
-    nn__adam_kernel(params, grads, m, v, n, lr_t, a->beta1, a->beta2, eps_t);
-}
-
-void nn_polyak(float *target, const float *online, size_t n, float tau) {
-    for (size_t i = 0; i < n; i++) target[i] += tau * (online[i] - target[i]);
+    nn__opt o = {.lr_t = (float)(a->lr * sqrt(bc2) / bc1),
+                 .b1 = a->beta1,
+                 .b2 = a->beta2,
+                 .eps_t = (float)(a->eps * sqrt(bc2)),
+                 .scale = grad_scale,
+                 .tau = tau};
+    nn__opt_run(&o, params, grads, m, v, target, n);
 }

@@ -10,10 +10,10 @@
  * the weights from input i to every output, so y = x W_l + b_l), then the bias b_l of
  * sizes[l+1] floats. Hidden layers are followed by ReLU, the last layer is linear.
  *
- * The matrix products go to OpenBLAS (cblas_sgemm) or to hand-written kernels; the
- * backend is chosen by measurement (docs/design/learner.md) and can be switched for the
- * benchmark. The first layer skips zero inputs (the observation is mostly one-hot), which
- * is exact: a zero input contributes nothing to the product. */
+ * The matrix products go to hand-written kernels, chosen over OpenBLAS by measurement
+ * (docs/design/learner.md); OpenBLAS can be switched in for the benchmark's comparison. The
+ * first layer skips zero inputs (the observation is mostly one-hot), which is exact: a zero
+ * input contributes nothing to the product. */
 #ifndef RD_COMMON_NN_H
 #define RD_COMMON_NN_H
 
@@ -61,25 +61,36 @@ void nn_backward(const nn_shape *s, const float *params, const float *x, int bat
 /* Huber loss, mean over n: returns the loss and writes d(loss)/d(pred) into dpred. */
 float nn_huber(const float *pred, const float *target, int n, float delta, float *dpred);
 
-/* Scales g so that its L2 norm is at most max_norm (no-op when max_norm <= 0). Returns
- * the norm before clipping. */
-float nn_clip_grad_norm(float *g, size_t n, float max_norm);
+/* Gradient clipping by global L2 norm: the factor that brings g's norm down to max_norm
+ * (1 when it is within, or max_norm <= 0), for nn_adam_step to apply. *norm (if not NULL)
+ * gets the norm. */
+float nn_clip_scale(const float *g, size_t n, float max_norm, float *norm);
 
 typedef struct {
     float lr, beta1, beta2, eps;
     int64_t t; /* steps taken (for bias correction); part of the checkpointed state */
 } nn_adam;
 
-/* One Adam step (bias-corrected, as PyTorch's torch.optim.Adam): m, v are the moments. */
-void nn_adam_step(nn_adam *a, float *params, const float *grads, float *m, float *v, size_t n);
+/* One Adam step (bias-corrected, as PyTorch's torch.optim.Adam) from grads * grad_scale;
+ * m, v are the moments. When target is not NULL, the Polyak blend follows in the same pass:
+ * target <- target + tau (params - target), with the updated params. */
+void nn_adam_step(nn_adam *a, float *params, const float *grads, float grad_scale, float *m,
+                  float *v, size_t n, float *target, float tau);
 
-/* target <- target + tau (online - target). */
-void nn_polyak(float *target, const float *online, size_t n, float tau);
-
-/* The matrix-product backend; NATIVE is the default when OpenBLAS is absent. */
-void nn_set_backend(nn_backend b);
+/* The matrix-product backend: NATIVE (the default, chosen by measurement) or OpenBLAS,
+ * loaded at run time on first use. nn_set_backend returns -1 (and changes nothing) when
+ * OpenBLAS cannot be loaded. */
+int nn_set_backend(nn_backend b);
 nn_backend nn_get_backend(void);
 const char *nn_backend_name(nn_backend b);
+
+/* CBLAS's cblas_sgemm, for the benchmark's comparison; NULL when OpenBLAS is not installed.
+ * The constants are the CBLAS standard's. */
+typedef void (*nn_sgemm_fn)(int order, int trans_a, int trans_b, int m, int n, int k, float alpha,
+                            const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                            int ldc);
+enum { NN_CBLAS_ROW_MAJOR = 101, NN_CBLAS_NO_TRANS = 111, NN_CBLAS_TRANS = 112 };
+nn_sgemm_fn nn_blas_sgemm(void);
 
 /* C (m x n) = A (m x k) B (k x n), row-major, with the current backend; C is overwritten
  * when accumulate is 0, added to otherwise. Exposed for the benchmark and tests. */

@@ -1,6 +1,7 @@
 /* tests/test_nn_grad.c — the MLP's gradients against finite differences (genann style, a
- * fixed seed), Adam against hand-computed values, Huber, clipping, Polyak, and the two
- * matrix backends against a plain triple loop. */
+ * fixed seed), forward and backward at the trainer's shapes against double-precision loops,
+ * Adam against hand-computed values, Huber, clipping, Polyak, and the two matrix backends
+ * against a plain triple loop. */
 #include <check.h>
 #include <math.h>
 #include <stdbool.h>
@@ -21,7 +22,8 @@ static double loss_of(const nn_shape *s, const float *params, const float *x, in
 }
 
 static void check_gradients(nn_backend backend, bool sparse_input) {
-    nn_set_backend(backend);
+    ck_assert_msg(nn_set_backend(backend) == 0, "backend %s cannot be loaded",
+                  nn_backend_name(backend));
     nn_shape s;
     int hidden[2] = {7, 5};
     ck_assert_int_eq(nn_shape_init(&s, 11, hidden, 2, 3), 0);
@@ -106,7 +108,7 @@ START_TEST(test_gemm_backends) {
                 ref[i * n + j] = (float)sum;
             }
         for (int be = 0; be < 2; be++) {
-            nn_set_backend((nn_backend)be);
+            ck_assert_int_eq(nn_set_backend((nn_backend)be), 0);
             for (int i = 0; i < m * n; i++) c[i] = 1.0f;
             nn_gemm(m, n, k, a, b, c, 1);
             for (int i = 0; i < m * n; i++)
@@ -120,6 +122,113 @@ START_TEST(test_gemm_backends) {
 }
 END_TEST
 
+/* Forward and backward at the trainer's shapes (and odd ones that reach every kernel's
+ * remainder paths) against plain double-precision loops: dense and one-hot-like inputs,
+ * each backend. */
+static void reference(const nn_shape *s, const float *p, const float *x, int batch,
+                      const float *dout, double *y_ref, double *g_ref) {
+    int L = s->n_layers, w = nn_max_width(s);
+    double *a = calloc((size_t)(L + 1) * batch * w, sizeof(double)); /* layer inputs */
+    double *d = calloc((size_t)batch * w, sizeof(double)),
+           *dn = calloc((size_t)batch * w, sizeof(double));
+    for (int r = 0; r < batch; r++)
+        for (int i = 0; i < s->sizes[0]; i++) a[(size_t)r * w + i] = x[r * s->sizes[0] + i];
+    for (int l = 0; l < L; l++) {
+        int in = s->sizes[l], out = s->sizes[l + 1];
+        const float *W = p + nn_weight_offset(s, l), *b = p + nn_bias_offset(s, l);
+        double *ai = a + (size_t)l * batch * w, *ao = ai + (size_t)batch * w;
+        for (int r = 0; r < batch; r++)
+            for (int o = 0; o < out; o++) {
+                double sum = b[o];
+                for (int i = 0; i < in; i++) sum += ai[(size_t)r * w + i] * W[(size_t)i * out + o];
+                ao[(size_t)r * w + o] = l < L - 1 && sum < 0 ? 0 : sum;
+            }
+    }
+    int nout = s->sizes[L];
+    for (int r = 0; r < batch; r++)
+        for (int o = 0; o < nout; o++) {
+            y_ref[r * nout + o] = a[(size_t)L * batch * w + (size_t)r * w + o];
+            d[(size_t)r * w + o] = dout[r * nout + o];
+        }
+    for (int l = L - 1; l >= 0; l--) {
+        int in = s->sizes[l], out = s->sizes[l + 1];
+        const float *W = p + nn_weight_offset(s, l);
+        double *ai = a + (size_t)l * batch * w;
+        double *gW = g_ref + nn_weight_offset(s, l), *gb = g_ref + nn_bias_offset(s, l);
+        for (int o = 0; o < out; o++) {
+            gb[o] = 0;
+            for (int r = 0; r < batch; r++) gb[o] += d[(size_t)r * w + o];
+        }
+        for (int i = 0; i < in; i++)
+            for (int o = 0; o < out; o++) {
+                double sum = 0;
+                for (int r = 0; r < batch; r++) sum += ai[(size_t)r * w + i] * d[(size_t)r * w + o];
+                gW[(size_t)i * out + o] = sum;
+            }
+        for (int r = 0; r < batch; r++)
+            for (int i = 0; i < in; i++) {
+                double sum = 0;
+                for (int o = 0; o < out; o++) sum += d[(size_t)r * w + o] * W[(size_t)i * out + o];
+                dn[(size_t)r * w + i] = ai[(size_t)r * w + i] > 0 ? sum : 0;
+            }
+        memcpy(d, dn, sizeof(double) * (size_t)batch * w);
+    }
+    free(a);
+    free(d);
+    free(dn);
+}
+
+static void close_to(double want, float got, const char *what, size_t i, int shape, int be) {
+    ck_assert_msg(fabs(want - got) <= 1e-4 * (1 + fabs(want)),
+                  "shape %d backend %d: %s[%zu] = %g, reference %g", shape, be, what, i, got, want);
+}
+
+START_TEST(test_reference_shapes) {
+    /* in, hidden..., out, batch: the level 1 and level 3 networks at batch 64 and 1, and
+     * widths of 130 / 20 / 50 that leave remainders after the 128-, 64- and 16-wide paths. */
+    int shapes[][5] = {
+        {87, 128, 128, 6, 64}, {104, 128, 128, 6, 1}, {37, 130, 20, 6, 5}, {50, 64, 50, 3, 9}};
+    rng_t r;
+    rng_seed(&r, 11, 0);
+    for (int t = 0; t < 4; t++) {
+        nn_shape s;
+        int hidden[2] = {shapes[t][1], shapes[t][2]}, in = shapes[t][0], batch = shapes[t][4];
+        ck_assert_int_eq(nn_shape_init(&s, in, hidden, 2, shapes[t][3]), 0);
+        int out = shapes[t][3];
+        size_t np = nn_num_params(&s);
+        float *p = malloc(sizeof(float) * np), *g = malloc(sizeof(float) * np);
+        float *acts = malloc(sizeof(float) * nn_acts_size(&s, batch));
+        float *scratch = malloc(sizeof(float) * nn_scratch_size(&s, batch));
+        float *x = calloc((size_t)batch * in, sizeof(float)),
+              *dout = malloc(sizeof(float) * batch * out);
+        double *y_ref = malloc(sizeof(double) * batch * out), *g_ref = malloc(sizeof(double) * np);
+        nn_init_params(&s, p, &r);
+        for (size_t i = 0; i < np; i++) p[i] += 0.05f * (rng_float(&r) - 0.5f);
+        for (int i = 0; i < batch * out; i++) dout[i] = rng_float(&r) - 0.5f;
+        for (int sparse = 0; sparse < 2; sparse++) {
+            for (int row = 0; row < batch; row++)
+                for (int i = 0; i < in; i++) {
+                    float v = rng_float(&r) * 2 - 1;
+                    /* one-hot-like: a few entries, a NaN-free -0 among the zeros */
+                    x[row * in + i] = !sparse ? v : i % 9 == row % 9 ? v : i == 1 ? -0.0f : 0.0f;
+                }
+            reference(&s, p, x, batch, dout, y_ref, g_ref);
+            for (int be = 0; be < 2; be++) {
+                ck_assert_int_eq(nn_set_backend((nn_backend)be), 0);
+                nn_forward(&s, p, x, batch, acts);
+                const float *y = nn_output(&s, acts, batch);
+                for (int i = 0; i < batch * out; i++)
+                    close_to(y_ref[i], y[i], "y", (size_t)i, t, be);
+                nn_backward(&s, p, x, batch, acts, dout, g, scratch);
+                for (size_t i = 0; i < np; i++) close_to(g_ref[i], g[i], "grad", i, t, be);
+            }
+        }
+        nn_set_backend(NN_BACKEND_NATIVE);
+        free(p), free(g), free(acts), free(scratch), free(x), free(dout), free(y_ref), free(g_ref);
+    }
+}
+END_TEST
+
 START_TEST(test_adam_hand_values) {
     /* One parameter, grads 0.5 then -0.25, lr 0.1, betas 0.9/0.999, eps 1e-8:
      * t=1: m=0.05, v=0.00025, mhat=0.5, vhat=0.25, p = 1 - 0.1*0.5/(0.5+1e-8) = 0.9
@@ -128,12 +237,12 @@ START_TEST(test_adam_hand_values) {
      *      p = 0.9 - 0.1*0.105263/(0.395225) = 0.873366 */
     nn_adam a = {.lr = 0.1f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .t = 0};
     float p = 1.0f, m = 0, v = 0, g = 0.5f;
-    nn_adam_step(&a, &p, &g, &m, &v, 1);
+    nn_adam_step(&a, &p, &g, 1.0f, &m, &v, 1, NULL, 0.0f);
     ck_assert_float_eq_tol(p, 0.9f, 1e-6f);
     ck_assert_float_eq_tol(m, 0.05f, 1e-7f);
     ck_assert_float_eq_tol(v, 0.00025f, 1e-8f);
-    g = -0.25f;
-    nn_adam_step(&a, &p, &g, &m, &v, 1);
+    g = -0.5f; /* -0.25 through a clipping scale of 0.5 */
+    nn_adam_step(&a, &p, &g, 0.5f, &m, &v, 1, NULL, 0.0f);
     ck_assert_int_eq(a.t, 2);
     ck_assert_float_eq_tol(m, 0.02f, 1e-7f);
     ck_assert_float_eq_tol(v, 0.00031225f, 1e-8f);
@@ -150,18 +259,30 @@ START_TEST(test_huber_clip_polyak) {
     ck_assert_float_eq_tol(d[1], 1.0f / 3, 1e-7f);
     ck_assert_float_eq_tol(d[2], -0.5f / 3, 1e-7f);
 
-    float g[2] = {3.0f, 4.0f};
-    ck_assert_float_eq_tol(nn_clip_grad_norm(g, 2, 1.0f), 5.0f, 1e-6f);
-    ck_assert_float_eq_tol(g[0], 0.6f, 1e-5f);
-    ck_assert_float_eq_tol(g[1], 0.8f, 1e-5f);
+    float g[2] = {3.0f, 4.0f}, norm = 0;
+    ck_assert_float_eq_tol(nn_clip_scale(g, 2, 1.0f, &norm), 0.2f, 1e-6f);
+    ck_assert_float_eq_tol(norm, 5.0f, 1e-6f);
     float g2[2] = {0.3f, 0.4f};
-    nn_clip_grad_norm(g2, 2, 1.0f);
-    ck_assert_float_eq(g2[0], 0.3f);
+    ck_assert_float_eq(nn_clip_scale(g2, 2, 1.0f, NULL), 1.0f);
+    ck_assert_float_eq(nn_clip_scale(g, 2, 0.0f, NULL), 1.0f); /* 0: no clipping */
 
-    float t[2] = {0.0f, 1.0f}, o[2] = {1.0f, 1.0f};
-    nn_polyak(t, o, 2, 0.25f);
-    ck_assert_float_eq_tol(t[0], 0.25f, 1e-7f);
-    ck_assert_float_eq(t[1], 1.0f);
+    /* Polyak after the Adam step, in the same pass, from the updated parameters: with a
+     * zero learning rate the parameters stay put and only the blend shows. Long enough
+     * (37) for the vector loop and its tail. */
+    enum { NP = 37 };
+    float pp[NP], gg[NP], mm[NP] = {0}, vv[NP] = {0}, tt[NP];
+    for (int i = 0; i < NP; i++) {
+        pp[i] = 1.0f + (float)i;
+        gg[i] = 0.1f * (float)(i % 5) - 0.2f;
+        tt[i] = (float)i;
+    }
+    nn_adam ad = {.lr = 0.0f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .t = 0};
+    nn_adam_step(&ad, pp, gg, 1.0f, mm, vv, NP, tt, 0.25f);
+    for (int i = 0; i < NP; i++) {
+        ck_assert_float_eq(pp[i], 1.0f + (float)i);
+        ck_assert_float_eq_tol(tt[i], (float)i + 0.25f, 1e-6f);
+        ck_assert_float_eq_tol(mm[i], 0.1f * gg[i], 1e-7f);
+    }
 }
 END_TEST
 
@@ -182,6 +303,7 @@ int main(void) {
     tcase_add_test(tc, test_gradient_native);
     tcase_add_test(tc, test_gradient_blas);
     tcase_add_test(tc, test_gemm_backends);
+    tcase_add_test(tc, test_reference_shapes);
     tcase_add_test(tc, test_adam_hand_values);
     tcase_add_test(tc, test_huber_clip_polyak);
     tcase_add_test(tc, test_layout);

@@ -165,10 +165,9 @@ float dqn_update(dqn_t *d, const replay_t *r, rng_t *rng) {
     for (int i = 0; i < B; i++)
         d->dout[i * ENV_NUM_ACTIONS + r->items[d->idx[i]].action] = d->dpred[i];
     nn_backward(&d->shape, d->online, d->x, B, d->acts, d->dout, d->grad, d->scratch);
-    nn_clip_grad_norm(d->grad, d->n_params, (float)a->grad_clip);
-    nn_adam_step(&d->adam, d->online, d->grad, d->adam_m, d->adam_v, d->n_params);
+    float scale = nn_clip_scale(d->grad, d->n_params, (float)a->grad_clip, NULL);
+    nn_adam_step(&d->adam, d->online, d->grad, scale, d->adam_m, d->adam_v, d->n_params,
+                 a->target_update == CFG_TARGET_POLYAK ? d->target : NULL, (float)a->tau);
     d->updates++;
-    if (a->target_update == CFG_TARGET_POLYAK)
-        nn_polyak(d->target, d->online, d->n_params, (float)a->tau);
     return loss;
 }
