@@ -1,12 +1,28 @@
 /* tests/test_trainer_control.c — the command handling of the trainer (trainer/control.h):
- * pause, resume, stop, start, set_speed, set_mode, checkpoint, malformed input. The wire is
- * the link's tests' business; this pins what each command does to the state the training
- * loop obeys. */
+ * pause, resume, stop, start, set_speed, set_mode, checkpoint, malformed input; then the
+ * real trainer driven over a WebSocket test server in visual mode at a slow speed:
+ * `checkpoint` is written at once mid-episode (paused: at exactly the step shown; running:
+ * within a step), `stop` checkpoints mid-episode and `start` continues the same episode,
+ * and SIGTERM with no grace saves the episode in progress. */
 #include <check.h>
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "common/ckpt.h"
 #include "trainer/control.h"
+#include "trainer/trainer.h"
 #include "tests/support/runner.h"
+#include "tests/support/scratch.h"
+#include "tests/support/tclock.h"
+#include "tests/support/testsrv.h"
+#include "tests/support/tpaths.h"
 
 static ctl_command apply(ctl_state *c, const char *json) {
     char err[256];
@@ -76,6 +92,255 @@ START_TEST(test_malformed) {
 }
 END_TEST
 
+/* ---- The trainer program over a link ---- */
+
+#define WAIT_S 60.0
+
+/* Small and quick under the sanitizers; no grace, so SIGTERM saves mid-episode. */
+static const char *live_config = "[agent]\n"
+                                 "hidden = [16, 16]\n"
+                                 "replay_capacity = 2000\n"
+                                 "learning_starts = 100\n"
+                                 "batch_size = 8\n"
+                                 "[training]\n"
+                                 "checkpoint_every = 1000\n"
+                                 "eval_every = 0\n"
+                                 "progress_every = 1\n"
+                                 "stop_grace_seconds = 0\n";
+
+/* Stored message i as JSON (NULL when not stored yet); the caller frees it. */
+static cJSON *msg_at(testsrv *s, int i) {
+    static char buf[1 << 16];
+    if (testsrv_message(s, i, buf, sizeof buf) < 0) return NULL;
+    cJSON *j = cJSON_Parse(buf);
+    ck_assert_msg(j != NULL, "message %d is not JSON: %.200s", i, buf);
+    return j;
+}
+
+static bool str_is(const cJSON *j, const char *key, const char *want) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+    return cJSON_IsString(v) && strcmp(v->valuestring, want) == 0;
+}
+
+static double num(const cJSON *j, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+    ck_assert_msg(cJSON_IsNumber(v), "no number \"%s\"", key);
+    return v->valuedouble;
+}
+
+/* Index of the first message at or after `from` whose type is `type` (and whose status is
+ * `status`, when given), waiting up to WAIT_S; the test fails when none comes. */
+static int await(testsrv *s, int from, const char *type, const char *status) {
+    double until = tclock_now_s() + WAIT_S;
+    for (int i = from;;) {
+        cJSON *j = msg_at(s, i);
+        if (!j) {
+            ck_assert_msg(tclock_now_s() < until, "no %s %s after message %d", type,
+                          status ? status : "", from);
+            tclock_sleep_s(0.005);
+            continue;
+        }
+        bool hit = str_is(j, "type", type) && (!status || str_is(j, "status", status));
+        cJSON_Delete(j);
+        if (hit) return i;
+        i++;
+    }
+}
+
+/* A place in training: episodes completed and the step within the next one. A frame
+ * message shows (episode in progress, step after it); a checkpoint message (episodes
+ * completed, episode_step). */
+typedef struct {
+    int64_t episodes, step;
+} place;
+
+static place frame_place(const cJSON *f) {
+    return (place){(int64_t)num(f, "episode") - 1, (int64_t)num(f, "step")};
+}
+
+static int place_cmp(place a, place b) {
+    if (a.episodes != b.episodes) return a.episodes < b.episodes ? -1 : 1;
+    return a.step < b.step ? -1 : a.step > b.step;
+}
+
+/* The place of the last frame in messages [from, to), or {-1, -1}. */
+static place last_frame(testsrv *s, int from, int to) {
+    place p = {-1, -1};
+    for (int i = from; i < to; i++) {
+        cJSON *j = msg_at(s, i);
+        if (j && str_is(j, "type", "frame")) p = frame_place(j);
+        cJSON_Delete(j);
+    }
+    return p;
+}
+
+static int count_frames(testsrv *s, int from, int to) {
+    int n = 0;
+    for (int i = from; i < to; i++) {
+        cJSON *j = msg_at(s, i);
+        n += j && str_is(j, "type", "frame");
+        cJSON_Delete(j);
+    }
+    return n;
+}
+
+/* Checks the checkpoint message at index i against the file it names, and returns its
+ * place. A mid-episode one (episode_step > 0) holds the EPIS section, is never best and is
+ * named ep_<episodes>_s<step>. */
+static place check_checkpoint_msg(testsrv *s, int i) {
+    cJSON *j = msg_at(s, i);
+    place p = {(int64_t)num(j, "episode"), (int64_t)num(j, "episode_step")};
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(j, "name");
+    const cJSON *path = cJSON_GetObjectItemCaseSensitive(j, "path");
+    ck_assert(cJSON_IsString(name) && cJSON_IsString(path));
+    char want[64], err[1024];
+    if (p.step > 0)
+        snprintf(want, sizeof want, "ep_%07lld_s%05lld", (long long)p.episodes, (long long)p.step);
+    else
+        snprintf(want, sizeof want, "ep_%07lld", (long long)p.episodes);
+    ck_assert_str_eq(name->valuestring, want);
+    ckpt_file *f = ckpt_open(path->valuestring, 0, err, sizeof err);
+    ck_assert_msg(f != NULL, "%s", err);
+    ck_assert_int_eq(ckpt_file_header(f)->episode, p.episodes);
+    ck_assert((ckpt_file_section(f, TRAINER_TAG_EPISODE, NULL) != NULL) == (p.step > 0));
+    if (p.step > 0) ck_assert(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, "best")));
+    ckpt_file_free(f);
+    cJSON_Delete(j);
+    return p;
+}
+
+static pid_t spawn_linked_trainer(const char *config, const char *run_dir, int port) {
+    char trainer[1024], url[128];
+    snprintf(trainer, sizeof trainer, "%s/trainer", tpaths_bin_dir());
+    snprintf(url, sizeof url, "ws://127.0.0.1:%d/ws/trainer", port);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        unsetenv("RD_PARENT_PID");
+        unsetenv("RD_TRAINER_TOKEN");
+        execl(trainer, trainer, "--config", config, "--run-dir", run_dir, "--episodes", "1000000",
+              "--seed", "5", "--server", url, "--quiet", (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+START_TEST(test_live_checkpoint_stop_start_mid_episode) {
+    char dir[64], run_dir[128], config[128];
+    snprintf(dir, sizeof dir, "/tmp/rd_test_trainer_ctl.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(run_dir, sizeof run_dir, "%s/run", dir);
+    snprintf(config, sizeof config, "%s/live.toml", dir);
+    FILE *cf = fopen(config, "w");
+    ck_assert_ptr_nonnull(cf);
+    fputs(live_config, cf);
+    fclose(cf);
+    testsrv *s = testsrv_start(0, 200000);
+    ck_assert_ptr_nonnull(s);
+    pid_t pid = spawn_linked_trainer(config, run_dir, testsrv_port(s));
+
+    /* Some episodes at full speed, then visual mode at 4 steps a second: an episode now
+     * lasts a minute or more. */
+    int i = await(s, 0, "episode", NULL);
+    ck_assert_int_eq(testsrv_send(s, "{\"command\":\"set_speed\",\"speed\":4}"), 0);
+    ck_assert_int_eq(testsrv_send(s, "{\"command\":\"set_mode\",\"visual\":true}"), 0);
+    i = await(s, i, "frame", NULL);
+
+    /* Paused: `checkpoint` is written at the very step the last frame showed. */
+    ck_assert_int_eq(testsrv_send(s, "{\"command\":\"pause\"}"), 0);
+    int paused = await(s, i, "status", "paused");
+    place shown = last_frame(s, i, paused);
+    ck_assert_int_ge(shown.step, 1);
+    ck_assert_int_eq(testsrv_send(s, "{\"command\":\"checkpoint\"}"), 0);
+    int c1 = await(s, paused, "checkpoint", NULL);
+    place saved = check_checkpoint_msg(s, c1);
+    ck_assert_int_eq(count_frames(s, paused, c1), 0);
+    /* An episode that happened to end on the last frame shown is saved at its boundary. */
+    place boundary = {shown.episodes + 1, 0};
+    ck_assert_msg(place_cmp(saved, shown) == 0 || place_cmp(saved, boundary) == 0,
+                  "paused at episode %lld step %lld, checkpoint at %lld step %lld",
+                  (long long)shown.episodes, (long long)shown.step, (long long)saved.episodes,
+                  (long long)saved.step);
+
+    /* Resumed, the episode goes on from the next step. */
+    ck_assert_int_eq(testsrv_send(s, "{\"command\":\"resume\"}"), 0);
+    i = await(s, c1, "frame", NULL);
+    {
+        cJSON *f = msg_at(s, i);
+        place next = frame_place(f);
+        cJSON_Delete(f);
+        place want = {saved.episodes, saved.step + 1};
+        ck_assert_msg(place_cmp(next, want) == 0, "after resume: episode %lld step %lld",
+                      (long long)next.episodes, (long long)next.step);
+    }
+
+    /* Running: written within a step of the command. Every frame before the checkpoint
+     * message is at or before its place, every frame after it beyond. */
+    i = await(s, i + 1, "frame", NULL);
+    int sent_at = (int)testsrv_count(s);
+    ck_assert_int_eq(testsrv_send(s, "{\"command\":\"checkpoint\"}"), 0);
+    int c2 = await(s, sent_at, "checkpoint", NULL);
+    place at = check_checkpoint_msg(s, c2);
+    ck_assert_int_gt(at.step, 0);
+    ck_assert_int_le(place_cmp(last_frame(s, 0, c2), at), 0);
+    int after = await(s, c2, "frame", NULL);
+    {
+        cJSON *f = msg_at(s, after);
+        place next = frame_place(f);
+        cJSON_Delete(f);
+        place want = {at.episodes, at.step + 1};
+        ck_assert_int_eq(place_cmp(next, want), 0);
+    }
+    /* The command came during a step's delay at the latest, and frames in flight were a
+     * step behind: a few steps at most, not the episode's end (hundreds of steps). */
+    ck_assert_int_le(count_frames(s, sent_at, c2), 3);
+
+    /* stop: checkpoint mid-episode, status stopped, no step until start. */
+    int stop_from = (int)testsrv_count(s);
+    ck_assert_int_eq(testsrv_send(s, "{\"command\":\"stop\"}"), 0);
+    int stopped = await(s, stop_from, "status", "stopped");
+    int c3 = await(s, stop_from, "checkpoint", NULL);
+    ck_assert_int_lt(c3, stopped);
+    place st = check_checkpoint_msg(s, c3);
+    ck_assert_int_gt(st.step, 0);
+    ck_assert_int_le(place_cmp(last_frame(s, 0, c3), st), 0);
+    tclock_sleep_s(0.6); /* two steps' time */
+    ck_assert_int_eq(count_frames(s, stopped, (int)testsrv_count(s)), 0);
+
+    /* start: the same episode continues at the next step. */
+    ck_assert_int_eq(testsrv_send(s, "{\"command\":\"start\"}"), 0);
+    int running = await(s, stopped, "status", "running");
+    i = await(s, running, "frame", NULL);
+    {
+        cJSON *f = msg_at(s, i);
+        place next = frame_place(f);
+        cJSON_Delete(f);
+        place want = {st.episodes, st.step + 1};
+        ck_assert_msg(place_cmp(next, want) == 0, "after start: episode %lld step %lld",
+                      (long long)next.episodes, (long long)next.step);
+    }
+
+    /* SIGTERM without grace: the episode in progress is saved, exit 0. */
+    i = await(s, i + 1, "frame", NULL);
+    kill(pid, SIGTERM);
+    int status = -1;
+    double until = tclock_now_s() + WAIT_S;
+    while (waitpid(pid, &status, WNOHANG) == 0 && tclock_now_s() < until) tclock_sleep_s(0.01);
+    if (tclock_now_s() >= until) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        ck_abort_msg("the trainer did not exit after SIGTERM");
+    }
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit status %d", status);
+    int c4 = await(s, i, "checkpoint", NULL);
+    place last = check_checkpoint_msg(s, c4);
+    ck_assert_int_gt(last.step, 0);
+    ck_assert_int_gt(place_cmp(last, st), 0);
+    testsrv_stop(s);
+    scratch_rm_rf(dir);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("trainer_control");
     TCase *tc = tcase_create("core");
@@ -84,6 +349,10 @@ int main(void) {
     tcase_add_test(tc, test_speed_mode_checkpoint);
     tcase_add_test(tc, test_malformed);
     suite_add_tcase(s, tc);
+    TCase *live = tcase_create("live");
+    tcase_set_timeout(live, 200);
+    tcase_add_test(live, test_live_checkpoint_stop_start_mid_episode);
+    suite_add_tcase(s, live);
     int failed = runner_run(s);
     return failed ? 1 : 0;
 }

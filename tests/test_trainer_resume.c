@@ -1,7 +1,11 @@
 /* tests/test_trainer_resume.c — the real trainer binary: determinism, exact resume (after
- * --episodes E/2 and after SIGTERM), SIGTERM writes a checkpoint and exits 0, a run
- * directory made with another config is refused with exit 2. */
+ * --episodes E/2, after SIGTERM, and from a mid-episode checkpoint that SIGTERM with no
+ * grace wrote: the same weights and the same metrics.jsonl lines as a run never stopped),
+ * SIGTERM writes a checkpoint and exits 0, a boundary checkpoint keeps the section layout
+ * of the files written before mid-episode checkpoints existed, a run directory made with
+ * another config is refused with exit 2. */
 #include <check.h>
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,11 +18,13 @@
 
 #include "common/ckpt.h"
 #include "common/config.h"
+#include "common/policy.h"
 #include "trainer/trainer.h"
+#include "tests/support/le.h"
 #include "tests/support/runner.h"
 
 static char tmpdir[256];
-static char config_path[512];
+static char config_path[512], mid_config_path[512];
 
 /* A small network and replay so that a run takes a fraction of a second even under ASan. */
 static const char *config_text = "[agent]\n"
@@ -33,14 +39,36 @@ static const char *config_text = "[agent]\n"
                                  "eval_episodes = 2\n"
                                  "progress_every = 1\n";
 
+/* Episodes of a few milliseconds (a larger network and batch: the updates dominate), so
+ * that a signal sent at a random instant lands inside one; no grace, so the first signal
+ * suspends the episode at once and the checkpoint holds it in progress. */
+static const char *mid_config_text = "[agent]\n"
+                                     "hidden = [64, 64]\n"
+                                     "replay_capacity = 2000\n"
+                                     "learning_starts = 100\n"
+                                     "batch_size = 32\n"
+                                     "target_update_every = 300\n"
+                                     "[training]\n"
+                                     "checkpoint_every = 15\n"
+                                     "eval_every = 10\n"
+                                     "eval_episodes = 2\n"
+                                     "progress_every = 1\n"
+                                     "stop_grace_seconds = 0\n";
+
+static void write_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
 static void setup(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/rd_test_trainer_XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(tmpdir));
     snprintf(config_path, sizeof config_path, "%s/small.toml", tmpdir);
-    FILE *f = fopen(config_path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(config_text, f);
-    fclose(f);
+    snprintf(mid_config_path, sizeof mid_config_path, "%s/mid.toml", tmpdir);
+    write_text(config_path, config_text);
+    write_text(mid_config_path, mid_config_text);
 }
 
 static void teardown(void) {
@@ -194,6 +222,176 @@ START_TEST(test_sigterm_checkpoints_and_resume_exact) {
 }
 END_TEST
 
+/* metrics.jsonl of run without the fields that depend on the wall clock (timestamp, rates,
+ * ETA), one JSON object a line as cJSON prints it; malloc'd. *lines receives the count. */
+static char *metrics_stripped(const char *run, int *lines) {
+    char path[600], line[4096];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", run);
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+    size_t cap = 1 << 16, len = 0;
+    char *out = malloc(cap);
+    out[0] = 0;
+    *lines = 0;
+    while (fgets(line, sizeof line, f)) {
+        cJSON *j = cJSON_Parse(line);
+        ck_assert_msg(j != NULL, "%s: line %d is not JSON: %s", path, *lines + 1, line);
+        static const char *const clock_fields[] = {"timestamp", "steps_per_second", "eta_seconds"};
+        for (size_t i = 0; i < sizeof clock_fields / sizeof clock_fields[0]; i++)
+            cJSON_DeleteItemFromObjectCaseSensitive(j, clock_fields[i]);
+        char *p = cJSON_PrintUnformatted(j);
+        size_t n = strlen(p);
+        if (len + n + 2 > cap) {
+            cap = 2 * (len + n + 2);
+            out = realloc(out, cap);
+        }
+        memcpy(out + len, p, n);
+        len += n;
+        out[len++] = '\n';
+        out[len] = 0;
+        free(p);
+        cJSON_Delete(j);
+        (*lines)++;
+    }
+    fclose(f);
+    return out;
+}
+
+/* The step within the episode in progress of run's newest checkpoint (its path into path),
+ * or -1 when it was written between episodes (no EPIS section). */
+static int newest_episode_step(const char *run, char *path, size_t pathlen) {
+    char dir[600], err[1024];
+    snprintf(dir, sizeof dir, "%s/checkpoints", run);
+    bool any = false;
+    ckpt_file *f = ckpt_open_newest(dir, 0, path, pathlen, &any, err, sizeof err);
+    ck_assert_msg(f != NULL, "no checkpoint in %s: %s", dir, err);
+    uint64_t len = 0;
+    const uint8_t *ep = ckpt_file_section(f, TRAINER_TAG_EPISODE, &len);
+    int step = -1;
+    if (ep) {
+        ck_assert_uint_eq(len, TRAINER_EPISODE_BYTES);
+        ck_assert_uint_eq(le_get32(ep), TRAINER_EPISODE_VERSION);
+        step = (int)le_get32(ep + 4);
+    }
+    ckpt_file_free(f);
+    return step;
+}
+
+static void wait_progress(const char *run, int episodes) {
+    for (int i = 0; i < 30000 && read_progress_episode(run) < episodes; i++) {
+        struct timespec ts = {0, 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* SIGTERM with stop_grace_seconds = 0 mid-episode: exit 0 with a checkpoint that holds the
+ * episode in progress (named ep_<episodes>_s<step>, `latest`, never `best`, loadable by
+ * the server as a policy); resuming from it continues that episode, and the run ends
+ * with the same weights and the same metrics lines as one never stopped. */
+START_TEST(test_sigterm_mid_episode_resume_exact) {
+    const int E = 120;
+    char straight[512], split[512], path[1024], err[1024];
+    snprintf(straight, sizeof straight, "%s/straight", tmpdir);
+    ck_assert_int_eq(run_trainer(mid_config_path, straight, E), 0);
+
+    /* A signal can land between two episodes (then the checkpoint is at a boundary, which
+     * other tests cover): try again in a fresh run directory, a few times at most. */
+    int step = -1;
+    for (int attempt = 0; attempt < 5 && step < 0; attempt++) {
+        snprintf(split, sizeof split, "%s/split%d", tmpdir, attempt);
+        pid_t pid = spawn_trainer(mid_config_path, split, E);
+        wait_progress(split, 3 + attempt);
+        kill(pid, SIGTERM);
+        ck_assert_int_eq(wait_exit(pid), 0);
+        step = newest_episode_step(split, path, sizeof path);
+        if (step < 0)
+            fprintf(stderr, "note: attempt %d: SIGTERM landed between episodes\n", attempt);
+    }
+    ck_assert_msg(step >= 0, "no SIGTERM landed inside an episode in 5 attempts");
+
+    /* The name, the pointers, the header. */
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/checkpoints", split);
+    ckpt_file *f = ckpt_open(path, 0, err, sizeof err);
+    ck_assert_msg(f != NULL, "%s", err);
+    int64_t episode = ckpt_file_header(f)->episode;
+    ckpt_file_free(f);
+    ck_assert_int_lt(episode, E);
+    char want[64];
+    snprintf(want, sizeof want, "ep_%07lld_s%05d.ckpt", (long long)episode, step);
+    const char *base = strrchr(path, '/');
+    ck_assert_str_eq(base + 1, want);
+    char latest[1024], best[1024];
+    ck_assert_int_eq(ckpt_resolve(dir, "latest", latest, sizeof latest, err, sizeof err), 0);
+    ck_assert_str_eq(latest, path);
+    if (ckpt_resolve(dir, "best", best, sizeof best, err, sizeof err) == 0)
+        ck_assert_str_ne(best, path);
+
+    /* The server's view: listed first (newest), loadable as a policy. */
+    cfg_config cfg;
+    ck_assert_msg(cfg_load_file(&cfg, mid_config_path, err, sizeof err) == 0, "%s", err);
+    ckpt_info info[16];
+    int n = ckpt_list(dir, info, 16, err, sizeof err);
+    ck_assert_int_ge(n, 1);
+    ck_assert_str_eq(info[0].path, path);
+    ck_assert(info[0].is_latest && !info[0].is_best);
+    policy_t *p = policy_create(&cfg, 1, err, sizeof err);
+    ck_assert_msg(p != NULL, "%s", err);
+    ck_assert_msg(ckpt_load_policy(path, &cfg, p, NULL, err, sizeof err) == 0, "%s", err);
+    policy_free(p);
+
+    /* Resume: the same run as the straight one. */
+    ck_assert_int_eq(run_trainer(mid_config_path, split, E), 0);
+    size_t la, lc;
+    int64_t ea, ec;
+    void *a = load_weights(straight, &la, &ea);
+    void *c = load_weights(split, &lc, &ec);
+    ck_assert_int_eq(ea, E);
+    ck_assert_int_eq(ec, E);
+    ck_assert_uint_eq(la, lc);
+    ck_assert_msg(memcmp(a, c, la) == 0,
+                  "run suspended at step %d of episode %lld and resumed differs", step,
+                  (long long)episode + 1);
+    free(a);
+    free(c);
+    int na, nc;
+    char *ma = metrics_stripped(straight, &na), *mc = metrics_stripped(split, &nc);
+    ck_assert_int_eq(na, E);
+    ck_assert_int_eq(nc, E);
+    ck_assert_msg(strcmp(ma, mc) == 0, "metrics.jsonl differs after the mid-episode resume");
+    free(ma);
+    free(mc);
+}
+END_TEST
+
+/* A checkpoint written between episodes has exactly the sections files had before
+ * mid-episode checkpoints existed (no EPIS), and a run resumes from it: the format old
+ * run directories hold still loads. */
+START_TEST(test_boundary_checkpoint_keeps_old_layout) {
+    char run[512], path[1024], err[1024];
+    snprintf(run, sizeof run, "%s/run", tmpdir);
+    ck_assert_int_eq(run_trainer(config_path, run, 15), 0);
+    ck_assert_int_eq(newest_episode_step(run, path, sizeof path), -1);
+    ckpt_file *f = ckpt_open(path, 0, err, sizeof err);
+    ck_assert_msg(f != NULL, "%s", err);
+    const uint32_t old_tags[] = {CKPT_TAG_ONLINE,    TRAINER_TAG_TARGET, TRAINER_TAG_ADAM,
+                                 TRAINER_TAG_REPLAY, TRAINER_TAG_STATE,  TRAINER_TAG_CURR};
+    for (size_t i = 0; i < sizeof old_tags / sizeof old_tags[0]; i++)
+        ck_assert_ptr_nonnull(ckpt_file_section(f, old_tags[i], NULL));
+    ck_assert_ptr_null(ckpt_file_section(f, TRAINER_TAG_EPISODE, NULL));
+    uint64_t len = 0;
+    const uint8_t *st = ckpt_file_section(f, TRAINER_TAG_STATE, &len);
+    ck_assert_uint_eq(len, TRAINER_STATE_BYTES);
+    ck_assert_uint_eq(le_get32(st), TRAINER_STATE_VERSION); /* unchanged: 2 */
+    ckpt_file_free(f);
+    ck_assert_int_eq(run_trainer(config_path, run, 20), 0);
+    size_t l;
+    int64_t ep;
+    free(load_weights(run, &l, &ep));
+    ck_assert_int_eq(ep, 20);
+}
+END_TEST
+
 START_TEST(test_config_mismatch_refused) {
     char run[512], other[512];
     snprintf(run, sizeof run, "%s/run", tmpdir);
@@ -216,6 +414,8 @@ int main(void) {
     tcase_set_timeout(tc, 280);
     tcase_add_test(tc, test_resume_is_exact);
     tcase_add_test(tc, test_sigterm_checkpoints_and_resume_exact);
+    tcase_add_test(tc, test_sigterm_mid_episode_resume_exact);
+    tcase_add_test(tc, test_boundary_checkpoint_keeps_old_layout);
     tcase_add_test(tc, test_config_mismatch_refused);
     suite_add_tcase(s, tc);
     int failed = runner_run(s);
