@@ -124,6 +124,18 @@ void nn_init_params(const nn_shape *s, float *params, rng_t *rng) {
 
 /* ---- Native kernels ---- */
 
+/* Hides x's value from the optimiser, at no cost: where a product must not be fused with
+ * the addition that follows (the Polyak blend rounds its product and its sum separately on
+ * every CPU, as SSE, having no fused multiply-add, does), and where a lane-by-lane copy
+ * must not be turned into a call to memcpy. */
+#ifdef NN_X86
+#define NN_OPAQUE(x)   __asm__("" : "+x"(x))
+#define NN_OPAQUE_V(x) __asm__("" : "+v"(x))
+#else
+#define NN_OPAQUE(x)
+#define NN_OPAQUE_V(x)
+#endif
+
 typedef float nn_v16 __attribute__((vector_size(64)));
 typedef int32_t nn_vi16 __attribute__((vector_size(64)));
 
@@ -134,18 +146,38 @@ typedef int32_t nn_vi16 __attribute__((vector_size(64)));
 /* max(x, 0) as the scalar `x > 0 ? x : 0` computes it (NaN and -0 give +0). */
 #define NN_RELU_V(x) ((nn_v16)((nn_vi16)(x) & (nn_vi16)((x) > (nn_v16){0})))
 
-/* Where a product's sums start: C's current values when accumulating, else the bias row
- * when there is one (the forward pass: y = b + x W), else zero. The bias is the start of
- * the sum, not added at the end, so the forward pass rounds as "copy b, then C += x W". */
+/* How a product's sums start and how they are stored. The bias is the start of the sum, not
+ * added at the end, so the forward pass rounds as "copy b, then C += x W" does. */
+typedef struct {
+    const float *bias; /* start from this row (n floats) unless accumulating; else from 0 */
+    const float *gate; /* store only where gate (laid out as C) > 0, else 0: the ReLU's
+                        * derivative applied to dX in the backward pass */
+    bool accumulate;   /* start from C's current values */
+    bool relu;         /* store max(sum, 0) */
+} nn__epi;
+
 #define NN_START(v, cp, bp)                                                                        \
     do {                                                                                           \
-        if (accumulate)                                                                            \
+        if (e.accumulate)                                                                          \
             NN_LOAD(v, cp);                                                                        \
-        else if (bias)                                                                             \
+        else if (e.bias)                                                                           \
             NN_LOAD(v, bp);                                                                        \
         else                                                                                       \
             v = (nn_v16){0};                                                                       \
     } while (0)
+
+/* The epilogue on a vector of sums x whose gate values are at gp. */
+#define NN_FINISH_V(x, gp)                                                                         \
+    do {                                                                                           \
+        if (e.relu) x = NN_RELU_V(x);                                                              \
+        if (e.gate) {                                                                              \
+            nn_v16 g_;                                                                             \
+            NN_LOAD(g_, gp);                                                                       \
+            x = (nn_v16)((nn_vi16)(x) & (nn_vi16)(g_ > (nn_v16){0}));                              \
+        }                                                                                          \
+    } while (0)
+/* ... and on one sum y with gate value at gp. */
+#define NN_FINISH(y, gp) ((e.relu && !((y) > 0.0f)) || (e.gate && !(*(gp) > 0.0f)) ? 0.0f : (y))
 
 /* Rows [i, i+R) x columns [j, j+16*V) of C = start + A B, accumulators in registers. R and
  * V are compile-time constants at every use, so the loops unroll fully. A_AT(r, p) is A's
@@ -156,7 +188,7 @@ typedef int32_t nn_vi16 __attribute__((vector_size(64)));
         nn_v16 acc[R][V];                                                                          \
         for (int r = 0; r < R; r++)                                                                \
             for (int v = 0; v < V; v++)                                                            \
-                NN_START(acc[r][v], c + (size_t)(i + r) * n + j + 16 * v, bias + j + 16 * v);      \
+                NN_START(acc[r][v], c + (size_t)(i + r) * n + j + 16 * v, e.bias + j + 16 * v);    \
         for (int p = 0; p < k; p++) {                                                              \
             nn_v16 bv[V];                                                                          \
             for (int v = 0; v < V; v++) NN_LOAD(bv[v], b + (size_t)p * n + j + 16 * v);            \
@@ -167,8 +199,9 @@ typedef int32_t nn_vi16 __attribute__((vector_size(64)));
         }                                                                                          \
         for (int r = 0; r < R; r++)                                                                \
             for (int v = 0; v < V; v++) {                                                          \
-                if (relu) acc[r][v] = NN_RELU_V(acc[r][v]);                                        \
-                NN_STORE(c + (size_t)(i + r) * n + j + 16 * v, acc[r][v]);                         \
+                size_t at = (size_t)(i + r) * n + j + 16 * v;                                      \
+                NN_FINISH_V(acc[r][v], e.gate + at);                                               \
+                NN_STORE(c + at, acc[r][v]);                                                       \
             }                                                                                      \
     } while (0)
 
@@ -186,10 +219,13 @@ typedef int32_t nn_vi16 __attribute__((vector_size(64)));
         for (int r = 0; r < R; r++) {                                                              \
             float out[16];                                                                         \
             NN_STORE(out, acc[r]);                                                                 \
-            float *cr = c + (size_t)(i + r) * n + j;                                               \
+            size_t at = (size_t)(i + r) * n + j;                                                   \
             for (int q = 0; q < rest; q++) {                                                       \
-                float y = accumulate ? cr[q] + out[q] : bias ? bias[j + q] + out[q] : out[q];      \
-                cr[q] = relu && !(y > 0.0f) ? 0.0f : y;                                            \
+                float y = e.accumulate ? c[at + q] + out[q]                                        \
+                          : e.bias     ? e.bias[j + q] + out[q]                                    \
+                                       : out[q];                                                       \
+                NN_OPAQUE(y); /* or the copy becomes a call to memcpy */                           \
+                c[at + q] = NN_FINISH(y, e.gate + at + q);                                         \
             }                                                                                      \
         }                                                                                          \
     } while (0)
@@ -218,9 +254,15 @@ typedef int32_t nn_vi16 __attribute__((vector_size(64)));
     int rest = n - j;                                                                              \
     if (k <= 1024) {                                                                               \
         float pack[(size_t)k * 16];                                                                \
-        memset(pack, 0, sizeof pack);                                                              \
-        for (int p = 0; p < k; p++) /* a loop: memcpy of `rest` floats is a library call */        \
-            for (int q = 0; q < rest; q++) pack[(size_t)p * 16 + q] = b[(size_t)p * n + j + q];    \
+        for (int p = 0; p < k; p++) {                                                              \
+            nn_v16 row = {0};                                                                      \
+            for (int q = 0; q < rest; q++) {                                                       \
+                float bq = b[(size_t)p * n + j + q];                                               \
+                NN_OPAQUE(bq); /* or the copy loop becomes a call to memcpy */                     \
+                row[q] = bq;                                                                       \
+            }                                                                                      \
+            NN_STORE(pack + (size_t)p * 16, row);                                                  \
+        }                                                                                          \
         /* Eight rows at once: eight independent FMA chains hide the FMA latency. */               \
         int i = 0;                                                                                 \
         for (; i + 8 <= m; i += 8) NN_PACKED(8);                                                   \
@@ -229,15 +271,14 @@ typedef int32_t nn_vi16 __attribute__((vector_size(64)));
     }                                                                                              \
     for (int i = 0; i < m; i++)                                                                    \
         for (int q = j; q < n; q++) {                                                              \
-            float sum = accumulate ? c[(size_t)i * n + q] : bias ? bias[q] : 0.0f;                 \
+            float sum = e.accumulate ? c[(size_t)i * n + q] : e.bias ? e.bias[q] : 0.0f;           \
             for (int p = 0; p < k; p++) sum += A_AT(0, p) * b[(size_t)p * n + q];                  \
-            c[(size_t)i * n + q] = relu && !(sum > 0.0f) ? 0.0f : sum;                             \
+            c[(size_t)i * n + q] = NN_FINISH(sum, e.gate + (size_t)i * n + q);                     \
         }
 
 /* C (m x n) = start + A (m x k, row-major) B (k x n). */
 NN_CLONES
-static void nn__gemm_nn(int m, int n, int k, const float *a, const float *b, float *c,
-                        const float *bias, bool accumulate, bool relu){
+static void nn__gemm_nn(int m, int n, int k, const float *a, const float *b, float *c, nn__epi e){
 #define A_AT(r, p) a[(size_t)(i + (r)) * k + (p)]
     NN_GEMM_BODY
 #undef A_AT
@@ -245,7 +286,7 @@ static void nn__gemm_nn(int m, int n, int k, const float *a, const float *b, flo
 
 /* C (m x n) = start + A^T B where A is stored k x m (row-major): dW = X^T D. */
 NN_CLONES static void nn__gemm_tn(int m, int n, int k, const float *a, const float *b, float *c,
-                                  const float *bias, bool accumulate, bool relu) {
+                                  nn__epi e) {
 #define A_AT(r, p) a[(size_t)(p)*m + i + (r)]
     NN_GEMM_BODY
 #undef A_AT
@@ -443,11 +484,13 @@ void nn_gemm(int m, int n, int k, const float *a, const float *b, float *c, int 
                         k, b, n, accumulate ? 1.0f : 0.0f, c, n);
         return;
     }
-    nn__gemm_nn(m, n, k, a, b, c, NULL, accumulate, false);
+    nn__gemm_nn(m, n, k, a, b, c, (nn__epi){.accumulate = accumulate});
 }
 
 /* Fraction of zeros in x above which the sparse loops beat a dense product. Measured on
- * the level 1 observation (about 10 nonzeros of 87); dense inputs take the gemm. */
+ * the level 1 observation (about 10 nonzeros of 87); dense inputs take the gemm. Both give
+ * the same sums (a zero input adds nothing, and the order is the same), so the choice is
+ * one of speed only, and the first row decides it for the batch. */
 NN_CLONES
 static bool nn__mostly_zero(const float *x, size_t n) {
     size_t nz = 0;
@@ -466,7 +509,7 @@ void nn_forward(const nn_shape *s, const float *params, const float *x, int batc
         /* Only the input can be sparse enough to pay: ReLU layers keep about half their
          * units, and the sparse kernel (no register reuse of W across rows) was measured
          * slower than the dense product at that density. */
-        if (l == 0 && nn__mostly_zero(in_act, (size_t)batch * in)) {
+        if (l == 0 && nn__mostly_zero(in_act, (size_t)in)) {
             nn__sparse_affine(batch, in, out, in_act, w, b, relu, out_act);
         } else if (nn_current == NN_BACKEND_BLAS) {
             for (int r = 0; r < batch; r++)
@@ -474,7 +517,7 @@ void nn_forward(const nn_shape *s, const float *params, const float *x, int batc
             nn_gemm(batch, out, in, in_act, w, out_act, 1);
             if (relu) nn__relu(out_act, (size_t)batch * out);
         } else {
-            nn__gemm_nn(batch, out, in, in_act, w, out_act, b, false, relu);
+            nn__gemm_nn(batch, out, in, in_act, w, out_act, (nn__epi){.bias = b, .relu = relu});
         }
         in_act = out_act;
         out_act += (size_t)batch * out;
@@ -499,26 +542,26 @@ void nn_backward(const nn_shape *s, const float *params, const float *x, int bat
         const float *xin = l == 0 ? x : acts + nn__acts_offset(s, l - 1, batch);
 
         nn__bias_grad(dcur, batch, out, gb);
-        if (l == 0 && nn__mostly_zero(xin, (size_t)batch * in))
+        if (l == 0 && nn__mostly_zero(xin, (size_t)in))
             nn__sparse_tn(batch, in, out, xin, dcur, gW, rows);
         else if (blas)
             nn_blas_sgemm()(NN_CBLAS_ROW_MAJOR, NN_CBLAS_TRANS, NN_CBLAS_NO_TRANS, in, out, batch,
                             1.0f, xin, in, dcur, out, 0.0f, gW, out);
         else
-            nn__gemm_tn(in, out, batch, xin, dcur, gW, NULL, false, false);
+            nn__gemm_tn(in, out, batch, xin, dcur, gW, (nn__epi){0});
         if (l == 0) break;
 
-        /* dprev = dcur W^T, then through the ReLU of layer l-1. The kernel wants W^T in
-         * rows: transposing W costs in x out moves, the product batch x in x out
-         * multiply-adds. */
+        /* dprev = dcur W^T, then through the ReLU of layer l-1 (gated by its output). The
+         * kernel wants W^T in rows: transposing W costs in x out moves, the product
+         * batch x in x out multiply-adds. */
         if (blas) {
             nn_blas_sgemm()(NN_CBLAS_ROW_MAJOR, NN_CBLAS_NO_TRANS, NN_CBLAS_TRANS, batch, in, out,
                             1.0f, dcur, out, W, out, 0.0f, dprev, in);
+            nn__relu_mask(dprev, xin, (size_t)batch * in);
         } else {
             nn__transpose(W, in, out, wt);
-            nn__gemm_nn(batch, in, out, dcur, wt, dprev, NULL, false, false);
+            nn__gemm_nn(batch, in, out, dcur, wt, dprev, (nn__epi){.gate = xin});
         }
-        nn__relu_mask(dprev, xin, (size_t)batch * in);
         float *t = dcur;
         dcur = dprev;
         dprev = t;
@@ -574,17 +617,6 @@ typedef struct {
     float tau;                 /* the Polyak blend when a target is given */
 } nn__opt;
 
-/* Keeps x from being fused with the addition that follows: the Polyak blend rounds its
- * product and its sum separately on every CPU (SSE has no fused multiply-add), so a run
- * resumed on another machine continues with the same target-network arithmetic. */
-#ifdef NN_X86
-#define NN_NO_FMA(x)   __asm__("" : "+x"(x))
-#define NN_NO_FMA_V(x) __asm__("" : "+v"(x))
-#else
-#define NN_NO_FMA(x)
-#define NN_NO_FMA_V(x)
-#endif
-
 /* One parameter: the loops' tails, and the whole loop where there is no SSE. */
 static inline void nn__opt1(const nn__opt *o, float *p, float g, float *m, float *v, float *t) {
     g *= o->scale;
@@ -593,7 +625,7 @@ static inline void nn__opt1(const nn__opt *o, float *p, float g, float *m, float
     *p -= o->lr_t * *m / (__builtin_sqrtf(*v) + o->eps_t);
     if (t) {
         float d = o->tau * (*p - *t);
-        NN_NO_FMA(d);
+        NN_OPAQUE(d);
         *t += d;
     }
 }
@@ -626,7 +658,7 @@ nn__opt_avx512(const nn__opt *o, float *p, const float *g, float *m, float *v, f
         if (t) {
             __m512 tv = _mm512_loadu_ps(t + i);
             __m512 d = _mm512_mul_ps(vtau, _mm512_sub_ps(pv, tv));
-            NN_NO_FMA_V(d);
+            NN_OPAQUE_V(d);
             _mm512_storeu_ps(t + i, _mm512_add_ps(tv, d));
         }
     }
@@ -659,7 +691,7 @@ static void nn__opt_run(const nn__opt *o, float *p, const float *g, float *m, fl
         if (t) {
             __m128 tv = _mm_loadu_ps(t + i);
             __m128 d = _mm_mul_ps(vtau, _mm_sub_ps(pv, tv));
-            NN_NO_FMA(d);
+            NN_OPAQUE(d);
             _mm_storeu_ps(t + i, _mm_add_ps(tv, d));
         }
     }
