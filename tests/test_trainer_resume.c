@@ -289,7 +289,7 @@ static void wait_progress(const char *run, int episodes) {
  * the server as a policy); resuming from it continues that episode, and the run ends
  * with the same weights and the same metrics lines as one never stopped. */
 START_TEST(test_sigterm_mid_episode_resume_exact) {
-    const int E = 120;
+    const int E = 80;
     char straight[512], split[512], path[1024], err[1024];
     snprintf(straight, sizeof straight, "%s/straight", tmpdir);
     ck_assert_int_eq(run_trainer(mid_config_path, straight, E), 0);
@@ -300,7 +300,10 @@ START_TEST(test_sigterm_mid_episode_resume_exact) {
     for (int attempt = 0; attempt < 5 && step < 0; attempt++) {
         snprintf(split, sizeof split, "%s/split%d", tmpdir, attempt);
         pid_t pid = spawn_trainer(mid_config_path, split, E);
+        /* progress.json is rewritten at an episode's end: wait a little into the next. */
         wait_progress(split, 3 + attempt);
+        struct timespec ts = {0, (attempt + 1) * 1000000L};
+        nanosleep(&ts, NULL);
         kill(pid, SIGTERM);
         ck_assert_int_eq(wait_exit(pid), 0);
         step = newest_episode_step(split, path, sizeof path);
