@@ -347,8 +347,11 @@ int main(int argc, char **argv) {
     }
     trainer_t *t = &a->t;
     if (t->resumed_from[0] && t->ep.active) {
-        log_info("resumed from %s at step %" PRId32 " of episode %" PRId64 " (target %" PRId64 ")",
-                 t->resumed_from, t->ep.steps, t->st.episode + 1, t->target_episodes);
+        /* "at episode N" as for a boundary checkpoint: run_demo's tests look for it. */
+        log_info("resumed from %s at episode %" PRId64 ", %" PRId32 " steps into episode %" PRId64
+                 " (target %" PRId64 ")",
+                 t->resumed_from, t->st.episode, t->ep.steps, t->st.episode + 1,
+                 t->target_episodes);
     } else if (t->resumed_from[0]) {
         log_info("resumed from %s at episode %" PRId64 " (target %" PRId64 ")", t->resumed_from,
                  t->st.episode, t->target_episodes);
