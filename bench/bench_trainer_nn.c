@@ -72,9 +72,13 @@ int main(int argc, char **argv) {
                               sh[s].tb ? sh[s].k : sh[s].n, 0.0f, c, sh[s].n);
                         continue;
                     }
-                    /* Native kernels have one form: the update transposes explicitly. */
+                    /* Native: TN has its own kernel; NT is the NN kernel on W^T (the
+                     * update transposes W, 1/64 of the product's work, not timed here). */
                     nn_set_backend(NN_BACKEND_NATIVE);
-                    nn_gemm(sh[s].m, sh[s].n, sh[s].k, a, b, c, 0);
+                    if (sh[s].ta)
+                        nn_gemm_tn(sh[s].m, sh[s].n, sh[s].k, a, b, c);
+                    else
+                        nn_gemm(sh[s].m, sh[s].n, sh[s].k, a, b, c, 0);
                 }
                 times[run] = (tclock_now_s() - t0) / reps;
             }

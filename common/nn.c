@@ -487,6 +487,10 @@ void nn_gemm(int m, int n, int k, const float *a, const float *b, float *c, int 
     nn__gemm_nn(m, n, k, a, b, c, (nn__epi){.accumulate = accumulate});
 }
 
+void nn_gemm_tn(int m, int n, int k, const float *a, const float *b, float *c) {
+    nn__gemm_tn(m, n, k, a, b, c, (nn__epi){0});
+}
+
 /* Fraction of zeros in x above which the sparse loops beat a dense product. Measured on
  * the level 1 observation (about 10 nonzeros of 87); dense inputs take the gemm. Both give
  * the same sums (a zero input adds nothing, and the order is the same), so the choice is

@@ -95,5 +95,8 @@ nn_sgemm_fn nn_blas_sgemm(void);
 /* C (m x n) = A (m x k) B (k x n), row-major, with the current backend; C is overwritten
  * when accumulate is 0, added to otherwise. Exposed for the benchmark and tests. */
 void nn_gemm(int m, int n, int k, const float *a, const float *b, float *c, int accumulate);
+/* C (m x n) = A^T B where A is stored k x m: the weight gradient's form (dW = X^T D), with
+ * the native kernel whatever the backend. Exposed for the benchmark. */
+void nn_gemm_tn(int m, int n, int k, const float *a, const float *b, float *c);
 
 #endif
