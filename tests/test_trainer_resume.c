@@ -24,7 +24,7 @@
 #include "tests/support/runner.h"
 
 static char tmpdir[256];
-static char config_path[512], mid_config_path[512];
+static char config_path[512], mid_config_path[512], long_config_path[512];
 
 /* A small network and replay so that a run takes a fraction of a second even under ASan. */
 static const char *config_text = "[agent]\n"
@@ -55,6 +55,42 @@ static const char *mid_config_text = "[agent]\n"
                                      "progress_every = 1\n"
                                      "stop_grace_seconds = 0\n";
 
+/* A world nobody dies in (no decay, no costs, no affordable place), so an episode lasts
+ * max_steps = 32,767 steps, a quarter of a second at full speed; a grace of an hour, so
+ * the first signal finishes the episode and only a second one cuts it short. */
+static const char *long_config_text = "[environment]\n"
+                                      "max_steps = 32767\n"
+                                      "fitness_health_rate = 0.0\n"
+                                      "[environment.initial]\n"
+                                      "money = 0.0\n"
+                                      "[environment.decay]\n"
+                                      "energy = 0.0\n"
+                                      "hygiene = 0.0\n"
+                                      "satiation = 0.0\n"
+                                      "mood = 0.0\n"
+                                      "social = 0.0\n"
+                                      "fitness = 0.0\n"
+                                      "[environment.move_cost]\n"
+                                      "energy = 0.0\n"
+                                      "hygiene = 0.0\n"
+                                      "satiation = 0.0\n"
+                                      "[environment.wait_cost]\n"
+                                      "energy = 0.0\n"
+                                      "[[environment.affordances]]\n"
+                                      "name = \"Bed\"\n"
+                                      "x = 1\n"
+                                      "y = 1\n"
+                                      "cost = 100.0\n"
+                                      "effects = { energy = 0.5 }\n"
+                                      "[agent]\n"
+                                      "hidden = [32, 32]\n"
+                                      "batch_size = 32\n"
+                                      "replay_capacity = 50000\n"
+                                      "learning_starts = 100\n"
+                                      "[training]\n"
+                                      "eval_every = 0\n"
+                                      "stop_grace_seconds = 3600\n";
+
 static void write_text(const char *path, const char *text) {
     FILE *f = fopen(path, "w");
     ck_assert_ptr_nonnull(f);
@@ -69,6 +105,8 @@ static void setup(void) {
     snprintf(mid_config_path, sizeof mid_config_path, "%s/mid.toml", tmpdir);
     write_text(config_path, config_text);
     write_text(mid_config_path, mid_config_text);
+    snprintf(long_config_path, sizeof long_config_path, "%s/long.toml", tmpdir);
+    write_text(long_config_path, long_config_text);
 }
 
 static void teardown(void) {
@@ -367,6 +405,49 @@ START_TEST(test_sigterm_mid_episode_resume_exact) {
 }
 END_TEST
 
+/* The first SIGTERM finishes the episode (it fits the grace), a second one saves it in
+ * progress at once: exit 0 with a mid-episode checkpoint, from which the run resumes and
+ * finishes the episode. */
+START_TEST(test_second_signal_saves_mid_episode) {
+    char run[512], path[1024], progress[600];
+    int step = -1;
+    /* The second signal must come before the first episode ends at full speed (a quarter
+     * of a second in Release): on a machine so fast that it did not, try again. */
+    for (int attempt = 0; attempt < 3 && step < 0; attempt++) {
+        snprintf(run, sizeof run, "%s/long%d", tmpdir, attempt);
+        snprintf(progress, sizeof progress, "%s/progress.json", run);
+        pid_t pid = spawn_trainer(long_config_path, run, 1);
+        /* progress.json is first written once the trainer runs (signal handlers set). */
+        for (int i = 0; i < 30000 && access(progress, F_OK) != 0; i++) {
+            struct timespec ts = {0, 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        struct timespec first = {0, 50 * 1000000L}, second = {0, 10 * 1000000L};
+        nanosleep(&first, NULL);
+        kill(pid, SIGTERM);
+        nanosleep(&second, NULL);
+        kill(pid, SIGTERM);
+        ck_assert_int_eq(wait_exit(pid), 0);
+        step = newest_episode_step(run, path, sizeof path);
+        if (step < 0) fprintf(stderr, "note: attempt %d: the episode ended first\n", attempt);
+    }
+    ck_assert_msg(step > 0, "the second SIGTERM never cut the episode short");
+    char want[64];
+    snprintf(want, sizeof want, "ep_0000000_s%05d.ckpt", step);
+    ck_assert_str_eq(strrchr(path, '/') + 1, want);
+    ck_assert_int_eq(run_trainer(long_config_path, run, 1), 0);
+    size_t l;
+    int64_t ep;
+    free(load_weights(run, &l, &ep));
+    ck_assert_int_eq(ep, 1);
+    int lines;
+    char *m = metrics_stripped(run, &lines);
+    ck_assert_int_eq(lines, 1);
+    ck_assert_msg(strstr(m, "\"steps\":32767,") != NULL, "%s", m);
+    free(m);
+}
+END_TEST
+
 /* A checkpoint written between episodes has exactly the sections files had before
  * mid-episode checkpoints existed (no EPIS), and a run resumes from it: the format old
  * run directories hold still loads. */
@@ -418,6 +499,7 @@ int main(void) {
     tcase_add_test(tc, test_resume_is_exact);
     tcase_add_test(tc, test_sigterm_checkpoints_and_resume_exact);
     tcase_add_test(tc, test_sigterm_mid_episode_resume_exact);
+    tcase_add_test(tc, test_second_signal_saves_mid_episode);
     tcase_add_test(tc, test_boundary_checkpoint_keeps_old_layout);
     tcase_add_test(tc, test_config_mismatch_refused);
     suite_add_tcase(s, tc);
