@@ -48,12 +48,6 @@ static void on_signal(int sig) {
     if (signals_seen < 2) signals_seen++;
 }
 
-static double mono_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void sleep_ms(int ms) {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL); /* a signal cuts it short, which is what we want */
@@ -79,8 +73,8 @@ static void send_record(app_t *a, const char *json) {
 static void set_status(app_t *a, trainer_status s) {
     a->t.status = s;
     /* On every change, and at least every 10 s (PROTOCOL §4.1). */
-    if (s == a->sent_status && mono_now() - a->last_status < 10.0) return;
-    a->last_status = mono_now();
+    if (s == a->sent_status && trainer_mono_now() - a->last_status < 10.0) return;
+    a->last_status = trainer_mono_now();
     a->sent_status = s;
     trainer_write_progress(&a->t);
     snprintf(a->msg, sizeof a->msg,
@@ -119,12 +113,12 @@ static int save_checkpoint(app_t *a, bool announce_kept) {
         return 0;
     }
     char err[1024];
-    double t0 = mono_now();
+    double t0 = trainer_mono_now();
     if (trainer_checkpoint(t, false, NULL, 0, err, sizeof err) != 0) {
         log_error("checkpoint failed: %s", err);
         return -1;
     }
-    log_debug("checkpoint written in %.0f ms", (mono_now() - t0) * 1e3);
+    log_debug("checkpoint written in %.0f ms", (trainer_mono_now() - t0) * 1e3);
     announce_checkpoint(a, false);
     return 0;
 }
@@ -174,7 +168,7 @@ static int before_step(void *ctx) {
     if (signals_seen == 1 && !a->finishing) {
         a->finishing = true;
         double grace = a->t.cfg.training.stop_grace_seconds;
-        a->finish_deadline = mono_now() + grace;
+        a->finish_deadline = trainer_mono_now() + grace;
         /* Estimate the rest of the episode at the recent speed; if it cannot end within
          * the grace, suspend it now rather than at the deadline. */
         double left = a->t.cfg.environment.max_steps - a->t.env.step;
@@ -183,7 +177,7 @@ static int before_step(void *ctx) {
                  fits ? "finishing" : "saving", a->t.st.episode + 1, a->t.env.step);
         if (!fits) return 1;
     }
-    if (a->finishing) return mono_now() > a->finish_deadline;
+    if (a->finishing) return trainer_mono_now() > a->finish_deadline;
     if (a->ctl.stop_requested) return 1; /* main checkpoints the episode and idles */
     if (a->ctl.paused) {
         set_status(a, TRAINER_STATUS_PAUSED);
@@ -203,7 +197,7 @@ static void after_step(void *ctx, int action, const float *q, float reward) {
     app_t *a = ctx;
     if (!a->link || !a->ctl.visual || a->finishing) return;
     /* Frames at most ~60 a second at full speed: the link would drop the rest anyway. */
-    double now = mono_now();
+    double now = trainer_mono_now();
     if (ctl_step_delay_ms(&a->ctl) == 0 && now - a->last_frame < 1.0 / 60) return;
     a->last_frame = now;
     const env_t *e = &a->t.env;

@@ -176,8 +176,8 @@ static void state_decode(const uint8_t *in, trainer_state *st) {
 /* The EPIS section: the episode in progress and the world's state, the env_t fields an
  * episode changes (its rng is in TSTA; its multiplier follows the curriculum stage, also
  * in TSTA; the rest is derived from the config). */
-static size_t episode_encode(const trainer_episode *ep, const env_t *e,
-                             uint8_t out[TRAINER_EPISODE_BYTES]) {
+static void episode_encode(const trainer_episode *ep, const env_t *e,
+                           uint8_t out[TRAINER_EPISODE_BYTES]) {
     uint8_t *p = out;
     p = put_u32(p, TRAINER_EPISODE_VERSION);
     p = put_u32(p, (uint32_t)ep->steps);
@@ -194,7 +194,7 @@ static size_t episode_encode(const trainer_episode *ep, const env_t *e,
     p = put_u32(p, (uint32_t)e->outcome);
     p = put_u32(p, (uint32_t)e->last_action);
     p = put_u32(p, e->last_interact_ok ? 1u : 0u);
-    return (size_t)(p - out);
+    (void)p; /* p - out == TRAINER_EPISODE_BYTES: episode_decode() checks its own count */
 }
 
 /* Decodes a section of TRAINER_EPISODE_BYTES into ep and e (bound to the run's config);
@@ -547,7 +547,7 @@ void trainer_close(trainer_t *t) {
 
 /* ---- Episodes ---- */
 
-static double mono_now(void) {
+double trainer_mono_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
@@ -556,7 +556,7 @@ static double mono_now(void) {
 void trainer_run_episode(trainer_t *t, const trainer_hooks *h, trainer_episode_result *res) {
     const cfg_agent *a = &t->cfg.agent;
     trainer_episode *ep = &t->ep;
-    double t0 = mono_now();
+    double t0 = trainer_mono_now();
     memset(res, 0, sizeof *res);
     if (!ep->active) {
         t->env.multiplier = trainer_multiplier(t);
@@ -605,7 +605,7 @@ void trainer_run_episode(trainer_t *t, const trainer_hooks *h, trainer_episode_r
         if (h && h->after_step) h->after_step(h->ctx, act, want_q ? q : NULL, r);
         if (out != ENV_RUNNING) break;
     }
-    ep->seconds += mono_now() - t0;
+    ep->seconds += trainer_mono_now() - t0;
     res->steps = ep->steps;
     res->total_reward = ep->total_reward;
     res->loss = ep->updates ? ep->loss_sum / ep->updates : 0.0;
