@@ -129,15 +129,22 @@ static void fill_sections(void) {
     for (size_t i = 0; i < sizeof sec_c; i++) sec_c[i] = (uint8_t)(255 - i);
 }
 
-static void save_sample(const char *name, int64_t episode, bool best, int keep) {
+/* A sample checkpoint `step` env steps into the episode after `episode` (0: at the
+ * boundary), as the trainer's mid-episode checkpoints are. */
+static void save_sample_at(const char *name, int64_t episode, int64_t step, bool best, int keep) {
     fill_sections();
     ckpt_header h = sample_header(episode);
+    h.steps += step;
     ckpt_section s[3] = {{CKPT_TAG_ONLINE, sec_a, sizeof sec_a},
                          {CKPT_TAG('E', 'M', 'T', 'Y'), NULL, 0},
                          {CKPT_TAG('T', 'A', 'I', 'L'), sec_c, sizeof sec_c}};
     char err[512] = "";
     int rc = ckpt_save(tmpdir, name, &h, s, 3, best, keep, err, sizeof err);
     ck_assert_msg(rc == 0, "save failed: %s", err);
+}
+
+static void save_sample(const char *name, int64_t episode, bool best, int keep) {
+    save_sample_at(name, episode, 0, best, keep);
 }
 
 static uint8_t *sample_bytes(size_t *len) {
@@ -660,6 +667,49 @@ START_TEST(pointers_and_retention) {
 }
 END_TEST
 
+/* Mid-episode checkpoints (ep_N_sS: S steps into episode N + 1) sort after the boundary
+ * checkpoint at the same episode count, in retention (by name), in the listing and in the
+ * fallback of ckpt_open_newest (by the header's env steps), and count towards `keep`. */
+START_TEST(mid_episode_names_order_and_retention) {
+    save_sample_at("ep_0000010", 10, 0, true, 3);
+    save_sample_at("ep_0000010_s00040", 10, 40, false, 3);
+    save_sample_at("ep_0000011", 11, 0, false, 3);
+    save_sample_at("ep_0000011_s00300", 11, 300, false, 3);
+    save_sample_at("ep_0000012", 12, 0, false, 3);
+    ck_assert(exists("ep_0000012.ckpt") && exists("ep_0000011_s00300.ckpt") &&
+              exists("ep_0000011.ckpt"));
+    ck_assert(!exists("ep_0000010_s00040.ckpt"));
+    ck_assert(exists("ep_0000010.ckpt")); /* best */
+    ckpt_info info[8];
+    char err[1024], path[1024];
+    int n = ckpt_list(tmpdir, info, 8, err, sizeof err);
+    ck_assert_int_eq(n, 4);
+    const char *order[] = {"ep_0000012", "ep_0000011_s00300", "ep_0000011", "ep_0000010"};
+    for (int i = 0; i < n; i++) ck_assert_str_eq(info[i].name, order[i]);
+    ck_assert(info[0].is_latest && info[3].is_best);
+    ck_assert_int_eq(ckpt_resolve(tmpdir, "ep_0000011_s00300", path, sizeof path, err, sizeof err),
+                     0);
+    /* Without a usable `latest`, the newest file that verifies: of the two at episode 11,
+     * the one with more steps (mtime and name would both pick the other). */
+    char p[1024];
+    path_in(p, sizeof p, "ep_0000012.ckpt");
+    ck_assert_int_eq(unlink(p), 0);
+    path_in(p, sizeof p, "latest");
+    write_file(p, "garbage/\n", 9);
+    bool any = false;
+    ckpt_file *f = ckpt_open_newest(tmpdir, HASH_A, path, sizeof path, &any, err, sizeof err);
+    ck_assert_msg(f != NULL, "%s", err);
+    ck_assert_int_eq(ckpt_file_header(f)->steps, 11 * 250 + 300);
+    ck_assert_ptr_nonnull(strstr(path, "ep_0000011_s00300.ckpt"));
+    ckpt_file_free(f);
+    /* A malformed suffix is no ep_* checkpoint for retention (never deleted by it). */
+    save_sample_at("ep_0000005_sx", 5, 0, false, 1);
+    save_sample_at("ep_0000013", 13, 0, false, 1);
+    ck_assert(exists("ep_0000005_sx.ckpt"));
+    ck_assert(!exists("ep_0000011_s00300.ckpt") && !exists("ep_0000011.ckpt"));
+}
+END_TEST
+
 START_TEST(stale_temporaries_cleaned) {
     /* a writer that died: a pid that has been reaped */
     pid_t dead = fork();
@@ -825,6 +875,7 @@ Suite *ckpt_suite(void) {
     tcase_add_test(tc, save_creates_dir_and_refuses_bad_input);
     tcase_add_test(tc, failed_write_leaves_previous);
     tcase_add_test(tc, list_and_resolve);
+    tcase_add_test(tc, mid_episode_names_order_and_retention);
     suite_add_tcase(s, tc);
     return s;
 }
