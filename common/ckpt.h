@@ -1,8 +1,10 @@
 /* common/ckpt.h — the checkpoint format (prefix ckpt_), DESIGN.md §3.4. One reader and one
  * writer for the trainer and the server.
  *
- * Files live in a run's checkpoints/ folder as ep_0000500.ckpt, with `latest` and `best`
- * pointer files naming one of them. This header is the part the server needs: listing,
+ * Files live in a run's checkpoints/ folder as ep_0000500.ckpt (500 episodes completed)
+ * or ep_0000500_s00123.ckpt (a mid-episode checkpoint, 123 steps into episode 501), with
+ * `latest` and `best` pointer files naming one of them. Newest means the most episodes,
+ * then the most env steps. This header is the part the server needs: listing,
  * resolving a model name, loading the policy weights. The trainer's full-state save and
  * load (optimizer, replay, RNG states) are declared alongside by the learner. */
 #ifndef RD_COMMON_CKPT_H
@@ -26,7 +28,8 @@ typedef struct {
     bool is_latest, is_best;
 } ckpt_info;
 
-/* Lists the checkpoints in dir, newest episode first, reading only their headers. Returns
+/* Lists the checkpoints in dir, newest first (episode, then env steps), reading only their
+ * headers. Returns
  * the count (at most max) or -1 with err. A file that fails its header check is skipped
  * with a warning in the log. (A missing dir lists as 0: no checkpoint yet.) */
 int ckpt_list(const char *dir, ckpt_info *out, int max, char *err, size_t errlen);
@@ -75,7 +78,8 @@ typedef struct {
 
 /* Writes dir/<name>.ckpt crash-safely (temporary file, fsync, rename, fsync of dir), then
  * points `latest` at it, and `best` too when is_best. Then removes the oldest ep_*.ckpt
- * files beyond the newest `keep` (never one that `latest` or `best` names). Creates dir
+ * files (ep_N and ep_N_sS alike, ordered by (N, S)) beyond the newest `keep` (never one
+ * that `latest` or `best` names). Creates dir
  * when missing. 0 or -1 with err; on error the previous files are untouched. */
 int ckpt_save(const char *dir, const char *name, const ckpt_header *h, const ckpt_section *s, int n,
               bool is_best, int keep, char *err, size_t errlen);
@@ -92,9 +96,9 @@ const void *ckpt_file_section(const ckpt_file *f, uint32_t tag, uint64_t *len);
 void ckpt_file_free(ckpt_file *f);
 
 /* Opens the newest checkpoint of dir that verifies: the one `latest` names, else the
- * others by episode, newest first. Each refused file is logged (log_warn) with its path
- * and reason. Returns NULL when none loads; *found_any tells whether dir held any
- * checkpoint at all (a fresh run) — err then says why the last one was refused. */
+ * others by episode and env steps, newest first. Each refused file is logged (log_warn) with its
+ * path and reason. Returns NULL when none loads; *found_any tells whether dir held any checkpoint
+ * at all (a fresh run) — err then says why the last one was refused. */
 ckpt_file *ckpt_open_newest(const char *dir, uint64_t expected_hash, char *path, size_t pathlen,
                             bool *found_any, char *err, size_t errlen);
 
