@@ -174,7 +174,7 @@ double trainer_multiplier(const trainer_t *t);
  * ends or when before_step suspends it (res->suspended). */
 void trainer_run_episode(trainer_t *t, const trainer_hooks *h, trainer_episode_result *res);
 
-/* Bookkeeping after a finished (not abandoned) episode: curriculum, metrics.jsonl line,
+/* Bookkeeping after a finished (not suspended) episode: curriculum, metrics.jsonl line,
  * TensorBoard, evaluation and `best`, periodic checkpoint, progress.json. Writes the
  * episode's JSON record (the link's `episode` message) into json when json is non-NULL.
  * 0 or -1 with err (a write failed). */
