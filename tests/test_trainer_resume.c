@@ -39,9 +39,10 @@ static const char *config_text = "[agent]\n"
                                  "eval_episodes = 2\n"
                                  "progress_every = 1\n";
 
-/* Episodes of a few milliseconds (a larger network and batch: the updates dominate), so
- * that a signal sent at a random instant lands inside one; no grace, so the first signal
- * suspends the episode at once and the checkpoint holds it in progress. */
+/* Episodes of a few milliseconds (a larger network and batch: the updates dominate) and
+ * little between them (no progress.json, evaluation every 25 episodes), so that a signal
+ * sent at a random instant lands inside one; no grace, so the first signal suspends the
+ * episode at once and the checkpoint holds it in progress. */
 static const char *mid_config_text = "[agent]\n"
                                      "hidden = [64, 64]\n"
                                      "replay_capacity = 2000\n"
@@ -50,9 +51,9 @@ static const char *mid_config_text = "[agent]\n"
                                      "target_update_every = 300\n"
                                      "[training]\n"
                                      "checkpoint_every = 15\n"
-                                     "eval_every = 10\n"
+                                     "eval_every = 25\n"
                                      "eval_episodes = 2\n"
-                                     "progress_every = 1\n"
+                                     "progress_every = 1000\n"
                                      "stop_grace_seconds = 0\n";
 
 /* A world nobody dies in (no decay, no costs, no affordable place), so an episode lasts
@@ -315,9 +316,12 @@ static int newest_episode_step(const char *run, char *path, size_t pathlen) {
     return step;
 }
 
-static void wait_progress(const char *run, int episodes) {
-    for (int i = 0; i < 30000 && read_progress_episode(run) < episodes; i++) {
-        struct timespec ts = {0, 1000000L};
+/* Waits (at most 30 s) until run's metrics.jsonl has `episodes` lines. */
+static void wait_metrics(const char *run, int episodes) {
+    char path[600];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", run);
+    for (int i = 0; i < 60000 && count_lines(path) < episodes; i++) {
+        struct timespec ts = {0, 500000L};
         nanosleep(&ts, NULL);
     }
 }
@@ -338,9 +342,9 @@ START_TEST(test_sigterm_mid_episode_resume_exact) {
     for (int attempt = 0; attempt < 5 && step < 0; attempt++) {
         snprintf(split, sizeof split, "%s/split%d", tmpdir, attempt);
         pid_t pid = spawn_trainer(mid_config_path, split, E);
-        /* progress.json is rewritten at an episode's end: wait a little into the next. */
-        wait_progress(split, 3 + attempt);
-        struct timespec ts = {0, (attempt + 1) * 1000000L};
+        /* A line is written at an episode's end: wait a little into the next. */
+        wait_metrics(split, 3 + attempt);
+        struct timespec ts = {0, attempt * 500000L};
         nanosleep(&ts, NULL);
         kill(pid, SIGTERM);
         ck_assert_int_eq(wait_exit(pid), 0);
