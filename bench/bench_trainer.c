@@ -15,9 +15,9 @@
  *   bench_trainer wall       --bin DIR [--config F] [--episodes N] [--seed S]
  *       runs the real trainer binary headless; prints wall seconds and peak RSS.
  *   bench_trainer digest     [--config F] [--episodes N] [--seed S] [--multiplier M]
- *       trains in-process and prints a 64-bit FNV-1a digest of the learner's state (online
- *       and target weights, Adam moments): a kernel change that claims to keep the
- *       arithmetic must keep the digest. */
+ *       trains in-process and prints 64-bit FNV-1a digests of the learner's state (online
+ *       and target weights; Adam moments): a kernel change that claims to keep the
+ *       arithmetic must keep them. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -284,14 +284,14 @@ static int cmd_digest(const args_t *a) {
         }
     }
     size_t bytes = sizeof(float) * t->dqn.n_params;
-    uint64_t h = 0xcbf29ce484222325ULL;
-    h = fnv1a(h, t->dqn.online, bytes);
-    h = fnv1a(h, t->dqn.target, bytes);
-    h = fnv1a(h, t->dqn.adam_m, bytes);
-    h = fnv1a(h, t->dqn.adam_v, bytes);
-    printf("digest %016" PRIx64 "  (seed %" PRIu64 ", %d episodes, %" PRId64 " steps, %" PRId64
-           " updates)\n",
-           h, a->seed, a->episodes, t->st.steps, t->dqn.updates);
+    uint64_t w = 0xcbf29ce484222325ULL, mo = w;
+    w = fnv1a(w, t->dqn.online, bytes);
+    w = fnv1a(w, t->dqn.target, bytes);
+    mo = fnv1a(mo, t->dqn.adam_m, bytes);
+    mo = fnv1a(mo, t->dqn.adam_v, bytes);
+    printf("digest weights %016" PRIx64 " moments %016" PRIx64 "  (seed %" PRIu64
+           ", %d episodes, %" PRId64 " steps, %" PRId64 " updates)\n",
+           w, mo, a->seed, a->episodes, t->st.steps, t->dqn.updates);
     trainer_close(t);
     free(t);
     remove_dir(dir);

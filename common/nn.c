@@ -731,5 +731,17 @@ void nn_adam_step(nn_adam *a, float *params, const float *grads, float grad_scal
                  .eps_t = (float)(a->eps * sqrt(bc2)),
                  .scale = grad_scale,
                  .tau = tau};
+#ifdef NN_X86
+    /* Denormals flushed to zero in this loop only (MXCSR FTZ + DAZ, restored after): the
+     * moments of an input that stops appearing (a cell the agent no longer visits) decay
+     * by beta1 every update into the denormal range within ~800 updates, and denormal
+     * arithmetic made the whole step 40% slower. A moment below 1e-38 moves no weight:
+     * lr m / (sqrt(v) + eps) is then under 1e-30, far below half an ulp of any weight. */
+    unsigned int csr = _mm_getcsr();
+    _mm_setcsr(csr | 0x8040);
     nn__opt_run(&o, params, grads, m, v, target, n);
+    _mm_setcsr(csr);
+#else
+    nn__opt_run(&o, params, grads, m, v, target, n);
+#endif
 }
