@@ -106,9 +106,10 @@ float *nn_output(const nn_shape *s, float *acts, int batch) {
 }
 
 size_t nn_scratch_size(const nn_shape *s, int batch) {
-    /* two gradient buffers, W transposed, and the sparse first layer's row lists (ints) */
+    /* two gradient buffers, W transposed, a transposed dW, and the sparse dW's row lists
+     * (ints) */
     size_t w = (size_t)nn_max_width(s), bw = (size_t)batch * w;
-    return 2 * bw + w * w + (size_t)batch * (size_t)s->sizes[0];
+    return 3 * bw + 2 * w * w;
 }
 
 void nn_init_params(const nn_shape *s, float *params, rng_t *rng) {
@@ -549,7 +550,8 @@ void nn_backward(const nn_shape *s, const float *params, const float *x, int bat
     float *dcur = scratch;                       /* d(loss)/d(pre-activation) of layer l */
     float *dprev = scratch + (size_t)batch * w;  /* d(loss)/d(output of layer l-1) */
     float *wt = scratch + 2 * (size_t)batch * w; /* W transposed */
-    int *rows = (int *)(wt + w * w);             /* the sparse dW's row lists */
+    float *dwt = wt + w * w;                     /* dW transposed */
+    int *rows = (int *)(dwt + w * w);            /* the sparse dW's row lists */
     int L = s->n_layers;
     bool blas = nn_current == NN_BACKEND_BLAS;
     memcpy(dcur, dout, sizeof(float) * (size_t)batch * s->sizes[L]);
@@ -561,13 +563,19 @@ void nn_backward(const nn_shape *s, const float *params, const float *x, int bat
         const float *xin = l == 0 ? x : acts + nn__acts_offset(s, l - 1, batch);
 
         nn__bias_grad(dcur, batch, out, gb);
-        if (l == 0 && nn__mostly_zero(xin, (size_t)in))
+        if (l == 0 && nn__mostly_zero(xin, (size_t)in)) {
             nn__sparse_tn(batch, in, out, xin, dcur, gW, rows, dprev, wt);
-        else if (blas)
+        } else if (nn__mostly_zero(dcur, (size_t)out)) {
+            /* D mostly zero: the output layer's, where only the action taken has a
+             * gradient. dW^T = D^T X over D's nonzeros, then transposed: the same sums. */
+            nn__sparse_tn(batch, out, in, dcur, xin, dwt, rows, dprev, wt);
+            nn__transpose(dwt, out, in, gW);
+        } else if (blas) {
             nn_blas_sgemm()(NN_CBLAS_ROW_MAJOR, NN_CBLAS_TRANS, NN_CBLAS_NO_TRANS, in, out, batch,
                             1.0f, xin, in, dcur, out, 0.0f, gW, out);
-        else
+        } else {
             nn__gemm_tn(in, out, batch, xin, dcur, gW, (nn__epi){0});
+        }
         if (l == 0) break;
 
         /* dprev = dcur W^T, then through the ReLU of layer l-1 (gated by its output). The

@@ -204,8 +204,10 @@ START_TEST(test_reference_shapes) {
         double *y_ref = malloc(sizeof(double) * batch * out), *g_ref = malloc(sizeof(double) * np);
         nn_init_params(&s, p, &r);
         for (size_t i = 0; i < np; i++) p[i] += 0.05f * (rng_float(&r) - 0.5f);
-        for (int i = 0; i < batch * out; i++) dout[i] = rng_float(&r) - 0.5f;
         for (int sparse = 0; sparse < 2; sparse++) {
+            /* dense, or one nonzero per row as the DQN loss gives (the taken action's) */
+            for (int i = 0; i < batch * out; i++)
+                dout[i] = !sparse || i % out == (i / out) % out ? rng_float(&r) - 0.5f : 0.0f;
             for (int row = 0; row < batch; row++)
                 for (int i = 0; i < in; i++) {
                     float v = rng_float(&r) * 2 - 1;
