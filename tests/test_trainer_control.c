@@ -209,7 +209,9 @@ static place check_checkpoint_msg(testsrv *s, int i) {
     return p;
 }
 
-static pid_t spawn_linked_trainer(const char *config, const char *run_dir, int port) {
+/* The trainer on run_dir for `episodes`, linked to the test server on `port` (0: alone). */
+static pid_t spawn_trainer(const char *config, const char *run_dir, const char *episodes,
+                           int port) {
     char trainer[1024], url[128];
     snprintf(trainer, sizeof trainer, "%s/trainer", tpaths_bin_dir());
     snprintf(url, sizeof url, "ws://127.0.0.1:%d/ws/trainer", port);
@@ -218,11 +220,34 @@ static pid_t spawn_linked_trainer(const char *config, const char *run_dir, int p
     if (pid == 0) {
         unsetenv("RD_PARENT_PID");
         unsetenv("RD_TRAINER_TOKEN");
-        execl(trainer, trainer, "--config", config, "--run-dir", run_dir, "--episodes", "1000000",
-              "--seed", "5", "--server", url, "--quiet", (char *)NULL);
+        execl(trainer, trainer, "--config", config, "--run-dir", run_dir, "--episodes", episodes,
+              "--seed", "5", "--quiet", port ? "--server" : (char *)NULL, url, (char *)NULL);
         _exit(127);
     }
     return pid;
+}
+
+/* Waits up to WAIT_S for pid; its exit code, or the test fails (the trainer is killed). */
+static int exit_code(pid_t pid) {
+    int status = -1;
+    double until = tclock_now_s() + WAIT_S;
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        if (tclock_now_s() >= until) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            ck_abort_msg("the trainer did not exit");
+        }
+        tclock_sleep_s(0.01);
+    }
+    ck_assert_msg(WIFEXITED(status), "the trainer died of signal %d", WTERMSIG(status));
+    return WEXITSTATUS(status);
+}
+
+static void write_config(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
 }
 
 START_TEST(test_live_checkpoint_stop_start_mid_episode) {
@@ -231,13 +256,10 @@ START_TEST(test_live_checkpoint_stop_start_mid_episode) {
     ck_assert_ptr_nonnull(mkdtemp(dir));
     snprintf(run_dir, sizeof run_dir, "%s/run", dir);
     snprintf(config, sizeof config, "%s/live.toml", dir);
-    FILE *cf = fopen(config, "w");
-    ck_assert_ptr_nonnull(cf);
-    fputs(live_config, cf);
-    fclose(cf);
+    write_config(config, live_config);
     testsrv *s = testsrv_start(0, 200000);
     ck_assert_ptr_nonnull(s);
-    pid_t pid = spawn_linked_trainer(config, run_dir, testsrv_port(s));
+    pid_t pid = spawn_trainer(config, run_dir, "1000000", testsrv_port(s));
 
     /* Some episodes at full speed, then visual mode at 4 steps a second: an episode now
      * lasts a minute or more. */
@@ -323,20 +345,90 @@ START_TEST(test_live_checkpoint_stop_start_mid_episode) {
     /* SIGTERM without grace: the episode in progress is saved, exit 0. */
     i = await(s, i + 1, "frame", NULL);
     kill(pid, SIGTERM);
-    int status = -1;
-    double until = tclock_now_s() + WAIT_S;
-    while (waitpid(pid, &status, WNOHANG) == 0 && tclock_now_s() < until) tclock_sleep_s(0.01);
-    if (tclock_now_s() >= until) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-        ck_abort_msg("the trainer did not exit after SIGTERM");
-    }
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit status %d", status);
+    ck_assert_int_eq(exit_code(pid), 0);
     int c4 = await(s, i, "checkpoint", NULL);
     place last = check_checkpoint_msg(s, c4);
     ck_assert_int_gt(last.step, 0);
     ck_assert_int_gt(place_cmp(last, st), 0);
     testsrv_stop(s);
+    scratch_rm_rf(dir);
+}
+END_TEST
+
+/* Episodes of milliseconds at full speed (updates dominate), so that a command lands
+ * inside one. */
+static const char *exact_config = "[agent]\n"
+                                  "hidden = [64, 64]\n"
+                                  "replay_capacity = 2000\n"
+                                  "learning_starts = 100\n"
+                                  "batch_size = 32\n"
+                                  "[training]\n"
+                                  "checkpoint_every = 15\n"
+                                  "eval_every = 25\n"
+                                  "eval_episodes = 2\n"
+                                  "progress_every = 1000\n";
+
+/* Whether the newest checkpoints of two runs hold the same online and target weights. */
+static bool same_weights(const char *run_a, const char *run_b) {
+    const char *runs[2] = {run_a, run_b};
+    ckpt_file *f[2];
+    for (int k = 0; k < 2; k++) {
+        char dir[600], path[1024], err[1024];
+        bool any;
+        snprintf(dir, sizeof dir, "%s/checkpoints", runs[k]);
+        f[k] = ckpt_open_newest(dir, 0, path, sizeof path, &any, err, sizeof err);
+        ck_assert_msg(f[k] != NULL, "%s", err);
+    }
+    bool same = ckpt_file_header(f[0])->episode == ckpt_file_header(f[1])->episode;
+    const uint32_t tags[] = {CKPT_TAG_ONLINE, TRAINER_TAG_TARGET};
+    for (int t = 0; t < 2 && same; t++) {
+        uint64_t la, lb;
+        const void *a = ckpt_file_section(f[0], tags[t], &la);
+        const void *b = ckpt_file_section(f[1], tags[t], &lb);
+        same = a && b && la == lb && memcmp(a, b, la) == 0;
+    }
+    ckpt_file_free(f[0]);
+    ckpt_file_free(f[1]);
+    return same;
+}
+
+/* `stop` mid-episode at full speed, then `start`: the episode continues in the same
+ * process, and the run ends with the weights of a run never stopped. */
+START_TEST(test_stop_start_mid_episode_is_exact) {
+    const char *E = "60";
+    char dir[64], straight[128], run_dir[128], config[128];
+    snprintf(dir, sizeof dir, "/tmp/rd_test_trainer_ctl.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(config, sizeof config, "%s/exact.toml", dir);
+    snprintf(straight, sizeof straight, "%s/straight", dir);
+    write_config(config, exact_config);
+    ck_assert_int_eq(exit_code(spawn_trainer(config, straight, E, 0)), 0);
+
+    /* A command can land between two episodes (a boundary checkpoint, still exact but not
+     * what this test is for): try again in a fresh run, a few times at most. */
+    place at = {-1, 0};
+    for (int attempt = 0; attempt < 4 && at.step == 0; attempt++) {
+        snprintf(run_dir, sizeof run_dir, "%s/run%d", dir, attempt);
+        testsrv *s = testsrv_start(0, 200000);
+        ck_assert_ptr_nonnull(s);
+        pid_t pid = spawn_trainer(config, run_dir, E, testsrv_port(s));
+        int i = await(s, 0, "episode", NULL);
+        i = await(s, i + 1, "episode", NULL);
+        ck_assert_int_eq(testsrv_send(s, "{\"command\":\"stop\"}"), 0);
+        int stopped = await(s, i, "status", "stopped");
+        at = check_checkpoint_msg(s, await(s, i, "checkpoint", NULL));
+        ck_assert_int_eq(testsrv_send(s, "{\"command\":\"start\"}"), 0);
+        await(s, stopped, "status", "completed");
+        kill(pid, SIGTERM);
+        ck_assert_int_eq(exit_code(pid), 0);
+        testsrv_stop(s);
+        if (at.step == 0)
+            fprintf(stderr, "note: attempt %d: stop landed between episodes\n", attempt);
+    }
+    ck_assert_msg(at.step > 0, "no stop landed inside an episode in 4 attempts");
+    ck_assert_msg(same_weights(straight, run_dir),
+                  "stopped at step %lld of episode %lld, started again: the weights differ",
+                  (long long)at.step, (long long)at.episodes + 1);
     scratch_rm_rf(dir);
 }
 END_TEST
@@ -352,6 +444,7 @@ int main(void) {
     TCase *live = tcase_create("live");
     tcase_set_timeout(live, 200);
     tcase_add_test(live, test_live_checkpoint_stop_start_mid_episode);
+    tcase_add_test(live, test_stop_start_mid_episode_is_exact);
     suite_add_tcase(s, live);
     int failed = runner_run(s);
     return failed ? 1 : 0;
