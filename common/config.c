@@ -117,8 +117,8 @@ static void default_agent(cfg_agent *a) {
     a->adam_beta1 = 0.9;
     a->adam_beta2 = 0.999;
     a->adam_eps = 1e-8;
-    a->gamma = 0.99;
-    a->replay_capacity = 100000;
+    a->gamma = 0.995;
+    a->replay_capacity = 300000;
     a->batch_size = 64;
     a->train_every = 4;
     a->learning_starts = 1000;
@@ -126,7 +126,7 @@ static void default_agent(cfg_agent *a) {
     a->target_update_every = 1000;
     a->tau = 0.01;
     a->epsilon_start = 1.0;
-    a->epsilon_end = 0.02;
+    a->epsilon_end = 0.01;
     a->epsilon_decay_episodes = 30;
     a->double_dqn = true;
     a->huber_delta = 100.0;
