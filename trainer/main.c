@@ -29,10 +29,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifdef RD_HAVE_OPENBLAS
-#include <cblas.h>
-#endif
-
 #include "common/config.h"
 #include "common/log.h"
 #include "common/nn.h"
@@ -316,9 +312,6 @@ int main(int argc, char **argv) {
         return 2;
     }
 
-#ifdef RD_HAVE_OPENBLAS
-    openblas_set_num_threads(1); /* one core: the demo shares the machine */
-#endif
     nn_set_backend(NN_BACKEND_NATIVE); /* chosen by measurement: docs/design/learner.md */
 
     struct sigaction sa;
