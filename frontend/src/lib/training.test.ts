@@ -141,8 +141,11 @@ describe('training reducer', () => {
     expect(s.frameSeq).toBe(1);
     expect(s.frame?.cells).toEqual(['Bed', '', '', 'Job']);
     expect(s.frame?.action).toBe('left');
-    applyTrainingMessage(s, { type: 'checkpoint', episode: 500, path: 'checkpoints/ep_0000500.ckpt', best: true });
-    expect(s.lastCheckpoint).toEqual({ episode: 500, path: 'checkpoints/ep_0000500.ckpt', best: true });
+    applyTrainingMessage(s, { type: 'checkpoint', episode: 500, episode_step: 0, path: 'checkpoints/ep_0000500.ckpt', best: true });
+    expect(s.lastCheckpoint).toEqual({ episode: 500, step: 0, path: 'checkpoints/ep_0000500.ckpt', best: true });
+    // mid-episode: 123 steps into episode 501
+    applyTrainingMessage(s, { type: 'checkpoint', episode: 500, episode_step: 123, path: 'checkpoints/ep_0000500_s00123.ckpt', best: false });
+    expect(s.lastCheckpoint).toEqual({ episode: 500, step: 123, path: 'checkpoints/ep_0000500_s00123.ckpt', best: false });
   });
 
   it('rejects what it does not understand', () => {

@@ -41,7 +41,8 @@ export interface TrainingState {
   best: number;
   error: string;
   complete: boolean;
-  lastCheckpoint: { episode: number; path: string; best: boolean } | null;
+  /** step > 0: written mid-episode, `step` steps into episode `episode + 1` */
+  lastCheckpoint: { episode: number; step: number; path: string; best: boolean } | null;
   /** The newest greedy evaluation the trainer reported (episode field eval_score). */
   lastEval: { episode: number; score: number } | null;
   /** How the newest episode ended (outcome: energy, health, max_steps), when sent. */
@@ -278,7 +279,8 @@ export function applyTrainingMessage(s: TrainingState, msg: unknown, now = Date.
       return true;
     case 'checkpoint': {
       const ep = num(m.episode) ?? 0;
-      s.lastCheckpoint = { episode: ep, path: typeof m.path === 'string' ? m.path : '', best: m.best === true };
+      const step = num(m.episode_step) ?? 0;
+      s.lastCheckpoint = { episode: ep, step, path: typeof m.path === 'string' ? m.path : '', best: m.best === true };
       return true;
     }
     case 'ack':
