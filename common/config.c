@@ -114,6 +114,8 @@ static void default_agent(cfg_agent *a) {
     a->hidden[0] = 128;
     a->hidden[1] = 128;
     a->learning_rate = 0.0005;
+    a->learning_rate_end = 0.00005;
+    a->learning_rate_decay_episodes = 700;
     a->adam_beta1 = 0.9;
     a->adam_beta2 = 0.999;
     a->adam_eps = 1e-8;
@@ -297,6 +299,8 @@ static const field environment_fields[] = {
 static const field agent_fields[] = {
     A(hidden, F_HIDDEN, 1, 4096, 0),
     A(learning_rate, F_DOUBLE, 0, 1, EXCL_MIN),
+    A(learning_rate_end, F_DOUBLE, 0, 1, EXCL_MIN),
+    A(learning_rate_decay_episodes, F_INT, 0, BIG, 0),
     A(adam_beta1, F_DOUBLE, 0, 1, EXCL_MAX),
     A(adam_beta2, F_DOUBLE, 0, 1, EXCL_MAX),
     A(adam_eps, F_DOUBLE, 0, 1, EXCL_MIN),

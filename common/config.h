@@ -90,8 +90,10 @@ typedef enum { CFG_TARGET_HARD = 0, CFG_TARGET_POLYAK } cfg_target_update;
 
 typedef struct {
     int n_hidden;
-    int hidden[CFG_MAX_HIDDEN]; /* [128, 128] */
-    double learning_rate;       /* Adam */
+    int hidden[CFG_MAX_HIDDEN];       /* [128, 128] */
+    double learning_rate;             /* Adam's step size at the start... */
+    double learning_rate_end;         /* ...falling linearly to this... */
+    int learning_rate_decay_episodes; /* ...over this many episodes (0: constant) */
     double adam_beta1, adam_beta2, adam_eps;
     double gamma;
     int replay_capacity;

@@ -56,12 +56,26 @@ double trainer_multiplier(const trainer_t *t) {
     return c->stages[s];
 }
 
+/* From `from` to `to` linearly over `over` episodes, then `to`; `to` throughout when
+ * over <= 0. By episode count only, so that a resumed run gets the same values. */
+static double linear_schedule(double from, double to, int over, int64_t episode) {
+    if (over <= 0) return to;
+    double f = (double)episode / over;
+    if (f > 1.0) f = 1.0;
+    return from + f * (to - from);
+}
+
 double trainer_epsilon(const trainer_t *t) {
     const cfg_agent *a = &t->cfg.agent;
-    if (a->epsilon_decay_episodes <= 0) return a->epsilon_end;
-    double f = (double)t->st.episode / a->epsilon_decay_episodes;
-    if (f > 1.0) f = 1.0;
-    return a->epsilon_start + f * (a->epsilon_end - a->epsilon_start);
+    return linear_schedule(a->epsilon_start, a->epsilon_end, a->epsilon_decay_episodes,
+                           t->st.episode);
+}
+
+double trainer_learning_rate(const trainer_t *t) {
+    const cfg_agent *a = &t->cfg.agent;
+    if (a->learning_rate_decay_episodes <= 0) return a->learning_rate;
+    return linear_schedule(a->learning_rate, a->learning_rate_end, a->learning_rate_decay_episodes,
+                           t->st.episode);
 }
 
 /* ---- Checkpoints ---- */
@@ -565,6 +579,7 @@ void trainer_run_episode(trainer_t *t, const trainer_hooks *h, trainer_episode_r
         ep->active = true;
     }
     double eps = trainer_epsilon(t); /* by episode count: the same in every part */
+    t->dqn.adam.lr = (float)trainer_learning_rate(t);
     float q[ENV_NUM_ACTIONS];
     bool want_q = h && h->want_q;
     replay_transition tr;
@@ -764,6 +779,7 @@ int trainer_end_episode(trainer_t *t, const trainer_episode_result *res, double 
         tb_scalar(t->tb, "episode/steps", t->st.episode, now, (float)res->steps);
         tb_scalar(t->tb, "episode/total_reward", t->st.episode, now, (float)res->total_reward);
         tb_scalar(t->tb, "episode/epsilon", t->st.episode, now, (float)eps);
+        tb_scalar(t->tb, "train/learning_rate", t->st.episode, now, t->dqn.adam.lr);
         tb_scalar(t->tb, "episode/loss", t->st.episode, now, (float)res->loss);
         tb_scalar(t->tb, "episode/multiplier", t->st.episode, now, (float)mult);
         tb_scalar(t->tb, "train/steps_per_second", t->st.episode, now, (float)t->ema_sps);

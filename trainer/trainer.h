@@ -167,6 +167,8 @@ void trainer_close(trainer_t *t);
 
 /* Epsilon for the next episode (linear schedule by episode). */
 double trainer_epsilon(const trainer_t *t);
+/* Adam's step size for the current episode: the [agent] learning_rate schedule. */
+double trainer_learning_rate(const trainer_t *t);
 double trainer_multiplier(const trainer_t *t);
 
 /* Plays and learns one episode, or the rest of the one in progress (t->ep.active: one

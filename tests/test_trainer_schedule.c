@@ -1,0 +1,75 @@
+/* tests/test_trainer_schedule.c — the per-episode schedules (trainer/trainer.h): epsilon and
+ * Adam's learning rate fall linearly by episode count, hold at their end values after the
+ * decay, and the learning rate reaches the optimizer at the start of each episode; a decay
+ * of 0 episodes keeps learning_rate throughout. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "trainer/trainer.h"
+#include "tests/support/runner.h"
+#include "tests/support/scratch.h"
+
+static trainer_t *open_trainer(cfg_config *cfg, char *dir) {
+    snprintf(dir, 64, "/tmp/rd_test_schedule_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    trainer_t *t = calloc(1, sizeof *t);
+    trainer_opts o = {.run_dir = dir, .episodes = 100, .quiet = true};
+    char err[1024];
+    ck_assert_msg(trainer_open(t, cfg, &o, err, sizeof err) == 0, "%s", err);
+    return t;
+}
+
+START_TEST(test_learning_rate_schedule) {
+    cfg_config cfg;
+    cfg_defaults(&cfg);
+    cfg.agent.learning_rate = 1e-3;
+    cfg.agent.learning_rate_end = 1e-4;
+    cfg.agent.learning_rate_decay_episodes = 100;
+    cfg.agent.replay_capacity = 1000;
+    cfg.agent.learning_starts = 1; /* updates from the first steps: the rate is used */
+    char dir[64];
+    trainer_t *t = open_trainer(&cfg, dir);
+    struct {
+        int64_t episode;
+        double lr;
+    } want[] = {{0, 1e-3}, {50, 5.5e-4}, {100, 1e-4}, {5000, 1e-4}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        t->st.episode = want[i].episode;
+        ck_assert_double_eq_tol(trainer_learning_rate(t), want[i].lr, 1e-12);
+        trainer_episode_result res;
+        trainer_run_episode(t, NULL, &res);
+        ck_assert_float_eq_tol(t->dqn.adam.lr, (float)want[i].lr, 1e-9f);
+        ck_assert_int_gt(t->dqn.updates, 0);
+    }
+    /* epsilon shares the schedule's shape: start at 0, end after its decay */
+    t->st.episode = 0;
+    ck_assert_double_eq_tol(trainer_epsilon(t), cfg.agent.epsilon_start, 1e-12);
+    t->st.episode = cfg.agent.epsilon_decay_episodes * 10;
+    ck_assert_double_eq_tol(trainer_epsilon(t), cfg.agent.epsilon_end, 1e-12);
+
+    cfg.agent.learning_rate_decay_episodes = 0; /* constant */
+    trainer_close(t);
+    free(t);
+    scratch_rm_rf(dir);
+    t = open_trainer(&cfg, dir);
+    t->st.episode = 12345;
+    ck_assert_double_eq_tol(trainer_learning_rate(t), 1e-3, 1e-12);
+    trainer_close(t);
+    free(t);
+    scratch_rm_rf(dir);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("trainer_schedule");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_learning_rate_schedule);
+    suite_add_tcase(s, tc);
+    int failed = runner_run(s);
+    return failed ? 1 : 0;
+}
