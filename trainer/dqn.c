@@ -28,7 +28,7 @@ int dqn_init(dqn_t *d, const cfg_config *cfg, uint64_t seed, char *err, size_t e
                    nn_scratch_size(&d->shape, d->batch) + obs + nn_acts_size(&d->shape, 1) + 3 * B;
     float *mem = calloc(total, sizeof(float));
     d->mask2 = calloc(B, 1);
-    d->idx = calloc(B, sizeof *d->idx);
+    d->idx = calloc(2 * B, sizeof *d->idx);
     if (!mem || !d->mask2 || !d->idx) {
         free(mem);
         free(d->mask2);
@@ -36,6 +36,7 @@ int dqn_init(dqn_t *d, const cfg_config *cfg, uint64_t seed, char *err, size_t e
         snprintf(err, errlen, "out of memory for the learner (%zu floats)", total);
         return -1;
     }
+    d->next_idx = d->idx + B;
     float *p = mem;
 #define TAKE(field, n)                                                                             \
     do {                                                                                           \
@@ -84,6 +85,32 @@ void dqn_free(dqn_t *d) {
     memset(d, 0, sizeof *d);
 }
 
+/* Plans the prefetch of what the next update will most likely sample: the same draws from
+ * a copy of the replay rng, over the size the buffer will have train_every steps from now.
+ * Only a hint — the next update draws from the real rng and reads the buffer as it is then
+ * — but it lets the DRAM latency of 128 scattered cache lines pass during the steps in
+ * between instead of stalling the update. The prefetches go out a share per dqn_act():
+ * issued all at once, most were dropped (the core tracks only so many misses). */
+static void plan_next_batch(dqn_t *d, const replay_t *r, const rng_t *rng) {
+    rng_t peek = *rng;
+    uint32_t size = r->size + (uint32_t)d->agent->train_every;
+    if (size > r->capacity) size = r->capacity;
+    for (int i = 0; i < d->batch; i++) d->next_idx[i] = rng_below(&peek, size);
+    d->next_items = r->items;
+    d->next_done = 0;
+}
+
+static void prefetch_share(dqn_t *d) {
+    if (!d->next_items) return;
+    int share = (d->batch + d->agent->train_every - 1) / d->agent->train_every;
+    int end = d->next_done + share < d->batch ? d->next_done + share : d->batch;
+    for (; d->next_done < end; d->next_done++) {
+        const char *item = (const char *)&d->next_items[d->next_idx[d->next_done]];
+        __builtin_prefetch(item);
+        __builtin_prefetch(item + sizeof(replay_transition) - 1);
+    }
+}
+
 static int masked_argmax(const float *q, uint8_t mask) {
     int best = ENV_WAIT; /* always allowed */
     for (int a = 0; a < ENV_NUM_ACTIONS; a++)
@@ -99,6 +126,7 @@ int dqn_greedy(dqn_t *d, const float *obs, uint8_t mask, float *q) {
 }
 
 int dqn_act(dqn_t *d, const float *obs, uint8_t mask, double epsilon, rng_t *rng, float *q) {
+    prefetch_share(d);
     mask |= 1u << ENV_WAIT;
     if (rng_double(rng) < epsilon) {
         int allowed[ENV_NUM_ACTIONS], n = 0;
@@ -115,22 +143,6 @@ int dqn_act(dqn_t *d, const float *obs, uint8_t mask, double epsilon, rng_t *rng
 
 void dqn_sync_target(dqn_t *d) {
     memcpy(d->target, d->online, sizeof(float) * d->n_params);
-}
-
-/* Prefetches what the next update will most likely sample: the same draws from a copy of
- * the replay rng, over the size the buffer will have train_every steps from now. Only a
- * hint — the next update draws from the real rng and reads the buffer as it is then — but
- * it lets the DRAM latency of 128 scattered cache lines pass during the environment steps
- * and the acting in between instead of stalling the update. */
-static void prefetch_next_batch(const dqn_t *d, const replay_t *r, const rng_t *rng) {
-    rng_t peek = *rng;
-    uint32_t size = r->size + (uint32_t)d->agent->train_every;
-    if (size > r->capacity) size = r->capacity;
-    for (int i = 0; i < d->batch; i++) {
-        const char *item = (const char *)&r->items[rng_below(&peek, size)];
-        __builtin_prefetch(item, 0, 2);
-        __builtin_prefetch(item + sizeof(replay_transition) - 1, 0, 2);
-    }
 }
 
 float dqn_update(dqn_t *d, const replay_t *r, rng_t *rng) {
@@ -190,6 +202,6 @@ float dqn_update(dqn_t *d, const replay_t *r, rng_t *rng) {
     nn_adam_step(&d->adam, d->online, d->grad, scale, d->adam_m, d->adam_v, d->n_params,
                  a->target_update == CFG_TARGET_POLYAK ? d->target : NULL, (float)a->tau);
     d->updates++;
-    prefetch_next_batch(d, r, rng);
+    plan_next_batch(d, r, rng);
     return loss;
 }

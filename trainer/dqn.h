@@ -28,6 +28,11 @@ typedef struct {
     float *pred, *tgt, *dpred;
     uint8_t *mask2;
     uint32_t *idx;
+    /* The next update's likely samples, prefetched a few per dqn_act() call: see
+     * prefetch_next_batch() in dqn.c. */
+    uint32_t *next_idx;
+    const replay_transition *next_items;
+    int next_done;
     env_t scratch_env; /* rebuilds observations from replay states */
     int64_t updates;
 } dqn_t;
