@@ -447,13 +447,67 @@ static void nn__sparse_tn(int batch, int in, int out, const float *x, const floa
     }
 }
 
-/* dst (cols x rows) = src (rows x cols) transposed: 4 x 4 blocks through SSE registers
- * (every x86-64 has SSE), the edges one by one. The blocks go along dst's rows, so that
- * the stores stream and the scattered accesses are loads (measured: column-wise stores
- * made the transpose of a 128 x 128 W four times slower). */
+/* dst[j * ldd + i] = src[i * lds + j] for i in [i0, i1), j in [j0, j1): the edges. */
+static void nn__transpose_part(const float *src, size_t lds, float *dst, size_t ldd, int i0, int i1,
+                               int j0, int j1) {
+    for (int j = j0; j < j1; j++)
+        for (int i = i0; i < i1; i++) dst[(size_t)j * ldd + i] = src[(size_t)i * lds + j];
+}
+
+#ifdef NN_X86
+/* 16 x 16 blocks in AVX-512 registers: 32-bit, 64-bit, then 128-bit lane interleaves (64
+ * shuffles for 256 floats), each block's rows stored whole. */
+__attribute__((target("avx512f"))) static void nn__transpose_avx512(const float *src, int rows,
+                                                                    int cols, float *dst) {
+    int r16 = rows & ~15, c16 = cols & ~15;
+    for (int j0 = 0; j0 < c16; j0 += 16)
+        for (int i0 = 0; i0 < r16; i0 += 16) {
+            __m512 r[16], t[16];
+            for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + (size_t)(i0 + i) * cols + j0);
+            for (int i = 0; i < 16; i += 2) {
+                t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+                t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+            }
+            for (int i = 0; i < 16; i += 4) {
+                __m512d a = _mm512_castps_pd(t[i]), b = _mm512_castps_pd(t[i + 1]);
+                __m512d c = _mm512_castps_pd(t[i + 2]), d = _mm512_castps_pd(t[i + 3]);
+                r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+                r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+                r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+                r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+            }
+            /* r[4g + k], 128-bit lane L, now holds rows 4g..4g+3 of column 4L + k */
+            for (int k = 0; k < 4; k++) {
+                t[k] = _mm512_shuffle_f32x4(r[k], r[4 + k], 0x88);
+                t[4 + k] = _mm512_shuffle_f32x4(r[k], r[4 + k], 0xdd);
+                t[8 + k] = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0x88);
+                t[12 + k] = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0xdd);
+            }
+            for (int k = 0; k < 4; k++) {
+                r[k] = _mm512_shuffle_f32x4(t[k], t[8 + k], 0x88);
+                r[8 + k] = _mm512_shuffle_f32x4(t[k], t[8 + k], 0xdd);
+                r[4 + k] = _mm512_shuffle_f32x4(t[4 + k], t[12 + k], 0x88);
+                r[12 + k] = _mm512_shuffle_f32x4(t[4 + k], t[12 + k], 0xdd);
+            }
+            for (int j = 0; j < 16; j++) _mm512_storeu_ps(dst + (size_t)(j0 + j) * rows + i0, r[j]);
+        }
+    nn__transpose_part(src, (size_t)cols, dst, (size_t)rows, r16, rows, 0, cols);
+    nn__transpose_part(src, (size_t)cols, dst, (size_t)rows, 0, r16, c16, cols);
+}
+#endif
+
+/* dst (cols x rows) = src (rows x cols) transposed. With AVX-512, 16 x 16 blocks in
+ * registers; else 4 x 4 blocks through SSE registers (every x86-64 has SSE), the edges one
+ * by one. The blocks go along dst's rows, so that the stores stream and the scattered
+ * accesses are loads (measured: column-wise stores made the transpose of a 128 x 128 W
+ * four times slower). */
 static void nn__transpose(const float *src, int rows, int cols, float *dst) {
     int j = 0;
 #ifdef NN_X86
+    if (__builtin_cpu_supports("avx512f")) {
+        nn__transpose_avx512(src, rows, cols, dst);
+        return;
+    }
     for (; j + 4 <= cols; j += 4) {
         int i = 0;
         for (; i + 4 <= rows; i += 4) {
@@ -467,12 +521,10 @@ static void nn__transpose(const float *src, int rows, int cols, float *dst) {
             _mm_storeu_ps(dst + (size_t)(j + 2) * rows + i, r2);
             _mm_storeu_ps(dst + (size_t)(j + 3) * rows + i, r3);
         }
-        for (; i < rows; i++)
-            for (int c = j; c < j + 4; c++) dst[(size_t)c * rows + i] = src[(size_t)i * cols + c];
+        nn__transpose_part(src, (size_t)cols, dst, (size_t)rows, i, rows, j, j + 4);
     }
 #endif
-    for (; j < cols; j++)
-        for (int i = 0; i < rows; i++) dst[(size_t)j * rows + i] = src[(size_t)i * cols + j];
+    nn__transpose_part(src, (size_t)cols, dst, (size_t)rows, 0, rows, j, cols);
 }
 
 /* gb = column sums of d (batch x out). */
