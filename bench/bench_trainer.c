@@ -123,9 +123,32 @@ static char *temp_run_dir(void) {
 }
 
 static void remove_dir(const char *dir) {
-    char cmd[512];
+    char cmd[CFG_PATH_MAX + 16];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) fprintf(stderr, "bench_trainer: could not remove %s\n", dir);
+}
+
+/* A trainer for cfg in a fresh temporary run directory; exits the program if it cannot be
+ * opened. bench_close() removes both. */
+static trainer_t *bench_open(const cfg_config *cfg, int64_t episodes) {
+    char *dir = temp_run_dir();
+    trainer_t *t = calloc(1, sizeof *t);
+    trainer_opts o = {.run_dir = dir, .episodes = episodes, .quiet = true};
+    char err[1024];
+    if (!t || trainer_open(t, cfg, &o, err, sizeof err) != 0) {
+        fprintf(stderr, "bench_trainer: %s\n", t ? err : "out of memory");
+        remove_dir(dir);
+        exit(1);
+    }
+    return t;
+}
+
+static void bench_close(trainer_t *t) {
+    char dir[sizeof t->run_dir];
+    snprintf(dir, sizeof dir, "%s", t->run_dir);
+    trainer_close(t);
+    free(t);
+    remove_dir(dir);
 }
 
 static int cmd_throughput(const args_t *a) {
@@ -135,14 +158,7 @@ static int cmd_throughput(const args_t *a) {
     cfg.training.checkpoint_every = 0;
     double sps[64], ups[64], cps[64];
     for (int run = 0; run < a->runs; run++) {
-        char *dir = temp_run_dir();
-        trainer_t *t = calloc(1, sizeof *t);
-        trainer_opts o = {.run_dir = dir, .episodes = 1000000000, .quiet = true};
-        char err[1024];
-        if (trainer_open(t, &cfg, &o, err, sizeof err) != 0) {
-            fprintf(stderr, "bench_trainer: %s\n", err);
-            return 1;
-        }
+        trainer_t *t = bench_open(&cfg, 1000000000);
         trainer_episode_result res;
         /* Fill the replay past learning_starts first: only steady state is measured. */
         while ((int64_t)t->replay.size < cfg.agent.learning_starts)
@@ -157,9 +173,7 @@ static int cmd_throughput(const args_t *a) {
         sps[run] = (t->st.steps - s0) / dt;
         cps[run] = (t->st.steps - s0) / (cpu_now_s() - c0);
         ups[run] = (t->dqn.updates - u0) / dt;
-        trainer_close(t);
-        free(t);
-        remove_dir(dir);
+        bench_close(t);
     }
     /* Per CPU-second as well: on a shared machine the wall-clock rate also measures the
      * neighbours; the CPU-time rate is the code's (a floor still: caches are shared). */
@@ -194,14 +208,8 @@ static int cmd_learn(const args_t *a) {
     cfg_config cfg;
     load_config(a, &cfg);
     cfg.training.checkpoint_every = 0; /* the bench measures learning, not the disk */
-    char *dir = temp_run_dir();
-    trainer_t *t = calloc(1, sizeof *t);
-    trainer_opts o = {.run_dir = dir, .episodes = a->episodes, .quiet = true};
+    trainer_t *t = bench_open(&cfg, a->episodes);
     char err[1024];
-    if (trainer_open(t, &cfg, &o, err, sizeof err) != 0) {
-        fprintf(stderr, "bench_trainer: %s\n", err);
-        return 1;
-    }
     double stage_sum[CFG_MAX_STAGES] = {0};
     int stage_n[CFG_MAX_STAGES] = {0}, stage_first[CFG_MAX_STAGES];
     for (int i = 0; i < CFG_MAX_STAGES; i++) stage_first[i] = -1;
@@ -251,9 +259,7 @@ static int cmd_learn(const args_t *a) {
                    s == 0 ? 0 : stage_first[s], stage_n[s], stage_sum[s] / stage_n[s]);
     printf("  wall %.1f s, %" PRId64 " env steps, %.0f steps/s\n", tclock_now_s() - t0, t->st.steps,
            t->st.steps / (tclock_now_s() - t0));
-    trainer_close(t);
-    free(t);
-    remove_dir(dir);
+    bench_close(t);
     return 0;
 }
 
@@ -267,14 +273,8 @@ static int cmd_digest(const args_t *a) {
     cfg_config cfg;
     load_config(a, &cfg);
     cfg.training.checkpoint_every = 0;
-    char *dir = temp_run_dir();
-    trainer_t *t = calloc(1, sizeof *t);
-    trainer_opts o = {.run_dir = dir, .episodes = a->episodes, .quiet = true};
+    trainer_t *t = bench_open(&cfg, a->episodes);
     char err[1024];
-    if (trainer_open(t, &cfg, &o, err, sizeof err) != 0) {
-        fprintf(stderr, "bench_trainer: %s\n", err);
-        return 1;
-    }
     while (t->st.episode < a->episodes) {
         trainer_episode_result res;
         trainer_run_episode(t, NULL, &res);
@@ -292,9 +292,7 @@ static int cmd_digest(const args_t *a) {
     printf("digest weights %016" PRIx64 " moments %016" PRIx64 "  (seed %" PRIu64
            ", %d episodes, %" PRId64 " steps, %" PRId64 " updates)\n",
            w, mo, a->seed, a->episodes, t->st.steps, t->dqn.updates);
-    trainer_close(t);
-    free(t);
-    remove_dir(dir);
+    bench_close(t);
     return 0;
 }
 
