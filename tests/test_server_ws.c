@@ -18,6 +18,7 @@
 #include "tests/support/wcheck.h"
 #include "tests/support/ws_client.h"
 #include "tests/support/runner.h"
+#include "tests/support/tclock.h"
 #include "tests/support/tpaths.h"
 
 #define TOKEN "tok-123"
@@ -260,6 +261,26 @@ START_TEST(command_relay_and_replies) {
 }
 END_TEST
 
+/* A flooding client is closed with 1008 and `reason`. The flood is still arriving when the
+ * server closes, and the TCP reset that closing a socket with unread data sends can
+ * overtake the close frame (seen once in many CI runs: the client saw 1006). So a 1006 is
+ * accepted only with the server's log showing the 1008 decision (`logged`); any other code
+ * fails. */
+static void expect_flood_close(wsc_t *c, const char *reason, const char *logged) {
+    int code = wsc_wait_close(c, 5000);
+    if (code == 1006) {
+        double deadline = tclock_now_s() + 3.0;
+        do {
+            sproc_drain(&sp);
+            if (strstr(sp.log, logged)) return;
+            tclock_sleep_s(0.02);
+        } while (tclock_now_s() < deadline);
+        ck_abort_msg("closed with 1006 and the server did not log '%s':\n%s", logged, sp.log);
+    }
+    ck_assert_int_eq(code, 1008);
+    ck_assert_str_eq(c->close_reason, reason);
+}
+
 START_TEST(binary_and_oversized_frames) {
     start("[unified_server]\nmax_message_bytes = 1024\n", NULL);
     wsc_t a, b, c;
@@ -277,14 +298,12 @@ START_TEST(binary_and_oversized_frames) {
     /* A flood of bad messages ends with 1008; the server survives all of it. */
     viewer_connect(&c);
     for (int i = 0; i < 30; i++) wsc_send_text(&c, "nope");
-    ck_assert_int_eq(wsc_wait_close(&c, 5000), 1008);
-    ck_assert_str_eq(c.close_reason, "too many errors");
+    expect_flood_close(&c, "too many errors", "too many bad messages, closing (1008)");
     wsc_close(&c);
     /* So does a flood of valid commands (bursts of 100 allowed, then 50/s). */
     viewer_connect(&c);
     for (int i = 0; i < 300; i++) wsc_send_text(&c, "{\"command\":\"pause\"}");
-    ck_assert_int_eq(wsc_wait_close(&c, 5000), 1008);
-    ck_assert_str_eq(c.close_reason, "rate limit");
+    expect_flood_close(&c, "rate limit", "floods commands, closing (1008)");
     wsc_close(&c);
     char body[256];
     ck_assert_int_eq(wsc_http(sp.port, "GET", "/healthz", NULL, 3000, body, sizeof body, NULL, 0,
