@@ -174,6 +174,17 @@ static place last_frame(testsrv *s, int from, int to) {
     return p;
 }
 
+/* The frame message at index i shows the step after `at`: the episode went on from there. */
+static void expect_next_step(testsrv *s, int i, place at, const char *when) {
+    cJSON *f = msg_at(s, i);
+    place next = frame_place(f);
+    cJSON_Delete(f);
+    place want = {at.episodes, at.step + 1};
+    ck_assert_msg(place_cmp(next, want) == 0, "%s: episode %lld step %lld, want %lld step %lld",
+                  when, (long long)next.episodes, (long long)next.step, (long long)want.episodes,
+                  (long long)want.step);
+}
+
 static int count_frames(testsrv *s, int from, int to) {
     int n = 0;
     for (int i = from; i < to; i++) {
@@ -287,14 +298,7 @@ START_TEST(test_live_checkpoint_stop_start_mid_episode) {
     /* Resumed, the episode goes on from the next step. */
     ck_assert_int_eq(testsrv_send(s, "{\"command\":\"resume\"}"), 0);
     i = await(s, c1, "frame", NULL);
-    {
-        cJSON *f = msg_at(s, i);
-        place next = frame_place(f);
-        cJSON_Delete(f);
-        place want = {saved.episodes, saved.step + 1};
-        ck_assert_msg(place_cmp(next, want) == 0, "after resume: episode %lld step %lld",
-                      (long long)next.episodes, (long long)next.step);
-    }
+    expect_next_step(s, i, saved, "after resume");
 
     /* Running: written within a step of the command. Every frame before the checkpoint
      * message is at or before its place, every frame after it beyond. */
@@ -305,14 +309,7 @@ START_TEST(test_live_checkpoint_stop_start_mid_episode) {
     place at = check_checkpoint_msg(s, c2);
     ck_assert_int_gt(at.step, 0);
     ck_assert_int_le(place_cmp(last_frame(s, 0, c2), at), 0);
-    int after = await(s, c2, "frame", NULL);
-    {
-        cJSON *f = msg_at(s, after);
-        place next = frame_place(f);
-        cJSON_Delete(f);
-        place want = {at.episodes, at.step + 1};
-        ck_assert_int_eq(place_cmp(next, want), 0);
-    }
+    expect_next_step(s, await(s, c2, "frame", NULL), at, "after the checkpoint");
     /* The command came during a step's delay at the latest, and frames in flight were a
      * step behind: a few steps at most, not the episode's end (hundreds of steps). */
     ck_assert_int_le(count_frames(s, sent_at, c2), 3);
@@ -333,14 +330,7 @@ START_TEST(test_live_checkpoint_stop_start_mid_episode) {
     ck_assert_int_eq(testsrv_send(s, "{\"command\":\"start\"}"), 0);
     int running = await(s, stopped, "status", "running");
     i = await(s, running, "frame", NULL);
-    {
-        cJSON *f = msg_at(s, i);
-        place next = frame_place(f);
-        cJSON_Delete(f);
-        place want = {st.episodes, st.step + 1};
-        ck_assert_msg(place_cmp(next, want) == 0, "after start: episode %lld step %lld",
-                      (long long)next.episodes, (long long)next.step);
-    }
+    expect_next_step(s, i, st, "after start");
 
     /* SIGTERM without grace: the episode in progress is saved, exit 0. */
     i = await(s, i + 1, "frame", NULL);
