@@ -711,36 +711,40 @@ static inline void nn__opt1(const nn__opt *o, float *p, float g, float *m, float
 
 /* The optimizer loop with intrinsics: GCC will not vectorise sqrtf under the default
  * -fmath-errno (and ignores optimize attributes on multiversioned functions), so the
- * loop is written for AVX-512 and for SSE (every x86-64 has SSE), picked at run time.
+ * loop is written once for vectors V of W floats with the intrinsics of prefix X, and
+ * instantiated for AVX-512 and for SSE (every x86-64 has SSE), picked at run time.
  * Clipping's scale, Adam and the Polyak blend are one pass over the parameters, not
- * three. */
+ * three. OPQ keeps the blend's product apart from its sum (NN_OPAQUE). */
+#define NN_OPT_LOOP(V, W, X, OPQ)                                                                  \
+    do {                                                                                           \
+        V vb1 = X##_set1_ps(o->b1), vb2 = X##_set1_ps(o->b2);                                      \
+        V vc1 = X##_set1_ps(1.0f - o->b1), vc2 = X##_set1_ps(1.0f - o->b2);                        \
+        V vlr = X##_set1_ps(o->lr_t), veps = X##_set1_ps(o->eps_t);                                \
+        V vscale = X##_set1_ps(o->scale), vtau = X##_set1_ps(o->tau);                              \
+        for (; i + W <= n; i += W) {                                                               \
+            V gv = X##_mul_ps(X##_loadu_ps(g + i), vscale);                                        \
+            V mv = X##_add_ps(X##_mul_ps(vb1, X##_loadu_ps(m + i)), X##_mul_ps(vc1, gv));          \
+            V vv = X##_add_ps(X##_mul_ps(vb2, X##_loadu_ps(v + i)),                                \
+                              X##_mul_ps(X##_mul_ps(vc2, gv), gv));                                \
+            X##_storeu_ps(m + i, mv);                                                              \
+            X##_storeu_ps(v + i, vv);                                                              \
+            V den = X##_add_ps(X##_sqrt_ps(vv), veps);                                             \
+            V pv = X##_sub_ps(X##_loadu_ps(p + i), X##_div_ps(X##_mul_ps(vlr, mv), den));          \
+            X##_storeu_ps(p + i, pv);                                                              \
+            if (t) {                                                                               \
+                V tv = X##_loadu_ps(t + i);                                                        \
+                V d = X##_mul_ps(vtau, X##_sub_ps(pv, tv));                                        \
+                OPQ(d);                                                                            \
+                X##_storeu_ps(t + i, X##_add_ps(tv, d));                                           \
+            }                                                                                      \
+        }                                                                                          \
+    } while (0)
+
 #ifdef NN_X86
 __attribute__((target("avx512f"))) static void
 nn__opt_avx512(const nn__opt *o, float *p, const float *g, float *m, float *v, float *t, size_t n) {
-    __m512 vb1 = _mm512_set1_ps(o->b1), vb2 = _mm512_set1_ps(o->b2);
-    __m512 vc1 = _mm512_set1_ps(1.0f - o->b1), vc2 = _mm512_set1_ps(1.0f - o->b2);
-    __m512 vlr = _mm512_set1_ps(o->lr_t), veps = _mm512_set1_ps(o->eps_t);
-    __m512 vscale = _mm512_set1_ps(o->scale), vtau = _mm512_set1_ps(o->tau);
     size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m512 gv = _mm512_mul_ps(_mm512_loadu_ps(g + i), vscale);
-        __m512 mv =
-            _mm512_add_ps(_mm512_mul_ps(vb1, _mm512_loadu_ps(m + i)), _mm512_mul_ps(vc1, gv));
-        __m512 vv = _mm512_add_ps(_mm512_mul_ps(vb2, _mm512_loadu_ps(v + i)),
-                                  _mm512_mul_ps(_mm512_mul_ps(vc2, gv), gv));
-        _mm512_storeu_ps(m + i, mv);
-        _mm512_storeu_ps(v + i, vv);
-        __m512 den = _mm512_add_ps(_mm512_sqrt_ps(vv), veps);
-        __m512 pv =
-            _mm512_sub_ps(_mm512_loadu_ps(p + i), _mm512_div_ps(_mm512_mul_ps(vlr, mv), den));
-        _mm512_storeu_ps(p + i, pv);
-        if (t) {
-            __m512 tv = _mm512_loadu_ps(t + i);
-            __m512 d = _mm512_mul_ps(vtau, _mm512_sub_ps(pv, tv));
-            NN_OPAQUE_V(d);
-            _mm512_storeu_ps(t + i, _mm512_add_ps(tv, d));
-        }
-    }
+    NN_OPT_LOOP(__m512, 16, _mm512, NN_OPAQUE_V);
     for (; i < n; i++) nn__opt1(o, p + i, g[i], m + i, v + i, t ? t + i : NULL);
 }
 #endif
@@ -753,27 +757,7 @@ static void nn__opt_run(const nn__opt *o, float *p, const float *g, float *m, fl
         nn__opt_avx512(o, p, g, m, v, t, n);
         return;
     }
-    __m128 vb1 = _mm_set1_ps(o->b1), vb2 = _mm_set1_ps(o->b2);
-    __m128 vc1 = _mm_set1_ps(1.0f - o->b1), vc2 = _mm_set1_ps(1.0f - o->b2);
-    __m128 vlr = _mm_set1_ps(o->lr_t), veps = _mm_set1_ps(o->eps_t);
-    __m128 vscale = _mm_set1_ps(o->scale), vtau = _mm_set1_ps(o->tau);
-    for (; i + 4 <= n; i += 4) {
-        __m128 gv = _mm_mul_ps(_mm_loadu_ps(g + i), vscale);
-        __m128 mv = _mm_add_ps(_mm_mul_ps(vb1, _mm_loadu_ps(m + i)), _mm_mul_ps(vc1, gv));
-        __m128 vv =
-            _mm_add_ps(_mm_mul_ps(vb2, _mm_loadu_ps(v + i)), _mm_mul_ps(_mm_mul_ps(vc2, gv), gv));
-        _mm_storeu_ps(m + i, mv);
-        _mm_storeu_ps(v + i, vv);
-        __m128 den = _mm_add_ps(_mm_sqrt_ps(vv), veps);
-        __m128 pv = _mm_sub_ps(_mm_loadu_ps(p + i), _mm_div_ps(_mm_mul_ps(vlr, mv), den));
-        _mm_storeu_ps(p + i, pv);
-        if (t) {
-            __m128 tv = _mm_loadu_ps(t + i);
-            __m128 d = _mm_mul_ps(vtau, _mm_sub_ps(pv, tv));
-            NN_OPAQUE(d);
-            _mm_storeu_ps(t + i, _mm_add_ps(tv, d));
-        }
-    }
+    NN_OPT_LOOP(__m128, 4, _mm, NN_OPAQUE);
 #endif
     for (; i < n; i++) nn__opt1(o, p + i, g[i], m + i, v + i, t ? t + i : NULL);
 }

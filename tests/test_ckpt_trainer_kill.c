@@ -35,6 +35,7 @@
 #include "common/rng.h"
 #include "trainer/trainer.h"
 #include "tests/support/runner.h"
+#include "tests/support/scratch.h"
 #include "tests/support/tclock.h"
 
 static char tmpdir[256], config_path[512], term_config_path[512], run_dir[512], ckpt_dir[600],
@@ -71,13 +72,6 @@ static const char *term_config_text = "[agent]\n"
                                       "eval_every = 0\n"
                                       "stop_grace_seconds = 0\n";
 
-static void write_config(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    if (!f) abort();
-    fputs(text, f);
-    fclose(f);
-}
-
 static void setup(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/rd_ckpt_kill_XXXXXX");
     if (!mkdtemp(tmpdir)) abort();
@@ -86,8 +80,8 @@ static void setup(void) {
     snprintf(ckpt_dir, sizeof ckpt_dir, "%s/checkpoints", run_dir);
     snprintf(log_path, sizeof log_path, "%s/trainer.log", tmpdir);
     snprintf(term_config_path, sizeof term_config_path, "%s/term.toml", tmpdir);
-    write_config(config_path, config_text);
-    write_config(term_config_path, term_config_text);
+    scratch_write(config_path, config_text);
+    scratch_write(term_config_path, term_config_text);
 }
 
 static void teardown(void) {

@@ -14,17 +14,11 @@
 #include "tests/support/server_proc.h"
 #include "tests/support/ws_client.h"
 #include "tests/support/runner.h"
+#include "tests/support/scratch.h"
 
 static char dir[512], run_dir[600];
 static sproc_t sp;
 static char body[65536], hdrs[8192], err[512];
-
-static void write_file(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    fclose(f);
-}
 
 static void start(const char *const *args) {
     ck_assert_int_eq(sproc_tempdir(dir, sizeof dir), 0);
@@ -85,8 +79,9 @@ START_TEST(history_from_metrics_in_status) {
     mkdir(run_dir, 0755);
     char path[700];
     snprintf(path, sizeof path, "%s/metrics.jsonl", run_dir);
-    write_file(path, "{\"episode\":1,\"steps\":100,\"total_reward\":99.0}\nnot json\n"
-                     "{\"type\":\"episode\",\"episode\":2,\"steps\":120,\"total_reward\":119.0}\n");
+    scratch_write(path,
+                  "{\"episode\":1,\"steps\":100,\"total_reward\":99.0}\nnot json\n"
+                  "{\"type\":\"episode\",\"episode\":2,\"steps\":120,\"total_reward\":119.0}\n");
     ck_assert_msg(sproc_start(&sp, run_dir, NULL, NULL, err, sizeof err) == 0, "%s", err);
     ck_assert_int_eq(get("/api/status", NULL), 200);
     ck_assert_ptr_nonnull(strstr(body, "\"history\":2"));
@@ -148,11 +143,11 @@ START_TEST(static_files_and_traversal) {
     mkdir(run_dir, 0755);
     mkdir(st, 0755);
     snprintf(path, sizeof path, "%s/index.html", st);
-    write_file(path, "<html>INDEX</html>");
+    scratch_write(path, "<html>INDEX</html>");
     snprintf(path, sizeof path, "%s/app.js", st);
-    write_file(path, "console.log('APP')");
+    scratch_write(path, "console.log('APP')");
     snprintf(path, sizeof path, "%s/secret.txt", dir);
-    write_file(path, "TOPSECRET");
+    scratch_write(path, "TOPSECRET");
     char link[800];
     snprintf(link, sizeof link, "%s/leak.txt", st);
     ck_assert_int_eq(symlink(path, link), 0);

@@ -18,6 +18,7 @@
 #include "tests/support/wcheck.h"
 #include "tests/support/ws_client.h"
 #include "tests/support/runner.h"
+#include "tests/support/scratch.h"
 #include "tests/support/tclock.h"
 #include "tests/support/tpaths.h"
 
@@ -26,13 +27,6 @@
 static char dir[512], run_dir[600], err[512];
 static sproc_t sp;
 static const char *const env[] = {"RD_TRAINER_TOKEN=" TOKEN, NULL};
-
-static void write_file(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    fclose(f);
-}
 
 /* Starts the server; `toml` (may be NULL) becomes its --config; `metrics` (may be NULL)
  * the run's metrics.jsonl. */
@@ -45,13 +39,13 @@ static void start(const char *toml, const char *metrics) {
     static char cfg[800];
     if (toml) {
         snprintf(cfg, sizeof cfg, "%s/test.toml", dir);
-        write_file(cfg, toml);
+        scratch_write(cfg, toml);
         args[0] = "--config";
         args[1] = cfg;
     }
     if (metrics) {
         snprintf(path, sizeof path, "%s/metrics.jsonl", run_dir);
-        write_file(path, metrics);
+        scratch_write(path, metrics);
     }
     ck_assert_msg(sproc_start(&sp, run_dir, args, env, err, sizeof err) == 0, "%s", err);
 }

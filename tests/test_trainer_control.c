@@ -254,20 +254,13 @@ static int exit_code(pid_t pid) {
     return WEXITSTATUS(status);
 }
 
-static void write_config(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 START_TEST(test_live_checkpoint_stop_start_mid_episode) {
     char dir[64], run_dir[128], config[128];
     snprintf(dir, sizeof dir, "/tmp/rd_test_trainer_ctl.XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(dir));
     snprintf(run_dir, sizeof run_dir, "%s/run", dir);
     snprintf(config, sizeof config, "%s/live.toml", dir);
-    write_config(config, live_config);
+    scratch_write(config, live_config);
     testsrv *s = testsrv_start(0, 200000);
     ck_assert_ptr_nonnull(s);
     pid_t pid = spawn_trainer(config, run_dir, "1000000", testsrv_port(s));
@@ -391,7 +384,7 @@ START_TEST(test_stop_start_mid_episode_is_exact) {
     ck_assert_ptr_nonnull(mkdtemp(dir));
     snprintf(config, sizeof config, "%s/exact.toml", dir);
     snprintf(straight, sizeof straight, "%s/straight", dir);
-    write_config(config, exact_config);
+    scratch_write(config, exact_config);
     ck_assert_int_eq(exit_code(spawn_trainer(config, straight, E, 0)), 0);
 
     /* A command can land between two episodes (a boundary checkpoint, still exact but not

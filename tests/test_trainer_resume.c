@@ -22,6 +22,7 @@
 #include "trainer/trainer.h"
 #include "tests/support/le.h"
 #include "tests/support/runner.h"
+#include "tests/support/scratch.h"
 
 static char tmpdir[256];
 static char config_path[512], mid_config_path[512], long_config_path[512];
@@ -92,22 +93,15 @@ static const char *long_config_text = "[environment]\n"
                                       "eval_every = 0\n"
                                       "stop_grace_seconds = 3600\n";
 
-static void write_text(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 static void setup(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/rd_test_trainer_XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(tmpdir));
     snprintf(config_path, sizeof config_path, "%s/small.toml", tmpdir);
     snprintf(mid_config_path, sizeof mid_config_path, "%s/mid.toml", tmpdir);
-    write_text(config_path, config_text);
-    write_text(mid_config_path, mid_config_text);
+    scratch_write(config_path, config_text);
+    scratch_write(mid_config_path, mid_config_text);
     snprintf(long_config_path, sizeof long_config_path, "%s/long.toml", tmpdir);
-    write_text(long_config_path, long_config_text);
+    scratch_write(long_config_path, long_config_text);
 }
 
 static void teardown(void) {
@@ -171,6 +165,21 @@ static void *load_weights(const char *run, size_t *len, int64_t *episode) {
     return out;
 }
 
+/* Both runs ended at `episodes` with byte-identical online and target weights. */
+static void expect_same_weights(const char *run_a, const char *run_b, int64_t episodes,
+                                const char *what) {
+    size_t la, lb;
+    int64_t ea, eb;
+    void *a = load_weights(run_a, &la, &ea);
+    void *b = load_weights(run_b, &lb, &eb);
+    ck_assert_int_eq(ea, episodes);
+    ck_assert_int_eq(eb, episodes);
+    ck_assert_uint_eq(la, lb);
+    ck_assert_msg(memcmp(a, b, la) == 0, "%s", what);
+    free(a);
+    free(b);
+}
+
 static int count_lines(const char *path) {
     FILE *f = fopen(path, "r");
     if (!f) return -1;
@@ -191,21 +200,8 @@ START_TEST(test_resume_is_exact) {
     ck_assert_int_eq(run_trainer(config_path, split, E / 2), 0);
     ck_assert_int_eq(run_trainer(config_path, split, E), 0);
 
-    size_t la, lb, lc;
-    int64_t ea, eb, ec;
-    void *a = load_weights(straight, &la, &ea);
-    void *b = load_weights(again, &lb, &eb);
-    void *c = load_weights(split, &lc, &ec);
-    ck_assert_int_eq(ea, E);
-    ck_assert_int_eq(eb, E);
-    ck_assert_int_eq(ec, E);
-    ck_assert_uint_eq(la, lb);
-    ck_assert_uint_eq(la, lc);
-    ck_assert_msg(memcmp(a, b, la) == 0, "two runs with one seed differ");
-    ck_assert_msg(memcmp(a, c, la) == 0, "resumed run differs from the straight one");
-    free(a);
-    free(b);
-    free(c);
+    expect_same_weights(straight, again, E, "two runs with one seed differ");
+    expect_same_weights(straight, split, E, "resumed run differs from the straight one");
     char m[700];
     snprintf(m, sizeof m, "%s/metrics.jsonl", split);
     ck_assert_int_eq(count_lines(m), E);
@@ -248,16 +244,10 @@ START_TEST(test_sigterm_checkpoints_and_resume_exact) {
     if (stopped_at >= E) fprintf(stderr, "note: the run finished before SIGTERM landed\n");
 
     ck_assert_int_eq(run_trainer(config_path, split, E), 0);
-    size_t la, lc;
-    int64_t ea, ec;
-    void *a = load_weights(straight, &la, &ea);
-    void *c = load_weights(split, &lc, &ec);
-    ck_assert_int_eq(ec, E);
-    ck_assert_uint_eq(la, lc);
-    ck_assert_msg(memcmp(a, c, la) == 0, "run stopped by SIGTERM at %lld and resumed differs",
-                  (long long)stopped_at);
-    free(a);
-    free(c);
+    char what[120];
+    snprintf(what, sizeof what, "run stopped by SIGTERM at %lld and resumed differs",
+             (long long)stopped_at);
+    expect_same_weights(straight, split, E, what);
 }
 END_TEST
 
@@ -387,18 +377,10 @@ START_TEST(test_sigterm_mid_episode_resume_exact) {
 
     /* Resume: the same run as the straight one. */
     ck_assert_int_eq(run_trainer(mid_config_path, split, E), 0);
-    size_t la, lc;
-    int64_t ea, ec;
-    void *a = load_weights(straight, &la, &ea);
-    void *c = load_weights(split, &lc, &ec);
-    ck_assert_int_eq(ea, E);
-    ck_assert_int_eq(ec, E);
-    ck_assert_uint_eq(la, lc);
-    ck_assert_msg(memcmp(a, c, la) == 0,
-                  "run suspended at step %d of episode %lld and resumed differs", step,
-                  (long long)episode + 1);
-    free(a);
-    free(c);
+    char what[120];
+    snprintf(what, sizeof what, "run suspended at step %d of episode %lld and resumed differs",
+             step, (long long)episode + 1);
+    expect_same_weights(straight, split, E, what);
     int na, nc;
     char *ma = metrics_stripped(straight, &na), *mc = metrics_stripped(split, &nc);
     ck_assert_int_eq(na, E);

@@ -95,20 +95,23 @@ static void plan_next_batch(dqn_t *d, const replay_t *r, const rng_t *rng) {
     rng_t peek = *rng;
     uint32_t size = r->size + (uint32_t)d->agent->train_every;
     if (size > r->capacity) size = r->capacity;
-    for (int i = 0; i < d->batch; i++) d->next_idx[i] = rng_below(&peek, size);
+    replay_draw(size, &peek, d->batch, d->next_idx);
     d->next_items = r->items;
     d->next_done = 0;
+}
+
+/* Both cache lines of a transition: at 88 bytes, most straddle two. */
+static void prefetch_transition(const replay_transition *t) {
+    __builtin_prefetch(t);
+    __builtin_prefetch((const char *)t + sizeof *t - 1);
 }
 
 static void prefetch_share(dqn_t *d) {
     if (!d->next_items) return;
     int share = (d->batch + d->agent->train_every - 1) / d->agent->train_every;
     int end = d->next_done + share < d->batch ? d->next_done + share : d->batch;
-    for (; d->next_done < end; d->next_done++) {
-        const char *item = (const char *)&d->next_items[d->next_idx[d->next_done]];
-        __builtin_prefetch(item);
-        __builtin_prefetch(item + sizeof(replay_transition) - 1);
-    }
+    for (; d->next_done < end; d->next_done++)
+        prefetch_transition(&d->next_items[d->next_idx[d->next_done]]);
 }
 
 static int masked_argmax(const float *q, uint8_t mask) {
@@ -149,13 +152,8 @@ float dqn_update(dqn_t *d, const replay_t *r, rng_t *rng) {
     const cfg_agent *a = d->agent;
     int B = d->batch, obs = d->obs_size;
     replay_sample(r, rng, B, d->idx);
-    /* The samples are scattered over megabytes: start every cache miss at once, both lines
-     * of each (a transition is 88 bytes, so most straddle two cache lines). */
-    for (int i = 0; i < B; i++) {
-        const char *item = (const char *)&r->items[d->idx[i]];
-        __builtin_prefetch(item);
-        __builtin_prefetch(item + sizeof(replay_transition) - 1);
-    }
+    /* Mostly in cache already (plan_next_batch); the rest: start every miss at once. */
+    for (int i = 0; i < B; i++) prefetch_transition(&r->items[d->idx[i]]);
     for (int i = 0; i < B; i++) {
         const replay_transition *t = &r->items[d->idx[i]];
         replay_restore(&d->scratch_env, &t->s);

@@ -47,6 +47,10 @@ void replay_add(replay_t *r, const replay_transition *t) {
     if (r->size < r->capacity) r->size++;
 }
 
+void replay_draw(uint32_t size, rng_t *rng, int batch, uint32_t *idx) {
+    for (int i = 0; i < batch; i++) idx[i] = rng_below(rng, size);
+}
+
 void replay_sample(const replay_t *r, rng_t *rng, int batch, uint32_t *idx) {
-    for (int i = 0; i < batch; i++) idx[i] = rng_below(rng, r->size);
+    replay_draw(r->size, rng, batch, idx);
 }

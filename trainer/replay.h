@@ -51,5 +51,8 @@ void replay_add(replay_t *r, const replay_transition *t);
 
 /* Draws `batch` uniform indices with rng. */
 void replay_sample(const replay_t *r, rng_t *rng, int batch, uint32_t *idx);
+/* The draws replay_sample() makes for a buffer of `size` transitions (to predict a later
+ * sample from a copy of the rng). */
+void replay_draw(uint32_t size, rng_t *rng, int batch, uint32_t *idx);
 
 #endif

@@ -2,7 +2,9 @@
 #include "tests/support/scratch.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -23,5 +25,13 @@ void scratch_rm_rf(const char *path) {
         rmdir(path);
     } else {
         unlink(path);
+    }
+}
+
+void scratch_write(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
+        fprintf(stderr, "%s: cannot write the test's fixture: %s\n", path, strerror(errno));
+        abort();
     }
 }

@@ -6,4 +6,8 @@
  * never followed). Absent: nothing happens. */
 void scratch_rm_rf(const char *path);
 
+/* Writes text to path (created or truncated). A fixture that cannot be written ends the
+ * test program: the message names the path and the error. */
+void scratch_write(const char *path, const char *text);
+
 #endif
