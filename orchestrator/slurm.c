@@ -131,6 +131,7 @@ int slurm_exec_start(slurm_exec *x, uv_loop_t *loop, const char *const *argv,
     x->data = data;
     x->loop = loop;
     x->cb = cb;
+    x->timeout_ms = timeout_ms;
     x->env = exec_env(extra_env);
     if (!x->env) return -1;
     uv_pipe_init(loop, &x->out_pipe, 0);
@@ -184,8 +185,8 @@ static int exec_verdict(const slurm_exec *x, const char *name, char *err, size_t
         return errmsg_fail(err, errlen, "slurm: cannot run %s: %s", name,
                            uv_strerror(x->spawn_error));
     if (x->timed_out)
-        return errmsg_fail(err, errlen, "slurm: %s did not answer within %d s (killed)", name,
-                           SLURM_CALL_MS / 1000);
+        return errmsg_fail(err, errlen, "slurm: %s did not answer within %u ms (killed)", name,
+                           x->timeout_ms);
     first_line(x->err && x->err[0] ? x->err : (x->out ? x->out : ""), said, sizeof said);
     if (x->term_signal)
         return errmsg_fail(err, errlen, "slurm: %s was killed by signal %d: %s", name,

@@ -37,6 +37,7 @@ struct slurm_exec {
     int64_t exit_status; /* meaningful when spawn_error == 0 and term_signal == 0 */
     int term_signal;     /* the signal that ended it, else 0 */
     char **env;          /* the child's environment (owned) */
+    unsigned timeout_ms; /* the bound this call was given */
     int waiting;         /* exit + two EOFs still to come */
     int open;            /* handles not yet closed */
     slurm_exec_cb cb;
