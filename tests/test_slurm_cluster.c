@@ -84,7 +84,7 @@ static char *slurp(const char *path) {
 typedef struct {
     char dir[512], script[600], runs[4][600];
     const char *args[4][5];
-    char seeds[4][8];
+    char seeds[4][24];
     slurm_task tasks[4];
     slurm_spec spec;
 } sweep;
