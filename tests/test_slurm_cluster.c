@@ -82,7 +82,7 @@ static char *slurp(const char *path) {
  * The trainer records its arguments, whether the token reached it, its pid; then waits
  * for sweep/release (exit 0) or SIGTERM (writes "term", exit 0), at most 60 s. */
 typedef struct {
-    char dir[512], script[600], runs[4][600];
+    char dir[512], script[600], trainer[600], runs[4][600];
     const char *args[4][5];
     char seeds[4][24];
     slurm_task tasks[4];
@@ -92,8 +92,8 @@ typedef struct {
 static void sweep_make(sweep *w, const char *name, size_t n, int parallel) {
     snprintf(w->dir, sizeof w->dir, "%s/%s", cluster_dir, name);
     ck_assert_int_eq(mkdir(w->dir, 0755), 0);
-    char trainer[600];
-    snprintf(trainer, sizeof trainer, "%s/trainer", w->dir);
+    char *trainer = w->trainer;
+    snprintf(w->trainer, sizeof w->trainer, "%s/trainer", w->dir);
     scratch_write(trainer,
                   "#!/bin/bash\n"
                   "dir=$2\n"
@@ -101,6 +101,10 @@ static void sweep_make(sweep *w, const char *name, size_t n, int parallel) {
                   "printf '%s\\n' \"$@\" > \"$dir/args\"\n"
                   "[ \"${" SLURM_TOKEN_ENV ":-}\" = " TOKEN " ] && echo ok > \"$dir/token\"\n"
                   "echo $$ > \"$dir/pid\"\n"
+                  "if [ -e \"$dir/term\" ]; then\n" /* a requeued task: resumed */
+                  "    echo \"${SLURM_RESTART_COUNT:-0}\" > \"$dir/resumed\"\n"
+                  "    exit 0\n"
+                  "fi\n"
                   "trap 'echo term > \"$dir/term\"; exit 0' TERM\n"
                   "touch \"$dir/started\"\n"
                   "for i in $(seq 1 600); do\n"
@@ -129,10 +133,9 @@ static void sweep_make(sweep *w, const char *name, size_t n, int parallel) {
                            .server_url = "ws://127.0.0.1:9/ws/trainer",
                            .tasks = w->tasks,
                            .n_tasks = n};
-    w->spec.trainer = strdup(trainer);
+    w->spec.trainer = w->trainer;
     char err[512];
     ck_assert_msg(slurm_script_write(&w->spec, w->script, err, sizeof err) == 0, "%s", err);
-    free((char *)w->spec.trainer);
 }
 
 static bool all_final(const slurm_task_status *t, size_t n) {
@@ -247,6 +250,37 @@ START_TEST(stop_cancels_pending_and_terms_running) {
 }
 END_TEST
 
+/* The time-limit warning: Slurm sends the batch shell USR1 before the limit, the shell
+ * TERMs the trainer (it records the TERM and exits 0), requeues the task, and the task runs
+ * again from its run directory (Slurm counts the restart) and completes. */
+START_TEST(time_limit_warning_requeues) {
+    char err[512];
+    sweep w;
+    sweep_make(&w, "requeue", 1, 0);
+    w.spec.time_limit = "1";
+    w.spec.warn_seconds = 59;
+    ck_assert_msg(slurm_script_write(&w.spec, w.script, err, sizeof err) == 0, "%s", err);
+    long job = 0;
+    ck_assert_msg(slurm_submit(w.script, 1, 0, TOKEN, &job, err, sizeof err) == 0, "%s", err);
+    slurm_task_status t[1] = {0};
+    bool requeued = false;
+    double end = now_s() + 150;
+    while (now_s() < end && t[0].state != SLURM_COMPLETED) {
+        ck_assert_msg(slurm_poll(job, t, 1, err, sizeof err) == 0, "%s", err);
+        if (exists(w.runs[0], "term") && t[0].state == SLURM_PENDING) requeued = true;
+        usleep(200 * 1000);
+    }
+    ck_assert_msg(t[0].state == SLURM_COMPLETED, "task 0: %s", t[0].raw);
+    ck_assert_msg(exists(w.runs[0], "term"), "the trainer was never warned");
+    char path[700];
+    snprintf(path, sizeof path, "%s/resumed", w.runs[0]);
+    char *resumed = slurp(path);
+    ck_assert_msg(resumed != NULL, "the task did not run again after the warning");
+    ck_assert_str_eq(resumed, "1\n");
+    ck_assert_msg(requeued, "the task was never seen pending again after the warning");
+}
+END_TEST
+
 START_TEST(unknown_partition_message) {
     char err[512];
     ck_assert_int_eq(slurm_check("nope", err, sizeof err), -1);
@@ -297,10 +331,11 @@ END_TEST
 static Suite *suite(void) {
     Suite *s = suite_create("slurm_cluster");
     TCase *tc = tcase_create("real");
-    tcase_set_timeout(tc, 120);
+    tcase_set_timeout(tc, 180);
     tcase_add_unchecked_fixture(tc, cluster_up, cluster_down);
     tcase_add_test(tc, array_pending_running_completed);
     tcase_add_test(tc, stop_cancels_pending_and_terms_running);
+    tcase_add_test(tc, time_limit_warning_requeues);
     tcase_add_test(tc, unknown_partition_message);
     tcase_add_test(tc, no_sbatch_on_path_message);
     tcase_add_test(tc, sinfo_without_controller_message);
