@@ -39,7 +39,7 @@ for i in $(seq 1 "$runs"); do
         current=""
     fi
 done
-report "cluster start (command → node idle)" ms "${starts[@]}"
+report "cluster start (command to node idle)" ms "${starts[@]}"
 report "cluster stop (idle cluster)" ms "${stops[@]}"
 
 export SLURM_CONF=$current/slurm.conf
@@ -60,7 +60,7 @@ for i in $(seq 1 "$runs"); do
     lat+=("$(ms "$t0" "$(cat "$f")")")
 done
 report "sbatch call" ms "${subs[@]}"
-report "sbatch → task running (its first command)" ms "${lat[@]}"
+report "sbatch to task running (its first command)" ms "${lat[@]}"
 
 cat > "$base/sleep.sh" <<'EOF'
 #!/bin/bash
@@ -90,7 +90,7 @@ for i in $(seq 1 "$runs"); do
     stopt+=("$(ms "$t0" "$(now)")")
 done
 report "squeue of a 16-task array (one poll)" ms "${polls[@]}"
-report "stop of a 16-task array → none in squeue" ms "${stopt[@]}"
+report "stop of a 16-task array to none in squeue" ms "${stopt[@]}"
 
 t0=$(now)
 "$cluster" stop "$current" >/dev/null 2>&1
