@@ -53,7 +53,7 @@ static void cluster_down(void) {
              cluster_dir);
     int st = system(cmd);
     (void)st;
-    scratch_rm_rf(cluster_dir);
+    if (!getenv("RD_SLURM_KEEP")) scratch_rm_rf(cluster_dir);
 }
 
 static double now_s(void) {
@@ -105,7 +105,7 @@ static void sweep_make(sweep *w, const char *name, size_t n, int parallel) {
                   "    echo \"${SLURM_RESTART_COUNT:-0}\" > \"$dir/resumed\"\n"
                   "    exit 0\n"
                   "fi\n"
-                  "trap 'echo term > \"$dir/term\"; exit 0' TERM\n"
+                  "trap 'echo \"term $(date +%T.%N)\" >> \"$dir/term\"; exit 0' TERM\n"
                   "touch \"$dir/started\"\n"
                   "for i in $(seq 1 600); do\n"
                   "    [ -e \"$dir/../release\" ] && exit 0\n"
@@ -239,7 +239,9 @@ START_TEST(stop_cancels_pending_and_terms_running) {
         ck_assert_msg(slurm_poll(job, t, 2, err, sizeof err) == 0, "%s", err);
         usleep(100 * 1000);
     }
-    ck_assert_msg(t[0].state == SLURM_COMPLETED, "task 0: %s", t[0].raw);
+    snprintf(path, sizeof path, "%s/slurm/task-0.out", w.dir);
+    ck_assert_msg(t[0].state == SLURM_COMPLETED, "task 0: %s; its log: %s", t[0].raw,
+                  slurp(path) ? slurp(path) : "(none)");
     ck_assert_msg(t[1].state == SLURM_CANCELLED, "task 1: %s", t[1].raw);
     ck_assert_msg(exists(w.runs[0], "term"), "the running task got no SIGTERM");
     ck_assert_msg(!exists(w.runs[1], "started"), "the cancelled task started");
@@ -263,6 +265,7 @@ START_TEST(time_limit_warning_requeues) {
     long job = 0;
     ck_assert_msg(slurm_submit(w.script, 1, 0, TOKEN, &job, err, sizeof err) == 0, "%s", err);
     slurm_task_status t[1] = {0};
+    char path[700];
     bool requeued = false;
     double end = now_s() + 150;
     while (now_s() < end && t[0].state != SLURM_COMPLETED) {
@@ -270,9 +273,10 @@ START_TEST(time_limit_warning_requeues) {
         if (exists(w.runs[0], "term") && t[0].state == SLURM_PENDING) requeued = true;
         usleep(200 * 1000);
     }
-    ck_assert_msg(t[0].state == SLURM_COMPLETED, "task 0: %s", t[0].raw);
+    snprintf(path, sizeof path, "%s/slurm/task-0.out", w.dir);
+    ck_assert_msg(t[0].state == SLURM_COMPLETED, "task 0: %s; its log: %s", t[0].raw,
+                  slurp(path) ? slurp(path) : "(none)");
     ck_assert_msg(exists(w.runs[0], "term"), "the trainer was never warned");
-    char path[700];
     snprintf(path, sizeof path, "%s/resumed", w.runs[0]);
     char *resumed = slurp(path);
     ck_assert_msg(resumed != NULL, "the task did not run again after the warning");
