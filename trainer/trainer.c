@@ -65,17 +65,25 @@ static double linear_schedule(double from, double to, int over, int64_t episode)
     return from + f * (to - from);
 }
 
+/* The episode count the schedules follow: the run's, or with restart_schedules the
+ * episodes at the current curriculum stage (both are in TSTA, so a resume agrees). */
+static int64_t schedule_episode(const trainer_t *t) {
+    const cfg_curriculum *c = &t->cfg.curriculum;
+    if (c->restart_schedules && c->enabled && c->n_stages > 1) return t->st.stage_episodes;
+    return t->st.episode;
+}
+
 double trainer_epsilon(const trainer_t *t) {
     const cfg_agent *a = &t->cfg.agent;
     return linear_schedule(a->epsilon_start, a->epsilon_end, a->epsilon_decay_episodes,
-                           t->st.episode);
+                           schedule_episode(t));
 }
 
 double trainer_learning_rate(const trainer_t *t) {
     const cfg_agent *a = &t->cfg.agent;
     if (a->learning_rate_decay_episodes <= 0) return a->learning_rate;
     return linear_schedule(a->learning_rate, a->learning_rate_end, a->learning_rate_decay_episodes,
-                           t->st.episode);
+                           schedule_episode(t));
 }
 
 /* ---- Checkpoints ---- */
@@ -630,8 +638,14 @@ void trainer_run_episode(trainer_t *t, const trainer_hooks *h, trainer_episode_r
     if (!res->suspended) ep->active = false;
 }
 
-/* The curriculum: advance on sustained survival, retreat on collapse, judged over the
- * last `window` episodes at the current stage and never before min_episodes there. */
+/* Salt of the curriculum's greedy checks (trainer_evaluate), apart from the periodic
+ * evaluations' (salt = episode). */
+#define CURRICULUM_EVAL_SALT 0x6375727200000000ULL /* "curr" */
+
+/* The curriculum: advance on sustained survival — over the training window, or (greedy)
+ * in a greedy evaluation every advance_eval_every episodes — retreat on collapse of the
+ * training window; never before min_episodes at a stage. The greedy check depends only
+ * on the weights, the seed and the episode, so a resumed run makes the same moves. */
 static void curriculum_update(trainer_t *t, int steps) {
     const cfg_curriculum *c = &t->cfg.curriculum;
     if (!c->enabled || c->n_stages < 2) return;
@@ -641,20 +655,32 @@ static void curriculum_update(trainer_t *t, int steps) {
     st->window_pos = (st->window_pos + 1) % W;
     if (st->window_count < W) st->window_count++;
     st->stage_episodes++;
-    if (st->window_count < W || st->stage_episodes < c->min_episodes) return;
-    double sum = 0;
-    for (int i = 0; i < W; i++) sum += t->window[i];
-    double mean = sum / W / t->cfg.environment.max_steps;
+    if (st->stage_episodes < c->min_episodes) return;
     int from = st->stage;
-    if (mean >= c->advance_survival && st->stage + 1 < c->n_stages)
-        st->stage++;
-    else if (mean < c->retreat_survival && st->stage > 0)
-        st->stage--;
+    bool last = st->stage + 1 >= c->n_stages;
+    const char *why = "mean training survival";
+    double mean = -1;
+    if (st->window_count == W) {
+        double sum = 0;
+        for (int i = 0; i < W; i++) sum += t->window[i];
+        mean = sum / W / t->cfg.environment.max_steps;
+        if (c->advance_on == CFG_ADVANCE_TRAINING && mean >= c->advance_survival && !last)
+            st->stage++;
+        else if (mean < c->retreat_survival && st->stage > 0)
+            st->stage--;
+    }
+    if (st->stage == from && c->advance_on == CFG_ADVANCE_GREEDY && !last &&
+        (st->stage_episodes - c->min_episodes) % c->advance_eval_every == 0) {
+        mean = trainer_evaluate(t, c->advance_eval_episodes,
+                                CURRICULUM_EVAL_SALT ^ (uint64_t)st->episode) /
+               t->cfg.environment.max_steps;
+        why = "greedy survival";
+        if (mean >= c->advance_survival) st->stage++;
+    }
     if (st->stage != from) {
-        log_info("curriculum: %s to stage %d (multiplier %.2f) after %d episodes, mean survival "
-                 "%.0f%%",
+        log_info("curriculum: %s to stage %d (multiplier %.2f) after %d episodes, %s %.0f%%",
                  st->stage > from ? "advancing" : "retreating", st->stage, c->stages[st->stage],
-                 st->stage_episodes, mean * 100);
+                 st->stage_episodes, why, mean * 100);
         st->stage_episodes = 0;
         st->window_count = 0;
         st->window_pos = 0;
@@ -663,10 +689,14 @@ static void curriculum_update(trainer_t *t, int steps) {
 }
 
 double trainer_evaluate(trainer_t *t, int episodes, uint64_t salt) {
+    return trainer_evaluate_at(t, episodes, salt, trainer_multiplier(t));
+}
+
+double trainer_evaluate_at(trainer_t *t, int episodes, uint64_t salt, double multiplier) {
     env_t e;
     if (episodes < 1 || env_init(&e, &t->cfg.environment, 0) != 0) return -1;
     rng_seed(&e.rng, t->st.seed ^ (salt * 0x9e3779b97f4a7c15ULL), TRAINER_STREAM_EVAL);
-    e.multiplier = trainer_multiplier(t);
+    e.multiplier = multiplier;
     double total = 0;
     for (int i = 0; i < episodes; i++) {
         env_reset(&e);

@@ -187,6 +187,8 @@ int trainer_end_episode(trainer_t *t, const trainer_episode_result *res, double 
  * multiplier; the world is seeded from the run's seed and `salt`, so the training state
  * is untouched. */
 double trainer_evaluate(trainer_t *t, int episodes, uint64_t salt);
+/* The same at a given decay multiplier (the benchmark's probe at full difficulty). */
+double trainer_evaluate_at(trainer_t *t, int episodes, uint64_t salt, double multiplier);
 
 /* Writes checkpoints/ep_<episode>.ckpt (and `best` when is_best) between episodes, or
  * checkpoints/ep_<episode>_s<step>.ckpt with the episode in progress (EPIS section) when
