@@ -131,6 +131,7 @@ static void default_agent(cfg_agent *a) {
     a->epsilon_end = 0.01;
     a->epsilon_decay_episodes = 30;
     a->double_dqn = true;
+    a->n_step = 1;
     a->huber_delta = 100.0;
     a->grad_clip = 10.0;
     a->reward = CFG_REWARD_SURVIVAL;
@@ -161,6 +162,10 @@ static void default_curriculum(cfg_curriculum *c) {
     c->advance_survival = 0.8;
     c->retreat_survival = 0.3;
     c->min_episodes = 200;
+    c->advance_on = CFG_ADVANCE_TRAINING;
+    c->advance_eval_every = 25;
+    c->advance_eval_episodes = 20;
+    c->restart_schedules = false;
 }
 
 static void default_server(cfg_server *s) {
@@ -266,6 +271,7 @@ static const char *const observability_names[] = {"full", "partial", NULL};
 static const char *const target_update_names[] = {"hard", "polyak", NULL};
 static const char *const reward_names[] = {"survival", "death_time", NULL};
 static const char *const restart_names[] = {"never", "on-failure", "always", NULL};
+static const char *const advance_on_names[] = {"training", "greedy", NULL};
 
 #define E(k, t, lo, hi, fl)                                                                        \
     { #k, t, offsetof(cfg_environment, k), lo, hi, fl, NULL, 0 }
@@ -316,6 +322,7 @@ static const field agent_fields[] = {
     A(epsilon_end, F_DOUBLE, 0, 1, 0),
     A(epsilon_decay_episodes, F_INT, 0, BIG, 0),
     A(double_dqn, F_BOOL, 0, 0, 0),
+    A(n_step, F_INT, 1, 64, 0),
     A(huber_delta, F_DOUBLE, 0, 1e6, EXCL_MIN),
     A(grad_clip, F_DOUBLE, 0, 1e9, 0),
     {"reward", F_ENUM, offsetof(cfg_agent, reward), 0, 0, 0, reward_names, 0},
@@ -350,6 +357,10 @@ static const field curriculum_fields[] = {
     C(advance_survival, F_DOUBLE, 0, 1, 0),
     C(retreat_survival, F_DOUBLE, 0, 1, 0),
     C(min_episodes, F_INT, 0, BIG, 0),
+    {"advance_on", F_ENUM, offsetof(cfg_curriculum, advance_on), 0, 0, 0, advance_on_names, 0},
+    C(advance_eval_every, F_INT, 1, BIG, 0),
+    C(advance_eval_episodes, F_INT, 1, 1000000, 0),
+    C(restart_schedules, F_BOOL, 0, 0, 0),
     {NULL, 0, 0, 0, 0, 0, NULL, 0},
 };
 #undef C

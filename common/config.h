@@ -106,6 +106,7 @@ typedef struct {
     double epsilon_start, epsilon_end;
     int epsilon_decay_episodes; /* linear from start to end over this many episodes */
     bool double_dqn;
+    int n_step; /* rewards summed before the target bootstraps (1: one-step DQN) */
     double huber_delta;
     double grad_clip; /* max global gradient norm; 0 = off */
     cfg_reward reward;
@@ -125,6 +126,10 @@ typedef struct {
     int progress_every;        /* episodes between progress.json rewrites */
 } cfg_training;
 
+/* What the curriculum advances on: the mean training survival over its window, or a
+ * greedy evaluation at the stage's multiplier (what the agent can do without exploring). */
+typedef enum { CFG_ADVANCE_TRAINING = 0, CFG_ADVANCE_GREEDY } cfg_advance_on;
+
 typedef struct {
     bool enabled;
     int n_stages;
@@ -133,6 +138,10 @@ typedef struct {
     double advance_survival;       /* advance when mean steps/max_steps >= this */
     double retreat_survival;       /* retreat when mean steps/max_steps < this */
     int min_episodes;              /* at least this many episodes at a stage before moving */
+    cfg_advance_on advance_on;
+    int advance_eval_every;    /* greedy: episodes between checks at a stage */
+    int advance_eval_episodes; /* greedy: episodes per check */
+    bool restart_schedules;    /* epsilon and learning rate start over at every move */
 } cfg_curriculum;
 
 typedef struct {

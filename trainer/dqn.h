@@ -26,6 +26,8 @@ typedef struct {
     /* Work buffers for one update (batch rows) and for acting (one row). */
     float *x, *x2, *acts, *acts2, *dout, *scratch, *act_obs, *act_acts;
     float *pred, *tgt, *dpred;
+    float *nret, *ndisc; /* per row: the n-step return and gamma^m (replay_nstep) */
+    uint32_t *last;      /* per row: the transition whose s2 the target bootstraps from */
     uint8_t *mask2;
     uint32_t *idx;
     /* The next update's likely samples, prefetched a few per dqn_act() call: see
