@@ -162,10 +162,10 @@ static void default_curriculum(cfg_curriculum *c) {
     c->advance_survival = 0.8;
     c->retreat_survival = 0.3;
     c->min_episodes = 200;
-    c->advance_on = CFG_ADVANCE_TRAINING;
+    c->advance_on = CFG_ADVANCE_GREEDY;
     c->advance_eval_every = 25;
     c->advance_eval_episodes = 20;
-    c->restart_schedules = false;
+    c->restart_schedules = true;
 }
 
 static void default_server(cfg_server *s) {
