@@ -176,7 +176,10 @@ static int cmd_throughput(const args_t *a) {
         double t0 = tclock_now_s(), c0 = cpu_now_s();
         while (tclock_now_s() - t0 < a->seconds) {
             trainer_run_episode(t, NULL, &res);
-            t->st.episode++; /* epsilon decays as in a run */
+            /* epsilon decays as in a run: by episode, or by episodes at the stage with
+             * restart_schedules (no curriculum moves here: one stage throughout) */
+            t->st.episode++;
+            t->st.stage_episodes++;
         }
         double dt = tclock_now_s() - t0;
         sps[run] = (t->st.steps - s0) / dt;
