@@ -10,7 +10,7 @@
 # then per level the median and the worst seed. A seed that never got there counts as
 # worst ("never"). Times are given as wall seconds and as the training thread's CPU
 # seconds: on a shared machine the wall clock also measures the neighbours.
-#   full (default): seeds 1-5, 10,000 episodes per run.
+#   full (default): seeds 1-5, 10,000 episodes per run (about 50 minutes on a quiet core).
 #   --quick (or RD_BENCH_QUICK=1): seeds 1-3, 3,000 episodes, each run stopped at
 #       competence (no final figure) — for screening a change.
 #   --configs DIR: take levelL.toml from DIR instead of configs/ (an ablation's variant).
