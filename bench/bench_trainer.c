@@ -11,13 +11,14 @@
  *       per 50-episode block (--blocks), the curriculum stage reached and the survival at
  *       each stage. --multiplier pins the decay multiplier (no curriculum).
  *   bench_trainer competence [--config F] [--episodes N] [--seed S] [--probe-every K]
- *                            [--eval-episodes N] [--stop]
+ *                            [--eval-episodes N] [--stop] [--trace]
  *       time to competence: trains in-process with the config's curriculum and, every K
  *       episodes (50), runs a greedy evaluation of N episodes (100) at multiplier 1.0 on
  *       its own clock; prints the first episode and the training wall time (evaluations
  *       excluded) at which it reached 90 % of max_steps, the episode and time each
  *       curriculum stage was reached, and the greedy score at 1.0 after N episodes.
- *       --stop ends the run at competence (screening). One `competence` line at the end.
+ *       --stop ends the run at competence (screening); --trace prints every probe. One
+ *       `competence` line at the end.
  *   bench_trainer random     [--config F] [--episodes N] [--multiplier M]
  *       mean survival of a uniformly random valid policy
  *   bench_trainer wall       --bin DIR [--config F] [--episodes N] [--seed S]
@@ -50,7 +51,7 @@ typedef struct {
     double seconds, multiplier;
     long long steps;
     uint64_t seed;
-    bool blocks, stop;
+    bool blocks, stop, trace;
     int probe_every;
     int eval_at[32], n_eval_at;
 } args_t;
@@ -320,6 +321,8 @@ static int cmd_competence(const args_t *a) {
             eval_s += tclock_now_s() - p0;
             if (score > best) best = score;
             if (last) final = score;
+            if (a->trace)
+                printf("  probe %" PRId64 ": %.1f (stage %d)\n", t->st.episode, score, t->st.stage);
             if (reached_ep < 0 && score >= goal) {
                 reached_ep = t->st.episode;
                 reached_s = train_s;
@@ -438,8 +441,8 @@ int main(int argc, char **argv) {
                 .seed = 1};
     for (int i = 2; i < argc; i++) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
-        if (!strcmp(k, "--blocks") || !strcmp(k, "--stop")) {
-            *(k[2] == 'b' ? &a.blocks : &a.stop) = true;
+        if (!strcmp(k, "--blocks") || !strcmp(k, "--stop") || !strcmp(k, "--trace")) {
+            *(k[2] == 'b' ? &a.blocks : k[2] == 's' ? &a.stop : &a.trace) = true;
             continue;
         }
         i++;
