@@ -1,6 +1,7 @@
 /* trainer/main.c — the trainer program.
  *
- *   trainer --config FILE --run-dir DIR --episodes N [--seed S] [--server URL] [--quiet]
+ *   trainer --config FILE --run-dir DIR --episodes N [--seed S] [--server URL] [--job NAME]
+ *           [--quiet]
  *
  * Creates or resumes DIR (trainer.h), trains until the episode counter reaches N, and
  * exits 0 — or, when linked to a server, stays up idle (status "completed") so that the
@@ -236,12 +237,24 @@ static void after_step(void *ctx, int action, const float *q, float reward) {
 
 static void usage(FILE *f) {
     fputs("usage: trainer --config FILE --run-dir DIR --episodes N [--seed S]\n"
-          "               [--server ws://HOST:PORT/ws/trainer] [--quiet]\n",
+          "               [--server ws://HOST:PORT/ws/trainer] [--job NAME] [--quiet]\n",
           f);
 }
 
+/* A job name (PROTOCOL §4.1 `job`): a sweep's run name, 1-200 of [A-Za-z0-9._=,-], so that
+ * it goes into the hello's JSON and into URLs as it is. */
+static bool job_name_ok(const char *s) {
+    size_t n = strlen(s);
+    if (n < 1 || n > 200) return false;
+    for (; *s; s++)
+        if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+              strchr("._=,-", *s)))
+            return false;
+    return true;
+}
+
 int main(int argc, char **argv) {
-    const char *config = NULL, *run_dir = NULL, *server = NULL;
+    const char *config = NULL, *run_dir = NULL, *server = NULL, *job = NULL;
     long long episodes = -1, seed = -1;
     bool quiet = false, have_seed = false;
     for (int i = 1; i < argc; i++) {
@@ -266,7 +279,13 @@ int main(int argc, char **argv) {
             run_dir = val;
         else if (!strcmp(arg, "--server"))
             server = val;
-        else if (!strcmp(arg, "--episodes")) {
+        else if (!strcmp(arg, "--job")) {
+            job = val;
+            if (!job_name_ok(job)) {
+                fprintf(stderr, "trainer: --job wants 1-200 of A-Z a-z 0-9 . _ = , -\n");
+                return 2;
+            }
+        } else if (!strcmp(arg, "--episodes")) {
             episodes = strtoll(val, &end, 10);
             if (*end || episodes < 0) episodes = -2;
         } else if (!strcmp(arg, "--seed")) {
@@ -361,12 +380,18 @@ int main(int argc, char **argv) {
         snprintf(base, sizeof base, "%s", run_dir);
         for (size_t n = strlen(base); n > 1 && base[n - 1] == '/'; n--) base[n - 1] = 0;
         const char *slash = strrchr(base, '/');
-        snprintf(a->msg, sizeof a->msg,
-                 "{\"type\":\"hello\",\"job_id\":\"%s\",\"config\":\"%s\",\"run_dir\":\"%s\","
-                 "\"total_episodes\":%" PRId64 ",\"episode\":%" PRId64 ",\"resumed_from\":%" PRId64
-                 ",\"pid\":%d}",
-                 slash && slash[1] ? slash + 1 : base, cfg.name, run_dir, t->target_episodes,
-                 t->st.episode, t->resumed_episode, (int)getpid());
+        int n = snprintf(a->msg, sizeof a->msg,
+                         "{\"type\":\"hello\",\"job_id\":\"%s\",\"config\":\"%s\",\"run_dir\":"
+                         "\"%s\",\"total_episodes\":%" PRId64 ",\"episode\":%" PRId64
+                         ",\"resumed_from\":%" PRId64 ",\"pid\":%d",
+                         slash && slash[1] ? slash + 1 : base, cfg.name, run_dir,
+                         t->target_episodes, t->st.episode, t->resumed_episode, (int)getpid());
+        /* A sweep's trainer names its job (PROTOCOL §4.1); without --job the hello is as it
+         * always was and the server serves it as its default job. */
+        if (job && n > 0 && (size_t)n < sizeof a->msg)
+            n += snprintf(a->msg + n, sizeof a->msg - (size_t)n, ",\"job\":\"%s\"", job);
+        if (n > 0 && (size_t)n + 1 < sizeof a->msg)
+            snprintf(a->msg + n, sizeof a->msg - (size_t)n, "}");
         link_set_hello(a->link, a->msg, strlen(a->msg));
     }
 
