@@ -440,6 +440,59 @@ START_TEST(sigint_mid_sweep_then_resume_is_exact) {
 }
 END_TEST
 
+/* ---- disk: only the newest checkpoint keeps the replay ---- */
+
+static int run_trainer(const char *cfg, const char *dir, const char *episodes, const char *log) {
+    char prog[512];
+    snprintf(prog, sizeof prog, "%s/trainer", h_bin());
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execl(prog, prog, "--config", cfg, "--run-dir", dir, "--episodes", episodes, (char *)NULL);
+        _exit(127);
+    }
+    return h_code(h_wait(pid, 120000));
+}
+
+static bool has_replay(const char *dir, long ep) {
+    char p[700], err[512];
+    snprintf(p, sizeof p, "%s/checkpoints/ep_%07ld.ckpt", dir, ep);
+    ckpt_file *f = ckpt_open(p, 0, err, sizeof err);
+    ck_assert_msg(f, "%s", err);
+    bool has = ckpt_file_section(f, CKPT_TAG('R', 'P', 'L', 'Y'), NULL) != NULL;
+    ck_assert_ptr_nonnull(ckpt_file_section(f, CKPT_TAG('A', 'D', 'A', 'M'), NULL));
+    ckpt_file_free(f);
+    return has;
+}
+
+START_TEST(only_the_newest_checkpoint_keeps_the_replay) {
+    if (!have_real()) return;
+    char cfg[512], dir[512], log[512];
+    fast_config(cfg, sizeof cfg, NULL);
+    h_path(dir, sizeof dir, "disk");
+    h_path(log, sizeof log, "disk.txt");
+    ck_assert_int_eq(run_trainer(cfg, dir, "20", log), 0);
+    /* ep 5, 10, 15 hold weights, optimizer and state; ep 20, the newest, the replay too. */
+    for (long ep = 5; ep < 20; ep += 5) ck_assert_msg(!has_replay(dir, ep), "ep %ld", ep);
+    ck_assert(has_replay(dir, 20));
+    /* The newest lost: the run falls back to ep 15, says it is not exact, and goes on. */
+    char p[700];
+    snprintf(p, sizeof p, "%s/checkpoints/ep_0000020.ckpt", dir);
+    ck_assert_int_eq(unlink(p), 0);
+    snprintf(p, sizeof p, "%s/checkpoints/latest", dir);
+    unlink(p);
+    ck_assert_int_eq(run_trainer(cfg, dir, "25", log), 0);
+    char *out = h_read(log);
+    expect_in(out, "ep_0000015.ckpt holds no replay buffer");
+    expect_in(out, "resumed from");
+    free(out);
+    ck_assert(has_replay(dir, 25));
+    ck_assert(!has_replay(dir, 15));
+}
+END_TEST
+
 /* ---- kill -9 ---- */
 
 static int trials(const char *var, int dflt) {
@@ -499,6 +552,7 @@ int main(void) {
     tcase_add_test(tc, trainer_job_goes_into_the_hello);
     tcase_add_test(tc, failed_run_is_marked_and_the_sweep_goes_on);
     tcase_add_test(tc, sigint_mid_sweep_then_resume_is_exact);
+    tcase_add_test(tc, only_the_newest_checkpoint_keeps_the_replay);
     tcase_add_test(tc, kill9_sweep_two_trainers_leaves_nothing);
     suite_add_tcase(s, tc);
     return runner_run(s) ? 1 : 0;
