@@ -498,8 +498,9 @@ int sweep_expand(sweep_spec *s, const cfg_config *base, const char *origin, char
             goto out;
         }
     }
-    /* 4. Every point: names, and the whole config (rules across keys). */
-    s->n_runs = (int)total;
+    /* 4. Every point: names, and the whole config (rules across keys). No axis: a single
+     * run with plain overrides, which has no name of its own. */
+    s->n_runs = s->n_axes ? (int)total : 0;
     for (int r = 0; r < s->n_runs; r++) {
         sweep_run *run = &s->runs[r];
         memset(run, 0, sizeof *run);

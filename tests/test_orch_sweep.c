@@ -15,6 +15,7 @@
 
 #include "common/ckpt.h"
 #include "common/config.h"
+#include "orchestrator/plan.h"
 #include "tests/fixtures/orch_harness.h"
 #include "tests/support/runner.h"
 #include "tests/support/testsrv.h"
@@ -74,14 +75,15 @@ static int run(char **text, int timeout_ms, const char *const *argv) {
  * short). */
 #define expect_in(text, needle)                                                                    \
     do {                                                                                           \
-        if (!strstr((text), (needle))) printf("---- output ----\n%s\n----\n", (text));             \
+        if (!strstr((text), (needle)))                                                             \
+            printf("---- output ----\n%s\n----\n", (text)), fflush(stdout);                        \
         ck_assert_msg(strstr((text), (needle)), "'%s' missing", (needle));                         \
     } while (0)
 
 /* Asserts the exit code; on failure the output goes to stdout. */
 #define expect_code(code, want, text)                                                              \
     do {                                                                                           \
-        if ((code) != (want)) printf("---- output ----\n%s\n----\n", (text));                      \
+        if ((code) != (want)) printf("---- output ----\n%s\n----\n", (text)), fflush(stdout);      \
         ck_assert_int_eq((code), (want));                                                          \
     } while (0)
 
@@ -402,6 +404,9 @@ START_TEST(sigint_mid_sweep_then_resume_is_exact) {
     char *out;
     int code = run(&out, 300000, argv_ref);
     expect_code(code, 0, out);
+    expect_in(out, "[run_demo] Sweep: "); /* the sweep's line per 100 episodes */
+    expect_in(out, " running, ");
+    expect_in(out, "[run_demo] [seed=42] Episodes 1-100: mean survival");
     free(out);
     /* Interrupted once the first run is well under way. */
     const char *argv_cut[] = {"--config",   cfg, "--checkpoint-dir", cut, "--runs", "3",
@@ -436,6 +441,85 @@ START_TEST(sigint_mid_sweep_then_resume_is_exact) {
     expect_code(code, 0, out);
     if (strstr(out, "starting run")) printf("%s\n", out);
     ck_assert_msg(!strstr(out, "starting run"), "a finished run was started again");
+    free(out);
+}
+END_TEST
+
+/* ---- single runs with overrides, --resume of the newest sweep, --help ---- */
+
+START_TEST(single_run_with_set_keeps_the_single_layout) {
+    if (!have_real()) return;
+    char cfg[512], dir[512], p[700];
+    fast_config(cfg, sizeof cfg, NULL);
+    h_path(dir, sizeof dir, "single");
+    const char *argv[] = {"--config",
+                          cfg,
+                          "--checkpoint-dir",
+                          dir,
+                          "--set",
+                          "training.checkpoint_every=2",
+                          "--runs",
+                          "1",
+                          "--episodes",
+                          "4",
+                          "--exit-on-complete",
+                          NULL};
+    char *out;
+    int code = run(&out, 120000, argv);
+    expect_code(code, 0, out);
+    free(out);
+    snprintf(p, sizeof p, "%s/sweep.toml", dir);
+    ck_assert_msg(access(p, F_OK) != 0, "a single run got a sweep.toml");
+    snprintf(p, sizeof p, "%s/checkpoints/ep_0000002.ckpt", dir); /* every 2, not every 5 */
+    ck_assert_msg(access(p, F_OK) == 0, "%s missing", p);
+    snprintf(p, sizeof p, "%s/config.set.toml", dir);
+    cfg_config c;
+    char err[512];
+    ck_assert_msg(cfg_load_file(&c, p, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(c.training.checkpoint_every, 2);
+    ck_assert_int_eq(c.agent.hidden[0], 32);
+}
+END_TEST
+
+START_TEST(resume_continues_the_newest_sweep) {
+    if (!have_real()) return;
+    char cfg[512], runs[600];
+    fast_config(cfg, sizeof cfg, NULL);
+    const char *first[] = {"--config",           cfg, "--runs",     "2",
+                           "--parallel",         "2", "--episodes", "3",
+                           "--exit-on-complete", NULL};
+    char *out;
+    int code = run(&out, 120000, first);
+    expect_code(code, 0, out);
+    free(out);
+    /* Both runs are done; --episodes 5 asks for more: both continue to 5. */
+    const char *again[] = {"--config",           cfg, "--resume", "--episodes", "5",
+                           "--exit-on-complete", NULL};
+    code = run(&out, 120000, again);
+    expect_code(code, 0, out);
+    expect_in(out, "continuing the sweep of 2 runs");
+    expect_in(out, "[seed=43] INFO trainer: resumed from");
+    free(out);
+    snprintf(runs, sizeof runs, "%s/runs", h_dir);
+    char sweep[800];
+    ck_assert_int_eq(plan_find_latest_run(runs, "fast", sweep, sizeof sweep), 0);
+    for (int s = 42; s <= 43; s++) {
+        char p[1000];
+        snprintf(p, sizeof p, "%s/seed=%d/checkpoints/ep_0000005.ckpt", sweep, s);
+        ck_assert_msg(access(p, F_OK) == 0, "%s missing", p);
+    }
+}
+END_TEST
+
+START_TEST(help_shows_the_sweep_flags_and_two_examples) {
+    const char *argv[] = {"--help", NULL};
+    char *out;
+    ck_assert_int_eq(run(&out, 20000, argv), 0);
+    static const char *const want[] = {
+        "--runs N",          "--set SECTION.KEY=V[,V...]",
+        "--sweep FILE",      "--parallel P",
+        "run_demo --runs 4", "run_demo --config level2 --set agent.gamma=0.99,0.995"};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) expect_in(out, want[i]);
     free(out);
 }
 END_TEST
@@ -552,6 +636,9 @@ int main(void) {
     tcase_add_test(tc, trainer_job_goes_into_the_hello);
     tcase_add_test(tc, failed_run_is_marked_and_the_sweep_goes_on);
     tcase_add_test(tc, sigint_mid_sweep_then_resume_is_exact);
+    tcase_add_test(tc, single_run_with_set_keeps_the_single_layout);
+    tcase_add_test(tc, resume_continues_the_newest_sweep);
+    tcase_add_test(tc, help_shows_the_sweep_flags_and_two_examples);
     tcase_add_test(tc, only_the_newest_checkpoint_keeps_the_replay);
     tcase_add_test(tc, kill9_sweep_two_trainers_leaves_nothing);
     suite_add_tcase(s, tc);
