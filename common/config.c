@@ -1712,28 +1712,36 @@ int cfg_set_value(cfg_config *c, const char *key, const struct toml_value *v, ch
     return rc;
 }
 
-int cfg_set(cfg_config *c, const char *key, const char *text, char *err, size_t errlen) {
-    /* The value in TOML syntax ("0.99", "[64, 64]", "true", "\"x\""); anything that is not
-     * one TOML value (a bare word: hard, partial, 127.0.0.1) is taken as a string. */
+struct toml_value *cfg_parse_value(const char *text, const struct toml_value **v) {
     size_t tl = strlen(text);
     char *doc = malloc(tl + 8);
-    if (!doc) {
-        set_err(err, errlen, "out of memory");
-        return -1;
-    }
+    *v = NULL;
+    if (!doc) return NULL;
     memcpy(doc, "v = ", 4);
     memcpy(doc + 4, text, tl);
     memcpy(doc + 4 + tl, "\n", 2);
     char perr[256];
     toml_value *root = toml_parse(doc, tl + 5, perr, sizeof perr);
     free(doc);
-    const toml_value *v = NULL;
+    /* "1\nx = 2" parses too, as two keys: not one value. */
     if (root && root->u.tab.len == 1 && key_is(&root->u.tab.items[0], "v"))
-        v = root->u.tab.items[0].value;
+        *v = root->u.tab.items[0].value;
+    if (!*v) {
+        toml_free(root);
+        root = NULL;
+    }
+    return root;
+}
+
+int cfg_set(cfg_config *c, const char *key, const char *text, char *err, size_t errlen) {
+    /* The value in TOML syntax ("0.99", "[64, 64]", "true", "\"x\""); anything that is not
+     * one TOML value (a bare word: hard, partial, 127.0.0.1) is taken as a string. */
+    const toml_value *v;
+    toml_value *root = cfg_parse_value(text, &v);
     toml_value str = {.type = TOML_STRING, .line = 1, .col = 1};
     if (!v) {
         str.u.s.ptr = text;
-        str.u.s.len = tl;
+        str.u.s.len = strlen(text);
         v = &str;
     }
     int rc = cfg_set_value(c, key, v, err, errlen);

@@ -211,6 +211,10 @@ int cfg_set_value(cfg_config *c, const char *key, const struct toml_value *v, ch
                   size_t errlen);
 int cfg_set(cfg_config *c, const char *key, const char *text, char *err, size_t errlen);
 
+/* Parses text as exactly one TOML value. Returns the document (free it with toml_free)
+ * with the value in *v, or NULL (and *v NULL) when text is not one TOML value. */
+struct toml_value *cfg_parse_value(const char *text, const struct toml_value **v);
+
 /* Writes c as a complete TOML document that cfg_load_string reads back to the same c. */
 int cfg_write_toml(const cfg_config *c, FILE *f);
 

@@ -23,18 +23,10 @@ void sweep_init(sweep_spec *s) {
 
 /* Whether text is exactly one TOML value ("v = text" parses to one key). */
 static bool is_toml_value(const char *text) {
-    size_t n = strlen(text);
-    char *doc = malloc(n + 8);
-    if (!doc) return false;
-    memcpy(doc, "v = ", 4);
-    memcpy(doc + 4, text, n);
-    memcpy(doc + 4 + n, "\n", 2);
-    char perr[128];
-    toml_value *root = toml_parse(doc, n + 5, perr, sizeof perr);
-    free(doc);
-    bool ok = root && root->u.tab.len == 1;
+    const toml_value *v;
+    toml_value *root = cfg_parse_value(text, &v);
     toml_free(root);
-    return ok;
+    return v != NULL;
 }
 
 /* Appends s as a TOML basic string. -1 when it does not fit. */

@@ -20,15 +20,6 @@
 #include "tests/support/runner.h"
 #include "tests/support/testsrv.h"
 
-static bool have_real(void) {
-    char t[512], s[512];
-    snprintf(t, sizeof t, "%s/trainer", h_bin());
-    snprintf(s, sizeof s, "%s/server", h_bin());
-    if (access(t, X_OK) == 0 && access(s, X_OK) == 0) return true;
-    printf("SKIP: %s or %s is not built\n", t, s);
-    return false;
-}
-
 /* A small, fast config: short episodes, a small network and replay, checkpoints often. */
 static void fast_config(char *path, size_t len, const char *extra) {
     h_path(path, len, "fast.toml");
@@ -193,7 +184,7 @@ static char *read_sweep_file(const char *dir) {
 }
 
 START_TEST(grid_layout_names_and_states) {
-    if (!have_real()) return;
+    if (!h_have_real()) return;
     char cfg[512], dir[512];
     fast_config(cfg, sizeof cfg, NULL);
     h_path(dir, sizeof dir, "grid");
@@ -243,7 +234,7 @@ END_TEST
 
 /* The same grid from a file: the file's own config (relative to it), seeds and axes. */
 START_TEST(sweep_file_makes_the_same_grid) {
-    if (!have_real()) return;
+    if (!h_have_real()) return;
     char cfg[512], file[512], dir[512];
     fast_config(cfg, sizeof cfg, NULL);
     h_path(file, sizeof file, "grid.toml");
@@ -270,7 +261,7 @@ END_TEST
 /* ---- trainer --job ---- */
 
 START_TEST(trainer_job_goes_into_the_hello) {
-    if (!have_real()) return;
+    if (!h_have_real()) return;
     for (int with = 0; with < 2; with++) {
         testsrv *srv = testsrv_start(0, 64);
         ck_assert_ptr_nonnull(srv);
@@ -322,7 +313,7 @@ END_TEST
 /* ---- failure of one run ---- */
 
 START_TEST(failed_run_is_marked_and_the_sweep_goes_on) {
-    if (!have_real()) return;
+    if (!h_have_real()) return;
     char cfg[512], dir[512];
     /* The trainer of seed=43 exits 3 at once, every time: beyond a budget of 1 restart. */
     fast_config(cfg, sizeof cfg,
@@ -390,7 +381,7 @@ static long progress_episode(const char *dir, const char *name) {
 }
 
 START_TEST(sigint_mid_sweep_then_resume_is_exact) {
-    if (!have_real()) return;
+    if (!h_have_real()) return;
     char cfg[512], ref[512], cut[512];
     fast_config(cfg, sizeof cfg, NULL);
     h_path(ref, sizeof ref, "ref");
@@ -448,7 +439,7 @@ END_TEST
 /* ---- single runs with overrides, --resume of the newest sweep, --help ---- */
 
 START_TEST(single_run_with_set_keeps_the_single_layout) {
-    if (!have_real()) return;
+    if (!h_have_real()) return;
     char cfg[512], dir[512], p[700];
     fast_config(cfg, sizeof cfg, NULL);
     h_path(dir, sizeof dir, "single");
@@ -482,7 +473,7 @@ START_TEST(single_run_with_set_keeps_the_single_layout) {
 END_TEST
 
 START_TEST(resume_continues_the_newest_sweep) {
-    if (!have_real()) return;
+    if (!h_have_real()) return;
     char cfg[512], runs[600];
     fast_config(cfg, sizeof cfg, NULL);
     const char *first[] = {"--config",           cfg, "--runs",     "2",
@@ -552,7 +543,7 @@ static bool has_replay(const char *dir, long ep) {
 }
 
 START_TEST(only_the_newest_checkpoint_keeps_the_replay) {
-    if (!have_real()) return;
+    if (!h_have_real()) return;
     char cfg[512], dir[512], log[512];
     fast_config(cfg, sizeof cfg, NULL);
     h_path(dir, sizeof dir, "disk");
@@ -585,7 +576,7 @@ static int trials(const char *var, int dflt) {
 }
 
 START_TEST(kill9_sweep_two_trainers_leaves_nothing) {
-    if (!have_real()) return;
+    if (!h_have_real()) return;
     char nm[600];
     snprintf(nm, sizeof nm, "%s/frontend/node_modules", RD_SOURCE_DIR);
     bool dev = access(nm, F_OK) == 0;
