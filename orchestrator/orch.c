@@ -105,6 +105,7 @@ struct orch {
     /* Sweeps */
     bool any_failed;      /* a run failed beyond its restart policy */
     bool sweep_over;      /* every run is done or failed */
+    bool runs_started;    /* the server answered: trainer slots filled */
     long sweep_eps0;      /* episodes done at the first poll (for the ETA) */
     uint64_t sweep_t0_ms; /* ... and when */
     long sweep_block;     /* the last multiple of PROGRESS_BLOCK summarised */
@@ -657,12 +658,22 @@ static void on_probe(health_probe *h, int result) {
 static bool child_ready(const child *c) {
     if (!c->spec->enabled) return true;
     /* A sweep's slot is ready when it runs its trainer or has nothing (left) to run. */
-    if (is_trainer(c) && c->o->plan->is_sweep) return c->state == CH_RUNNING || c->run < 0;
+    if (is_trainer(c) && c->o->plan->is_sweep)
+        return c->o->runs_started && (c->state == CH_RUNNING || c->run < 0);
     if (c->idx == CFG_PROC_TRAINER) return c->state == CH_RUNNING || c->o->training_finished;
     return c->state == CH_RUNNING && (c->spec->health_port == 0 || c->healthy);
 }
 
+static void runs_fill(orch *o);
+static void runs_check_over(orch *o);
+
 static void check_health(orch *o) {
+    if (o->plan->is_sweep && !o->runs_started && o->ch[CFG_PROC_SERVER].healthy) {
+        o->runs_started = true;
+        runs_fill(o);
+        runs_check_over(o);
+        if (o->state != ST_STARTING) return;
+    }
     bool all = true;
     for (int i = 0; i < o->n_ch; i++) {
         child *c = &o->ch[i];
@@ -1060,12 +1071,9 @@ int orch_run(plan_t *plan) {
         /* The server first: the trainer connects to it, the frontend proxies to it. */
         child_spawn(&o->ch[CFG_PROC_SERVER]);
         if (o->state < ST_STOPPING) {
-            if (plan->is_sweep) {
-                runs_fill(o);
-                runs_check_over(o);
-            } else {
-                child_spawn(&o->ch[CFG_PROC_TRAINER]);
-            }
+            /* A sweep's trainers start once the server answers (check_health): up to P
+             * of them starting at once would otherwise compete with it for the cores. */
+            if (!plan->is_sweep) child_spawn(&o->ch[CFG_PROC_TRAINER]);
         }
         if (o->state < ST_STOPPING && plan->child[CFG_PROC_FRONTEND].enabled)
             child_spawn(&o->ch[CFG_PROC_FRONTEND]);

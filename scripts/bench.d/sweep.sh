@@ -69,7 +69,7 @@ for f in none $fe; do
             "$bin/run_demo" --port "$(free_port)" --frontend "$f" --no-browser --runs 16 \
                 --parallel "$p" --checkpoint-dir "$d" >"$d.log" 2>&1 &
             pid=$!
-            for _ in $(seq 300); do grep -q "All systems operational" "$d.log" && break; sleep 0.02; done
+            for _ in $(seq 300); do grep -qs "All systems operational" "$d.log" && break; sleep 0.02; done
             kill -INT "$pid"; wait "$pid" 2>/dev/null
             vals+=("$(grep -o 'All systems operational ([0-9]* ms)' "$d.log" | grep -o '[0-9]*')")
             rm -rf "$d" "$d.log"
