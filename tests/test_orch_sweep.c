@@ -19,6 +19,7 @@
 #include "tests/fixtures/orch_harness.h"
 #include "tests/support/runner.h"
 #include "tests/support/testsrv.h"
+#include "tests/support/ws_client.h"
 
 /* A small, fast config: short episodes, a small network and replay, checkpoints often. */
 static void fast_config(char *path, size_t len, const char *extra) {
@@ -568,6 +569,51 @@ START_TEST(only_the_newest_checkpoint_keeps_the_replay) {
 }
 END_TEST
 
+/* ---- waits on the server: several jobs at once ---- */
+
+/* Opt-in (RD_ORCH_SWEEP_SERVER_JOBS=1) until the server serves several jobs: both trainers
+ * of a 2-run sweep are linked at once (no 4009), and /api/jobs lists both runs by their
+ * names. Off by default: today's server links one trainer and refuses the other. */
+START_TEST(server_links_every_job_of_a_sweep) {
+    const char *on = getenv("RD_ORCH_SWEEP_SERVER_JOBS");
+    if (!on || strcmp(on, "1") != 0) {
+        printf("SKIP: server_links_every_job_of_a_sweep (RD_ORCH_SWEEP_SERVER_JOBS=1 enables it "
+               "once the server serves several jobs)\n");
+        return;
+    }
+    if (!h_have_real()) return;
+    char cfg[512], dir[512], out[512], port[16], fport[16], runs[600];
+    fast_config(cfg, sizeof cfg, NULL);
+    h_path(dir, sizeof dir, "jobs");
+    int p = h_free_port();
+    snprintf(port, sizeof port, "%d", p);
+    snprintf(fport, sizeof fport, "%d", h_free_port());
+    snprintf(runs, sizeof runs, "RD_RUNS_DIR=%s/runs", h_dir);
+    h_next_out(out, sizeof out);
+    const char *argv[] = {
+        "--port",   port,         "--frontend-port",  fport, "--frontend", "none", "--no-browser",
+        "--config", cfg,          "--checkpoint-dir", dir,   "--runs",     "2",    "--parallel",
+        "2",        "--episodes", "100000",           NULL};
+    const char *env[] = {runs, NULL};
+    pid_t pid = h_start_env(out, env, argv);
+    ck_assert(h_wait_output(out, "[seed=43] INFO trainer: link: connected", 30000));
+    h_sleep_ms(1000);
+    char body[65536], err[256];
+    int status =
+        wsc_http(p, "GET", "/api/jobs", NULL, 5000, body, sizeof body, NULL, 0, err, sizeof err);
+    kill(pid, SIGINT);
+    int st = h_wait(pid, 30000);
+    char *text = h_read(out);
+    ck_assert_int_eq(status, 200);
+    expect_in(body, "seed=42");
+    expect_in(body, "seed=43");
+    if (strstr(text, "4009")) printf("%s\n", text);
+    ck_assert_msg(!strstr(text, "4009"), "a sweep trainer was refused");
+    free(text);
+    ck_assert_int_eq(h_code(st), 130);
+}
+END_TEST
+
 /* ---- kill -9 ---- */
 
 static int trials(const char *var, int dflt) {
@@ -631,7 +677,13 @@ int main(void) {
     tcase_add_test(tc, resume_continues_the_newest_sweep);
     tcase_add_test(tc, help_shows_the_sweep_flags_and_two_examples);
     tcase_add_test(tc, only_the_newest_checkpoint_keeps_the_replay);
-    tcase_add_test(tc, kill9_sweep_two_trainers_leaves_nothing);
+    tcase_add_test(tc, server_links_every_job_of_a_sweep);
     suite_add_tcase(s, tc);
+    /* Its own case, so that CK_RUN_CASE=kill9 runs the long trials alone. */
+    TCase *k9 = tcase_create("kill9");
+    tcase_add_checked_fixture(k9, h_setup, h_cleanup);
+    tcase_set_timeout(k9, 900);
+    tcase_add_test(k9, kill9_sweep_two_trainers_leaves_nothing);
+    suite_add_tcase(s, k9);
     return runner_run(s) ? 1 : 0;
 }
