@@ -16,6 +16,7 @@
 #include "common/ckpt.h"
 #include "common/config.h"
 #include "orchestrator/plan.h"
+#include "orchestrator/sweep.h"
 #include "tests/fixtures/orch_harness.h"
 #include "tests/support/runner.h"
 #include "tests/support/testsrv.h"
@@ -120,6 +121,9 @@ static const struct {
     {{"--set", "curriculum.retreat_survival=0.9"},
      "run_demo: --set curriculum.retreat_survival=0.9: 'retreat_survival' in [curriculum] (0.9) "
      "must not exceed 'advance_survival' (0.8)\n"},
+    {{"--set", "agent.gamma=0.99,0.99"},
+     "run_demo: two runs would both be named 'agent.gamma=0.99' (values that differ only in "
+     "characters a directory name cannot hold)\n"},
     {{"--runs", "0"}, "run_demo: --runs: '0' is not a whole number 1-64\n"},
     {{"--parallel", "65"}, "run_demo: --parallel: '65' is not a whole number 1-64\n"},
     {{"--resume", "--runs", "2"},
@@ -173,6 +177,43 @@ START_TEST(sweep_file_errors_name_file_line_column) {
         free(out);
     }
     ck_assert_int_eq(h_survivors(0), 0);
+}
+END_TEST
+
+/* ---- the grid, without processes ---- */
+
+START_TEST(values_split_and_names_are_safe) {
+    sweep_spec *sw = malloc(sizeof *sw);
+    cfg_config base;
+    cfg_defaults(&base);
+    char err[512];
+    sweep_init(sw);
+    ck_assert_int_eq(sweep_add_set(sw, "agent.hidden=[64, 64],[128,128]", err, sizeof err), 0);
+    ck_assert_int_eq(sweep_add_set(sw, "processes.trainer.env={A = \"x/y z\"}", err, sizeof err),
+                     0);
+    ck_assert_int_eq(sweep_add_set(sw, "agent.target_update=hard,polyak", err, sizeof err), 0);
+    sw->n_seeds = 2;
+    ck_assert_msg(sweep_expand(sw, &base, "--set", err, sizeof err) == 0, "%s", err);
+    ck_assert(sweep_is_grid(sw));
+    ck_assert_int_eq(sw->n_fixed, 1); /* one value: a plain override */
+    ck_assert_int_eq(sw->n_runs, 8);
+    ck_assert_str_eq(sw->runs[0].name, "agent.hidden=64x64,agent.target_update=hard,seed=42");
+    ck_assert_str_eq(sw->runs[7].name, "agent.hidden=128x128,agent.target_update=polyak,seed=43");
+    cfg_config c;
+    ck_assert_int_eq(sweep_config(sw, &base, 7, &c, err, sizeof err), 0);
+    ck_assert_int_eq(c.agent.n_hidden, 2);
+    ck_assert_int_eq(c.agent.hidden[1], 128);
+    ck_assert_int_eq((int)c.agent.target_update, (int)CFG_TARGET_POLYAK);
+    ck_assert_int_eq((int)c.training.seed, 43);
+    ck_assert_str_eq(c.processes[CFG_PROC_TRAINER].env[0], "A=x/y z");
+    /* A string axis: '/' and ' ' never reach a directory name. */
+    sweep_init(sw);
+    ck_assert_int_eq(
+        sweep_add_set(sw, "processes.trainer.env={A = \"a/b\"},{A = \"c d\"}", err, sizeof err), 0);
+    ck_assert_msg(sweep_expand(sw, &base, "--set", err, sizeof err) == 0, "%s", err);
+    ck_assert_str_eq(sw->runs[0].name, "processes.trainer.env=A_a_b");
+    ck_assert_str_eq(sw->runs[1].name, "processes.trainer.env=A_cd");
+    free(sw);
 }
 END_TEST
 
@@ -668,6 +709,7 @@ int main(void) {
     tcase_add_loop_test(tc, override_errors_exact_message_nothing_started, 0,
                         (int)(sizeof bad / sizeof bad[0]));
     tcase_add_test(tc, sweep_file_errors_name_file_line_column);
+    tcase_add_test(tc, values_split_and_names_are_safe);
     tcase_add_test(tc, grid_layout_names_and_states);
     tcase_add_test(tc, sweep_file_makes_the_same_grid);
     tcase_add_test(tc, trainer_job_goes_into_the_hello);
