@@ -826,6 +826,14 @@ static void runs_check_over(orch *o) {
         logmux_printf(o->mux, "the demo stays up for viewing at %s (Ctrl+C to stop)", o->plan->url);
 }
 
+/* Whether run's progress.json says it reached its target. The episode count matters: a
+ * done run given more episodes starts with the previous session's "completed" on disk
+ * until its trainer rewrites it. */
+static bool run_completed(const orch *o, int run, const char *dir, progress_status *st) {
+    if (progress_read(dir, st) != 0) return false;
+    return !strcmp(st->status, "completed") && st->episode >= o->plan->sweep.runs[run].episodes;
+}
+
 /* A sweep trainer's process is over: its run is done, stopped, restarted or failed. */
 static void runs_trainer_ended(child *c) {
     orch *o = c->o;
@@ -840,7 +848,7 @@ static void runs_trainer_ended(child *c) {
     describe_exit(c, how, sizeof how);
     bool failed = c->exit_status != 0 || c->term_signal != 0;
     progress_status st;
-    bool completed = progress_read(dir, &st) == 0 && !strcmp(st.status, "completed");
+    bool completed = run_completed(o, c->run, dir, &st);
     if (!failed && completed) {
         logmux_printf(o->mux, "run %s done (%ld episodes)", name, st.episode);
         runs_release(c, SWEEP_DONE);
@@ -909,11 +917,12 @@ static void runs_poll(orch *o) {
             mo += (size_t)snprintf(means + mo, sizeof means - mo, "%s%s %.1f", mo ? ", " : "", name,
                                    mean);
         progress_status st;
-        if (progress_read(dir, &st) != 0) continue;
+        bool completed = run_completed(o, c->run, dir, &st);
+        if (!st.valid) continue;
         eps += st.episode;
         if (!strcmp(st.status, "running") && !isnan(st.steps_per_second))
             sps += st.steps_per_second;
-        if (!strcmp(st.status, "completed") && !c->completing && c->state == CH_RUNNING) {
+        if (completed && !c->completing && c->state == CH_RUNNING) {
             /* The trainer idles after its episodes (linked, for viewing); the slot is worth
              * more to the queue. Its checkpoint is written: SIGTERM ends it at once. */
             c->completing = true;
