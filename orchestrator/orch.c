@@ -103,7 +103,6 @@ struct orch {
     progress_metrics metrics;
     char status_text[LOGMUX_STATUS_MAX];
     /* Sweeps */
-    bool any_failed;      /* a run failed beyond its restart policy */
     bool sweep_over;      /* every run is done or failed */
     bool runs_started;    /* the server answered: trainer slots filled */
     long sweep_eps0;      /* episodes done at the first poll (for the ETA) */
@@ -765,7 +764,6 @@ static void runs_release(child *c, sweep_state st) {
     orch *o = c->o;
     if (c->run < 0) return;
     o->plan->sweep.runs[c->run].state = st;
-    if (st == SWEEP_FAILED) o->any_failed = true;
     c->run = -1;
     c->completing = false;
     c->state = CH_DONE;
