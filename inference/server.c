@@ -5,10 +5,12 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,7 @@
 
 #include "common/ckpt.h"
 #include "common/log.h"
+#include "common/recfile.h"
 #include "inference/srv_int.h"
 #include "inference/wdesc.h"
 
@@ -325,6 +328,7 @@ static void on_trainer_message(srv_t *s, conn_t *c, const char *in, size_t len) 
         if (json_num(o, "speed", &v)) s->speed = v;
         if (cJSON_IsBool(vis)) s->visual = cJSON_IsTrue(vis);
         if (json_num(o, "episode", &v)) s->episode = (int64_t)v;
+        if (json_num(o, "total_episodes", &v)) s->total_episodes = (int64_t)v; /* extend */
         broadcast(s, OQ_RECORD, in, len);
         if (st && strlen(st) < 20) {
             set_status(s, st);
@@ -761,8 +765,128 @@ static int serve_static(srv_t *s, struct lws *wsi, conn_t *c, const char *uri) {
     return 0;
 }
 
+/* ---- extend and recordings (PROTOCOL §2, §8) ---- */
+
+/* POST /api/training/extend?episodes=N: relays {"command":"extend","episodes":N}. */
+static int api_extend(srv_t *s, struct lws *wsi, conn_t *c) {
+    char arg[48], *end = NULL, out[160];
+    const char *v = lws_get_urlarg_by_name(wsi, "episodes=", arg, (int)sizeof arg);
+    long long n = v && *v ? strtoll(v, &end, 10) : 0;
+    if (!v || !*v || *end || n < 1 || n > 1000000)
+        return http_json(s, wsi, c, 400,
+                         "{\"error\":\"episodes must be an integer in [1, 1000000]\","
+                         "\"command\":\"extend\"}");
+    if (!s->trainer)
+        return http_json(s, wsi, c, 409,
+                         "{\"error\":\"no trainer linked\",\"command\":\"extend\"}");
+    int k = snprintf(out, sizeof out, "{\"command\":\"extend\",\"episodes\":%lld,\"id\":%ld}", n,
+                     ++s->next_cmd_id);
+    if (srv_send(s, s->trainer, OQ_RECORD, out, (size_t)k) < 0)
+        return http_json(s, wsi, c, 409,
+                         "{\"error\":\"trainer not reachable\",\"command\":\"extend\"}");
+    snprintf(out, sizeof out, "{\"command\":\"extend\",\"accepted\":true,\"episodes\":%lld}", n);
+    return http_json(s, wsi, c, 200, out);
+}
+
+/* Reads RUN_DIR/recordings/NAME.rec into buf (RECF_MAX_BYTES) when it is a regular file
+ * (no symlink followed) that passes recf_check(). 0, -1 no such file, -2 malformed. The
+ * file may be hostile: its size is checked before reading and its bytes after. */
+static int load_recording(const srv_t *s, const char *name, uint8_t *buf, size_t *len,
+                          recf_info *info) {
+    if (!recf_name_ok(name)) return -1;
+    char path[CFG_PATH_MAX + 48];
+    snprintf(path, sizeof path, "%s/recordings/%s.rec", s->run_dir, name);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return errno == ELOOP ? -2 : -1;
+    struct stat sb;
+    int rc = -2;
+    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size <= RECF_MAX_BYTES) {
+        ssize_t n = read(fd, buf, RECF_MAX_BYTES);
+        if (n > 0 && n == sb.st_size && recf_check(buf, (size_t)n, info)) {
+            *len = (size_t)n;
+            rc = 0;
+        }
+    }
+    close(fd);
+    return rc;
+}
+
+static int cmp_desc(const void *a, const void *b) {
+    return strcmp((const char *)b, (const char *)a);
+}
+
+/* GET /api/recordings: the valid ones, newest first, at most 64 looked at. */
+static int api_recordings_list(srv_t *s, struct lws *wsi, conn_t *c) {
+    enum { MAX_LISTED = 64, MAX_NAMES = 1024 };
+    static const char *const outcomes[4] = {"running", "health", "energy", "max_steps"};
+    char dir[CFG_PATH_MAX + 16];
+    snprintf(dir, sizeof dir, "%s/recordings", s->run_dir);
+    char(*names)[RECF_NAME_LEN + 1] = malloc(MAX_NAMES * sizeof *names);
+    uint8_t *buf = malloc(RECF_MAX_BYTES);
+    cJSON *root = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(root, "recordings");
+    int n = 0, r = -1;
+    DIR *d = names && buf ? opendir(dir) : NULL;
+    struct dirent *de;
+    while (d && n < MAX_NAMES && (de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        if (l != RECF_NAME_LEN + 4 || strcmp(de->d_name + RECF_NAME_LEN, ".rec") != 0) continue;
+        memcpy(names[n], de->d_name, RECF_NAME_LEN);
+        names[n][RECF_NAME_LEN] = 0;
+        if (recf_name_ok(names[n])) n++;
+    }
+    if (d) closedir(d);
+    if (n > 1) qsort(names, (size_t)n, sizeof *names, cmp_desc);
+    for (int i = 0; i < n && i < MAX_LISTED; i++) {
+        size_t len;
+        recf_info in;
+        if (load_recording(s, names[i], buf, &len, &in) != 0) continue;
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "name", names[i]);
+        cJSON_AddNumberToObject(m, "episode", in.episode);
+        cJSON_AddNumberToObject(m, "steps", in.real_steps);
+        if (isfinite(in.score))
+            cJSON_AddNumberToObject(m, "score", in.score);
+        else
+            cJSON_AddNullToObject(m, "score");
+        if (isfinite(in.total_reward))
+            cJSON_AddNumberToObject(m, "total_reward", in.total_reward);
+        else
+            cJSON_AddNullToObject(m, "total_reward");
+        cJSON_AddStringToObject(m, "outcome", outcomes[in.outcome]);
+        cJSON_AddNumberToObject(m, "bytes", (double)len);
+        cJSON_AddItemToArray(arr, m);
+    }
+    char *body = names && buf ? cJSON_PrintUnformatted(root) : NULL;
+    if (body) r = http_json(s, wsi, c, 200, body);
+    free(body);
+    cJSON_Delete(root);
+    free(buf);
+    free(names);
+    return r;
+}
+
+/* GET /api/recordings[/NAME] (rest = what follows "/api/recordings"). */
+static int api_recordings(srv_t *s, struct lws *wsi, conn_t *c, const char *rest) {
+    if (!*rest) return api_recordings_list(s, wsi, c);
+    if (rest[0] != '/') return http_error(s, wsi, c, 404, "not found");
+    uint8_t *buf = malloc(RECF_MAX_BYTES);
+    if (!buf) return -1;
+    size_t len = 0;
+    int rc = load_recording(s, rest + 1, buf, &len, NULL), r;
+    if (rc == 0)
+        r = http_reply(s, wsi, c, 200, "application/octet-stream", (const char *)buf, len, NULL,
+                       NULL);
+    else if (rc == -2)
+        r = http_error(s, wsi, c, 422, "recording is malformed");
+    else
+        r = http_error(s, wsi, c, 404, "no such recording");
+    free(buf);
+    return r;
+}
+
 static int handle_post(srv_t *s, struct lws *wsi, conn_t *c, const char *what) {
     static const char *const ok[] = {"start", "stop", "pause", "resume"};
+    if (strcmp(what, "extend") == 0) return api_extend(s, wsi, c);
     smsg_command cmd;
     memset(&cmd, 0, sizeof cmd);
     for (size_t i = 0; i < 4; i++)
@@ -817,6 +941,7 @@ static int handle_http(srv_t *s, struct lws *wsi, conn_t *c, const char *uri) {
                           30, "allow:", "GET");
     if (strcmp(uri, "/api/status") == 0) return api_status(s, wsi, c);
     if (strcmp(uri, "/api/models") == 0) return api_models(s, wsi, c);
+    if (strncmp(uri, "/api/recordings", 15) == 0) return api_recordings(s, wsi, c, uri + 15);
     if (strcmp(uri, "/metrics") == 0) return api_metrics(s, wsi, c);
     if (strncmp(uri, "/api/", 5) == 0 || strncmp(uri, "/ws", 3) == 0)
         return http_error(s, wsi, c, 404, "not found");

@@ -57,7 +57,8 @@ typedef struct {
     double finish_deadline; /* monotonic; suspend the episode after it */
     double last_frame;
     bool sent_affordances;
-    double last_status; /* monotonic time of the last status message */
+    double last_status;               /* monotonic time of the last status message */
+    const char *job_id, *config_name; /* for the hello */
     trainer_status sent_status;
     char msg[4096];
 } app_t;
@@ -75,9 +76,9 @@ static void set_status(app_t *a, trainer_status s) {
     trainer_write_progress(&a->t);
     snprintf(a->msg, sizeof a->msg,
              "{\"type\":\"status\",\"status\":\"%s\",\"episode\":%" PRId64 ",\"total\":%" PRId64
-             ",\"speed\":%d,\"visual\":%s}",
-             trainer_status_names[s], a->t.st.episode, a->t.target_episodes, a->ctl.speed,
-             a->ctl.visual ? "true" : "false");
+             ",\"total_episodes\":%" PRId64 ",\"speed\":%d,\"visual\":%s}",
+             trainer_status_names[s], a->t.st.episode, a->t.target_episodes, a->t.target_episodes,
+             a->ctl.speed, a->ctl.visual ? "true" : "false");
     send_record(a, a->msg);
 }
 
@@ -132,6 +133,35 @@ static void stop_and_idle(app_t *a) {
         log_info("stopped at episode %" PRId64 "; waiting for start", t->st.episode);
 }
 
+/* The hello the link sends on every (re)connection (PROTOCOL §4.1); set again when
+ * `extend` changes the target. */
+static void set_hello(app_t *a) {
+    const trainer_t *t = &a->t;
+    if (!a->link) return;
+    snprintf(a->msg, sizeof a->msg,
+             "{\"type\":\"hello\",\"job_id\":\"%s\",\"config\":\"%s\",\"run_dir\":\"%s\","
+             "\"total_episodes\":%" PRId64 ",\"episode\":%" PRId64 ",\"resumed_from\":%" PRId64
+             ",\"pid\":%d}",
+             a->job_id, a->config_name, t->run_dir, t->target_episodes, t->st.episode,
+             t->resumed_episode, (int)getpid());
+    link_set_hello(a->link, a->msg, strlen(a->msg));
+}
+
+/* `extend`: a higher target, at once; a completed run goes back to running (PROTOCOL
+ * §4.2), a paused or stopped one keeps waiting for its resume/start. */
+static void apply_extend(app_t *a) {
+    trainer_t *t = &a->t;
+    t->target_episodes += a->ctl.extend;
+    a->ctl.extend = 0;
+    log_info("target raised to %" PRId64 " episodes", t->target_episodes);
+    if (t->status == TRAINER_STATUS_COMPLETED && t->st.episode < t->target_episodes)
+        t->status = TRAINER_STATUS_RUNNING;
+    set_hello(a);
+    trainer_status s = a->ctl.idle ? TRAINER_STATUS_STOPPED : t->status;
+    a->sent_status = (trainer_status)-1; /* announce the new total */
+    set_status(a, s);
+}
+
 /* Applies the commands that came; a `checkpoint` is written here and now (between two
  * steps the state is whole, mid-episode included). */
 static void poll_commands(app_t *a) {
@@ -149,6 +179,7 @@ static void poll_commands(app_t *a) {
             a->sent_status = (trainer_status)-1; /* re-announce speed/visual */
             set_status(a, s);
         }
+        if (a->ctl.extend > 0) apply_extend(a);
     }
     if (a->ctl.checkpoint_requested) {
         a->ctl.checkpoint_requested = false;
@@ -361,13 +392,11 @@ int main(int argc, char **argv) {
         snprintf(base, sizeof base, "%s", run_dir);
         for (size_t n = strlen(base); n > 1 && base[n - 1] == '/'; n--) base[n - 1] = 0;
         const char *slash = strrchr(base, '/');
-        snprintf(a->msg, sizeof a->msg,
-                 "{\"type\":\"hello\",\"job_id\":\"%s\",\"config\":\"%s\",\"run_dir\":\"%s\","
-                 "\"total_episodes\":%" PRId64 ",\"episode\":%" PRId64 ",\"resumed_from\":%" PRId64
-                 ",\"pid\":%d}",
-                 slash && slash[1] ? slash + 1 : base, cfg.name, run_dir, t->target_episodes,
-                 t->st.episode, t->resumed_episode, (int)getpid());
-        link_set_hello(a->link, a->msg, strlen(a->msg));
+        static char job_id[CFG_PATH_MAX];
+        snprintf(job_id, sizeof job_id, "%s", slash && slash[1] ? slash + 1 : base);
+        a->job_id = job_id;
+        a->config_name = cfg.name;
+        set_hello(a);
     }
 
     trainer_hooks hooks = {.before_step = before_step, .after_step = after_step, .ctx = a};
