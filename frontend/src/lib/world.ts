@@ -47,17 +47,18 @@ export function parseWorld(raw: unknown): World | null {
   const o = raw as J;
   const width = num(o.width);
   const height = num(o.height);
-  if (!width || !height || width < 1 || height < 1) return null;
+  // Sides beyond FRAME_LIMITS are refused (a hostile size would allocate the tab away).
+  if (!width || !height || width < 1 || height < 1 || width > 256 || height > 256 || !Number.isInteger(width) || !Number.isInteger(height)) return null;
   const meters: World['meters'] = [];
   if (Array.isArray(o.meters))
-    for (const m of o.meters) {
+    for (const m of o.meters.slice(0, 1024)) {
       if (typeof m === 'string') meters.push({ name: m, critical: CRITICAL });
       else if (m && typeof m === 'object' && typeof (m as J).name === 'string')
         meters.push({ name: (m as J).name as string, critical: num((m as J).critical) ?? CRITICAL });
     }
   const affordances: WorldAffordance[] = [];
   if (Array.isArray(o.affordances))
-    for (const a of o.affordances) {
+    for (const a of o.affordances.slice(0, 1024)) {
       if (!a || typeof a !== 'object') continue;
       const r = a as J;
       const x = num(r.x);
