@@ -12,6 +12,15 @@ export const rdStats = {
   lastHistoryPoints: 0,
   agentMessages: 0,
   agentSteps: 0,
+  /** state_update messages of the training view's live-agent panel. */
+  liveSteps: 0,
+  /** Curriculum bands and evaluation points the charts draw. */
+  bands: 0,
+  evalPoints: 0,
+  pickEval: null as null | ((i: number) => void),
+  /** Replay: the step the scrubber shows. */
+  replayStep: -1,
+  replayOpenMs: -1,
   injectTraining: null as null | ((text: string) => void),
   /** Checks the training history: how many records, and whether episodes strictly increase
    * (a duplicated history after a reconnection would break that). */

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { parseRecording, recordingFrame, recordingTrail, REC_HEADER, REC_STEP } from './recording';
+
+// A recording as trainer/record.c writes it (PROTOCOL.md §8).
+function make(n: number, patch: (b: Uint8Array, dv: DataView) => void = () => {}): ArrayBuffer {
+  const buf = new ArrayBuffer(REC_HEADER + n * REC_STEP);
+  const b = new Uint8Array(buf);
+  const dv = new DataView(buf);
+  b.set([...'RDREC001'].map((c) => c.charCodeAt(0)));
+  dv.setUint32(8, 500, true);
+  dv.setUint16(12, n, true);
+  dv.setUint16(14, n, true);
+  b[16] = 8;
+  b[17] = 8;
+  b[18] = 8;
+  b[19] = 6;
+  b[20] = 2; // energy
+  b[21] = 3;
+  b[22] = 4;
+  dv.setFloat32(24, 380.5, true);
+  dv.setFloat32(28, n - 1, true);
+  dv.setFloat32(32, 0.5, true);
+  for (let m = 0; m < 8; m++) b[36 + m] = 255;
+  for (let i = 0; i < n; i++) {
+    const o = REC_HEADER + i * REC_STEP;
+    b[o] = i % 6;
+    b[o + 1] = i % 8;
+    b[o + 2] = (i * 3) % 8;
+    for (let m = 0; m < 8; m++) b[o + 4 + m] = 200 - i;
+    dv.setFloat32(o + 12, 1, true);
+    for (let a = 0; a < 6; a++) dv.setFloat32(o + 16 + 4 * a, a + i / 10, true);
+  }
+  patch(b, dv);
+  return buf;
+}
+
+describe('recordings', () => {
+  it('parses a recording and gives the frame of any step', () => {
+    const r = parseRecording(make(5));
+    if (typeof r === 'string') throw new Error(r);
+    expect([r.episode, r.steps, r.width, r.height, r.outcome, r.score]).toEqual([500, 5, 8, 8, 'energy', 380.5]);
+    const f0 = recordingFrame(r, 0, null);
+    expect(f0.agent).toEqual({ x: 3, y: 4 });
+    expect(f0.meters[0]).toBe(1);
+    const f3 = recordingFrame(r, 3, null);
+    expect(f3.agent).toEqual({ x: 2, y: 6 });
+    expect(f3.action).toBe('left');
+    expect(f3.cumulativeReward).toBe(3);
+    expect(f3.qValues[1]).toBeCloseTo(1.2);
+    expect(recordingFrame(r, 99, null).step).toBe(5);
+    expect(recordingTrail(r, 2)).toEqual([{ x: 3, y: 4 }, { x: 0, y: 0 }, { x: 1, y: 3 }]);
+  });
+
+  it('NaN q-values (a diverged network) are kept and flagged', () => {
+    const r = parseRecording(make(2, (_b, dv) => dv.setFloat32(REC_HEADER + 16, NaN, true)));
+    if (typeof r === 'string') throw new Error(r);
+    expect(recordingFrame(r, 1, null).diverged).toBe(true);
+    expect(recordingFrame(r, 2, null).diverged).toBe(false);
+  });
+
+  it('refuses hostile files: magic, sizes, counts, positions, actions', () => {
+    expect(parseRecording(new ArrayBuffer(10))).toMatch(/too short/);
+    expect(parseRecording(new ArrayBuffer(70000))).toMatch(/too large/);
+    expect(parseRecording(make(2, (b) => (b[0] = 0)))).toMatch(/magic/);
+    expect(parseRecording(make(2, (b) => (b[16] = 200)))).toMatch(/grid/);
+    expect(parseRecording(make(2, (_b, dv) => dv.setUint16(12, 3, true)))).toMatch(/length|step count/);
+    expect(parseRecording(make(2, (b) => (b[REC_HEADER + 1] = 8)))).toMatch(/step 1/);
+    expect(parseRecording(make(2, (b) => (b[REC_HEADER + REC_STEP] = 6)))).toMatch(/step 2/);
+    expect(parseRecording(make(2, (b) => (b[21] = 9)))).toMatch(/outside/);
+  });
+});
