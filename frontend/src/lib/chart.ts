@@ -24,7 +24,8 @@ function drawBands(u: uPlot, bands: Band[]): void {
   const dpr = window.devicePixelRatio || 1;
   ctx.font = `${Math.round(11 * dpr)}px system-ui, sans-serif`;
   ctx.textBaseline = 'top';
-  let lastLabelEnd = -Infinity;
+  // Labels on two rows; each goes on the first row where it does not overlap the one before.
+  const rowEnd = [-Infinity, -Infinity];
   bands.forEach((b, i) => {
     if (b.to + 0.5 < x0 || b.from - 0.5 > x1) return;
     const a = u.valToPos(b.from - 0.5, 'x', true);
@@ -41,15 +42,14 @@ function drawBands(u: uPlot, bands: Band[]): void {
       ctx.stroke();
       ctx.setLineDash([]);
     }
-    // Labels where they fit without overlapping the previous one.
     const text = bandLabel(b, i === 0);
-    const tx = Math.max(a, left) + 3 * dpr;
     const tw = ctx.measureText(text).width;
-    if (tx > lastLabelEnd && tx + tw < left + width) {
-      ctx.fillStyle = b.retreat ? '#a2400a' : '#1a3a5a';
-      ctx.fillText(text, tx, top + 3 * dpr + (i % 2) * 13 * dpr);
-      lastLabelEnd = i % 2 ? lastLabelEnd : tx + tw;
-    }
+    const tx = Math.min(Math.max(a, left) + 3 * dpr, left + width - tw - 2 * dpr);
+    const row = rowEnd.findIndex((e) => tx > e);
+    if (row < 0) return;
+    ctx.fillStyle = b.retreat ? '#a2400a' : '#1a3a5a';
+    ctx.fillText(text, tx, top + 3 * dpr + row * 13 * dpr);
+    rowEnd[row] = tx + tw + 4 * dpr;
   });
   ctx.restore();
 }
@@ -128,7 +128,7 @@ export class MetricChart {
     this.plot.setSize({ width, height });
   }
 
-  /** The plot as a PNG data URL (title and axes included: they are drawn on the canvas). */
+  /** The plot as a PNG data URL (axes and series; uPlot's title is HTML, not on the canvas). */
   png(): string {
     return this.plot.ctx.canvas.toDataURL('image/png');
   }
@@ -170,6 +170,14 @@ export class EvalChart {
       if (i !== null && i !== undefined && this.points[i]) onPick(this.points[i]);
     });
     this.plot.over.style.cursor = 'pointer';
+  }
+
+  /** Client coordinates of point i (for the browser tests' real click), null if unshown. */
+  pointAt(i: number): { x: number; y: number } | null {
+    const p = this.points[i];
+    if (!p || !Number.isFinite(p.score)) return null;
+    const r = this.plot.over.getBoundingClientRect();
+    return { x: r.left + this.plot.valToPos(p.episode, 'x'), y: r.top + this.plot.valToPos(p.score, 'y') };
   }
 
   update(points: EvalPoint[], best: number, bands: Band[]): void {

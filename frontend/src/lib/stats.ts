@@ -17,7 +17,11 @@ export const rdStats = {
   /** Curriculum bands and evaluation points the charts draw. */
   bands: 0,
   evalPoints: 0,
-  pickEval: null as null | ((i: number) => void),
+  /** Client coordinates of evaluation point i, and the index of the best one. */
+  evalPointAt: null as null | ((i: number) => { x: number; y: number } | null),
+  bestEval: -1,
+  /** The agent's cell at the replay's current step. */
+  replayAgent: null as null | { x: number; y: number },
   /** Replay: the step the scrubber shows. */
   replayStep: -1,
   replayOpenMs: -1,
