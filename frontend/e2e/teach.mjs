@@ -128,7 +128,7 @@ async function main() {
   const san = demo.lines.filter((l) => /AddressSanitizer|LeakSanitizer|runtime error:/.test(l));
   check('no sanitizer reports', san.length === 0, san.slice(0, 3).join(' | '));
   const summary = demo.lines.findIndex((l) => /Summary/.test(l));
-  const resume = demo.lines.find((l) => /--resume/.test(l));
+  const resume = demo.lines.find((l) => /resume with +\.\/run_demo --checkpoint-dir /.test(l));
   check('run_demo exits after SIGINT with a summary and the resume command', exit.code === 130 && summary >= 0 && !!resume, `exit ${exit.code ?? exit.sig}; ${resume ?? 'no resume line'}`);
 }
 
