@@ -1,0 +1,164 @@
+/* tests/test_trainer_record.c — the recordings of evaluations (docs/PROTOCOL.md §8) and the
+ * extend command (§4.2): the trainer writes one valid recording per evaluation, of its
+ * longest greedy episode, at most 64 KiB, keeps the newest REC_KEEP, and marks the
+ * evaluation in the episode record; recf_check() refuses every damaged header or step;
+ * `extend` is parsed with its bounds. */
+#include <check.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/recfile.h"
+#include "trainer/control.h"
+#include "trainer/record.h"
+#include "trainer/trainer.h"
+#include "tests/support/runner.h"
+#include "tests/support/scratch.h"
+
+static uint8_t file[RECF_MAX_BYTES + 16];
+
+static size_t read_file(const char *path) {
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "%s", path);
+    size_t n = fread(file, 1, sizeof file, f);
+    fclose(f);
+    return n;
+}
+
+static int count_recordings(const char *dir) {
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        if (strstr(de->d_name, ".rec") && !strstr(de->d_name, ".tmp")) n++;
+    if (d) closedir(d);
+    return n;
+}
+
+START_TEST(test_each_evaluation_recorded_and_bounded) {
+    cfg_config cfg;
+    cfg_defaults(&cfg);
+    cfg.training.eval_every = 1; /* an evaluation after every episode */
+    cfg.training.eval_episodes = 3;
+    cfg.training.checkpoint_every = 0;
+    cfg.agent.replay_capacity = 1000;
+    char dir[64];
+    snprintf(dir, sizeof dir, "/tmp/rd_test_record_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    trainer_t *t = calloc(1, sizeof *t);
+    trainer_opts o = {.run_dir = dir, .episodes = REC_KEEP + 8, .quiet = true};
+    char err[1024], json[1024];
+    ck_assert_msg(trainer_open(t, &cfg, &o, err, sizeof err) == 0, "%s", err);
+    char recdir[128], path[192];
+    snprintf(recdir, sizeof recdir, "%s/recordings", dir);
+    for (int e = 1; e <= REC_KEEP + 8; e++) {
+        trainer_episode_result res;
+        trainer_run_episode(t, NULL, &res);
+        ck_assert_int_eq(
+            trainer_end_episode(t, &res, res.seconds, json, sizeof json, err, sizeof err), 0);
+        char want[64];
+        snprintf(want, sizeof want, "\"evaluated\":true,\"recording\":\"eval_%07d\"", e);
+        ck_assert_msg(strstr(json, want) != NULL, "%s", json);
+        snprintf(path, sizeof path, "%s/eval_%07d.rec", recdir, e);
+        size_t n = read_file(path);
+        recf_info in;
+        ck_assert_msg(recf_check(file, n, &in), "episode %d: invalid recording", e);
+        ck_assert_uint_le(n, RECF_MAX_BYTES);
+        ck_assert_uint_eq(in.episode, (unsigned)e);
+        ck_assert_int_eq(in.steps, in.real_steps); /* 500 steps fit */
+        ck_assert_int_eq(in.width, cfg.environment.width);
+        /* The longest of the evaluation's episodes: at least the mean the score says. */
+        ck_assert_float_ge(in.real_steps + 0.01f, in.score);
+        ck_assert(in.outcome != ENV_RUNNING);
+    }
+    ck_assert_int_eq(count_recordings(recdir), REC_KEEP);
+    snprintf(path, sizeof path, "%s/eval_%07d.rec", recdir, 8);
+    ck_assert_int_ne(access(path, F_OK), 0); /* the oldest went */
+    trainer_close(t);
+    free(t);
+    scratch_rm_rf(dir);
+}
+END_TEST
+
+START_TEST(test_check_refuses_damage) {
+    /* A real recording, then one byte damaged at a time. */
+    cfg_config cfg;
+    cfg_defaults(&cfg);
+    env_t e;
+    ck_assert_int_eq(env_init(&e, &cfg.environment, 7), 0);
+    static recf_writer w;
+    recf_begin(&w, &e);
+    float q[ENV_NUM_ACTIONS] = {1, 2, 3, 4, 5, 6};
+    for (int i = 0; i < 20; i++) {
+        env_step(&e, i % ENV_NUM_ACTIONS);
+        recf_step(&w, &e, i % ENV_NUM_ACTIONS, q, 1.0f);
+    }
+    recf_end(&w, ENV_DIED_ENERGY, 500, 250.0f);
+    ck_assert(recf_check(w.buf, w.len, NULL));
+    ck_assert_uint_eq(w.len, RECF_HEADER + 20 * RECF_STEP);
+    struct {
+        size_t at;
+        uint8_t v;
+    } bad[] = {{0, 'X'},
+               {16, 0},
+               {17, 65},
+               {18, 7},
+               {19, 5},
+               {20, 4},
+               {21, 200},
+               {22, 8},
+               {12, 21}, /* more steps than the file holds */
+               {RECF_HEADER, ENV_NUM_ACTIONS},
+               {RECF_HEADER + 1, 8},
+               {RECF_HEADER + 19 * RECF_STEP + 2, 9}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        uint8_t keep = w.buf[bad[i].at];
+        w.buf[bad[i].at] = bad[i].v;
+        ck_assert_msg(!recf_check(w.buf, w.len, NULL), "byte %zu = %u accepted", bad[i].at,
+                      bad[i].v);
+        w.buf[bad[i].at] = keep;
+    }
+    ck_assert(!recf_check(w.buf, w.len - 1, NULL));
+    ck_assert(!recf_check(w.buf, 10, NULL));
+    ck_assert(recf_name_ok("eval_0000500"));
+    const char *names[] = {"eval_000050",  "eval_00005000", "../eval_000", "eval_00005x0", "",
+                           "eval_0000500/"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) ck_assert(!recf_name_ok(names[i]));
+}
+END_TEST
+
+START_TEST(test_extend_command) {
+    ctl_state c;
+    ctl_init(&c);
+    char err[256];
+    const char *ok = "{\"command\":\"extend\",\"episodes\":500,\"id\":3}";
+    ck_assert_int_eq(ctl_apply(&c, ok, strlen(ok), err, sizeof err), CTL_EXTEND);
+    ck_assert_int_eq(ctl_apply(&c, ok, strlen(ok), err, sizeof err), CTL_EXTEND);
+    ck_assert_int_eq(c.extend, 1000);
+    const char *bad[] = {"{\"command\":\"extend\"}", "{\"command\":\"extend\",\"episodes\":0}",
+                         "{\"command\":\"extend\",\"episodes\":1.5}",
+                         "{\"command\":\"extend\",\"episodes\":1e300}",
+                         "{\"command\":\"extend\",\"episodes\":\"5\"}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_int_eq(ctl_apply(&c, bad[i], strlen(bad[i]), err, sizeof err), CTL_UNKNOWN);
+        ck_assert_ptr_nonnull(strstr(err, "episodes"));
+    }
+    ck_assert_int_eq(c.extend, 1000);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("trainer_record");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_each_evaluation_recorded_and_bounded);
+    tcase_add_test(tc, test_check_refuses_damage);
+    tcase_add_test(tc, test_extend_command);
+    suite_add_tcase(s, tc);
+    int failed = runner_run(s);
+    return failed ? 1 : 0;
+}
