@@ -122,6 +122,23 @@ async function main() {
   check('step forward and back', fwd === 11 && back === 9, `10 → ${fwd} → ${back}`);
   await page.screenshot({ path: path.join(shots, 'teach-replay.png') });
 
+  // Hostile or broken input through the page's own message path: a 20000×20000 frame is
+  // refused with a visible message (the tab survives), and a null loss after finite ones
+  // shows "diverged" instead of a frozen chart.
+  await page.locator('[data-test=tab-training]').click();
+  const last = await episodeOf(page);
+  const injected = await page.evaluate((ep) => {
+    window.__rd.injectTraining(JSON.stringify({ type: 'frame', episode: ep + 1, step: 1, grid: { width: 20000, height: 20000, agent: { x: 1, y: 1 } } }));
+    window.__rd.injectTraining(JSON.stringify({ type: 'episode', episode: ep + 1, steps: 10, total_reward: 9, loss: null, epsilon: 0.1, multiplier: 0.8, stage: 2 }));
+    return true;
+  }, last);
+  const refused = await until(async () => /refused a frame with a grid side of 20000/.test(await text(page, '[data-test=frame-error]')), 5000);
+  check('an absurd frame is refused with a visible message', injected && !!refused, await text(page, '[data-test=frame-error]'));
+  const diverged = await until(async () => (await page.locator('[data-test=diverged]').count()) > 0, 5000);
+  check('a null loss after finite ones shows "diverged"', !!diverged, await text(page, '[data-test=diverged-text]'));
+  const alive = await until(async () => (await rd(page)).chartLastEpisode >= last + 1, 5000);
+  check('the page keeps drawing after both', !!alive, `charts at episode ${(await rd(page)).chartLastEpisode}`);
+
   check('no console errors', errors.length === 0, errors.slice(0, 5).join(' | '));
   await ctx.close();
   const exit = await demo.stop(45000);
