@@ -8,15 +8,10 @@
 // teach-replay}.png (or RD_E2E_SHOTS). Prints one line per check, "N passed, M failed".
 import fs from 'node:fs';
 import path from 'node:path';
-import { cleanup, frontendDir, here, launchBrowser, repoDir, sleep, startDemo, tmpDir, until, watchErrors } from './lib.mjs';
+import { checker, runChecks, shotsDir, frontendDir, here, launchBrowser, repoDir, sleep, startDemo, tmpDir, until, watchErrors } from './lib.mjs';
 
-const results = [];
-const shots = process.env.RD_E2E_SHOTS ? path.resolve(process.env.RD_E2E_SHOTS) : path.join(repoDir, 'docs', 'screenshots');
-function check(name, ok, detail = '') {
-  results.push({ name, ok });
-  console.log(`${ok ? 'ok' : 'not ok'} - ${name}${detail ? ` (${detail})` : ''}`);
-  return ok;
-}
+const checks = checker();
+const { check } = checks;
 const rd = (page) => page.evaluate(() => ({ ...window.__rd, injectTraining: undefined, historyCheck: undefined, evalPointAt: undefined }));
 const text = (page, sel) => page.locator(sel).first().innerText().catch(() => '');
 const episodeOf = async (page) => Number(await page.locator('[data-test=episode] b').innerText().catch(() => 'NaN'));
@@ -63,8 +58,8 @@ async function main() {
   const head = fs.readFileSync(pngPath).subarray(0, 8);
   check('a chart downloads as PNG', head.equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])), `${fs.statSync(pngPath).size} bytes`);
 
-  fs.mkdirSync(shots, { recursive: true });
-  await page.screenshot({ path: path.join(shots, 'teach-training.png') });
+  fs.mkdirSync(shotsDir, { recursive: true });
+  await page.screenshot({ path: path.join(shotsDir, 'teach-training.png') });
 
   // Train more: the total rises at once and training continues to it.
   const before = await totalOf(page);
@@ -120,7 +115,7 @@ async function main() {
   await page.locator('[data-test=replay-back]').click();
   const back = Number(await text(page, '[data-test=replay-step]'));
   check('step forward and back', fwd === 11 && back === 9, `10 → ${fwd} → ${back}`);
-  await page.screenshot({ path: path.join(shots, 'teach-replay.png') });
+  await page.screenshot({ path: path.join(shotsDir, 'teach-replay.png') });
 
   // Hostile or broken input through the page's own message path: a 20000×20000 frame is
   // refused with a visible message (the tab survives), and a null loss after finite ones
@@ -149,17 +144,4 @@ async function main() {
   check('run_demo exits after SIGINT with a summary and the resume command', exit.code === 130 && summary >= 0 && !!resume, `exit ${exit.code ?? exit.sig}; ${resume ?? 'no resume line'}`);
 }
 
-let fatal = null;
-try {
-  await main();
-} catch (e) {
-  fatal = e;
-  check('e2e run', false, e.message.split('\n')[0]);
-  console.log(e.message.split('\n').slice(1).map((l) => `#   ${l}`).join('\n'));
-} finally {
-  await cleanup();
-}
-const passed = results.filter((r) => r.ok).length;
-const failed = results.length - passed;
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed || fatal ? 1 : 0);
+await runChecks(main, checks);

@@ -62,14 +62,33 @@ export interface ChartOptions {
   log?: boolean;
 }
 
-export class MetricChart {
-  readonly plot: uPlot;
+/** What both charts share: the uPlot instance, its size, its PNG, its end. */
+class PlotBase {
+  // Assigned by the subclass constructor (uPlot needs the subclass's options first).
+  plot!: uPlot;
+
+  resize(width: number, height: number): void {
+    this.plot.setSize({ width, height });
+  }
+
+  /** The plot as a PNG data URL (axes and series; uPlot's title is HTML, not on the canvas). */
+  png(): string {
+    return this.plot.ctx.canvas.toDataURL('image/png');
+  }
+
+  destroy(): void {
+    this.plot.destroy();
+  }
+}
+
+export class MetricChart extends PlotBase {
   private smoothBuf = new Float64Array(0);
   private bands: Band[] = [];
   /** Points handed to uPlot by the last update (after reduction). */
   drawnPoints = 0;
 
   constructor(el: HTMLElement, opts: ChartOptions, width: number, height: number) {
+    super();
     const raw = opts.color + '59'; // ~35 % alpha
     this.plot = new uPlot(
       {
@@ -123,29 +142,16 @@ export class MetricChart {
   get bandCount(): number {
     return this.bands.length;
   }
-
-  resize(width: number, height: number): void {
-    this.plot.setSize({ width, height });
-  }
-
-  /** The plot as a PNG data URL (axes and series; uPlot's title is HTML, not on the canvas). */
-  png(): string {
-    return this.plot.ctx.canvas.toDataURL('image/png');
-  }
-
-  destroy(): void {
-    this.plot.destroy();
-  }
 }
 
 /** The greedy evaluation scores as points joined by a line, the best one ringed; a click
  * on a point calls onPick with it. */
-export class EvalChart {
-  readonly plot: uPlot;
+export class EvalChart extends PlotBase {
   private points: EvalPoint[] = [];
   private bands: Band[] = [];
 
   constructor(el: HTMLElement, color: string, width: number, height: number, onPick: (p: EvalPoint) => void) {
+    super();
     this.plot = new uPlot(
       {
         title: 'Greedy evaluation (mean survival steps) — click a point to watch that checkpoint',
@@ -187,17 +193,5 @@ export class EvalChart {
     const y = points.map((p) => (Number.isFinite(p.score) ? p.score : null));
     const b = points.map((p, i) => (i === best ? p.score : null));
     this.plot.setData([x, y, b] as uPlot.AlignedData);
-  }
-
-  resize(width: number, height: number): void {
-    this.plot.setSize({ width, height });
-  }
-
-  png(): string {
-    return this.plot.ctx.canvas.toDataURL('image/png');
-  }
-
-  destroy(): void {
-    this.plot.destroy();
   }
 }
