@@ -92,10 +92,10 @@ async function main() {
   }, 20000);
   check('agent view loads latest', !!loaded, `loaded ${loaded || 'nothing'}`);
   const stepOf = () => page.locator('[data-test=agent-step]').innerText().then(Number);
-  const st0 = await stepOf();
-  await page.locator('[data-test=play]').click();
-  const advanced = await until(async () => (await stepOf()) > st0 + 2, 15000);
-  check('agent step counter advances while playing', !!advanced, `${st0} → ${await stepOf()}`);
+  // The view opens playing: no click on Play (a click would pause it).
+  const n0 = (await rd(page)).agentSteps;
+  const advanced = await until(async () => (await rd(page)).agentSteps > n0 + 2 && (await stepOf()) > 0, 15000);
+  check('agent step counter advances while playing', !!advanced, `${(await rd(page)).agentSteps - n0} steps since the load, now step ${await stepOf()}`);
   await sleep(300);
   await page.screenshot({ path: path.join(shotsDir, 'agent.png') });
 
