@@ -99,8 +99,8 @@ async function main() {
   const max = Number(await page.locator('[data-test=scrub]').getAttribute('max'));
   const seen = new Set();
   let stepsOk = true;
-  for (const k of [0, 5, 10, 20, 40, Math.floor(max / 2), max]) {
-    if (k > max) continue;
+  for (let j = 0; j <= 12; j++) {
+    const k = Math.round((max * j) / 12);
     await page.locator('[data-test=scrub]').fill(String(k));
     await sleep(60);
     const r = await rd(page);
