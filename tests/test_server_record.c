@@ -14,6 +14,7 @@
 
 #include "common/config.h"
 #include "common/recfile.h"
+#include "tests/support/recgen.h"
 #include "tests/support/runner.h"
 #include "tests/support/scratch.h"
 #include "tests/support/server_proc.h"
@@ -32,24 +33,6 @@ static void write_bytes(const char *name, const void *b, size_t n) {
     fclose(f);
 }
 
-/* A real recording of 30 steps of a level-1 world. */
-static size_t make_recording(uint8_t *out) {
-    cfg_config cfg;
-    cfg_defaults(&cfg);
-    env_t e;
-    ck_assert_int_eq(env_init(&e, &cfg.environment, 3), 0);
-    static recf_writer w;
-    recf_begin(&w, &e);
-    float q[ENV_NUM_ACTIONS] = {0.5f, 1, 2, 3, 4, 5};
-    for (int i = 0; i < 30; i++) {
-        env_step(&e, i % 4);
-        recf_step(&w, &e, i % 4, q, 1.0f);
-    }
-    recf_end(&w, ENV_TIMEOUT, 500, 30.0f);
-    memcpy(out, w.buf, w.len);
-    return w.len;
-}
-
 static int get(const char *path) {
     return wsc_http(sp.port, "GET", path, NULL, 5000, body, sizeof body, hdrs, sizeof hdrs, err,
                     sizeof err);
@@ -65,7 +48,8 @@ START_TEST(recordings_listed_served_and_refused) {
     mkdir(run_dir, 0755);
     mkdir(recdir, 0755);
     static uint8_t rec[RECF_MAX_BYTES + 8192];
-    size_t n = make_recording(rec);
+    size_t n;
+    memcpy(rec, recgen_make(30, ENV_TIMEOUT, 500, 30.0f, &n), RECF_MAX_BYTES);
     write_bytes("eval_0000500.rec", rec, n);
     rec[0] = 'X';
     write_bytes("eval_0000600.rec", rec, n); /* bad magic */

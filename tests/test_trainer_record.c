@@ -16,6 +16,7 @@
 #include "trainer/control.h"
 #include "trainer/record.h"
 #include "trainer/trainer.h"
+#include "tests/support/recgen.h"
 #include "tests/support/runner.h"
 #include "tests/support/scratch.h"
 
@@ -86,18 +87,13 @@ END_TEST
 
 START_TEST(test_check_refuses_damage) {
     /* A real recording, then one byte damaged at a time. */
-    cfg_config cfg;
-    cfg_defaults(&cfg);
-    env_t e;
-    ck_assert_int_eq(env_init(&e, &cfg.environment, 7), 0);
-    static recf_writer w;
-    recf_begin(&w, &e);
-    float q[ENV_NUM_ACTIONS] = {1, 2, 3, 4, 5, 6};
-    for (int i = 0; i < 20; i++) {
-        env_step(&e, i % ENV_NUM_ACTIONS);
-        recf_step(&w, &e, i % ENV_NUM_ACTIONS, q, 1.0f);
-    }
-    recf_end(&w, ENV_DIED_ENERGY, 500, 250.0f);
+    size_t len;
+    static uint8_t buf[RECF_MAX_BYTES];
+    memcpy(buf, recgen_make(20, ENV_DIED_ENERGY, 500, 250.0f, &len), RECF_MAX_BYTES);
+    struct {
+        uint8_t *buf;
+        size_t len;
+    } w = {buf, len};
     ck_assert(recf_check(w.buf, w.len, NULL));
     ck_assert_uint_eq(w.len, RECF_HEADER + 20 * RECF_STEP);
     struct {
