@@ -68,4 +68,35 @@ describe('recordings', () => {
     expect(parseRecording(make(2, (b) => (b[REC_HEADER + REC_STEP] = 6)))).toMatch(/step 2/);
     expect(parseRecording(make(2, (b) => (b[21] = 9)))).toMatch(/outside/);
   });
+
+  it('random damage never throws, and what is accepted draws inside its grid', () => {
+    const good = new Uint8Array(make(40));
+    let x = 88172645463325252n;
+    const next = () => {
+      x ^= (x << 13n) & 0xffffffffffffffffn;
+      x ^= x >> 7n;
+      x ^= (x << 17n) & 0xffffffffffffffffn;
+      return Number(x & 0xffffffffn);
+    };
+    let accepted = 0;
+    for (let it = 0; it < 3000; it++) {
+      const b = good.slice();
+      for (let k = (next() % 8) + 1; k > 0; k--) b[next() % b.length] = next() & 255;
+      const len = it % 4 === 0 ? next() % (b.length + 1) : b.length;
+      const r = parseRecording(b.buffer.slice(0, len));
+      if (typeof r === 'string') continue;
+      accepted++;
+      for (let i = 0; i < r.steps; i++) {
+        expect(r.x[i]).toBeLessThan(r.width);
+        expect(r.y[i]).toBeLessThan(r.height);
+      }
+      for (const s of [0, r.steps >> 1, r.steps]) {
+        const f = recordingFrame(r, s, null);
+        expect(f.agent!.x).toBeLessThan(r.width);
+        expect(f.agent!.y).toBeLessThan(r.height);
+        expect(f.cells.length).toBe(r.width * r.height);
+      }
+    }
+    expect(accepted).toBeGreaterThan(0);
+  });
 });
