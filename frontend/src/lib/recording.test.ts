@@ -86,10 +86,9 @@ describe('recordings', () => {
       const r = parseRecording(b.buffer.slice(0, len));
       if (typeof r === 'string') continue;
       accepted++;
-      for (let i = 0; i < r.steps; i++) {
-        expect(r.x[i]).toBeLessThan(r.width);
-        expect(r.y[i]).toBeLessThan(r.height);
-      }
+      let inside = true;
+      for (let i = 0; i < r.steps; i++) inside &&= r.x[i] < r.width && r.y[i] < r.height;
+      expect(inside).toBe(true);
       for (const s of [0, r.steps >> 1, r.steps]) {
         const f = recordingFrame(r, s, null);
         expect(f.agent!.x).toBeLessThan(r.width);
