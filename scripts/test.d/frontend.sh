@@ -1,17 +1,11 @@
 #!/usr/bin/env bash
 # The frontend's tests: Vitest unit tests (message handling, downsampling), then the
 # browser tests that drive Debian's Chromium against the real ./run_demo (frontend/e2e/
-# run.mjs; needs build/bin/* — scripts/test builds them first — and frontend/dist).
+# run.mjs and teach.mjs; needs build/bin/* — scripts/test builds them first — and frontend/dist).
 # RD_BIN_DIR overrides where the C programs are; the browser tests run a second time
 # against build-asan/bin (RD_ASAN_BIN_DIR) when it is built.
 set -uo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$root/frontend" || exit 1
-[ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error || exit 1
-# The bundle the server serves must be the current source.
-if [ ! -f dist/index.html ] || [ -n "$(find src index.html -newer dist/index.html 2>/dev/null | head -n 1)" ]; then
-    npm run --silent build >/dev/null || { echo "frontend: npm run build failed" >&2; exit 1; }
-fi
+. "$(dirname "$0")/../lib/frontend-ready.sh" || exit 1
 status=0
 echo "--- vitest"
 npm test --silent || status=1
