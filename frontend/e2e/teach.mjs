@@ -18,6 +18,10 @@ const episodeOf = async (page) => Number(await page.locator('[data-test=episode]
 const totalOf = async (page) => Number((/of (\d+)/.exec(await text(page, '[data-test=episode]')) ?? [])[1]);
 
 async function main() {
+  if (process.env.RD_E2E_MOCK === '1') {
+    console.log('# teach.mjs needs the real trainer (curriculum, evaluations, recordings): skipped with RD_E2E_MOCK=1');
+    return;
+  }
   if (!fs.existsSync(path.join(frontendDir, 'dist', 'index.html'))) throw new Error('no frontend/dist: run `npm run build` first');
   const EPISODES = 60;
   const demo = await startDemo({ config: path.join(here, 'curriculum.toml'), episodes: EPISODES, log: process.env.RD_E2E_VERBOSE === '1' });
