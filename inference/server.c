@@ -765,7 +765,85 @@ static int serve_static(srv_t *s, struct lws *wsi, conn_t *c, const char *uri) {
     return 0;
 }
 
-/* ---- extend and recordings (PROTOCOL §2, §8) ---- */
+/* ---- extend, recordings, metrics as CSV (PROTOCOL §2, §8) ---- */
+
+/* One CSV field of record o (PROTOCOL §2 /api/metrics.csv): a finite number, a boolean, or
+ * a plain [a-z_] word; anything else is left empty, so no cell can start a formula. */
+static int csv_field(const cJSON *o, const char *k, char *out, size_t cap) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    if (cJSON_IsNumber(v) && isfinite(v->valuedouble))
+        return snprintf(out, cap, "%.15g", v->valuedouble);
+    if (cJSON_IsBool(v)) return snprintf(out, cap, "%s", cJSON_IsTrue(v) ? "true" : "false");
+    if (cJSON_IsString(v) && strlen(v->valuestring) <= 32 &&
+        strspn(v->valuestring, "abcdefghijklmnopqrstuvwxyz_") == strlen(v->valuestring))
+        return snprintf(out, cap, "%s", v->valuestring);
+    if (cap) out[0] = 0;
+    return 0;
+}
+
+/* GET /api/metrics.csv: every episode line of DIR/metrics.jsonl, one CSV row each. */
+static int api_metrics_csv(srv_t *s, struct lws *wsi, conn_t *c) {
+    enum { CSV_MAX = 32 << 20, LINE_MAX_BYTES = 65536, ROW_MAX = 1024 };
+    static const char *const cols[] = {"episode",   "steps",      "total_reward", "loss",
+                                       "epsilon",   "multiplier", "stage",        "eval_score",
+                                       "evaluated", "outcome",    "timestamp"};
+    enum { NCOLS = sizeof cols / sizeof cols[0] };
+    char path[CFG_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", s->run_dir);
+    size_t cap = 65536, len = 0;
+    char *out = malloc(cap), *line = malloc(LINE_MAX_BYTES + 2);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+    if (!f && fd >= 0) close(fd);
+    int r = -1;
+    bool too_big = false;
+    if (!out || !line) goto done;
+    for (int i = 0; i < NCOLS; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? "," : "", cols[i]);
+    out[len++] = '\n';
+    while (f && fgets(line, LINE_MAX_BYTES + 2, f)) {
+        size_t n = strlen(line);
+        if (n > LINE_MAX_BYTES) { /* skip the rest of an oversized line */
+            int ch;
+            while ((ch = fgetc(f)) != EOF && ch != '\n') {}
+            continue;
+        }
+        cJSON *o = cJSON_ParseWithLength(line, n);
+        if (!cJSON_IsObject(o) || !cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, "episode"))) {
+            cJSON_Delete(o);
+            continue;
+        }
+        if (len + ROW_MAX > cap) {
+            if (cap * 2 > CSV_MAX) {
+                cJSON_Delete(o);
+                too_big = true;
+                break;
+            }
+            char *b = realloc(out, cap * 2);
+            if (!b) {
+                cJSON_Delete(o);
+                goto done;
+            }
+            out = b;
+            cap *= 2;
+        }
+        for (int i = 0; i < NCOLS; i++) {
+            if (i) out[len++] = ',';
+            len += (size_t)csv_field(o, cols[i], out + len, 80);
+        }
+        out[len++] = '\n';
+        cJSON_Delete(o);
+    }
+    if (too_big)
+        r = http_error(s, wsi, c, 413, "metrics too large for CSV: read DIR/metrics.jsonl");
+    else
+        r = http_reply(s, wsi, c, 200, "text/csv; charset=utf-8", out, len, NULL, NULL);
+done:
+    if (f) fclose(f);
+    free(line);
+    free(out);
+    return r;
+}
 
 /* POST /api/training/extend?episodes=N: relays {"command":"extend","episodes":N}. */
 static int api_extend(srv_t *s, struct lws *wsi, conn_t *c) {
@@ -942,6 +1020,7 @@ static int handle_http(srv_t *s, struct lws *wsi, conn_t *c, const char *uri) {
     if (strcmp(uri, "/api/status") == 0) return api_status(s, wsi, c);
     if (strcmp(uri, "/api/models") == 0) return api_models(s, wsi, c);
     if (strncmp(uri, "/api/recordings", 15) == 0) return api_recordings(s, wsi, c, uri + 15);
+    if (strcmp(uri, "/api/metrics.csv") == 0) return api_metrics_csv(s, wsi, c);
     if (strcmp(uri, "/metrics") == 0) return api_metrics(s, wsi, c);
     if (strncmp(uri, "/api/", 5) == 0 || strncmp(uri, "/ws", 3) == 0)
         return http_error(s, wsi, c, 404, "not found");

@@ -3,7 +3,7 @@
  * and served byte for byte; a damaged one, an oversized one and a symlink are neither
  * listed nor served (422); names that are not eval_ + 7 digits are never looked up; extend
  * is refused without a trainer or a valid count and relayed to a linked one, whose status
- * then sets the job's total. */
+ * then sets the job's total; metrics.jsonl as CSV, junk lines skipped, no formula cells. */
 #define _GNU_SOURCE /* strcasestr */
 #include <check.h>
 #include <stdio.h>
@@ -99,6 +99,31 @@ START_TEST(recordings_listed_served_and_refused) {
 }
 END_TEST
 
+START_TEST(metrics_as_csv) {
+    ck_assert_int_eq(sproc_tempdir(dir, sizeof dir), 0);
+    snprintf(run_dir, sizeof run_dir, "%s/run", dir);
+    mkdir(run_dir, 0755);
+    char path[800];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", run_dir);
+    scratch_write(path, "{\"episode\":1,\"steps\":120,\"total_reward\":119.5,\"loss\":null,"
+                        "\"epsilon\":1,\"multiplier\":0.2,\"stage\":0,\"outcome\":\"energy\"}\n"
+                        "not json\n"
+                        "[1,2]\n"
+                        "{\"steps\":5}\n"
+                        "{\"episode\":2,\"steps\":\"=cmd|' /C calc'!A0\",\"outcome\":\"=1+1\","
+                        "\"eval_score\":250.25,\"evaluated\":true,\"timestamp\":1796588346.68}\n");
+    ck_assert_msg(sproc_start(&sp, run_dir, NULL, NULL, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(get("/api/metrics.csv"), 200);
+    ck_assert_ptr_nonnull(strstr(hdrs, "text/csv"));
+    ck_assert_str_eq(
+        body, "episode,steps,total_reward,loss,epsilon,multiplier,stage,eval_score,evaluated,"
+              "outcome,timestamp\n"
+              "1,120,119.5,,1,0.2,0,,,energy,\n"
+              "2,,,,,,,250.25,true,,1796588346.68\n");
+    sproc_stop_clean(&sp, dir);
+}
+END_TEST
+
 START_TEST(extend_refused_then_relayed) {
     ck_assert_int_eq(sproc_tempdir(dir, sizeof dir), 0);
     snprintf(run_dir, sizeof run_dir, "%s/run", dir);
@@ -151,6 +176,7 @@ int main(void) {
     TCase *tc = tcase_create("http");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, recordings_listed_served_and_refused);
+    tcase_add_test(tc, metrics_as_csv);
     tcase_add_test(tc, extend_refused_then_relayed);
     suite_add_tcase(s, tc);
     int failed = runner_run(s);
