@@ -12,7 +12,7 @@ import { checker, runChecks, shotsDir, frontendDir, here, launchBrowser, repoDir
 
 const checks = checker();
 const { check } = checks;
-const rd = (page) => page.evaluate(() => ({ ...window.__rd, injectTraining: undefined, historyCheck: undefined, evalPointAt: undefined }));
+const rd = (page) => page.evaluate(() => ({ ...window.__rd, injectTraining: undefined, historyCheck: undefined, evalPointAt: undefined, evalRecording: undefined }));
 const text = (page, sel) => page.locator(sel).first().innerText().catch(() => '');
 const episodeOf = async (page) => Number(await page.locator('[data-test=episode] b').innerText().catch(() => 'NaN'));
 const totalOf = async (page) => Number((/of (\d+)/.exec(await text(page, '[data-test=episode]')) ?? [])[1]);
@@ -86,6 +86,10 @@ async function main() {
   const toAgent = await until(async () => (await page.locator('[data-test=tab-agent]').getAttribute('class'))?.includes('on'), 10000);
   const loaded = await until(async () => { const t = await text(page, '[data-test=loaded]'); return /^ep_/.test(t) ? t : ''; }, 15000);
   check('a click on an evaluation point loads that checkpoint in the agent view', !!pos && !!toAgent && !!loaded, `best point ${best}, loaded ${loaded || 'nothing'}`);
+  // ... and offers that evaluation's recorded episode for replay.
+  const want = await page.evaluate((i) => window.__rd.evalRecording(i), best);
+  const offered = await until(async () => (await page.locator('[data-test=recordings]').inputValue().catch(() => '')) === want, 10000);
+  check("the evaluation's recording is offered for replay", !!want && !!offered, `${want || 'no recording'} → ${await page.locator('[data-test=recordings]').inputValue().catch(() => '')}`);
 
   // The agent view opens playing.
   const a0 = Number(await text(page, '[data-test=agent-step]'));

@@ -20,6 +20,8 @@ export const rdStats = {
   /** Client coordinates of evaluation point i, and the index of the best one. */
   evalPointAt: null as null | ((i: number) => { x: number; y: number } | null),
   bestEval: -1,
+  /** The recording name of evaluation point i ('' when none). */
+  evalRecording: null as null | ((i: number) => string),
   /** The agent's cell at the replay's current step. */
   replayAgent: null as null | { x: number; y: number },
   /** Replay: the step the scrubber shows. */
