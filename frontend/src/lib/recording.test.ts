@@ -51,6 +51,16 @@ describe('recordings', () => {
     expect(recordingTrail(r, 2)).toEqual([{ x: 3, y: 4 }, { x: 0, y: 0 }, { x: 1, y: 3 }]);
   });
 
+  it('at level 3 the replay tells the hour (the world clock of env_hour)', () => {
+    const r = parseRecording(make(5));
+    if (typeof r === 'string') throw new Error(r);
+    const world = { width: 8, height: 8, level: 3, maxSteps: 720, dayCycle: true, dayLength: 240, startHour: 22, meters: [], affordances: [], actions: [] };
+    expect(recordingFrame(r, 0, null, world).hour).toBe(22);
+    expect(recordingFrame(r, 5, null, world).hour).toBe(22.5);
+    expect(recordingFrame(r, 5, null, { ...world, dayCycle: false }).hour).toBe(null);
+    expect(recordingFrame(r, 5, null).hour).toBe(null);
+  });
+
   it('NaN q-values (a diverged network) are kept and flagged', () => {
     const r = parseRecording(make(2, (_b, dv) => dv.setFloat32(REC_HEADER + 16, NaN, true)));
     if (typeof r === 'string') throw new Error(r);

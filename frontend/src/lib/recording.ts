@@ -3,7 +3,7 @@
 // from disk; the server's check is not trusted to have happened), and the Frame of any
 // step for the replay's scrubber. Pure.
 import type { Frame } from './frame';
-import { ACTION_NAMES, METER_NAMES } from './world';
+import { ACTION_NAMES, hourAt, METER_NAMES, type World } from './world';
 
 export const REC_HEADER = 64;
 export const REC_STEP = 40;
@@ -78,8 +78,9 @@ export function parseRecording(buf: ArrayBuffer): Recording | string {
   return r;
 }
 
-/** The Frame after `step` steps (0 = the start), laid over `layout`'s cells when it fits. */
-export function recordingFrame(r: Recording, step: number, layout: Frame | null): Frame {
+/** The Frame after `step` steps (0 = the start), laid over `layout`'s cells when it fits;
+ * with the world, the hour of day at level 3. */
+export function recordingFrame(r: Recording, step: number, layout: Frame | null, world: World | null = null): Frame {
   const i = Math.max(0, Math.min(r.steps, Math.round(step)));
   const cells = layout && layout.width === r.width && layout.height === r.height ? layout.cells : new Array(r.width * r.height).fill('');
   let cum = 0;
@@ -98,7 +99,7 @@ export function recordingFrame(r: Recording, step: number, layout: Frame | null)
     masks: [],
     reward: i > 0 ? r.reward[i - 1] : null,
     cumulativeReward: cum,
-    hour: null,
+    hour: hourAt(world, i),
     diverged: q.some((v) => !Number.isFinite(v)),
   };
 }

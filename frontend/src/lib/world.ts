@@ -32,6 +32,9 @@ export interface World {
   level: number;
   maxSteps: number;
   dayCycle: boolean;
+  /** Level 3's clock: steps per 24 h and the hour of an episode's first step. */
+  dayLength: number;
+  startHour: number;
   meters: { name: string; critical: number }[];
   affordances: WorldAffordance[];
   actions: string[];
@@ -85,6 +88,8 @@ export function parseWorld(raw: unknown): World | null {
     level: num(o.level) ?? 1,
     maxSteps: num(o.max_steps) ?? 0,
     dayCycle: o.day_cycle === true,
+    dayLength: num(o.day_length) ?? 240,
+    startHour: num(o.start_hour) ?? 8,
     meters,
     affordances,
     actions,
@@ -113,3 +118,12 @@ export const PALETTE = {
   black: '#000000',
   grey: '#999999',
 };
+
+/** The hour of day after `step` steps of an episode (the world's clock, common/env.c
+ * env_hour), or null without a day cycle. */
+export function hourAt(w: World | null | undefined, step: number): number | null {
+  if (!w || !w.dayCycle || !(w.dayLength >= 1)) return null;
+  const start = ((Math.floor(w.startHour) % 24) + 24) % 24;
+  const h = start + ((step % w.dayLength) * 24) / w.dayLength;
+  return h >= 24 ? h - 24 : h;
+}
