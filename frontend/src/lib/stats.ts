@@ -16,6 +16,7 @@ export const rdStats = {
   liveSteps: 0,
   /** Curriculum bands and evaluation points the charts draw. */
   bands: 0,
+  retreats: 0,
   evalPoints: 0,
   /** Client coordinates of evaluation point i, and the index of the best one. */
   evalPointAt: null as null | ((i: number) => { x: number; y: number } | null),
@@ -27,6 +28,8 @@ export const rdStats = {
   /** Replay: the step the scrubber shows. */
   replayStep: -1,
   replayOpenMs: -1,
+  /** Distinct cells the agent visits in the replayed recording. */
+  replayCells: 0,
   injectTraining: null as null | ((text: string) => void),
   /** Checks the training history: how many records, and whether episodes strictly increase
    * (a duplicated history after a reconnection would break that). */
