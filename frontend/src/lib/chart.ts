@@ -138,10 +138,6 @@ export class MetricChart extends PlotBase {
     this.bands = bands;
     if (!same) this.plot.redraw(false);
   }
-
-  get bandCount(): number {
-    return this.bands.length;
-  }
 }
 
 /** The greedy evaluation scores as points joined by a line, the best one ringed; a click

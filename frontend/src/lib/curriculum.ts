@@ -54,10 +54,3 @@ export function bandLabel(b: Band, first: boolean): string {
 export function fmtMult(m: number): string {
   return Number.isFinite(m) ? String(Math.round(m * 100) / 100) : '—';
 }
-
-/** The stage now (the newest record's stage, for the next episode) and the newest
- * multiplier, or null without a curriculum. */
-export function currentStage(bands: Band[], lastStage: number, lastMultiplier: number): { stage: number; multiplier: number } | null {
-  if (!bands.length) return null;
-  return { stage: Number.isFinite(lastStage) ? lastStage : bands[bands.length - 1].stage, multiplier: lastMultiplier };
-}
