@@ -420,7 +420,7 @@ static int on_browser_message(srv_t *s, conn_t *c, const char *in, size_t len) {
         return -1;
     }
     smsg_command cmd;
-    char err[200], out[600];
+    char err[200], out[1600];
     smsg_result r = smsg_parse(in, len, c->ep == EP_TRAINING ? SMSG_TRAINING : SMSG_INFERENCE, &cmd,
                                err, sizeof err);
     if (r == SMSG_BAD_JSON) {
