@@ -99,7 +99,16 @@ void cli_usage(FILE *f) {
           "\n"
           "Exit status: 0 clean finish; 1 a child failed beyond its restart policy or was not\n"
           "healthy in time; 2 usage or configuration error (nothing started); 129/130/143\n"
-          "after SIGHUP/SIGINT/SIGTERM.\n",
+          "after SIGHUP/SIGINT/SIGTERM.\n"
+          "\n"
+          "Examples:\n"
+          "  ./run_demo --config level1.toml --episodes 3000\n"
+          "      train level 1 for 3000 episodes; the page opens in a browser to watch it\n"
+          "  ./run_demo --resume --config level1.toml --episodes 5000\n"
+          "      continue the newest level-1 run up to 5000 episodes (at exit run_demo prints\n"
+          "      the exact command that resumes its own run)\n"
+          "  ./run_demo --config level2.toml --seed 7 --no-browser --exit-on-complete\n"
+          "      a level-2 run with seed 7, no browser, exiting when its episodes are done\n",
           f);
     /* Sweep examples: one block (other examples are added beside it, not inside it). */
     fputs("\n"

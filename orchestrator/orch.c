@@ -18,6 +18,7 @@
 #include "orchestrator/health.h"
 #include "orchestrator/logmux.h"
 #include "orchestrator/progress.h"
+#include "orchestrator/summary.h"
 #include "orchestrator/restart.h"
 
 extern char **environ;
@@ -729,6 +730,7 @@ static void poll_progress(orch *o) {
     char line[LOGMUX_STATUS_MAX];
     progress_format(&st, line, sizeof line);
     logmux_set_status(o->mux, line);
+    if (strcmp(st.status, "completed") != 0) o->completed_seen = false; /* extended */
     if (!strcmp(st.status, "completed") && !o->completed_seen) {
         o->completed_seen = true;
         if (o->plan->exit_on_complete) {
@@ -1093,6 +1095,11 @@ int orch_run(plan_t *plan) {
     /* Whatever reached us as an orphan during the last moments goes too. */
     for (int i = 0; i < 100 && sweep_orphans(o) > 0; i++) usleep(10000);
     logmux_set_status(mux, "");
+    char summary[8192];
+    uv_update_time(loop);
+    if (summary_format(plan, (double)(uv_now(loop) - o->start_ms) / 1000.0, summary,
+                       sizeof summary))
+        logmux_printf(mux, "%s", summary);
     logmux_printf(mux, "stopped (exit status %d)", o->exit_code);
     logmux_flush(mux);
     rc = o->exit_code;
