@@ -186,8 +186,8 @@ START_TEST(test_link_with_real_server) {
     link_t *bad = open_link(port, "/ws/trainer", "wrong");
     link_set_hello(bad, hello, sizeof hello - 1);
     sleep_ms(500);
-    ck_assert_int_eq(link_send(tr, LINK_RECORD, "{\"type\":\"status\",\"status\":\"paused\"}", 36),
-                     0);
+    static const char paused[] = "{\"type\":\"status\",\"status\":\"paused\"}";
+    ck_assert_int_eq(link_send(tr, LINK_RECORD, paused, sizeof paused - 1), 0);
     j = next_of_type(viewer, "status");
     ck_assert_ptr_nonnull(j);
     cJSON_Delete(j);

@@ -11,7 +11,10 @@
 #include <unistd.h>
 
 #include "common/ckpt.h"
+#include "common/json.h"
 #include "common/log.h"
+#include "common/recfile.h"
+#include "trainer/record.h"
 
 const char *const trainer_status_names[5] = {"running", "paused", "stopped", "completed", "failed"};
 
@@ -313,7 +316,16 @@ int trainer_checkpoint(trainer_t *t, bool is_best, char *path, size_t pathlen, c
     if (ckpt_save(t->ckpt_dir, name, &h, s, n, is_best, t->cfg.training.keep_checkpoints, err,
                   errlen) != 0)
         return -1;
+    char prev[sizeof t->saved_path];
+    snprintf(prev, sizeof prev, "%s", t->saved_path);
     snprintf(t->saved_path, sizeof t->saved_path, "%s/%s.ckpt", t->ckpt_dir, name);
+    /* Only the newest checkpoint carries the replay buffer (27 of a file's 28 MB at the
+     * defaults), which keeps a run's checkpoints near 30 MB instead of 150: the previous one
+     * keeps weights, optimizer and state (docs/design/checkpoint.md, "Disk"). */
+    char derr[512];
+    if (prev[0] && strcmp(prev, t->saved_path) != 0 && access(prev, F_OK) == 0 &&
+        ckpt_drop_section(prev, TRAINER_TAG_REPLAY, derr, sizeof derr) != 0)
+        log_warn("could not drop the replay from the previous checkpoint: %s", derr);
     snprintf(t->saved_name, sizeof t->saved_name, "%s", name);
     if (path) snprintf(path, pathlen, "%s", t->saved_path);
     t->saved_episode = t->st.episode;
@@ -366,10 +378,15 @@ static int restore(trainer_t *t, ckpt_file *f, const char *path, char *err, size
     const void *ad =
         tg ? need_section(f, TRAINER_TAG_ADAM, 2 * sizeof(float) * np, "adam", path, err, errlen)
            : NULL;
+    /* A checkpoint older than the newest holds no replay (trainer_checkpoint drops it):
+     * resuming from one restores weights, optimizer, counters and RNG states with an empty
+     * replay buffer — training goes on, no longer bit for bit as it would have. */
+    bool no_replay = ad && !ckpt_file_section(f, TRAINER_TAG_REPLAY, NULL);
     const void *rp =
-        ad ? need_section(f, TRAINER_TAG_REPLAY, sizeof(replay_transition) * st->replay_size,
-                          "replay", path, err, errlen)
-           : NULL;
+        no_replay ? (const void *)t->replay.items
+        : ad      ? need_section(f, TRAINER_TAG_REPLAY, sizeof(replay_transition) * st->replay_size,
+                                 "replay", path, err, errlen)
+                  : NULL;
     const void *cu =
         rp ? need_section(f, TRAINER_TAG_CURR, sizeof(int32_t) * (size_t)t->cfg.curriculum.window,
                           "curriculum", path, err, errlen)
@@ -388,11 +405,17 @@ static int restore(trainer_t *t, ckpt_file *f, const char *path, char *err, size
     memcpy(d->online, on, sizeof(float) * np);
     memcpy(d->target, tg, sizeof(float) * np);
     memcpy(d->adam_m, ad, 2 * sizeof(float) * np);
-    memcpy(t->replay.items, rp, sizeof(replay_transition) * st->replay_size);
+    if (!no_replay) memcpy(t->replay.items, rp, sizeof(replay_transition) * st->replay_size);
     memcpy(t->window, cu, sizeof(int32_t) * (size_t)t->cfg.curriculum.window);
     t->st = *st;
-    t->replay.size = st->replay_size;
-    t->replay.cursor = st->replay_cursor;
+    if (no_replay) {
+        log_warn("%s holds no replay buffer (only the newest checkpoint does): resuming with an "
+                 "empty one, not exactly",
+                 path);
+        t->st.replay_size = t->st.replay_cursor = 0;
+    }
+    t->replay.size = t->st.replay_size;
+    t->replay.cursor = t->st.replay_cursor;
     t->env.rng = st->env_rng;
     t->explore_rng = st->explore_rng;
     t->replay_rng = st->replay_rng;
@@ -688,26 +711,57 @@ static void curriculum_update(trainer_t *t, int steps) {
     }
 }
 
-double trainer_evaluate(trainer_t *t, int episodes, uint64_t salt) {
-    return trainer_evaluate_at(t, episodes, salt, trainer_multiplier(t));
-}
-
-double trainer_evaluate_at(trainer_t *t, int episodes, uint64_t salt, double multiplier) {
+/* The greedy evaluation at `multiplier`; with rec, every episode is recorded and the
+ * longest kept (trainer/record.h). The q-values asked for the recording change no action. */
+static double evaluate(trainer_t *t, int episodes, uint64_t salt, double multiplier,
+                       rec_eval *rec) {
     env_t e;
     if (episodes < 1 || env_init(&e, &t->cfg.environment, 0) != 0) return -1;
     rng_seed(&e.rng, t->st.seed ^ (salt * 0x9e3779b97f4a7c15ULL), TRAINER_STREAM_EVAL);
     e.multiplier = multiplier;
     double total = 0;
+    float q[ENV_NUM_ACTIONS];
     for (int i = 0; i < episodes; i++) {
         env_reset(&e);
+        if (rec) recf_begin(rec->cur, &e);
         env_outcome out;
         do {
             env_observe(&e, t->obs);
-            out = env_step(&e, dqn_greedy(&t->dqn, t->obs, env_action_mask(&e), NULL));
+            int act = dqn_greedy(&t->dqn, t->obs, env_action_mask(&e), rec ? q : NULL);
+            out = env_step(&e, act);
+            if (rec) recf_step(rec->cur, &e, act, q, env_reward(&e, &t->cfg.agent));
         } while (out == ENV_RUNNING);
+        if (rec) rec_episode_done(rec, out);
         total += e.step;
     }
     return total / episodes;
+}
+
+double trainer_evaluate(trainer_t *t, int episodes, uint64_t salt) {
+    return evaluate(t, episodes, salt, trainer_multiplier(t), NULL);
+}
+
+double trainer_evaluate_at(trainer_t *t, int episodes, uint64_t salt, double multiplier) {
+    return evaluate(t, episodes, salt, multiplier, NULL);
+}
+
+/* The evaluation of trainer_end_episode(), with its best episode recorded; `recording`
+ * gets the recording's name, or "" when none was written (a failure only costs the
+ * recording: it is logged, training goes on). */
+static double evaluate_recorded(trainer_t *t, int episodes, char *recording, size_t cap) {
+    rec_eval rec;
+    recording[0] = 0;
+    double mult = trainer_multiplier(t);
+    if (rec_open(&rec) != 0) return evaluate(t, episodes, (uint64_t)t->st.episode, mult, NULL);
+    double score = evaluate(t, episodes, (uint64_t)t->st.episode, mult, &rec);
+    char err[CFG_PATH_MAX + 128];
+    if (score >= 0 && rec_save(&rec, t->run_dir, (uint32_t)t->st.episode, (float)score, recording,
+                               cap, err, sizeof err) != 0) {
+        log_warn("recording the evaluation: %s", err);
+        recording[0] = 0;
+    }
+    rec_close(&rec);
+    return score;
 }
 
 int trainer_write_progress(trainer_t *t) {
@@ -717,15 +771,31 @@ int trainer_write_progress(trainer_t *t) {
                      ? t->sec_per_episode * (double)(t->target_episodes - t->st.episode)
                      : -1;
     if (eta < 0 && t->st.episode >= t->target_episodes) eta = 0;
-    int n = snprintf(buf, sizeof buf,
-                     "{\"status\":\"%s\",\"episode\":%" PRId64 ",\"total\":%" PRId64
-                     ",\"steps\":%" PRId64 ",\"steps_per_second\":%.1f,\"eta_seconds\":%.1f,"
-                     "\"multiplier\":%.3f,\"stage\":%d,\"best\":%.2f,\"epsilon\":%.4f,"
-                     "\"timestamp\":%.3f,\"pid\":%d}\n",
-                     trainer_status_names[t->status], t->st.episode, t->target_episodes,
-                     t->st.steps, t->ema_sps, eta, trainer_multiplier(t), t->st.stage,
-                     t->st.best_score, trainer_epsilon(t), wall_now(), (int)getpid());
-    return write_atomic(path, buf, (size_t)n);
+    json_buf j;
+    json_init_fixed(&j, buf, sizeof buf);
+    json_obj_open(&j);
+    json_kstr(&j, "status", trainer_status_names[t->status]);
+    json_kint(&j, "episode", t->st.episode);
+    json_kint(&j, "total", t->target_episodes);
+    json_kint(&j, "steps", t->st.steps);
+    json_key(&j, "steps_per_second");
+    json_num_prec(&j, t->ema_sps, 7);
+    json_key(&j, "eta_seconds");
+    json_num_prec(&j, eta, 7);
+    json_key(&j, "multiplier");
+    json_num_prec(&j, trainer_multiplier(t), 4);
+    json_kint(&j, "stage", t->st.stage);
+    json_key(&j, "best");
+    json_num_prec(&j, t->st.best_score, 7);
+    json_key(&j, "epsilon");
+    json_num_prec(&j, trainer_epsilon(t), 5);
+    json_key(&j, "timestamp");
+    json_num_prec(&j, wall_now(), 13);
+    json_kint(&j, "pid", (long long)getpid());
+    json_obj_close(&j);
+    json_append(&j, "\n", 1);
+    if (!json_ok(&j)) return -1;
+    return write_atomic(path, buf, j.len);
 }
 
 int trainer_end_episode(trainer_t *t, const trainer_episode_result *res, double seconds, char *json,
@@ -761,9 +831,11 @@ int trainer_end_episode(trainer_t *t, const trainer_episode_result *res, double 
     }
     curriculum_update(t, res->steps);
 
-    bool is_best = false;
+    bool is_best = false, evaluated = false;
+    char recording[RECF_NAME_LEN + 8] = "";
     if (tc->eval_every > 0 && t->st.episode % tc->eval_every == 0) {
-        double score = trainer_evaluate(t, tc->eval_episodes, (uint64_t)t->st.episode);
+        double score = evaluate_recorded(t, tc->eval_episodes, recording, sizeof recording);
+        evaluated = true;
         t->st.last_score = score;
         if (score > t->st.best_score) {
             t->st.best_score = score;
@@ -779,31 +851,54 @@ int trainer_end_episode(trainer_t *t, const trainer_episode_result *res, double 
     double eta = t->sec_per_episode * (double)(t->target_episodes - t->st.episode);
     if (eta < 0) eta = 0;
     if (res->steps > t->st.best_steps) t->st.best_steps = res->steps;
-    char loss[32], etas[32], evals[48] = "";
+    /* The record (PROTOCOL §4.1): a line of metrics.jsonl, and with "type" the message. A
+     * loss that is not finite (a diverged network) is written as null, never as nan. */
+    char rec[768];
+    json_buf j;
+    json_init_fixed(&j, rec, sizeof rec);
+    json_obj_open(&j);
+    json_kint(&j, "episode", t->st.episode);
+    json_kint(&j, "steps", res->steps);
+    json_key(&j, "total_reward");
+    json_num_prec(&j, res->total_reward, 9);
+    json_key(&j, "epsilon");
+    json_num_prec(&j, eps, 5);
+    json_key(&j, "loss");
     if (res->loss_valid)
-        snprintf(loss, sizeof loss, "%.6f", res->loss);
+        json_num_prec(&j, res->loss, 7);
     else
-        snprintf(loss, sizeof loss, "null");
+        json_null(&j);
+    json_key(&j, "steps_per_second");
+    json_num_prec(&j, t->ema_sps, 7);
+    json_key(&j, "eta_seconds");
     if (t->sec_per_episode > 0)
-        snprintf(etas, sizeof etas, "%.1f", eta);
+        json_num_prec(&j, eta, 7);
     else
-        snprintf(etas, sizeof etas, "null");
-    if (t->st.last_score >= 0)
-        snprintf(evals, sizeof evals, ",\"eval_score\":%.2f", t->st.last_score);
-    char body[768];
-    snprintf(body, sizeof body,
-             "\"episode\":%" PRId64 ",\"steps\":%d,\"total_reward\":%.3f,"
-             "\"epsilon\":%.4f,\"loss\":%s,\"steps_per_second\":%.1f,"
-             "\"eta_seconds\":%s,\"best\":%d,\"multiplier\":%.3f,\"stage\":%d,"
-             "\"outcome\":\"%s\"%s,\"timestamp\":%.3f",
-             t->st.episode, res->steps, res->total_reward, eps, loss, t->ema_sps, etas,
-             t->st.best_steps, mult, t->st.stage, env_outcome_names[res->outcome], evals,
-             wall_now());
-    if (fprintf(t->metrics, "{%s}\n", body) < 0 || fflush(t->metrics) != 0) {
+        json_null(&j);
+    json_kint(&j, "best", t->st.best_steps);
+    json_key(&j, "multiplier");
+    json_num_prec(&j, mult, 4);
+    json_kint(&j, "stage", t->st.stage);
+    json_kstr(&j, "outcome", env_outcome_names[res->outcome]);
+    if (t->st.last_score >= 0 || evaluated) { /* a diverged evaluation's NaN: null */
+        json_key(&j, "eval_score");
+        json_num_prec(&j, t->st.last_score, 7);
+        /* PROTOCOL §4.1: the record of the episode an evaluation followed says so. */
+        if (evaluated) json_kbool(&j, "evaluated", true);
+        if (recording[0]) json_kstr(&j, "recording", recording);
+    }
+    json_key(&j, "timestamp");
+    json_num_prec(&j, wall_now(), 13);
+    json_obj_close(&j);
+    if (!json_ok(&j)) {
+        snprintf(err, errlen, "episode record over %zu bytes", sizeof rec);
+        return -1;
+    }
+    if (fprintf(t->metrics, "%s\n", rec) < 0 || fflush(t->metrics) != 0) {
         snprintf(err, errlen, "%s/metrics.jsonl: %s", t->run_dir, strerror(errno));
         return -1;
     }
-    if (json) snprintf(json, jsonlen, "{\"type\":\"episode\",%s}", body);
+    if (json) snprintf(json, jsonlen, "{\"type\":\"episode\",%s", rec + 1);
     if (t->tb) {
         double now = wall_now();
         tb_scalar(t->tb, "episode/steps", t->st.episode, now, (float)res->steps);

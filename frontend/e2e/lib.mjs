@@ -177,3 +177,37 @@ export async function until(fn, timeoutMs, stepMs = 200) {
     await sleep(stepMs);
   }
 }
+
+/** The browser tests' checks: check(name, ok, detail) prints one line ("ok - ..." /
+ * "not ok - ...") and records it. */
+export function checker() {
+  const results = [];
+  const check = (name, ok, detail = '') => {
+    results.push({ name, ok });
+    console.log(`${ok ? 'ok' : 'not ok'} - ${name}${detail ? ` (${detail})` : ''}`);
+    return ok;
+  };
+  return { results, check };
+}
+
+/** Runs main() (an exception is one failed check), cleans up whatever was started, prints
+ * "N passed, M failed" and exits 1 on any failure. */
+export async function runChecks(main, { results, check }) {
+  let fatal = null;
+  try {
+    await main();
+  } catch (e) {
+    fatal = e;
+    check('e2e run', false, e.message.split('\n')[0]);
+    console.log(e.message.split('\n').slice(1).map((l) => `#   ${l}`).join('\n'));
+  } finally {
+    await cleanup();
+  }
+  const passed = results.filter((r) => r.ok).length;
+  const failed = results.length - passed;
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed || fatal ? 1 : 0);
+}
+
+/** Where the screenshots go: docs/screenshots (the README shows them), or RD_E2E_SHOTS. */
+export const shotsDir = process.env.RD_E2E_SHOTS ? path.resolve(process.env.RD_E2E_SHOTS) : path.join(repoDir, 'docs', 'screenshots');
