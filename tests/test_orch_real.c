@@ -16,15 +16,6 @@
 #include "tests/fixtures/orch_harness.h"
 #include "tests/support/runner.h"
 
-static bool have_real(void) {
-    char t[512], s[512];
-    snprintf(t, sizeof t, "%s/trainer", h_bin());
-    snprintf(s, sizeof s, "%s/server", h_bin());
-    if (access(t, X_OK) == 0 && access(s, X_OK) == 0) return true;
-    printf("SKIP: %s or %s is not built\n", t, s);
-    return false;
-}
-
 static int trials(const char *var, int dflt) {
     const char *v = getenv(var);
     return v && atoi(v) > 0 ? atoi(v) : dflt;
@@ -51,7 +42,7 @@ static pid_t start_real(const char *cfg, const char *dir, const char *frontend,
 }
 
 START_TEST(kill9_real_children_leave_nothing) {
-    if (!have_real()) return;
+    if (!h_have_real()) return;
     char nm[600];
     snprintf(nm, sizeof nm, "%s/frontend/node_modules", RD_SOURCE_DIR);
     bool dev = access(nm, F_OK) == 0;
@@ -103,7 +94,7 @@ static long latest_loadable(const cfg_config *cfg, const char *dir) {
 }
 
 START_TEST(sigint_at_random_instants_then_resume) {
-    if (!have_real()) return;
+    if (!h_have_real()) return;
     char cfgp[512], err[512];
     h_path(cfgp, sizeof cfgp, "fast.toml");
     /* Frequent checkpoints so that some interrupts land while one is written. */
@@ -148,7 +139,7 @@ END_TEST
 
 /* The real trainer killed mid-run is restarted and resumes from its last checkpoint. */
 START_TEST(trainer_crash_restarts_and_resumes) {
-    if (!have_real()) return;
+    if (!h_have_real()) return;
     char cfgp[512], dir[512];
     h_path(cfgp, sizeof cfgp, "crash.toml");
     h_write(cfgp, "[training]\ncheckpoint_every = 5\n[processes.trainer]\nbackoff_initial = 0.1\n");

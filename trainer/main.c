@@ -1,6 +1,7 @@
 /* trainer/main.c — the trainer program.
  *
- *   trainer --config FILE --run-dir DIR --episodes N [--seed S] [--server URL] [--quiet]
+ *   trainer --config FILE --run-dir DIR --episodes N [--seed S] [--server URL] [--job NAME]
+ *           [--quiet]
  *
  * Creates or resumes DIR (trainer.h), trains until the episode counter reaches N, and
  * exits 0 — or, when linked to a server, stays up idle (status "completed") so that the
@@ -58,8 +59,8 @@ typedef struct {
     double finish_deadline; /* monotonic; suspend the episode after it */
     double last_frame;
     bool sent_affordances;
-    double last_status;               /* monotonic time of the last status message */
-    const char *job_id, *config_name; /* for the hello */
+    double last_status;                     /* monotonic time of the last status message */
+    const char *job_id, *config_name, *job; /* for the hello (job: --job, or NULL) */
     trainer_status sent_status;
     char msg[4096];
 } app_t;
@@ -168,6 +169,9 @@ static void set_hello(app_t *a) {
     json_kint(&j, "episode", t->st.episode);
     json_kint(&j, "resumed_from", t->resumed_episode);
     json_kint(&j, "pid", (long long)getpid());
+    /* A sweep's trainer names its job (PROTOCOL §4.1); without --job the hello is as it
+     * always was and the server serves it as its default job. */
+    if (a->job) json_kstr(&j, "job", a->job);
     json_obj_close(&j);
     if (json_ok(&j)) link_set_hello(a->link, a->msg, j.len);
 }
@@ -312,12 +316,24 @@ static void after_step(void *ctx, int action, const float *q, float reward) {
 
 static void usage(FILE *f) {
     fputs("usage: trainer --config FILE --run-dir DIR --episodes N [--seed S]\n"
-          "               [--server ws://HOST:PORT/ws/trainer] [--quiet]\n",
+          "               [--server ws://HOST:PORT/ws/trainer] [--job NAME] [--quiet]\n",
           f);
 }
 
+/* A job name (PROTOCOL §4.1 `job`): a sweep's run name, 1-200 of [A-Za-z0-9._=,-], so that
+ * it goes into the hello's JSON and into URLs as it is. */
+static bool job_name_ok(const char *s) {
+    size_t n = strlen(s);
+    if (n < 1 || n > 200) return false;
+    for (; *s; s++)
+        if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+              strchr("._=,-", *s)))
+            return false;
+    return true;
+}
+
 int main(int argc, char **argv) {
-    const char *config = NULL, *run_dir = NULL, *server = NULL;
+    const char *config = NULL, *run_dir = NULL, *server = NULL, *job = NULL;
     long long episodes = -1, seed = -1;
     bool quiet = false, have_seed = false;
     for (int i = 1; i < argc; i++) {
@@ -342,7 +358,13 @@ int main(int argc, char **argv) {
             run_dir = val;
         else if (!strcmp(arg, "--server"))
             server = val;
-        else if (!strcmp(arg, "--episodes")) {
+        else if (!strcmp(arg, "--job")) {
+            job = val;
+            if (!job_name_ok(job)) {
+                fprintf(stderr, "trainer: --job wants 1-200 of A-Z a-z 0-9 . _ = , -\n");
+                return 2;
+            }
+        } else if (!strcmp(arg, "--episodes")) {
             episodes = strtoll(val, &end, 10);
             if (*end || episodes < 0) episodes = -2;
         } else if (!strcmp(arg, "--seed")) {
@@ -441,6 +463,7 @@ int main(int argc, char **argv) {
         snprintf(job_id, sizeof job_id, "%s", slash && slash[1] ? slash + 1 : base);
         a->job_id = job_id;
         a->config_name = cfg.name;
+        a->job = job;
         set_hello(a);
     }
 

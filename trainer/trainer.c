@@ -308,7 +308,16 @@ int trainer_checkpoint(trainer_t *t, bool is_best, char *path, size_t pathlen, c
     if (ckpt_save(t->ckpt_dir, name, &h, s, n, is_best, t->cfg.training.keep_checkpoints, err,
                   errlen) != 0)
         return -1;
+    char prev[sizeof t->saved_path];
+    snprintf(prev, sizeof prev, "%s", t->saved_path);
     snprintf(t->saved_path, sizeof t->saved_path, "%s/%s.ckpt", t->ckpt_dir, name);
+    /* Only the newest checkpoint carries the replay buffer (27 of a file's 28 MB at the
+     * defaults), which keeps a run's checkpoints near 30 MB instead of 150: the previous one
+     * keeps weights, optimizer and state (docs/design/checkpoint.md, "Disk"). */
+    char derr[512];
+    if (prev[0] && strcmp(prev, t->saved_path) != 0 && access(prev, F_OK) == 0 &&
+        ckpt_drop_section(prev, TRAINER_TAG_REPLAY, derr, sizeof derr) != 0)
+        log_warn("could not drop the replay from the previous checkpoint: %s", derr);
     snprintf(t->saved_name, sizeof t->saved_name, "%s", name);
     if (path) snprintf(path, pathlen, "%s", t->saved_path);
     t->saved_episode = t->st.episode;
@@ -361,10 +370,15 @@ static int restore(trainer_t *t, ckpt_file *f, const char *path, char *err, size
     const void *ad =
         tg ? need_section(f, TRAINER_TAG_ADAM, 2 * sizeof(float) * np, "adam", path, err, errlen)
            : NULL;
+    /* A checkpoint older than the newest holds no replay (trainer_checkpoint drops it):
+     * resuming from one restores weights, optimizer, counters and RNG states with an empty
+     * replay buffer — training goes on, no longer bit for bit as it would have. */
+    bool no_replay = ad && !ckpt_file_section(f, TRAINER_TAG_REPLAY, NULL);
     const void *rp =
-        ad ? need_section(f, TRAINER_TAG_REPLAY, sizeof(replay_transition) * st->replay_size,
-                          "replay", path, err, errlen)
-           : NULL;
+        no_replay ? (const void *)t->replay.items
+        : ad      ? need_section(f, TRAINER_TAG_REPLAY, sizeof(replay_transition) * st->replay_size,
+                                 "replay", path, err, errlen)
+                  : NULL;
     const void *cu =
         rp ? need_section(f, TRAINER_TAG_CURR, sizeof(int32_t) * (size_t)t->cfg.curriculum.window,
                           "curriculum", path, err, errlen)
@@ -383,11 +397,17 @@ static int restore(trainer_t *t, ckpt_file *f, const char *path, char *err, size
     memcpy(d->online, on, sizeof(float) * np);
     memcpy(d->target, tg, sizeof(float) * np);
     memcpy(d->adam_m, ad, 2 * sizeof(float) * np);
-    memcpy(t->replay.items, rp, sizeof(replay_transition) * st->replay_size);
+    if (!no_replay) memcpy(t->replay.items, rp, sizeof(replay_transition) * st->replay_size);
     memcpy(t->window, cu, sizeof(int32_t) * (size_t)t->cfg.curriculum.window);
     t->st = *st;
-    t->replay.size = st->replay_size;
-    t->replay.cursor = st->replay_cursor;
+    if (no_replay) {
+        log_warn("%s holds no replay buffer (only the newest checkpoint does): resuming with an "
+                 "empty one, not exactly",
+                 path);
+        t->st.replay_size = t->st.replay_cursor = 0;
+    }
+    t->replay.size = t->st.replay_size;
+    t->replay.cursor = t->st.replay_cursor;
     t->env.rng = st->env_rng;
     t->explore_rng = st->explore_rng;
     t->replay_rng = st->replay_rng;
