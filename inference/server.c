@@ -290,7 +290,8 @@ static void add_sweep_jobs(srv_t *s) {
         char rd[sizeof s->jobs[0]->run_dir], cf[sizeof rd + 16], err[200];
         struct stat st;
         if (!job_name_ok(e->d_name) || srv_find_job(s, e->d_name)) continue;
-        snprintf(rd, sizeof rd, "%s/%s", s->run_dir, e->d_name);
+        /* A name too long for a job's run directory is no job (and no truncated path). */
+        if ((size_t)snprintf(rd, sizeof rd, "%s/%s", s->run_dir, e->d_name) >= sizeof rd) continue;
         snprintf(cf, sizeof cf, "%s/config.toml", rd);
         if (stat(rd, &st) < 0 || !S_ISDIR(st.st_mode) || stat(cf, &st) < 0) continue;
         if (!job_new(s, e->d_name, rd, err, sizeof err)) log_warn("job %s: %s", e->d_name, err);
