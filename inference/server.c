@@ -290,8 +290,7 @@ static void add_sweep_jobs(srv_t *s) {
         char rd[sizeof s->jobs[0]->run_dir], cf[sizeof rd + 16], err[200];
         struct stat st;
         if (!job_name_ok(e->d_name) || srv_find_job(s, e->d_name)) continue;
-        /* A name too long for a job's run directory is no job (and no truncated path). */
-        if ((size_t)snprintf(rd, sizeof rd, "%s/%s", s->run_dir, e->d_name) >= sizeof rd) continue;
+        snprintf(rd, sizeof rd, "%s/%.200s", s->run_dir, e->d_name);
         snprintf(cf, sizeof cf, "%s/config.toml", rd);
         if (stat(rd, &st) < 0 || !S_ISDIR(st.st_mode) || stat(cf, &st) < 0) continue;
         if (!job_new(s, e->d_name, rd, err, sizeof err)) log_warn("job %s: %s", e->d_name, err);
@@ -415,7 +414,7 @@ static srv_job *bind_trainer(srv_t *s, conn_t *c, const char *name) {
     if (name) {
         char rd[sizeof j->run_dir], e[200];
         struct stat st;
-        snprintf(rd, sizeof rd, "%s/%s", s->run_dir, job_name_ok(name) ? name : "");
+        snprintf(rd, sizeof rd, "%s/%.200s", s->run_dir, job_name_ok(name) ? name : "");
         j = job_name_ok(name) ? srv_find_job(s, name) : NULL;
         if (!j && job_name_ok(name) && stat(rd, &st) == 0 && S_ISDIR(st.st_mode)) {
             j = job_new(s, name, rd, e, sizeof e);
