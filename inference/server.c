@@ -38,6 +38,8 @@
 #define RECORD_MAX (64 * 1024)
 #define FRAME_MAX  (1024 * 1024)
 #define JSON_DEPTH 32
+/* The overview's hello carries at most this many points of each job's history. */
+#define OVERVIEW_POINTS 1000
 /* Pending connections (admit.h): per peer address and in all; the header pool is larger
  * than the total so that a connection admitted never waits for a header buffer, and an
  * idle one gives its buffer back after AH_IDLE_SECS. */
@@ -365,6 +367,82 @@ static void on_trainer_episode(srv_t *s, srv_job *j, cJSON *o) {
     invalidate_hello(s, j);
 }
 
+/* Relays a trainer record of job j to the overview viewers (/ws/jobs) with the job's id
+ * first: {"job":"seed=3","type":"episode",...}. */
+static void overview_relay(srv_t *s, const srv_job *j, const char *in, size_t len) {
+    bool any = false;
+    for (conn_t *c = s->lists[EP_TRAINING]; c && !any; c = c->next) any = c->overview;
+    if (!any || len < 2 || in[0] != '{') return;
+    json_buf *jw = &s->jb;
+    json_reset(jw);
+    json_obj_open(jw);
+    json_kstr(jw, "job", j->job_id);
+    json_append(jw, ",", 1);
+    json_append(jw, in + 1, len - 1); /* validated by on_trainer_message */
+    if (!json_ok(jw)) return;
+    oq_msg *m = oq_msg_new(&s->pool, OQ_RECORD, jw->buf, jw->len);
+    if (!m) return;
+    for (conn_t *c = s->lists[EP_TRAINING]; c; c = c->next)
+        if (c->overview) push_msg(s, c, m);
+    oq_msg_unref(&s->pool, m);
+}
+
+/* The overview's hello (PROTOCOL §5.4): every job's state and its history as columns,
+ * thinned to OVERVIEW_POINTS, so that 16 runs of 10,000 episodes stay well under 1 MiB. */
+static oq_msg *overview_hello(srv_t *s) {
+    enum { COLS = 4 };
+    static const char *const cols[COLS] = {"episode", "steps", "total_reward", "eval_score"};
+    double *v = malloc(sizeof(double) * OVERVIEW_POINTS * COLS);
+    if (!v) return NULL;
+    json_buf *jw = &s->jb;
+    json_reset(jw);
+    json_obj_open(jw);
+    json_kstr(jw, "type", "overview");
+    json_kint(jw, "protocol", 1);
+    json_key(jw, "jobs");
+    json_arr_open(jw);
+    for (int i = 0; i < s->n_jobs; i++) {
+        const srv_job *j = s->jobs[i];
+        json_obj_open(jw);
+        json_kstr(jw, "id", j->job_id);
+        json_kbool(jw, "default", i == 0);
+        json_kstr(jw, "config", j->config_name);
+        json_kstr(jw, "status", j->status);
+        json_kbool(jw, "trainer_connected", j->trainer != NULL);
+        json_kint(jw, "episode", (long long)j->episode);
+        json_kint(jw, "total_episodes", (long long)j->total_episodes);
+        json_knum(jw, "multiplier", j->multiplier);
+        json_knum(jw, "steps_per_second", j->sps);
+        /* every stride-th record, the newest always included */
+        int n = j->hist.count, stride = (n + OVERVIEW_POINTS - 1) / OVERVIEW_POINTS, k = 0;
+        if (stride < 1) stride = 1;
+        for (int r = n ? (n - 1) % stride : 0; r < n && k < OVERVIEW_POINTS; r += stride, k++) {
+            cJSON *o = cJSON_ParseWithLength(j->hist.rec[r], j->hist.len[r]);
+            for (int c = 0; c < COLS; c++) {
+                double x = NAN;
+                if (!o || !get_num(o, cols[c], &x)) x = NAN;
+                v[c * OVERVIEW_POINTS + k] = x;
+            }
+            cJSON_Delete(o);
+        }
+        json_key(jw, "series");
+        json_obj_open(jw);
+        for (int c = 0; c < COLS; c++) {
+            json_key(jw, cols[c]);
+            json_arr_open(jw);
+            for (int r = 0; r < k; r++) json_num_prec(jw, v[c * OVERVIEW_POINTS + r], 7);
+            json_arr_close(jw);
+        }
+        json_obj_close(jw);
+        json_obj_close(jw);
+    }
+    json_arr_close(jw);
+    json_obj_close(jw);
+    free(v);
+    if (!json_ok(jw)) return NULL;
+    return oq_msg_new(&s->pool, OQ_RECORD, jw->buf, jw->len);
+}
+
 /* Broadcasts the JSON being built in s->jb (nothing when it could not be built). */
 static void broadcast_jb(srv_t *s, srv_job *j) {
     long n = json_finish(&s->jb);
@@ -501,6 +579,7 @@ static void on_trainer_message(srv_t *s, conn_t *c, const char *in, size_t len) 
                  (long long)j->total_episodes, (long long)j->resumed_from);
     } else if (strcmp(type, "episode") == 0) {
         broadcast(s, j, OQ_RECORD, in, len); /* verbatim, before the history copy is made */
+        overview_relay(s, j, in, len);
         on_trainer_episode(s, j, o);
     } else if (strcmp(type, "status") == 0) {
         const char *st = get_str(o, "status");
@@ -510,6 +589,7 @@ static void on_trainer_message(srv_t *s, conn_t *c, const char *in, size_t len) 
         if (get_num(o, "episode", &v)) j->episode = count_of(v);
         if (get_num(o, "total_episodes", &v)) j->total_episodes = count_of(v); /* extend */
         broadcast(s, j, OQ_RECORD, in, len);
+        overview_relay(s, j, in, len);
         if (st && strlen(st) < 20) {
             set_status(s, j, st);
             if (strcmp(st, "completed") == 0) final_message(s, j, "completed", NULL);
@@ -602,6 +682,12 @@ static int on_browser_message(srv_t *s, conn_t *c, const char *in, size_t len) {
         if (c->sess) sess_command(c->sess, &cmd);
         return 0;
     }
+    if (c->overview) {
+        int n = smsg_result_json(&cmd, false, "the overview takes no commands: use a job's stream",
+                                 out, sizeof out);
+        if (n > 0) srv_send(s, c, OQ_RECORD, out, (size_t)n);
+        return 0;
+    }
     const char *why = NULL;
     bool ok = relay_command(s, c->job ? c->job : s->jobs[0], &cmd, &why) == 0;
     int n = smsg_result_json(&cmd, ok, ok ? NULL : why, out, sizeof out);
@@ -618,6 +704,10 @@ static srv_ep path_endpoint(srv_t *s, const char *uri, srv_job **job) {
     if (strcmp(uri, "/ws") == 0 || strcmp(uri, "/ws/") == 0) return EP_INFERENCE;
     if (strcmp(uri, "/ws/trainer") == 0) return EP_TRAINER;
     if (strcmp(uri, "/ws/training") == 0 || strcmp(uri, "/ws/training/") == 0) return EP_TRAINING;
+    if (strcmp(uri, "/ws/jobs") == 0) { /* the overview: a training viewer of no one job */
+        *job = NULL;
+        return EP_TRAINING;
+    }
     if (strncmp(uri, "/ws/training/", 13) == 0) {
         *job = srv_find_job(s, uri + 13);
         return EP_TRAINING;
@@ -1427,7 +1517,8 @@ static int on_filter(srv_t *s, struct lws *wsi, conn_t *c) {
         }
     }
     c->job = ep == EP_TRAINING ? job : NULL;
-    if (ep == EP_TRAINING && !job) {
+    c->overview = ep == EP_TRAINING && strcmp(uri, "/ws/jobs") == 0;
+    if (ep == EP_TRAINING && !job && !c->overview) {
         c->refuse_code = 4004;
         snprintf(c->refuse_reason, sizeof c->refuse_reason, "unknown job");
     }
@@ -1487,6 +1578,12 @@ static int on_established(srv_t *s, struct lws *wsi, conn_t *c) {
     if (ep == EP_TRAINING) {
         log_info("training client %llu connected from %s (%d clients)", (unsigned long long)c->id,
                  c->peer, s->counts[EP_TRAINING]);
+        if (c->overview) { /* built for this viewer: its history is every job's */
+            oq_msg *h = overview_hello(s);
+            int r = h ? push_msg(s, c, h) : -1;
+            if (h) oq_msg_unref(&s->pool, h);
+            return r < 0 ? close_now(wsi, 1011, "internal error") : 0;
+        }
         oq_msg *h = get_hello(s, j);
         if (!h || push_msg(s, c, h) < 0) return close_now(wsi, 1011, "internal error");
         return 0;

@@ -44,6 +44,7 @@ typedef struct conn {
     char peer[48];
     char post_cmd[24]; /* HTTP POST /api/training/X waiting for its body */
     bool set_cookie;
+    bool overview;       /* a /ws/jobs viewer: every job's episodes, no commands */
     struct srv_job *job; /* a trainer's (once its hello named it) or a viewer's job */
 } conn_t;
 

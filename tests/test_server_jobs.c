@@ -96,6 +96,13 @@ START_TEST(several_jobs_one_server) {
     wsc_close(&d);
     wsc_close(&e);
 
+    wsc_t ov;
+    int http0;
+    ck_assert_msg(wsc_connect(&ov, sp.port, "/ws/jobs", NULL, 5000, &http0, err, sizeof err) == 0,
+                  "%s", err);
+    ck_assert_int_eq(wsc_wait_for(&ov, "\"type\":\"overview\"", 5000), 1);
+    ck_assert(json_valid(ov.msg, ov.msg_len, 64));
+    ck_assert_ptr_nonnull(strstr(ov.msg, "\"series\":{\"episode\":[1,2,3],\"steps\":[11,12,13],"));
     viewer(&v1, "/ws/training/seed=1");
     ck_assert_ptr_nonnull(strstr(v1.msg, "\"job_id\":\"seed=1\""));
     viewer(&v2, "/ws/training/seed=2");
@@ -105,6 +112,14 @@ START_TEST(several_jobs_one_server) {
     ck_assert_int_eq(wsc_wait_for(&v1, "\"episode\":7", 5000), 1);
     ck_assert_int_eq(wsc_wait_for(&v2, "\"episode\":9", 5000), 1);
     ck_assert_int_eq(wsc_wait_for(&v1, "\"episode\":9", 500), 0); /* not its job */
+    /* the overview gets both, each with its job */
+    ck_assert_int_eq(
+        wsc_wait_for(&ov, "{\"job\":\"seed=1\",\"type\":\"episode\",\"episode\":7", 5000), 1);
+    ck_assert_int_eq(
+        wsc_wait_for(&ov, "{\"job\":\"seed=2\",\"type\":\"episode\",\"episode\":9", 5000), 1);
+    ck_assert_int_eq(wsc_send_text(&ov, "{\"command\":\"stop\"}"), 0);
+    ck_assert_int_eq(wsc_wait_for(&ov, "the overview takes no commands", 5000), 1);
+    wsc_close(&ov);
 
     /* a viewer's command reaches its job's trainer only */
     ck_assert_int_eq(wsc_send_text(&v1, "{\"command\":\"pause\",\"id\":1}"), 0);
