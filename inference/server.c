@@ -367,6 +367,19 @@ static void on_trainer_episode(srv_t *s, srv_job *j, cJSON *o) {
     invalidate_hello(s, j);
 }
 
+/* The members every job listing has (/api/jobs, the overview's hello). */
+static void put_job_state(json_buf *jw, const srv_job *j, bool is_default) {
+    json_kstr(jw, "id", j->job_id);
+    json_kbool(jw, "default", is_default);
+    json_kstr(jw, "config", j->config_name);
+    json_kstr(jw, "status", j->status);
+    json_kbool(jw, "trainer_connected", j->trainer != NULL);
+    json_kint(jw, "episode", (long long)j->episode);
+    json_kint(jw, "total_episodes", (long long)j->total_episodes);
+    json_knum(jw, "multiplier", j->multiplier);
+    json_knum(jw, "steps_per_second", j->sps);
+}
+
 /* Relays a trainer record of job j to the overview viewers (/ws/jobs) with the job's id
  * first: {"job":"seed=3","type":"episode",...}. */
 static void overview_relay(srv_t *s, const srv_job *j, const char *in, size_t len) {
@@ -404,15 +417,7 @@ static oq_msg *overview_hello(srv_t *s) {
     for (int i = 0; i < s->n_jobs; i++) {
         const srv_job *j = s->jobs[i];
         json_obj_open(jw);
-        json_kstr(jw, "id", j->job_id);
-        json_kbool(jw, "default", i == 0);
-        json_kstr(jw, "config", j->config_name);
-        json_kstr(jw, "status", j->status);
-        json_kbool(jw, "trainer_connected", j->trainer != NULL);
-        json_kint(jw, "episode", (long long)j->episode);
-        json_kint(jw, "total_episodes", (long long)j->total_episodes);
-        json_knum(jw, "multiplier", j->multiplier);
-        json_knum(jw, "steps_per_second", j->sps);
+        put_job_state(jw, j, i == 0);
         /* every stride-th record, the newest always included */
         int n = j->hist.count, stride = (n + OVERVIEW_POINTS - 1) / OVERVIEW_POINTS, k = 0;
         if (stride < 1) stride = 1;
@@ -981,17 +986,9 @@ static int api_jobs(srv_t *s, struct lws *wsi, conn_t *c) {
     for (int i = 0; i < s->n_jobs; i++) {
         const srv_job *j = s->jobs[i];
         json_obj_open(jw);
-        json_kstr(jw, "id", j->job_id);
-        json_kbool(jw, "default", i == 0);
+        put_job_state(jw, j, i == 0);
         json_kstr(jw, "run_dir", j->run_dir);
-        json_kstr(jw, "config", j->config_name);
-        json_kstr(jw, "status", j->status);
-        json_kbool(jw, "trainer_connected", j->trainer != NULL);
-        json_kint(jw, "episode", (long long)j->episode);
-        json_kint(jw, "total_episodes", (long long)j->total_episodes);
         json_knum(jw, "best", j->best);
-        json_knum(jw, "steps_per_second", j->sps);
-        json_knum(jw, "multiplier", j->multiplier);
         json_kint(jw, "history", j->hist.count);
         json_kint(jw, "viewers", job_viewers(s, j));
         json_key(jw, "last_episode");
