@@ -2,7 +2,7 @@
  * and total from progress.json (an extended total wins over --episodes), the best
  * evaluation, the run directory, and a resume command that a shell reads back as the
  * same words even when the paths hold spaces and quotes; nothing for a run directory that
- * was never made. */
+ * was never made; a sweep's totals over its runs and the command that continues it. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,11 +71,47 @@ START_TEST(test_summary_lines_and_resume_command) {
 }
 END_TEST
 
+START_TEST(test_sweep_summary) {
+    char base[64], path[PATH_MAX + 64];
+    snprintf(base, sizeof base, "/tmp/rd_test_summary_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(base));
+    memset(&plan, 0, sizeof plan);
+    snprintf(plan.run_dir, sizeof plan.run_dir, "%s/sweep dir", base);
+    ck_assert_int_eq(mkdir(plan.run_dir, 0755), 0);
+    plan.is_sweep = true;
+    plan.sweep.n_runs = 2;
+    const char *names[] = {"seed=42", "seed=43"};
+    for (int r = 0; r < 2; r++) {
+        snprintf(plan.sweep.runs[r].name, sizeof plan.sweep.runs[r].name, "%s", names[r]);
+        plan.sweep.runs[r].episodes = 50;
+        plan.sweep.runs[r].state = r ? SWEEP_STOPPED : SWEEP_DONE;
+        char dir[PATH_MAX];
+        plan_run_dir(&plan, r, dir, sizeof dir);
+        ck_assert_int_eq(mkdir(dir, 0755), 0);
+        snprintf(path, sizeof path, "%s/progress.json", dir);
+        scratch_write(path, r ? "{\"status\":\"stopped\",\"episode\":20,\"total\":50}\n"
+                              : "{\"status\":\"completed\",\"episode\":50,\"total\":50}\n");
+    }
+    ck_assert_uint_gt(summary_format(&plan, 59.6, out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "Summary (a sweep of 2 runs):"), "%s", out);
+    ck_assert_msg(strstr(out,
+                         "episodes done   70 of 100 over all runs (1 done, 1 stopped, 0 failed, "
+                         "0 queued)"),
+                  "%s", out);
+    ck_assert_msg(strstr(out, "wall time       0h 01m 00s"), "%s", out);
+    char want[PATH_MAX + 64];
+    snprintf(want, sizeof want, "resume with     ./run_demo --checkpoint-dir '%s'", plan.run_dir);
+    ck_assert_msg(strstr(out, want), "%s", out);
+    scratch_rm_rf(base);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("orch_summary");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_summary_lines_and_resume_command);
+    tcase_add_test(tc, test_sweep_summary);
     suite_add_tcase(s, tc);
     int failed = runner_run(s);
     return failed ? 1 : 0;

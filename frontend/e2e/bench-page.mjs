@@ -40,13 +40,24 @@ async function main() {
   const noPanel = [];
   const panel = [];
   let liveSteps = 0;
+  // The trainer's rate drifts as its replay fills, so the phases run in the opposite order
+  // every other round (none, view, view+panel; then view+panel, view, none): a steady
+  // drift then weighs on every phase alike instead of on the last one.
+  const phases = [
+    { out: none, url: null },
+    { out: noPanel, url: '/?live=0' },
+    { out: panel, url: '/' },
+  ];
   for (let r = 0; r < rounds; r++) {
-    none.push(await samplePhase(demo.url));
-    for (const live of [false, true]) {
+    for (const ph of r % 2 ? [...phases].reverse() : phases) {
+      if (!ph.url) {
+        ph.out.push(await samplePhase(demo.url));
+        continue;
+      }
       const page = await ctx.newPage();
-      await page.goto(new URL(live ? '/' : '/?live=0', demo.url).href, { waitUntil: 'load' });
-      (live ? panel : noPanel).push(await samplePhase(demo.url));
-      if (live) liveSteps += await page.evaluate(() => window.__rd.liveSteps);
+      await page.goto(new URL(ph.url, demo.url).href, { waitUntil: 'load' });
+      ph.out.push(await samplePhase(demo.url));
+      if (ph.out === panel) liveSteps += await page.evaluate(() => window.__rd.liveSteps);
       await page.close();
     }
   }
