@@ -104,11 +104,6 @@ ckpt_file *ckpt_open_newest(const char *dir, uint64_t expected_hash, char *path,
 
 /* ---- Added by the checkpoint engineer ---- */
 
-/* CRC32C (Castagnoli), the checksum of every checkpoint CRC; chainable:
- * ckpt_crc32c(ckpt_crc32c(0, a, n), b, m) is the CRC of a followed by b, and
- * ckpt_crc32c(0, "123456789", 9) == 0xE3069283. Uses SSE4.2 when the CPU has it. */
-uint32_t ckpt_crc32c(uint32_t crc, const void *data, size_t len);
-
 /* As ckpt_open(), on a copy of len bytes at data; `name` stands for the path in errors.
  * For tests and the fuzz target. */
 ckpt_file *ckpt_open_buffer(const char *name, const void *data, size_t len, uint64_t expected_hash,

@@ -14,7 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "orchestrator/errmsg.h"
+#include "common/err.h"
+#include "common/fs.h"
 #include "orchestrator/logmux.h"
 #include "orchestrator/ports.h"
 
@@ -280,18 +281,17 @@ static int check_port(const plan_t *p, int port, const char *flag, char *err, si
     int rc = ports_check(p->host, port);
     if (rc == 0) return 0;
     if (rc == -EINVAL)
-        return errmsg_fail(err, errlen, "--host: '%s' is not an IP address on this machine",
-                           p->host);
+        return err_set(err, errlen, "--host: '%s' is not an IP address on this machine", p->host);
     if (rc == -EADDRNOTAVAIL)
-        return errmsg_fail(err, errlen, "--host: %s is not an address of this machine", p->host);
+        return err_set(err, errlen, "--host: %s is not an address of this machine", p->host);
     if (rc == -EACCES)
-        return errmsg_fail(err, errlen, "port %d on %s needs privileges; choose another with %s N",
-                           port, p->host, flag);
+        return err_set(err, errlen, "port %d on %s needs privileges; choose another with %s N",
+                       port, p->host, flag);
     char holder[128];
     ports_holder(port, holder, sizeof holder);
-    return errmsg_fail(err, errlen,
-                       "port %d on %s is in use by %s; stop it or choose another with %s N", port,
-                       p->host, holder, flag);
+    return err_set(err, errlen,
+                   "port %d on %s is in use by %s; stop it or choose another with %s N", port,
+                   p->host, holder, flag);
 }
 
 /* Can we create files in dir (or, when it does not exist yet, in its nearest parent)? */
@@ -307,8 +307,8 @@ static int check_writable(const char *dir, char *err, size_t errlen) {
         *slash = '\0';
     }
     if (access(probe, W_OK | X_OK) != 0)
-        return errmsg_fail(err, errlen, "run directory %s: %s is not writable (%s)", dir, probe,
-                           strerror(errno));
+        return err_set(err, errlen, "run directory %s: %s is not writable (%s)", dir, probe,
+                       strerror(errno));
     return 0;
 }
 
@@ -345,8 +345,7 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
     p->exit_on_complete = o->exit_on_complete;
     p->color_mode = o->color == CLI_COLOR_ALWAYS ? 1 : o->color == CLI_COLOR_NEVER ? 2 : 0;
     if (p->port < 1 || p->port > 65535)
-        return errmsg_fail(err, errlen, "[unified_server] inference_port: %d is not a port",
-                           p->port);
+        return err_set(err, errlen, "[unified_server] inference_port: %d is not a port", p->port);
 
     /* 3. The frontend mode, and what it needs. */
     char nm[PATH_MAX + 32], dist[PATH_MAX + 32];
@@ -360,18 +359,17 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
                                             : CLI_FRONTEND_NONE;
     if (p->frontend == CLI_FRONTEND_DEV && p->cfg.processes[CFG_PROC_FRONTEND].argc == 0) {
         if (!have_npm)
-            return errmsg_fail(err, errlen,
-                               "--frontend dev: npm is not installed (not in PATH); use --frontend "
-                               "static (the server serves frontend/dist) or --frontend none");
+            return err_set(err, errlen,
+                           "--frontend dev: npm is not installed (not in PATH); use --frontend "
+                           "static (the server serves frontend/dist) or --frontend none");
         if (!have_nm)
-            return errmsg_fail(
-                err, errlen,
-                "--frontend dev: %s is missing (run scripts/bootstrap, or `npm ci` in "
-                "frontend/); or use --frontend static or --frontend none",
-                nm);
+            return err_set(err, errlen,
+                           "--frontend dev: %s is missing (run scripts/bootstrap, or `npm ci` in "
+                           "frontend/); or use --frontend static or --frontend none",
+                           nm);
     }
     if (p->frontend == CLI_FRONTEND_STATIC && !have_dist)
-        return errmsg_fail(
+        return err_set(
             err, errlen,
             "--frontend static: %s is missing (run scripts/bootstrap to build it); or use "
             "--frontend none",
@@ -381,8 +379,8 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
     if (check_port(p, p->port, "--port", err, errlen)) return -1;
     if (p->frontend == CLI_FRONTEND_DEV) {
         if (p->frontend_port == p->port)
-            return errmsg_fail(err, errlen,
-                               "--frontend-port: %d is also the server's port (--port)", p->port);
+            return err_set(err, errlen, "--frontend-port: %d is also the server's port (--port)",
+                           p->port);
         if (check_port(p, p->frontend_port, "--frontend-port", err, errlen)) return -1;
     }
 
@@ -406,8 +404,8 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
         p->run_dir_exists = is_dir(p->run_dir);
     } else if (o->resume) {
         if (plan_find_latest_run(p->runs_dir, p->cfg.name, p->run_dir, sizeof p->run_dir) != 0)
-            return errmsg_fail(err, errlen, "--resume: no earlier run of '%s' in %s/%s/",
-                               p->cfg.name, p->runs_dir, p->cfg.name);
+            return err_set(err, errlen, "--resume: no earlier run of '%s' in %s/%s/", p->cfg.name,
+                           p->runs_dir, p->cfg.name);
         p->run_dir_exists = true;
     } else {
         time_t now = time(NULL);
@@ -427,8 +425,7 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
     if (p->run_dir[0] != '/') {
         /* Children get absolute paths: the frontend runs in frontend/. */
         char cwd[PATH_MAX], rel[PATH_MAX];
-        if (!getcwd(cwd, sizeof cwd))
-            return errmsg_fail(err, errlen, "getcwd: %s", strerror(errno));
+        if (!getcwd(cwd, sizeof cwd)) return err_set(err, errlen, "getcwd: %s", strerror(errno));
         snprintf(rel, sizeof rel, "%s", p->run_dir);
         snprintf(p->run_dir, sizeof p->run_dir, "%.*s/%.*s", PATH_MAX / 2 - 1, cwd,
                  PATH_MAX / 2 - 1, rel);
@@ -441,8 +438,8 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
     bool ssh = getenv("SSH_CONNECTION") || getenv("SSH_TTY");
     p->open_browser = !o->no_browser && p->cfg.server.open_browser && has_display && !ssh;
     if (random_hex(p->token) != 0)
-        return errmsg_fail(err, errlen, "getrandom: %s (no token for the trainer link)",
-                           strerror(errno));
+        return err_set(err, errlen, "getrandom: %s (no token for the trainer link)",
+                       strerror(errno));
     bool loopback =
         !strncmp(p->host, "127.", 4) || !strcmp(p->host, "::1") || !strcmp(p->host, "localhost");
     int url_port = p->frontend == CLI_FRONTEND_DEV ? p->frontend_port : p->port;
@@ -463,7 +460,7 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
         /* Off loopback the server requires an access token (PROTOCOL.md §6): ours, so that
          * the URL we print carries it. */
         if (random_hex(p->access_token) != 0)
-            return errmsg_fail(err, errlen, "getrandom: %s (no access token)", strerror(errno));
+            return err_set(err, errlen, "getrandom: %s (no access token)", strerror(errno));
         snprintf(p->url, sizeof p->url, "http://%s%s%s:%d/?token=%s", v6 ? "[" : "", url_host,
                  v6 ? "]" : "", url_port, p->access_token);
     }
@@ -476,37 +473,24 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
         char path[PATH_MAX + 16];
         snprintf(path, sizeof path, "%.*s/%s", PATH_MAX - 16, p->bindir, progs[i]);
         if (access(path, X_OK) != 0)
-            return errmsg_fail(err, errlen, "%s is missing (%s): build it with scripts/bootstrap",
-                               path, strerror(errno));
+            return err_set(err, errlen, "%s is missing (%s): build it with scripts/bootstrap", path,
+                           strerror(errno));
     }
 
     build_children(p);
     return 0;
 }
 
-static int mkdir_p(const char *path) {
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *s = tmp + 1; *s; s++) {
-        if (*s != '/') continue;
-        *s = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
-        *s = '/';
-    }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
-    return 0;
-}
-
 int plan_create_run_dir(plan_t *p, char *err, size_t errlen) {
-    if (mkdir_p(p->run_dir) != 0)
-        return errmsg_fail(err, errlen, "run directory %s: cannot create it (%s)", p->run_dir,
-                           strerror(errno));
+    if (fs_mkdir_p(p->run_dir, 0) != 0)
+        return err_set(err, errlen, "run directory %s: cannot create it (%s)", p->run_dir,
+                       strerror(errno));
     char probe[PATH_MAX + 32];
     snprintf(probe, sizeof probe, "%s/.run_demo-probe", p->run_dir);
     int fd = open(probe, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
     if (fd < 0)
-        return errmsg_fail(err, errlen, "run directory %s: not writable (%s)", p->run_dir,
-                           strerror(errno));
+        return err_set(err, errlen, "run directory %s: not writable (%s)", p->run_dir,
+                       strerror(errno));
     close(fd);
     unlink(probe);
     return 0;

@@ -17,10 +17,11 @@
 #include <unistd.h>
 
 #include "common/ckpt.h"
+#include "common/crc32c.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/policy.h"
-#include "tests/support/le.h"
+#include "common/le.h"
 
 static cfg_config cfg;
 static uint64_t hash;
@@ -36,10 +37,10 @@ static void fix_crcs(uint8_t *b, size_t len) {
          i++) {
         uint8_t *e = b + 88 + 24 * i;
         uint64_t off = le_get64(e + 8), l = le_get64(e + 16);
-        if (off <= len && l <= len - off) le_put32(e + 4, ckpt_crc32c(0, b + off, l));
+        if (off <= len && l <= len - off) le_put32(e + 4, crc32c_update(0, b + off, l));
     }
-    if (hl >= 8 && hl <= len) le_put32(b + hl - 4, ckpt_crc32c(0, b, hl - 4));
-    le_put32(b + len - 4, ckpt_crc32c(0, b, len - 4));
+    if (hl >= 8 && hl <= len) le_put32(b + hl - 4, crc32c_update(0, b, hl - 4));
+    le_put32(b + len - 4, crc32c_update(0, b, len - 4));
 }
 
 static void write_seeds(const char *dir) {

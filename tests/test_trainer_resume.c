@@ -20,7 +20,7 @@
 #include "common/config.h"
 #include "common/policy.h"
 #include "trainer/trainer.h"
-#include "tests/support/le.h"
+#include "common/le.h"
 #include "tests/support/runner.h"
 #include "tests/support/scratch.h"
 

@@ -195,9 +195,6 @@ double trainer_evaluate(trainer_t *t, int episodes, uint64_t salt);
 int trainer_checkpoint(trainer_t *t, bool is_best, char *path, size_t pathlen, char *err,
                        size_t errlen);
 
-/* Monotonic seconds: the clock of the episodes' timing (trainer_episode_result.seconds). */
-double trainer_mono_now(void);
-
 /* Rewrites progress.json atomically (tmp + rename) with the current status. */
 int trainer_write_progress(trainer_t *t);
 
