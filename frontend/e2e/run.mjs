@@ -203,5 +203,9 @@ try {
 }
 const passed = results.filter((r) => r.ok).length;
 const failed = results.length - passed;
-console.log(`${passed} passed, ${failed} failed`);
+// Checks that did not run are said in the last line, never counted as passed.
+const notRun = [];
+if (process.env.RD_E2E_MOCK === '1') notRun.push('MOCK server (RD_E2E_MOCK=1), not run_demo: reconnection and dev-server checks not run');
+else if (process.env.RD_E2E_DEV === '0') notRun.push('dev-server checks not run (RD_E2E_DEV=0)');
+console.log(`${passed} passed, ${failed} failed${notRun.length ? `; ${notRun.join('; ')}` : ''}`);
 process.exit(failed || fatal ? 1 : 0);
