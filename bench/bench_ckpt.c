@@ -1,6 +1,6 @@
 /* bench/bench_ckpt.c — checkpoint save and load times (median of several runs).
  *
- * Two replay layouts of 100,000 transitions: the observation-pair layout the issue names
+ * Two replay layouts of 100,000 transitions: the observation-pair layout of a textbook DQN
  * (2 x 87 floats + reward + action + done: about 70 MB) and the trainer's compact layout
  * (trainer/replay.h: world states instead of observations). Besides them the level 1
  * networks (online, target, Adam's two moments) and RNG states, as the trainer saves.

@@ -1,4 +1,5 @@
-/* bench/bench_orch.c — the orchestrator's figures (issue 5), as medians of several runs:
+/* bench/bench_orch.c — the orchestrator's figures (docs/design/orchestrator.md), as
+ * medians of several runs:
  *   start   exec of run_demo → "All systems operational" (fixture children; the real
  *           server with --frontend none/static and the real dev server when they exist)
  *   stop    SIGINT → run_demo's exit

@@ -1,5 +1,5 @@
-/* common/ckpt.h — the checkpoint format (prefix ckpt_), DESIGN.md §3.4. One reader and one
- * writer for the trainer and the server.
+/* common/ckpt.h — the checkpoint format (prefix ckpt_), docs/design/checkpoint.md. One reader and
+ * one writer for the trainer and the server.
  *
  * Files live in a run's checkpoints/ folder as ep_0000500.ckpt (500 episodes completed)
  * or ep_0000500_s00123.ckpt (a mid-episode checkpoint, 123 steps into episode 501), with
@@ -102,7 +102,7 @@ void ckpt_file_free(ckpt_file *f);
 ckpt_file *ckpt_open_newest(const char *dir, uint64_t expected_hash, char *path, size_t pathlen,
                             bool *found_any, char *err, size_t errlen);
 
-/* ---- Added by the checkpoint engineer ---- */
+/* ---- For the tests and the fuzz target ---- */
 
 /* As ckpt_open(), on a copy of len bytes at data; `name` stands for the path in errors.
  * For tests and the fuzz target. */

@@ -18,7 +18,7 @@ const char *const cfg_meter_names[CFG_NUM_METERS] = {
 
 const char *const cfg_process_names[CFG_NUM_PROCS] = {"trainer", "server", "frontend"};
 
-/* One affordance of DESIGN.md §4: position, cost in dollars and its effects. */
+/* One affordance (docs/design/world.md): position, cost in dollars and its effects. */
 static void add_affordance(cfg_environment *e, const char *name, int x, int y, double cost,
                            double energy, double hygiene, double satiation, double money,
                            double mood, double social, double health, double fitness) {

@@ -179,7 +179,7 @@ static void expand(const plan_t *p, const char *in, char *out, size_t outlen) {
     out[o] = '\0';
 }
 
-/* The command lines of the process contract (DESIGN.md and the issue), or the config's. */
+/* The command lines of the process contract (docs/design/processes.md §2), or the config's. */
 static void build_children(plan_t *p) {
     static const char *const labels[CFG_NUM_PROCS] = {"Training", "Server", "Frontend"};
     static const int colours[CFG_NUM_PROCS] = {LOGMUX_CYAN, LOGMUX_MAGENTA, LOGMUX_GREEN};

@@ -1,5 +1,6 @@
 /* trainer/trainer.h — one training run (prefix trainer_): the world, the learner, the
- * curriculum, evaluation, and the run directory's files (DESIGN.md §3.3, §3.4).
+ * curriculum, evaluation, and the run directory's files (docs/design/run-directory.md,
+ * docs/design/checkpoint.md).
  *
  * trainer_open() creates or resumes a run directory; trainer_run_episode() plays and
  * learns one episode; trainer_end_episode() does the per-episode bookkeeping (metrics line,
