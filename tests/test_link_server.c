@@ -118,27 +118,8 @@ static link_t *open_link(int port, const char *path, const char *token) {
 }
 
 /* The next message received by `l` whose "type" is `type` (others are skipped), parsed;
- * NULL after WAIT_MS. The caller frees it. */
-static cJSON *next_of_type(link_t *l, const char *type) {
-    static char buf[1 << 20];
-    double dl = now_ms() + WAIT_MS;
-    while (now_ms() < dl) {
-        size_t n = link_poll_command(l, buf, sizeof buf);
-        if (n == 0) {
-            sleep_ms(5);
-            continue;
-        }
-        cJSON *j = cJSON_Parse(buf);
-        ck_assert_msg(j != NULL, "not JSON: %.200s", buf);
-        const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "type");
-        if (cJSON_IsString(t) && strcmp(t->valuestring, type) == 0) return j;
-        cJSON_Delete(j);
-    }
-    return NULL;
-}
-
-/* As next_of_type, and fails if any message on the way is an episode numbered `forbid`:
- * what a trainer that must never be the job's trainer sent. */
+ * NULL after WAIT_MS. The caller frees it. Fails if any message on the way is an episode
+ * numbered `forbid` (what a trainer that must never be the job's trainer sent; 0: none). */
 static cJSON *next_of_type_without(link_t *l, const char *type, int forbid) {
     static char buf[1 << 20];
     double dl = now_ms() + WAIT_MS;
@@ -152,7 +133,7 @@ static cJSON *next_of_type_without(link_t *l, const char *type, int forbid) {
         ck_assert_msg(j != NULL, "not JSON: %.200s", buf);
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "type");
         const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "episode");
-        ck_assert_msg(!(cJSON_IsString(t) && strcmp(t->valuestring, "episode") == 0 &&
+        ck_assert_msg(!(forbid && cJSON_IsString(t) && strcmp(t->valuestring, "episode") == 0 &&
                         cJSON_IsNumber(e) && e->valueint == forbid),
                       "episode %d of the wrong-token trainer reached a viewer", forbid);
         if (cJSON_IsString(t) && strcmp(t->valuestring, type) == 0) return j;
@@ -163,6 +144,10 @@ static cJSON *next_of_type_without(link_t *l, const char *type, int forbid) {
 
 /* Wrong-token episodes carry this number, which no real one here does. */
 #define BAD_EPISODE 999
+
+static cJSON *next_of_type(link_t *l, const char *type) {
+    return next_of_type_without(l, type, 0);
+}
 
 static const char hello[] = "{\"type\":\"hello\",\"job_id\":\"run\",\"config\":\"level1\","
                             "\"total_episodes\":100,\"resumed_from\":0,\"status\":\"running\"}";
