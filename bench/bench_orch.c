@@ -8,7 +8,21 @@
  *           once, whole and in order
  *   memory  run_demo's peak RSS (VmHWM) after the flood; CPU used while idle for 3 s
  * Usage: bench_orch [start|stop|logs|idle|all] [runs]   (RD_BIN_DIR names build/bin) */
-#include "tests/fixtures/orch_harness.h"
+#define _GNU_SOURCE /* pipe2 */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tests/support/orch_harness.h"
+#include "tests/support/tpaths.h"
 #include "tests/support/bstats.h"
 
 #include <poll.h>
@@ -30,7 +44,7 @@ static pid_t start_piped(const char *const *argv, int *fd) {
         dup2(p[1], 1);
         dup2(p[1], 2);
         char prog[512];
-        snprintf(prog, sizeof prog, "%s/run_demo", h_bin());
+        snprintf(prog, sizeof prog, "%s/run_demo", tpaths_bin_dir());
         const char *args[64];
         int n = 0;
         args[n++] = prog;

@@ -9,19 +9,31 @@
  * runs (20 and 50) are scripts/test.d/orchestrator.sh. Fails when the real programs are
  * not built, and when no SIGINT trial left a checkpoint to resume. */
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "common/ckpt.h"
 #include "common/config.h"
 #include "common/policy.h"
-#include "tests/fixtures/orch_harness.h"
+#include "tests/support/orch_harness.h"
 #include "tests/support/runner.h"
+#include "tests/support/tpaths.h"
 
 /* The real programs are built with this test: one missing is a broken build, and a test
  * that ran nothing must not pass (scripts/test.d/orchestrator.sh relies on it). */
 static void require_real(void) {
     char t[512], s[512];
-    snprintf(t, sizeof t, "%s/trainer", h_bin());
-    snprintf(s, sizeof s, "%s/server", h_bin());
+    snprintf(t, sizeof t, "%s/trainer", tpaths_bin_dir());
+    snprintf(s, sizeof s, "%s/server", tpaths_bin_dir());
     ck_assert_msg(access(t, X_OK) == 0, "%s is not built", t);
     ck_assert_msg(access(s, X_OK) == 0, "%s is not built", s);
 }
