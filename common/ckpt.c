@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -521,6 +522,27 @@ static int cand_cmp(const void *a, const void *b) {
  * in *out, freed by the caller) or -1 with errno (ENOENT when dir is missing). With
  * keep_meta, each header that verified is kept in cand->m; refusals are logged when
  * `warn`. */
+/* True the first time a refusal of this file (path, size, mtime) is seen: a listing that
+ * runs on every request must not log the same unreadable files again and again (2,000
+ * junk files made 2,014 log lines per request). A lossy set of hashes: a collision only
+ * silences a line. */
+static bool first_refusal(const char *path, const struct stat *st) {
+    enum { SEEN = 4096 };
+    static uint64_t seen[SEEN];
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    if (st) h = (h ^ (uint64_t)st->st_size) * 1099511628211ULL ^ (uint64_t)st->st_mtime;
+    if (!h) h = 1;
+    pthread_mutex_lock(&mu);
+    uint64_t *slot = &seen[h % SEEN];
+    bool first = *slot != h;
+    *slot = h;
+    pthread_mutex_unlock(&mu);
+    return first;
+}
+
 static int ckpt_scan(const char *dir, ckpt_cand **out, bool keep_meta, bool warn) {
     *out = NULL;
     DIR *d = opendir(dir);
@@ -550,7 +572,7 @@ static int ckpt_scan(const char *dir, ckpt_cand **out, bool keep_meta, bool warn
         int fd = open_regular(path, &st, err, sizeof err);
         if (fd < 0) {
             /* A file removed since readdir (retention by a running trainer) is no news. */
-            if (warn && errno != ENOENT) log_warn("%s", err);
+            if (warn && errno != ENOENT && first_refusal(path, NULL)) log_warn("%s", err);
             continue;
         }
         e->mtime = (int64_t)st.st_mtime;
@@ -567,7 +589,7 @@ static int ckpt_scan(const char *dir, ckpt_cand **out, bool keep_meta, bool warn
                     goto oom;
                 }
             }
-        } else if (warn) {
+        } else if (warn && first_refusal(path, &st)) {
             log_warn("%s: %s", path, why);
         }
         close(fd);

@@ -174,7 +174,9 @@ static void default_server(cfg_server *s) {
     s->max_sessions = 64;
     s->max_message_bytes = 65536;
     s->history_limit = 2000;
+    s->history_bytes = 8 << 20;
     s->client_queue_limit = 256;
+    s->allowed_hosts[0] = 0;
 }
 
 static void default_process(cfg_process *p, double stop_timeout) {
@@ -240,6 +242,7 @@ typedef enum {
 /* Range flags: the bound itself is not allowed. */
 #define EXCL_MIN 1
 #define EXCL_MAX 2
+#define MAY_BE_EMPTY 4 /* F_STRING: "" is a valid value */
 
 typedef struct {
     const char *key;
@@ -357,7 +360,10 @@ static const field server_fields[] = {
     S(max_sessions, F_INT, 1, 100000, 0),
     S(max_message_bytes, F_INT, 256, 64 << 20, 0),
     S(history_limit, F_INT, 1, 10000000, 0),
+    S(history_bytes, F_INT, 65536, 1 << 30, 0),
     S(client_queue_limit, F_INT, 1, 1000000, 0),
+    {"allowed_hosts", F_STRING, offsetof(cfg_server, allowed_hosts), 0, 0, MAY_BE_EMPTY, NULL,
+     sizeof(((cfg_server *)0)->allowed_hosts)},
     {NULL, 0, 0, 0, 0, 0, NULL, 0},
 };
 #undef S
@@ -1009,7 +1015,7 @@ static int validate_impl(const cfg_config *c, char *err, size_t errlen, locator 
                     break;
                 }
                 case F_STRING:
-                    if (((const char *)p)[0] == '\0') {
+                    if (((const char *)p)[0] == '\0' && !(f->flags & MAY_BE_EMPTY)) {
                         err_set(err, errlen, "'%s' in %s must not be empty", f->key, where);
                         return -1;
                     }

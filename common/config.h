@@ -145,7 +145,9 @@ typedef struct {
     int max_sessions;       /* inference sessions at once */
     int max_message_bytes;  /* largest WebSocket message accepted from a client */
     int history_limit;      /* episode records kept for late joiners (downsampled beyond) */
+    int history_bytes;      /* ... and at most this many bytes of them */
     int client_queue_limit; /* messages queued per browser before frames are dropped */
+    char allowed_hosts[512]; /* more names the Host header may carry, comma-separated */
 } cfg_server;
 
 typedef enum { CFG_RESTART_NEVER = 0, CFG_RESTART_ON_FAILURE, CFG_RESTART_ALWAYS } cfg_restart;

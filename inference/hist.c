@@ -7,9 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-int hist_init(hist_t *h, int limit) {
+#include "common/json.h"
+
+int hist_init(hist_t *h, int limit, size_t byte_limit) {
     memset(h, 0, sizeof *h);
     if (limit < 4) limit = 4;
+    h->byte_limit = byte_limit < 4096 ? 4096 : byte_limit;
     h->rec = calloc((size_t)limit, sizeof *h->rec);
     h->len = calloc((size_t)limit, sizeof *h->len);
     if (!h->rec || !h->len) {
@@ -37,6 +40,7 @@ static void thin(hist_t *h) {
             h->len[w] = h->len[i];
             w++;
         } else {
+            h->bytes -= h->len[i];
             free(h->rec[i]);
         }
     }
@@ -48,14 +52,30 @@ static void thin(hist_t *h) {
     h->downsampled = true;
 }
 
+static void drop_oldest(hist_t *h) {
+    h->bytes -= h->len[0];
+    free(h->rec[0]);
+    memmove(h->rec, h->rec + 1, (size_t)(h->count - 1) * sizeof *h->rec);
+    memmove(h->len, h->len + 1, (size_t)(h->count - 1) * sizeof *h->len);
+    h->count--;
+    h->downsampled = true;
+}
+
 int hist_add(hist_t *h, const char *json, size_t len) {
-    if (h->count == h->limit) thin(h);
+    if (len > h->byte_limit / 4) return -1;
+    while (h->count && (h->count == h->limit || h->bytes + len > h->byte_limit)) {
+        if (h->count >= 4)
+            thin(h);
+        else
+            drop_oldest(h);
+    }
     char *copy = malloc(len + 1);
     if (!copy) return -1;
     memcpy(copy, json, len);
     copy[len] = 0;
     h->rec[h->count] = copy;
     h->len[h->count] = len;
+    h->bytes += len;
     h->count++;
     h->total++;
     return 0;
@@ -84,6 +104,13 @@ int hist_load_jsonl(hist_t *h, const char *path, int *bad, char *err, size_t err
         cJSON_DeleteItemFromObjectCaseSensitive(o, "type");
         char *s = cJSON_PrintUnformatted(o);
         cJSON_Delete(o);
+        /* A record too big to keep, or whose strings are not UTF-8 (cJSON copies bytes as
+         * they are), is a bad line like any other. */
+        if (s && (strlen(s) > h->byte_limit / 4 || !json_valid(s, strlen(s), 64))) {
+            free(s);
+            if (bad) (*bad)++;
+            continue;
+        }
         if (!s || hist_add(h, s, strlen(s)) < 0) {
             free(s);
             snprintf(err, errlen, "%s: out of memory", path);

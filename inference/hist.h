@@ -4,7 +4,9 @@
  * `limit` records: when the store is full, the older half is thinned by keeping every
  * second record, so the newest records stay complete and older ones get sparser the older
  * they are. Every kept record is a real episode, never an average, and 10,000 or
- * 10,000,000 episodes cost at most `limit` records. */
+ * 10,000,000 episodes cost at most `limit` records — and at most `byte_limit` bytes: the
+ * same thinning runs when the bytes would pass it, so a trainer sending huge records
+ * cannot grow the server (or a late joiner's hello) without bound. */
 #ifndef RD_INFERENCE_HIST_H
 #define RD_INFERENCE_HIST_H
 
@@ -16,13 +18,15 @@ typedef struct {
     char **rec; /* owned strings */
     size_t *len;
     int count, limit;
-    int64_t total; /* records ever added */
+    size_t bytes, byte_limit; /* sum of len[] and its bound */
+    int64_t total;            /* records ever added */
     bool downsampled;
 } hist_t;
 
-int hist_init(hist_t *h, int limit);
+int hist_init(hist_t *h, int limit, size_t byte_limit);
 void hist_close(hist_t *h);
-/* Adds a copy of one record. 0 or -1 (out of memory). */
+/* Adds a copy of one record. 0, or -1 (out of memory, or a record over a quarter of
+ * byte_limit: refused, nothing changes). */
 int hist_add(hist_t *h, const char *json, size_t len);
 /* Reads metrics.jsonl: every line that is a JSON object with an integer "episode" is added
  * (a "type" member is removed). Missing file = 0 records, not an error. Returns the

@@ -20,7 +20,8 @@ static void usage(FILE *f) {
           "Serves the HTTP API, the training broadcast, the trainer link and inference\n"
           "sessions on one port (docs/PROTOCOL.md). --port 0 picks a free port; the\n"
           "chosen one is logged as 'listening on http://HOST:PORT/'.\n"
-          "Environment: RD_TRAINER_TOKEN (the trainer's token), RD_PARENT_PID, RD_LOG_LEVEL.\n",
+          "Environment: RD_ACCESS_TOKEN (the browsers' token, instead of --token: not visible\n"
+          "in ps), RD_TRAINER_TOKEN (the trainer's token), RD_PARENT_PID, RD_LOG_LEVEL.\n",
           f);
 }
 
@@ -123,6 +124,8 @@ int main(int argc, char **argv) {
         return 2;
     }
     if (o.port < 0) o.port = cfg.server.inference_port;
+    const char *env_token = getenv("RD_ACCESS_TOKEN");
+    if (!o.token && env_token && env_token[0]) o.token = env_token;
     if (!o.host) o.host = cfg.server.host[0] ? cfg.server.host : "127.0.0.1";
 
     uv_loop_t loop;

@@ -17,7 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/addr.h"
 #include "common/ckpt.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "inference/srv_int.h"
 #include "inference/wdesc.h"
@@ -27,6 +29,19 @@
 #define RATE_PER_SEC        50.0
 #define RATE_BURST          100.0
 #define SLOW_CLOSE_MS       5000
+#define COUNT_MAX           1000000000000000LL /* 1e15 episodes or steps: far beyond any run */
+/* Trainer messages relayed to browsers: an episode, status or checkpoint record is a few
+ * hundred bytes, a visual-mode frame a few KiB; anything far larger is refused. */
+#define RECORD_MAX (64 * 1024)
+#define FRAME_MAX  (1024 * 1024)
+#define JSON_DEPTH 32
+/* Pending connections (admit.h): per peer address and in all; the header pool is larger
+ * than the total so that a connection admitted never waits for a header buffer, and an
+ * idle one gives its buffer back after AH_IDLE_SECS. */
+#define ADMIT_PER_PEER 32
+#define ADMIT_TOTAL    256
+#define HEADER_POOL    512
+#define AH_IDLE_SECS   5
 
 static const char *const ep_names[EP_COUNT] = {"none", "http", "trainer", "training", "inference"};
 
@@ -42,28 +57,11 @@ static double wall_now(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Grows s->buf to at least n bytes. */
-static int buf_reserve(srv_t *s, size_t n) {
-    if (n <= s->buf_cap) return 0;
-    size_t cap = s->buf_cap ? s->buf_cap : 4096;
-    while (cap < n) cap *= 2;
-    char *b = realloc(s->buf, cap);
-    if (!b) return -1;
-    s->buf = b;
-    s->buf_cap = cap;
-    return 0;
-}
-
 static bool const_eq(const char *a, const char *b) {
     size_t la = strlen(a), lb = strlen(b);
     unsigned char d = (unsigned char)(la != lb);
     for (size_t i = 0; i < la && i < lb; i++) d |= (unsigned char)(a[i] ^ b[i]);
     return d == 0;
-}
-
-static bool is_loopback(const char *host) {
-    return strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
-           strcmp(host, "::1") == 0 || strcmp(host, "[::1]") == 0;
 }
 
 /* ---- connection lists and sending ---- */
@@ -144,10 +142,6 @@ static void broadcast(srv_t *s, oq_kind kind, const char *json, size_t len) {
     oq_msg_unref(&s->pool, m);
 }
 
-static void broadcast_str(srv_t *s, const char *json) {
-    broadcast(s, OQ_RECORD, json, strlen(json));
-}
-
 /* Writes the next piece of c's queue: one WebSocket frame (a whole message, or a 32 KiB
  * fragment of a big one). Returns -1 to close. */
 static int write_next(srv_t *s, conn_t *c) {
@@ -176,12 +170,18 @@ static int write_next(srv_t *s, conn_t *c) {
 
 /* ---- the training job ---- */
 
-static const char *json_str(cJSON *o, const char *k) {
+/* A count from a trainer message or metrics.jsonl: clamped, so that 1e308 or -5 cannot
+ * become a negative or overflowing counter. */
+static int64_t count_of(double v) {
+    return json_clamp_i64(v, 0, COUNT_MAX);
+}
+
+static const char *get_str(cJSON *o, const char *k) {
     cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static bool json_num(cJSON *o, const char *k, double *out) {
+static bool get_num(cJSON *o, const char *k, double *out) {
     cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
     if (!cJSON_IsNumber(v)) return false;
     *out = v->valuedouble;
@@ -195,32 +195,30 @@ static void invalidate_hello(srv_t *s) {
 
 static oq_msg *get_hello(srv_t *s) {
     if (s->hello) return s->hello;
-    char head[1024], cfgname[80], status[48], job[160];
-    smsg_json_string(s->config_name, cfgname, sizeof cfgname);
-    smsg_json_string(s->status, status, sizeof status);
-    smsg_json_string(s->job_id, job, sizeof job);
-    int hn =
-        snprintf(head, sizeof head,
-                 "{\"type\":\"hello\",\"protocol\":1,\"job_id\":%s,\"config\":%s,\"status\":%s,"
-                 "\"trainer_connected\":%s,\"episode\":%lld,\"total_episodes\":%lld,"
-                 "\"visual\":%s,\"speed\":%.17g,\"history_total\":%lld,"
-                 "\"history_downsampled\":%s,\"world\":",
-                 job, cfgname, status, s->trainer ? "true" : "false", (long long)s->episode,
-                 (long long)s->total_episodes, s->visual ? "true" : "false", s->speed,
-                 (long long)s->hist.total, s->hist.downsampled ? "true" : "false");
-    if (hn < 0 || (size_t)hn >= sizeof head) return NULL; /* cannot happen: fields are bounded */
-    static const char hkey[] = ",\"history\":";
-    size_t total = (size_t)hn + s->world_len + sizeof hkey - 1 + hist_array_size(&s->hist) + 2;
+    json_buf *j = &s->jb;
+    json_reset(j);
+    json_obj_open(j);
+    json_kstr(j, "type", "hello");
+    json_kint(j, "protocol", 1);
+    json_kstr(j, "job_id", s->job_id);
+    json_kstr(j, "config", s->config_name);
+    json_kstr(j, "status", s->status);
+    json_kbool(j, "trainer_connected", s->trainer != NULL);
+    json_kint(j, "episode", (long long)s->episode);
+    json_kint(j, "total_episodes", (long long)s->total_episodes);
+    json_kbool(j, "visual", s->visual);
+    json_knum(j, "speed", s->speed);
+    json_kint(j, "history_total", (long long)s->hist.total);
+    json_kbool(j, "history_downsampled", s->hist.downsampled);
+    json_key(j, "world");
+    json_raw(j, s->world, s->world_len);
+    json_key(j, "history");
+    if (!json_ok(j)) return NULL;
+    size_t head = j->len, total = head + hist_array_size(&s->hist) + 2;
     oq_msg *m = oq_msg_new(&s->pool, OQ_RECORD, NULL, total);
     if (!m) return NULL;
-    size_t n = 0;
-    memcpy(m->data, head, (size_t)hn);
-    n += (size_t)hn;
-    memcpy(m->data + n, s->world, s->world_len);
-    n += s->world_len;
-    memcpy(m->data + n, hkey, sizeof hkey - 1);
-    n += sizeof hkey - 1;
-    n += hist_write_array(&s->hist, m->data + n);
+    memcpy(m->data, j->buf, head);
+    size_t n = head + hist_write_array(&s->hist, m->data + head);
     m->data[n++] = '}';
     m->data[n] = 0;
     m->len = n;
@@ -235,19 +233,19 @@ static void set_status(srv_t *s, const char *st) {
 
 static void on_trainer_episode(srv_t *s, cJSON *o) {
     double v;
-    if (json_num(o, "episode", &v)) s->episode = (int64_t)v;
-    if (json_num(o, "epsilon", &v)) s->epsilon = v;
-    if (json_num(o, "total_reward", &v)) s->last_reward = v;
-    if (json_num(o, "steps", &v)) s->last_steps = (int64_t)v;
-    if (json_num(o, "best", &v)) s->best = v;
-    if (json_num(o, "steps_per_second", &v)) s->sps = v;
-    if (json_num(o, "multiplier", &v)) s->multiplier = v;
+    if (get_num(o, "episode", &v)) s->episode = count_of(v);
+    if (get_num(o, "epsilon", &v)) s->epsilon = v;
+    if (get_num(o, "total_reward", &v)) s->last_reward = v;
+    if (get_num(o, "steps", &v)) s->last_steps = count_of(v);
+    if (get_num(o, "best", &v)) s->best = v;
+    if (get_num(o, "steps_per_second", &v)) s->sps = v;
+    if (get_num(o, "multiplier", &v)) s->multiplier = v;
     /* A record the history already has (sent again by a link that reconnected to a
      * restarted server, which read it from metrics.jsonl) is not kept twice. */
     double ep;
-    bool has_ep = json_num(o, "episode", &ep);
-    if (has_ep && (int64_t)ep <= s->hist_last && s->hist.count) return;
-    if (has_ep) s->hist_last = (int64_t)ep;
+    bool has_ep = get_num(o, "episode", &ep);
+    if (has_ep && count_of(ep) <= s->hist_last && s->hist.count) return;
+    if (has_ep) s->hist_last = count_of(ep);
     cJSON_DeleteItemFromObjectCaseSensitive(o, "type");
     char *rec = cJSON_PrintUnformatted(o);
     if (!rec) return;
@@ -257,21 +255,27 @@ static void on_trainer_episode(srv_t *s, cJSON *o) {
     invalidate_hello(s);
 }
 
+/* Broadcasts the JSON being built in s->jb (nothing when it could not be built). */
+static void broadcast_jb(srv_t *s) {
+    long n = json_finish(&s->jb);
+    if (n > 0) broadcast(s, OQ_RECORD, s->jb.buf, (size_t)n);
+}
+
 static void final_message(srv_t *s, const char *type, const char *error) {
-    char job[160], e[300] = "null", out[700];
-    smsg_json_string(s->job_id, job, sizeof job);
-    if (error) smsg_json_string(error, e, sizeof e);
+    json_buf *j = &s->jb;
+    json_reset(j);
+    json_obj_open(j);
+    json_kstr(j, "type", type);
+    json_kstr(j, "job_id", s->job_id);
+    json_kstr(j, "status", type);
+    json_kbool(j, "complete", true);
     if (strcmp(type, "completed") == 0)
-        snprintf(out, sizeof out,
-                 "{\"type\":\"completed\",\"job_id\":%s,\"status\":\"completed\",\"complete\":true,"
-                 "\"episode\":%lld,\"timestamp\":%.3f}",
-                 job, (long long)s->episode, wall_now());
+        json_kint(j, "episode", (long long)s->episode);
     else
-        snprintf(out, sizeof out,
-                 "{\"type\":\"failed\",\"job_id\":%s,\"status\":\"failed\",\"complete\":true,"
-                 "\"error\":%s,\"timestamp\":%.3f}",
-                 job, e, wall_now());
-    broadcast_str(s, out);
+        json_kstr(j, "error", error);
+    json_knum(j, "timestamp", wall_now());
+    json_obj_close(j);
+    broadcast_jb(s);
 }
 
 /* A cheap look at the first bytes: frames are the bulk of the traffic in visual mode and
@@ -284,14 +288,35 @@ static bool looks_like_frame(const char *in, size_t len) {
     return false;
 }
 
+/* Logs a refused trainer message: the first few, then at powers of two. */
+static void refuse_trainer_message(srv_t *s, const char *why, size_t len) {
+    uint64_t n = ++s->trainer_refused;
+    if (n <= 3 || (n & (n - 1)) == 0)
+        log_warn("trainer message refused (%llu so far): %s (%zu bytes)", (unsigned long long)n,
+                 why, len);
+}
+
 static void on_trainer_message(srv_t *s, conn_t *c, const char *in, size_t len) {
     s->msgs_in[EP_TRAINER]++;
+    /* What is relayed reaches every viewer verbatim: it must be one valid JSON value in
+     * valid UTF-8 (checked without building a tree), and of a sane size. */
+    if (!json_valid(in, len, JSON_DEPTH)) {
+        refuse_trainer_message(s, "not valid JSON (or not UTF-8, or nested too deep)", len);
+        return;
+    }
     if (looks_like_frame(in, len)) {
-        broadcast(s, OQ_FRAME, in, len);
+        if (len > FRAME_MAX)
+            refuse_trainer_message(s, "frame over 1 MiB", len);
+        else
+            broadcast(s, OQ_FRAME, in, len);
+        return;
+    }
+    if (len > RECORD_MAX) {
+        refuse_trainer_message(s, "record over 64 KiB", len);
         return;
     }
     cJSON *o = cJSON_ParseWithLength(in, len);
-    const char *type = o ? json_str(o, "type") : NULL;
+    const char *type = o ? get_str(o, "type") : NULL;
     if (!o || !cJSON_IsObject(o) || !type) {
         if (++c->errors <= 3) log_warn("trainer sent a message without a type; ignored");
         cJSON_Delete(o);
@@ -299,38 +324,40 @@ static void on_trainer_message(srv_t *s, conn_t *c, const char *in, size_t len) 
     }
     double v;
     if (strcmp(type, "hello") == 0) {
-        const char *cfgname = json_str(o, "config"), *st = json_str(o, "status");
+        const char *cfgname = get_str(o, "config"), *st = get_str(o, "status");
         if (cfgname) snprintf(s->config_name, sizeof s->config_name, "%s", cfgname);
-        if (json_num(o, "total_episodes", &v)) s->total_episodes = (int64_t)v;
-        if (json_num(o, "resumed_from", &v)) s->resumed_from = (int64_t)v;
+        if (get_num(o, "total_episodes", &v)) s->total_episodes = count_of(v);
+        if (get_num(o, "resumed_from", &v)) s->resumed_from = count_of(v);
         if (s->episode < s->resumed_from) s->episode = s->resumed_from;
         set_status(s, st && strlen(st) < 20 ? st : "running");
         s->trainer_seen = true;
-        char cn[80], job[160], out[600];
-        smsg_json_string(s->config_name, cn, sizeof cn);
-        smsg_json_string(s->job_id, job, sizeof job);
-        snprintf(out, sizeof out,
-                 "{\"type\":\"trainer_connected\",\"job_id\":%s,\"config\":%s,"
-                 "\"total_episodes\":%lld,\"resumed_from\":%lld}",
-                 job, cn, (long long)s->total_episodes, (long long)s->resumed_from);
-        broadcast_str(s, out);
+        json_buf *j = &s->jb;
+        json_reset(j);
+        json_obj_open(j);
+        json_kstr(j, "type", "trainer_connected");
+        json_kstr(j, "job_id", s->job_id);
+        json_kstr(j, "config", s->config_name);
+        json_kint(j, "total_episodes", (long long)s->total_episodes);
+        json_kint(j, "resumed_from", (long long)s->resumed_from);
+        json_obj_close(j);
+        broadcast_jb(s);
         log_info("trainer hello: config %s, %lld episodes, resumed from %lld", s->config_name,
                  (long long)s->total_episodes, (long long)s->resumed_from);
     } else if (strcmp(type, "episode") == 0) {
         broadcast(s, OQ_RECORD, in, len); /* verbatim, before the history copy is made */
         on_trainer_episode(s, o);
     } else if (strcmp(type, "status") == 0) {
-        const char *st = json_str(o, "status");
+        const char *st = get_str(o, "status");
         cJSON *vis = cJSON_GetObjectItemCaseSensitive(o, "visual");
-        if (json_num(o, "speed", &v)) s->speed = v;
+        if (get_num(o, "speed", &v)) s->speed = v;
         if (cJSON_IsBool(vis)) s->visual = cJSON_IsTrue(vis);
-        if (json_num(o, "episode", &v)) s->episode = (int64_t)v;
+        if (get_num(o, "episode", &v)) s->episode = count_of(v);
         broadcast(s, OQ_RECORD, in, len);
         if (st && strlen(st) < 20) {
             set_status(s, st);
             if (strcmp(st, "completed") == 0) final_message(s, "completed", NULL);
             if (strcmp(st, "failed") == 0) {
-                const char *e = json_str(o, "error");
+                const char *e = get_str(o, "error");
                 char msg[260];
                 snprintf(msg, sizeof msg, "trainer reported: %s", e ? e : "failure");
                 final_message(s, "failed", msg);
@@ -393,10 +420,13 @@ static int on_browser_message(srv_t *s, conn_t *c, const char *in, size_t len) {
     smsg_result r = smsg_parse(in, len, c->ep == EP_TRAINING ? SMSG_TRAINING : SMSG_INFERENCE, &cmd,
                                err, sizeof err);
     if (r == SMSG_BAD_JSON) {
-        char e[260];
-        smsg_json_string(err, e, sizeof e);
-        int n = snprintf(out, sizeof out, "{\"type\":\"error\",\"error\":%s}", e);
-        srv_send(s, c, OQ_RECORD, out, (size_t)n);
+        json_buf j;
+        json_init_fixed(&j, out, sizeof out);
+        json_obj_open(&j);
+        json_kstr(&j, "type", "error");
+        json_kstr(&j, "error", err);
+        json_obj_close(&j);
+        if (json_ok(&j)) srv_send(s, c, OQ_RECORD, out, j.len);
     } else if (r == SMSG_REFUSED) {
         int n = smsg_result_json(&cmd, false, err, out, sizeof out);
         if (n > 0) srv_send(s, c, OQ_RECORD, out, (size_t)n);
@@ -471,6 +501,78 @@ static bool token_ok(struct lws *wsi, const char *expected, bool *from_query) {
     return tok[0] && const_eq(tok, expected);
 }
 
+/* True when the log should show the n-th occurrence of something repeated: the first
+ * three, then at powers of two (a flood must not become a flood of log lines). */
+static bool log_sparse(uint64_t n) {
+    return n <= 3 || (n & (n - 1)) == 0;
+}
+
+/* name is in the comma-separated list (case-insensitive, spaces around names ignored). */
+static bool in_list(const char *list, const char *name) {
+    size_t nl = strlen(name);
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == ',') p++;
+        const char *e = p;
+        while (*e && *e != ',') e++;
+        const char *t = e;
+        while (t > p && t[-1] == ' ') t--;
+        if ((size_t)(t - p) == nl && nl && strncasecmp(p, name, nl) == 0) return true;
+        p = e;
+    }
+    return false;
+}
+
+/* The Host header names this server (PROTOCOL.md §6): a loopback name, an IP literal (a
+ * DNS-rebinding page has a name of its own, never a literal), the name we were bound
+ * with, this machine's name, or a name listed in [unified_server] allowed_hosts. Anything
+ * else is a page that made its own name resolve to us. */
+static bool host_ok(srv_t *s, struct lws *wsi) {
+    char h[300] = "", shown[300] = "";
+    if (lws_hdr_copy(wsi, h, sizeof h, WSI_TOKEN_HOST) <= 0) goto refuse;
+    memcpy(shown, h, sizeof shown);
+    char *name = h, *port = NULL;
+    if (h[0] == '[') {
+        char *rb = strchr(h, ']');
+        if (!rb) goto refuse;
+        *rb = 0;
+        name = h + 1;
+        if (rb[1] == ':')
+            port = rb + 2;
+        else if (rb[1])
+            goto refuse;
+    } else {
+        char *colon = strchr(h, ':');
+        if (colon) {
+            *colon = 0;
+            port = colon + 1;
+        }
+    }
+    if (port && (!port[0] || strspn(port, "0123456789") != strlen(port) || strlen(port) > 5))
+        goto refuse;
+    unsigned char a[16];
+    char self[256] = "", given[256];
+    snprintf(given, sizeof given, "%s", s->host);
+    if (given[0] == '[') { /* "[::1]" given: compare without brackets */
+        memmove(given, given + 1, strlen(given));
+        char *rb = strchr(given, ']');
+        if (rb) *rb = 0;
+    }
+    if (gethostname(self, sizeof self) != 0) self[0] = 0;
+    self[sizeof self - 1] = 0;
+    if (name[0] &&
+        (addr_is_loopback_name(name) || inet_pton(AF_INET, name, a) == 1 ||
+         inet_pton(AF_INET6, name, a) == 1 || strcasecmp(name, given) == 0 ||
+         (self[0] && strcasecmp(name, self) == 0) || in_list(s->cfg.server.allowed_hosts, name)))
+        return true;
+refuse:
+    s->refused_host++;
+    if (log_sparse(s->refused_host))
+        log_warn("refused a request for Host '%.100s' (%llu so far): not a name of this server; "
+                 "list it in [unified_server] allowed_hosts to allow it",
+                 shown, (unsigned long long)s->refused_host);
+    return false;
+}
+
 static bool origin_ok(srv_t *s, struct lws *wsi) {
     char origin[256];
     int n = lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN);
@@ -498,7 +600,10 @@ static bool origin_ok(srv_t *s, struct lws *wsi) {
             if (strcasecmp(origin, want) == 0) return true;
         }
     }
-    log_warn("refused WebSocket from origin '%.100s'", origin);
+    s->refused_origin++;
+    if (log_sparse(s->refused_origin))
+        log_warn("refused a request from origin '%.100s' (%llu so far)", origin,
+                 (unsigned long long)s->refused_origin);
     return false;
 }
 
@@ -563,35 +668,56 @@ static int http_json(srv_t *s, struct lws *wsi, conn_t *c, int status, const cha
 }
 
 static int http_error(srv_t *s, struct lws *wsi, conn_t *c, int status, const char *msg) {
-    char e[300], body[400];
-    smsg_json_string(msg, e, sizeof e);
-    snprintf(body, sizeof body, "{\"error\":%s}", e);
-    return http_json(s, wsi, c, status, body);
+    char body[600];
+    json_buf j;
+    json_init_fixed(&j, body, sizeof body);
+    json_obj_open(&j);
+    json_kstr(&j, "error", msg);
+    json_obj_close(&j);
+    return http_json(s, wsi, c, status, json_ok(&j) ? body : "{\"error\":\"error\"}");
 }
 
 static int api_status(srv_t *s, struct lws *wsi, conn_t *c) {
-    char job[160], cn[80], st[48], host[300], rd[CFG_PATH_MAX + 80];
-    smsg_json_string(s->job_id, job, sizeof job);
-    smsg_json_string(s->config_name, cn, sizeof cn);
-    smsg_json_string(s->status, st, sizeof st);
-    smsg_json_string(s->host, host, sizeof host);
-    smsg_json_string(s->run_dir, rd, sizeof rd);
-    size_t le = s->last_episode ? strlen(s->last_episode) : 4;
-    if (buf_reserve(s, 4096 + le) < 0) return -1;
-    snprintf(s->buf, s->buf_cap,
-             "{\"protocol\":1,\"server\":{\"version\":\"%s\",\"pid\":%d,\"host\":%s,\"port\":%d,"
-             "\"uptime_seconds\":%.3f,\"token_required\":%s},"
-             "\"job\":{\"id\":%s,\"config\":%s,\"run_dir\":%s,\"trainer_connected\":%s,"
-             "\"status\":%s,\"episode\":%lld,\"total_episodes\":%lld,\"resumed_from\":%lld,"
-             "\"history\":%d,\"last_episode\":%s},\"sessions\":%d,"
-             "\"clients\":{\"training\":%d,\"inference\":%d,\"trainer\":%d}}",
-             RD_VERSION, (int)getpid(), host, s->port,
-             (double)(srv_now_ms() - s->start_ms) / 1000.0, s->access_token[0] ? "true" : "false",
-             job, cn, rd, s->trainer ? "true" : "false", st, (long long)s->episode,
-             (long long)s->total_episodes, (long long)s->resumed_from, s->hist.count,
-             s->last_episode ? s->last_episode : "null", s->counts[EP_INFERENCE],
-             s->counts[EP_TRAINING], s->counts[EP_INFERENCE], s->trainer ? 1 : 0);
-    return http_json(s, wsi, c, 200, s->buf);
+    json_buf *j = &s->jb;
+    json_reset(j);
+    json_obj_open(j);
+    json_kint(j, "protocol", 1);
+    json_key(j, "server");
+    json_obj_open(j);
+    json_kstr(j, "version", RD_VERSION);
+    json_kint(j, "pid", (long long)getpid());
+    json_kstr(j, "host", s->host);
+    json_kint(j, "port", s->port);
+    json_knum(j, "uptime_seconds", (double)(srv_now_ms() - s->start_ms) / 1000.0);
+    json_kbool(j, "token_required", s->access_token[0] != 0);
+    json_obj_close(j);
+    json_key(j, "job");
+    json_obj_open(j);
+    json_kstr(j, "id", s->job_id);
+    json_kstr(j, "config", s->config_name);
+    json_kstr(j, "run_dir", s->run_dir);
+    json_kbool(j, "trainer_connected", s->trainer != NULL);
+    json_kstr(j, "status", s->status);
+    json_kint(j, "episode", (long long)s->episode);
+    json_kint(j, "total_episodes", (long long)s->total_episodes);
+    json_kint(j, "resumed_from", (long long)s->resumed_from);
+    json_kint(j, "history", s->hist.count);
+    json_key(j, "last_episode");
+    if (s->last_episode) /* a record we printed ourselves (cJSON) and validated */
+        json_raw(j, s->last_episode, strlen(s->last_episode));
+    else
+        json_null(j);
+    json_obj_close(j);
+    json_kint(j, "sessions", s->counts[EP_INFERENCE]);
+    json_key(j, "clients");
+    json_obj_open(j);
+    json_kint(j, "training", s->counts[EP_TRAINING]);
+    json_kint(j, "inference", s->counts[EP_INFERENCE]);
+    json_kint(j, "trainer", s->trainer ? 1 : 0);
+    json_obj_close(j);
+    json_obj_close(j);
+    if (!json_ok(j)) return -1;
+    return http_reply(s, wsi, c, 200, "application/json", j->buf, j->len, NULL, NULL);
 }
 
 static int api_models(srv_t *s, struct lws *wsi, conn_t *c) {
@@ -638,9 +764,11 @@ static int api_models(srv_t *s, struct lws *wsi, conn_t *c) {
 }
 
 static int api_metrics(srv_t *s, struct lws *wsi, conn_t *c) {
-    if (buf_reserve(s, 8192) < 0) return -1;
-    size_t o = 0, cap = s->buf_cap;
-#define M(...) o += (size_t)snprintf(s->buf + o, cap - o, __VA_ARGS__)
+    /* Text, not JSON: the writer's buffer serves as a growing string. */
+    json_buf *j = &s->jb;
+    json_reset(j);
+    char line[256];
+#define M(...) json_append(j, line, (size_t)snprintf(line, sizeof line, __VA_ARGS__))
     M("# HELP rd_server_up The server is serving.\n# TYPE rd_server_up gauge\nrd_server_up 1\n");
     M("# TYPE rd_server_connections gauge\n");
     for (int e = EP_TRAINER; e < EP_COUNT; e++)
@@ -657,6 +785,9 @@ static int api_metrics(srv_t *s, struct lws *wsi, conn_t *c) {
       (unsigned long long)s->refused_busy);
     M("rd_server_refused_total{reason=\"max_sessions\"} %llu\n",
       (unsigned long long)s->refused_sessions);
+    M("rd_server_refused_total{reason=\"host\"} %llu\n", (unsigned long long)s->refused_host);
+    M("rd_server_refused_total{reason=\"pending_evicted\"} %llu\n",
+      (unsigned long long)s->admit.evicted);
     M("# TYPE rd_server_messages_in_total counter\n");
     for (int e = EP_TRAINER; e < EP_COUNT; e++)
         M("rd_server_messages_in_total{endpoint=\"%s\"} %llu\n", ep_names[e],
@@ -685,7 +816,8 @@ static int api_metrics(srv_t *s, struct lws *wsi, conn_t *c) {
     M("# TYPE rd_training_history_records gauge\nrd_training_history_records %d\n", s->hist.count);
     M("# TYPE rd_inference_sessions gauge\nrd_inference_sessions %d\n", s->counts[EP_INFERENCE]);
 #undef M
-    return http_reply(s, wsi, c, 200, "text/plain; version=0.0.4", s->buf, o, NULL, NULL);
+    if (!json_ok(j)) return -1;
+    return http_reply(s, wsi, c, 200, "text/plain; version=0.0.4", j->buf, j->len, NULL, NULL);
 }
 
 static const char *mime_for(const char *path) {
@@ -762,35 +894,39 @@ static int serve_static(srv_t *s, struct lws *wsi, conn_t *c, const char *uri) {
 }
 
 static int handle_post(srv_t *s, struct lws *wsi, conn_t *c, const char *what) {
-    static const char *const ok[] = {"start", "stop", "pause", "resume"};
+    static const char *const names[] = {"start", "stop", "pause", "resume"};
     smsg_command cmd;
     memset(&cmd, 0, sizeof cmd);
     for (size_t i = 0; i < 4; i++)
-        if (strcmp(what, ok[i]) == 0) {
+        if (strcmp(what, names[i]) == 0) {
             cmd.cmd = (smsg_cmd)(i == 0   ? SMSG_START
                                  : i == 1 ? SMSG_STOP
                                  : i == 2 ? SMSG_PAUSE
                                           : SMSG_RESUME);
             snprintf(cmd.name, sizeof cmd.name, "%s", what);
         }
-    char body[300];
     if (cmd.cmd == SMSG_NONE) {
         char e[80];
         snprintf(e, sizeof e, "unknown command '%.40s'", what);
         return http_error(s, wsi, c, 404, e);
     }
     const char *why = NULL;
-    if (relay_command(s, &cmd, &why) < 0) {
-        snprintf(body, sizeof body, "{\"error\":\"%s\",\"command\":\"%s\"}", why, cmd.name);
-        return http_json(s, wsi, c, 409, body);
-    }
-    snprintf(body, sizeof body, "{\"command\":\"%s\",\"accepted\":true}", cmd.name);
-    return http_json(s, wsi, c, 200, body);
+    bool ok = relay_command(s, &cmd, &why) == 0;
+    char body[300];
+    json_buf j;
+    json_init_fixed(&j, body, sizeof body);
+    json_obj_open(&j);
+    if (!ok) json_kstr(&j, "error", why);
+    json_kstr(&j, "command", cmd.name);
+    if (ok) json_kbool(&j, "accepted", true);
+    json_obj_close(&j);
+    return http_json(s, wsi, c, ok ? 200 : 409, body);
 }
 
 static int handle_http(srv_t *s, struct lws *wsi, conn_t *c, const char *uri) {
     bool post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
     bool get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
+    if (!host_ok(s, wsi)) return http_error(s, wsi, c, 421, "unknown host");
     if (strcmp(uri, "/healthz") == 0) return http_json(s, wsi, c, 200, "{\"status\":\"ok\"}");
     if (s->access_token[0]) {
         bool q;
@@ -804,6 +940,14 @@ static int handle_http(srv_t *s, struct lws *wsi, conn_t *c, const char *uri) {
         if (!post)
             return http_reply(s, wsi, c, 405, "application/json",
                               "{\"error\":\"method not allowed\"}", 30, "allow:", "POST");
+        /* A state change from a browser must come from a page of ours (as the WebSocket
+         * upgrade), and never as a "simple" cross-site form or text post: those are sent
+         * without a CORS preflight. */
+        if (!origin_ok(s, wsi)) return http_error(s, wsi, c, 403, "origin not allowed");
+        char ct[128] = "";
+        if (lws_hdr_copy(wsi, ct, sizeof ct, WSI_TOKEN_HTTP_CONTENT_TYPE) > 0 &&
+            strncasecmp(ct, "application/json", 16) != 0)
+            return http_error(s, wsi, c, 415, "Content-Type must be application/json");
         char cl[32] = "";
         lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH);
         if (atol(cl) > 0) { /* answer once the body has been read */
@@ -852,8 +996,8 @@ static int on_filter(srv_t *s, struct lws *wsi, conn_t *c) {
         }
         return 0;
     }
+    if (!host_ok(s, wsi)) return refuse_handshake(wsi, 421, "unknown host");
     if (!origin_ok(s, wsi)) {
-        s->refused_origin++;
         return refuse_handshake(wsi, 403, "origin not allowed");
     }
     if (s->access_token[0]) {
@@ -968,11 +1112,14 @@ static void on_closed(srv_t *s, conn_t *c) {
          * losing it then is news to the viewers too. */
         if (strcmp(s->status, "completed") && strcmp(s->status, "failed") && !s->stopping) {
             set_status(s, "disconnected");
-            char out[160];
-            snprintf(out, sizeof out,
-                     "{\"type\":\"trainer_disconnected\",\"status\":\"disconnected\",\"code\":%d}",
-                     code);
-            broadcast_str(s, out);
+            json_buf *j = &s->jb;
+            json_reset(j);
+            json_obj_open(j);
+            json_kstr(j, "type", "trainer_disconnected");
+            json_kstr(j, "status", "disconnected");
+            json_kint(j, "code", code);
+            json_obj_close(j);
+            broadcast_jb(s);
         }
         invalidate_hello(s);
     } else {
@@ -1026,13 +1173,35 @@ static int on_receive(srv_t *s, struct lws *wsi, conn_t *c, const char *in, size
     return r;
 }
 
+/* A new TCP connection: pending until its request's headers are complete. */
+static void admit_connection(srv_t *s, struct lws *wsi) {
+    char peer[ADMIT_PEER_MAX] = "";
+    lws_get_peer_simple(wsi, peer, sizeof peer);
+    struct lws *victim = admit_new(&s->admit, wsi, peer, srv_now_ms());
+    if (!victim) return;
+    /* Logged at powers of two: a flood must not become a flood of log lines. */
+    uint64_t n = s->admit.evicted;
+    if ((n & (n - 1)) == 0)
+        log_warn("%llu connection%s closed before sending a request (over %d pending from %s, "
+                 "or %d in all)",
+                 (unsigned long long)n, n == 1 ? "" : "s", ADMIT_PER_PEER, peer, ADMIT_TOTAL);
+    lws_set_timeout(victim, PENDING_TIMEOUT_HTTP_CONTENT, LWS_TO_KILL_ASYNC);
+}
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                     size_t len) {
     struct lws_context *ctx = lws_get_context(wsi);
     srv_t *s = ctx ? lws_context_user(ctx) : NULL;
     conn_t *c = user;
     switch (reason) {
+        case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+            if (s) admit_connection(s, wsi);
+            return 0;
+        case LWS_CALLBACK_WSI_DESTROY:
+            if (s) admit_done(&s->admit, wsi);
+            return 0;
         case LWS_CALLBACK_HTTP:
+            if (s) admit_done(&s->admit, wsi);
             if (!s || !c) return -1;
             c->wsi = wsi;
             c->ep = EP_HTTP;
@@ -1050,6 +1219,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             }
             return lws_callback_http_dummy(wsi, reason, user, in, len);
         case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+            if (s) admit_done(&s->admit, wsi);
             if (!s || !c) return -1;
             return on_filter(s, wsi, c);
         case LWS_CALLBACK_ESTABLISHED:
@@ -1165,32 +1335,6 @@ static int random_token(char *out, size_t cap) {
     return 0;
 }
 
-static int resolve_host(const char *host, char *out, size_t cap) {
-    const char *h = host;
-    char tmp[256];
-    if (h[0] == '[') { /* [::1] */
-        snprintf(tmp, sizeof tmp, "%s", h + 1);
-        char *e = strchr(tmp, ']');
-        if (e) *e = 0;
-        h = tmp;
-    }
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
-    if (getaddrinfo(h, NULL, &hints, &res) != 0 || !res) return -1;
-    /* Prefer IPv4: browsers and the frontend proxy try 127.0.0.1 for "localhost". */
-    struct addrinfo *pick = res;
-    for (struct addrinfo *a = res; a; a = a->ai_next)
-        if (a->ai_family == AF_INET) {
-            pick = a;
-            break;
-        }
-    const void *addr = pick->ai_family == AF_INET
-                           ? (const void *)&((struct sockaddr_in *)pick->ai_addr)->sin_addr
-                           : (const void *)&((struct sockaddr_in6 *)pick->ai_addr)->sin6_addr;
-    const char *r = inet_ntop(pick->ai_family, addr, out, (socklen_t)cap);
-    freeaddrinfo(res);
-    return r ? 0 : -1;
-}
-
 srv_t *srv_create(uv_loop_t *loop, const cfg_config *cfg, const srv_options *opt, char *err,
                   size_t errlen) {
     srv_t *s = calloc(1, sizeof *s);
@@ -1198,6 +1342,7 @@ srv_t *srv_create(uv_loop_t *loop, const cfg_config *cfg, const srv_options *opt
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    json_init_dyn(&s->jb);
     s->loop = loop;
     s->cfg = *cfg;
     s->start_ms = srv_now_ms();
@@ -1215,6 +1360,14 @@ srv_t *srv_create(uv_loop_t *loop, const cfg_config *cfg, const srv_options *opt
             goto fail;
         }
     }
+    /* The address to bind, resolved once: the token rule and the check after binding both
+     * go by it, never by the name given. */
+    struct sockaddr_storage want;
+    char aerr[200];
+    if (addr_resolve(s->host, &want, aerr, sizeof aerr) < 0) {
+        snprintf(err, errlen, "--host %s: %s", s->host, aerr);
+        goto fail;
+    }
     if (opt->token && opt->token[0]) {
         if (strlen(opt->token) >= sizeof s->access_token || strpbrk(opt->token, "; \t\r\n\"")) {
             snprintf(err, errlen, "--token: at most %zu characters, no spaces, quotes or ';'",
@@ -1222,13 +1375,14 @@ srv_t *srv_create(uv_loop_t *loop, const cfg_config *cfg, const srv_options *opt
             goto fail;
         }
         snprintf(s->access_token, sizeof s->access_token, "%s", opt->token);
-    } else if (!is_loopback(s->host) && random_token(s->access_token, sizeof s->access_token) < 0) {
+    } else if (!addr_is_loopback_sa((struct sockaddr *)&want) &&
+               random_token(s->access_token, sizeof s->access_token) < 0) {
         snprintf(err, errlen, "cannot generate a token: %s", strerror(errno));
         goto fail;
     }
     const char *tt = opt->trainer_token ? opt->trainer_token : getenv("RD_TRAINER_TOKEN");
     snprintf(s->trainer_token, sizeof s->trainer_token, "%s", tt && tt[0] ? tt : s->access_token);
-    if (hist_init(&s->hist, cfg->server.history_limit) < 0) {
+    if (hist_init(&s->hist, cfg->server.history_limit, (size_t)cfg->server.history_bytes) < 0) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -1249,13 +1403,13 @@ srv_t *srv_create(uv_loop_t *loop, const cfg_config *cfg, const srv_options *opt
         s->last_episode = strdup(last);
         cJSON *o = cJSON_Parse(last);
         double v;
-        if (o && json_num(o, "episode", &v)) s->episode = s->hist_last = (int64_t)v;
-        if (o && json_num(o, "epsilon", &v)) s->epsilon = v;
-        if (o && json_num(o, "multiplier", &v)) s->multiplier = v;
+        if (o && get_num(o, "episode", &v)) s->episode = s->hist_last = count_of(v);
+        if (o && get_num(o, "epsilon", &v)) s->epsilon = v;
+        if (o && get_num(o, "multiplier", &v)) s->multiplier = v;
         cJSON_Delete(o);
     }
     s->scratch = malloc(LWS_PRE + SRV_CHUNK);
-    if (!s->scratch) {
+    if (!s->scratch || admit_init(&s->admit, ADMIT_PER_PEER, ADMIT_TOTAL) < 0) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -1263,17 +1417,16 @@ srv_t *srv_create(uv_loop_t *loop, const cfg_config *cfg, const srv_options *opt
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     void *loops[1] = {loop};
-    /* lws binds to an interface name or a numeric address: resolve a host name
-     * ("localhost") to its address first. */
+    /* lws binds to an interface name or a numeric address: the resolved one. An lws 4.1
+     * vhost with IPv6 enabled binds an IPv4 `iface` as [::] — every interface — so IPv6 is
+     * disabled for an IPv4 address, and what was bound is checked below either way. */
     char bind_addr[INET6_ADDRSTRLEN] = "";
-    if (resolve_host(s->host, bind_addr, sizeof bind_addr) < 0) {
-        snprintf(err, errlen, "--host %s: cannot resolve", s->host);
-        goto fail;
-    }
+    addr_format((struct sockaddr *)&want, -1, bind_addr, sizeof bind_addr);
     info.port = opt->port;
     info.iface = bind_addr;
     info.protocols = protocols;
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8;
+    if (want.ss_family == AF_INET) info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     info.foreign_loops = loops;
     info.user = s;
     info.pcontext = &s->ctx; /* lws clears it when the destruction has completed */
@@ -1284,7 +1437,8 @@ srv_t *srv_create(uv_loop_t *loop, const cfg_config *cfg, const srv_options *opt
     }
     info.retry_and_idle_policy = &retry;
     info.timeout_secs = 10;
-    info.max_http_header_pool = 256;
+    info.timeout_secs_ah_idle = AH_IDLE_SECS;
+    info.max_http_header_pool = HEADER_POOL;
     info.fd_limit_per_thread = 0;
     /* lws logs through our log: errors and warnings only. */
     lws_set_log_level(LLL_ERR, NULL);
@@ -1302,6 +1456,16 @@ srv_t *srv_create(uv_loop_t *loop, const cfg_config *cfg, const srv_options *opt
         s->ctx = NULL;
         goto fail;
     }
+    /* The address actually bound must be the one asked for: a wider bind would serve the
+     * network without a token. */
+    aerr[0] = 0;
+    if (addr_check_listening((struct sockaddr *)&want, s->port, aerr, sizeof aerr) <= 0) {
+        snprintf(err, errlen, "--host %s: %s; refusing to serve", s->host,
+                 aerr[0] ? aerr : "no listening socket found on the port");
+        lws_context_destroy(s->ctx);
+        s->ctx = NULL;
+        goto fail;
+    }
 
     uv_timer_init(loop, &s->tick);
     uv_timer_init(loop, &s->stop_timer);
@@ -1315,6 +1479,8 @@ srv_t *srv_create(uv_loop_t *loop, const cfg_config *cfg, const srv_options *opt
     watch_checkpoints(s);
     return s;
 fail:
+    json_free(&s->jb);
+    admit_close(&s->admit);
     hist_close(&s->hist);
     free(s->world);
     free(s->scratch);
@@ -1380,11 +1546,12 @@ void srv_free(srv_t *s) {
     }
     invalidate_hello(s);
     oq_pool_close(&s->pool);
+    admit_close(&s->admit);
     hist_close(&s->hist);
     free(s->world);
     free(s->last_episode);
     free(s->scratch);
-    free(s->buf);
+    json_free(&s->jb);
     free(s->model.params);
     free(s);
 }

@@ -9,6 +9,7 @@
 
 #include "common/ckpt.h"
 #include "common/env.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "common/policy.h"
 #include "inference/srv_int.h"
@@ -28,45 +29,56 @@ struct sess {
     int episode;
     double cum;
     float obs[ENV_MAX_OBS];
+    json_buf out; /* the message being built: grows once, reused for every step */
 };
 
-#define OUT_CAP 8192
-
-static void send_text(sess_t *x, oq_kind kind, const char *json, int n) {
-    if (n > 0 && n < OUT_CAP) srv_send(x->s, x->c, kind, json, (size_t)n);
+/* Sends what x->out holds (nothing when it could not be built). */
+static void send_out(sess_t *x, oq_kind kind) {
+    long n = json_finish(&x->out);
+    if (n > 0) srv_send(x->s, x->c, kind, x->out.buf, (size_t)n);
 }
 
-static int put_meters(const env_t *e, char *out, size_t cap) {
-    int o = snprintf(out, cap, "{");
-    for (int i = 0; i < CFG_NUM_METERS; i++)
-        o += snprintf(out + o, cap - (size_t)o, "%s\"%s\":%.6g", i ? "," : "", cfg_meter_names[i],
-                      e->meters[i]);
-    o += snprintf(out + o, cap - (size_t)o, "}");
-    return o;
+/* Starts x->out as {"type":TYPE, ... */
+static json_buf *begin(sess_t *x, const char *type) {
+    json_buf *j = &x->out;
+    json_reset(j);
+    json_obj_open(j);
+    json_kstr(j, "type", type);
+    return j;
 }
 
-static int put_affordances(const cfg_environment *ce, char *out, size_t cap) {
-    int o = snprintf(out, cap, "[");
-    for (int i = 0; i < ce->n_affordances; i++) {
-        char name[80];
-        smsg_json_string(ce->affordances[i].name, name, sizeof name);
-        o += snprintf(out + o, cap - (size_t)o, "%s{\"name\":%s,\"x\":%d,\"y\":%d}", i ? "," : "",
-                      name, ce->affordances[i].x, ce->affordances[i].y);
+static void put_meters(json_buf *j, const env_t *e) {
+    json_obj_open(j);
+    for (int i = 0; i < CFG_NUM_METERS; i++) {
+        json_key(j, cfg_meter_names[i]);
+        json_num_prec(j, e->meters[i], 6);
     }
-    o += snprintf(out + o, cap - (size_t)o, "]");
-    return o;
+    json_obj_close(j);
 }
 
-static int put_grid(const sess_t *x, bool agent, char *out, size_t cap) {
+static void put_grid(json_buf *j, const sess_t *x, bool agent) {
     const cfg_environment *ce = &x->s->cfg.environment;
-    int o = snprintf(out, cap, "{\"width\":%d,\"height\":%d,", ce->width, ce->height);
-    if (agent)
-        o += snprintf(out + o, cap - (size_t)o, "\"agent\":{\"x\":%d,\"y\":%d},", x->env.x,
-                      x->env.y);
-    o += snprintf(out + o, cap - (size_t)o, "\"affordances\":");
-    o += put_affordances(ce, out + o, cap - (size_t)o);
-    o += snprintf(out + o, cap - (size_t)o, "}");
-    return o;
+    json_obj_open(j);
+    json_kint(j, "width", ce->width);
+    json_kint(j, "height", ce->height);
+    if (agent) {
+        json_key(j, "agent");
+        json_obj_open(j);
+        json_kint(j, "x", x->env.x);
+        json_kint(j, "y", x->env.y);
+        json_obj_close(j);
+    }
+    json_key(j, "affordances");
+    json_arr_open(j);
+    for (int i = 0; i < ce->n_affordances; i++) {
+        json_obj_open(j);
+        json_kstr(j, "name", ce->affordances[i].name);
+        json_kint(j, "x", ce->affordances[i].x);
+        json_kint(j, "y", ce->affordances[i].y);
+        json_obj_close(j);
+    }
+    json_arr_close(j);
+    json_obj_close(j);
 }
 
 static double wall_now(void) {
@@ -81,29 +93,31 @@ static void start_episode(sess_t *x) {
     x->episode++;
     x->cum = 0;
     x->need_start = false;
-    char out[OUT_CAP], model[80] = "null";
-    if (!x->untrained) smsg_json_string(x->model, model, sizeof model);
-    int o = snprintf(
-        out, sizeof out,
-        "{\"type\":\"episode_start\",\"episode\":%d,\"model\":%s,\"grid\":", x->episode, model);
-    o += put_grid(x, true, out + o, sizeof out - (size_t)o);
-    o += snprintf(out + o, sizeof out - (size_t)o, ",\"meters\":");
-    o += put_meters(&x->env, out + o, sizeof out - (size_t)o);
-    o += snprintf(out + o, sizeof out - (size_t)o, "}");
-    send_text(x, OQ_RECORD, out, o);
+    json_buf *j = begin(x, "episode_start");
+    json_kint(j, "episode", x->episode);
+    json_kstr(j, "model", x->untrained ? NULL : x->model);
+    json_key(j, "grid");
+    put_grid(j, x, true);
+    json_key(j, "meters");
+    put_meters(j, &x->env);
+    json_obj_close(j);
+    send_out(x, OQ_RECORD);
 }
 
 static void end_episode(sess_t *x, const char *reason) {
-    char out[256];
-    int o = snprintf(out, sizeof out,
-                     "{\"type\":\"episode_end\",\"episode\":%d,\"steps\":%d,\"total_reward\":%.6g,"
-                     "\"reason\":\"%s\"}",
-                     x->episode, x->env.step, x->cum, reason);
-    send_text(x, OQ_RECORD, out, o);
+    json_buf *j = begin(x, "episode_end");
+    json_kint(j, "episode", x->episode);
+    json_kint(j, "steps", x->env.step);
+    json_key(j, "total_reward");
+    json_num_prec(j, x->cum, 6);
+    json_kstr(j, "reason", reason);
+    json_obj_close(j);
+    send_out(x, OQ_RECORD);
     x->need_start = true;
 }
 
-/* One greedy step and its state_update. */
+/* One greedy step and its state_update. Q-values that are not finite (a diverged
+ * network) go out as null (PROTOCOL.md §7.1). */
 static void step_once(sess_t *x) {
     if (x->need_start) {
         start_episode(x);
@@ -117,27 +131,35 @@ static void step_once(sess_t *x) {
     env_outcome oc = env_step(e, a);
     float r = env_reward(e, &x->s->cfg.agent);
     x->cum += r;
-    char out[OUT_CAP];
-    int o = snprintf(out, sizeof out,
-                     "{\"type\":\"state_update\",\"episode\":%d,\"step\":%d,\"grid\":", x->episode,
-                     e->step);
-    o += put_grid(x, true, out + o, sizeof out - (size_t)o);
-    o += snprintf(out + o, sizeof out - (size_t)o, ",\"meters\":");
-    o += put_meters(e, out + o, sizeof out - (size_t)o);
-    o += snprintf(out + o, sizeof out - (size_t)o, ",\"action\":\"%s\",\"q_values\":[",
-                  env_action_names[a]);
-    for (int i = 0; i < ENV_NUM_ACTIONS; i++)
-        o += snprintf(out + o, sizeof out - (size_t)o, "%s%.6g", i ? "," : "", (double)q[i]);
-    o += snprintf(out + o, sizeof out - (size_t)o, "],\"action_masks\":[");
-    for (int i = 0; i < ENV_NUM_ACTIONS; i++)
-        o += snprintf(out + o, sizeof out - (size_t)o, "%s%s", i ? "," : "",
-                      (mask >> i) & 1 ? "true" : "false");
-    char hour[32] = "null";
-    if (x->s->cfg.environment.day_cycle) snprintf(hour, sizeof hour, "%.4g", env_hour(e));
-    o += snprintf(out + o, sizeof out - (size_t)o,
-                  "],\"reward\":%.6g,\"cumulative_reward\":%.6g,\"hour\":%s,\"timestamp\":%.3f}",
-                  (double)r, x->cum, hour, wall_now());
-    send_text(x, OQ_FRAME, out, o);
+    json_buf *j = begin(x, "state_update");
+    json_kint(j, "episode", x->episode);
+    json_kint(j, "step", e->step);
+    json_key(j, "grid");
+    put_grid(j, x, true);
+    json_key(j, "meters");
+    put_meters(j, e);
+    json_kstr(j, "action", env_action_names[a]);
+    json_key(j, "q_values");
+    json_arr_open(j);
+    for (int i = 0; i < ENV_NUM_ACTIONS; i++) json_num_prec(j, (double)q[i], 6);
+    json_arr_close(j);
+    json_key(j, "action_masks");
+    json_arr_open(j);
+    for (int i = 0; i < ENV_NUM_ACTIONS; i++) json_bool(j, (mask >> i) & 1);
+    json_arr_close(j);
+    json_key(j, "reward");
+    json_num_prec(j, (double)r, 6);
+    json_key(j, "cumulative_reward");
+    json_num_prec(j, x->cum, 6);
+    json_key(j, "hour");
+    if (x->s->cfg.environment.day_cycle)
+        json_num_prec(j, env_hour(e), 4);
+    else
+        json_null(j);
+    json_key(j, "timestamp");
+    json_num_prec(j, wall_now(), 13);
+    json_obj_close(j);
+    send_out(x, OQ_FRAME);
     if (oc != ENV_RUNNING) end_episode(x, env_outcome_names[oc]);
 }
 
@@ -165,22 +187,21 @@ static void restart_timer(sess_t *x) {
 }
 
 static void send_model_loaded(sess_t *x, const char *reason) {
-    char out[1024], model[80] = "null", why[400] = "null";
-    if (!x->untrained) smsg_json_string(x->model, model, sizeof model);
-    if (reason) smsg_json_string(reason, why, sizeof why);
     srv_model_cache *mc = &x->s->model;
-    char score[32] = "null";
-    int64_t ep = 0;
-    if (!x->untrained && strcmp(mc->path, x->path) == 0) {
-        ep = mc->info.episode;
-        if (mc->info.score >= 0) snprintf(score, sizeof score, "%.6g", mc->info.score);
-    }
-    int o = snprintf(out, sizeof out,
-                     "{\"type\":\"model_loaded\",\"model\":%s,\"episode\":%lld,\"score\":%s,"
-                     "\"untrained\":%s,\"follow_latest\":%s,\"reason\":%s}",
-                     model, (long long)ep, score, x->untrained ? "true" : "false",
-                     x->follow ? "true" : "false", why);
-    send_text(x, OQ_RECORD, out, o);
+    bool known = !x->untrained && strcmp(mc->path, x->path) == 0;
+    json_buf *j = begin(x, "model_loaded");
+    json_kstr(j, "model", x->untrained ? NULL : x->model);
+    json_kint(j, "episode", known ? (long long)mc->info.episode : 0);
+    json_key(j, "score");
+    if (known && mc->info.score >= 0)
+        json_num_prec(j, mc->info.score, 6);
+    else
+        json_null(j);
+    json_kbool(j, "untrained", x->untrained);
+    json_kbool(j, "follow_latest", x->follow);
+    json_kstr(j, "reason", reason);
+    json_obj_close(j);
+    send_out(x, OQ_RECORD);
 }
 
 static void base_name(const char *path, char *out, size_t cap) {
@@ -190,9 +211,10 @@ static void base_name(const char *path, char *out, size_t cap) {
     if (dot) *dot = 0;
 }
 
-/* Loads `model` into x's policy (through the server's one-checkpoint cache). 0, or -1
- * with err; 1 when model is "latest" and there is no checkpoint at all (x plays its
- * untrained policy). */
+/* Loads `model` into x's policy (through the server's one-checkpoint cache). 0; -2 when
+ * no checkpoint goes by that name; -1 with err when it does but cannot be loaded (err
+ * names the file, never the server's directories); 1 when model is "latest" and there is
+ * no checkpoint at all (x plays its untrained policy). */
 static int load_model(sess_t *x, const char *model, char *err, size_t errlen) {
     srv_t *s = x->s;
     char path[CFG_PATH_MAX];
@@ -202,7 +224,7 @@ static int load_model(sess_t *x, const char *model, char *err, size_t errlen) {
             char e2[64];
             if (ckpt_list(s->ckpt_dir, &one, 1, e2, sizeof e2) <= 0) return 1;
         }
-        return -1;
+        return -2;
     }
     struct stat st;
     if (stat(path, &st) < 0) {
@@ -215,7 +237,13 @@ static int load_model(sess_t *x, const char *model, char *err, size_t errlen) {
     if (!(strcmp(mc->path, path) == 0 && mc->mtime_ns == mt && mc->size == st.st_size &&
           mc->n == n && mc->params)) {
         ckpt_info info;
-        if (ckpt_load_policy(path, &s->cfg, x->pol, &info, err, errlen) < 0) return -1;
+        if (ckpt_load_policy(path, &s->cfg, x->pol, &info, err, errlen) < 0) {
+            /* "/abs/run/checkpoints/ep_5.ckpt: reason" -> "ep_5.ckpt: reason" */
+            size_t dl = strlen(s->ckpt_dir);
+            if (strncmp(err, s->ckpt_dir, dl) == 0 && err[dl] == '/')
+                memmove(err, err + dl + 1, strlen(err + dl + 1) + 1);
+            return -1;
+        }
         float *p = realloc(mc->params, n * sizeof *p);
         if (p) {
             memcpy(p, policy_params(x->pol), n * sizeof *p);
@@ -239,7 +267,7 @@ static int load_model(sess_t *x, const char *model, char *err, size_t errlen) {
 static void send_result(sess_t *x, const smsg_command *cmd, bool ok, const char *error) {
     char out[600];
     int n = smsg_result_json(cmd, ok, error, out, sizeof out);
-    send_text(x, OQ_RECORD, out, n);
+    if (n > 0) srv_send(x->s, x->c, OQ_RECORD, out, (size_t)n);
 }
 
 static void send_connected(sess_t *x) {
@@ -249,42 +277,47 @@ static void send_connected(sess_t *x) {
     char err[200];
     int n = info ? ckpt_list(s->ckpt_dir, info, MAX_MODELS, err, sizeof err) : 0;
     if (n < 0) n = 0;
-    size_t cap = OUT_CAP + s->world_len + (size_t)n * 200;
-    char *out = malloc(cap);
-    if (!out) {
-        free(info);
-        return;
-    }
-    char cn[80];
-    smsg_json_string(s->cfg.name, cn, sizeof cn);
-    int o = snprintf(
-        out, cap,
-        "{\"type\":\"connected\",\"protocol\":1,\"session\":%llu,\"config\":%s,\"models\":[",
-        (unsigned long long)x->c->id, cn);
+    json_buf *j = begin(x, "connected");
+    json_kint(j, "protocol", 1);
+    json_kint(j, "session", (long long)x->c->id);
+    json_kstr(j, "config", s->cfg.name);
+    json_key(j, "models");
+    json_arr_open(j);
     for (int i = 0; i < n; i++) {
-        char score[32] = "null";
-        if (info[i].score >= 0) snprintf(score, sizeof score, "%.6g", info[i].score);
-        o += snprintf(out + o, cap - (size_t)o,
-                      "%s{\"name\":\"%s\",\"episode\":%lld,\"score\":%s,\"latest\":%s,\"best\":%s}",
-                      i ? "," : "", info[i].name, (long long)info[i].episode, score,
-                      info[i].is_latest ? "true" : "false", info[i].is_best ? "true" : "false");
+        json_obj_open(j);
+        json_kstr(j, "name", info[i].name);
+        json_kint(j, "episode", (long long)info[i].episode);
+        json_key(j, "score");
+        if (info[i].score >= 0)
+            json_num_prec(j, info[i].score, 6);
+        else
+            json_null(j);
+        json_kbool(j, "latest", info[i].is_latest);
+        json_kbool(j, "best", info[i].is_best);
+        json_obj_close(j);
     }
-    o += snprintf(out + o, cap - (size_t)o, "],\"grid\":");
-    o += put_grid(x, false, out + o, cap - (size_t)o);
-    o += snprintf(out + o, cap - (size_t)o, ",\"actions\":[");
-    for (int i = 0; i < ENV_NUM_ACTIONS; i++)
-        o += snprintf(out + o, cap - (size_t)o, "%s\"%s\"", i ? "," : "", env_action_names[i]);
-    o += snprintf(out + o, cap - (size_t)o, "],\"meters\":[");
-    for (int i = 0; i < CFG_NUM_METERS; i++)
-        o += snprintf(out + o, cap - (size_t)o, "%s\"%s\"", i ? "," : "", cfg_meter_names[i]);
-    /* world: the text built at start-up, as in the training hello (cap has room for it);
-     * grid, actions and meters above stay for clients that predate it. */
-    o += snprintf(out + o, cap - (size_t)o,
-                  "],\"max_steps\":%d,\"speed\":%.6g,\"playing\":false,\"follow_latest\":false,"
-                  "\"world\":%s}",
-                  s->cfg.environment.max_steps, x->speed, s->world);
-    if (o > 0 && (size_t)o < cap) srv_send(s, x->c, OQ_RECORD, out, (size_t)o);
-    free(out);
+    json_arr_close(j);
+    json_key(j, "grid");
+    put_grid(j, x, false);
+    json_key(j, "actions");
+    json_arr_open(j);
+    for (int i = 0; i < ENV_NUM_ACTIONS; i++) json_str(j, env_action_names[i]);
+    json_arr_close(j);
+    json_key(j, "meters");
+    json_arr_open(j);
+    for (int i = 0; i < CFG_NUM_METERS; i++) json_str(j, cfg_meter_names[i]);
+    json_arr_close(j);
+    json_kint(j, "max_steps", s->cfg.environment.max_steps);
+    json_key(j, "speed");
+    json_num_prec(j, x->speed, 6);
+    json_kbool(j, "playing", false);
+    json_kbool(j, "follow_latest", false);
+    /* world: the text built at start-up, as in the training hello; grid, actions and
+     * meters above stay for clients that predate it. */
+    json_key(j, "world");
+    json_raw(j, s->world, s->world_len);
+    json_obj_close(j);
+    send_out(x, OQ_RECORD);
     free(info);
 }
 
@@ -297,15 +330,18 @@ sess_t *sess_create(srv_t *s, conn_t *c, char *err, size_t errlen) {
     x->s = s;
     x->c = c;
     x->speed = 10;
+    json_init_dyn(&x->out);
     uint64_t seed =
         s->cfg.training.seed ^ (++s->sess_seed * 0x9e3779b97f4a7c15ULL) ^ (uint64_t)time(NULL);
     if (env_init(&x->env, &s->cfg.environment, seed) < 0) {
         snprintf(err, errlen, "the config's environment cannot be run");
+        json_free(&x->out);
         free(x);
         return NULL;
     }
     x->pol = policy_create(&s->cfg, seed, err, errlen);
     if (!x->pol) {
+        json_free(&x->out);
         free(x);
         return NULL;
     }
@@ -320,7 +356,9 @@ sess_t *sess_create(srv_t *s, conn_t *c, char *err, size_t errlen) {
         x->untrained = true;
         char why[512];
         snprintf(why, sizeof why, "%s: playing the untrained policy",
-                 r == 1 ? "no checkpoint yet" : lerr);
+                 r == 1    ? "no checkpoint yet"
+                 : r == -2 ? "no usable 'latest' checkpoint"
+                           : lerr);
         send_model_loaded(x, why);
     }
     start_episode(x);
@@ -330,6 +368,7 @@ sess_t *sess_create(srv_t *s, conn_t *c, char *err, size_t errlen) {
 static void on_timer_closed(uv_handle_t *h) {
     sess_t *x = h->data;
     policy_free(x->pol);
+    json_free(&x->out);
     free(x);
 }
 
@@ -346,7 +385,7 @@ void sess_command(sess_t *x, const smsg_command *cmd) {
             int r = load_model(x, cmd->model, err, sizeof err);
             if (r < 0) {
                 char e[480];
-                if (strstr(err, "no such") || strstr(err, "not found") || strstr(err, "unknown"))
+                if (r == -2)
                     snprintf(e, sizeof e, "unknown model '%s'", cmd->model);
                 else
                     snprintf(e, sizeof e, "checkpoint refused: %s", err);

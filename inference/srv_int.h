@@ -10,6 +10,8 @@
 
 #include "common/ckpt.h"
 #include "common/config.h"
+#include "common/json.h"
+#include "inference/admit.h"
 #include "inference/hist.h"
 #include "inference/outq.h"
 #include "inference/server.h"
@@ -77,6 +79,7 @@ struct srv {
     conn_t *trainer;
 
     oq_pool pool;
+    admit_t admit; /* connections that have not completed a request (admit.h) */
     hist_t hist;
     oq_msg *hello; /* cached training hello, NULL when stale */
     /* The config's world (inference/wdesc.h), serialized once at start-up: it never changes
@@ -99,7 +102,8 @@ struct srv {
     /* metrics */
     uint64_t conn_total[EP_COUNT], msgs_in[EP_COUNT], msgs_out[EP_COUNT];
     uint64_t refused_max, refused_origin, refused_token, refused_busy, refused_sessions;
-    uint64_t slow_closes, http_requests;
+    uint64_t refused_host;
+    uint64_t slow_closes, http_requests, trainer_refused;
 
     uv_timer_t tick;       /* 1 s housekeeping: slow clients */
     uv_timer_t stop_timer; /* bounds the wait for close frames */
@@ -113,8 +117,7 @@ struct srv {
     uint64_t sess_seed;
 
     unsigned char *scratch; /* LWS_PRE + SRV_CHUNK bytes for lws_write */
-    char *buf;              /* building area for responses */
-    size_t buf_cap;
+    json_buf jb;            /* building area for responses (dynamic, reused) */
 };
 
 #define SRV_CHUNK (32 * 1024)

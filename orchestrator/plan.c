@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/addr.h"
 #include "common/err.h"
 #include "common/fs.h"
 #include "orchestrator/logmux.h"
@@ -223,10 +224,9 @@ static void build_children(plan_t *p) {
     set_arg(s, "%s", p->host);
     set_arg(s, "--frontend-port"); /* the dev frontend's origin is allowed on /ws */
     set_arg(s, "%d", p->frontend_port);
-    if (p->access_token[0]) {
-        set_arg(s, "--token");
-        set_arg(s, "%s", p->access_token);
-    }
+    /* The access token goes in the server's environment, never on its command line:
+     * /proc/PID/cmdline (ps) is readable by every local user. */
+    if (p->access_token[0]) set_env(s, "RD_ACCESS_TOKEN=%s", p->access_token);
     if (p->frontend == CLI_FRONTEND_STATIC) {
         set_arg(s, "--static");
         set_arg(s, "%s/frontend/dist", p->root);
@@ -440,8 +440,8 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
     if (random_hex(p->token) != 0)
         return err_set(err, errlen, "getrandom: %s (no token for the trainer link)",
                        strerror(errno));
-    bool loopback =
-        !strncmp(p->host, "127.", 4) || !strcmp(p->host, "::1") || !strcmp(p->host, "localhost");
+    /* The server's rule (common/addr.h): the URL carries a token exactly when it asks. */
+    bool loopback = addr_is_loopback_name(p->host);
     int url_port = p->frontend == CLI_FRONTEND_DEV ? p->frontend_port : p->port;
     /* An IPv6 literal goes in brackets in a URL. */
     const char *url_host = loopback ? p->connect_host : p->host;

@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     /* The same bytes as a history record. */
     hist_t h;
-    if (hist_init(&h, 4) == 0) {
+    if (hist_init(&h, 4, 4096) == 0) {
         for (int i = 0; i < 9; i++) hist_add(&h, text, size);
         char *arr = malloc(hist_array_size(&h));
         if (arr) {

@@ -230,14 +230,14 @@ START_TEST(test_link_with_real_server) {
     /* A second trainer, wrong token or right, while one is linked: refused; the linked one
      * stays the job's trainer (its status still reaches the viewer, its link never
      * dropped) and the viewer sees no second trainer_connected. */
+    static const char paused[] = "{\"type\":\"status\",\"status\":\"paused\"}";
     const char *tokens[] = {"wrong", "tok-123"};
     for (int k = 0; k < 2; k++) {
         bad = open_link(port, "/ws/trainer", tokens[k]);
         link_set_hello(bad, hello, sizeof hello - 1);
         ck_assert_int_eq(link_send(bad, LINK_RECORD, bad_ep, sizeof bad_ep - 1), 0);
         sleep_ms(500);
-        ck_assert_int_eq(
-            link_send(tr, LINK_RECORD, "{\"type\":\"status\",\"status\":\"paused\"}", 36), 0);
+        ck_assert_int_eq(link_send(tr, LINK_RECORD, paused, sizeof paused - 1), 0);
         j = next_of_type_without(viewer, "status", BAD_EPISODE);
         ck_assert_ptr_nonnull(j);
         cJSON_Delete(j);

@@ -308,7 +308,9 @@ START_TEST(binary_and_oversized_frames) {
 END_TEST
 
 START_TEST(max_clients_and_origin) {
-    start("[unified_server]\nmax_clients_per_job = 2\nfrontend_port = 5173\n", NULL);
+    start("[unified_server]\nmax_clients_per_job = 2\nfrontend_port = 5173\n"
+          "allowed_hosts = \"other.example, demo.example\"\n",
+          NULL);
     wsc_t a, b, c, d;
     viewer_connect(&a);
     viewer_connect(&b);
@@ -342,6 +344,13 @@ START_TEST(max_clients_and_origin) {
                                  5000, &http, err, sizeof err),
                      -1);
     ck_assert_int_eq(http, 403);
+    /* A name that is not the server's (DNS rebinding: a page whose own name resolves to
+     * us, so its Origin matches its Host) is refused before the Origin is looked at. */
+    ck_assert_int_eq(wsc_connect(&d, sp.port, "/ws/training",
+                                 "Host: evil.example:8766\r\nOrigin: http://evil.example:8766\r\n",
+                                 5000, &http, err, sizeof err),
+                     -1);
+    ck_assert_int_eq(http, 421);
     char origin[128];
     snprintf(origin, sizeof origin, "Origin: http://127.0.0.1:%d\r\n", sp.port);
     /* Slots free again once the first clients are gone. */

@@ -30,6 +30,7 @@
 
 #include "common/clk.h"
 #include "common/config.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "common/nn.h"
 #include "common/pdeath.h"
@@ -67,6 +68,19 @@ static void send_record(app_t *a, const char *json) {
     if (a->link) link_send(a->link, LINK_RECORD, json, strlen(json));
 }
 
+/* Starts a->msg as {"type":TYPE ... (the caller closes it and sends it with send_built). */
+static json_buf *begin_msg(app_t *a, json_buf *j, const char *type) {
+    json_init_fixed(j, a->msg, sizeof a->msg);
+    json_obj_open(j);
+    json_kstr(j, "type", type);
+    return j;
+}
+
+static void send_built(app_t *a, json_buf *j, link_kind kind) {
+    json_obj_close(j);
+    if (a->link && json_ok(j)) link_send(a->link, kind, a->msg, j->len);
+}
+
 static void set_status(app_t *a, trainer_status s) {
     a->t.status = s;
     /* On every change, and at least every 10 s (PROTOCOL §4.1). */
@@ -74,12 +88,14 @@ static void set_status(app_t *a, trainer_status s) {
     a->last_status = clk_mono();
     a->sent_status = s;
     trainer_write_progress(&a->t);
-    snprintf(a->msg, sizeof a->msg,
-             "{\"type\":\"status\",\"status\":\"%s\",\"episode\":%" PRId64 ",\"total\":%" PRId64
-             ",\"speed\":%d,\"visual\":%s}",
-             trainer_status_names[s], a->t.st.episode, a->t.target_episodes, a->ctl.speed,
-             a->ctl.visual ? "true" : "false");
-    send_record(a, a->msg);
+    json_buf j;
+    begin_msg(a, &j, "status");
+    json_kstr(&j, "status", trainer_status_names[s]);
+    json_kint(&j, "episode", a->t.st.episode);
+    json_kint(&j, "total", a->t.target_episodes);
+    json_kint(&j, "speed", a->ctl.speed);
+    json_kbool(&j, "visual", a->ctl.visual);
+    send_built(a, &j, LINK_RECORD);
 }
 
 /* The `checkpoint` message for the last checkpoint written (or resumed from). */
@@ -91,12 +107,16 @@ static void announce_checkpoint(app_t *a, bool is_best) {
     else
         log_info("checkpoint %s at episode %" PRId64 "%s", t->saved_path, t->saved_episode,
                  is_best ? " (best)" : "");
-    snprintf(a->msg, sizeof a->msg,
-             "{\"type\":\"checkpoint\",\"episode\":%" PRId64 ",\"episode_step\":%" PRId32
-             ",\"name\":\"%s\",\"path\":\"%s\",\"best\":%s,\"score\":%.2f}",
-             t->saved_episode, t->saved_episode_step, t->saved_name, t->saved_path,
-             is_best ? "true" : "false", t->st.last_score);
-    send_record(a, a->msg);
+    json_buf j;
+    begin_msg(a, &j, "checkpoint");
+    json_kint(&j, "episode", t->saved_episode);
+    json_kint(&j, "episode_step", t->saved_episode_step);
+    json_kstr(&j, "name", t->saved_name);
+    json_kstr(&j, "path", t->saved_path); /* any bytes a run directory's name may hold */
+    json_kbool(&j, "best", is_best);
+    json_key(&j, "score");
+    json_num_prec(&j, t->st.last_score, 7);
+    send_built(a, &j, LINK_RECORD);
 }
 
 /* Writes a checkpoint unless the one on disk already holds exactly this state (the env
@@ -207,32 +227,52 @@ static void after_step(void *ctx, int action, const float *q, float reward) {
         dqn_greedy(&a->t.dqn, a->t.obs, 0, qbuf);
         q = qbuf;
     }
-    char *p = a->msg, *end = a->msg + sizeof a->msg;
-    p += snprintf(p, (size_t)(end - p),
-                  "{\"type\":\"frame\",\"episode\":%" PRId64 ",\"step\":%d,\"grid\":{\"width\":%d,"
-                  "\"height\":%d,\"agent\":{\"x\":%d,\"y\":%d}",
-                  a->t.st.episode + 1, e->step, e->cfg->width, e->cfg->height, e->x, e->y);
+    /* Q-values that are not finite (a diverged network) go out as null. */
+    json_buf j;
+    begin_msg(a, &j, "frame");
+    json_kint(&j, "episode", a->t.st.episode + 1);
+    json_kint(&j, "step", e->step);
+    json_key(&j, "grid");
+    json_obj_open(&j);
+    json_kint(&j, "width", e->cfg->width);
+    json_kint(&j, "height", e->cfg->height);
+    json_key(&j, "agent");
+    json_obj_open(&j);
+    json_kint(&j, "x", e->x);
+    json_kint(&j, "y", e->y);
+    json_obj_close(&j);
     if (!a->sent_affordances) {
         /* PROTOCOL §4.1: the affordances may come only in an episode's first frame. */
         a->sent_affordances = true;
-        p += snprintf(p, (size_t)(end - p), ",\"affordances\":[");
-        for (int i = 0; i < e->cfg->n_affordances && end - p > 128; i++)
-            p += snprintf(p, (size_t)(end - p), "%s{\"name\":\"%s\",\"x\":%d,\"y\":%d}",
-                          i ? "," : "", e->cfg->affordances[i].name, e->cfg->affordances[i].x,
-                          e->cfg->affordances[i].y);
-        p += snprintf(p, (size_t)(end - p), "]");
+        json_key(&j, "affordances");
+        json_arr_open(&j);
+        for (int i = 0; i < e->cfg->n_affordances; i++) {
+            json_obj_open(&j);
+            json_kstr(&j, "name", e->cfg->affordances[i].name);
+            json_kint(&j, "x", e->cfg->affordances[i].x);
+            json_kint(&j, "y", e->cfg->affordances[i].y);
+            json_obj_close(&j);
+        }
+        json_arr_close(&j);
     }
-    p += snprintf(p, (size_t)(end - p),
-                  "},\"action\":\"%s\",\"reward\":%.3f,\"multiplier\":%.3f,\"meters\":{",
-                  env_action_names[action], reward, e->multiplier);
-    for (int m = 0; m < CFG_NUM_METERS; m++)
-        p += snprintf(p, (size_t)(end - p), "%s\"%s\":%.4f", m ? "," : "", cfg_meter_names[m],
-                      e->meters[m]);
-    p += snprintf(p, (size_t)(end - p), "},\"q_values\":[");
-    for (int i = 0; i < ENV_NUM_ACTIONS; i++)
-        p += snprintf(p, (size_t)(end - p), "%s%.4f", i ? "," : "", q[i]);
-    p += snprintf(p, (size_t)(end - p), "]}");
-    link_send(a->link, LINK_FRAME, a->msg, (size_t)(p - a->msg));
+    json_obj_close(&j);
+    json_kstr(&j, "action", env_action_names[action]);
+    json_key(&j, "reward");
+    json_num_prec(&j, reward, 4);
+    json_key(&j, "multiplier");
+    json_num_prec(&j, e->multiplier, 4);
+    json_key(&j, "meters");
+    json_obj_open(&j);
+    for (int m = 0; m < CFG_NUM_METERS; m++) {
+        json_key(&j, cfg_meter_names[m]);
+        json_num_prec(&j, e->meters[m], 4);
+    }
+    json_obj_close(&j);
+    json_key(&j, "q_values");
+    json_arr_open(&j);
+    for (int i = 0; i < ENV_NUM_ACTIONS; i++) json_num_prec(&j, q[i], 5);
+    json_arr_close(&j);
+    send_built(a, &j, LINK_FRAME);
 }
 
 static void usage(FILE *f) {
@@ -358,13 +398,17 @@ int main(int argc, char **argv) {
         snprintf(base, sizeof base, "%s", run_dir);
         for (size_t n = strlen(base); n > 1 && base[n - 1] == '/'; n--) base[n - 1] = 0;
         const char *slash = strrchr(base, '/');
-        snprintf(a->msg, sizeof a->msg,
-                 "{\"type\":\"hello\",\"job_id\":\"%s\",\"config\":\"%s\",\"run_dir\":\"%s\","
-                 "\"total_episodes\":%" PRId64 ",\"episode\":%" PRId64 ",\"resumed_from\":%" PRId64
-                 ",\"pid\":%d}",
-                 slash && slash[1] ? slash + 1 : base, cfg.name, run_dir, t->target_episodes,
-                 t->st.episode, t->resumed_episode, (int)getpid());
-        link_set_hello(a->link, a->msg, strlen(a->msg));
+        json_buf j;
+        begin_msg(a, &j, "hello");
+        json_kstr(&j, "job_id", slash && slash[1] ? slash + 1 : base);
+        json_kstr(&j, "config", cfg.name);
+        json_kstr(&j, "run_dir", run_dir); /* a name may hold quotes, backslashes, any byte */
+        json_kint(&j, "total_episodes", t->target_episodes);
+        json_kint(&j, "episode", t->st.episode);
+        json_kint(&j, "resumed_from", t->resumed_episode);
+        json_kint(&j, "pid", (long long)getpid());
+        json_obj_close(&j);
+        if (json_ok(&j)) link_set_hello(a->link, a->msg, j.len);
     }
 
     trainer_hooks hooks = {.before_step = before_step, .after_step = after_step, .ctx = a};

@@ -13,6 +13,7 @@
 #include "common/clk.h"
 #include "common/fs.h"
 #include "common/le.h"
+#include "common/json.h"
 #include "common/log.h"
 
 const char *const trainer_status_names[5] = {"running", "paused", "stopped", "completed", "failed"};
@@ -644,15 +645,31 @@ int trainer_write_progress(trainer_t *t) {
                      ? t->sec_per_episode * (double)(t->target_episodes - t->st.episode)
                      : -1;
     if (eta < 0 && t->st.episode >= t->target_episodes) eta = 0;
-    int n = snprintf(buf, sizeof buf,
-                     "{\"status\":\"%s\",\"episode\":%" PRId64 ",\"total\":%" PRId64
-                     ",\"steps\":%" PRId64 ",\"steps_per_second\":%.1f,\"eta_seconds\":%.1f,"
-                     "\"multiplier\":%.3f,\"stage\":%d,\"best\":%.2f,\"epsilon\":%.4f,"
-                     "\"timestamp\":%.3f,\"pid\":%d}\n",
-                     trainer_status_names[t->status], t->st.episode, t->target_episodes,
-                     t->st.steps, t->ema_sps, eta, trainer_multiplier(t), t->st.stage,
-                     t->st.best_score, trainer_epsilon(t), clk_wall(), (int)getpid());
-    return fs_write_atomic(path, buf, (size_t)n, 0, NULL, 0);
+    json_buf j;
+    json_init_fixed(&j, buf, sizeof buf);
+    json_obj_open(&j);
+    json_kstr(&j, "status", trainer_status_names[t->status]);
+    json_kint(&j, "episode", t->st.episode);
+    json_kint(&j, "total", t->target_episodes);
+    json_kint(&j, "steps", t->st.steps);
+    json_key(&j, "steps_per_second");
+    json_num_prec(&j, t->ema_sps, 7);
+    json_key(&j, "eta_seconds");
+    json_num_prec(&j, eta, 7);
+    json_key(&j, "multiplier");
+    json_num_prec(&j, trainer_multiplier(t), 4);
+    json_kint(&j, "stage", t->st.stage);
+    json_key(&j, "best");
+    json_num_prec(&j, t->st.best_score, 7);
+    json_key(&j, "epsilon");
+    json_num_prec(&j, trainer_epsilon(t), 5);
+    json_key(&j, "timestamp");
+    json_num_prec(&j, clk_wall(), 13);
+    json_kint(&j, "pid", (long long)getpid());
+    json_obj_close(&j);
+    json_append(&j, "\n", 1);
+    if (!json_ok(&j)) return -1;
+    return fs_write_atomic(path, buf, j.len, 0, NULL, 0);
 }
 
 int trainer_end_episode(trainer_t *t, const trainer_episode_result *res, double seconds, char *json,
@@ -706,31 +723,51 @@ int trainer_end_episode(trainer_t *t, const trainer_episode_result *res, double 
     double eta = t->sec_per_episode * (double)(t->target_episodes - t->st.episode);
     if (eta < 0) eta = 0;
     if (res->steps > t->st.best_steps) t->st.best_steps = res->steps;
-    char loss[32], etas[32], evals[48] = "";
+    /* The record (PROTOCOL §4.1): a line of metrics.jsonl, and with "type" the message. A
+     * loss that is not finite (a diverged network) is written as null, never as nan. */
+    char rec[768];
+    json_buf j;
+    json_init_fixed(&j, rec, sizeof rec);
+    json_obj_open(&j);
+    json_kint(&j, "episode", t->st.episode);
+    json_kint(&j, "steps", res->steps);
+    json_key(&j, "total_reward");
+    json_num_prec(&j, res->total_reward, 9);
+    json_key(&j, "epsilon");
+    json_num_prec(&j, eps, 5);
+    json_key(&j, "loss");
     if (res->loss_valid)
-        snprintf(loss, sizeof loss, "%.6f", res->loss);
+        json_num_prec(&j, res->loss, 7);
     else
-        snprintf(loss, sizeof loss, "null");
+        json_null(&j);
+    json_key(&j, "steps_per_second");
+    json_num_prec(&j, t->ema_sps, 7);
+    json_key(&j, "eta_seconds");
     if (t->sec_per_episode > 0)
-        snprintf(etas, sizeof etas, "%.1f", eta);
+        json_num_prec(&j, eta, 7);
     else
-        snprintf(etas, sizeof etas, "null");
-    if (t->st.last_score >= 0)
-        snprintf(evals, sizeof evals, ",\"eval_score\":%.2f", t->st.last_score);
-    char body[768];
-    snprintf(body, sizeof body,
-             "\"episode\":%" PRId64 ",\"steps\":%d,\"total_reward\":%.3f,"
-             "\"epsilon\":%.4f,\"loss\":%s,\"steps_per_second\":%.1f,"
-             "\"eta_seconds\":%s,\"best\":%d,\"multiplier\":%.3f,\"stage\":%d,"
-             "\"outcome\":\"%s\"%s,\"timestamp\":%.3f",
-             t->st.episode, res->steps, res->total_reward, eps, loss, t->ema_sps, etas,
-             t->st.best_steps, mult, t->st.stage, env_outcome_names[res->outcome], evals,
-             clk_wall());
-    if (fprintf(t->metrics, "{%s}\n", body) < 0 || fflush(t->metrics) != 0) {
+        json_null(&j);
+    json_kint(&j, "best", t->st.best_steps);
+    json_key(&j, "multiplier");
+    json_num_prec(&j, mult, 4);
+    json_kint(&j, "stage", t->st.stage);
+    json_kstr(&j, "outcome", env_outcome_names[res->outcome]);
+    if (t->st.last_score >= 0) {
+        json_key(&j, "eval_score");
+        json_num_prec(&j, t->st.last_score, 7);
+    }
+    json_key(&j, "timestamp");
+    json_num_prec(&j, clk_wall(), 13);
+    json_obj_close(&j);
+    if (!json_ok(&j)) {
+        snprintf(err, errlen, "episode record over %zu bytes", sizeof rec);
+        return -1;
+    }
+    if (fprintf(t->metrics, "%s\n", rec) < 0 || fflush(t->metrics) != 0) {
         snprintf(err, errlen, "%s/metrics.jsonl: %s", t->run_dir, strerror(errno));
         return -1;
     }
-    if (json) snprintf(json, jsonlen, "{\"type\":\"episode\",%s}", body);
+    if (json) snprintf(json, jsonlen, "{\"type\":\"episode\",%s", rec + 1);
     if (t->tb) {
         double now = clk_wall();
         tb_scalar(t->tb, "episode/steps", t->st.episode, now, (float)res->steps);

@@ -97,6 +97,14 @@ static void consume(wsc_t *c, size_t n) {
     c->in_len -= n;
 }
 
+/* Our Host line, unless extra_headers has one (tests of other names for the server). */
+static void host_line(char *out, size_t cap, int port, const char *extra_headers) {
+    out[0] = 0;
+    if (!extra_headers ||
+        (strncasecmp(extra_headers, "Host:", 5) != 0 && !strcasestr(extra_headers, "\r\nHost:")))
+        snprintf(out, cap, "Host: 127.0.0.1:%d\r\n", port);
+}
+
 int wsc_connect(wsc_t *c, int port, const char *path, const char *extra_headers, int timeout_ms,
                 int *http_status, char *err, size_t errlen) {
     memset(c, 0, sizeof *c);
@@ -105,11 +113,8 @@ int wsc_connect(wsc_t *c, int port, const char *path, const char *extra_headers,
     int fd = tcp_connect(port, err, errlen);
     if (fd < 0) return -1;
     c->fd = fd;
-    /* A Host line in extra_headers replaces ours (tests of other names for the server). */
-    char host[64] = "";
-    if (!extra_headers ||
-        (strncasecmp(extra_headers, "Host:", 5) != 0 && !strcasestr(extra_headers, "\r\nHost:")))
-        snprintf(host, sizeof host, "Host: 127.0.0.1:%d\r\n", port);
+    char host[64];
+    host_line(host, sizeof host, port, extra_headers);
     char req[4096];
     int n = snprintf(req, sizeof req,
                      "GET %s HTTP/1.1\r\n%sUpgrade: websocket\r\n"
@@ -360,10 +365,10 @@ int wsc_http(int port, const char *method, const char *path, const char *extra_h
              size_t errlen) {
     int fd = tcp_connect(port, err, errlen);
     if (fd < 0) return -1;
-    char req[4096];
-    int n = snprintf(req, sizeof req,
-                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n%s%s\r\n",
-                     method, path, port, strcmp(method, "POST") == 0 ? "Content-Length: 0\r\n" : "",
+    char req[4096], host[64];
+    host_line(host, sizeof host, port, extra_headers);
+    int n = snprintf(req, sizeof req, "%s %s HTTP/1.1\r\n%sConnection: close\r\n%s%s\r\n", method,
+                     path, host, strcmp(method, "POST") == 0 ? "Content-Length: 0\r\n" : "",
                      extra_headers ? extra_headers : "");
     size_t len;
     char *buf = http_exchange(fd, req, (size_t)n, timeout_ms, &len);

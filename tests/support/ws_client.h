@@ -46,7 +46,8 @@ void wsc_close(wsc_t *c);
  * slow readers shrink it. */
 void wsc_set_rcvbuf(int bytes);
 
-/* One HTTP/1.1 request (Connection: close) to 127.0.0.1:port. extra_headers as above. The
+/* One HTTP/1.1 request (Connection: close) to 127.0.0.1:port. extra_headers as above (a
+ * Host line there replaces ours; a POST has no body). The
  * body (NUL-terminated, truncated to cap) goes to body, response headers to headers
  * (may be NULL). Returns the status code, or -1 with err. */
 int wsc_http(int port, const char *method, const char *path, const char *extra_headers,
