@@ -312,11 +312,8 @@ static int check_writable(const char *dir, char *err, size_t errlen) {
     return 0;
 }
 
-int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
-    memset(p, 0, sizeof *p);
-    find_dirs(p);
-
-    /* 1. The config. */
+/* The config: the built-in defaults, with the file --config names over them. */
+static int load_config(plan_t *p, const cli_options *o, char *err, size_t errlen) {
     cfg_defaults(&p->cfg);
     if (o->config) {
         char configs[PATH_MAX + 16];
@@ -330,8 +327,11 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
         if (realpath(p->config_path, abs))
             snprintf(p->config_path, sizeof p->config_path, "%s", abs);
     }
+    return 0;
+}
 
-    /* 2. Command-line values over the config's. */
+/* Command-line values over the config's. */
+static int apply_flags(plan_t *p, const cli_options *o, char *err, size_t errlen) {
     snprintf(p->host, sizeof p->host, "%s", o->host ? o->host : p->cfg.server.host);
     if (!strcmp(p->host, "0.0.0.0") || !strcmp(p->host, "::") || !p->host[0])
         snprintf(p->connect_host, sizeof p->connect_host, "127.0.0.1");
@@ -346,8 +346,11 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
     p->color_mode = o->color == CLI_COLOR_ALWAYS ? 1 : o->color == CLI_COLOR_NEVER ? 2 : 0;
     if (p->port < 1 || p->port > 65535)
         return err_set(err, errlen, "[unified_server] inference_port: %d is not a port", p->port);
+    return 0;
+}
 
-    /* 3. The frontend mode, and what it needs. */
+/* The frontend mode, and what it needs. */
+static int choose_frontend(plan_t *p, const cli_options *o, char *err, size_t errlen) {
     char nm[PATH_MAX + 32], dist[PATH_MAX + 32];
     snprintf(nm, sizeof nm, "%s/frontend/node_modules", p->root);
     snprintf(dist, sizeof dist, "%s/frontend/dist/index.html", p->root);
@@ -374,8 +377,11 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
             "--frontend static: %s is missing (run scripts/bootstrap to build it); or use "
             "--frontend none",
             dist);
+    return 0;
+}
 
-    /* 4. Ports: free now, and not the same twice. */
+/* Ports: free now, and not the same twice. */
+static int check_ports(plan_t *p, char *err, size_t errlen) {
     if (check_port(p, p->port, "--port", err, errlen)) return -1;
     if (p->frontend == CLI_FRONTEND_DEV) {
         if (p->frontend_port == p->port)
@@ -383,8 +389,11 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
                            p->port);
         if (check_port(p, p->frontend_port, "--frontend-port", err, errlen)) return -1;
     }
+    return 0;
+}
 
-    /* 5. The run directory. */
+/* The run directory. */
+static int choose_run_dir(plan_t *p, const cli_options *o, char *err, size_t errlen) {
     if (o->checkpoint_dir) {
         char tmp[PATH_MAX];
         snprintf(tmp, sizeof tmp, "%s", o->checkpoint_dir);
@@ -431,8 +440,11 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
                  PATH_MAX / 2 - 1, rel);
     }
     if (check_writable(p->run_dir, err, errlen)) return -1;
+    return 0;
+}
 
-    /* 6. Browser, token, URL. */
+/* Browser, token, URL. */
+static int browser_token_url(plan_t *p, const cli_options *o, char *err, size_t errlen) {
     const char *display = getenv("DISPLAY"), *wayland = getenv("WAYLAND_DISPLAY");
     bool has_display = (display && *display) || (wayland && *wayland);
     bool ssh = getenv("SSH_CONNECTION") || getenv("SSH_TTY");
@@ -464,8 +476,11 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
         snprintf(p->url, sizeof p->url, "http://%s%s%s:%d/?token=%s", v6 ? "[" : "", url_host,
                  v6 ? "]" : "", url_port, p->access_token);
     }
+    return 0;
+}
 
-    /* 7. Our own programs, beside run_demo (a missing one would only show as a crash loop). */
+/* Our own programs, beside run_demo (a missing one would only show as a crash loop). */
+static int check_programs(plan_t *p, char *err, size_t errlen) {
     static const char *const progs[] = {"rd_exec", "trainer", "server"};
     for (int i = 0; i < 3; i++) {
         if (i == 1 && p->cfg.processes[CFG_PROC_TRAINER].argc > 0) continue;
@@ -477,6 +492,21 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
                            strerror(errno));
     }
 
+    build_children(p);
+    return 0;
+    return 0;
+}
+
+int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
+    memset(p, 0, sizeof *p);
+    find_dirs(p);
+    /* In this order: each step uses what the ones before it decided (the config holds the
+     * defaults the flags override; the URL needs the frontend mode and the ports). */
+    if (load_config(p, o, err, errlen) != 0 || apply_flags(p, o, err, errlen) != 0 ||
+        choose_frontend(p, o, err, errlen) != 0 || check_ports(p, err, errlen) != 0 ||
+        choose_run_dir(p, o, err, errlen) != 0 || browser_token_url(p, o, err, errlen) != 0 ||
+        check_programs(p, err, errlen) != 0)
+        return -1;
     build_children(p);
     return 0;
 }
