@@ -162,7 +162,8 @@ START_TEST(sigint_at_random_instants_then_resume) {
 }
 END_TEST
 
-/* The real trainer killed mid-run is restarted and resumes from its last checkpoint. */
+/* The real trainer killed mid-run is restarted and resumes from its last checkpoint (its
+ * own "resumed from" line, at an episode no earlier than the checkpoint seen). */
 START_TEST(trainer_crash_restarts_and_resumes) {
     require_real();
     char cfgp[512], dir[512];
@@ -184,12 +185,19 @@ START_TEST(trainer_crash_restarts_and_resumes) {
     ck_assert_int_gt(trainer, 0);
     kill(trainer, SIGKILL);
     ck_assert(h_wait_output(h_out, "restarting in", 10000));
-    ck_assert(h_wait_output(h_out, "resumed from", 30000));
+    /* The trainer's own line (the server's "trainer hello: ... resumed from 0" of the first
+     * start must not count): it resumed from a checkpoint, at episode 5 or later. */
+    ck_assert_msg(h_wait_output(h_out, "trainer: resumed from ", 30000),
+                  "the restarted trainer did not resume from a checkpoint");
     kill(pid, SIGINT);
     int st = h_wait(pid, 30000);
     char *out = h_read(h_out);
     ck_assert_msg(h_code(st) == 130, "exit %d:\n%s", h_code(st), out);
     ck_assert_ptr_nonnull(strstr(out, "trainer exited (killed by signal 9"));
+    const char *res = strstr(out, "trainer: resumed from ");
+    const char *at = res ? strstr(res, " at episode ") : NULL;
+    ck_assert_msg(at && atol(at + 12) >= 5, "resumed before the checkpoint it waited for:\n%s",
+                  out);
     free(out);
     ck_assert_int_eq(h_survivors(1000), 0);
 }
