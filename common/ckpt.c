@@ -936,33 +936,9 @@ done:
     closedir(d);
 }
 
-int ckpt_save(const char *dir, const char *name, const ckpt_header *h, const ckpt_section *s, int n,
-              bool is_best, int keep, char *err, size_t errlen) {
-    size_t nlen = strlen(name);
-    if (!ckpt_name_ok(name, nlen) || !strcmp(name, "latest") || !strcmp(name, "best") ||
-        nlen + 5 > CKPT_NAME_MAX) {
-        err_at(err, errlen, dir, "invalid checkpoint name '%.64s'", name);
-        return -1;
-    }
-    if (n < 0 || n > CKPT_MAX_SECTIONS || (n > 0 && !s)) {
-        err_at(err, errlen, dir, "invalid section count %d", n);
-        return -1;
-    }
-    for (int i = 0; i < n; i++) {
-        bool dup = false;
-        for (int j = 0; j < i; j++) dup |= s[j].tag == s[i].tag;
-        if (dup || (s[i].len && !s[i].data)) {
-            err_at(err, errlen, dir, "invalid section %d (%s)", i,
-                   dup ? "duplicate tag" : "no data");
-            return -1;
-        }
-    }
-    if (fs_mkdir_p(dir, FS_SYNC) != 0) {
-        err_at(err, errlen, dir, "cannot create: %s", strerror(errno));
-        return -1;
-    }
-    ckpt_clean_stale(dir);
-
+/* Encodes header and sections and writes dir/fname crash-safely. 0 or -1 with err. */
+static int ckpt_write_sections(const char *dir, const char *fname, const ckpt_header *h,
+                               const ckpt_section *s, int n, char *err, size_t errlen) {
     uint32_t hl = ckpt_header_len((uint32_t)n);
     uint8_t *head = calloc(1, hl);
     uint64_t *offs = malloc(sizeof *offs * (size_t)(n ? n : 1));
@@ -1011,19 +987,72 @@ int ckpt_save(const char *dir, const char *name, const ckpt_header *h, const ckp
     }
     crc = crc32c_update(crc, zeros, (size_t)(ckpt_align8(pos) - pos));
 
+    if (ckpt_write_atomic_file(dir, fname, head, hl, s, n, offs, crc, true, err, errlen) != 0)
+        goto done;
+    rc = 0;
+done:
+    free(head);
+    free(offs);
+    return rc;
+}
+
+int ckpt_save(const char *dir, const char *name, const ckpt_header *h, const ckpt_section *s, int n,
+              bool is_best, int keep, char *err, size_t errlen) {
+    size_t nlen = strlen(name);
+    if (!ckpt_name_ok(name, nlen) || !strcmp(name, "latest") || !strcmp(name, "best") ||
+        nlen + 5 > CKPT_NAME_MAX) {
+        err_at(err, errlen, dir, "invalid checkpoint name '%.64s'", name);
+        return -1;
+    }
+    if (n < 0 || n > CKPT_MAX_SECTIONS || (n > 0 && !s)) {
+        err_at(err, errlen, dir, "invalid section count %d", n);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        bool dup = false;
+        for (int j = 0; j < i; j++) dup |= s[j].tag == s[i].tag;
+        if (dup || (s[i].len && !s[i].data)) {
+            err_at(err, errlen, dir, "invalid section %d (%s)", i,
+                   dup ? "duplicate tag" : "no data");
+            return -1;
+        }
+    }
+    if (fs_mkdir_p(dir, FS_SYNC) != 0) {
+        err_at(err, errlen, dir, "cannot create: %s", strerror(errno));
+        return -1;
+    }
+    ckpt_clean_stale(dir);
+
     /* Order matters for crash safety: the checkpoint is complete and durable before any
      * pointer names it, and old files are deleted only once the pointers have moved. A crash
      * between any two steps leaves every pointer naming a complete file. */
     char fname[CKPT_NAME_MAX + 8];
     snprintf(fname, sizeof fname, "%s.ckpt", name);
-    if (ckpt_write_atomic_file(dir, fname, head, hl, s, n, offs, crc, true, err, errlen) != 0)
-        goto done;
+    int rc = -1;
+    if (ckpt_write_sections(dir, fname, h, s, n, err, errlen) != 0) goto done;
     if (ckpt_write_pointer(dir, "latest", fname, err, errlen) != 0) goto done;
     if (is_best && ckpt_write_pointer(dir, "best", fname, err, errlen) != 0) goto done;
     ckpt_retain(dir, keep, fname);
     rc = 0;
 done:
-    free(head);
-    free(offs);
+    return rc;
+}
+
+int ckpt_drop_section(const char *path, uint32_t tag, char *err, size_t errlen) {
+    ckpt_file *f = ckpt_open(path, 0, err, errlen);
+    if (!f) return -1;
+    int rc = 0;
+    if (ckpt_find(&f->m, tag)) {
+        ckpt_section keep[CKPT_MAX_SECTIONS];
+        int n = 0;
+        for (uint32_t i = 0; i < f->m.n; i++)
+            if (f->m.sec[i].tag != tag)
+                keep[n++] =
+                    (ckpt_section){f->m.sec[i].tag, f->buf + f->m.sec[i].off, f->m.sec[i].len};
+        char dir[CFG_PATH_MAX];
+        const char *fname = split_path(path, dir, sizeof dir);
+        rc = ckpt_write_sections(dir, fname, &f->m.h, keep, n, err, errlen);
+    }
+    ckpt_file_free(f);
     return rc;
 }

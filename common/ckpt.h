@@ -84,6 +84,12 @@ typedef struct {
 int ckpt_save(const char *dir, const char *name, const ckpt_header *h, const ckpt_section *s, int n,
               bool is_best, int keep, char *err, size_t errlen);
 
+/* Rewrites the checkpoint at path without the section `tag`, crash-safely (a new file
+ * renamed over it), header and other sections unchanged: how the trainer keeps the replay
+ * buffer in its newest checkpoint only. 0 (also when there is no such section) or -1 with
+ * err; the file is untouched on error. */
+int ckpt_drop_section(const char *path, uint32_t tag, char *err, size_t errlen);
+
 typedef struct ckpt_file ckpt_file; /* a verified checkpoint, read into memory */
 
 /* Reads and verifies path: magic, version, size, CRC, and (unless expected_hash is 0) the

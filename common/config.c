@@ -458,11 +458,12 @@ typedef struct {
 static int load_fail(loader *l, int line, int col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static int load_fail(loader *l, int line, int col, const char *fmt, ...) {
+    /* No origin: a value from the command line (cfg_set), which has no position. */
     char where[CFG_PATH_MAX + 32];
-    snprintf(where, sizeof where, "%s:%d:%d", l->origin, line, col);
+    if (l->origin) snprintf(where, sizeof where, "%s:%d:%d", l->origin, line, col);
     va_list ap;
     va_start(ap, fmt);
-    err_vat(l->err, l->errlen, where, fmt, ap);
+    err_vat(l->err, l->errlen, l->origin ? where : NULL, fmt, ap);
     va_end(ap);
     return -1;
 }
@@ -1598,4 +1599,147 @@ uint64_t cfg_hash(const cfg_config *c) {
     for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)text[i]) * 0x100000001b3ULL;
     free(text);
     return h;
+}
+
+/* ---- single values (command line, sweep files) ---------------------------------------- */
+
+/* The section a dotted key starts with (the longest name that matches, so that
+ * "processes.trainer.restart" finds [processes.trainer]); *rest points after its dot. */
+static const section *section_of(const char *key, const char **rest) {
+    const section *best = NULL;
+    for (size_t i = 0; i < N_SECTIONS; i++) {
+        size_t n = strlen(sections[i].name);
+        if (strncmp(key, sections[i].name, n) == 0 && key[n] == '.' &&
+            (!best || n > strlen(best->name))) {
+            best = &sections[i];
+            *rest = key + n + 1;
+        }
+    }
+    return best;
+}
+
+int cfg_set_value(cfg_config *c, const char *key, const struct toml_value *v, char *err,
+                  size_t errlen) {
+    loader l = {NULL, err, errlen};
+    const char *rest = NULL;
+    const section *sec = section_of(key, &rest);
+    if (!sec) {
+        const char *dot = strrchr(key, '.');
+        if (!dot) {
+            err_set(err, errlen, "'%s' is not SECTION.KEY (e.g. agent.gamma)", key);
+            return -1;
+        }
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)(dot - key), key);
+        const char *cands[N_SECTIONS];
+        for (size_t i = 0; i < N_SECTIONS; i++) cands[i] = sections[i].name;
+        const char *sug = nearest(name, cands, N_SECTIONS);
+        if (sug)
+            err_set(err, errlen, "unknown section [%s] (did you mean [%s]?)", name, sug);
+        else
+            err_set(err, errlen,
+                    "unknown section [%s] (expected environment, agent, training, curriculum, "
+                    "unified_server or processes.trainer|server|frontend)",
+                    name);
+        return -1;
+    }
+    char where[64], field_name[64];
+    snprintf(where, sizeof where, "[%s]", sec->name);
+    /* "decay.energy": one meter of a meter table. */
+    const char *sub = strchr(rest, '.');
+    snprintf(field_name, sizeof field_name, "%.*s", sub ? (int)(sub - rest) : (int)strlen(rest),
+             rest);
+    const char *cands[32];
+    size_t n = 0;
+    const field *f = NULL;
+    for (const field *x = sec->fields; x->key && n < 32; x++) {
+        cands[n++] = x->key;
+        if (!strcmp(x->key, field_name)) f = x;
+    }
+    if (!f) {
+        const char *sug = nearest(field_name, cands, n);
+        if (sug)
+            err_set(err, errlen, "unknown key '%s' in %s (did you mean '%s'?)", field_name, where,
+                    sug);
+        else
+            err_set(err, errlen, "unknown key '%s' in %s", field_name, where);
+        return -1;
+    }
+    if (f->type == F_AFFORDANCES || f->type == F_CASCADES) {
+        err_set(err, errlen, "'%s' in %s is a list of tables: set it in a config file", f->key,
+                where);
+        return -1;
+    }
+    if (sub && f->type != F_METERS) {
+        err_set(err, errlen, "'%s' in %s has no sub-keys (got '%s')", f->key, where, rest);
+        return -1;
+    }
+    cfg_config *tmp = malloc(sizeof *tmp);
+    if (!tmp) {
+        err_set(err, errlen, "out of memory");
+        return -1;
+    }
+    *tmp = *c;
+    char *base = (char *)tmp + sec->off;
+    int rc;
+    if (sub) {
+        int m = meter_index(sub + 1);
+        char w2[96];
+        snprintf(w2, sizeof w2, "[environment.%s]", f->key);
+        if (m < 0) {
+            const char *sug = nearest(sub + 1, cfg_meter_names, CFG_NUM_METERS);
+            if (sug)
+                rc = load_fail(&l, 0, 0, "unknown key '%s' in %s (did you mean '%s'?)", sub + 1, w2,
+                               sug);
+            else
+                rc = load_fail(&l, 0, 0, "unknown key '%s' in %s", sub + 1, w2);
+        } else {
+            rc = get_double(&l, v, sub + 1, w2, (double *)(base + f->off) + m);
+        }
+    } else {
+        toml_entry e = {f->key, strlen(f->key), v->line, v->col, (toml_value *)v};
+        rc = load_field(&l, f, &e, base, where);
+    }
+    locator loc;
+    if (rc == 0 && validate_impl(tmp, err, errlen, &loc) != 0) rc = -1;
+    if (rc == 0) *c = *tmp;
+    free(tmp);
+    return rc;
+}
+
+struct toml_value *cfg_parse_value(const char *text, const struct toml_value **v) {
+    size_t tl = strlen(text);
+    char *doc = malloc(tl + 8);
+    *v = NULL;
+    if (!doc) return NULL;
+    memcpy(doc, "v = ", 4);
+    memcpy(doc + 4, text, tl);
+    memcpy(doc + 4 + tl, "\n", 2);
+    char perr[256];
+    toml_value *root = toml_parse(doc, tl + 5, perr, sizeof perr);
+    free(doc);
+    /* "1\nx = 2" parses too, as two keys: not one value. */
+    if (root && root->u.tab.len == 1 && key_is(&root->u.tab.items[0], "v"))
+        *v = root->u.tab.items[0].value;
+    if (!*v) {
+        toml_free(root);
+        root = NULL;
+    }
+    return root;
+}
+
+int cfg_set(cfg_config *c, const char *key, const char *text, char *err, size_t errlen) {
+    /* The value in TOML syntax ("0.99", "[64, 64]", "true", "\"x\""); anything that is not
+     * one TOML value (a bare word: hard, partial, 127.0.0.1) is taken as a string. */
+    const toml_value *v;
+    toml_value *root = cfg_parse_value(text, &v);
+    toml_value str = {.type = TOML_STRING, .line = 1, .col = 1};
+    if (!v) {
+        str.u.s.ptr = text;
+        str.u.s.len = strlen(text);
+        v = &str;
+    }
+    int rc = cfg_set_value(c, key, v, err, errlen);
+    toml_free(root);
+    return rc;
 }

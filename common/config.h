@@ -200,6 +200,23 @@ int cfg_resolve_path(const char *arg, const char *configs_dir, char *out, size_t
  * the loaders; exposed for values set from the command line. 0 or -1 with err. */
 int cfg_validate(const cfg_config *c, char *err, size_t errlen);
 
+struct toml_value;
+
+/* Sets one value by its dotted key as in a file ("agent.gamma", "processes.trainer.restart",
+ * "environment.decay.energy") and validates the result: on any error c is unchanged and err
+ * holds one line without a position — "unknown key 'gama' in [agent] (did you mean
+ * 'gamma'?)", "wrong type for 'gamma' in [agent]: expected a number, found a string", "'gamma'
+ * in [agent] must be between 0 and 1, got 1.5". Lists of tables (affordances, cascades)
+ * cannot be set this way. cfg_set() reads the value as TOML ("0.99", "[64, 64]"); text that
+ * is not one TOML value (hard, 127.0.0.1) is a string. 0 or -1. */
+int cfg_set_value(cfg_config *c, const char *key, const struct toml_value *v, char *err,
+                  size_t errlen);
+int cfg_set(cfg_config *c, const char *key, const char *text, char *err, size_t errlen);
+
+/* Parses text as exactly one TOML value. Returns the document (free it with toml_free)
+ * with the value in *v, or NULL (and *v NULL) when text is not one TOML value. */
+struct toml_value *cfg_parse_value(const char *text, const struct toml_value **v);
+
 /* Writes c as a complete TOML document that cfg_load_string reads back to the same c. */
 int cfg_write_toml(const cfg_config *c, FILE *f);
 

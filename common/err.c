@@ -14,7 +14,7 @@ int err_set(char *err, size_t errlen, const char *fmt, ...) {
 
 int err_vat(char *err, size_t errlen, const char *where, const char *fmt, va_list ap) {
     if (!err || errlen == 0) return -1;
-    int n = snprintf(err, errlen, "%s: ", where);
+    int n = where ? snprintf(err, errlen, "%s: ", where) : 0;
     if (n < 0 || (size_t)n >= errlen) return -1;
     vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
     return -1;

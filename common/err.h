@@ -14,7 +14,8 @@
 int err_set(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* "WHERE: message" — where a path, a "file:line:col" or a key names what the error is
- * about. Returns -1. When WHERE alone does not fit, err holds WHERE cut short. */
+ * about; a NULL where writes the message alone. Returns -1. When WHERE alone does not fit,
+ * err holds WHERE cut short. */
 int err_at(char *err, size_t errlen, const char *where, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 

@@ -5,10 +5,12 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,7 @@
 #include "common/ckpt.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/recfile.h"
 #include "inference/srv_int.h"
 #include "inference/wdesc.h"
 
@@ -352,6 +355,7 @@ static void on_trainer_message(srv_t *s, conn_t *c, const char *in, size_t len) 
         if (get_num(o, "speed", &v)) s->speed = v;
         if (cJSON_IsBool(vis)) s->visual = cJSON_IsTrue(vis);
         if (get_num(o, "episode", &v)) s->episode = count_of(v);
+        if (get_num(o, "total_episodes", &v)) s->total_episodes = count_of(v); /* extend */
         broadcast(s, OQ_RECORD, in, len);
         if (st && strlen(st) < 20) {
             set_status(s, st);
@@ -416,7 +420,7 @@ static int on_browser_message(srv_t *s, conn_t *c, const char *in, size_t len) {
         return -1;
     }
     smsg_command cmd;
-    char err[200], out[600];
+    char err[200], out[1600];
     smsg_result r = smsg_parse(in, len, c->ep == EP_TRAINING ? SMSG_TRAINING : SMSG_INFERENCE, &cmd,
                                err, sizeof err);
     if (r == SMSG_BAD_JSON) {
@@ -893,8 +897,225 @@ static int serve_static(srv_t *s, struct lws *wsi, conn_t *c, const char *uri) {
     return 0;
 }
 
+/* ---- extend, recordings, metrics as CSV (PROTOCOL §2, §8) ---- */
+
+/* One CSV field of record o (PROTOCOL §2 /api/metrics.csv): a finite number, a boolean, or
+ * a plain [a-z_] word; anything else is left empty, so no cell can start a formula. */
+static int csv_field(const cJSON *o, const char *k, char *out, size_t cap) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    if (cJSON_IsNumber(v) && isfinite(v->valuedouble))
+        return snprintf(out, cap, "%.15g", v->valuedouble);
+    if (cJSON_IsBool(v)) return snprintf(out, cap, "%s", cJSON_IsTrue(v) ? "true" : "false");
+    if (cJSON_IsString(v) && strlen(v->valuestring) <= 32 &&
+        strspn(v->valuestring, "abcdefghijklmnopqrstuvwxyz_") == strlen(v->valuestring))
+        return snprintf(out, cap, "%s", v->valuestring);
+    if (cap) out[0] = 0;
+    return 0;
+}
+
+/* GET /api/metrics.csv: every episode line of DIR/metrics.jsonl, one CSV row each. */
+static int api_metrics_csv(srv_t *s, struct lws *wsi, conn_t *c) {
+    enum { CSV_MAX = 32 << 20, LINE_MAX_BYTES = 65536, ROW_MAX = 1024 };
+    static const char *const cols[] = {"episode",   "steps",      "total_reward", "loss",
+                                       "epsilon",   "multiplier", "stage",        "eval_score",
+                                       "evaluated", "outcome",    "timestamp"};
+    enum { NCOLS = sizeof cols / sizeof cols[0] };
+    char path[CFG_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", s->run_dir);
+    size_t cap = 65536, len = 0;
+    char *out = malloc(cap), *line = malloc(LINE_MAX_BYTES + 2);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+    if (!f && fd >= 0) close(fd);
+    int r = -1;
+    bool too_big = false;
+    if (!out || !line) goto done;
+    for (int i = 0; i < NCOLS; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? "," : "", cols[i]);
+    out[len++] = '\n';
+    while (f && fgets(line, LINE_MAX_BYTES + 2, f)) {
+        size_t n = strlen(line);
+        if (n > LINE_MAX_BYTES) { /* skip the rest of an oversized line */
+            int ch;
+            while ((ch = fgetc(f)) != EOF && ch != '\n') {}
+            continue;
+        }
+        cJSON *o = cJSON_ParseWithLength(line, n);
+        if (!cJSON_IsObject(o) || !cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, "episode"))) {
+            cJSON_Delete(o);
+            continue;
+        }
+        if (len + ROW_MAX > cap) {
+            if (cap * 2 > CSV_MAX) {
+                cJSON_Delete(o);
+                too_big = true;
+                break;
+            }
+            char *b = realloc(out, cap * 2);
+            if (!b) {
+                cJSON_Delete(o);
+                goto done;
+            }
+            out = b;
+            cap *= 2;
+        }
+        for (int i = 0; i < NCOLS; i++) {
+            if (i) out[len++] = ',';
+            len += (size_t)csv_field(o, cols[i], out + len, 80);
+        }
+        out[len++] = '\n';
+        cJSON_Delete(o);
+    }
+    if (too_big)
+        r = http_error(s, wsi, c, 413, "metrics too large for CSV: read DIR/metrics.jsonl");
+    else
+        r = http_reply(s, wsi, c, 200, "text/csv; charset=utf-8", out, len, NULL, NULL);
+done:
+    if (f) fclose(f);
+    free(line);
+    free(out);
+    return r;
+}
+
+/* POST /api/training/extend?episodes=N: relays {"command":"extend","episodes":N}. */
+static int api_extend(srv_t *s, struct lws *wsi, conn_t *c) {
+    char arg[48], *end = NULL, out[160];
+    const char *v = lws_get_urlarg_by_name(wsi, "episodes=", arg, (int)sizeof arg);
+    long long n = v && *v ? strtoll(v, &end, 10) : 0;
+    const char *why = NULL;
+    int status = 200;
+    if (!v || !*v || *end || n < 1 || n > 1000000) {
+        why = "episodes must be an integer in [1, 1000000]";
+        status = 400;
+    } else if (!s->trainer) {
+        why = "no trainer linked";
+        status = 409;
+    }
+    json_buf j;
+    if (!why) {
+        json_init_fixed(&j, out, sizeof out);
+        json_obj_open(&j);
+        json_kstr(&j, "command", "extend");
+        json_kint(&j, "episodes", n);
+        json_kint(&j, "id", ++s->next_cmd_id);
+        json_obj_close(&j);
+        long k = json_finish(&j);
+        if (k < 0 || srv_send(s, s->trainer, OQ_RECORD, out, (size_t)k) < 0) {
+            why = "trainer not reachable";
+            status = 409;
+        }
+    }
+    json_init_fixed(&j, out, sizeof out);
+    json_obj_open(&j);
+    if (why) json_kstr(&j, "error", why);
+    json_kstr(&j, "command", "extend");
+    if (!why) {
+        json_kbool(&j, "accepted", true);
+        json_kint(&j, "episodes", n);
+    }
+    json_obj_close(&j);
+    return http_json(s, wsi, c, status, out);
+}
+
+/* Reads RUN_DIR/recordings/NAME.rec into buf (RECF_MAX_BYTES) when it is a regular file
+ * (no symlink followed) that passes recf_check(). 0, -1 no such file, -2 malformed. The
+ * file may be hostile: its size is checked before reading and its bytes after. */
+static int load_recording(const srv_t *s, const char *name, uint8_t *buf, size_t *len,
+                          recf_info *info) {
+    if (!recf_name_ok(name)) return -1;
+    char path[CFG_PATH_MAX + 48];
+    snprintf(path, sizeof path, "%s/recordings/%s.rec", s->run_dir, name);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return errno == ELOOP ? -2 : -1;
+    struct stat sb;
+    int rc = -2;
+    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size <= RECF_MAX_BYTES) {
+        ssize_t n = read(fd, buf, RECF_MAX_BYTES);
+        if (n > 0 && n == sb.st_size && recf_check(buf, (size_t)n, info)) {
+            *len = (size_t)n;
+            rc = 0;
+        }
+    }
+    close(fd);
+    return rc;
+}
+
+static int cmp_desc(const void *a, const void *b) {
+    return strcmp((const char *)b, (const char *)a);
+}
+
+/* GET /api/recordings: the valid ones, newest first, at most 64 looked at. */
+static int api_recordings_list(srv_t *s, struct lws *wsi, conn_t *c) {
+    enum { MAX_LISTED = 64, MAX_NAMES = 1024 };
+    static const char *const outcomes[4] = {"running", "health", "energy", "max_steps"};
+    char dir[CFG_PATH_MAX + 16];
+    snprintf(dir, sizeof dir, "%s/recordings", s->run_dir);
+    char(*names)[RECF_NAME_LEN + 1] = malloc(MAX_NAMES * sizeof *names);
+    uint8_t *buf = malloc(RECF_MAX_BYTES);
+    json_buf jb;
+    json_init_dyn(&jb);
+    json_obj_open(&jb);
+    json_key(&jb, "recordings");
+    json_arr_open(&jb);
+    int n = 0, r = -1;
+    DIR *d = names && buf ? opendir(dir) : NULL;
+    struct dirent *de;
+    while (d && n < MAX_NAMES && (de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        if (l != RECF_NAME_LEN + 4 || strcmp(de->d_name + RECF_NAME_LEN, ".rec") != 0) continue;
+        memcpy(names[n], de->d_name, RECF_NAME_LEN);
+        names[n][RECF_NAME_LEN] = 0;
+        if (recf_name_ok(names[n])) n++;
+    }
+    if (d) closedir(d);
+    if (n > 1) qsort(names, (size_t)n, sizeof *names, cmp_desc);
+    for (int i = 0; i < n && i < MAX_LISTED; i++) {
+        size_t len;
+        recf_info in;
+        if (load_recording(s, names[i], buf, &len, &in) != 0) continue;
+        json_obj_open(&jb);
+        json_kstr(&jb, "name", names[i]);
+        json_kint(&jb, "episode", in.episode);
+        json_kint(&jb, "steps", in.real_steps);
+        json_key(&jb, "score"); /* float32 in the file: 7 digits; null when not finite */
+        json_num_prec(&jb, in.score, 7);
+        json_key(&jb, "total_reward");
+        json_num_prec(&jb, in.total_reward, 7);
+        json_kstr(&jb, "outcome", outcomes[in.outcome]);
+        json_kint(&jb, "bytes", (long long)len);
+        json_obj_close(&jb);
+    }
+    json_arr_close(&jb);
+    json_obj_close(&jb);
+    if (names && buf && json_finish(&jb) >= 0) r = http_json(s, wsi, c, 200, jb.buf);
+    json_free(&jb);
+    free(buf);
+    free(names);
+    return r;
+}
+
+/* GET /api/recordings[/NAME] (rest = what follows "/api/recordings"). */
+static int api_recordings(srv_t *s, struct lws *wsi, conn_t *c, const char *rest) {
+    if (!*rest) return api_recordings_list(s, wsi, c);
+    if (rest[0] != '/') return http_error(s, wsi, c, 404, "not found");
+    uint8_t *buf = malloc(RECF_MAX_BYTES);
+    if (!buf) return -1;
+    size_t len = 0;
+    int rc = load_recording(s, rest + 1, buf, &len, NULL), r;
+    if (rc == 0)
+        r = http_reply(s, wsi, c, 200, "application/octet-stream", (const char *)buf, len, NULL,
+                       NULL);
+    else if (rc == -2)
+        r = http_error(s, wsi, c, 422, "recording is malformed");
+    else
+        r = http_error(s, wsi, c, 404, "no such recording");
+    free(buf);
+    return r;
+}
+
 static int handle_post(srv_t *s, struct lws *wsi, conn_t *c, const char *what) {
     static const char *const names[] = {"start", "stop", "pause", "resume"};
+    if (strcmp(what, "extend") == 0) return api_extend(s, wsi, c);
     smsg_command cmd;
     memset(&cmd, 0, sizeof cmd);
     for (size_t i = 0; i < 4; i++)
@@ -961,6 +1182,8 @@ static int handle_http(srv_t *s, struct lws *wsi, conn_t *c, const char *uri) {
                           30, "allow:", "GET");
     if (strcmp(uri, "/api/status") == 0) return api_status(s, wsi, c);
     if (strcmp(uri, "/api/models") == 0) return api_models(s, wsi, c);
+    if (strncmp(uri, "/api/recordings", 15) == 0) return api_recordings(s, wsi, c, uri + 15);
+    if (strcmp(uri, "/api/metrics.csv") == 0) return api_metrics_csv(s, wsi, c);
     if (strcmp(uri, "/metrics") == 0) return api_metrics(s, wsi, c);
     if (strncmp(uri, "/api/", 5) == 0 || strncmp(uri, "/ws", 3) == 0)
         return http_error(s, wsi, c, 404, "not found");

@@ -265,7 +265,7 @@ static int load_model(sess_t *x, const char *model, char *err, size_t errlen) {
 }
 
 static void send_result(sess_t *x, const smsg_command *cmd, bool ok, const char *error) {
-    char out[600];
+    char out[1600];
     int n = smsg_result_json(cmd, ok, error, out, sizeof out);
     if (n > 0) srv_send(x->s, x->c, OQ_RECORD, out, (size_t)n);
 }

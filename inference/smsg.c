@@ -1,6 +1,8 @@
 /* inference/smsg.c — see smsg.h. */
 #include "inference/smsg.h"
 
+#include "common/json.h"
+
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -39,51 +41,6 @@ static bool safe_name(const char *s, size_t max, bool allow_upper) {
     return true;
 }
 
-int smsg_json_string(const char *s, char *out, size_t cap) {
-    size_t o = 0;
-    if (cap < 3) return -1;
-    out[o++] = '"';
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        char tmp[8];
-        const char *rep = NULL;
-        size_t rl;
-        switch (*p) {
-            case '"':
-                rep = "\\\"";
-                break;
-            case '\\':
-                rep = "\\\\";
-                break;
-            case '\n':
-                rep = "\\n";
-                break;
-            case '\r':
-                rep = "\\r";
-                break;
-            case '\t':
-                rep = "\\t";
-                break;
-            default:
-                if (*p < 0x20) {
-                    snprintf(tmp, sizeof tmp, "\\u%04x", *p);
-                    rep = tmp;
-                }
-        }
-        if (rep) {
-            rl = strlen(rep);
-            if (o + rl + 2 > cap) return -1;
-            memcpy(out + o, rep, rl);
-            o += rl;
-        } else {
-            if (o + 3 > cap) return -1;
-            out[o++] = (char)*p;
-        }
-    }
-    out[o++] = '"';
-    out[o] = 0;
-    return (int)o;
-}
-
 smsg_result smsg_parse(const char *text, size_t len, smsg_endpoint ep, smsg_command *out, char *err,
                        size_t errlen) {
     memset(out, 0, sizeof *out);
@@ -108,8 +65,8 @@ smsg_result smsg_parse(const char *text, size_t len, smsg_endpoint ep, smsg_comm
     if (cJSON_IsNumber(id) && isfinite(id->valuedouble) && fabs(id->valuedouble) < 1e15) {
         snprintf(out->id_json, sizeof out->id_json, "%.0f", id->valuedouble);
     } else if (cJSON_IsString(id) && id->valuestring && strlen(id->valuestring) <= 64) {
-        if (smsg_json_string(id->valuestring, out->id_json, sizeof out->id_json) < 0)
-            out->id_json[0] = 0;
+        if (json_quote(id->valuestring, out->id_json, sizeof out->id_json) < 0)
+            out->id_json[0] = 0; /* too long once escaped: the reply goes without it */
     }
     r = SMSG_REFUSED;
     const char *name = cmd->valuestring;
@@ -196,11 +153,17 @@ int smsg_trainer_command(const smsg_command *c, long id, char *out, size_t cap) 
 
 int smsg_result_json(const smsg_command *c, bool accepted, const char *error, char *out,
                      size_t cap) {
-    char e[300] = "null";
-    if (error && smsg_json_string(error, e, sizeof e) < 0) snprintf(e, sizeof e, "\"error\"");
-    int n = snprintf(
-        out, cap,
-        "{\"type\":\"command_result\",\"command\":\"%s\",\"accepted\":%s,\"error\":%s%s%s}",
-        c->name, accepted ? "true" : "false", e, c->id_json[0] ? ",\"id\":" : "", c->id_json);
-    return (n < 0 || (size_t)n >= cap) ? -1 : n;
+    json_buf j;
+    json_init_fixed(&j, out, cap);
+    json_obj_open(&j);
+    json_kstr(&j, "type", "command_result");
+    json_kstr(&j, "command", c->name);
+    json_kbool(&j, "accepted", accepted);
+    json_kstr(&j, "error", error);
+    if (c->id_json[0]) {
+        json_key(&j, "id");
+        json_raw(&j, c->id_json, strlen(c->id_json)); /* a number or a string we quoted */
+    }
+    json_obj_close(&j);
+    return (int)json_finish(&j);
 }

@@ -57,7 +57,4 @@ int smsg_trainer_command(const smsg_command *c, long id, char *out, size_t cap);
 int smsg_result_json(const smsg_command *c, bool accepted, const char *error, char *out,
                      size_t cap);
 
-/* Escapes s as a JSON string (with quotes) into out; returns bytes or -1 when it does not fit. */
-int smsg_json_string(const char *s, char *out, size_t cap);
-
 #endif

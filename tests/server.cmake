@@ -15,7 +15,8 @@ if(RD_FUZZ)
                            -fno-omit-frame-pointer)
   add_executable(fuzz_server_msg ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_server_msg.c
                                  ${PROJECT_SOURCE_DIR}/inference/smsg.c
-                                 ${PROJECT_SOURCE_DIR}/inference/hist.c)
+                                 ${PROJECT_SOURCE_DIR}/inference/hist.c
+                                 ${PROJECT_SOURCE_DIR}/common/json.c)
   rd_target_defaults(fuzz_server_msg)
   target_compile_options(fuzz_server_msg PRIVATE ${rd_server_fuzz_flags})
   target_link_options(fuzz_server_msg PRIVATE ${rd_server_fuzz_flags})

@@ -27,6 +27,8 @@ START_TEST(messages) {
     ck_assert_str_eq(err, "/a/b.ckpt: truncated (3 bytes)");
     ck_assert_int_eq(fail_pos(err, sizeof err, 7, "unknown key '%s'", "k"), -1);
     ck_assert_str_eq(err, "f.toml:7: unknown key 'k'");
+    ck_assert_int_eq(err_at(err, sizeof err, NULL, "no position %d", 1), -1);
+    ck_assert_str_eq(err, "no position 1");
     ck_assert_int_eq(err_set(NULL, 0, "x"), -1);
     ck_assert_int_eq(err_at(NULL, 10, "w", "x"), -1);
     ck_assert_int_eq(err_at(err, 0, "w", "x"), -1);

@@ -28,16 +28,6 @@
 #include "tests/support/runner.h"
 #include "tests/support/tpaths.h"
 
-/* The real programs are built with this test: one missing is a broken build, and a test
- * that ran nothing must not pass (scripts/test.d/orchestrator.sh relies on it). */
-static void require_real(void) {
-    char t[512], s[512];
-    snprintf(t, sizeof t, "%s/trainer", tpaths_bin_dir());
-    snprintf(s, sizeof s, "%s/server", tpaths_bin_dir());
-    ck_assert_msg(access(t, X_OK) == 0, "%s is not built", t);
-    ck_assert_msg(access(s, X_OK) == 0, "%s is not built", s);
-}
-
 static int trials(const char *var, int dflt) {
     const char *v = getenv(var);
     return v && atoi(v) > 0 ? atoi(v) : dflt;
@@ -64,7 +54,7 @@ static pid_t start_real(const char *cfg, const char *dir, const char *frontend,
 }
 
 START_TEST(kill9_real_children_leave_nothing) {
-    require_real();
+    h_require_real();
     char nm[600];
     snprintf(nm, sizeof nm, "%s/frontend/node_modules", RD_SOURCE_DIR);
     bool dev = access(nm, F_OK) == 0;
@@ -116,7 +106,7 @@ static long latest_loadable(const cfg_config *cfg, const char *dir) {
 }
 
 START_TEST(sigint_at_random_instants_then_resume) {
-    require_real();
+    h_require_real();
     char cfgp[512], err[512];
     h_path(cfgp, sizeof cfgp, "fast.toml");
     /* Frequent checkpoints so that some interrupts land while one is written. */
@@ -165,7 +155,7 @@ END_TEST
 /* The real trainer killed mid-run is restarted and resumes from its last checkpoint (its
  * own "resumed from" line, at an episode no earlier than the checkpoint seen). */
 START_TEST(trainer_crash_restarts_and_resumes) {
-    require_real();
+    h_require_real();
     char cfgp[512], dir[512];
     h_path(cfgp, sizeof cfgp, "crash.toml");
     h_write(cfgp, "[training]\ncheckpoint_every = 5\n[processes.trainer]\nbackoff_initial = 0.1\n");

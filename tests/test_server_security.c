@@ -6,6 +6,7 @@
 #include <check.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -16,7 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/config.h"
 #include "common/json.h"
+#include "trainer/trainer.h"
 #include "tests/support/runner.h"
 #include "tests/support/scratch.h"
 #include "tests/support/server_proc.h"
@@ -477,6 +480,34 @@ START_TEST(checkpoint_junk_and_model_errors) {
 }
 END_TEST
 
+/* A checkpoint of a diverged network (every weight NaN): the session plays it and sends
+ * its Q-values as null, never as nan (which no browser can parse). */
+START_TEST(diverged_checkpoint_sends_null_q_values) {
+    ck_assert_int_eq(sproc_tempdir(dir, sizeof dir), 0);
+    snprintf(run_dir, sizeof run_dir, "%s/run", dir);
+    cfg_config cfg;
+    cfg_defaults(&cfg);
+    trainer_t *t = calloc(1, sizeof *t);
+    trainer_opts o = {.run_dir = run_dir, .episodes = 10, .quiet = true};
+    ck_assert_msg(trainer_open(t, &cfg, &o, err, sizeof err) == 0, "%s", err);
+    for (size_t i = 0; i < t->dqn.n_params; i++) t->dqn.online[i] = NAN;
+    char path[1024];
+    ck_assert_msg(trainer_checkpoint(t, false, path, sizeof path, err, sizeof err) == 0, "%s", err);
+    trainer_close(t);
+    free(t);
+    ck_assert_msg(sproc_start(&sp, run_dir, NULL, env, err, sizeof err) == 0, "%s", err);
+    wsc_t s;
+    connect_ok(&s, "/ws", NULL);
+    ck_assert_int_eq(wsc_wait_for(&s, "\"type\":\"episode_start\"", 5000), 1);
+    ck_assert_int_eq(wsc_send_text(&s, "{\"command\":\"step\"}"), 0);
+    ck_assert_int_eq(wsc_wait_for(&s, "\"type\":\"state_update\"", 5000), 1);
+    ck_assert_msg(valid_json(s.msg, s.msg_len), "%.300s", s.msg);
+    ck_assert_ptr_nonnull(strstr(s.msg, "\"q_values\":[null,null,null,null,null,null]"));
+    wsc_close(&s);
+    stop();
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("server_security");
     TCase *tc = tcase_create("core");
@@ -487,6 +518,7 @@ int main(void) {
     tcase_add_test(tc, hostile_trainer_cannot_break_viewers);
     tcase_add_test(tc, history_bounded_in_bytes);
     tcase_add_test(tc, checkpoint_junk_and_model_errors);
+    tcase_add_test(tc, diverged_checkpoint_sends_null_q_values);
     suite_add_tcase(s, tc);
     return runner_run(s) ? 1 : 0;
 }

@@ -1,6 +1,7 @@
 /* trainer/main.c — the trainer program.
  *
- *   trainer --config FILE --run-dir DIR --episodes N [--seed S] [--server URL] [--quiet]
+ *   trainer --config FILE --run-dir DIR --episodes N [--seed S] [--server URL] [--job NAME]
+ *           [--quiet]
  *
  * Creates or resumes DIR (trainer.h), trains until the episode counter reaches N, and
  * exits 0 — or, when linked to a server, stays up idle (status "completed") so that the
@@ -59,7 +60,8 @@ typedef struct {
     double finish_deadline; /* monotonic; suspend the episode after it */
     double last_frame;
     bool sent_affordances;
-    double last_status; /* monotonic time of the last status message */
+    double last_status;                     /* monotonic time of the last status message */
+    const char *job_id, *config_name, *job; /* for the hello (job: --job, or NULL) */
     trainer_status sent_status;
     char msg[4096];
 } app_t;
@@ -93,6 +95,7 @@ static void set_status(app_t *a, trainer_status s) {
     json_kstr(&j, "status", trainer_status_names[s]);
     json_kint(&j, "episode", a->t.st.episode);
     json_kint(&j, "total", a->t.target_episodes);
+    json_kint(&j, "total_episodes", a->t.target_episodes); /* PROTOCOL §4.1: follows extend */
     json_kint(&j, "speed", a->ctl.speed);
     json_kbool(&j, "visual", a->ctl.visual);
     send_built(a, &j, LINK_RECORD);
@@ -153,6 +156,42 @@ static void stop_and_idle(app_t *a) {
         log_info("stopped at episode %" PRId64 "; waiting for start", t->st.episode);
 }
 
+/* The hello the link sends on every (re)connection (PROTOCOL §4.1); set again when
+ * `extend` changes the target. */
+static void set_hello(app_t *a) {
+    const trainer_t *t = &a->t;
+    if (!a->link) return;
+    json_buf j;
+    begin_msg(a, &j, "hello");
+    json_kstr(&j, "job_id", a->job_id);
+    json_kstr(&j, "config", a->config_name);
+    json_kstr(&j, "run_dir", t->run_dir); /* a name may hold quotes, backslashes, any byte */
+    json_kint(&j, "total_episodes", t->target_episodes);
+    json_kint(&j, "episode", t->st.episode);
+    json_kint(&j, "resumed_from", t->resumed_episode);
+    json_kint(&j, "pid", (long long)getpid());
+    /* A sweep's trainer names its job (PROTOCOL §4.1); without --job the hello is as it
+     * always was and the server serves it as its default job. */
+    if (a->job) json_kstr(&j, "job", a->job);
+    json_obj_close(&j);
+    if (json_ok(&j)) link_set_hello(a->link, a->msg, j.len);
+}
+
+/* `extend`: a higher target, at once; a completed run goes back to running (PROTOCOL
+ * §4.2), a paused or stopped one keeps waiting for its resume/start. */
+static void apply_extend(app_t *a) {
+    trainer_t *t = &a->t;
+    t->target_episodes += a->ctl.extend;
+    a->ctl.extend = 0;
+    log_info("target raised to %" PRId64 " episodes", t->target_episodes);
+    if (t->status == TRAINER_STATUS_COMPLETED && t->st.episode < t->target_episodes)
+        t->status = TRAINER_STATUS_RUNNING;
+    set_hello(a);
+    trainer_status s = a->ctl.idle ? TRAINER_STATUS_STOPPED : t->status;
+    a->sent_status = (trainer_status)-1; /* announce the new total */
+    set_status(a, s);
+}
+
 /* Applies the commands that came; a `checkpoint` is written here and now (between two
  * steps the state is whole, mid-episode included). */
 static void poll_commands(app_t *a) {
@@ -170,6 +209,7 @@ static void poll_commands(app_t *a) {
             a->sent_status = (trainer_status)-1; /* re-announce speed/visual */
             set_status(a, s);
         }
+        if (a->ctl.extend > 0) apply_extend(a);
     }
     if (a->ctl.checkpoint_requested) {
         a->ctl.checkpoint_requested = false;
@@ -277,12 +317,24 @@ static void after_step(void *ctx, int action, const float *q, float reward) {
 
 static void usage(FILE *f) {
     fputs("usage: trainer --config FILE --run-dir DIR --episodes N [--seed S]\n"
-          "               [--server ws://HOST:PORT/ws/trainer] [--quiet]\n",
+          "               [--server ws://HOST:PORT/ws/trainer] [--job NAME] [--quiet]\n",
           f);
 }
 
+/* A job name (PROTOCOL §4.1 `job`): a sweep's run name, 1-200 of [A-Za-z0-9._=,-], so that
+ * it goes into the hello's JSON and into URLs as it is. */
+static bool job_name_ok(const char *s) {
+    size_t n = strlen(s);
+    if (n < 1 || n > 200) return false;
+    for (; *s; s++)
+        if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+              strchr("._=,-", *s)))
+            return false;
+    return true;
+}
+
 int main(int argc, char **argv) {
-    const char *config = NULL, *run_dir = NULL, *server = NULL;
+    const char *config = NULL, *run_dir = NULL, *server = NULL, *job = NULL;
     long long episodes = -1, seed = -1;
     bool quiet = false, have_seed = false;
     for (int i = 1; i < argc; i++) {
@@ -307,7 +359,13 @@ int main(int argc, char **argv) {
             run_dir = val;
         else if (!strcmp(arg, "--server"))
             server = val;
-        else if (!strcmp(arg, "--episodes")) {
+        else if (!strcmp(arg, "--job")) {
+            job = val;
+            if (!job_name_ok(job)) {
+                fprintf(stderr, "trainer: --job wants 1-200 of A-Z a-z 0-9 . _ = , -\n");
+                return 2;
+            }
+        } else if (!strcmp(arg, "--episodes")) {
             episodes = strtoll(val, &end, 10);
             if (*end || episodes < 0) episodes = -2;
         } else if (!strcmp(arg, "--seed")) {
@@ -398,17 +456,12 @@ int main(int argc, char **argv) {
         snprintf(base, sizeof base, "%s", run_dir);
         for (size_t n = strlen(base); n > 1 && base[n - 1] == '/'; n--) base[n - 1] = 0;
         const char *slash = strrchr(base, '/');
-        json_buf j;
-        begin_msg(a, &j, "hello");
-        json_kstr(&j, "job_id", slash && slash[1] ? slash + 1 : base);
-        json_kstr(&j, "config", cfg.name);
-        json_kstr(&j, "run_dir", run_dir); /* a name may hold quotes, backslashes, any byte */
-        json_kint(&j, "total_episodes", t->target_episodes);
-        json_kint(&j, "episode", t->st.episode);
-        json_kint(&j, "resumed_from", t->resumed_episode);
-        json_kint(&j, "pid", (long long)getpid());
-        json_obj_close(&j);
-        if (json_ok(&j)) link_set_hello(a->link, a->msg, j.len);
+        static char job_id[CFG_PATH_MAX];
+        snprintf(job_id, sizeof job_id, "%s", slash && slash[1] ? slash + 1 : base);
+        a->job_id = job_id;
+        a->config_name = cfg.name;
+        a->job = job;
+        set_hello(a);
     }
 
     trainer_hooks hooks = {.before_step = before_step, .after_step = after_step, .ctx = a};

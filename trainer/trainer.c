@@ -15,6 +15,8 @@
 #include "common/le.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/recfile.h"
+#include "trainer/record.h"
 
 const char *const trainer_status_names[5] = {"running", "paused", "stopped", "completed", "failed"};
 
@@ -269,7 +271,16 @@ int trainer_checkpoint(trainer_t *t, bool is_best, char *path, size_t pathlen, c
     if (ckpt_save(t->ckpt_dir, name, &h, s, n, is_best, t->cfg.training.keep_checkpoints, err,
                   errlen) != 0)
         return -1;
+    char prev[sizeof t->saved_path];
+    snprintf(prev, sizeof prev, "%s", t->saved_path);
     snprintf(t->saved_path, sizeof t->saved_path, "%s/%s.ckpt", t->ckpt_dir, name);
+    /* Only the newest checkpoint carries the replay buffer (27 of a file's 28 MB at the
+     * defaults), which keeps a run's checkpoints near 30 MB instead of 150: the previous one
+     * keeps weights, optimizer and state (docs/design/checkpoint.md, "Disk"). */
+    char derr[512];
+    if (prev[0] && strcmp(prev, t->saved_path) != 0 && access(prev, F_OK) == 0 &&
+        ckpt_drop_section(prev, TRAINER_TAG_REPLAY, derr, sizeof derr) != 0)
+        log_warn("could not drop the replay from the previous checkpoint: %s", derr);
     snprintf(t->saved_name, sizeof t->saved_name, "%s", name);
     if (path) snprintf(path, pathlen, "%s", t->saved_path);
     t->saved_episode = t->st.episode;
@@ -322,10 +333,15 @@ static int restore(trainer_t *t, ckpt_file *f, const char *path, char *err, size
     const void *ad =
         tg ? need_section(f, TRAINER_TAG_ADAM, 2 * sizeof(float) * np, "adam", path, err, errlen)
            : NULL;
+    /* A checkpoint older than the newest holds no replay (trainer_checkpoint drops it):
+     * resuming from one restores weights, optimizer, counters and RNG states with an empty
+     * replay buffer — training goes on, no longer bit for bit as it would have. */
+    bool no_replay = ad && !ckpt_file_section(f, TRAINER_TAG_REPLAY, NULL);
     const void *rp =
-        ad ? need_section(f, TRAINER_TAG_REPLAY, sizeof(replay_transition) * st->replay_size,
-                          "replay", path, err, errlen)
-           : NULL;
+        no_replay ? (const void *)t->replay.items
+        : ad      ? need_section(f, TRAINER_TAG_REPLAY, sizeof(replay_transition) * st->replay_size,
+                                 "replay", path, err, errlen)
+                  : NULL;
     const void *cu =
         rp ? need_section(f, TRAINER_TAG_CURR, sizeof(int32_t) * (size_t)t->cfg.curriculum.window,
                           "curriculum", path, err, errlen)
@@ -344,11 +360,17 @@ static int restore(trainer_t *t, ckpt_file *f, const char *path, char *err, size
     memcpy(d->online, on, sizeof(float) * np);
     memcpy(d->target, tg, sizeof(float) * np);
     memcpy(d->adam_m, ad, 2 * sizeof(float) * np);
-    memcpy(t->replay.items, rp, sizeof(replay_transition) * st->replay_size);
+    if (!no_replay) memcpy(t->replay.items, rp, sizeof(replay_transition) * st->replay_size);
     memcpy(t->window, cu, sizeof(int32_t) * (size_t)t->cfg.curriculum.window);
     t->st = *st;
-    t->replay.size = st->replay_size;
-    t->replay.cursor = st->replay_cursor;
+    if (no_replay) {
+        log_warn("%s holds no replay buffer (only the newest checkpoint does): resuming with an "
+                 "empty one, not exactly",
+                 path);
+        t->st.replay_size = t->st.replay_cursor = 0;
+    }
+    t->replay.size = t->st.replay_size;
+    t->replay.cursor = t->st.replay_cursor;
     t->env.rng = st->env_rng;
     t->explore_rng = st->explore_rng;
     t->replay_rng = st->replay_rng;
@@ -620,22 +642,51 @@ static void curriculum_update(trainer_t *t, int steps) {
     }
 }
 
-double trainer_evaluate(trainer_t *t, int episodes, uint64_t salt) {
+/* The greedy evaluation; with rec, every episode is recorded and the longest kept
+ * (trainer/record.h). The q-values asked for the recording change no action. */
+static double evaluate(trainer_t *t, int episodes, uint64_t salt, rec_eval *rec) {
     env_t e;
     if (episodes < 1 || env_init(&e, &t->cfg.environment, 0) != 0) return -1;
     rng_seed(&e.rng, t->st.seed ^ (salt * 0x9e3779b97f4a7c15ULL), TRAINER_STREAM_EVAL);
     e.multiplier = trainer_multiplier(t);
     double total = 0;
+    float q[ENV_NUM_ACTIONS];
     for (int i = 0; i < episodes; i++) {
         env_reset(&e);
+        if (rec) recf_begin(rec->cur, &e);
         env_outcome out;
         do {
             env_observe(&e, t->obs);
-            out = env_step(&e, dqn_greedy(&t->dqn, t->obs, env_action_mask(&e), NULL));
+            int act = dqn_greedy(&t->dqn, t->obs, env_action_mask(&e), rec ? q : NULL);
+            out = env_step(&e, act);
+            if (rec) recf_step(rec->cur, &e, act, q, env_reward(&e, &t->cfg.agent));
         } while (out == ENV_RUNNING);
+        if (rec) rec_episode_done(rec, out);
         total += e.step;
     }
     return total / episodes;
+}
+
+double trainer_evaluate(trainer_t *t, int episodes, uint64_t salt) {
+    return evaluate(t, episodes, salt, NULL);
+}
+
+/* The evaluation of trainer_end_episode(), with its best episode recorded; `recording`
+ * gets the recording's name, or "" when none was written (a failure only costs the
+ * recording: it is logged, training goes on). */
+static double evaluate_recorded(trainer_t *t, int episodes, char *recording, size_t cap) {
+    rec_eval rec;
+    recording[0] = 0;
+    if (rec_open(&rec) != 0) return evaluate(t, episodes, (uint64_t)t->st.episode, NULL);
+    double score = evaluate(t, episodes, (uint64_t)t->st.episode, &rec);
+    char err[CFG_PATH_MAX + 128];
+    if (score >= 0 && rec_save(&rec, t->run_dir, (uint32_t)t->st.episode, (float)score, recording,
+                               cap, err, sizeof err) != 0) {
+        log_warn("recording the evaluation: %s", err);
+        recording[0] = 0;
+    }
+    rec_close(&rec);
+    return score;
 }
 
 int trainer_write_progress(trainer_t *t) {
@@ -705,9 +756,11 @@ int trainer_end_episode(trainer_t *t, const trainer_episode_result *res, double 
     }
     curriculum_update(t, res->steps);
 
-    bool is_best = false;
+    bool is_best = false, evaluated = false;
+    char recording[RECF_NAME_LEN + 8] = "";
     if (tc->eval_every > 0 && t->st.episode % tc->eval_every == 0) {
-        double score = trainer_evaluate(t, tc->eval_episodes, (uint64_t)t->st.episode);
+        double score = evaluate_recorded(t, tc->eval_episodes, recording, sizeof recording);
+        evaluated = true;
         t->st.last_score = score;
         if (score > t->st.best_score) {
             t->st.best_score = score;
@@ -752,9 +805,12 @@ int trainer_end_episode(trainer_t *t, const trainer_episode_result *res, double 
     json_num_prec(&j, mult, 4);
     json_kint(&j, "stage", t->st.stage);
     json_kstr(&j, "outcome", env_outcome_names[res->outcome]);
-    if (t->st.last_score >= 0) {
+    if (t->st.last_score >= 0 || evaluated) { /* a diverged evaluation's NaN: null */
         json_key(&j, "eval_score");
         json_num_prec(&j, t->st.last_score, 7);
+        /* PROTOCOL §4.1: the record of the episode an evaluation followed says so. */
+        if (evaluated) json_kbool(&j, "evaluated", true);
+        if (recording[0]) json_kstr(&j, "recording", recording);
     }
     json_key(&j, "timestamp");
     json_num_prec(&j, clk_wall(), 13);

@@ -9,3 +9,10 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${RD_BIN_DIR:-$root/build/bin}
 RD_ORCH_KILL_TRIALS=${RD_ORCH_KILL_TRIALS:-20} RD_ORCH_INT_TRIALS=${RD_ORCH_INT_TRIALS:-50} \
     RD_BIN_DIR="$bin" RD_SOURCE_DIR="$root" "$bin/test_orch_real"
+rc=$?
+# Sweeps: kill -9 of run_demo during a sweep with 2 trainers (and npm run dev when
+# frontend/node_modules exists), 20 trials, each bounded (60 s to start, 1 s to be empty);
+# the other sweep cases (override errors, grid, failure, SIGINT + exact resume) once.
+RD_ORCH_SWEEP_KILL_TRIALS=${RD_ORCH_SWEEP_KILL_TRIALS:-20} RD_BIN_DIR="$bin" RD_SOURCE_DIR="$root" \
+    timeout 1200 "$bin/test_orch_sweep" || rc=1
+exit $rc

@@ -23,6 +23,10 @@ long long h_now_ms(void);
 /* Sleeps ms milliseconds. */
 void h_sleep_ms(long ms);
 
+/* The real trainer and server are built with these tests: one missing is a broken build,
+ * and a test that ran nothing must not pass, so this fails the test (never a SKIP). */
+void h_require_real(void);
+
 /* Subreaper + a fresh scratch directory. */
 void h_setup(void);
 
