@@ -443,11 +443,9 @@ static int plan_sweep_dir(plan_t *p, const cli_options *o, char *err, size_t err
     return 0;
 }
 
-int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
-    memset(p, 0, sizeof *p);
-    find_dirs(p);
-
-    /* 0. A sweep file: its grid, and perhaps its config. */
+/* The config: a sweep file (its grid, and perhaps its config), the config file over the
+ * built-in defaults, then the overrides and the grid, each checked against the schema. */
+static int load_config(plan_t *p, const cli_options *o, char *err, size_t errlen) {
     sweep_init(&p->sweep);
     const char *config_arg = o->config;
     char file_config[PATH_MAX + 16];
@@ -463,7 +461,7 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
         }
     }
 
-    /* 1. The config. */
+    /* The config file. */
     cfg_defaults(&p->cfg);
     if (config_arg) {
         char configs[PATH_MAX + 16];
@@ -478,14 +476,17 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
             snprintf(p->config_path, sizeof p->config_path, "%s", abs);
     }
 
-    /* 1b. Overrides and the grid: every value checked against the schema now. */
+    /* Overrides and the grid: every value checked against the schema now. */
     if (o->has_seed) p->cfg.training.seed = o->seed; /* --runs counts from it */
     for (int i = 0; i < o->n_sets; i++)
         if (sweep_add_set(&p->sweep, o->sets[i], err, errlen) != 0) return -1;
     if (o->runs) p->sweep.n_seeds = o->runs;
     if (sweep_expand_plan(p, o, err, errlen) != 0) return -1;
+    return 0;
+}
 
-    /* 2. Command-line values over the config's. */
+/* Command-line values over the config's. */
+static int apply_flags(plan_t *p, const cli_options *o, char *err, size_t errlen) {
     snprintf(p->host, sizeof p->host, "%s", o->host ? o->host : p->cfg.server.host);
     if (!strcmp(p->host, "0.0.0.0") || !strcmp(p->host, "::") || !p->host[0])
         snprintf(p->connect_host, sizeof p->connect_host, "127.0.0.1");
@@ -502,8 +503,11 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
     p->color_mode = o->color == CLI_COLOR_ALWAYS ? 1 : o->color == CLI_COLOR_NEVER ? 2 : 0;
     if (p->port < 1 || p->port > 65535)
         return err_set(err, errlen, "[unified_server] inference_port: %d is not a port", p->port);
+    return 0;
+}
 
-    /* 3. The frontend mode, and what it needs. */
+/* The frontend mode, and what it needs. */
+static int choose_frontend(plan_t *p, const cli_options *o, char *err, size_t errlen) {
     char nm[PATH_MAX + 32], dist[PATH_MAX + 32];
     snprintf(nm, sizeof nm, "%s/frontend/node_modules", p->root);
     snprintf(dist, sizeof dist, "%s/frontend/dist/index.html", p->root);
@@ -530,8 +534,11 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
             "--frontend static: %s is missing (run scripts/bootstrap to build it); or use "
             "--frontend none",
             dist);
+    return 0;
+}
 
-    /* 4. Ports: free now, and not the same twice. */
+/* Ports: free now, and not the same twice. */
+static int check_ports(plan_t *p, char *err, size_t errlen) {
     if (check_port(p, p->port, "--port", err, errlen)) return -1;
     if (p->frontend == CLI_FRONTEND_DEV) {
         if (p->frontend_port == p->port)
@@ -539,8 +546,11 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
                            p->port);
         if (check_port(p, p->frontend_port, "--frontend-port", err, errlen)) return -1;
     }
+    return 0;
+}
 
-    /* 5. The run directory (a sweep's: the sweep directory). */
+/* The run directory (a sweep's: the sweep directory). */
+static int choose_run_dir(plan_t *p, const cli_options *o, char *err, size_t errlen) {
     if (o->checkpoint_dir) {
         char tmp[PATH_MAX];
         snprintf(tmp, sizeof tmp, "%s", o->checkpoint_dir);
@@ -589,8 +599,11 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
     }
     if (check_writable(p->run_dir, err, errlen)) return -1;
     if (plan_sweep_dir(p, o, err, errlen) != 0) return -1;
+    return 0;
+}
 
-    /* 6. Browser, token, URL. */
+/* Browser, token, URL. */
+static int browser_token_url(plan_t *p, const cli_options *o, char *err, size_t errlen) {
     const char *display = getenv("DISPLAY"), *wayland = getenv("WAYLAND_DISPLAY");
     bool has_display = (display && *display) || (wayland && *wayland);
     bool ssh = getenv("SSH_CONNECTION") || getenv("SSH_TTY");
@@ -622,8 +635,11 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
         snprintf(p->url, sizeof p->url, "http://%s%s%s:%d/?token=%s", v6 ? "[" : "", url_host,
                  v6 ? "]" : "", url_port, p->access_token);
     }
+    return 0;
+}
 
-    /* 7. Our own programs, beside run_demo (a missing one would only show as a crash loop). */
+/* Our own programs, beside run_demo (a missing one would only show as a crash loop). */
+static int check_programs(plan_t *p, char *err, size_t errlen) {
     static const char *const progs[] = {"rd_exec", "trainer", "server"};
     for (int i = 0; i < 3; i++) {
         if (i == 1 && p->cfg.processes[CFG_PROC_TRAINER].argc > 0) continue;
@@ -634,8 +650,11 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
             return err_set(err, errlen, "%s is missing (%s): build it with scripts/bootstrap", path,
                            strerror(errno));
     }
+    return 0;
+}
 
-    /* 8. How many trainers at once: --parallel, the sweep file's, else cores - 1. */
+/* How many trainers at once: --parallel, the sweep file's, else cores - 1. */
+static int choose_parallel(plan_t *p, const cli_options *o, char *err, size_t errlen) {
     if (p->is_sweep) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         p->parallel = o->parallel         ? o->parallel
@@ -645,7 +664,19 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
         if (p->parallel > CLI_MAX_PARALLEL) p->parallel = CLI_MAX_PARALLEL;
         if (p->parallel > p->sweep.n_runs) p->parallel = p->sweep.n_runs;
     }
+    return 0;
+}
 
+int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
+    memset(p, 0, sizeof *p);
+    find_dirs(p);
+    /* In this order: each step uses what the ones before it decided (the config holds the
+     * defaults the flags override; the URL needs the frontend mode and the ports). */
+    if (load_config(p, o, err, errlen) != 0 || apply_flags(p, o, err, errlen) != 0 ||
+        choose_frontend(p, o, err, errlen) != 0 || check_ports(p, err, errlen) != 0 ||
+        choose_run_dir(p, o, err, errlen) != 0 || browser_token_url(p, o, err, errlen) != 0 ||
+        check_programs(p, err, errlen) != 0 || choose_parallel(p, o, err, errlen) != 0)
+        return -1;
     build_children(p);
     return 0;
 }
