@@ -18,6 +18,15 @@ START_TEST(bytes_in_order) {
     const uint8_t w64[8] = {8, 7, 6, 5, 4, 3, 2, 1};
     ck_assert_mem_eq(b, w64, 8);
     ck_assert_uint_eq(le_get64(w64), 0x0102030405060708ull);
+    le_put16(b, 0xA1B2);
+    const uint8_t w16[2] = {0xB2, 0xA1};
+    ck_assert_mem_eq(b, w16, 2);
+    ck_assert_uint_eq(le_get16(w16), 0xA1B2);
+    /* 1.0f is 0x3F800000. */
+    le_put_f32(b, 1.0f);
+    const uint8_t onef[4] = {0, 0, 0x80, 0x3F};
+    ck_assert_mem_eq(b, onef, 4);
+    ck_assert(le_get_f32(onef) == 1.0f);
     /* 1.0 is 0x3FF0000000000000. */
     le_put_f64(b, 1.0);
     const uint8_t one[8] = {0, 0, 0, 0, 0, 0, 0xF0, 0x3F};
@@ -39,6 +48,12 @@ START_TEST(round_trips) {
         le_put_f64(b, d[i]);
         double r = le_get_f64(b);
         ck_assert_mem_eq(&r, &d[i], sizeof r); /* bit for bit, the sign of -0.0 included */
+    }
+    const float f[] = {0.0f, -0.0f, 1e-40f, -3.25f, 3e38f, INFINITY};
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        le_put_f32(b, f[i]);
+        float r = le_get_f32(b);
+        ck_assert_mem_eq(&r, &f[i], sizeof r);
     }
     le_put_f64(b, NAN);
     ck_assert(isnan(le_get_f64(b)));
