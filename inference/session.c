@@ -89,7 +89,7 @@ static double wall_now(void) {
 
 static void start_episode(sess_t *x) {
     env_reset(&x->env);
-    if (x->s->multiplier > 0) x->env.multiplier = x->s->multiplier;
+    if (x->s->jobs[0]->multiplier > 0) x->env.multiplier = x->s->jobs[0]->multiplier;
     x->episode++;
     x->cum = 0;
     x->need_start = false;

@@ -624,16 +624,9 @@ END_TEST
 
 /* ---- waits on the server: several jobs at once ---- */
 
-/* Opt-in (RD_ORCH_SWEEP_SERVER_JOBS=1) until the server serves several jobs: both trainers
- * of a 2-run sweep are linked at once (no 4009), and /api/jobs lists both runs by their
- * names. Off by default: today's server links one trainer and refuses the other. */
+/* Both trainers of a 2-run sweep are linked at once (no 4009), and /api/jobs lists both
+ * runs by their names. */
 START_TEST(server_links_every_job_of_a_sweep) {
-    const char *on = getenv("RD_ORCH_SWEEP_SERVER_JOBS");
-    if (!on || strcmp(on, "1") != 0) {
-        printf("SKIP: server_links_every_job_of_a_sweep (RD_ORCH_SWEEP_SERVER_JOBS=1 enables it "
-               "once the server serves several jobs)\n");
-        return;
-    }
     h_require_real();
     char cfg[512], dir[512], out[512], port[16], fport[16], runs[600];
     fast_config(cfg, sizeof cfg, NULL);
