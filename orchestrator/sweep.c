@@ -12,6 +12,7 @@
 
 #include "common/toml.h"
 #include "common/err.h"
+#include "common/fs.h"
 
 const char *const sweep_state_names[5] = {"queued", "running", "done", "failed", "stopped"};
 
@@ -539,10 +540,13 @@ out:
 
 int sweep_write_file(const sweep_spec *s, const char *dir, const char *config_path,
                      const char *created, long episodes, int parallel) {
-    char path[PATH_MAX + 32], tmp[PATH_MAX + 48];
+    char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/%s", dir, SWEEP_FILE_NAME);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
+    /* Built in memory, then replaced durably in one step (common/fs.h): a kill at any
+     * instant leaves the old sweep.toml or the new one. */
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
     if (!f) return -1;
     char q[PATH_MAX * 2 + 8];
     size_t o = 0;
@@ -569,15 +573,13 @@ int sweep_write_file(const sweep_spec *s, const char *dir, const char *config_pa
         fprintf(f, "\n[[runs]]\nname = \"%s\"\nstate = \"%s\"\nepisodes = %ld\nrestarts = %d\n",
                 s->runs[r].name, sweep_state_names[s->runs[r].state], s->runs[r].episodes,
                 s->runs[r].restarts);
-    bool ok = fflush(f) == 0 && !ferror(f) && fsync(fileno(f)) == 0;
+    bool ok = !ferror(f);
     ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        errno = e;
-        return -1;
-    }
-    return 0;
+    int rc = ok ? fs_write_atomic(path, buf, len, FS_SYNC, NULL, 0) : -1;
+    int e = errno;
+    free(buf);
+    errno = e;
+    return rc;
 }
 
 /* A run name as sweep_expand makes them (and nothing a path could abuse: no '/', no '..'). */
