@@ -1,5 +1,5 @@
-/* bench/bench_trainer.c — the trainer's figures (issue 3 item 7). scripts/bench.d/trainer.sh
- * runs the subcommands and prints the report.
+/* bench/bench_trainer.c — the trainer's figures (docs/design/learner.md).
+ * scripts/bench.d/trainer.sh runs the subcommands and prints the report.
  *
  *   bench_trainer env        [--config F] [--runs N] [--steps N]
  *       bare environment steps/s with random valid actions, one core

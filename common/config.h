@@ -1,11 +1,11 @@
 /* common/config.h — the run's configuration (prefix cfg_).
  *
- * One struct for every table of a level's TOML file (DESIGN.md §3.2): [environment],
- * [agent], [training], [curriculum], [unified_server] and [processes.trainer|server|
- * frontend]. cfg_defaults() fills the built-in level 1 values, which equal
- * configs/level1.toml; cfg_load_file() overlays a file on them. Every error names the
- * file, line, column and key, e.g.
- *   configs/level1.toml:12:1: unknown key 'episods' in [training] (did you mean 'episodes'?)
+ * One struct for every table of a level's TOML file (configs/level1.toml documents every
+ * key): [environment], [agent], [training], [curriculum], [unified_server] and
+ * [processes.trainer|server|frontend]. cfg_defaults() fills the built-in level 1 values, which
+ * equal configs/level1.toml; cfg_load_file() overlays a file on them. Every error names the file,
+ * line, column and key, e.g. configs/level1.toml:12:1: unknown key 'episods' in [training] (did you
+ * mean 'episodes'?)
  *
  * The struct is plain data with fixed-size arrays: it is copied freely, never freed, and
  * safe to hand to another thread. Units: meters are in [0,1]; money 1.0 = $100, and

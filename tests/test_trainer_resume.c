@@ -20,7 +20,7 @@
 #include "common/config.h"
 #include "common/policy.h"
 #include "trainer/trainer.h"
-#include "tests/support/le.h"
+#include "common/le.h"
 #include "tests/support/runner.h"
 #include "tests/support/scratch.h"
 
@@ -277,20 +277,36 @@ START_TEST(test_sigterm_checkpoints_and_resume_exact) {
     snprintf(split, sizeof split, "%s/split", tmpdir);
     ck_assert_int_eq(run_trainer(config_path, straight, E), 0);
 
-    pid_t pid = spawn_trainer(config_path, split, E);
-    /* Signal once a few episodes are done (not at a checkpoint boundary on purpose). */
-    int ep = -1;
-    for (int i = 0; i < 6000 && (ep = read_progress_episode(split)) < 5; i++) {
-        struct timespec ts = {0, 2 * 1000000L};
-        nanosleep(&ts, NULL);
+    /* Signal once a few episodes are done (not at a checkpoint boundary on purpose). The
+     * trainer is frozen (SIGSTOP) when its progress says so, so that what it has done is
+     * known before SIGTERM lands: a run that had already come within one episode of the
+     * end (a test process descheduled for a while) would test no resume, and is tried
+     * again in a fresh run directory rather than passed. */
+    int64_t stopped_at = -1;
+    for (int attempt = 0; attempt < 3 && stopped_at < 0; attempt++) {
+        scratch_rm_rf(split);
+        pid_t pid = spawn_trainer(config_path, split, E);
+        int ep = -1;
+        for (int i = 0; i < 6000 && (ep = read_progress_episode(split)) < 5; i++) {
+            struct timespec ts = {0, 2 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        kill(pid, SIGSTOP);
+        ep = read_progress_episode(split);
+        kill(pid, SIGTERM);
+        kill(pid, SIGCONT);
+        ck_assert_int_eq(wait_exit(pid), 0);
+        if (ep >= E - 1) {
+            fprintf(stderr, "attempt %d: the run was at episode %d of %d when stopped; again\n",
+                    attempt + 1, ep, E);
+            continue;
+        }
+        size_t l1;
+        free(load_weights(split, &l1, &stopped_at));
     }
-    kill(pid, SIGTERM);
-    ck_assert_int_eq(wait_exit(pid), 0);
-    size_t l1;
-    int64_t stopped_at;
-    free(load_weights(split, &l1, &stopped_at));
+    ck_assert_msg(stopped_at >= 0, "3 runs came to their end before SIGTERM: no resume tested");
     ck_assert_int_ge(stopped_at, 5);
-    if (stopped_at >= E) fprintf(stderr, "note: the run finished before SIGTERM landed\n");
+    ck_assert_int_lt(stopped_at, E);
 
     ck_assert_int_eq(run_trainer(config_path, split, E), 0);
     char what[120];

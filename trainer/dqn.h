@@ -1,5 +1,5 @@
 /* trainer/dqn.h — the DQN learner (prefix dqn_): online and target networks, Adam,
- * masked epsilon-greedy acting, and the update from a replay batch (DESIGN.md §5).
+ * masked epsilon-greedy acting, and the update from a replay batch (docs/design/learner.md).
  *
  * All buffers are allocated by dqn_init() once; dqn_act() and dqn_update() allocate
  * nothing. The online parameters are in policy_params() layout (common/policy.h), so a

@@ -6,51 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/ckpt.h"
+#include "common/clk.h"
+#include "common/fs.h"
+#include "common/le.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/recfile.h"
 #include "trainer/record.h"
 
 const char *const trainer_status_names[5] = {"running", "paused", "stopped", "completed", "failed"};
-
-static double wall_now(void) {
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (double)tv.tv_sec + tv.tv_usec * 1e-6;
-}
-
-/* mkdir -p for one or two levels the trainer creates (run dir, checkpoints/, tb/). */
-static int make_dirs(const char *path) {
-    char tmp[CFG_PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
-    return 0;
-}
-
-/* Writes text to path through path.tmp + rename, so that readers see old or new. */
-static int write_atomic(const char *path, const char *text, size_t len) {
-    char tmp[CFG_PATH_MAX + 64];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) return -1;
-    size_t n = fwrite(text, 1, len, f);
-    if (fclose(f) != 0 || n != len) {
-        unlink(tmp);
-        return -1;
-    }
-    return rename(tmp, path);
-}
 
 double trainer_multiplier(const trainer_t *t) {
     const cfg_curriculum *c = &t->cfg.curriculum;
@@ -91,32 +59,29 @@ double trainer_learning_rate(const trainer_t *t) {
 
 /* ---- Checkpoints ---- */
 
-/* The TSTA section: explicit little-endian fields, as common/ckpt.c writes its header. */
+/* The TSTA section: explicit little-endian fields (common/le.h) behind a cursor. */
 static uint8_t *put_u32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+    le_put32(p, v);
     return p + 4;
 }
 static uint8_t *put_u64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+    le_put64(p, v);
     return p + 8;
 }
 static uint8_t *put_f64(uint8_t *p, double d) {
-    uint64_t v;
-    memcpy(&v, &d, sizeof v);
-    return put_u64(p, v);
+    le_put_f64(p, d);
+    return p + 8;
 }
 static uint8_t *put_rng(uint8_t *p, const rng_t *r) {
     for (int i = 0; i < 4; i++) p = put_u64(p, r->s[i]);
     return p;
 }
 static const uint8_t *get_u32(const uint8_t *p, uint32_t *v) {
-    *v = 0;
-    for (int i = 0; i < 4; i++) *v |= (uint32_t)p[i] << (8 * i);
+    *v = le_get32(p);
     return p + 4;
 }
 static const uint8_t *get_u64(const uint8_t *p, uint64_t *v) {
-    *v = 0;
-    for (int i = 0; i < 8; i++) *v |= (uint64_t)p[i] << (8 * i);
+    *v = le_get64(p);
     return p + 8;
 }
 static const uint8_t *get_i32(const uint8_t *p, int32_t *v) {
@@ -132,10 +97,8 @@ static const uint8_t *get_i64(const uint8_t *p, int64_t *v) {
     return p;
 }
 static const uint8_t *get_f64(const uint8_t *p, double *d) {
-    uint64_t u;
-    p = get_u64(p, &u);
-    memcpy(d, &u, sizeof *d);
-    return p;
+    *d = le_get_f64(p);
+    return p + 8;
 }
 static const uint8_t *get_rng(const uint8_t *p, rng_t *r) {
     for (int i = 0; i < 4; i++) p = get_u64(p, &r->s[i]);
@@ -464,7 +427,7 @@ int trainer_open(trainer_t *t, const cfg_config *cfg, const trainer_opts *opts, 
     snprintf(t->run_dir, sizeof t->run_dir, "%s", opts->run_dir);
     snprintf(t->ckpt_dir, sizeof t->ckpt_dir, "%s/checkpoints", opts->run_dir);
     const cfg_agent *a = &t->cfg.agent;
-    if (make_dirs(t->run_dir) != 0) {
+    if (fs_mkdir_p(t->run_dir, 0) != 0) {
         snprintf(err, errlen, "%s: cannot create the run directory: %s", t->run_dir,
                  strerror(errno));
         return -1;
@@ -493,7 +456,7 @@ int trainer_open(trainer_t *t, const cfg_config *cfg, const trainer_opts *opts, 
         FILE *m = open_memstream(&buf, &len);
         int rc = m ? cfg_write_toml(&t->cfg, m) : -1;
         if (m) fclose(m);
-        if (rc != 0 || write_atomic(path, buf, len) != 0) {
+        if (rc != 0 || fs_write_atomic(path, buf, len, 0, NULL, 0) != 0) {
             free(buf);
             snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
             return -1;
@@ -566,7 +529,7 @@ int trainer_open(trainer_t *t, const cfg_config *cfg, const trainer_opts *opts, 
     }
     snprintf(path, sizeof path, "%s/tb", t->run_dir);
     char tberr[512];
-    if (make_dirs(path) != 0 || !(t->tb = tb_open(path, tberr, sizeof tberr)))
+    if (fs_mkdir_p(path, 0) != 0 || !(t->tb = tb_open(path, tberr, sizeof tberr)))
         log_warn("TensorBoard events disabled: %s", t->tb ? "" : tberr);
     t->status =
         t->st.episode >= t->target_episodes ? TRAINER_STATUS_COMPLETED : TRAINER_STATUS_RUNNING;
@@ -592,16 +555,10 @@ void trainer_close(trainer_t *t) {
 
 /* ---- Episodes ---- */
 
-double trainer_mono_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 void trainer_run_episode(trainer_t *t, const trainer_hooks *h, trainer_episode_result *res) {
     const cfg_agent *a = &t->cfg.agent;
     trainer_episode *ep = &t->ep;
-    double t0 = trainer_mono_now();
+    double t0 = clk_mono();
     memset(res, 0, sizeof *res);
     if (!ep->active) {
         t->env.multiplier = trainer_multiplier(t);
@@ -651,7 +608,7 @@ void trainer_run_episode(trainer_t *t, const trainer_hooks *h, trainer_episode_r
         if (h && h->after_step) h->after_step(h->ctx, act, want_q ? q : NULL, r);
         if (out != ENV_RUNNING) break;
     }
-    ep->seconds += trainer_mono_now() - t0;
+    ep->seconds += clk_mono() - t0;
     res->steps = ep->steps;
     res->total_reward = ep->total_reward;
     res->loss = ep->updates ? ep->loss_sum / ep->updates : 0.0;
@@ -790,12 +747,12 @@ int trainer_write_progress(trainer_t *t) {
     json_key(&j, "epsilon");
     json_num_prec(&j, trainer_epsilon(t), 5);
     json_key(&j, "timestamp");
-    json_num_prec(&j, wall_now(), 13);
+    json_num_prec(&j, clk_wall(), 13);
     json_kint(&j, "pid", (long long)getpid());
     json_obj_close(&j);
     json_append(&j, "\n", 1);
     if (!json_ok(&j)) return -1;
-    return write_atomic(path, buf, j.len);
+    return fs_write_atomic(path, buf, j.len, 0, NULL, 0);
 }
 
 int trainer_end_episode(trainer_t *t, const trainer_episode_result *res, double seconds, char *json,
@@ -841,7 +798,7 @@ int trainer_end_episode(trainer_t *t, const trainer_episode_result *res, double 
             t->st.best_score = score;
             is_best = true;
         }
-        if (t->tb) tb_scalar(t->tb, "eval/mean_steps", t->st.episode, wall_now(), (float)score);
+        if (t->tb) tb_scalar(t->tb, "eval/mean_steps", t->st.episode, clk_wall(), (float)score);
         if (!t->quiet)
             log_info("evaluation at episode %" PRId64 ": mean survival %.1f steps over %d "
                      "greedy episodes%s",
@@ -888,7 +845,7 @@ int trainer_end_episode(trainer_t *t, const trainer_episode_result *res, double 
         if (recording[0]) json_kstr(&j, "recording", recording);
     }
     json_key(&j, "timestamp");
-    json_num_prec(&j, wall_now(), 13);
+    json_num_prec(&j, clk_wall(), 13);
     json_obj_close(&j);
     if (!json_ok(&j)) {
         snprintf(err, errlen, "episode record over %zu bytes", sizeof rec);
@@ -900,7 +857,7 @@ int trainer_end_episode(trainer_t *t, const trainer_episode_result *res, double 
     }
     if (json) snprintf(json, jsonlen, "{\"type\":\"episode\",%s", rec + 1);
     if (t->tb) {
-        double now = wall_now();
+        double now = clk_wall();
         tb_scalar(t->tb, "episode/steps", t->st.episode, now, (float)res->steps);
         tb_scalar(t->tb, "episode/total_reward", t->st.episode, now, (float)res->total_reward);
         tb_scalar(t->tb, "episode/epsilon", t->st.episode, now, (float)eps);

@@ -1,5 +1,6 @@
 /* trainer/trainer.h — one training run (prefix trainer_): the world, the learner, the
- * curriculum, evaluation, and the run directory's files (DESIGN.md §3.3, §3.4).
+ * curriculum, evaluation, and the run directory's files (docs/design/run-directory.md,
+ * docs/design/checkpoint.md).
  *
  * trainer_open() creates or resumes a run directory; trainer_run_episode() plays and
  * learns one episode; trainer_end_episode() does the per-episode bookkeeping (metrics line,
@@ -196,9 +197,6 @@ double trainer_evaluate_at(trainer_t *t, int episodes, uint64_t salt, double mul
  * mid-episode checkpoint is never `best` (is_best must be false). Fills path if non-NULL. */
 int trainer_checkpoint(trainer_t *t, bool is_best, char *path, size_t pathlen, char *err,
                        size_t errlen);
-
-/* Monotonic seconds: the clock of the episodes' timing (trainer_episode_result.seconds). */
-double trainer_mono_now(void);
 
 /* Rewrites progress.json atomically (tmp + rename) with the current status. */
 int trainer_write_progress(trainer_t *t);
