@@ -1,5 +1,5 @@
-/* common/ckpt.h — the checkpoint format (prefix ckpt_), DESIGN.md §3.4. One reader and one
- * writer for the trainer and the server.
+/* common/ckpt.h — the checkpoint format (prefix ckpt_), docs/design/checkpoint.md. One reader and
+ * one writer for the trainer and the server.
  *
  * Files live in a run's checkpoints/ folder as ep_0000500.ckpt (500 episodes completed)
  * or ep_0000500_s00123.ckpt (a mid-episode checkpoint, 123 steps into episode 501), with
@@ -84,6 +84,12 @@ typedef struct {
 int ckpt_save(const char *dir, const char *name, const ckpt_header *h, const ckpt_section *s, int n,
               bool is_best, int keep, char *err, size_t errlen);
 
+/* Rewrites the checkpoint at path without the section `tag`, crash-safely (a new file
+ * renamed over it), header and other sections unchanged: how the trainer keeps the replay
+ * buffer in its newest checkpoint only. 0 (also when there is no such section) or -1 with
+ * err; the file is untouched on error. */
+int ckpt_drop_section(const char *path, uint32_t tag, char *err, size_t errlen);
+
 typedef struct ckpt_file ckpt_file; /* a verified checkpoint, read into memory */
 
 /* Reads and verifies path: magic, version, size, CRC, and (unless expected_hash is 0) the
@@ -102,12 +108,7 @@ void ckpt_file_free(ckpt_file *f);
 ckpt_file *ckpt_open_newest(const char *dir, uint64_t expected_hash, char *path, size_t pathlen,
                             bool *found_any, char *err, size_t errlen);
 
-/* ---- Added by the checkpoint engineer ---- */
-
-/* CRC32C (Castagnoli), the checksum of every checkpoint CRC; chainable:
- * ckpt_crc32c(ckpt_crc32c(0, a, n), b, m) is the CRC of a followed by b, and
- * ckpt_crc32c(0, "123456789", 9) == 0xE3069283. Uses SSE4.2 when the CPU has it. */
-uint32_t ckpt_crc32c(uint32_t crc, const void *data, size_t len);
+/* ---- For the tests and the fuzz target ---- */
 
 /* As ckpt_open(), on a copy of len bytes at data; `name` stands for the path in errors.
  * For tests and the fuzz target. */

@@ -1,11 +1,11 @@
 /* common/config.h — the run's configuration (prefix cfg_).
  *
- * One struct for every table of a level's TOML file (DESIGN.md §3.2): [environment],
- * [agent], [training], [curriculum], [unified_server] and [processes.trainer|server|
- * frontend]. cfg_defaults() fills the built-in level 1 values, which equal
- * configs/level1.toml; cfg_load_file() overlays a file on them. Every error names the
- * file, line, column and key, e.g.
- *   configs/level1.toml:12:1: unknown key 'episods' in [training] (did you mean 'episodes'?)
+ * One struct for every table of a level's TOML file (configs/level1.toml documents every
+ * key): [environment], [agent], [training], [curriculum], [unified_server] and
+ * [processes.trainer|server|frontend]. cfg_defaults() fills the built-in level 1 values, which
+ * equal configs/level1.toml; cfg_load_file() overlays a file on them. Every error names the file,
+ * line, column and key, e.g. configs/level1.toml:12:1: unknown key 'episods' in [training] (did you
+ * mean 'episodes'?)
  *
  * The struct is plain data with fixed-size arrays: it is copied freely, never freed, and
  * safe to hand to another thread. Units: meters are in [0,1]; money 1.0 = $100, and
@@ -106,6 +106,7 @@ typedef struct {
     double epsilon_start, epsilon_end;
     int epsilon_decay_episodes; /* linear from start to end over this many episodes */
     bool double_dqn;
+    int n_step; /* rewards summed before the target bootstraps (1: one-step DQN) */
     double huber_delta;
     double grad_clip; /* max global gradient norm; 0 = off */
     cfg_reward reward;
@@ -125,6 +126,10 @@ typedef struct {
     int progress_every;        /* episodes between progress.json rewrites */
 } cfg_training;
 
+/* What the curriculum advances on: the mean training survival over its window, or a
+ * greedy evaluation at the stage's multiplier (what the agent can do without exploring). */
+typedef enum { CFG_ADVANCE_TRAINING = 0, CFG_ADVANCE_GREEDY } cfg_advance_on;
+
 typedef struct {
     bool enabled;
     int n_stages;
@@ -133,6 +138,10 @@ typedef struct {
     double advance_survival;       /* advance when mean steps/max_steps >= this */
     double retreat_survival;       /* retreat when mean steps/max_steps < this */
     int min_episodes;              /* at least this many episodes at a stage before moving */
+    cfg_advance_on advance_on;
+    int advance_eval_every;    /* greedy: episodes between checks at a stage */
+    int advance_eval_episodes; /* greedy: episodes per check */
+    bool restart_schedules;    /* epsilon and learning rate start over at every move */
 } cfg_curriculum;
 
 typedef struct {
@@ -199,6 +208,23 @@ int cfg_resolve_path(const char *arg, const char *configs_dir, char *out, size_t
 /* Checks cross-field rules (affordances inside the grid, ports 1-65535, ...). Called by
  * the loaders; exposed for values set from the command line. 0 or -1 with err. */
 int cfg_validate(const cfg_config *c, char *err, size_t errlen);
+
+struct toml_value;
+
+/* Sets one value by its dotted key as in a file ("agent.gamma", "processes.trainer.restart",
+ * "environment.decay.energy") and validates the result: on any error c is unchanged and err
+ * holds one line without a position — "unknown key 'gama' in [agent] (did you mean
+ * 'gamma'?)", "wrong type for 'gamma' in [agent]: expected a number, found a string", "'gamma'
+ * in [agent] must be between 0 and 1, got 1.5". Lists of tables (affordances, cascades)
+ * cannot be set this way. cfg_set() reads the value as TOML ("0.99", "[64, 64]"); text that
+ * is not one TOML value (hard, 127.0.0.1) is a string. 0 or -1. */
+int cfg_set_value(cfg_config *c, const char *key, const struct toml_value *v, char *err,
+                  size_t errlen);
+int cfg_set(cfg_config *c, const char *key, const char *text, char *err, size_t errlen);
+
+/* Parses text as exactly one TOML value. Returns the document (free it with toml_free)
+ * with the value in *v, or NULL (and *v NULL) when text is not one TOML value. */
+struct toml_value *cfg_parse_value(const char *text, const struct toml_value **v);
 
 /* Writes c as a complete TOML document that cfg_load_string reads back to the same c. */
 int cfg_write_toml(const cfg_config *c, FILE *f);

@@ -5,10 +5,12 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +21,10 @@
 
 #include "common/addr.h"
 #include "common/ckpt.h"
+#include "common/clk.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/recfile.h"
 #include "inference/srv_int.h"
 #include "inference/wdesc.h"
 
@@ -35,6 +39,8 @@
 #define RECORD_MAX (64 * 1024)
 #define FRAME_MAX  (1024 * 1024)
 #define JSON_DEPTH 32
+/* The overview's hello carries at most this many points of each job's history. */
+#define OVERVIEW_POINTS 1000
 /* Pending connections (admit.h): per peer address and in all; the header pool is larger
  * than the total so that a connection admitted never waits for a header buffer, and an
  * idle one gives its buffer back after AH_IDLE_SECS. */
@@ -44,18 +50,6 @@
 #define AH_IDLE_SECS   5
 
 static const char *const ep_names[EP_COUNT] = {"none", "http", "trainer", "training", "inference"};
-
-uint64_t srv_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static double wall_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static bool const_eq(const char *a, const char *b) {
     size_t la = strlen(a), lb = strlen(b);
@@ -110,7 +104,7 @@ static int push_msg(srv_t *s, conn_t *c, oq_msg *m) {
         return -1;
     }
     if (c->q.count == c->q.cap) {
-        if (!c->q.full_since) c->q.full_since = srv_now_ms();
+        if (!c->q.full_since) c->q.full_since = clk_mono_ms();
     }
     /* Fast path: a client with nothing queued whose socket takes data gets the message
      * now. Waiting for WRITEABLE would cost two epoll_ctl calls per client and message,
@@ -133,12 +127,14 @@ int srv_send(srv_t *s, conn_t *c, oq_kind kind, const char *json, size_t len) {
     return r;
 }
 
-/* The broadcast: one shared message queued by reference to every training client. */
-static void broadcast(srv_t *s, oq_kind kind, const char *json, size_t len) {
+/* The broadcast: one shared message queued by reference to every training client of
+ * job j. */
+static void broadcast(srv_t *s, srv_job *j, oq_kind kind, const char *json, size_t len) {
     if (!s->lists[EP_TRAINING]) return;
     oq_msg *m = oq_msg_new(&s->pool, kind, json, len);
     if (!m) return;
-    for (conn_t *c = s->lists[EP_TRAINING]; c; c = c->next) push_msg(s, c, m);
+    for (conn_t *c = s->lists[EP_TRAINING]; c; c = c->next)
+        if (c->job == j) push_msg(s, c, m);
     oq_msg_unref(&s->pool, m);
 }
 
@@ -188,94 +184,280 @@ static bool get_num(cJSON *o, const char *k, double *out) {
     return true;
 }
 
-static void invalidate_hello(srv_t *s) {
-    if (s->hello) oq_msg_unref(&s->pool, s->hello);
-    s->hello = NULL;
+/* ---- jobs ---- */
+
+/* The default job's id: the run directory's base name, in [A-Za-z0-9._-]. */
+static void default_job_id(const char *run_dir, char *out, size_t cap) {
+    char tmp[CFG_PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s", run_dir);
+    size_t n = strlen(tmp);
+    while (n > 1 && tmp[n - 1] == '/') tmp[--n] = 0;
+    const char *base = strrchr(tmp, '/');
+    base = base ? base + 1 : tmp;
+    snprintf(out, cap, "%.127s", *base ? base : "job");
+    for (char *p = out; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' && *p != '-') *p = '_';
 }
 
-static oq_msg *get_hello(srv_t *s) {
-    if (s->hello) return s->hello;
-    json_buf *j = &s->jb;
-    json_reset(j);
-    json_obj_open(j);
-    json_kstr(j, "type", "hello");
-    json_kint(j, "protocol", 1);
-    json_kstr(j, "job_id", s->job_id);
-    json_kstr(j, "config", s->config_name);
-    json_kstr(j, "status", s->status);
-    json_kbool(j, "trainer_connected", s->trainer != NULL);
-    json_kint(j, "episode", (long long)s->episode);
-    json_kint(j, "total_episodes", (long long)s->total_episodes);
-    json_kbool(j, "visual", s->visual);
-    json_knum(j, "speed", s->speed);
-    json_kint(j, "history_total", (long long)s->hist.total);
-    json_kbool(j, "history_downsampled", s->hist.downsampled);
-    json_key(j, "world");
-    json_raw(j, s->world, s->world_len);
-    json_key(j, "history");
-    if (!json_ok(j)) return NULL;
-    size_t head = j->len, total = head + hist_array_size(&s->hist) + 2;
+static void job_free(srv_t *s, srv_job *j) {
+    if (!j) return;
+    if (j->hello) oq_msg_unref(&s->pool, j->hello);
+    hist_close(&j->hist);
+    free(j->last_episode);
+    free(j);
+}
+
+/* A new job (appended to s->jobs) with its history from RUN_DIR/metrics.jsonl. The run's
+ * own job keeps history_bytes of history; a sweep's jobs an eighth each, so that 64 jobs
+ * stay within 9 x history_bytes. NULL with err. */
+static srv_job *job_new(srv_t *s, const char *id, const char *run_dir, char *err, size_t errlen) {
+    if (s->n_jobs >= SRV_MAX_JOBS) {
+        snprintf(err, errlen, "too many jobs (%d)", SRV_MAX_JOBS);
+        return NULL;
+    }
+    srv_job *j = calloc(1, sizeof *j);
+    size_t bytes = (size_t)s->cfg.server.history_bytes / (s->n_jobs ? 8 : 1);
+    if (!j || hist_init(&j->hist, s->cfg.server.history_limit, bytes) < 0) {
+        free(j);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    snprintf(j->job_id, sizeof j->job_id, "%s", id);
+    snprintf(j->run_dir, sizeof j->run_dir, "%s", run_dir);
+    snprintf(j->config_name, sizeof j->config_name, "%s", s->cfg.name);
+    snprintf(j->status, sizeof j->status, "waiting");
+    char mpath[sizeof j->run_dir + 16];
+    snprintf(mpath, sizeof mpath, "%s/metrics.jsonl", run_dir);
+    int bad = 0, added = hist_load_jsonl(&j->hist, mpath, &bad, err, errlen);
+    if (added < 0) {
+        job_free(s, j);
+        return NULL;
+    }
+    if (added || bad)
+        log_info("history: %d episodes from %s (%d unreadable lines, %d kept)", added, mpath, bad,
+                 j->hist.count);
+    if (j->hist.count) {
+        const char *last = j->hist.rec[j->hist.count - 1];
+        j->last_episode = strdup(last);
+        cJSON *o = cJSON_Parse(last);
+        double v;
+        if (o && get_num(o, "episode", &v)) j->episode = j->hist_last = count_of(v);
+        if (o && get_num(o, "epsilon", &v)) j->epsilon = v;
+        if (o && get_num(o, "multiplier", &v)) j->multiplier = v;
+        cJSON_Delete(o);
+    }
+    s->jobs[s->n_jobs++] = j;
+    return j;
+}
+
+static srv_job *srv_find_job(srv_t *s, const char *id) {
+    for (int i = 0; i < s->n_jobs; i++)
+        if (strcmp(s->jobs[i]->job_id, id) == 0) return s->jobs[i];
+    return NULL;
+}
+
+/* Viewers of job j. */
+static int job_viewers(const srv_t *s, const srv_job *j) {
+    int n = 0;
+    for (const conn_t *c = s->lists[EP_TRAINING]; c; c = c->next) n += c->job == j;
+    return n;
+}
+
+/* A run name as a job id (PROTOCOL §4.1): [A-Za-z0-9._=,-], 1-200 bytes, not "." or "..". */
+static bool job_name_ok(const char *n) {
+    size_t l = strlen(n);
+    if (l == 0 || l > 200 || strcmp(n, ".") == 0 || strcmp(n, "..") == 0) return false;
+    return strspn(n, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._=,-") == l;
+}
+
+/* A sweep directory's runs (subdirectories holding a config.toml) are jobs from the
+ * start, with their history: a finished sweep can be looked at, and a run's page works
+ * before its trainer links. At most SRV_MAX_JOBS - 1; names must be job names. */
+static void add_sweep_jobs(srv_t *s) {
+    DIR *d = opendir(s->run_dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL && s->n_jobs < SRV_MAX_JOBS) {
+        char rd[sizeof s->jobs[0]->run_dir], cf[sizeof rd + 16], err[200];
+        struct stat st;
+        if (!job_name_ok(e->d_name) || srv_find_job(s, e->d_name)) continue;
+        snprintf(rd, sizeof rd, "%s/%.200s", s->run_dir, e->d_name);
+        snprintf(cf, sizeof cf, "%s/config.toml", rd);
+        if (stat(rd, &st) < 0 || !S_ISDIR(st.st_mode) || stat(cf, &st) < 0) continue;
+        if (!job_new(s, e->d_name, rd, err, sizeof err)) log_warn("job %s: %s", e->d_name, err);
+    }
+    closedir(d);
+}
+
+static void invalidate_hello(srv_t *s, srv_job *j) {
+    if (j->hello) oq_msg_unref(&s->pool, j->hello);
+    j->hello = NULL;
+}
+
+static oq_msg *get_hello(srv_t *s, srv_job *j) {
+    if (j->hello) return j->hello;
+    json_buf *jw = &s->jb;
+    json_reset(jw);
+    json_obj_open(jw);
+    json_kstr(jw, "type", "hello");
+    json_kint(jw, "protocol", 1);
+    json_kstr(jw, "job_id", j->job_id);
+    json_kstr(jw, "config", j->config_name);
+    json_kstr(jw, "status", j->status);
+    json_kbool(jw, "trainer_connected", j->trainer != NULL);
+    json_kint(jw, "episode", (long long)j->episode);
+    json_kint(jw, "total_episodes", (long long)j->total_episodes);
+    json_kbool(jw, "visual", j->visual);
+    json_knum(jw, "speed", j->speed);
+    json_kint(jw, "history_total", (long long)j->hist.total);
+    json_kbool(jw, "history_downsampled", j->hist.downsampled);
+    json_key(jw, "world");
+    json_raw(jw, s->world, s->world_len);
+    json_key(jw, "history");
+    if (!json_ok(jw)) return NULL;
+    size_t head = jw->len, total = head + hist_array_size(&j->hist) + 2;
     oq_msg *m = oq_msg_new(&s->pool, OQ_RECORD, NULL, total);
     if (!m) return NULL;
-    memcpy(m->data, j->buf, head);
-    size_t n = head + hist_write_array(&s->hist, m->data + head);
+    memcpy(m->data, jw->buf, head);
+    size_t n = head + hist_write_array(&j->hist, m->data + head);
     m->data[n++] = '}';
     m->data[n] = 0;
     m->len = n;
-    s->hello = m;
+    j->hello = m;
     return m;
 }
 
-static void set_status(srv_t *s, const char *st) {
-    snprintf(s->status, sizeof s->status, "%s", st);
-    invalidate_hello(s);
+static void set_status(srv_t *s, srv_job *j, const char *st) {
+    snprintf(j->status, sizeof j->status, "%s", st);
+    invalidate_hello(s, j);
 }
 
-static void on_trainer_episode(srv_t *s, cJSON *o) {
+static void on_trainer_episode(srv_t *s, srv_job *j, cJSON *o) {
     double v;
-    if (get_num(o, "episode", &v)) s->episode = count_of(v);
-    if (get_num(o, "epsilon", &v)) s->epsilon = v;
-    if (get_num(o, "total_reward", &v)) s->last_reward = v;
-    if (get_num(o, "steps", &v)) s->last_steps = count_of(v);
-    if (get_num(o, "best", &v)) s->best = v;
-    if (get_num(o, "steps_per_second", &v)) s->sps = v;
-    if (get_num(o, "multiplier", &v)) s->multiplier = v;
+    if (get_num(o, "episode", &v)) j->episode = count_of(v);
+    if (get_num(o, "epsilon", &v)) j->epsilon = v;
+    if (get_num(o, "total_reward", &v)) j->last_reward = v;
+    if (get_num(o, "steps", &v)) j->last_steps = count_of(v);
+    if (get_num(o, "best", &v)) j->best = v;
+    if (get_num(o, "steps_per_second", &v)) j->sps = v;
+    if (get_num(o, "multiplier", &v)) j->multiplier = v;
     /* A record the history already has (sent again by a link that reconnected to a
      * restarted server, which read it from metrics.jsonl) is not kept twice. */
     double ep;
     bool has_ep = get_num(o, "episode", &ep);
-    if (has_ep && count_of(ep) <= s->hist_last && s->hist.count) return;
-    if (has_ep) s->hist_last = count_of(ep);
+    if (has_ep && count_of(ep) <= j->hist_last && j->hist.count) return;
+    if (has_ep) j->hist_last = count_of(ep);
     cJSON_DeleteItemFromObjectCaseSensitive(o, "type");
     char *rec = cJSON_PrintUnformatted(o);
     if (!rec) return;
-    hist_add(&s->hist, rec, strlen(rec));
-    free(s->last_episode);
-    s->last_episode = rec;
-    invalidate_hello(s);
+    hist_add(&j->hist, rec, strlen(rec));
+    free(j->last_episode);
+    j->last_episode = rec;
+    invalidate_hello(s, j);
+}
+
+/* The members every job listing has (/api/jobs, the overview's hello). */
+static void put_job_state(json_buf *jw, const srv_job *j, bool is_default) {
+    json_kstr(jw, "id", j->job_id);
+    json_kbool(jw, "default", is_default);
+    json_kstr(jw, "config", j->config_name);
+    json_kstr(jw, "status", j->status);
+    json_kbool(jw, "trainer_connected", j->trainer != NULL);
+    json_kint(jw, "episode", (long long)j->episode);
+    json_kint(jw, "total_episodes", (long long)j->total_episodes);
+    json_knum(jw, "multiplier", j->multiplier);
+    json_knum(jw, "steps_per_second", j->sps);
+}
+
+/* Relays a trainer record of job j to the overview viewers (/ws/jobs) with the job's id
+ * first: {"job":"seed=3","type":"episode",...}. */
+static void overview_relay(srv_t *s, const srv_job *j, const char *in, size_t len) {
+    bool any = false;
+    for (conn_t *c = s->lists[EP_TRAINING]; c && !any; c = c->next) any = c->overview;
+    if (!any || len < 2 || in[0] != '{') return;
+    json_buf *jw = &s->jb;
+    json_reset(jw);
+    json_obj_open(jw);
+    json_kstr(jw, "job", j->job_id);
+    json_append(jw, ",", 1);
+    json_append(jw, in + 1, len - 1); /* validated by on_trainer_message */
+    if (!json_ok(jw)) return;
+    oq_msg *m = oq_msg_new(&s->pool, OQ_RECORD, jw->buf, jw->len);
+    if (!m) return;
+    for (conn_t *c = s->lists[EP_TRAINING]; c; c = c->next)
+        if (c->overview) push_msg(s, c, m);
+    oq_msg_unref(&s->pool, m);
+}
+
+/* The overview's hello (PROTOCOL §5.4): every job's state and its history as columns,
+ * thinned to OVERVIEW_POINTS, so that 16 runs of 10,000 episodes stay well under 1 MiB. */
+static oq_msg *overview_hello(srv_t *s) {
+    enum { COLS = 4 };
+    static const char *const cols[COLS] = {"episode", "steps", "total_reward", "eval_score"};
+    double *v = malloc(sizeof(double) * OVERVIEW_POINTS * COLS);
+    if (!v) return NULL;
+    json_buf *jw = &s->jb;
+    json_reset(jw);
+    json_obj_open(jw);
+    json_kstr(jw, "type", "overview");
+    json_kint(jw, "protocol", 1);
+    json_key(jw, "jobs");
+    json_arr_open(jw);
+    for (int i = 0; i < s->n_jobs; i++) {
+        const srv_job *j = s->jobs[i];
+        json_obj_open(jw);
+        put_job_state(jw, j, i == 0);
+        /* every stride-th record, the newest always included */
+        int n = j->hist.count, stride = (n + OVERVIEW_POINTS - 1) / OVERVIEW_POINTS, k = 0;
+        if (stride < 1) stride = 1;
+        for (int r = n ? (n - 1) % stride : 0; r < n && k < OVERVIEW_POINTS; r += stride, k++) {
+            cJSON *o = cJSON_ParseWithLength(j->hist.rec[r], j->hist.len[r]);
+            for (int c = 0; c < COLS; c++) {
+                double x = NAN;
+                if (!o || !get_num(o, cols[c], &x)) x = NAN;
+                v[c * OVERVIEW_POINTS + k] = x;
+            }
+            cJSON_Delete(o);
+        }
+        json_key(jw, "series");
+        json_obj_open(jw);
+        for (int c = 0; c < COLS; c++) {
+            json_key(jw, cols[c]);
+            json_arr_open(jw);
+            for (int r = 0; r < k; r++) json_num_prec(jw, v[c * OVERVIEW_POINTS + r], 7);
+            json_arr_close(jw);
+        }
+        json_obj_close(jw);
+        json_obj_close(jw);
+    }
+    json_arr_close(jw);
+    json_obj_close(jw);
+    free(v);
+    if (!json_ok(jw)) return NULL;
+    return oq_msg_new(&s->pool, OQ_RECORD, jw->buf, jw->len);
 }
 
 /* Broadcasts the JSON being built in s->jb (nothing when it could not be built). */
-static void broadcast_jb(srv_t *s) {
+static void broadcast_jb(srv_t *s, srv_job *j) {
     long n = json_finish(&s->jb);
-    if (n > 0) broadcast(s, OQ_RECORD, s->jb.buf, (size_t)n);
+    if (n > 0) broadcast(s, j, OQ_RECORD, s->jb.buf, (size_t)n);
 }
 
-static void final_message(srv_t *s, const char *type, const char *error) {
-    json_buf *j = &s->jb;
-    json_reset(j);
-    json_obj_open(j);
-    json_kstr(j, "type", type);
-    json_kstr(j, "job_id", s->job_id);
-    json_kstr(j, "status", type);
-    json_kbool(j, "complete", true);
+static void final_message(srv_t *s, srv_job *j, const char *type, const char *error) {
+    json_buf *jw = &s->jb;
+    json_reset(jw);
+    json_obj_open(jw);
+    json_kstr(jw, "type", type);
+    json_kstr(jw, "job_id", j->job_id);
+    json_kstr(jw, "status", type);
+    json_kbool(jw, "complete", true);
     if (strcmp(type, "completed") == 0)
-        json_kint(j, "episode", (long long)s->episode);
+        json_kint(jw, "episode", (long long)j->episode);
     else
-        json_kstr(j, "error", error);
-    json_knum(j, "timestamp", wall_now());
-    json_obj_close(j);
-    broadcast_jb(s);
+        json_kstr(jw, "error", error);
+    json_knum(jw, "timestamp", clk_wall());
+    json_obj_close(jw);
+    broadcast_jb(s, j);
 }
 
 /* A cheap look at the first bytes: frames are the bulk of the traffic in visual mode and
@@ -296,19 +478,61 @@ static void refuse_trainer_message(srv_t *s, const char *why, size_t len) {
                  why, len);
 }
 
+/* Binds trainer c to its job: `name` from its hello (NULL: the run's own job). A sweep's
+ * job is a run directory below the server's, created on first sight. Returns the job, or
+ * NULL after closing c (4004 unknown job, 4009 the job has its trainer, 4029 too many). */
+static srv_job *bind_trainer(srv_t *s, conn_t *c, const char *name) {
+    srv_job *j = s->jobs[0];
+    if (name) {
+        char rd[sizeof j->run_dir], e[200];
+        struct stat st;
+        snprintf(rd, sizeof rd, "%s/%.200s", s->run_dir, job_name_ok(name) ? name : "");
+        j = job_name_ok(name) ? srv_find_job(s, name) : NULL;
+        if (!j && job_name_ok(name) && stat(rd, &st) == 0 && S_ISDIR(st.st_mode)) {
+            j = job_new(s, name, rd, e, sizeof e);
+            if (!j) {
+                log_warn("trainer from %s for job '%.200s' refused: %s", c->peer, name, e);
+                srv_close_conn(s, c, 4029, "too many jobs");
+                return NULL;
+            }
+            log_info("job %s: %s", name, rd);
+        }
+        if (!j) {
+            log_warn("trainer from %s for an unknown job '%.200s' (no run directory %s/NAME)",
+                     c->peer, name, s->run_dir);
+            srv_close_conn(s, c, 4004, "unknown job");
+            return NULL;
+        }
+    }
+    if (j->trainer && j->trainer != c) {
+        s->refused_busy++;
+        log_warn("second trainer for job %s from %s refused (4009)", j->job_id, c->peer);
+        srv_close_conn(s, c, 4009, "trainer already linked");
+        return NULL;
+    }
+    j->trainer = c;
+    c->job = j;
+    log_info("trainer linked from %s for job %s", c->peer, j->job_id);
+    invalidate_hello(s, j);
+    return j;
+}
+
 static void on_trainer_message(srv_t *s, conn_t *c, const char *in, size_t len) {
+    srv_job *j = c->job;
     s->msgs_in[EP_TRAINER]++;
+    if (c->close_code) return; /* refused: being closed */
     /* What is relayed reaches every viewer verbatim: it must be one valid JSON value in
      * valid UTF-8 (checked without building a tree), and of a sane size. */
     if (!json_valid(in, len, JSON_DEPTH)) {
         refuse_trainer_message(s, "not valid JSON (or not UTF-8, or nested too deep)", len);
         return;
     }
+    if (!j && looks_like_frame(in, len) && !(j = bind_trainer(s, c, NULL))) return;
     if (looks_like_frame(in, len)) {
         if (len > FRAME_MAX)
             refuse_trainer_message(s, "frame over 1 MiB", len);
         else
-            broadcast(s, OQ_FRAME, in, len);
+            broadcast(s, j, OQ_FRAME, in, len);
         return;
     }
     if (len > RECORD_MAX) {
@@ -322,67 +546,74 @@ static void on_trainer_message(srv_t *s, conn_t *c, const char *in, size_t len) 
         cJSON_Delete(o);
         return;
     }
+    if (!j && !(j = bind_trainer(s, c, strcmp(type, "hello") == 0 ? get_str(o, "job") : NULL))) {
+        cJSON_Delete(o);
+        return;
+    }
     double v;
     if (strcmp(type, "hello") == 0) {
         const char *cfgname = get_str(o, "config"), *st = get_str(o, "status");
-        if (cfgname) snprintf(s->config_name, sizeof s->config_name, "%s", cfgname);
-        if (get_num(o, "total_episodes", &v)) s->total_episodes = count_of(v);
-        if (get_num(o, "resumed_from", &v)) s->resumed_from = count_of(v);
-        if (s->episode < s->resumed_from) s->episode = s->resumed_from;
-        set_status(s, st && strlen(st) < 20 ? st : "running");
-        s->trainer_seen = true;
-        json_buf *j = &s->jb;
-        json_reset(j);
-        json_obj_open(j);
-        json_kstr(j, "type", "trainer_connected");
-        json_kstr(j, "job_id", s->job_id);
-        json_kstr(j, "config", s->config_name);
-        json_kint(j, "total_episodes", (long long)s->total_episodes);
-        json_kint(j, "resumed_from", (long long)s->resumed_from);
-        json_obj_close(j);
-        broadcast_jb(s);
-        log_info("trainer hello: config %s, %lld episodes, resumed from %lld", s->config_name,
-                 (long long)s->total_episodes, (long long)s->resumed_from);
+        if (cfgname) snprintf(j->config_name, sizeof j->config_name, "%s", cfgname);
+        if (get_num(o, "total_episodes", &v)) j->total_episodes = count_of(v);
+        if (get_num(o, "resumed_from", &v)) j->resumed_from = count_of(v);
+        if (j->episode < j->resumed_from) j->episode = j->resumed_from;
+        set_status(s, j, st && strlen(st) < 20 ? st : "running");
+        j->trainer_seen = true;
+        json_buf *jw = &s->jb;
+        json_reset(jw);
+        json_obj_open(jw);
+        json_kstr(jw, "type", "trainer_connected");
+        json_kstr(jw, "job_id", j->job_id);
+        json_kstr(jw, "config", j->config_name);
+        json_kint(jw, "total_episodes", (long long)j->total_episodes);
+        json_kint(jw, "resumed_from", (long long)j->resumed_from);
+        json_obj_close(jw);
+        broadcast_jb(s, j);
+        log_info("trainer hello: config %s, %lld episodes, resumed from %lld", j->config_name,
+                 (long long)j->total_episodes, (long long)j->resumed_from);
     } else if (strcmp(type, "episode") == 0) {
-        broadcast(s, OQ_RECORD, in, len); /* verbatim, before the history copy is made */
-        on_trainer_episode(s, o);
+        broadcast(s, j, OQ_RECORD, in, len); /* verbatim, before the history copy is made */
+        overview_relay(s, j, in, len);
+        on_trainer_episode(s, j, o);
     } else if (strcmp(type, "status") == 0) {
         const char *st = get_str(o, "status");
         cJSON *vis = cJSON_GetObjectItemCaseSensitive(o, "visual");
-        if (get_num(o, "speed", &v)) s->speed = v;
-        if (cJSON_IsBool(vis)) s->visual = cJSON_IsTrue(vis);
-        if (get_num(o, "episode", &v)) s->episode = count_of(v);
-        broadcast(s, OQ_RECORD, in, len);
+        if (get_num(o, "speed", &v)) j->speed = v;
+        if (cJSON_IsBool(vis)) j->visual = cJSON_IsTrue(vis);
+        if (get_num(o, "episode", &v)) j->episode = count_of(v);
+        if (get_num(o, "total_episodes", &v)) j->total_episodes = count_of(v); /* extend */
+        broadcast(s, j, OQ_RECORD, in, len);
+        overview_relay(s, j, in, len);
         if (st && strlen(st) < 20) {
-            set_status(s, st);
-            if (strcmp(st, "completed") == 0) final_message(s, "completed", NULL);
+            set_status(s, j, st);
+            if (strcmp(st, "completed") == 0) final_message(s, j, "completed", NULL);
             if (strcmp(st, "failed") == 0) {
                 const char *e = get_str(o, "error");
                 char msg[260];
                 snprintf(msg, sizeof msg, "trainer reported: %s", e ? e : "failure");
-                final_message(s, "failed", msg);
+                final_message(s, j, "failed", msg);
             }
         }
-        invalidate_hello(s);
+        invalidate_hello(s, j);
     } else if (strcmp(type, "checkpoint") == 0) {
-        broadcast(s, OQ_RECORD, in, len);
+        broadcast(s, j, OQ_RECORD, in, len);
         sess_checkpoints_changed(s);
     } else {
         /* A frame the quick look missed (other spacing) is still only a frame. */
-        broadcast(s, strcmp(type, "frame") == 0 ? OQ_FRAME : OQ_RECORD, in, len);
+        broadcast(s, j, strcmp(type, "frame") == 0 ? OQ_FRAME : OQ_RECORD, in, len);
     }
     cJSON_Delete(o);
 }
 
 /* Sends a validated command to the trainer. 0, or -1 with *why. */
-static int relay_command(srv_t *s, const smsg_command *cmd, const char **why) {
-    if (!s->trainer) {
+static int relay_command(srv_t *s, srv_job *j, const smsg_command *cmd, const char **why) {
+    if (!j->trainer) {
         *why = "no trainer linked";
         return -1;
     }
     char out[256];
-    int n = smsg_trainer_command(cmd, ++s->next_cmd_id, out, sizeof out);
-    if (n < 0 || srv_send(s, s->trainer, OQ_RECORD, out, (size_t)n) < 0) {
+    int n = smsg_trainer_command(cmd, ++j->next_cmd_id, out, sizeof out);
+    if (n < 0 || srv_send(s, j->trainer, OQ_RECORD, out, (size_t)n) < 0) {
         *why = "trainer not reachable";
         return -1;
     }
@@ -393,7 +624,7 @@ static int relay_command(srv_t *s, const smsg_command *cmd, const char **why) {
 
 /* Token bucket: true when the client may send one more command now. */
 static bool rate_ok(conn_t *c) {
-    uint64_t now = srv_now_ms();
+    uint64_t now = clk_mono_ms();
     if (!c->tokens_ms)
         c->tokens = RATE_BURST;
     else
@@ -445,8 +676,14 @@ static int on_browser_message(srv_t *s, conn_t *c, const char *in, size_t len) {
         if (c->sess) sess_command(c->sess, &cmd);
         return 0;
     }
+    if (c->overview) {
+        int n = smsg_result_json(&cmd, false, "the overview takes no commands: use a job's stream",
+                                 out, sizeof out);
+        if (n > 0) srv_send(s, c, OQ_RECORD, out, (size_t)n);
+        return 0;
+    }
     const char *why = NULL;
-    bool ok = relay_command(s, &cmd, &why) == 0;
+    bool ok = relay_command(s, c->job ? c->job : s->jobs[0], &cmd, &why) == 0;
     int n = smsg_result_json(&cmd, ok, ok ? NULL : why, out, sizeof out);
     if (n > 0) srv_send(s, c, OQ_RECORD, out, (size_t)n);
     return 0;
@@ -454,13 +691,19 @@ static int on_browser_message(srv_t *s, conn_t *c, const char *in, size_t len) {
 
 /* ---- the handshake: path, token, Origin ---- */
 
-static srv_ep path_endpoint(const srv_t *s, const char *uri, bool *bad_job) {
-    *bad_job = false;
+/* The endpoint of a WebSocket path; *job is a training viewer's job (NULL for an unknown
+ * /ws/training/{job_id}). */
+static srv_ep path_endpoint(srv_t *s, const char *uri, srv_job **job) {
+    *job = s->jobs[0];
     if (strcmp(uri, "/ws") == 0 || strcmp(uri, "/ws/") == 0) return EP_INFERENCE;
     if (strcmp(uri, "/ws/trainer") == 0) return EP_TRAINER;
     if (strcmp(uri, "/ws/training") == 0 || strcmp(uri, "/ws/training/") == 0) return EP_TRAINING;
+    if (strcmp(uri, "/ws/jobs") == 0) { /* the overview: a training viewer of no one job */
+        *job = NULL;
+        return EP_TRAINING;
+    }
     if (strncmp(uri, "/ws/training/", 13) == 0) {
-        if (strcmp(uri + 13, s->job_id) != 0) *bad_job = true;
+        *job = srv_find_job(s, uri + 13);
         return EP_TRAINING;
     }
     return EP_NONE;
@@ -678,46 +921,76 @@ static int http_error(srv_t *s, struct lws *wsi, conn_t *c, int status, const ch
 }
 
 static int api_status(srv_t *s, struct lws *wsi, conn_t *c) {
-    json_buf *j = &s->jb;
-    json_reset(j);
-    json_obj_open(j);
-    json_kint(j, "protocol", 1);
-    json_key(j, "server");
-    json_obj_open(j);
-    json_kstr(j, "version", RD_VERSION);
-    json_kint(j, "pid", (long long)getpid());
-    json_kstr(j, "host", s->host);
-    json_kint(j, "port", s->port);
-    json_knum(j, "uptime_seconds", (double)(srv_now_ms() - s->start_ms) / 1000.0);
-    json_kbool(j, "token_required", s->access_token[0] != 0);
-    json_obj_close(j);
-    json_key(j, "job");
-    json_obj_open(j);
-    json_kstr(j, "id", s->job_id);
-    json_kstr(j, "config", s->config_name);
-    json_kstr(j, "run_dir", s->run_dir);
-    json_kbool(j, "trainer_connected", s->trainer != NULL);
-    json_kstr(j, "status", s->status);
-    json_kint(j, "episode", (long long)s->episode);
-    json_kint(j, "total_episodes", (long long)s->total_episodes);
-    json_kint(j, "resumed_from", (long long)s->resumed_from);
-    json_kint(j, "history", s->hist.count);
-    json_key(j, "last_episode");
-    if (s->last_episode) /* a record we printed ourselves (cJSON) and validated */
-        json_raw(j, s->last_episode, strlen(s->last_episode));
+    srv_job *j = s->jobs[0];
+    json_buf *jw = &s->jb;
+    json_reset(jw);
+    json_obj_open(jw);
+    json_kint(jw, "protocol", 1);
+    json_key(jw, "server");
+    json_obj_open(jw);
+    json_kstr(jw, "version", RD_VERSION);
+    json_kint(jw, "pid", (long long)getpid());
+    json_kstr(jw, "host", s->host);
+    json_kint(jw, "port", s->port);
+    json_knum(jw, "uptime_seconds", (double)(clk_mono_ms() - s->start_ms) / 1000.0);
+    json_kbool(jw, "token_required", s->access_token[0] != 0);
+    json_obj_close(jw);
+    json_key(jw, "job");
+    json_obj_open(jw);
+    json_kstr(jw, "id", j->job_id);
+    json_kstr(jw, "config", j->config_name);
+    json_kstr(jw, "run_dir", s->run_dir);
+    json_kbool(jw, "trainer_connected", j->trainer != NULL);
+    json_kstr(jw, "status", j->status);
+    json_kint(jw, "episode", (long long)j->episode);
+    json_kint(jw, "total_episodes", (long long)j->total_episodes);
+    json_kint(jw, "resumed_from", (long long)j->resumed_from);
+    json_kint(jw, "history", j->hist.count);
+    json_key(jw, "last_episode");
+    if (j->last_episode) /* a record we printed ourselves (cJSON) and validated */
+        json_raw(jw, j->last_episode, strlen(j->last_episode));
     else
-        json_null(j);
-    json_obj_close(j);
-    json_kint(j, "sessions", s->counts[EP_INFERENCE]);
-    json_key(j, "clients");
-    json_obj_open(j);
-    json_kint(j, "training", s->counts[EP_TRAINING]);
-    json_kint(j, "inference", s->counts[EP_INFERENCE]);
-    json_kint(j, "trainer", s->trainer ? 1 : 0);
-    json_obj_close(j);
-    json_obj_close(j);
-    if (!json_ok(j)) return -1;
-    return http_reply(s, wsi, c, 200, "application/json", j->buf, j->len, NULL, NULL);
+        json_null(jw);
+    json_obj_close(jw);
+    json_kint(jw, "jobs", s->n_jobs);
+    json_kint(jw, "sessions", s->counts[EP_INFERENCE]);
+    json_key(jw, "clients");
+    json_obj_open(jw);
+    json_kint(jw, "training", s->counts[EP_TRAINING]);
+    json_kint(jw, "inference", s->counts[EP_INFERENCE]);
+    json_kint(jw, "trainer", j->trainer ? 1 : 0);
+    json_obj_close(jw);
+    json_obj_close(jw);
+    if (!json_ok(jw)) return -1;
+    return http_reply(s, wsi, c, 200, "application/json", jw->buf, jw->len, NULL, NULL);
+}
+
+/* GET /api/jobs (PROTOCOL §2): every job, the run's own first. */
+static int api_jobs(srv_t *s, struct lws *wsi, conn_t *c) {
+    json_buf *jw = &s->jb;
+    json_reset(jw);
+    json_obj_open(jw);
+    json_key(jw, "jobs");
+    json_arr_open(jw);
+    for (int i = 0; i < s->n_jobs; i++) {
+        const srv_job *j = s->jobs[i];
+        json_obj_open(jw);
+        put_job_state(jw, j, i == 0);
+        json_kstr(jw, "run_dir", j->run_dir);
+        json_knum(jw, "best", j->best);
+        json_kint(jw, "history", j->hist.count);
+        json_kint(jw, "viewers", job_viewers(s, j));
+        json_key(jw, "last_episode");
+        if (j->last_episode)
+            json_raw(jw, j->last_episode, strlen(j->last_episode));
+        else
+            json_null(jw);
+        json_obj_close(jw);
+    }
+    json_arr_close(jw);
+    json_obj_close(jw);
+    if (!json_ok(jw)) return -1;
+    return http_reply(s, wsi, c, 200, "application/json", jw->buf, jw->len, NULL, NULL);
 }
 
 static int api_models(srv_t *s, struct lws *wsi, conn_t *c) {
@@ -764,11 +1037,12 @@ static int api_models(srv_t *s, struct lws *wsi, conn_t *c) {
 }
 
 static int api_metrics(srv_t *s, struct lws *wsi, conn_t *c) {
+    srv_job *j = s->jobs[0];
     /* Text, not JSON: the writer's buffer serves as a growing string. */
-    json_buf *j = &s->jb;
-    json_reset(j);
+    json_buf *jw = &s->jb;
+    json_reset(jw);
     char line[256];
-#define M(...) json_append(j, line, (size_t)snprintf(line, sizeof line, __VA_ARGS__))
+#define M(...) json_append(jw, line, (size_t)snprintf(line, sizeof line, __VA_ARGS__))
     M("# HELP rd_server_up The server is serving.\n# TYPE rd_server_up gauge\nrd_server_up 1\n");
     M("# TYPE rd_server_connections gauge\n");
     for (int e = EP_TRAINER; e < EP_COUNT; e++)
@@ -803,21 +1077,21 @@ static int api_metrics(srv_t *s, struct lws *wsi, conn_t *c) {
     M("# TYPE rd_server_http_requests_total counter\nrd_server_http_requests_total %llu\n",
       (unsigned long long)s->http_requests);
     M("# TYPE rd_training_trainer_connected gauge\nrd_training_trainer_connected %d\n",
-      s->trainer ? 1 : 0);
-    M("# TYPE rd_training_episode gauge\nrd_training_episode %lld\n", (long long)s->episode);
+      j->trainer ? 1 : 0);
+    M("# TYPE rd_training_episode gauge\nrd_training_episode %lld\n", (long long)j->episode);
     M("# TYPE rd_training_total_episodes gauge\nrd_training_total_episodes %lld\n",
-      (long long)s->total_episodes);
-    M("# TYPE rd_training_epsilon gauge\nrd_training_epsilon %g\n", s->epsilon);
+      (long long)j->total_episodes);
+    M("# TYPE rd_training_epsilon gauge\nrd_training_epsilon %g\n", j->epsilon);
     M("# TYPE rd_training_last_steps gauge\nrd_training_last_steps %lld\n",
-      (long long)s->last_steps);
-    M("# TYPE rd_training_last_reward gauge\nrd_training_last_reward %g\n", s->last_reward);
-    M("# TYPE rd_training_best gauge\nrd_training_best %g\n", s->best);
-    M("# TYPE rd_training_steps_per_second gauge\nrd_training_steps_per_second %g\n", s->sps);
-    M("# TYPE rd_training_history_records gauge\nrd_training_history_records %d\n", s->hist.count);
+      (long long)j->last_steps);
+    M("# TYPE rd_training_last_reward gauge\nrd_training_last_reward %g\n", j->last_reward);
+    M("# TYPE rd_training_best gauge\nrd_training_best %g\n", j->best);
+    M("# TYPE rd_training_steps_per_second gauge\nrd_training_steps_per_second %g\n", j->sps);
+    M("# TYPE rd_training_history_records gauge\nrd_training_history_records %d\n", j->hist.count);
     M("# TYPE rd_inference_sessions gauge\nrd_inference_sessions %d\n", s->counts[EP_INFERENCE]);
 #undef M
-    if (!json_ok(j)) return -1;
-    return http_reply(s, wsi, c, 200, "text/plain; version=0.0.4", j->buf, j->len, NULL, NULL);
+    if (!json_ok(jw)) return -1;
+    return http_reply(s, wsi, c, 200, "text/plain; version=0.0.4", jw->buf, jw->len, NULL, NULL);
 }
 
 static const char *mime_for(const char *path) {
@@ -893,8 +1167,226 @@ static int serve_static(srv_t *s, struct lws *wsi, conn_t *c, const char *uri) {
     return 0;
 }
 
+/* ---- extend, recordings, metrics as CSV (PROTOCOL §2, §8) ---- */
+
+/* One CSV field of record o (PROTOCOL §2 /api/metrics.csv): a finite number, a boolean, or
+ * a plain [a-z_] word; anything else is left empty, so no cell can start a formula. */
+static int csv_field(const cJSON *o, const char *k, char *out, size_t cap) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    if (cJSON_IsNumber(v) && isfinite(v->valuedouble))
+        return snprintf(out, cap, "%.15g", v->valuedouble);
+    if (cJSON_IsBool(v)) return snprintf(out, cap, "%s", cJSON_IsTrue(v) ? "true" : "false");
+    if (cJSON_IsString(v) && strlen(v->valuestring) <= 32 &&
+        strspn(v->valuestring, "abcdefghijklmnopqrstuvwxyz_") == strlen(v->valuestring))
+        return snprintf(out, cap, "%s", v->valuestring);
+    if (cap) out[0] = 0;
+    return 0;
+}
+
+/* GET /api/metrics.csv: every episode line of DIR/metrics.jsonl, one CSV row each. */
+static int api_metrics_csv(srv_t *s, struct lws *wsi, conn_t *c) {
+    enum { CSV_MAX = 32 << 20, LINE_MAX_BYTES = 65536, ROW_MAX = 1024 };
+    static const char *const cols[] = {"episode",   "steps",      "total_reward", "loss",
+                                       "epsilon",   "multiplier", "stage",        "eval_score",
+                                       "evaluated", "outcome",    "timestamp"};
+    enum { NCOLS = sizeof cols / sizeof cols[0] };
+    char path[CFG_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", s->run_dir);
+    size_t cap = 65536, len = 0;
+    char *out = malloc(cap), *line = malloc(LINE_MAX_BYTES + 2);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+    if (!f && fd >= 0) close(fd);
+    int r = -1;
+    bool too_big = false;
+    if (!out || !line) goto done;
+    for (int i = 0; i < NCOLS; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? "," : "", cols[i]);
+    out[len++] = '\n';
+    while (f && fgets(line, LINE_MAX_BYTES + 2, f)) {
+        size_t n = strlen(line);
+        if (n > LINE_MAX_BYTES) { /* skip the rest of an oversized line */
+            int ch;
+            while ((ch = fgetc(f)) != EOF && ch != '\n') {}
+            continue;
+        }
+        cJSON *o = cJSON_ParseWithLength(line, n);
+        if (!cJSON_IsObject(o) || !cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, "episode"))) {
+            cJSON_Delete(o);
+            continue;
+        }
+        if (len + ROW_MAX > cap) {
+            if (cap * 2 > CSV_MAX) {
+                cJSON_Delete(o);
+                too_big = true;
+                break;
+            }
+            char *b = realloc(out, cap * 2);
+            if (!b) {
+                cJSON_Delete(o);
+                goto done;
+            }
+            out = b;
+            cap *= 2;
+        }
+        for (int i = 0; i < NCOLS; i++) {
+            if (i) out[len++] = ',';
+            len += (size_t)csv_field(o, cols[i], out + len, 80);
+        }
+        out[len++] = '\n';
+        cJSON_Delete(o);
+    }
+    if (too_big)
+        r = http_error(s, wsi, c, 413, "metrics too large for CSV: read DIR/metrics.jsonl");
+    else
+        r = http_reply(s, wsi, c, 200, "text/csv; charset=utf-8", out, len, NULL, NULL);
+done:
+    if (f) fclose(f);
+    free(line);
+    free(out);
+    return r;
+}
+
+/* POST /api/training/extend?episodes=N: relays {"command":"extend","episodes":N}. */
+static int api_extend(srv_t *s, struct lws *wsi, conn_t *c) {
+    srv_job *job = s->jobs[0];
+    char arg[48], *end = NULL, out[160];
+    const char *v = lws_get_urlarg_by_name(wsi, "episodes=", arg, (int)sizeof arg);
+    long long n = v && *v ? strtoll(v, &end, 10) : 0;
+    const char *why = NULL;
+    int status = 200;
+    if (!v || !*v || *end || n < 1 || n > 1000000) {
+        why = "episodes must be an integer in [1, 1000000]";
+        status = 400;
+    } else if (!job->trainer) {
+        why = "no trainer linked";
+        status = 409;
+    }
+    json_buf j;
+    if (!why) {
+        json_init_fixed(&j, out, sizeof out);
+        json_obj_open(&j);
+        json_kstr(&j, "command", "extend");
+        json_kint(&j, "episodes", n);
+        json_kint(&j, "id", ++job->next_cmd_id);
+        json_obj_close(&j);
+        long k = json_finish(&j);
+        if (k < 0 || srv_send(s, job->trainer, OQ_RECORD, out, (size_t)k) < 0) {
+            why = "trainer not reachable";
+            status = 409;
+        }
+    }
+    json_init_fixed(&j, out, sizeof out);
+    json_obj_open(&j);
+    if (why) json_kstr(&j, "error", why);
+    json_kstr(&j, "command", "extend");
+    if (!why) {
+        json_kbool(&j, "accepted", true);
+        json_kint(&j, "episodes", n);
+    }
+    json_obj_close(&j);
+    return http_json(s, wsi, c, status, out);
+}
+
+/* Reads RUN_DIR/recordings/NAME.rec into buf (RECF_MAX_BYTES) when it is a regular file
+ * (no symlink followed) that passes recf_check(). 0, -1 no such file, -2 malformed. The
+ * file may be hostile: its size is checked before reading and its bytes after. */
+static int load_recording(const srv_t *s, const char *name, uint8_t *buf, size_t *len,
+                          recf_info *info) {
+    if (!recf_name_ok(name)) return -1;
+    char path[CFG_PATH_MAX + 48];
+    snprintf(path, sizeof path, "%s/recordings/%s.rec", s->run_dir, name);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return errno == ELOOP ? -2 : -1;
+    struct stat sb;
+    int rc = -2;
+    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size <= RECF_MAX_BYTES) {
+        ssize_t n = read(fd, buf, RECF_MAX_BYTES);
+        if (n > 0 && n == sb.st_size && recf_check(buf, (size_t)n, info)) {
+            *len = (size_t)n;
+            rc = 0;
+        }
+    }
+    close(fd);
+    return rc;
+}
+
+static int cmp_desc(const void *a, const void *b) {
+    return strcmp((const char *)b, (const char *)a);
+}
+
+/* GET /api/recordings: the valid ones, newest first, at most 64 looked at. */
+static int api_recordings_list(srv_t *s, struct lws *wsi, conn_t *c) {
+    enum { MAX_LISTED = 64, MAX_NAMES = 1024 };
+    static const char *const outcomes[4] = {"running", "health", "energy", "max_steps"};
+    char dir[CFG_PATH_MAX + 16];
+    snprintf(dir, sizeof dir, "%s/recordings", s->run_dir);
+    char(*names)[RECF_NAME_LEN + 1] = malloc(MAX_NAMES * sizeof *names);
+    uint8_t *buf = malloc(RECF_MAX_BYTES);
+    json_buf jb;
+    json_init_dyn(&jb);
+    json_obj_open(&jb);
+    json_key(&jb, "recordings");
+    json_arr_open(&jb);
+    int n = 0, r = -1;
+    DIR *d = names && buf ? opendir(dir) : NULL;
+    struct dirent *de;
+    while (d && n < MAX_NAMES && (de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        if (l != RECF_NAME_LEN + 4 || strcmp(de->d_name + RECF_NAME_LEN, ".rec") != 0) continue;
+        memcpy(names[n], de->d_name, RECF_NAME_LEN);
+        names[n][RECF_NAME_LEN] = 0;
+        if (recf_name_ok(names[n])) n++;
+    }
+    if (d) closedir(d);
+    if (n > 1) qsort(names, (size_t)n, sizeof *names, cmp_desc);
+    for (int i = 0; i < n && i < MAX_LISTED; i++) {
+        size_t len;
+        recf_info in;
+        if (load_recording(s, names[i], buf, &len, &in) != 0) continue;
+        json_obj_open(&jb);
+        json_kstr(&jb, "name", names[i]);
+        json_kint(&jb, "episode", in.episode);
+        json_kint(&jb, "steps", in.real_steps);
+        json_key(&jb, "score"); /* float32 in the file: 7 digits; null when not finite */
+        json_num_prec(&jb, in.score, 7);
+        json_key(&jb, "total_reward");
+        json_num_prec(&jb, in.total_reward, 7);
+        json_kstr(&jb, "outcome", outcomes[in.outcome]);
+        json_kint(&jb, "bytes", (long long)len);
+        json_obj_close(&jb);
+    }
+    json_arr_close(&jb);
+    json_obj_close(&jb);
+    if (names && buf && json_finish(&jb) >= 0) r = http_json(s, wsi, c, 200, jb.buf);
+    json_free(&jb);
+    free(buf);
+    free(names);
+    return r;
+}
+
+/* GET /api/recordings[/NAME] (rest = what follows "/api/recordings"). */
+static int api_recordings(srv_t *s, struct lws *wsi, conn_t *c, const char *rest) {
+    if (!*rest) return api_recordings_list(s, wsi, c);
+    if (rest[0] != '/') return http_error(s, wsi, c, 404, "not found");
+    uint8_t *buf = malloc(RECF_MAX_BYTES);
+    if (!buf) return -1;
+    size_t len = 0;
+    int rc = load_recording(s, rest + 1, buf, &len, NULL), r;
+    if (rc == 0)
+        r = http_reply(s, wsi, c, 200, "application/octet-stream", (const char *)buf, len, NULL,
+                       NULL);
+    else if (rc == -2)
+        r = http_error(s, wsi, c, 422, "recording is malformed");
+    else
+        r = http_error(s, wsi, c, 404, "no such recording");
+    free(buf);
+    return r;
+}
+
 static int handle_post(srv_t *s, struct lws *wsi, conn_t *c, const char *what) {
     static const char *const names[] = {"start", "stop", "pause", "resume"};
+    if (strcmp(what, "extend") == 0) return api_extend(s, wsi, c);
     smsg_command cmd;
     memset(&cmd, 0, sizeof cmd);
     for (size_t i = 0; i < 4; i++)
@@ -911,7 +1403,7 @@ static int handle_post(srv_t *s, struct lws *wsi, conn_t *c, const char *what) {
         return http_error(s, wsi, c, 404, e);
     }
     const char *why = NULL;
-    bool ok = relay_command(s, &cmd, &why) == 0;
+    bool ok = relay_command(s, s->jobs[0], &cmd, &why) == 0; /* the run's own job */
     char body[300];
     json_buf j;
     json_init_fixed(&j, body, sizeof body);
@@ -961,6 +1453,9 @@ static int handle_http(srv_t *s, struct lws *wsi, conn_t *c, const char *uri) {
                           30, "allow:", "GET");
     if (strcmp(uri, "/api/status") == 0) return api_status(s, wsi, c);
     if (strcmp(uri, "/api/models") == 0) return api_models(s, wsi, c);
+    if (strcmp(uri, "/api/jobs") == 0) return api_jobs(s, wsi, c);
+    if (strncmp(uri, "/api/recordings", 15) == 0) return api_recordings(s, wsi, c, uri + 15);
+    if (strcmp(uri, "/api/metrics.csv") == 0) return api_metrics_csv(s, wsi, c);
     if (strcmp(uri, "/metrics") == 0) return api_metrics(s, wsi, c);
     if (strncmp(uri, "/api/", 5) == 0 || strncmp(uri, "/ws", 3) == 0)
         return http_error(s, wsi, c, 404, "not found");
@@ -978,8 +1473,8 @@ static int on_filter(srv_t *s, struct lws *wsi, conn_t *c) {
     char uri[256];
     if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0)
         return refuse_handshake(wsi, 404, "not found");
-    bool bad_job;
-    srv_ep ep = path_endpoint(s, uri, &bad_job);
+    srv_job *job;
+    srv_ep ep = path_endpoint(s, uri, &job);
     if (ep == EP_NONE) return refuse_handshake(wsi, 404, "not found");
     c->ep = ep;
     if (s->stopping) {
@@ -1007,7 +1502,9 @@ static int on_filter(srv_t *s, struct lws *wsi, conn_t *c) {
             return refuse_handshake(wsi, 401, "token required");
         }
     }
-    if (bad_job) {
+    c->job = ep == EP_TRAINING ? job : NULL;
+    c->overview = ep == EP_TRAINING && strcmp(uri, "/ws/jobs") == 0;
+    if (ep == EP_TRAINING && !job && !c->overview) {
         c->refuse_code = 4004;
         snprintf(c->refuse_reason, sizeof c->refuse_reason, "unknown job");
     }
@@ -1034,6 +1531,7 @@ static int write_close(srv_t *s, conn_t *c) {
 }
 
 static int on_established(srv_t *s, struct lws *wsi, conn_t *c) {
+    srv_job *j = c->job;
     c->wsi = wsi;
     c->id = ++s->next_id;
     lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
@@ -1043,15 +1541,10 @@ static int on_established(srv_t *s, struct lws *wsi, conn_t *c) {
                  c->refuse_code);
         return close_now(wsi, c->refuse_code, c->refuse_reason);
     }
-    if (ep == EP_TRAINER && s->trainer) {
-        s->refused_busy++;
-        log_warn("second trainer from %s refused (4009)", c->peer);
-        return close_now(wsi, 4009, "trainer already linked");
-    }
-    if (ep == EP_TRAINING && s->counts[EP_TRAINING] >= s->cfg.server.max_clients_per_job) {
+    if (ep == EP_TRAINING && job_viewers(s, j) >= s->cfg.server.max_clients_per_job) {
         s->refused_max++;
-        log_warn("training client from %s refused: %d clients (4029)", c->peer,
-                 s->counts[EP_TRAINING]);
+        log_warn("training client from %s refused: %d clients of job %s (4029)", c->peer,
+                 job_viewers(s, j), j->job_id);
         return close_now(wsi, 4029, "too many clients");
     }
     if (ep == EP_INFERENCE && s->counts[EP_INFERENCE] >= s->cfg.server.max_sessions) {
@@ -1064,16 +1557,20 @@ static int on_established(srv_t *s, struct lws *wsi, conn_t *c) {
     if (oq_queue_init(&c->q, cap) < 0) return close_now(wsi, 1011, "internal error");
     c->have_q = true;
     list_add(s, c, ep);
-    if (ep == EP_TRAINER) {
-        s->trainer = c;
-        log_info("trainer linked from %s", c->peer);
-        invalidate_hello(s);
+    if (ep == EP_TRAINER) { /* its job is known from its hello: bind_trainer() */
+        log_info("trainer connected from %s", c->peer);
         return 0;
     }
     if (ep == EP_TRAINING) {
         log_info("training client %llu connected from %s (%d clients)", (unsigned long long)c->id,
                  c->peer, s->counts[EP_TRAINING]);
-        oq_msg *h = get_hello(s);
+        if (c->overview) { /* built for this viewer: its history is every job's */
+            oq_msg *h = overview_hello(s);
+            int r = h ? push_msg(s, c, h) : -1;
+            if (h) oq_msg_unref(&s->pool, h);
+            return r < 0 ? close_now(wsi, 1011, "internal error") : 0;
+        }
+        oq_msg *h = get_hello(s, j);
         if (!h || push_msg(s, c, h) < 0) return close_now(wsi, 1011, "internal error");
         return 0;
     }
@@ -1089,6 +1586,7 @@ static int on_established(srv_t *s, struct lws *wsi, conn_t *c) {
 }
 
 static void on_closed(srv_t *s, conn_t *c) {
+    srv_job *j = c->job;
     if (!c->listed) {
         free(c->rx);
         c->rx = NULL;
@@ -1104,24 +1602,24 @@ static void on_closed(srv_t *s, conn_t *c) {
     c->have_q = false;
     free(c->rx);
     c->rx = NULL;
-    if (ep == EP_TRAINER && s->trainer == c) {
-        s->trainer = NULL;
+    if (ep == EP_TRAINER && j && j->trainer == c) {
+        j->trainer = NULL;
         int code = c->peer_close_code ? c->peer_close_code : 1006;
-        log_info("trainer link closed (%d)", code);
+        log_info("trainer link of job %s closed (%d)", j->job_id, code);
         /* `stopped` is not final: a stopped trainer idles, linked, until `start`, so
          * losing it then is news to the viewers too. */
-        if (strcmp(s->status, "completed") && strcmp(s->status, "failed") && !s->stopping) {
-            set_status(s, "disconnected");
-            json_buf *j = &s->jb;
-            json_reset(j);
-            json_obj_open(j);
-            json_kstr(j, "type", "trainer_disconnected");
-            json_kstr(j, "status", "disconnected");
-            json_kint(j, "code", code);
-            json_obj_close(j);
-            broadcast_jb(s);
+        if (strcmp(j->status, "completed") && strcmp(j->status, "failed") && !s->stopping) {
+            set_status(s, j, "disconnected");
+            json_buf *jw = &s->jb;
+            json_reset(jw);
+            json_obj_open(jw);
+            json_kstr(jw, "type", "trainer_disconnected");
+            json_kstr(jw, "status", "disconnected");
+            json_kint(jw, "code", code);
+            json_obj_close(jw);
+            broadcast_jb(s, j);
         }
-        invalidate_hello(s);
+        invalidate_hello(s, j);
     } else {
         log_info("%s client %llu disconnected (%d left)", ep_names[ep], (unsigned long long)c->id,
                  s->counts[ep]);
@@ -1177,7 +1675,7 @@ static int on_receive(srv_t *s, struct lws *wsi, conn_t *c, const char *in, size
 static void admit_connection(srv_t *s, struct lws *wsi) {
     char peer[ADMIT_PEER_MAX] = "";
     lws_get_peer_simple(wsi, peer, sizeof peer);
-    struct lws *victim = admit_new(&s->admit, wsi, peer, srv_now_ms());
+    struct lws *victim = admit_new(&s->admit, wsi, peer, clk_mono_ms());
     if (!victim) return;
     /* Logged at powers of two: a flood must not become a flood of log lines. */
     uint64_t n = s->admit.evicted;
@@ -1272,7 +1770,7 @@ static void close_handle(srv_t *s, uv_handle_t *h) {
 
 static void on_tick(uv_timer_t *t) {
     srv_t *s = t->data;
-    uint64_t now = srv_now_ms();
+    uint64_t now = clk_mono_ms();
     for (int e = EP_TRAINING; e <= EP_INFERENCE; e++)
         for (conn_t *c = s->lists[e]; c; c = c->next)
             if (c->q.full_since && now - (uint64_t)c->q.full_since > SLOW_CLOSE_MS &&
@@ -1316,18 +1814,6 @@ static void watch_checkpoints(srv_t *s) {
     uv_timer_start(&s->fs_retry, on_fs_retry, 1000, 0);
 }
 
-static void make_job_id(srv_t *s) {
-    char tmp[CFG_PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s", s->run_dir);
-    size_t n = strlen(tmp);
-    while (n > 1 && tmp[n - 1] == '/') tmp[--n] = 0;
-    const char *base = strrchr(tmp, '/');
-    base = base ? base + 1 : tmp;
-    snprintf(s->job_id, sizeof s->job_id, "%.127s", *base ? base : "job");
-    for (char *p = s->job_id; *p; p++)
-        if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' && *p != '-') *p = '_';
-}
-
 static int random_token(char *out, size_t cap) {
     unsigned char b[16];
     if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) return -1;
@@ -1345,15 +1831,11 @@ srv_t *srv_create(uv_loop_t *loop, const cfg_config *cfg, const srv_options *opt
     json_init_dyn(&s->jb);
     s->loop = loop;
     s->cfg = *cfg;
-    s->start_ms = srv_now_ms();
+    s->start_ms = clk_mono_ms();
     snprintf(s->host, sizeof s->host, "%s", opt->host ? opt->host : "127.0.0.1");
     snprintf(s->run_dir, sizeof s->run_dir, "%s", opt->run_dir);
     snprintf(s->ckpt_dir, sizeof s->ckpt_dir, "%s/checkpoints", s->run_dir);
-    snprintf(s->config_name, sizeof s->config_name, "%s", cfg->name);
-    snprintf(s->status, sizeof s->status, "waiting");
-    s->speed = 0;
     s->frontend_port = opt->frontend_port ? opt->frontend_port : cfg->server.frontend_port;
-    make_job_id(s);
     if (opt->static_dir) {
         if (!realpath(opt->static_dir, s->static_root)) {
             snprintf(err, errlen, "--static %s: %s", opt->static_dir, strerror(errno));
@@ -1382,31 +1864,14 @@ srv_t *srv_create(uv_loop_t *loop, const cfg_config *cfg, const srv_options *opt
     }
     const char *tt = opt->trainer_token ? opt->trainer_token : getenv("RD_TRAINER_TOKEN");
     snprintf(s->trainer_token, sizeof s->trainer_token, "%s", tt && tt[0] ? tt : s->access_token);
-    if (hist_init(&s->hist, cfg->server.history_limit, (size_t)cfg->server.history_bytes) < 0) {
-        snprintf(err, errlen, "out of memory");
-        goto fail;
-    }
+    char id[sizeof s->jobs[0]->job_id];
+    default_job_id(s->run_dir, id, sizeof id);
+    if (!job_new(s, id, s->run_dir, err, errlen)) goto fail;
+    add_sweep_jobs(s);
     s->world = wdesc_json(&s->cfg, &s->world_len);
     if (!s->world) {
         snprintf(err, errlen, "out of memory");
         goto fail;
-    }
-    char mpath[CFG_PATH_MAX + 32];
-    snprintf(mpath, sizeof mpath, "%s/metrics.jsonl", s->run_dir);
-    int bad = 0, added = hist_load_jsonl(&s->hist, mpath, &bad, err, errlen);
-    if (added < 0) goto fail;
-    if (added || bad)
-        log_info("history: %d episodes from %s (%d unreadable lines, %d kept)", added, mpath, bad,
-                 s->hist.count);
-    if (s->hist.count) {
-        const char *last = s->hist.rec[s->hist.count - 1];
-        s->last_episode = strdup(last);
-        cJSON *o = cJSON_Parse(last);
-        double v;
-        if (o && get_num(o, "episode", &v)) s->episode = s->hist_last = count_of(v);
-        if (o && get_num(o, "epsilon", &v)) s->epsilon = v;
-        if (o && get_num(o, "multiplier", &v)) s->multiplier = v;
-        cJSON_Delete(o);
     }
     s->scratch = malloc(LWS_PRE + SRV_CHUNK);
     if (!s->scratch || admit_init(&s->admit, ADMIT_PER_PEER, ADMIT_TOTAL) < 0) {
@@ -1481,10 +1946,9 @@ srv_t *srv_create(uv_loop_t *loop, const cfg_config *cfg, const srv_options *opt
 fail:
     json_free(&s->jb);
     admit_close(&s->admit);
-    hist_close(&s->hist);
+    for (int i = 0; i < s->n_jobs; i++) job_free(s, s->jobs[i]);
     free(s->world);
     free(s->scratch);
-    free(s->last_episode);
     free(s);
     return NULL;
 }
@@ -1544,12 +2008,10 @@ void srv_free(srv_t *s) {
         lws_context_destroy(s->ctx);
         while (uv_run(s->loop, UV_RUN_NOWAIT)) {}
     }
-    invalidate_hello(s);
+    for (int i = 0; i < s->n_jobs; i++) job_free(s, s->jobs[i]);
     oq_pool_close(&s->pool);
     admit_close(&s->admit);
-    hist_close(&s->hist);
     free(s->world);
-    free(s->last_episode);
     free(s->scratch);
     json_free(&s->jb);
     free(s->model.params);

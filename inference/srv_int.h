@@ -44,6 +44,8 @@ typedef struct conn {
     char peer[48];
     char post_cmd[24]; /* HTTP POST /api/training/X waiting for its body */
     bool set_cookie;
+    bool overview;       /* a /ws/jobs viewer: every job's episodes, no commands */
+    struct srv_job *job; /* a trainer's (once its hello named it) or a viewer's job */
 } conn_t;
 
 /* The weights of the checkpoint loaded last, so that many sessions following `latest`
@@ -56,38 +58,15 @@ typedef struct {
     ckpt_info info;
 } srv_model_cache;
 
-struct srv {
-    uv_loop_t *loop;
-    cfg_config cfg;
-    struct lws_context *ctx;
-    struct lws_vhost *vh;
-    int port;
-    char host[256];
-    char run_dir[CFG_PATH_MAX];
-    char ckpt_dir[CFG_PATH_MAX + 16];
-    char static_root[CFG_PATH_MAX]; /* realpath, "" = none */
-    char job_id[128];
-    char access_token[80]; /* "" = not required */
-    char trainer_token[256];
-    int frontend_port;
-    uint64_t start_ms;
-    uint64_t next_id;
-    bool stopping, destroyed;
+#define SRV_MAX_JOBS 64
 
-    conn_t *lists[EP_COUNT];
-    int counts[EP_COUNT];
+/* One training job: its trainer's link, what the trainer reported, its history. */
+typedef struct srv_job {
+    char job_id[208]; /* [0]: the run directory's base name; else the run name */
+    char run_dir[CFG_PATH_MAX + 216];
     conn_t *trainer;
-
-    oq_pool pool;
-    admit_t admit; /* connections that have not completed a request (admit.h) */
     hist_t hist;
     oq_msg *hello; /* cached training hello, NULL when stale */
-    /* The config's world (inference/wdesc.h), serialized once at start-up: it never changes
-     * during a run, so every hello and connected copies this text. */
-    char *world;
-    size_t world_len;
-
-    /* the job as the trainer reported it */
     char config_name[64];
     char status[24];
     bool trainer_seen;
@@ -98,6 +77,39 @@ struct srv {
     int64_t hist_last;  /* episode of the newest history record */
     char *last_episode; /* record JSON or NULL */
     long next_cmd_id;
+
+} srv_job;
+
+struct srv {
+    uv_loop_t *loop;
+    cfg_config cfg;
+    struct lws_context *ctx;
+    struct lws_vhost *vh;
+    int port;
+    char host[256];
+    char run_dir[CFG_PATH_MAX];
+    char ckpt_dir[CFG_PATH_MAX + 16];
+    char static_root[CFG_PATH_MAX]; /* realpath, "" = none */
+    char access_token[80];          /* "" = not required */
+    char trainer_token[256];
+    int frontend_port;
+    uint64_t start_ms;
+    uint64_t next_id;
+    bool stopping, destroyed;
+
+    conn_t *lists[EP_COUNT];
+    int counts[EP_COUNT];
+    /* The jobs: [0] is the run directory's own (a single run, as always); a sweep's
+     * trainers add theirs by the `job` of their hello (PROTOCOL §4.1). */
+    srv_job *jobs[SRV_MAX_JOBS];
+    int n_jobs;
+
+    oq_pool pool;
+    admit_t admit; /* connections that have not completed a request (admit.h) */
+    /* The config's world (inference/wdesc.h), serialized once at start-up: it never changes
+     * during a run, so every hello and connected copies this text. */
+    char *world;
+    size_t world_len;
 
     /* metrics */
     uint64_t conn_total[EP_COUNT], msgs_in[EP_COUNT], msgs_out[EP_COUNT];
@@ -122,7 +134,6 @@ struct srv {
 
 #define SRV_CHUNK (32 * 1024)
 
-uint64_t srv_now_ms(void);
 /* Queues a copy of json to one connection (kind decides what may be dropped). 0 or -1
  * (the connection is being closed as too slow). */
 int srv_send(srv_t *s, conn_t *c, oq_kind kind, const char *json, size_t len);

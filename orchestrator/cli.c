@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "orchestrator/errmsg.h"
+#include "common/err.h"
 
 enum {
     OPT_CONFIG = 256,
@@ -24,6 +24,10 @@ enum {
     OPT_EXIT_ON_COMPLETE,
     OPT_HELP,
     OPT_VERSION,
+    OPT_RUNS,
+    OPT_SET,
+    OPT_SWEEP,
+    OPT_PARALLEL,
 };
 
 static const struct option cli_longopts[] = {
@@ -41,6 +45,10 @@ static const struct option cli_longopts[] = {
     {"exit-on-complete", no_argument, NULL, OPT_EXIT_ON_COMPLETE},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
+    {"runs", required_argument, NULL, OPT_RUNS},
+    {"set", required_argument, NULL, OPT_SET},
+    {"sweep", required_argument, NULL, OPT_SWEEP},
+    {"parallel", required_argument, NULL, OPT_PARALLEL},
     {NULL, 0, NULL, 0},
 };
 
@@ -76,12 +84,40 @@ void cli_usage(FILE *f) {
           "                           NO_COLOR; FORCE_COLOR forces it)\n"
           "  --exit-on-complete       exit 0 when the episodes are done (default: stay up for\n"
           "                           viewing until Ctrl+C)\n"
+          "  --runs N                 N runs of the config with seeds seed, seed+1, ... (a\n"
+          "                           sweep; default: 1, a single run)\n"
+          "  --set SECTION.KEY=V[,V...]\n"
+          "                           override a config value (agent.gamma=0.99); several\n"
+          "                           values make an axis, several --set a grid of every\n"
+          "                           combination (default: none)\n"
+          "  --sweep FILE             the grid, seeds and base config from a TOML file\n"
+          "                           (docs/design/sweeps.md; default: none)\n"
+          "  --parallel P             trainers at once in a sweep; the rest wait (default:\n"
+          "                           cores - 1, at least 1)\n"
           "  --help                   this text\n"
           "  --version                the version\n"
           "\n"
           "Exit status: 0 clean finish; 1 a child failed beyond its restart policy or was not\n"
           "healthy in time; 2 usage or configuration error (nothing started); 129/130/143\n"
-          "after SIGHUP/SIGINT/SIGTERM.\n",
+          "after SIGHUP/SIGINT/SIGTERM.\n"
+          "\n"
+          "Examples:\n"
+          "  ./run_demo --config level1.toml --episodes 3000\n"
+          "      train level 1 for 3000 episodes; the page opens in a browser to watch it\n"
+          "  ./run_demo --resume --config level1.toml --episodes 5000\n"
+          "      continue the newest level-1 run up to 5000 episodes (at exit run_demo prints\n"
+          "      the exact command that resumes its own run)\n"
+          "  ./run_demo --config level2.toml --seed 7 --no-browser --exit-on-complete\n"
+          "      a level-2 run with seed 7, no browser, exiting when its episodes are done\n",
+          f);
+    /* Sweep examples: one block (other examples are added beside it, not inside it). */
+    fputs("\n"
+          "Sweeps: one directory runs/<config>/<time>/ with one run directory per grid point\n"
+          "(seed=43, agent.gamma=0.99,seed=43) and sweep.toml, the grid and each run's state.\n"
+          "  run_demo --runs 4 --episodes 2000 --parallel 2\n"
+          "      four seeds (42..45) of level 1, two trainers at a time\n"
+          "  run_demo --config level2 --set agent.gamma=0.99,0.995 --runs 3\n"
+          "      six runs: each gamma with three seeds; --resume continues the newest sweep\n",
           f);
 }
 
@@ -113,12 +149,12 @@ int cli_parse(int argc, char **argv, cli_options *o, char *err, size_t errlen) {
                 break;
             case OPT_EPISODES:
                 if (parse_long(arg, 1, 1000000000L, &v))
-                    return errmsg_fail(err, errlen,
-                                       "--episodes: '%s' is not a positive whole number", arg);
+                    return err_set(err, errlen, "--episodes: '%s' is not a positive whole number",
+                                   arg);
                 o->episodes = v;
                 break;
             case OPT_CHECKPOINT_DIR:
-                if (!*arg) return errmsg_fail(err, errlen, "--checkpoint-dir: empty path");
+                if (!*arg) return err_set(err, errlen, "--checkpoint-dir: empty path");
                 o->checkpoint_dir = arg;
                 break;
             case OPT_RESUME:
@@ -127,8 +163,8 @@ int cli_parse(int argc, char **argv, cli_options *o, char *err, size_t errlen) {
             case OPT_PORT:
             case OPT_FRONTEND_PORT:
                 if (parse_long(arg, 1, 65535, &v))
-                    return errmsg_fail(err, errlen, "%s: '%s' is not a port (1-65535)",
-                                       c == OPT_PORT ? "--port" : "--frontend-port", arg);
+                    return err_set(err, errlen, "%s: '%s' is not a port (1-65535)",
+                                   c == OPT_PORT ? "--port" : "--frontend-port", arg);
                 if (c == OPT_PORT)
                     o->port = (int)v;
                 else
@@ -142,12 +178,11 @@ int cli_parse(int argc, char **argv, cli_options *o, char *err, size_t errlen) {
                 else if (!strcmp(arg, "none"))
                     o->frontend = CLI_FRONTEND_NONE;
                 else
-                    return errmsg_fail(err, errlen, "--frontend: '%s' is not dev, static or none",
-                                       arg);
+                    return err_set(err, errlen, "--frontend: '%s' is not dev, static or none", arg);
                 break;
             case OPT_HOST:
                 if (!*arg || strlen(arg) >= 256)
-                    return errmsg_fail(err, errlen, "--host: '%s' is not an address", arg);
+                    return err_set(err, errlen, "--host: '%s' is not an address", arg);
                 o->host = arg;
                 break;
             case OPT_NO_BROWSER:
@@ -158,7 +193,7 @@ int cli_parse(int argc, char **argv, cli_options *o, char *err, size_t errlen) {
                 errno = 0;
                 unsigned long long s = strtoull(arg, &end, 10);
                 if (errno || end == arg || *end || arg[0] == '-')
-                    return errmsg_fail(err, errlen, "--seed: '%s' is not a whole number >= 0", arg);
+                    return err_set(err, errlen, "--seed: '%s' is not a whole number >= 0", arg);
                 o->has_seed = true;
                 o->seed = s;
                 break;
@@ -171,8 +206,7 @@ int cli_parse(int argc, char **argv, cli_options *o, char *err, size_t errlen) {
                 else if (!strcmp(arg, "never"))
                     o->color = CLI_COLOR_NEVER;
                 else
-                    return errmsg_fail(err, errlen, "--color: '%s' is not auto, always or never",
-                                       arg);
+                    return err_set(err, errlen, "--color: '%s' is not auto, always or never", arg);
                 break;
             case OPT_EXIT_ON_COMPLETE:
                 o->exit_on_complete = true;
@@ -183,19 +217,48 @@ int cli_parse(int argc, char **argv, cli_options *o, char *err, size_t errlen) {
             case OPT_VERSION:
                 o->version = true;
                 break;
+            case OPT_RUNS:
+                if (parse_long(arg, 1, 64, &v))
+                    return err_set(err, errlen, "--runs: '%s' is not a whole number 1-64", arg);
+                o->runs = (int)v;
+                break;
+            case OPT_SET:
+                if (o->n_sets >= CLI_MAX_SETS)
+                    return err_set(err, errlen, "--set: more than %d", CLI_MAX_SETS);
+                if (!strchr(arg, '='))
+                    return err_set(err, errlen, "--set %s: expected SECTION.KEY=VALUE[,VALUE...]",
+                                   arg);
+                o->sets[o->n_sets++] = arg;
+                break;
+            case OPT_SWEEP:
+                if (!*arg) return err_set(err, errlen, "--sweep: empty path");
+                o->sweep_file = arg;
+                break;
+            case OPT_PARALLEL:
+                if (parse_long(arg, 1, CLI_MAX_PARALLEL, &v))
+                    return err_set(err, errlen, "--parallel: '%s' is not a whole number 1-%d", arg,
+                                   CLI_MAX_PARALLEL);
+                o->parallel = (int)v;
+                break;
             case ':':
-                return errmsg_fail(err, errlen, "%s: needs a value", argv[prev]);
+                return err_set(err, errlen, "%s: needs a value", argv[prev]);
             default: {
                 const char *bad = prev < argc ? argv[prev] : "?";
-                return errmsg_fail(err, errlen, "%s: unknown option (see run_demo --help)", bad);
+                return err_set(err, errlen, "%s: unknown option (see run_demo --help)", bad);
             }
         }
     }
     if (optind < argc)
-        return errmsg_fail(err, errlen,
-                           "%s: unexpected argument (options start with --; see --help)",
-                           argv[optind]);
+        return err_set(err, errlen, "%s: unexpected argument (options start with --; see --help)",
+                       argv[optind]);
     if (o->resume && o->checkpoint_dir)
-        return errmsg_fail(err, errlen, "--resume: cannot be combined with --checkpoint-dir");
+        return err_set(err, errlen, "--resume: cannot be combined with --checkpoint-dir");
+    if (o->resume && (o->runs || o->n_sets || o->sweep_file))
+        return err_set(err, errlen,
+                       "--resume: cannot be combined with %s (a sweep's grid is in its "
+                       "sweep.toml)",
+                       o->runs     ? "--runs"
+                       : o->n_sets ? "--set"
+                                   : "--sweep");
     return 0;
 }

@@ -1,4 +1,4 @@
-/* orchestrator/cli.h — run_demo's command line (prefix cli_), DESIGN.md §3.1.
+/* orchestrator/cli.h — run_demo's command line (prefix cli_), docs/design/processes.md §1.
  *
  * cli_parse() only parses: it checks each value's form (a number, a port, one of the
  * words) and reports the first bad flag in one line; what the values mean together
@@ -17,6 +17,9 @@ typedef enum {
     CLI_FRONTEND_STATIC,
     CLI_FRONTEND_NONE
 } cli_frontend;
+#define CLI_MAX_SETS     40
+#define CLI_MAX_PARALLEL 64
+
 typedef enum { CLI_COLOR_AUTO = 0, CLI_COLOR_ALWAYS, CLI_COLOR_NEVER } cli_color;
 
 typedef struct {
@@ -34,6 +37,12 @@ typedef struct {
     cli_color color;
     bool exit_on_complete;
     bool help, version;
+    /* Sweeps (orchestrator/sweep.h): several runs at once. */
+    int runs;   /* --runs N: seeds seed..seed+N-1 (0: not given) */
+    int n_sets; /* --set KEY=V1[,V2...], in order */
+    const char *sets[CLI_MAX_SETS];
+    const char *sweep_file; /* --sweep FILE */
+    int parallel;           /* --parallel P (0: cores - 1, at least 1) */
 } cli_options;
 
 /* Parses argv (pointers into it are kept). Returns 0, or -1 with one line in err that

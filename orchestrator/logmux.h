@@ -39,7 +39,8 @@ typedef struct {
 } logmux_tail;
 
 typedef struct {
-    char prefix[64]; /* "[Training] " with its colour codes, after the time */
+    char prefix[256]; /* "[Training] " or a sweep run's "[agent.gamma=0.99,seed=3] " with its
+                       * colour codes, after the time */
     size_t prefix_len;
     logmux_tail *tail; /* may be NULL */
     size_t len;        /* bytes buffered (an incomplete line) */

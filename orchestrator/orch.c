@@ -18,6 +18,7 @@
 #include "orchestrator/health.h"
 #include "orchestrator/logmux.h"
 #include "orchestrator/progress.h"
+#include "orchestrator/summary.h"
 #include "orchestrator/restart.h"
 
 extern char **environ;
@@ -67,7 +68,16 @@ typedef struct {
     bool healthy;
     health_probe probe;
     int last_probe;
+    /* A sweep's trainer slot: the run it trains (-1: free), its own command line and its
+     * metrics tail; `completing`: its run reached its episodes and we stop the trainer. */
+    int run;
+    plan_child *own;
+    progress_metrics *metrics;
+    bool completing;
 } child;
+
+/* Trainer slots beyond the first go after server and frontend in ch[]. */
+#define ORCH_MAX_CHILDREN (CFG_NUM_PROCS + CLI_MAX_PARALLEL - 1)
 
 struct orch {
     uv_loop_t *loop;
@@ -76,7 +86,8 @@ struct orch {
     orch_state state;
     int exit_code;
     bool hurry;
-    child ch[CFG_NUM_PROCS];
+    int n_ch; /* CFG_NUM_PROCS, plus a sweep's extra trainer slots */
+    child ch[ORCH_MAX_CHILDREN];
     uv_signal_t sigs[3];
     uv_timer_t tick;
     uv_check_t flush;
@@ -92,9 +103,17 @@ struct orch {
     uv_process_t browser;
     progress_metrics metrics;
     char status_text[LOGMUX_STATUS_MAX];
+    /* Sweeps */
+    bool sweep_over;      /* every run is done or failed */
+    bool runs_started;    /* the server answered: trainer slots filled */
+    long sweep_eps0;      /* episodes done at the first poll (for the ETA) */
+    uint64_t sweep_t0_ms; /* ... and when */
+    long sweep_block;     /* the last multiple of PROGRESS_BLOCK summarised */
 };
 
-static const int stop_order[CFG_NUM_PROCS] = {CFG_PROC_TRAINER, CFG_PROC_SERVER, CFG_PROC_FRONTEND};
+static bool is_trainer(const child *c) {
+    return c->idx == CFG_PROC_TRAINER || c->idx >= CFG_NUM_PROCS;
+}
 
 static void orch_stop(orch *o, int code);
 static void stop_advance(orch *o);
@@ -135,6 +154,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 }
 
 static void maybe_settled(child *c);
+static void runs_trainer_ended(child *c);
 
 static void on_pipe_closed(uv_handle_t *h) {
     child *c = h->data;
@@ -213,6 +233,10 @@ static void child_ended(child *c) {
     orch *o = c->o;
     uv_timer_stop(&c->drain);
     c->healthy = false;
+    if (o->plan->is_sweep && is_trainer(c)) {
+        runs_trainer_ended(c);
+        return;
+    }
     if (o->state >= ST_STOPPING) {
         c->state = CH_DONE;
         char how[96];
@@ -449,7 +473,7 @@ static void finish(orch *o) {
     close_handle((uv_handle_t *)&o->flush);
     close_handle((uv_handle_t *)&o->flush_timer);
     if (o->browser_open) close_handle((uv_handle_t *)&o->browser);
-    for (int i = 0; i < CFG_NUM_PROCS; i++) {
+    for (int i = 0; i < o->n_ch; i++) {
         child *c = &o->ch[i];
         close_handle((uv_handle_t *)&c->timer);
         close_handle((uv_handle_t *)&c->drain);
@@ -461,17 +485,35 @@ static void finish(orch *o) {
     }
 }
 
-/* Stops the children in order: the next one only when the previous has ended. */
+static void runs_release(child *c, sweep_state st);
+
+/* Stops the children in order: every trainer at once (each writes its checkpoint), then
+ * the server, then the frontend — the next only when the previous have ended. */
 static void stop_advance(orch *o) {
-    for (int k = 0; k < CFG_NUM_PROCS; k++) {
-        child *c = &o->ch[stop_order[k]];
+    bool waiting = false;
+    for (int i = 0; i < o->n_ch; i++) {
+        child *c = &o->ch[i];
+        if (!is_trainer(c)) continue;
+        if (c->state == CH_BACKOFF) {
+            child_stop(c, o->hurry);
+            if (o->plan->is_sweep && c->run >= 0) runs_release(c, SWEEP_STOPPED);
+        }
+        if (c->state == CH_RUNNING) {
+            child_stop(c, o->hurry);
+            waiting = true;
+        }
+    }
+    if (waiting && !o->hurry) return;
+    static const int rest[2] = {CFG_PROC_SERVER, CFG_PROC_FRONTEND};
+    for (int k = 0; k < 2; k++) {
+        child *c = &o->ch[rest[k]];
         if (c->state == CH_BACKOFF) child_stop(c, o->hurry);
         if (c->state == CH_RUNNING) {
             child_stop(c, o->hurry);
             if (!o->hurry) return;
         }
     }
-    for (int k = 0; k < CFG_NUM_PROCS; k++)
+    for (int k = 0; k < o->n_ch; k++)
         if (o->ch[k].state == CH_RUNNING) return;
     finish(o);
 }
@@ -548,7 +590,7 @@ static int sweep_orphans(orch *o) {
             p = end;
             if (pid <= 1) continue;
             bool ours = false;
-            for (int i = 0; i < CFG_NUM_PROCS && !ours; i++)
+            for (int i = 0; i < o->n_ch && !ours; i++)
                 ours = o->ch[i].pid == pid && (o->ch[i].proc_active || o->ch[i].proc_handle_open);
             if (ours) continue;
             if (o->browser_pid && (pid == o->browser_pid || session_of((int)pid) == o->browser_pid))
@@ -615,13 +657,25 @@ static void on_probe(health_probe *h, int result) {
 
 static bool child_ready(const child *c) {
     if (!c->spec->enabled) return true;
+    /* A sweep's slot is ready when it runs its trainer or has nothing (left) to run. */
+    if (is_trainer(c) && c->o->plan->is_sweep)
+        return c->o->runs_started && (c->state == CH_RUNNING || c->run < 0);
     if (c->idx == CFG_PROC_TRAINER) return c->state == CH_RUNNING || c->o->training_finished;
     return c->state == CH_RUNNING && (c->spec->health_port == 0 || c->healthy);
 }
 
+static void runs_fill(orch *o);
+static void runs_check_over(orch *o);
+
 static void check_health(orch *o) {
+    if (o->plan->is_sweep && !o->runs_started && o->ch[CFG_PROC_SERVER].healthy) {
+        o->runs_started = true;
+        runs_fill(o);
+        runs_check_over(o);
+        if (o->state != ST_STARTING) return;
+    }
     bool all = true;
-    for (int i = 0; i < CFG_NUM_PROCS; i++) {
+    for (int i = 0; i < o->n_ch; i++) {
         child *c = &o->ch[i];
         if (!child_ready(c)) all = false;
         if (c->spec->enabled && c->spec->health_port && !c->healthy && c->state == CH_RUNNING &&
@@ -641,7 +695,7 @@ static void check_health(orch *o) {
         return;
     }
     if (uv_now(o->loop) < o->deadline_ms) return;
-    for (int i = 0; i < CFG_NUM_PROCS; i++) {
+    for (int i = 0; i < o->n_ch; i++) {
         child *c = &o->ch[i];
         if (child_ready(c)) continue;
         char what[512];
@@ -676,6 +730,7 @@ static void poll_progress(orch *o) {
     char line[LOGMUX_STATUS_MAX];
     progress_format(&st, line, sizeof line);
     logmux_set_status(o->mux, line);
+    if (strcmp(st.status, "completed") != 0) o->completed_seen = false; /* extended */
     if (!strcmp(st.status, "completed") && !o->completed_seen) {
         o->completed_seen = true;
         if (o->plan->exit_on_complete) {
@@ -692,6 +747,212 @@ static void poll_progress(orch *o) {
     }
 }
 
+/* ---- sweeps: trainer slots, the queue, the summary ---- */
+
+/* Trainer colours, apart from the server's magenta and the frontend's green. */
+static const int run_colours[] = {LOGMUX_CYAN, LOGMUX_YELLOW, LOGMUX_BLUE, 96, 93, 94, 31, 91};
+
+static void runs_save(orch *o) {
+    static bool warned;
+    if (plan_save_sweep(o->plan) != 0 && !warned) {
+        warned = true;
+        logmux_printf(o->mux, "cannot write %s/%s: %s (the runs go on)", o->plan->run_dir,
+                      SWEEP_FILE_NAME, strerror(errno));
+    }
+}
+
+/* The slot's run gets its final (or resumable) state; the slot is free again. */
+static void runs_release(child *c, sweep_state st) {
+    orch *o = c->o;
+    if (c->run < 0) return;
+    o->plan->sweep.runs[c->run].state = st;
+    c->run = -1;
+    c->completing = false;
+    c->state = CH_DONE;
+    runs_save(o);
+}
+
+static void runs_assign(child *c, int run) {
+    orch *o = c->o;
+    sweep_run *r = &o->plan->sweep.runs[run];
+    plan_trainer_for_run(o->plan, run, c->own);
+    c->spec = c->own;
+    c->run = run;
+    c->completing = false;
+    restart_init(&c->rs);
+    int colour = run_colours[run % (int)(sizeof run_colours / sizeof run_colours[0])];
+    for (int k = 0; k < 2; k++)
+        logmux_stream_init(c->streams[k], o->mux, r->name, colour, &c->tail);
+    char dir[PATH_MAX];
+    plan_run_dir(o->plan, run, dir, sizeof dir);
+    progress_metrics_init(c->metrics, dir);
+    r->state = SWEEP_RUNNING;
+    runs_save(o);
+    logmux_printf(o->mux, "starting run %s (%d of %d)", r->name, run + 1, o->plan->sweep.n_runs);
+    child_spawn(c);
+}
+
+/* Free slots take the next queued runs. */
+static void runs_fill(orch *o) {
+    sweep_spec *sw = &o->plan->sweep;
+    int next = 0;
+    for (int i = 0; i < o->n_ch && o->state < ST_STOPPING; i++) {
+        child *c = &o->ch[i];
+        if (!is_trainer(c) || c->run >= 0 || c->state == CH_RUNNING || c->state == CH_BACKOFF)
+            continue;
+        while (next < sw->n_runs && sw->runs[next].state != SWEEP_QUEUED) next++;
+        if (next == sw->n_runs) return;
+        runs_assign(c, next);
+    }
+}
+
+/* Every run done or failed: say so; with --exit-on-complete stop, exit 1 if any failed. */
+static void runs_check_over(orch *o) {
+    const sweep_spec *sw = &o->plan->sweep;
+    int done = 0, failed = 0;
+    for (int r = 0; r < sw->n_runs; r++) {
+        if (sw->runs[r].state == SWEEP_QUEUED || sw->runs[r].state == SWEEP_RUNNING) return;
+        done += sw->runs[r].state == SWEEP_DONE;
+        failed += sw->runs[r].state == SWEEP_FAILED;
+    }
+    if (o->sweep_over || o->state >= ST_STOPPING) return;
+    o->sweep_over = true;
+    o->training_finished = true;
+    logmux_printf(o->mux, "Sweep finished: %d of %d runs done, %d failed (%s)", done, sw->n_runs,
+                  failed, o->plan->run_dir);
+    if (o->plan->exit_on_complete)
+        orch_stop(o, failed ? 1 : 0);
+    else
+        logmux_printf(o->mux, "the demo stays up for viewing at %s (Ctrl+C to stop)", o->plan->url);
+}
+
+/* Whether run's progress.json says it reached its target. The episode count matters: a
+ * done run given more episodes starts with the previous session's "completed" on disk
+ * until its trainer rewrites it. */
+static bool run_completed(const orch *o, int run, const char *dir, progress_status *st) {
+    if (progress_read(dir, st) != 0) return false;
+    return !strcmp(st->status, "completed") && st->episode >= o->plan->sweep.runs[run].episodes;
+}
+
+/* A sweep trainer's process is over: its run is done, stopped, restarted or failed. */
+static void runs_trainer_ended(child *c) {
+    orch *o = c->o;
+    if (c->run < 0) { /* a slot stopped while in backoff: already released */
+        c->state = CH_DONE;
+        if (o->state >= ST_STOPPING) stop_advance(o);
+        return;
+    }
+    const char *name = o->plan->sweep.runs[c->run].name;
+    char dir[PATH_MAX], how[96];
+    plan_run_dir(o->plan, c->run, dir, sizeof dir);
+    describe_exit(c, how, sizeof how);
+    bool failed = c->exit_status != 0 || c->term_signal != 0;
+    progress_status st;
+    bool completed = run_completed(o, c->run, dir, &st);
+    if (!failed && completed) {
+        logmux_printf(o->mux, "run %s done (%ld episodes)", name, st.episode);
+        runs_release(c, SWEEP_DONE);
+    } else if (o->state >= ST_STOPPING) {
+        logmux_printf(o->mux, "run %s stopped (%s); --resume continues it", name, how);
+        runs_release(c, SWEEP_STOPPED);
+    } else {
+        double delay = 0, uptime = (double)(uv_now(o->loop) - c->started_ms) / 1000.0;
+        char why[96], what[512];
+        restart_verdict v = restart_decide(&c->rs, &c->spec->policy, true, now_s(o), uptime, &delay,
+                                           why, sizeof why);
+        if (v == RESTART_AFTER) {
+            logmux_printf(o->mux,
+                          "run %s: trainer exited (%s); restarting in %.1f s (restart %d), "
+                          "resuming from its last checkpoint",
+                          name, how, delay, c->rs.total);
+            o->plan->sweep.runs[c->run].restarts++;
+            runs_save(o);
+            c->state = CH_BACKOFF;
+            uv_timer_start(&c->timer, on_backoff_done, (uint64_t)(delay * 1000.0), 0);
+            return;
+        }
+        snprintf(what, sizeof what, "run %s failed (%s%s%s); the sweep goes on without it", name,
+                 how, v == RESTART_GIVE_UP ? " after " : "; restart policy: never",
+                 v == RESTART_GIVE_UP ? why : "");
+        report_failure(o, c, what);
+        runs_release(c, SWEEP_FAILED);
+    }
+    if (o->state >= ST_STOPPING) {
+        stop_advance(o);
+        return;
+    }
+    runs_fill(o);
+    runs_check_over(o);
+}
+
+/* Once a second: each running run's progress (a completed one is stopped to free its slot),
+ * the sweep's status line, and a summary line per PROGRESS_BLOCK episodes of the sweep. */
+static void runs_poll(orch *o) {
+    const sweep_spec *sw = &o->plan->sweep;
+    long eps = 0, target = 0;
+    double sps = 0;
+    int n[5] = {0};
+    for (int r = 0; r < sw->n_runs; r++) {
+        n[sw->runs[r].state]++;
+        if (sw->runs[r].state != SWEEP_FAILED) target += sw->runs[r].episodes;
+        if (sw->runs[r].state == SWEEP_DONE) eps += sw->runs[r].episodes;
+    }
+    char means[1024];
+    size_t mo = 0;
+    means[0] = '\0';
+    for (int i = 0; i < o->n_ch; i++) {
+        child *c = &o->ch[i];
+        if (!is_trainer(c) || c->run < 0) continue;
+        const char *name = sw->runs[c->run].name;
+        char dir[PATH_MAX], lines[2048];
+        plan_run_dir(o->plan, c->run, dir, sizeof dir);
+        if (progress_metrics_poll(c->metrics, lines, sizeof lines) > 0)
+            for (char *l = lines, *nl; l; l = nl) {
+                nl = strchr(l, '\n');
+                if (nl) *nl++ = '\0';
+                logmux_printf(o->mux, "[%s] %s", name, l);
+            }
+        double mean = progress_metrics_recent_mean(c->metrics);
+        if (!isnan(mean) && mo < sizeof means)
+            mo += (size_t)snprintf(means + mo, sizeof means - mo, "%s%s %.1f", mo ? ", " : "", name,
+                                   mean);
+        progress_status st;
+        bool completed = run_completed(o, c->run, dir, &st);
+        if (!st.valid) continue;
+        eps += st.episode;
+        if (!strcmp(st.status, "running") && !isnan(st.steps_per_second))
+            sps += st.steps_per_second;
+        if (completed && !c->completing && c->state == CH_RUNNING) {
+            /* The trainer idles after its episodes (linked, for viewing); the slot is worth
+             * more to the queue. Its checkpoint is written: SIGTERM ends it at once. */
+            c->completing = true;
+            child_stop(c, false);
+        }
+    }
+    uint64_t now = uv_now(o->loop);
+    if (!o->sweep_t0_ms) {
+        o->sweep_t0_ms = now;
+        o->sweep_eps0 = eps;
+    }
+    char line[LOGMUX_STATUS_MAX], eta[32] = "", failed[32] = "";
+    if (n[SWEEP_FAILED]) snprintf(failed, sizeof failed, ", %d failed", n[SWEEP_FAILED]);
+    double secs = (double)(now - o->sweep_t0_ms) / 1000.0;
+    if (secs > 2 && eps > o->sweep_eps0 && target > eps) {
+        long e = (long)((double)(target - eps) * secs / (double)(eps - o->sweep_eps0));
+        snprintf(eta, sizeof eta, e >= 3600 ? " | ETA %ldh%02ldm" : " | ETA %ldm%02lds",
+                 e >= 3600 ? e / 3600 : e / 60, e >= 3600 ? e / 60 % 60 : e % 60);
+    }
+    snprintf(line, sizeof line,
+             "Sweep: %d done, %d running, %d queued%s | episodes %ld/%ld | %.0f steps/s%s",
+             n[SWEEP_DONE], n[SWEEP_RUNNING], n[SWEEP_QUEUED] + n[SWEEP_STOPPED], failed, eps,
+             target, sps, eta);
+    logmux_set_status(o->mux, line);
+    if (eps / PROGRESS_BLOCK > o->sweep_block) {
+        o->sweep_block = eps / PROGRESS_BLOCK;
+        logmux_printf(o->mux, "%s%s%s", line, means[0] ? " | mean survival " : "", means);
+    }
+}
+
 static void on_tick(uv_timer_t *t) {
     orch *o = t->data;
     if (o->state == ST_STARTING) {
@@ -702,7 +963,8 @@ static void on_tick(uv_timer_t *t) {
     uint64_t now = uv_now(o->loop);
     bool slow = now - o->last_slow_ms >= 1000;
     if (slow) o->last_slow_ms = now;
-    if (slow && (o->state == ST_UP || o->state == ST_STARTING)) poll_progress(o);
+    if (slow && (o->state == ST_UP || o->state == ST_STARTING))
+        o->plan->is_sweep ? runs_poll(o) : poll_progress(o);
     /* Orphans: often while stopping, once a second otherwise (it is a few reads). */
     if (o->state == ST_STOPPING || slow) sweep_orphans(o);
 }
@@ -770,11 +1032,18 @@ int orch_run(plan_t *plan) {
     uv_check_start(&o->flush, on_check);
 
     bool alloc_ok = true;
-    for (int i = 0; i < CFG_NUM_PROCS; i++) {
+    o->n_ch = CFG_NUM_PROCS + (plan->is_sweep ? plan->parallel - 1 : 0);
+    for (int i = 0; i < o->n_ch; i++) {
         child *c = &o->ch[i];
         c->o = o;
         c->idx = i;
-        c->spec = &plan->child[i];
+        c->run = -1;
+        c->spec = &plan->child[is_trainer(c) ? CFG_PROC_TRAINER : i];
+        if (plan->is_sweep && is_trainer(c)) {
+            c->own = malloc(sizeof *c->own);
+            c->metrics = malloc(sizeof *c->metrics);
+            if (!c->own || !c->metrics) alloc_ok = false;
+        }
         restart_init(&c->rs);
         uv_timer_init(loop, &c->timer);
         c->timer.data = c;
@@ -804,9 +1073,17 @@ int orch_run(plan_t *plan) {
                                                                  : "none";
         logmux_printf(mux, "run directory %s; config %s; frontend %s", plan->run_dir,
                       plan->config_path[0] ? plan->config_path : "built-in level1", fe);
+        if (plan->is_sweep)
+            logmux_printf(mux, "%s of %d runs, %d at once: %s/%s",
+                          plan->sweep_resumed ? "continuing the sweep" : "sweep",
+                          plan->sweep.n_runs, plan->parallel, plan->run_dir, SWEEP_FILE_NAME);
         /* The server first: the trainer connects to it, the frontend proxies to it. */
         child_spawn(&o->ch[CFG_PROC_SERVER]);
-        if (o->state < ST_STOPPING) child_spawn(&o->ch[CFG_PROC_TRAINER]);
+        if (o->state < ST_STOPPING) {
+            /* A sweep's trainers start once the server answers (check_health): up to P
+             * of them starting at once would otherwise compete with it for the cores. */
+            if (!plan->is_sweep) child_spawn(&o->ch[CFG_PROC_TRAINER]);
+        }
         if (o->state < ST_STOPPING && plan->child[CFG_PROC_FRONTEND].enabled)
             child_spawn(&o->ch[CFG_PROC_FRONTEND]);
     }
@@ -818,12 +1095,20 @@ int orch_run(plan_t *plan) {
     /* Whatever reached us as an orphan during the last moments goes too. */
     for (int i = 0; i < 100 && sweep_orphans(o) > 0; i++) usleep(10000);
     logmux_set_status(mux, "");
+    char summary[8192];
+    uv_update_time(loop);
+    if (summary_format(plan, (double)(uv_now(loop) - o->start_ms) / 1000.0, summary,
+                       sizeof summary))
+        logmux_printf(mux, "%s", summary);
     logmux_printf(mux, "stopped (exit status %d)", o->exit_code);
     logmux_flush(mux);
     rc = o->exit_code;
     uv_loop_close(loop);
-    for (int i = 0; i < CFG_NUM_PROCS; i++)
+    for (int i = 0; i < o->n_ch; i++) {
         for (int k = 0; k < 2; k++) free(o->ch[i].streams[k]);
+        free(o->ch[i].own);
+        free(o->ch[i].metrics);
+    }
     close(o->watch[0]);
     close(o->watch[1]);
 out_mux:

@@ -15,9 +15,11 @@
 #include <unistd.h>
 
 #include "common/addr.h"
-#include "orchestrator/errmsg.h"
+#include "common/err.h"
+#include "common/fs.h"
 #include "orchestrator/logmux.h"
 #include "orchestrator/ports.h"
+#include "orchestrator/sweep.h"
 
 static bool is_dir(const char *path) {
     struct stat st;
@@ -114,10 +116,20 @@ static void set_env(plan_child *c, const char *fmt, ...) {
     va_end(ap);
 }
 
+/* What differs between the runs of a sweep: each trainer's config, run directory,
+ * episodes and seed. */
+typedef struct {
+    const char *config; /* "" = the built-in config */
+    const char *run_dir;
+    long episodes;
+    unsigned long long seed;
+    const char *job; /* trainer --job (a sweep's run name), NULL for a single run */
+} run_vars;
+
 /* Expands {bindir} {root} {config} {run_dir} {host} {port} {frontend_port} {episodes}
  * {seed} in a configured command line, so that [processes.*] command can name our values
  * without repeating them. */
-static void expand(const plan_t *p, const char *in, char *out, size_t outlen) {
+static void expand(const plan_t *p, const run_vars *rv, const char *in, char *out, size_t outlen) {
     char num[32];
     size_t o = 0;
     while (*in && o + 1 < outlen) {
@@ -139,10 +151,10 @@ static void expand(const plan_t *p, const char *in, char *out, size_t outlen) {
                         val = p->root;
                         break;
                     case 2:
-                        val = p->config_path;
+                        val = rv->config;
                         break;
                     case 3:
-                        val = p->run_dir;
+                        val = rv->run_dir;
                         break;
                     case 4:
                         val = p->connect_host;
@@ -156,12 +168,11 @@ static void expand(const plan_t *p, const char *in, char *out, size_t outlen) {
                         val = num;
                         break;
                     case 7:
-                        snprintf(num, sizeof num, "%ld", p->episodes);
+                        snprintf(num, sizeof num, "%ld", rv->episodes);
                         val = num;
                         break;
                     default:
-                        snprintf(num, sizeof num, "%llu",
-                                 p->has_seed ? p->seed : (unsigned long long)p->cfg.training.seed);
+                        snprintf(num, sizeof num, "%llu", rv->seed);
                         val = num;
                 }
                 break;
@@ -179,41 +190,96 @@ static void expand(const plan_t *p, const char *in, char *out, size_t outlen) {
     out[o] = '\0';
 }
 
-/* The command lines of the process contract (DESIGN.md and the issue), or the config's. */
-static void build_children(plan_t *p) {
-    static const char *const labels[CFG_NUM_PROCS] = {"Training", "Server", "Frontend"};
-    static const int colours[CFG_NUM_PROCS] = {LOGMUX_CYAN, LOGMUX_MAGENTA, LOGMUX_GREEN};
-    for (int i = 0; i < CFG_NUM_PROCS; i++) {
-        plan_child *c = &p->child[i];
-        memset(c, 0, sizeof *c);
-        c->name = cfg_process_names[i];
-        c->label = labels[i];
-        c->colour = colours[i];
-        c->policy = p->cfg.processes[i];
-        c->enabled = i != CFG_PROC_FRONTEND || p->frontend == CLI_FRONTEND_DEV;
+static const char *const child_labels[CFG_NUM_PROCS] = {"Training", "Server", "Frontend"};
+static const int child_colours[CFG_NUM_PROCS] = {LOGMUX_CYAN, LOGMUX_MAGENTA, LOGMUX_GREEN};
+
+/* The parts every child shares: name, label, policy; after its own command line, the
+ * config's (when it names one) and the environment. */
+static void child_head(const plan_t *p, int i, plan_child *c) {
+    memset(c, 0, sizeof *c);
+    c->name = cfg_process_names[i];
+    c->label = child_labels[i];
+    c->colour = child_colours[i];
+    c->policy = p->cfg.processes[i];
+    c->enabled = i != CFG_PROC_FRONTEND || p->frontend == CLI_FRONTEND_DEV;
+}
+
+static void child_tail(const plan_t *p, int i, const run_vars *rv, plan_child *c) {
+    const cfg_process *cp = &p->cfg.processes[i];
+    if (cp->argc > 0) { /* the config's command line replaces ours */
+        c->argc = 0;
+        for (int a = 0; a < cp->argc && a < CFG_MAX_ARGS; a++)
+            expand(p, rv, cp->argv[a], c->argv[c->argc++], PLAN_STR_MAX);
     }
-    plan_child *t = &p->child[CFG_PROC_TRAINER];
+    set_env(c, "RD_TRAINER_TOKEN=%s", p->token);
+    set_env(c, "RD_SERVER_PORT=%d", p->port);
+    set_env(c, "RD_SERVER_HOST=%s", p->connect_host);
+    set_env(c, "RD_FRONTEND_PORT=%d", p->frontend_port);
+    set_env(c, "RD_RUN_DIR=%s", rv->run_dir);
+    /* Children's colour codes would reach the terminal neutralised (^[[32m): ask for
+     * none. NO_COLOR is honoured by Vite and most Node tools. */
+    set_env(c, "NO_COLOR=1");
+    set_env(c, "FORCE_COLOR=0");
+    for (int e = 0; e < cp->n_env; e++) expand(p, rv, cp->env[e], c->env[c->n_env++], PLAN_STR_MAX);
+}
+
+static void build_trainer(const plan_t *p, const run_vars *rv, bool has_seed, plan_child *t) {
+    child_head(p, CFG_PROC_TRAINER, t);
     set_arg(t, "%s/trainer", p->bindir);
-    if (p->config_path[0]) {
+    if (rv->config[0]) {
         set_arg(t, "--config");
-        set_arg(t, "%s", p->config_path);
+        set_arg(t, "%s", rv->config);
     }
     set_arg(t, "--run-dir");
-    set_arg(t, "%s", p->run_dir);
+    set_arg(t, "%s", rv->run_dir);
     set_arg(t, "--episodes");
-    set_arg(t, "%ld", p->episodes);
-    if (p->has_seed) {
+    set_arg(t, "%ld", rv->episodes);
+    if (has_seed) {
         set_arg(t, "--seed");
-        set_arg(t, "%llu", p->seed);
+        set_arg(t, "%llu", rv->seed);
     }
     set_arg(t, "--server");
     set_arg(t, "ws://%s:%d/ws/trainer", p->connect_host, p->port);
+    if (rv->job) {
+        set_arg(t, "--job");
+        set_arg(t, "%s", rv->job);
+    }
+    child_tail(p, CFG_PROC_TRAINER, rv, t);
+}
+
+void plan_run_dir(const plan_t *p, int run, char *out, size_t outlen) {
+    snprintf(out, outlen, "%.*s/%s", PATH_MAX - SWEEP_NAME_MAX - 8, p->run_dir,
+             p->sweep.runs[run].name);
+}
+
+void plan_trainer_for_run(const plan_t *p, int run, plan_child *out) {
+    char dir[PATH_MAX], config[PATH_MAX + 16];
+    plan_run_dir(p, run, dir, sizeof dir);
+    snprintf(config, sizeof config, "%.*s/config.toml", PATH_MAX - 16, dir);
+    /* The run's own config.toml holds its seed and every override. */
+    run_vars rv = {config, dir, p->sweep.runs[run].episodes, p->seed, p->sweep.runs[run].name};
+    build_trainer(p, &rv, false, out);
+    out->label = p->sweep.runs[run].name;
+}
+
+/* The command lines of the process contract (docs/design/processes.md §2), or the config's. */
+static void build_children(plan_t *p) {
+    const char *config = p->set_config[0] ? p->set_config : p->config_path;
+    run_vars rv = {config, p->run_dir, p->episodes,
+                   p->has_seed ? p->seed : (unsigned long long)p->cfg.training.seed, NULL};
+    if (p->is_sweep) {
+        /* The template of every run's trainer (orch fills slots with plan_trainer_for_run). */
+        plan_trainer_for_run(p, 0, &p->child[CFG_PROC_TRAINER]);
+    } else {
+        build_trainer(p, &rv, p->has_seed, &p->child[CFG_PROC_TRAINER]);
+    }
 
     plan_child *s = &p->child[CFG_PROC_SERVER];
+    child_head(p, CFG_PROC_SERVER, s);
     set_arg(s, "%s/server", p->bindir);
-    if (p->config_path[0]) {
+    if (config[0]) {
         set_arg(s, "--config");
-        set_arg(s, "%s", p->config_path);
+        set_arg(s, "%s", config);
     }
     set_arg(s, "--run-dir");
     set_arg(s, "%s", p->run_dir);
@@ -232,8 +298,10 @@ static void build_children(plan_t *p) {
     }
     s->health_port = p->port;
     snprintf(s->health_path, sizeof s->health_path, "/healthz");
+    child_tail(p, CFG_PROC_SERVER, &rv, s);
 
     plan_child *f = &p->child[CFG_PROC_FRONTEND];
+    child_head(p, CFG_PROC_FRONTEND, f);
     set_arg(f, "npm");
     set_arg(f, "run");
     set_arg(f, "dev");
@@ -246,26 +314,7 @@ static void build_children(plan_t *p) {
     snprintf(f->cwd, sizeof f->cwd, "%.*s/frontend", PATH_MAX - 16, p->root);
     f->health_port = p->frontend_port;
     snprintf(f->health_path, sizeof f->health_path, "/");
-
-    for (int i = 0; i < CFG_NUM_PROCS; i++) {
-        plan_child *c = &p->child[i];
-        const cfg_process *cp = &p->cfg.processes[i];
-        if (cp->argc > 0) { /* the config's command line replaces ours */
-            c->argc = 0;
-            for (int a = 0; a < cp->argc && a < CFG_MAX_ARGS; a++)
-                expand(p, cp->argv[a], c->argv[c->argc++], PLAN_STR_MAX);
-        }
-        set_env(c, "RD_TRAINER_TOKEN=%s", p->token);
-        set_env(c, "RD_SERVER_PORT=%d", p->port);
-        set_env(c, "RD_SERVER_HOST=%s", p->connect_host);
-        set_env(c, "RD_FRONTEND_PORT=%d", p->frontend_port);
-        set_env(c, "RD_RUN_DIR=%s", p->run_dir);
-        /* Children's colour codes would reach the terminal neutralised (^[[32m): ask for
-         * none. NO_COLOR is honoured by Vite and most Node tools. */
-        set_env(c, "NO_COLOR=1");
-        set_env(c, "FORCE_COLOR=0");
-        for (int e = 0; e < cp->n_env; e++) expand(p, cp->env[e], c->env[c->n_env++], PLAN_STR_MAX);
-    }
+    child_tail(p, CFG_PROC_FRONTEND, &rv, f);
 }
 
 /* 128 random bits as 32 hex digits. */
@@ -280,18 +329,17 @@ static int check_port(const plan_t *p, int port, const char *flag, char *err, si
     int rc = ports_check(p->host, port);
     if (rc == 0) return 0;
     if (rc == -EINVAL)
-        return errmsg_fail(err, errlen, "--host: '%s' is not an IP address on this machine",
-                           p->host);
+        return err_set(err, errlen, "--host: '%s' is not an IP address on this machine", p->host);
     if (rc == -EADDRNOTAVAIL)
-        return errmsg_fail(err, errlen, "--host: %s is not an address of this machine", p->host);
+        return err_set(err, errlen, "--host: %s is not an address of this machine", p->host);
     if (rc == -EACCES)
-        return errmsg_fail(err, errlen, "port %d on %s needs privileges; choose another with %s N",
-                           port, p->host, flag);
+        return err_set(err, errlen, "port %d on %s needs privileges; choose another with %s N",
+                       port, p->host, flag);
     char holder[128];
     ports_holder(port, holder, sizeof holder);
-    return errmsg_fail(err, errlen,
-                       "port %d on %s is in use by %s; stop it or choose another with %s N", port,
-                       p->host, holder, flag);
+    return err_set(err, errlen,
+                   "port %d on %s is in use by %s; stop it or choose another with %s N", port,
+                   p->host, holder, flag);
 }
 
 /* Can we create files in dir (or, when it does not exist yet, in its nearest parent)? */
@@ -307,21 +355,118 @@ static int check_writable(const char *dir, char *err, size_t errlen) {
         *slash = '\0';
     }
     if (access(probe, W_OK | X_OK) != 0)
-        return errmsg_fail(err, errlen, "run directory %s: %s is not writable (%s)", dir, probe,
-                           strerror(errno));
+        return err_set(err, errlen, "run directory %s: %s is not writable (%s)", dir, probe,
+                       strerror(errno));
     return 0;
 }
 
-int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
-    memset(p, 0, sizeof *p);
-    find_dirs(p);
+/* An axis over what the whole sweep shares (one server, one frontend) cannot vary. */
+static bool shared_key(const char *key) {
+    return !strncmp(key, "unified_server.", 15) || !strncmp(key, "processes.server.", 17) ||
+           !strncmp(key, "processes.frontend.", 19);
+}
 
-    /* 1. The config. */
+/* Checks the overrides and the grid against the config (exit 2 on any error) and applies
+ * the plain overrides to p->cfg, which the server and the policies then use. */
+static int sweep_expand_plan(plan_t *p, const cli_options *o, char *err, size_t errlen) {
+    sweep_spec *sw = &p->sweep;
+    if (!sw->n_fixed && !sw->n_axes && sw->n_seeds <= 1) return 0;
+    const char *origin = o->sweep_file ? o->sweep_file : "--set";
+    if (sweep_expand(sw, &p->cfg, origin, err, errlen) != 0) return -1;
+    for (int a = 0; a < sw->n_axes; a++)
+        if (shared_key(sw->axes[a].key))
+            return err_set(err, errlen,
+                           "%s %s: the sweep shares one server and frontend: give [%.*s] one "
+                           "value",
+                           origin, sw->axes[a].key,
+                           (int)(strrchr(sw->axes[a].key, '.') - sw->axes[a].key), sw->axes[a].key);
+    cfg_config *fixed = malloc(sizeof *fixed);
+    if (!fixed) return err_set(err, errlen, "out of memory");
+    int rc = sweep_config(sw, &p->cfg, -1, fixed, err, errlen);
+    if (rc == 0) p->cfg = *fixed;
+    free(fixed);
+    p->is_sweep = rc == 0 && sweep_is_grid(sw);
+    return rc;
+}
+
+/* Each run's episodes: --episodes or the sweep file's, else its own config's. */
+static int sweep_episodes(plan_t *p, const cli_options *o, const cfg_config *base, char *err,
+                          size_t errlen) {
+    long explicit_eps = o->episodes > 0 ? o->episodes : p->sweep.episodes;
+    cfg_config *c = malloc(sizeof *c);
+    if (!c) return err_set(err, errlen, "out of memory");
+    int rc = 0;
+    for (int r = 0; r < p->sweep.n_runs && rc == 0; r++) {
+        rc = sweep_config(&p->sweep, base, r, c, err, errlen);
+        p->sweep.runs[r].episodes = explicit_eps > 0 ? explicit_eps : c->training.episodes;
+    }
+    free(c);
+    return rc;
+}
+
+/* The sweep directory: a new grid, or the sweep.toml of the one being continued (--resume,
+ * or --checkpoint-dir naming a sweep directory). A single run with overrides gets its
+ * resolved config as run_dir/config.set.toml. */
+static int plan_sweep_dir(plan_t *p, const cli_options *o, char *err, size_t errlen) {
+    char state[PATH_MAX + 32];
+    snprintf(state, sizeof state, "%.*s/%s", PATH_MAX - 16, p->run_dir, SWEEP_FILE_NAME);
+    bool have_state = !p->fresh_stamp && is_file(state);
+    if (have_state && (o->runs || o->n_sets || o->sweep_file))
+        return err_set(err, errlen,
+                       "%s already holds a sweep: continue it with --checkpoint-dir %s alone "
+                       "(its grid is in %s), or give another directory",
+                       p->run_dir, p->run_dir, SWEEP_FILE_NAME);
+    if (have_state) {
+        char cfgp[PATH_MAX];
+        long eps;
+        if (sweep_read_state(&p->sweep, p->run_dir, cfgp, sizeof cfgp, &eps, err, errlen) != 0)
+            return -1;
+        p->is_sweep = p->sweep_resumed = true;
+        for (int r = 0; r < p->sweep.n_runs; r++) {
+            sweep_run *run = &p->sweep.runs[r];
+            /* Interrupted, stopped or failed: continue from the checkpoint; done stays done
+             * unless --episodes asks for more. */
+            if (o->episodes > 0 && o->episodes != run->episodes) {
+                if (run->state == SWEEP_DONE && o->episodes > run->episodes)
+                    run->state = SWEEP_QUEUED;
+                run->episodes = o->episodes;
+            }
+            if (run->state != SWEEP_DONE) run->state = SWEEP_QUEUED;
+            run->restarts = 0;
+        }
+        return 0;
+    }
+    if (p->is_sweep) return sweep_episodes(p, o, &p->cfg, err, errlen);
+    if (p->sweep.n_fixed > 0)
+        snprintf(p->set_config, sizeof p->set_config, "%.*s/config.set.toml", PATH_MAX - 20,
+                 p->run_dir);
+    return 0;
+}
+
+/* The config: a sweep file (its grid, and perhaps its config), the config file over the
+ * built-in defaults, then the overrides and the grid, each checked against the schema. */
+static int load_config(plan_t *p, const cli_options *o, char *err, size_t errlen) {
+    sweep_init(&p->sweep);
+    const char *config_arg = o->config;
+    char file_config[PATH_MAX + 16];
+    if (o->sweep_file) {
+        if (sweep_load_file(&p->sweep, o->sweep_file, err, errlen) != 0) return -1;
+        if (!config_arg && p->sweep.config[0]) {
+            /* Relative to the sweep file when it is there, else a name in configs/. */
+            char dir[PATH_MAX];
+            snprintf(dir, sizeof dir, "%s", o->sweep_file);
+            snprintf(file_config, sizeof file_config, "%s/%s", dirname(dir), p->sweep.config);
+            config_arg =
+                p->sweep.config[0] != '/' && is_file(file_config) ? file_config : p->sweep.config;
+        }
+    }
+
+    /* The config file. */
     cfg_defaults(&p->cfg);
-    if (o->config) {
+    if (config_arg) {
         char configs[PATH_MAX + 16];
         snprintf(configs, sizeof configs, "%s/configs", p->root);
-        if (cfg_resolve_path(o->config, configs, p->config_path, sizeof p->config_path, err,
+        if (cfg_resolve_path(config_arg, configs, p->config_path, sizeof p->config_path, err,
                              errlen) != 0)
             return -1;
         if (cfg_load_file(&p->cfg, p->config_path, err, errlen) != 0) return -1;
@@ -331,7 +476,17 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
             snprintf(p->config_path, sizeof p->config_path, "%s", abs);
     }
 
-    /* 2. Command-line values over the config's. */
+    /* Overrides and the grid: every value checked against the schema now. */
+    if (o->has_seed) p->cfg.training.seed = o->seed; /* --runs counts from it */
+    for (int i = 0; i < o->n_sets; i++)
+        if (sweep_add_set(&p->sweep, o->sets[i], err, errlen) != 0) return -1;
+    if (o->runs) p->sweep.n_seeds = o->runs;
+    if (sweep_expand_plan(p, o, err, errlen) != 0) return -1;
+    return 0;
+}
+
+/* Command-line values over the config's. */
+static int apply_flags(plan_t *p, const cli_options *o, char *err, size_t errlen) {
     snprintf(p->host, sizeof p->host, "%s", o->host ? o->host : p->cfg.server.host);
     if (!strcmp(p->host, "0.0.0.0") || !strcmp(p->host, "::") || !p->host[0])
         snprintf(p->connect_host, sizeof p->connect_host, "127.0.0.1");
@@ -339,16 +494,20 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
         snprintf(p->connect_host, sizeof p->connect_host, "%s", p->host);
     p->port = o->port > 0 ? o->port : p->cfg.server.inference_port;
     p->frontend_port = o->frontend_port > 0 ? o->frontend_port : p->cfg.server.frontend_port;
-    p->episodes = o->episodes > 0 ? o->episodes : p->cfg.training.episodes;
+    p->episodes = o->episodes > 0         ? o->episodes
+                  : p->sweep.episodes > 0 ? p->sweep.episodes
+                                          : p->cfg.training.episodes;
     p->has_seed = o->has_seed;
     p->seed = o->seed;
     p->exit_on_complete = o->exit_on_complete;
     p->color_mode = o->color == CLI_COLOR_ALWAYS ? 1 : o->color == CLI_COLOR_NEVER ? 2 : 0;
     if (p->port < 1 || p->port > 65535)
-        return errmsg_fail(err, errlen, "[unified_server] inference_port: %d is not a port",
-                           p->port);
+        return err_set(err, errlen, "[unified_server] inference_port: %d is not a port", p->port);
+    return 0;
+}
 
-    /* 3. The frontend mode, and what it needs. */
+/* The frontend mode, and what it needs. */
+static int choose_frontend(plan_t *p, const cli_options *o, char *err, size_t errlen) {
     char nm[PATH_MAX + 32], dist[PATH_MAX + 32];
     snprintf(nm, sizeof nm, "%s/frontend/node_modules", p->root);
     snprintf(dist, sizeof dist, "%s/frontend/dist/index.html", p->root);
@@ -360,33 +519,38 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
                                             : CLI_FRONTEND_NONE;
     if (p->frontend == CLI_FRONTEND_DEV && p->cfg.processes[CFG_PROC_FRONTEND].argc == 0) {
         if (!have_npm)
-            return errmsg_fail(err, errlen,
-                               "--frontend dev: npm is not installed (not in PATH); use --frontend "
-                               "static (the server serves frontend/dist) or --frontend none");
+            return err_set(err, errlen,
+                           "--frontend dev: npm is not installed (not in PATH); use --frontend "
+                           "static (the server serves frontend/dist) or --frontend none");
         if (!have_nm)
-            return errmsg_fail(
-                err, errlen,
-                "--frontend dev: %s is missing (run scripts/bootstrap, or `npm ci` in "
-                "frontend/); or use --frontend static or --frontend none",
-                nm);
+            return err_set(err, errlen,
+                           "--frontend dev: %s is missing (run scripts/bootstrap, or `npm ci` in "
+                           "frontend/); or use --frontend static or --frontend none",
+                           nm);
     }
     if (p->frontend == CLI_FRONTEND_STATIC && !have_dist)
-        return errmsg_fail(
+        return err_set(
             err, errlen,
             "--frontend static: %s is missing (run scripts/bootstrap to build it); or use "
             "--frontend none",
             dist);
+    return 0;
+}
 
-    /* 4. Ports: free now, and not the same twice. */
+/* Ports: free now, and not the same twice. */
+static int check_ports(plan_t *p, char *err, size_t errlen) {
     if (check_port(p, p->port, "--port", err, errlen)) return -1;
     if (p->frontend == CLI_FRONTEND_DEV) {
         if (p->frontend_port == p->port)
-            return errmsg_fail(err, errlen,
-                               "--frontend-port: %d is also the server's port (--port)", p->port);
+            return err_set(err, errlen, "--frontend-port: %d is also the server's port (--port)",
+                           p->port);
         if (check_port(p, p->frontend_port, "--frontend-port", err, errlen)) return -1;
     }
+    return 0;
+}
 
-    /* 5. The run directory. */
+/* The run directory (a sweep's: the sweep directory). */
+static int choose_run_dir(plan_t *p, const cli_options *o, char *err, size_t errlen) {
     if (o->checkpoint_dir) {
         char tmp[PATH_MAX];
         snprintf(tmp, sizeof tmp, "%s", o->checkpoint_dir);
@@ -406,10 +570,11 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
         p->run_dir_exists = is_dir(p->run_dir);
     } else if (o->resume) {
         if (plan_find_latest_run(p->runs_dir, p->cfg.name, p->run_dir, sizeof p->run_dir) != 0)
-            return errmsg_fail(err, errlen, "--resume: no earlier run of '%s' in %s/%s/",
-                               p->cfg.name, p->runs_dir, p->cfg.name);
+            return err_set(err, errlen, "--resume: no earlier run of '%s' in %s/%s/", p->cfg.name,
+                           p->runs_dir, p->cfg.name);
         p->run_dir_exists = true;
     } else {
+        p->fresh_stamp = true;
         time_t now = time(NULL);
         struct tm tm;
         localtime_r(&now, &tm);
@@ -427,22 +592,25 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
     if (p->run_dir[0] != '/') {
         /* Children get absolute paths: the frontend runs in frontend/. */
         char cwd[PATH_MAX], rel[PATH_MAX];
-        if (!getcwd(cwd, sizeof cwd))
-            return errmsg_fail(err, errlen, "getcwd: %s", strerror(errno));
+        if (!getcwd(cwd, sizeof cwd)) return err_set(err, errlen, "getcwd: %s", strerror(errno));
         snprintf(rel, sizeof rel, "%s", p->run_dir);
         snprintf(p->run_dir, sizeof p->run_dir, "%.*s/%.*s", PATH_MAX / 2 - 1, cwd,
                  PATH_MAX / 2 - 1, rel);
     }
     if (check_writable(p->run_dir, err, errlen)) return -1;
+    if (plan_sweep_dir(p, o, err, errlen) != 0) return -1;
+    return 0;
+}
 
-    /* 6. Browser, token, URL. */
+/* Browser, token, URL. */
+static int browser_token_url(plan_t *p, const cli_options *o, char *err, size_t errlen) {
     const char *display = getenv("DISPLAY"), *wayland = getenv("WAYLAND_DISPLAY");
     bool has_display = (display && *display) || (wayland && *wayland);
     bool ssh = getenv("SSH_CONNECTION") || getenv("SSH_TTY");
     p->open_browser = !o->no_browser && p->cfg.server.open_browser && has_display && !ssh;
     if (random_hex(p->token) != 0)
-        return errmsg_fail(err, errlen, "getrandom: %s (no token for the trainer link)",
-                           strerror(errno));
+        return err_set(err, errlen, "getrandom: %s (no token for the trainer link)",
+                       strerror(errno));
     /* The server's rule (common/addr.h): the URL carries a token exactly when it asks. */
     bool loopback = addr_is_loopback_name(p->host);
     int url_port = p->frontend == CLI_FRONTEND_DEV ? p->frontend_port : p->port;
@@ -463,12 +631,15 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
         /* Off loopback the server requires an access token (PROTOCOL.md §6): ours, so that
          * the URL we print carries it. */
         if (random_hex(p->access_token) != 0)
-            return errmsg_fail(err, errlen, "getrandom: %s (no access token)", strerror(errno));
+            return err_set(err, errlen, "getrandom: %s (no access token)", strerror(errno));
         snprintf(p->url, sizeof p->url, "http://%s%s%s:%d/?token=%s", v6 ? "[" : "", url_host,
                  v6 ? "]" : "", url_port, p->access_token);
     }
+    return 0;
+}
 
-    /* 7. Our own programs, beside run_demo (a missing one would only show as a crash loop). */
+/* Our own programs, beside run_demo (a missing one would only show as a crash loop). */
+static int check_programs(plan_t *p, char *err, size_t errlen) {
     static const char *const progs[] = {"rd_exec", "trainer", "server"};
     for (int i = 0; i < 3; i++) {
         if (i == 1 && p->cfg.processes[CFG_PROC_TRAINER].argc > 0) continue;
@@ -476,38 +647,97 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
         char path[PATH_MAX + 16];
         snprintf(path, sizeof path, "%.*s/%s", PATH_MAX - 16, p->bindir, progs[i]);
         if (access(path, X_OK) != 0)
-            return errmsg_fail(err, errlen, "%s is missing (%s): build it with scripts/bootstrap",
-                               path, strerror(errno));
+            return err_set(err, errlen, "%s is missing (%s): build it with scripts/bootstrap", path,
+                           strerror(errno));
     }
+    return 0;
+}
 
+/* How many trainers at once: --parallel, the sweep file's, else cores - 1. */
+static int choose_parallel(plan_t *p, const cli_options *o, char *err, size_t errlen) {
+    if (p->is_sweep) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        p->parallel = o->parallel         ? o->parallel
+                      : p->sweep.parallel ? p->sweep.parallel
+                      : cores > 1         ? (int)cores - 1
+                                          : 1;
+        if (p->parallel > CLI_MAX_PARALLEL) p->parallel = CLI_MAX_PARALLEL;
+        if (p->parallel > p->sweep.n_runs) p->parallel = p->sweep.n_runs;
+    }
+    return 0;
+}
+
+int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
+    memset(p, 0, sizeof *p);
+    find_dirs(p);
+    /* In this order: each step uses what the ones before it decided (the config holds the
+     * defaults the flags override; the URL needs the frontend mode and the ports). */
+    if (load_config(p, o, err, errlen) != 0 || apply_flags(p, o, err, errlen) != 0 ||
+        choose_frontend(p, o, err, errlen) != 0 || check_ports(p, err, errlen) != 0 ||
+        choose_run_dir(p, o, err, errlen) != 0 || browser_token_url(p, o, err, errlen) != 0 ||
+        check_programs(p, err, errlen) != 0 || choose_parallel(p, o, err, errlen) != 0)
+        return -1;
     build_children(p);
     return 0;
 }
 
-static int mkdir_p(const char *path) {
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *s = tmp + 1; *s; s++) {
-        if (*s != '/') continue;
-        *s = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
-        *s = '/';
-    }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
-    return 0;
+/* A resolved config (cfg_write_toml) written atomically (common/fs.h): readers see the old
+ * file or the new one. 0, or -1 with errno. */
+static int write_config(const char *path, const cfg_config *c) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m) return -1;
+    int rc = cfg_write_toml(c, m);
+    if (fclose(m) != 0) rc = -1;
+    if (rc == 0) rc = fs_write_atomic(path, buf, len, 0, NULL, 0);
+    int e = errno;
+    free(buf);
+    errno = e;
+    return rc;
 }
 
 int plan_create_run_dir(plan_t *p, char *err, size_t errlen) {
-    if (mkdir_p(p->run_dir) != 0)
-        return errmsg_fail(err, errlen, "run directory %s: cannot create it (%s)", p->run_dir,
-                           strerror(errno));
+    if (fs_mkdir_p(p->run_dir, 0) != 0)
+        return err_set(err, errlen, "run directory %s: cannot create it (%s)", p->run_dir,
+                       strerror(errno));
     char probe[PATH_MAX + 32];
     snprintf(probe, sizeof probe, "%s/.run_demo-probe", p->run_dir);
     int fd = open(probe, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
     if (fd < 0)
-        return errmsg_fail(err, errlen, "run directory %s: not writable (%s)", p->run_dir,
-                           strerror(errno));
+        return err_set(err, errlen, "run directory %s: not writable (%s)", p->run_dir,
+                       strerror(errno));
     close(fd);
     unlink(probe);
-    return 0;
+    if (p->set_config[0] && write_config(p->set_config, &p->cfg) != 0)
+        return err_set(err, errlen, "%s: cannot write it (%s)", p->set_config, strerror(errno));
+    if (!p->is_sweep) return 0;
+    /* Every run's directory and config.toml now, so that a run started later (or resumed
+     * after run_demo was killed) finds them; an existing config.toml is the run's own. */
+    cfg_config *c = malloc(sizeof *c);
+    if (!c) return err_set(err, errlen, "out of memory");
+    int rc = 0;
+    for (int r = 0; r < p->sweep.n_runs && rc == 0; r++) {
+        char dir[PATH_MAX], cpath[PATH_MAX + 16];
+        plan_run_dir(p, r, dir, sizeof dir);
+        snprintf(cpath, sizeof cpath, "%.*s/config.toml", PATH_MAX - 16, dir);
+        if (fs_mkdir_p(dir, 0) != 0)
+            rc = err_set(err, errlen, "run directory %s: cannot create it (%s)", dir,
+                         strerror(errno));
+        else if (!is_file(cpath) && !p->sweep_resumed &&
+                 (sweep_config(&p->sweep, &p->cfg, r, c, err, errlen) != 0 ||
+                  write_config(cpath, c) != 0))
+            rc = err_set(err, errlen, "%s: cannot write it (%s)", cpath, strerror(errno));
+    }
+    free(c);
+    if (rc == 0 && plan_save_sweep(p) != 0)
+        rc = err_set(err, errlen, "%s/%s: cannot write it (%s)", p->run_dir, SWEEP_FILE_NAME,
+                     strerror(errno));
+    return rc;
+}
+
+int plan_save_sweep(const plan_t *p) {
+    const char *stamp = strrchr(p->run_dir, '/');
+    return sweep_write_file(&p->sweep, p->run_dir, p->config_path, stamp ? stamp + 1 : p->run_dir,
+                            p->episodes, p->parallel);
 }

@@ -304,6 +304,7 @@ END_TEST
 int main(void) {
     Suite *s = suite_create("nn");
     TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120); /* the reference loops are slow under ASan on a busy machine */
     tcase_add_test(tc, test_gradient_native);
     tcase_add_test(tc, test_gradient_blas);
     tcase_add_test(tc, test_gemm_backends);

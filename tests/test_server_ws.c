@@ -103,8 +103,10 @@ START_TEST(trainer_token_and_single_trainer) {
     ck_assert_int_eq(wsc_wait_close(&none, 5000), 4001);
     wsc_close(&none);
     trainer_connect(&t);
-    /* The token in the query works as well, but the job already has its trainer. */
+    /* The token in the query works as well, but the job already has its trainer: its hello
+     * (which names no other job) gets it closed. */
     connect_ok(&second, "/ws/trainer?token=" TOKEN, NULL);
+    ck_assert_int_eq(wsc_send_text(&second, "{\"type\":\"hello\",\"config\":\"level1\"}"), 0);
     ck_assert_int_eq(wsc_wait_close(&second, 5000), 4009);
     wsc_close(&second);
     char body[4096];

@@ -6,7 +6,8 @@
 #include <string.h>
 
 const char *const ctl_command_names[CTL_UNKNOWN + 1] = {
-    "none", "pause", "resume", "stop", "start", "set_speed", "set_mode", "checkpoint", "unknown"};
+    "none",      "pause",    "resume",     "stop",   "start",
+    "set_speed", "set_mode", "checkpoint", "extend", "unknown"};
 
 void ctl_init(ctl_state *c) {
     memset(c, 0, sizeof *c);
@@ -68,6 +69,19 @@ ctl_command ctl_apply(ctl_state *c, const char *json, size_t len, char *err, siz
                 snprintf(err, errlen, "set_mode needs \"visual\": true|false");
                 cmd = CTL_UNKNOWN;
             }
+            break;
+        }
+        case CTL_EXTEND: {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "episodes");
+            double n = cJSON_IsNumber(v) ? v->valuedouble : 0;
+            if (!(n >= 1 && n <= CTL_EXTEND_MAX) || n != (double)(long long)n) {
+                snprintf(err, errlen, "extend needs an integer \"episodes\" in [1, %d]",
+                         CTL_EXTEND_MAX);
+                cmd = CTL_UNKNOWN;
+                break;
+            }
+            /* Bounded: a flood of extends adds at most this many at once. */
+            if (c->extend + (long long)n <= 1000LL * CTL_EXTEND_MAX) c->extend += (long long)n;
             break;
         }
         default:

@@ -1,5 +1,5 @@
 /* trainer/control.h — the trainer's live controls (prefix ctl_): the commands that come
- * from the server link (DESIGN.md §3.5, docs/PROTOCOL.md) and the state they set.
+ * from the server link (docs/PROTOCOL.md §4.2) and the state they set.
  *
  * Pure state, no I/O: trainer/main.c polls the link every step, feeds each command to
  * ctl_apply(), and acts on the flags (pause before the next step, stop after the episode,
@@ -20,9 +20,12 @@ typedef enum {
     CTL_SET_SPEED,
     CTL_SET_MODE,
     CTL_CHECKPOINT,
+    CTL_EXTEND,
     CTL_UNKNOWN
 } ctl_command;
 extern const char *const ctl_command_names[CTL_UNKNOWN + 1];
+
+#define CTL_EXTEND_MAX 1000000
 
 typedef struct {
     bool paused;         /* hold before the next step */
@@ -30,14 +33,16 @@ typedef struct {
     bool idle;           /* stopped: wait for `start` */
     bool start_requested;
     bool checkpoint_requested;
-    bool visual; /* send frames */
-    int speed;   /* visual-mode pace, steps per second (1-1000), docs/PROTOCOL.md §4.2 */
+    bool visual;      /* send frames */
+    int speed;        /* visual-mode pace, steps per second (1-1000), docs/PROTOCOL.md §4.2 */
+    long long extend; /* episodes `extend` asked to add, not yet applied (main.c clears it) */
 } ctl_state;
 
 void ctl_init(ctl_state *c);
 
 /* Applies one command, a JSON object {"command": "...", ...}. set_speed reads "speed"
- * (steps per second, clamped to 1-1000); set_mode reads "visual" (bool). Returns the command
+ * (steps per second, clamped to 1-1000); set_mode reads "visual" (bool); extend reads
+ * "episodes" (an integer in [1, CTL_EXTEND_MAX]) and adds it to c->extend. Returns the command
  * recognised (CTL_UNKNOWN for a malformed or unknown one, with err telling why). */
 ctl_command ctl_apply(ctl_state *c, const char *json, size_t len, char *err, size_t errlen);
 

@@ -1,6 +1,7 @@
 /* trainer/main.c — the trainer program.
  *
- *   trainer --config FILE --run-dir DIR --episodes N [--seed S] [--server URL] [--quiet]
+ *   trainer --config FILE --run-dir DIR --episodes N [--seed S] [--server URL] [--job NAME]
+ *           [--quiet]
  *
  * Creates or resumes DIR (trainer.h), trains until the episode counter reaches N, and
  * exits 0 — or, when linked to a server, stays up idle (status "completed") so that the
@@ -25,14 +26,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clk.h"
 #include "common/config.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/nn.h"
+#include "common/pdeath.h"
 #include "trainer/control.h"
 #include "trainer/link.h"
 #include "trainer/trainer.h"
@@ -58,7 +60,8 @@ typedef struct {
     double finish_deadline; /* monotonic; suspend the episode after it */
     double last_frame;
     bool sent_affordances;
-    double last_status; /* monotonic time of the last status message */
+    double last_status;                     /* monotonic time of the last status message */
+    const char *job_id, *config_name, *job; /* for the hello (job: --job, or NULL) */
     trainer_status sent_status;
     char msg[4096];
 } app_t;
@@ -83,8 +86,8 @@ static void send_built(app_t *a, json_buf *j, link_kind kind) {
 static void set_status(app_t *a, trainer_status s) {
     a->t.status = s;
     /* On every change, and at least every 10 s (PROTOCOL §4.1). */
-    if (s == a->sent_status && trainer_mono_now() - a->last_status < 10.0) return;
-    a->last_status = trainer_mono_now();
+    if (s == a->sent_status && clk_mono() - a->last_status < 10.0) return;
+    a->last_status = clk_mono();
     a->sent_status = s;
     trainer_write_progress(&a->t);
     json_buf j;
@@ -92,6 +95,7 @@ static void set_status(app_t *a, trainer_status s) {
     json_kstr(&j, "status", trainer_status_names[s]);
     json_kint(&j, "episode", a->t.st.episode);
     json_kint(&j, "total", a->t.target_episodes);
+    json_kint(&j, "total_episodes", a->t.target_episodes); /* PROTOCOL §4.1: follows extend */
     json_kint(&j, "speed", a->ctl.speed);
     json_kbool(&j, "visual", a->ctl.visual);
     send_built(a, &j, LINK_RECORD);
@@ -129,12 +133,12 @@ static int save_checkpoint(app_t *a, bool announce_kept) {
         return 0;
     }
     char err[1024];
-    double t0 = trainer_mono_now();
+    double t0 = clk_mono();
     if (trainer_checkpoint(t, false, NULL, 0, err, sizeof err) != 0) {
         log_error("checkpoint failed: %s", err);
         return -1;
     }
-    log_debug("checkpoint written in %.0f ms", (trainer_mono_now() - t0) * 1e3);
+    log_debug("checkpoint written in %.0f ms", (clk_mono() - t0) * 1e3);
     announce_checkpoint(a, false);
     return 0;
 }
@@ -150,6 +154,42 @@ static void stop_and_idle(app_t *a) {
                  t->ep.steps, t->st.episode + 1);
     else
         log_info("stopped at episode %" PRId64 "; waiting for start", t->st.episode);
+}
+
+/* The hello the link sends on every (re)connection (PROTOCOL §4.1); set again when
+ * `extend` changes the target. */
+static void set_hello(app_t *a) {
+    const trainer_t *t = &a->t;
+    if (!a->link) return;
+    json_buf j;
+    begin_msg(a, &j, "hello");
+    json_kstr(&j, "job_id", a->job_id);
+    json_kstr(&j, "config", a->config_name);
+    json_kstr(&j, "run_dir", t->run_dir); /* a name may hold quotes, backslashes, any byte */
+    json_kint(&j, "total_episodes", t->target_episodes);
+    json_kint(&j, "episode", t->st.episode);
+    json_kint(&j, "resumed_from", t->resumed_episode);
+    json_kint(&j, "pid", (long long)getpid());
+    /* A sweep's trainer names its job (PROTOCOL §4.1); without --job the hello is as it
+     * always was and the server serves it as its default job. */
+    if (a->job) json_kstr(&j, "job", a->job);
+    json_obj_close(&j);
+    if (json_ok(&j)) link_set_hello(a->link, a->msg, j.len);
+}
+
+/* `extend`: a higher target, at once; a completed run goes back to running (PROTOCOL
+ * §4.2), a paused or stopped one keeps waiting for its resume/start. */
+static void apply_extend(app_t *a) {
+    trainer_t *t = &a->t;
+    t->target_episodes += a->ctl.extend;
+    a->ctl.extend = 0;
+    log_info("target raised to %" PRId64 " episodes", t->target_episodes);
+    if (t->status == TRAINER_STATUS_COMPLETED && t->st.episode < t->target_episodes)
+        t->status = TRAINER_STATUS_RUNNING;
+    set_hello(a);
+    trainer_status s = a->ctl.idle ? TRAINER_STATUS_STOPPED : t->status;
+    a->sent_status = (trainer_status)-1; /* announce the new total */
+    set_status(a, s);
 }
 
 /* Applies the commands that came; a `checkpoint` is written here and now (between two
@@ -169,6 +209,7 @@ static void poll_commands(app_t *a) {
             a->sent_status = (trainer_status)-1; /* re-announce speed/visual */
             set_status(a, s);
         }
+        if (a->ctl.extend > 0) apply_extend(a);
     }
     if (a->ctl.checkpoint_requested) {
         a->ctl.checkpoint_requested = false;
@@ -184,7 +225,7 @@ static int before_step(void *ctx) {
     if (signals_seen == 1 && !a->finishing) {
         a->finishing = true;
         double grace = a->t.cfg.training.stop_grace_seconds;
-        a->finish_deadline = trainer_mono_now() + grace;
+        a->finish_deadline = clk_mono() + grace;
         /* Estimate the rest of the episode at the recent speed; if it cannot end within
          * the grace, suspend it now rather than at the deadline. */
         double left = a->t.cfg.environment.max_steps - a->t.env.step;
@@ -193,7 +234,7 @@ static int before_step(void *ctx) {
                  fits ? "finishing" : "saving", a->t.st.episode + 1, a->t.env.step);
         if (!fits) return 1;
     }
-    if (a->finishing) return trainer_mono_now() > a->finish_deadline;
+    if (a->finishing) return clk_mono() > a->finish_deadline;
     if (a->ctl.stop_requested) return 1; /* main checkpoints the episode and idles */
     if (a->ctl.paused) {
         set_status(a, TRAINER_STATUS_PAUSED);
@@ -213,7 +254,7 @@ static void after_step(void *ctx, int action, const float *q, float reward) {
     app_t *a = ctx;
     if (!a->link || !a->ctl.visual || a->finishing) return;
     /* Frames at most ~60 a second at full speed: the link would drop the rest anyway. */
-    double now = trainer_mono_now();
+    double now = clk_mono();
     if (ctl_step_delay_ms(&a->ctl) == 0 && now - a->last_frame < 1.0 / 60) return;
     a->last_frame = now;
     const env_t *e = &a->t.env;
@@ -276,12 +317,24 @@ static void after_step(void *ctx, int action, const float *q, float reward) {
 
 static void usage(FILE *f) {
     fputs("usage: trainer --config FILE --run-dir DIR --episodes N [--seed S]\n"
-          "               [--server ws://HOST:PORT/ws/trainer] [--quiet]\n",
+          "               [--server ws://HOST:PORT/ws/trainer] [--job NAME] [--quiet]\n",
           f);
 }
 
+/* A job name (PROTOCOL §4.1 `job`): a sweep's run name, 1-200 of [A-Za-z0-9._=,-], so that
+ * it goes into the hello's JSON and into URLs as it is. */
+static bool job_name_ok(const char *s) {
+    size_t n = strlen(s);
+    if (n < 1 || n > 200) return false;
+    for (; *s; s++)
+        if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+              strchr("._=,-", *s)))
+            return false;
+    return true;
+}
+
 int main(int argc, char **argv) {
-    const char *config = NULL, *run_dir = NULL, *server = NULL;
+    const char *config = NULL, *run_dir = NULL, *server = NULL, *job = NULL;
     long long episodes = -1, seed = -1;
     bool quiet = false, have_seed = false;
     for (int i = 1; i < argc; i++) {
@@ -306,7 +359,13 @@ int main(int argc, char **argv) {
             run_dir = val;
         else if (!strcmp(arg, "--server"))
             server = val;
-        else if (!strcmp(arg, "--episodes")) {
+        else if (!strcmp(arg, "--job")) {
+            job = val;
+            if (!job_name_ok(job)) {
+                fprintf(stderr, "trainer: --job wants 1-200 of A-Z a-z 0-9 . _ = , -\n");
+                return 2;
+            }
+        } else if (!strcmp(arg, "--episodes")) {
             episodes = strtoll(val, &end, 10);
             if (*end || episodes < 0) episodes = -2;
         } else if (!strcmp(arg, "--seed")) {
@@ -325,13 +384,9 @@ int main(int argc, char **argv) {
     }
     const char *parent = getenv("RD_PARENT_PID");
     log_init("trainer", parent == NULL);
-    if (parent) {
-        /* Die with run_demo; the getppid() check closes the race where it died first. */
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if ((long)getppid() != atol(parent)) {
-            log_error("parent %s is gone", parent);
-            return 1;
-        }
+    if (!pdeath_arm(SIGTERM)) { /* die with run_demo, and not start after it */
+        log_error("parent %s is gone", parent);
+        return 1;
     }
     if (!run_dir || episodes == -2) {
         fprintf(stderr, "trainer: --run-dir and a non-negative --episodes are required\n");
@@ -401,17 +456,12 @@ int main(int argc, char **argv) {
         snprintf(base, sizeof base, "%s", run_dir);
         for (size_t n = strlen(base); n > 1 && base[n - 1] == '/'; n--) base[n - 1] = 0;
         const char *slash = strrchr(base, '/');
-        json_buf j;
-        begin_msg(a, &j, "hello");
-        json_kstr(&j, "job_id", slash && slash[1] ? slash + 1 : base);
-        json_kstr(&j, "config", cfg.name);
-        json_kstr(&j, "run_dir", run_dir); /* a name may hold quotes, backslashes, any byte */
-        json_kint(&j, "total_episodes", t->target_episodes);
-        json_kint(&j, "episode", t->st.episode);
-        json_kint(&j, "resumed_from", t->resumed_episode);
-        json_kint(&j, "pid", (long long)getpid());
-        json_obj_close(&j);
-        if (json_ok(&j)) link_set_hello(a->link, a->msg, j.len);
+        static char job_id[CFG_PATH_MAX];
+        snprintf(job_id, sizeof job_id, "%s", slash && slash[1] ? slash + 1 : base);
+        a->job_id = job_id;
+        a->config_name = cfg.name;
+        a->job = job;
+        set_hello(a);
     }
 
     trainer_hooks hooks = {.before_step = before_step, .after_step = after_step, .ctx = a};

@@ -177,3 +177,40 @@ export async function until(fn, timeoutMs, stepMs = 200) {
     await sleep(stepMs);
   }
 }
+
+/** The browser tests' checks: check(name, ok, detail) prints one line ("ok - ..." /
+ * "not ok - ...") and records it. */
+export function checker() {
+  const results = [];
+  const check = (name, ok, detail = '') => {
+    results.push({ name, ok });
+    console.log(`${ok ? 'ok' : 'not ok'} - ${name}${detail ? ` (${detail})` : ''}`);
+    return ok;
+  };
+  return { results, check };
+}
+
+/** Runs main() (an exception is one failed check), cleans up whatever was started, prints
+ * "N passed, M failed" and exits 1 on any failure. */
+/** Runs main, then prints the tally as the last line, which also names what did not run
+ * (`notRun`, and the mock server when RD_E2E_MOCK=1): a skipped check never reads as passed. */
+export async function runChecks(main, { results, check }, notRun = []) {
+  let fatal = null;
+  try {
+    await main();
+  } catch (e) {
+    fatal = e;
+    check('e2e run', false, e.message.split('\n')[0]);
+    console.log(e.message.split('\n').slice(1).map((l) => `#   ${l}`).join('\n'));
+  } finally {
+    await cleanup();
+  }
+  const passed = results.filter((r) => r.ok).length;
+  const failed = results.length - passed;
+  const notes = process.env.RD_E2E_MOCK === '1' ? ['MOCK server (RD_E2E_MOCK=1), not run_demo: the checks of the real system not run', ...notRun] : notRun;
+  console.log(`${passed} passed, ${failed} failed${notes.length ? `; ${notes.join('; ')}` : ''}`);
+  process.exit(failed || fatal ? 1 : 0);
+}
+
+/** Where the screenshots go: docs/screenshots (the README shows them), or RD_E2E_SHOTS. */
+export const shotsDir = process.env.RD_E2E_SHOTS ? path.resolve(process.env.RD_E2E_SHOTS) : path.join(repoDir, 'docs', 'screenshots');

@@ -1,6 +1,6 @@
 // The agent view's state and reducer for the inference WebSocket (/ws, docs/PROTOCOL.md):
 // the models on offer, the one loaded, and the live episode. Pure, like training.ts.
-import { normalizeFrame, worldFrame, type Frame } from './frame';
+import { frameProblem, normalizeFrame, worldFrame, type Frame } from './frame';
 import { parseWorld, type World } from './world';
 
 export interface ModelInfo {
@@ -185,6 +185,11 @@ export function applyAgentMessage(s: AgentState, msg: unknown): boolean {
 }
 
 function applyFrameMsg(s: AgentState, m: J): void {
+  const why = frameProblem(m);
+  if (why) {
+    s.error = why; // refused before anything is allocated from its sizes
+    return;
+  }
   const f = normalizeFrame(m, s.layout ?? s.frame);
   if (!f) return;
   s.frame = f;

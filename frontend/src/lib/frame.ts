@@ -21,6 +21,39 @@ export interface Frame {
   reward: number | null;
   cumulativeReward: number | null;
   hour: number | null;
+  /** Some Q-value is not a finite number (sent as null, PROTOCOL.md): the network diverged. */
+  diverged: boolean;
+}
+
+/** The largest grid side and array a frame may carry. The server's worlds are at most
+ * 32×32 with 8 meters and 6 actions; anything far beyond is refused (with a reason the
+ * views show) rather than allocated: a 20000×20000 grid would take the tab down. */
+export const FRAME_LIMITS = { side: 256, items: 1024 };
+
+/** Why a frame was refused, or '' when its sizes are sane. Looks only at lengths and
+ * numbers, never allocates from them. */
+export function frameProblem(raw: unknown): string {
+  if (!raw || typeof raw !== 'object') return '';
+  let m = raw as J;
+  for (const k of ['frame', 'state']) {
+    const inner = m[k];
+    if (inner && typeof inner === 'object' && !Array.isArray(inner)) m = { ...m, ...(inner as J) };
+  }
+  const g = m.grid && typeof m.grid === 'object' && !Array.isArray(m.grid) ? (m.grid as J) : {};
+  for (const v of [g.width, g.height, g.size, m.width, m.height, m.grid_size])
+    if (typeof v === 'number' && (v > FRAME_LIMITS.side || v < 0 || !Number.isInteger(v)))
+      return `refused a frame with a grid side of ${v} (at most ${FRAME_LIMITS.side})`;
+  const rows = Array.isArray(m.grid) ? (m.grid as unknown[]) : Array.isArray(g.cells) ? (g.cells as unknown[]) : Array.isArray(g.grid) ? (g.grid as unknown[]) : null;
+  if (rows && rows.length > FRAME_LIMITS.side * FRAME_LIMITS.side) return `refused a frame of ${rows.length} cells`;
+  if (rows && rows.length > FRAME_LIMITS.side && Array.isArray(rows[0])) return `refused a frame of ${rows.length} rows`;
+  if (rows && Array.isArray(rows[0]) && (rows[0] as unknown[]).length > FRAME_LIMITS.side) return `refused a frame of ${(rows[0] as unknown[]).length} columns`;
+  for (const k of ['affordances', 'meters', 'q_values', 'q', 'action_masks', 'masks']) {
+    const a = (k === 'affordances' ? g[k] ?? m[k] : m[k]) as unknown;
+    if (Array.isArray(a) && a.length > FRAME_LIMITS.items) return `refused a frame with ${a.length} ${k}`;
+  }
+  if (m.meters && typeof m.meters === 'object' && !Array.isArray(m.meters) && Object.keys(m.meters).length > FRAME_LIMITS.items)
+    return 'refused a frame with too many meters';
+  return '';
 }
 
 type J = Record<string, unknown>;
@@ -54,6 +87,7 @@ function affName(v: unknown, names: string[]): string {
  * only moves the agent. */
 export function normalizeFrame(raw: unknown, layout?: Frame | null): Frame | null {
   if (!raw || typeof raw !== 'object') return null;
+  if (frameProblem(raw)) return null;
   let m = raw as J;
   for (const k of ['frame', 'state']) {
     const inner = m[k];
@@ -122,6 +156,8 @@ export function normalizeFrame(raw: unknown, layout?: Frame | null): Frame | nul
 
   const qv = m.q_values ?? m.q;
   const qValues = Array.isArray(qv) ? qv.map((v) => num(v) ?? NaN) : [];
+  // null (or anything not finite) among the Q-values: PROTOCOL.md sends non-finite as null.
+  const diverged = Array.isArray(qv) && qValues.some((v) => !Number.isFinite(v));
   const mk = m.action_masks ?? m.action_mask ?? m.masks ?? m.mask;
   let masks: boolean[] = [];
   if (Array.isArray(mk)) masks = mk.map((v) => v === true || v === 1);
@@ -144,6 +180,7 @@ export function normalizeFrame(raw: unknown, layout?: Frame | null): Frame | nul
     reward: num(m.reward),
     cumulativeReward: num(m.cumulative_reward) ?? num(m.total_reward),
     hour: num(m.hour),
+    diverged,
   };
 }
 
@@ -168,5 +205,6 @@ export function worldFrame(w: World): Frame {
     reward: null,
     cumulativeReward: null,
     hour: null,
+    diverged: false,
   };
 }

@@ -12,6 +12,24 @@ export const rdStats = {
   lastHistoryPoints: 0,
   agentMessages: 0,
   agentSteps: 0,
+  /** state_update messages of the training view's live-agent panel. */
+  liveSteps: 0,
+  /** Curriculum bands and evaluation points the charts draw. */
+  bands: 0,
+  retreats: 0,
+  evalPoints: 0,
+  /** Client coordinates of evaluation point i, and the index of the best one. */
+  evalPointAt: null as null | ((i: number) => { x: number; y: number } | null),
+  bestEval: -1,
+  /** The recording name of evaluation point i ('' when none). */
+  evalRecording: null as null | ((i: number) => string),
+  /** The agent's cell at the replay's current step. */
+  replayAgent: null as null | { x: number; y: number },
+  /** Replay: the step the scrubber shows. */
+  replayStep: -1,
+  replayOpenMs: -1,
+  /** Distinct cells the agent visits in the replayed recording. */
+  replayCells: 0,
   injectTraining: null as null | ((text: string) => void),
   /** Checks the training history: how many records, and whether episodes strictly increase
    * (a duplicated history after a reconnection would break that). */

@@ -3,7 +3,9 @@
 // recorded messages. The history is columnar (see columns.ts) so a 10,000-episode hello
 // is absorbed without one object per point surviving it.
 import { Column } from './columns';
-import { normalizeFrame, worldFrame, type Frame } from './frame';
+import { deriveBands, type Band } from './curriculum';
+import { addEval, type EvalPoint } from './evals';
+import { frameProblem, normalizeFrame, worldFrame, type Frame } from './frame';
 import { parseWorld, type World } from './world';
 
 export type TrainingStatus =
@@ -64,6 +66,17 @@ export interface TrainingState {
   reward: Column;
   loss: Column;
   epsilon: Column;
+  /** Curriculum multiplier each episode ran at, and the stage chosen after it (NaN = absent). */
+  multiplier: Column;
+  stage: Column;
+  /** Every greedy evaluation, oldest first (evals.ts). */
+  evals: EvalPoint[];
+  /** Bumped whenever evals changes. */
+  evalSeq: number;
+  /** A non-finite loss or evaluation score arrived (as null, PROTOCOL.md): the network diverged. */
+  diverged: string;
+  /** Why the newest frame was refused ('' = it was not). */
+  frameError: string;
   commands: Record<string, CommandResult>;
 }
 
@@ -98,6 +111,12 @@ export function newTrainingState(): TrainingState {
     reward: new Column(),
     loss: new Column(),
     epsilon: new Column(),
+    multiplier: new Column(),
+    stage: new Column(),
+    evals: [],
+    evalSeq: 0,
+    diverged: '',
+    frameError: '',
     commands: {},
   };
 }
@@ -138,6 +157,8 @@ function appendEpisode(s: TrainingState, m: J): void {
   const reward = num(m.total_reward) ?? num(m.reward) ?? NaN;
   const loss = num(m.loss) ?? NaN;
   const eps = num(m.epsilon) ?? NaN;
+  const mult = num(m.multiplier) ?? NaN;
+  const stage = num(m.stage) ?? NaN;
   const last = lastEpisode(s);
   if (s.episode.length && ep < last) return;
   if (s.episode.length && ep === last) {
@@ -145,12 +166,23 @@ function appendEpisode(s: TrainingState, m: J): void {
     s.reward.setLast(reward);
     s.loss.setLast(loss);
     s.epsilon.setLast(eps);
+    s.multiplier.setLast(mult);
+    s.stage.setLast(stage);
   } else {
+    // null where a number was before: the trainer sends non-finite values as null.
+    if (m.loss === null && s.loss.length && Number.isFinite(s.loss.last())) s.diverged = `loss is not a number from episode ${ep}`;
     s.episode.push(ep);
     s.steps.push(steps);
     s.reward.push(reward);
     s.loss.push(loss);
     s.epsilon.push(eps);
+    s.multiplier.push(mult);
+    s.stage.push(stage);
+  }
+  if (addEval(s.evals, m)) {
+    s.evalSeq++;
+    const p = s.evals[s.evals.length - 1];
+    if (!Number.isFinite(p.score)) s.diverged = `evaluation score is not a number at episode ${p.episode}`;
   }
   const ev = num(m.eval_score);
   if (ev !== null) s.lastEval = { episode: ep, score: ev };
@@ -171,6 +203,11 @@ function clearHistory(s: TrainingState): void {
   s.reward.clear();
   s.loss.clear();
   s.epsilon.clear();
+  s.multiplier.clear();
+  s.stage.clear();
+  s.evals = [];
+  s.evalSeq++;
+  s.diverged = '';
 }
 
 /** The history of a hello: an array of episode records, or an object of parallel arrays. */
@@ -189,8 +226,12 @@ function loadHistory(s: TrainingState, h: unknown): void {
     const reward = col('total_reward', 'reward');
     const loss = col('loss');
     const epsilon = col('epsilon');
+    const mult = col('multiplier');
+    const stage = col('stage');
+    const evs = col('eval_score');
+    const evd = col('evaluated');
     for (let i = 0; i < eps.length; i++)
-      appendEpisode(s, { episode: eps[i], steps: steps[i], total_reward: reward[i], loss: loss[i], epsilon: epsilon[i] });
+      appendEpisode(s, { episode: eps[i], steps: steps[i], total_reward: reward[i], loss: loss[i], epsilon: epsilon[i], multiplier: mult[i], stage: stage[i], eval_score: evs[i], evaluated: evd[i] });
   }
 }
 
@@ -296,7 +337,8 @@ export function applyTrainingMessage(s: TrainingState, msg: unknown, now = Date.
       applyReply(s, m, now);
       return true;
     default:
-      // The completion and failure notices of DESIGN.md §3.6 carry no type.
+      // A notice with a status but no type: read as the completion and failure notices
+      // of docs/PROTOCOL.md §5.1.
       if (typeof m.status === 'string') {
         applyStatus(s, m);
         return true;
@@ -306,9 +348,15 @@ export function applyTrainingMessage(s: TrainingState, msg: unknown, now = Date.
 }
 
 function applyFrame(s: TrainingState, raw: unknown): void {
+  const why = frameProblem(raw);
+  if (why) {
+    s.frameError = why;
+    return;
+  }
   // The world's layout first: the previous frame may be one drawn before it was known.
   const f = normalizeFrame(raw, s.layout ?? s.frame);
   if (!f) return;
+  s.frameError = '';
   s.frame = f;
   s.frameSeq++;
 }
@@ -348,4 +396,27 @@ export function formatDuration(sec: number): string {
   if (h > 0) return `${h}h ${String(m).padStart(2, '0')}m`;
   if (m > 0) return `${m}m ${String(s).padStart(2, '0')}s`;
   return `${s}s`;
+}
+
+/** The curriculum bands of the history (curriculum.ts), [] without a curriculum. */
+export function bandsOf(s: TrainingState): Band[] {
+  return deriveBands(s.episode.view(), s.multiplier.view(), s.stage.view());
+}
+
+/** The metrics as CSV, one row per episode record held (a header row first). */
+export function metricsCsv(s: TrainingState): string {
+  const cols: [string, Column][] = [
+    ['episode', s.episode], ['steps', s.steps], ['total_reward', s.reward], ['loss', s.loss],
+    ['epsilon', s.epsilon], ['multiplier', s.multiplier], ['stage', s.stage],
+  ];
+  const views = cols.map(([, c]) => c.view());
+  const evalAt = new Map(s.evals.map((p) => [p.episode, p.score]));
+  const lines = [[...cols.map(([n]) => n), 'eval_score'].join(',')];
+  for (let i = 0; i < s.episode.length; i++) {
+    const row = views.map((v) => (Number.isFinite(v[i]) ? String(v[i]) : ''));
+    const ev = evalAt.get(views[0][i]);
+    row.push(ev !== undefined && Number.isFinite(ev) ? String(ev) : '');
+    lines.push(row.join(','));
+  }
+  return lines.join('\n') + '\n';
 }

@@ -1,5 +1,5 @@
 // What the frontend knows about the world, for labels only: the server's messages carry
-// the numbers. Names follow DESIGN.md §4 (level 1); a message that carries its own names
+// the numbers. Names follow docs/design/world.md (level 1); a message that carries its own names
 // (meter_names, affordance names) wins over these.
 
 export const METER_NAMES = ['energy', 'hygiene', 'satiation', 'money', 'mood', 'social', 'health', 'fitness'];
@@ -9,7 +9,7 @@ export const AFFORDANCE_NAMES = [
   'Bed', 'LuxuryBed', 'Shower', 'HomeMeal', 'FastFood', 'Job', 'Labor', 'Gym', 'Bar', 'Park',
   'Recreation', 'Therapist', 'Doctor', 'Hospital',
 ];
-/** Below this a meter starts to hurt others (the cascades of DESIGN.md §4); the server's
+/** Below this a meter starts to hurt others (the cascades of docs/design/world.md); the server's
  * `world` gives each meter its own value from the config. */
 export const CRITICAL = 0.3;
 
@@ -32,6 +32,9 @@ export interface World {
   level: number;
   maxSteps: number;
   dayCycle: boolean;
+  /** Level 3's clock: steps per 24 h and the hour of an episode's first step. */
+  dayLength: number;
+  startHour: number;
   meters: { name: string; critical: number }[];
   affordances: WorldAffordance[];
   actions: string[];
@@ -47,17 +50,18 @@ export function parseWorld(raw: unknown): World | null {
   const o = raw as J;
   const width = num(o.width);
   const height = num(o.height);
-  if (!width || !height || width < 1 || height < 1) return null;
+  // Sides beyond FRAME_LIMITS are refused (a hostile size would allocate the tab away).
+  if (!width || !height || width < 1 || height < 1 || width > 256 || height > 256 || !Number.isInteger(width) || !Number.isInteger(height)) return null;
   const meters: World['meters'] = [];
   if (Array.isArray(o.meters))
-    for (const m of o.meters) {
+    for (const m of o.meters.slice(0, 1024)) {
       if (typeof m === 'string') meters.push({ name: m, critical: CRITICAL });
       else if (m && typeof m === 'object' && typeof (m as J).name === 'string')
         meters.push({ name: (m as J).name as string, critical: num((m as J).critical) ?? CRITICAL });
     }
   const affordances: WorldAffordance[] = [];
   if (Array.isArray(o.affordances))
-    for (const a of o.affordances) {
+    for (const a of o.affordances.slice(0, 1024)) {
       if (!a || typeof a !== 'object') continue;
       const r = a as J;
       const x = num(r.x);
@@ -84,6 +88,8 @@ export function parseWorld(raw: unknown): World | null {
     level: num(o.level) ?? 1,
     maxSteps: num(o.max_steps) ?? 0,
     dayCycle: o.day_cycle === true,
+    dayLength: num(o.day_length) ?? 240,
+    startHour: num(o.start_hour) ?? 8,
     meters,
     affordances,
     actions,
@@ -112,3 +118,12 @@ export const PALETTE = {
   black: '#000000',
   grey: '#999999',
 };
+
+/** The hour of day after `step` steps of an episode (the world's clock, common/env.c
+ * env_hour), or null without a day cycle. */
+export function hourAt(w: World | null | undefined, step: number): number | null {
+  if (!w || !w.dayCycle || !(w.dayLength >= 1)) return null;
+  const start = ((Math.floor(w.startHour) % 24) + 24) % 24;
+  const h = start + ((step % w.dayLength) * 24) / w.dayLength;
+  return h >= 24 ? h - 24 : h;
+}
