@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "orchestrator/errmsg.h"
+#include "common/err.h"
 
 extern char **environ;
 
@@ -180,19 +180,18 @@ static void first_line(const char *s, char *out, size_t outlen) {
 static int exec_verdict(const slurm_exec *x, const char *name, char *err, size_t errlen) {
     char said[200];
     if (x->spawn_error == UV_ENOENT)
-        return errmsg_fail(err, errlen, "slurm: %s is not on the PATH", name);
+        return err_set(err, errlen, "slurm: %s is not on the PATH", name);
     if (x->spawn_error)
-        return errmsg_fail(err, errlen, "slurm: cannot run %s: %s", name,
-                           uv_strerror(x->spawn_error));
+        return err_set(err, errlen, "slurm: cannot run %s: %s", name, uv_strerror(x->spawn_error));
     if (x->timed_out)
-        return errmsg_fail(err, errlen, "slurm: %s did not answer within %u ms (killed)", name,
-                           x->timeout_ms);
+        return err_set(err, errlen, "slurm: %s did not answer within %u ms (killed)", name,
+                       x->timeout_ms);
     first_line(x->err && x->err[0] ? x->err : (x->out ? x->out : ""), said, sizeof said);
     if (x->term_signal)
-        return errmsg_fail(err, errlen, "slurm: %s was killed by signal %d: %s", name,
-                           x->term_signal, said);
+        return err_set(err, errlen, "slurm: %s was killed by signal %d: %s", name, x->term_signal,
+                       said);
     if (x->exit_status != 0)
-        return errmsg_fail(err, errlen, "slurm: %s exited %d: %s", name, (int)x->exit_status, said);
+        return err_set(err, errlen, "slurm: %s exited %d: %s", name, (int)x->exit_status, said);
     return 0;
 }
 
@@ -203,14 +202,14 @@ static void exec_stop_loop(slurm_exec *x) {
 int slurm_exec_run(slurm_exec *x, const char *const *argv, const char *const *extra_env,
                    unsigned timeout_ms, char *err, size_t errlen) {
     uv_loop_t loop;
-    if (uv_loop_init(&loop) != 0) return errmsg_fail(err, errlen, "slurm: no event loop");
+    if (uv_loop_init(&loop) != 0) return err_set(err, errlen, "slurm: no event loop");
     x->data = NULL;
     int rc = slurm_exec_start(x, &loop, argv, extra_env, timeout_ms, exec_stop_loop);
     if (rc == 0) {
         uv_run(&loop, UV_RUN_DEFAULT);
         rc = exec_verdict(x, argv[0], err, errlen);
     } else {
-        rc = errmsg_fail(err, errlen, "slurm: out of memory starting %s", argv[0]);
+        rc = err_set(err, errlen, "slurm: out of memory starting %s", argv[0]);
     }
     uv_run(&loop, UV_RUN_NOWAIT); /* nothing is left: every handle closed before cb */
     uv_loop_close(&loop);
@@ -250,17 +249,17 @@ static bool on_path(const char *prog) {
 
 int slurm_check(const char *partition, char *err, size_t errlen) {
     if (!on_path("sbatch"))
-        return errmsg_fail(err, errlen,
-                           "slurm: sbatch is not on the PATH (run run_demo on a Slurm login "
-                           "node, or load Slurm's module first)");
+        return err_set(err, errlen,
+                       "slurm: sbatch is not on the PATH (run run_demo on a Slurm login "
+                       "node, or load Slurm's module first)");
     slurm_exec x;
     char why[256];
     const char *argv[] = {"sinfo", "--noheader", "--format=%P", NULL};
     int rc = slurm_exec_run(&x, argv, NULL, SLURM_CALL_MS, why, sizeof why);
     if (rc != 0) {
         /* why starts "slurm: sinfo ...": keep Slurm's own words after our prefix */
-        errmsg_fail(err, errlen, "slurm: sinfo does not answer: %s",
-                    why + (strncmp(why, "slurm: ", 7) == 0 ? 7 : 0));
+        err_set(err, errlen, "slurm: sinfo does not answer: %s",
+                why + (strncmp(why, "slurm: ", 7) == 0 ? 7 : 0));
         goto done;
     }
     /* One partition per line, the default one marked with '*'. */
@@ -283,10 +282,10 @@ int slurm_check(const char *partition, char *err, size_t errlen) {
     if (!found) {
         char p[64];
         first_line(partition ? partition : "", p, sizeof p);
-        rc = errmsg_fail(err, errlen,
-                         "slurm: partition \"%s\" does not exist on this cluster "
-                         "(partitions: %s)",
-                         p, ll ? list : "none");
+        rc = err_set(err, errlen,
+                     "slurm: partition \"%s\" does not exist on this cluster "
+                     "(partitions: %s)",
+                     p, ll ? list : "none");
     }
 done:
     slurm_exec_free(&x);
@@ -345,25 +344,25 @@ static void sb_quote(sbuf *b, const char *s) {
 static int sbatch_safe(const char *what, const char *v, char *err, size_t errlen) {
     for (const unsigned char *p = (const unsigned char *)v; *p; p++)
         if (*p <= ' ' || *p == '"' || *p == '\'' || *p == '\\' || *p == 0x7f)
-            return errmsg_fail(err, errlen,
-                               "slurm: %s contains a space, quote, backslash or control "
-                               "character, which a #SBATCH line cannot carry",
-                               what);
+            return err_set(err, errlen,
+                           "slurm: %s contains a space, quote, backslash or control "
+                           "character, which a #SBATCH line cannot carry",
+                           what);
     return 0;
 }
 
 char *slurm_script(const slurm_spec *s, char *err, size_t errlen) {
     sbuf b = {0};
     if (!s->partition || !*s->partition) {
-        errmsg_fail(err, errlen, "slurm: no partition given");
+        err_set(err, errlen, "slurm: no partition given");
         return NULL;
     }
     if (!s->sweep_dir || s->sweep_dir[0] != '/' || !s->trainer || s->trainer[0] != '/') {
-        errmsg_fail(err, errlen, "slurm: the sweep directory and the trainer must be absolute");
+        err_set(err, errlen, "slurm: the sweep directory and the trainer must be absolute");
         return NULL;
     }
     if (s->n_tasks == 0 || !s->server_url) {
-        errmsg_fail(err, errlen, "slurm: no task to submit, or no server address");
+        err_set(err, errlen, "slurm: no task to submit, or no server address");
         return NULL;
     }
     const struct {
@@ -378,7 +377,7 @@ char *slurm_script(const slurm_spec *s, char *err, size_t errlen) {
         if (sbatch_safe("an extra sbatch argument", *e, err, errlen)) return NULL;
     for (size_t i = 0; i < s->n_tasks; i++)
         if (!s->tasks[i].run_dir || s->tasks[i].run_dir[0] != '/') {
-            errmsg_fail(err, errlen, "slurm: run %zu has no absolute run directory", i);
+            err_set(err, errlen, "slurm: run %zu has no absolute run directory", i);
             return NULL;
         }
 
@@ -458,7 +457,7 @@ char *slurm_script(const slurm_spec *s, char *err, size_t errlen) {
                "exit \"$status\"\n");
     if (b.oom) {
         free(b.s);
-        errmsg_fail(err, errlen, "slurm: out of memory writing the batch script");
+        err_set(err, errlen, "slurm: out of memory writing the batch script");
         return NULL;
     }
     return b.s;
@@ -471,22 +470,22 @@ int slurm_script_write(const slurm_spec *s, const char *path, char *err, size_t 
     if (!text) return -1;
     char dir[4096];
     if (snprintf(dir, sizeof dir, "%s/slurm", s->sweep_dir) >= (int)sizeof dir) {
-        errmsg_fail(err, errlen, "slurm: the sweep directory's path is too long");
+        err_set(err, errlen, "slurm: the sweep directory's path is too long");
         goto done;
     }
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-        errmsg_fail(err, errlen, "slurm: cannot create %s: %s", dir, strerror(errno));
+        err_set(err, errlen, "slurm: cannot create %s: %s", dir, strerror(errno));
         goto done;
     }
     f = fopen(path, "w");
     if (!f || fputs(text, f) == EOF || fflush(f) != 0) {
-        errmsg_fail(err, errlen, "slurm: cannot write %s: %s", path, strerror(errno));
+        err_set(err, errlen, "slurm: cannot write %s: %s", path, strerror(errno));
         goto done;
     }
     rc = 0;
 done:
     if (f && fclose(f) != 0 && rc == 0)
-        rc = errmsg_fail(err, errlen, "slurm: cannot write %s: %s", path, strerror(errno));
+        rc = err_set(err, errlen, "slurm: cannot write %s: %s", path, strerror(errno));
     free(text);
     return rc;
 }
@@ -506,7 +505,7 @@ static long parse_id(const char *s, size_t len) {
 
 int slurm_submit(const char *script_path, size_t n_tasks, int parallel, const char *token,
                  long *job_id, char *err, size_t errlen) {
-    if (n_tasks == 0) return errmsg_fail(err, errlen, "slurm: no task to submit");
+    if (n_tasks == 0) return err_set(err, errlen, "slurm: no task to submit");
     char array[64];
     if (parallel > 0)
         snprintf(array, sizeof array, "--array=0-%zu%%%d", n_tasks - 1, parallel);
@@ -517,7 +516,7 @@ int slurm_submit(const char *script_path, size_t n_tasks, int parallel, const ch
     /* The token goes into sbatch's own environment only; --export hands it to the job. */
     char *tok = NULL;
     if (token && asprintf(&tok, "%s=%s", SLURM_TOKEN_ENV, token) < 0)
-        return errmsg_fail(err, errlen, "slurm: out of memory");
+        return err_set(err, errlen, "slurm: out of memory");
     const char *extra[] = {tok, NULL};
     slurm_exec x;
     int rc = slurm_exec_run(&x, argv, tok ? extra : NULL, SLURM_CALL_MS, err, errlen);
@@ -532,7 +531,7 @@ int slurm_submit(const char *script_path, size_t n_tasks, int parallel, const ch
     if (id <= 0) {
         char said[120];
         first_line(x.out, said, sizeof said);
-        rc = errmsg_fail(err, errlen, "slurm: sbatch printed no job id (\"%s\")", said);
+        rc = err_set(err, errlen, "slurm: sbatch printed no job id (\"%s\")", said);
         goto done;
     }
     *job_id = id;
