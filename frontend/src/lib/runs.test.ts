@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyOverviewMessage, groupBySeed, groupStats, newRunsState, onlySeedsDiffer, overlayData, seedKey, sortRuns, unionX, type RunRow } from './runs';
+import { applyOverviewMessage, shownRuns, groupBySeed, groupStats, newRunsState, onlySeedsDiffer, overlayData, seedKey, sortRuns, unionX, type RunRow } from './runs';
 
 const hello = {
   type: 'overview',
@@ -100,7 +100,7 @@ describe('overview messages', () => {
 });
 
 function row(id: string, ep: number[], steps: number[], evals: [number, number][] = []): RunRow {
-  return { id, config: '', status: 'running', trainerConnected: true, episode: ep[ep.length - 1] ?? 0, total: 10, bestEval: -1, sps: 0, lastEval: null,
+  return { id, isDefault: false, config: '', status: 'running', trainerConnected: true, episode: ep[ep.length - 1] ?? 0, total: 10, bestEval: -1, sps: 0, lastEval: null,
     series: { episode: ep, steps, evalEpisode: evals.map((e) => e[0]), evalScore: evals.map((e) => e[1]) } };
 }
 
@@ -133,6 +133,25 @@ describe('overlay data', () => {
     expect(o.x[0]).toBe(1);
     expect(o.x[99]).toBe(10000);
     expect(o.curves[0].y[99]).toBe(10000);
+  });
+});
+
+describe('shown runs', () => {
+  it("leaves out a sweep's own idle job, never a single run's", () => {
+    const own = row('sweep', [], []);
+    own.isDefault = true;
+    own.trainerConnected = false;
+    own.episode = 0;
+    const a = row('seed=1', [1], [1]);
+    expect(shownRuns([own, a]).map((r) => r.id)).toEqual(['seed=1']);
+    expect(shownRuns([own]).map((r) => r.id)).toEqual(['sweep']);
+    own.series.episode = [1];
+    expect(shownRuns([own, a]).length).toBe(2);
+  });
+  it('the hello marks the default job', () => {
+    const st = newRunsState();
+    applyOverviewMessage(st, { type: 'overview', jobs: [{ id: 'sweep', default: true, status: 'waiting' }, { id: 'seed=1', default: false }] });
+    expect(shownRuns([...st.runs.values()]).map((r) => r.id)).toEqual(['seed=1']);
   });
 });
 

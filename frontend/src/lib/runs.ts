@@ -13,6 +13,8 @@ export interface RunSeries {
 
 export interface RunRow {
   id: string;
+  /** The run's own job (§4 "Jobs": a sweep's is its directory, with no trainer of its own). */
+  isDefault: boolean;
   config: string;
   status: string;
   trainerConnected: boolean;
@@ -46,7 +48,7 @@ const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFi
 const str = (v: unknown, d = ''): string => (typeof v === 'string' ? v : d);
 
 function emptyRow(id: string): RunRow {
-  return { id, config: '', status: 'waiting', trainerConnected: false, episode: 0, total: 0, bestEval: -1, sps: 0, series: { episode: [], steps: [], evalEpisode: [], evalScore: [] }, lastEval: null };
+  return { id, isDefault: false, config: '', status: 'waiting', trainerConnected: false, episode: 0, total: 0, bestEval: -1, sps: 0, series: { episode: [], steps: [], evalEpisode: [], evalScore: [] }, lastEval: null };
 }
 
 function noteEval(r: RunRow, episode: number, score: number | null) {
@@ -69,6 +71,7 @@ function applyJob(st: RunsState, j: Record<string, unknown>): void {
   const id = str(j.id);
   if (!id) return;
   const r = emptyRow(id);
+  r.isDefault = j.default === true;
   r.config = str(j.config);
   r.status = str(j.status, 'waiting');
   r.trainerConnected = j.trainer_connected === true;
@@ -134,6 +137,14 @@ export function applyOverviewMessage(st: RunsState, msg: unknown): boolean {
   } else return false;
   st.seq++;
   return true;
+}
+
+/** The rows the view lists: every job, except that a sweep's own job (the sweep
+ * directory, which never gets a trainer) is left out while it has nothing to show and
+ * other jobs exist; a single run's job is always listed. */
+export function shownRuns(rows: RunRow[]): RunRow[] {
+  if (rows.length < 2) return rows;
+  return rows.filter((r) => !(r.isDefault && !r.trainerConnected && r.series.episode.length === 0 && r.episode === 0));
 }
 
 // ---- seed grouping ----
