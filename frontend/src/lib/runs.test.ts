@@ -125,6 +125,8 @@ describe('overlay data', () => {
     expect(o.curves[0].evals[1]).toBe(150);
     expect(o.curves[1].band).toBeNull();
     expect(o.curves[1].label).toBe('a=1,seed=1');
+    expect(o.curves[0].label).toBe('seed=* (2 runs: mean, min–max)');
+    expect(overlayData([runs[2], row('a=1,seed=2', [1], [1])], true).curves[0].label).toBe('a=1,seed=* (2 runs: mean, min–max)');
   });
   it('the shared x is thinned to maxX points, keeping both ends', () => {
     const ep = Array.from({ length: 10000 }, (_, i) => i + 1);

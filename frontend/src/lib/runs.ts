@@ -182,9 +182,9 @@ export function onlySeedsDiffer(names: string[]): boolean {
   return groupBySeed(names).size === 1;
 }
 
-/** A group's label: its common part, or "all seeds" when the names are only seeds. */
+/** A group's label: its common part with the seed as a wildcard, and how many runs. */
 export function groupLabel(key: string, n: number): string {
-  return `${key || 'seed'} ×${n} (mean, min–max)`;
+  return `${key ? `${key},` : ''}seed=* (${n} runs: mean, min–max)`;
 }
 
 export interface Stat {
