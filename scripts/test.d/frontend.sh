@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The frontend's tests: Vitest unit tests (message handling, downsampling), then the
 # browser tests that drive Debian's Chromium against the real ./run_demo (frontend/e2e/
-# run.mjs, teach.mjs, then runs.mjs with a sweep; needs build/bin/* — scripts/test builds them first — and frontend/dist).
+# run.mjs, teach.mjs, then runs.mjs with a sweep; needs build/bin/* — scripts/test builds
+# them first — and frontend/dist).
 # RD_BIN_DIR overrides where the C programs are; the browser tests run a second time
 # against build-asan/bin (RD_ASAN_BIN_DIR) when it is built.
 set -uo pipefail
