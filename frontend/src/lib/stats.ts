@@ -38,7 +38,7 @@ export const rdStats = {
   runsBands: 0,
   runsRenderMs: -1,
   /** Renders a synthetic overlay (runs × episodes) reps times; each render's ms. */
-  runsBench: null as null | ((runs: number, episodes: number, reps: number, group: boolean) => number[]),
+  runsBench: null as null | ((runs: number, episodes: number, reps: number, group: boolean) => Promise<number[]>),
   injectTraining: null as null | ((text: string) => void),
   /** Checks the training history: how many records, and whether episodes strictly increase
    * (a duplicated history after a reconnection would break that). */
