@@ -1,6 +1,6 @@
 /* bench/bench_ckpt.c — checkpoint save and load times (median of several runs).
  *
- * Two replay layouts of 100,000 transitions: the observation-pair layout the issue names
+ * Two replay layouts of 100,000 transitions: the observation-pair layout of a textbook DQN
  * (2 x 87 floats + reward + action + done: about 70 MB) and the trainer's compact layout
  * (trainer/replay.h: world states instead of observations). Besides them the level 1
  * networks (online, target, Adam's two moments) and RNG states, as the trainer saves.
@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/ckpt.h"
+#include "common/crc32c.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/policy.h"
@@ -135,7 +136,7 @@ int main(int argc, char **argv) {
     uint32_t sink = 0;
     for (int r = 0; r < runs; r++) {
         double t0 = tclock_now_s();
-        sink ^= ckpt_crc32c(0, buf, nb);
+        sink ^= crc32c_update(0, buf, nb);
         c[r] = tclock_now_s() - t0;
     }
     printf("crc32c (%s)%*s %6.0f MB/s   [median of %d; %08x]\n",

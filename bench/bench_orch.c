@@ -1,4 +1,5 @@
-/* bench/bench_orch.c — the orchestrator's figures (issue 5), as medians of several runs:
+/* bench/bench_orch.c — the orchestrator's figures (docs/design/orchestrator.md), as
+ * medians of several runs:
  *   start   exec of run_demo → "All systems operational" (fixture children; the real
  *           server with --frontend none/static and the real dev server when they exist)
  *   stop    SIGINT → run_demo's exit
@@ -7,7 +8,21 @@
  *           once, whole and in order
  *   memory  run_demo's peak RSS (VmHWM) after the flood; CPU used while idle for 3 s
  * Usage: bench_orch [start|stop|logs|idle|all] [runs]   (RD_BIN_DIR names build/bin) */
-#include "tests/fixtures/orch_harness.h"
+#define _GNU_SOURCE /* pipe2 */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tests/support/orch_harness.h"
+#include "tests/support/tpaths.h"
 #include "tests/support/bstats.h"
 
 #include <poll.h>
@@ -29,7 +44,7 @@ static pid_t start_piped(const char *const *argv, int *fd) {
         dup2(p[1], 1);
         dup2(p[1], 2);
         char prog[512];
-        snprintf(prog, sizeof prog, "%s/run_demo", h_bin());
+        snprintf(prog, sizeof prog, "%s/run_demo", tpaths_bin_dir());
         const char *args[64];
         int n = 0;
         args[n++] = prog;

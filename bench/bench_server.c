@@ -1,5 +1,5 @@
-/* bench/bench_server.c — the server's figures (issue 4, DESIGN.md §7), measured against
- * the real server binary over loopback with raw-socket WebSocket clients
+/* bench/bench_server.c — the server's figures (docs/design/server.md, docs/benchmarks.md), measured
+ * against the real server binary over loopback with raw-socket WebSocket clients
  * (tests/support/ws_client.h), all in this one process on an epoll loop:
  *
  *   1. latency from a trainer `episode` message to its receipt by /ws/training clients,

@@ -1,5 +1,5 @@
-/* bench/bench_trainer.c — the trainer's figures (issue 3 item 7). scripts/bench.d/trainer.sh
- * runs the subcommands and prints the report.
+/* bench/bench_trainer.c — the trainer's figures (docs/design/learner.md).
+ * scripts/bench.d/trainer.sh runs the subcommands and prints the report.
  *
  *   bench_trainer env        [--config F] [--runs N] [--steps N]
  *       bare environment steps/s with random valid actions, one core
@@ -10,6 +10,15 @@
  *       trains in-process; prints greedy evaluations at the given episodes, mean survival
  *       per 50-episode block (--blocks), the curriculum stage reached and the survival at
  *       each stage. --multiplier pins the decay multiplier (no curriculum).
+ *   bench_trainer competence [--config F] [--episodes N] [--seed S] [--probe-every K]
+ *                            [--eval-episodes N] [--stop] [--trace]
+ *       time to competence: trains in-process with the config's curriculum and, every K
+ *       episodes (50), runs a greedy evaluation of N episodes (100) at multiplier 1.0 on
+ *       its own clock; prints the first episode and the training wall time (evaluations
+ *       excluded) at which it reached 90 % of max_steps, the episode and time each
+ *       curriculum stage was reached, and the greedy score at 1.0 after N episodes.
+ *       --stop ends the run at competence (screening); --trace prints every probe. One
+ *       `competence` line at the end.
  *   bench_trainer random     [--config F] [--episodes N] [--multiplier M]
  *       mean survival of a uniformly random valid policy
  *   bench_trainer wall       --bin DIR [--config F] [--episodes N] [--seed S]
@@ -42,7 +51,8 @@ typedef struct {
     double seconds, multiplier;
     long long steps;
     uint64_t seed;
-    bool blocks;
+    bool blocks, stop, trace;
+    int probe_every;
     int eval_at[32], n_eval_at;
 } args_t;
 
@@ -167,7 +177,10 @@ static int cmd_throughput(const args_t *a) {
         double t0 = tclock_now_s(), c0 = cpu_now_s();
         while (tclock_now_s() - t0 < a->seconds) {
             trainer_run_episode(t, NULL, &res);
-            t->st.episode++; /* epsilon decays as in a run */
+            /* epsilon decays as in a run: by episode, or by episodes at the stage with
+             * restart_schedules (no curriculum moves here: one stage throughout) */
+            t->st.episode++;
+            t->st.stage_episodes++;
         }
         double dt = tclock_now_s() - t0;
         sps[run] = (t->st.steps - s0) / dt;
@@ -263,6 +276,81 @@ static int cmd_learn(const args_t *a) {
     return 0;
 }
 
+/* Time to competence (see the usage at the top). The probe's evaluations use their own
+ * rng stream (trainer_evaluate_at), so probing leaves the training run unchanged: the
+ * same seed gives the same run with or without --probe-every. */
+static int cmd_competence(const args_t *a) {
+    cfg_config cfg;
+    load_config(a, &cfg);
+    cfg.training.checkpoint_every = 0;
+    cfg.training.eval_every = 0; /* the probe replaces the run's own evaluations */
+    const int max_steps = cfg.environment.max_steps;
+    const double goal = 0.9 * max_steps;
+    int probe_every = a->probe_every > 0 ? a->probe_every : 50;
+    trainer_t *t = bench_open(&cfg, a->episodes);
+    char err[1024];
+    int stage_ep[CFG_MAX_STAGES];
+    double stage_s[CFG_MAX_STAGES];
+    for (int i = 0; i < CFG_MAX_STAGES; i++) stage_ep[i] = -1, stage_s[i] = -1;
+    stage_ep[0] = 0, stage_s[0] = 0;
+    int64_t reached_ep = -1;
+    /* Wall and CPU seconds of training: on a shared machine the wall clock also measures
+     * the neighbours, the thread's CPU time is what the run itself cost. */
+    double reached_s = -1, reached_cpu = -1, train_s = 0, train_cpu = 0, eval_s = 0, best = 0;
+    double final = -1;
+    int n_stages = cfg.curriculum.enabled ? cfg.curriculum.n_stages : 1;
+    while (t->st.episode < a->episodes) {
+        trainer_episode_result res;
+        double e0 = tclock_now_s(), c0 = cpu_now_s();
+        trainer_run_episode(t, NULL, &res);
+        if (trainer_end_episode(t, &res, tclock_now_s() - e0, NULL, 0, err, sizeof err) != 0) {
+            fprintf(stderr, "bench_trainer: %s\n", err);
+            return 1;
+        }
+        train_s += tclock_now_s() - e0; /* the curriculum's own checks included */
+        train_cpu += cpu_now_s() - c0;
+        if (stage_ep[t->st.stage] < 0) {
+            stage_ep[t->st.stage] = (int)t->st.episode;
+            stage_s[t->st.stage] = train_s;
+        }
+        bool last = t->st.episode == a->episodes;
+        if (t->st.episode % probe_every == 0 || last) {
+            double p0 = tclock_now_s();
+            double score = trainer_evaluate_at(t, a->eval_episodes,
+                                               0xc0ffeeULL + (uint64_t)t->st.episode, 1.0);
+            eval_s += tclock_now_s() - p0;
+            if (score > best) best = score;
+            if (last) final = score;
+            if (a->trace)
+                printf("  probe %" PRId64 ": %.1f (stage %d)\n", t->st.episode, score, t->st.stage);
+            if (reached_ep < 0 && score >= goal) {
+                reached_ep = t->st.episode;
+                reached_s = train_s;
+                reached_cpu = train_cpu;
+                printf("  competent at episode %" PRId64 ": greedy %.1f at 1.0 after %.1f s of "
+                       "training (%.1f CPU s)\n",
+                       reached_ep, score, reached_s, reached_cpu);
+                fflush(stdout);
+                if (a->stop) break;
+            }
+        }
+    }
+    if (final >= 0)
+        printf("  final greedy at 1.0 after %" PRId64 " episodes: %.1f\n", t->st.episode, final);
+    /* One line of key-value pairs for scripts/bench.d/learn.sh; -1 = not reached / not run
+     * (final is -1 when --stop ended the run at competence). */
+    printf("competence level %d seed %" PRIu64 " max_steps %d episodes %" PRId64
+           " reached_episode %" PRId64 " reached_s %.1f reached_cpu_s %.1f final %.1f best %.1f"
+           " train_s %.1f train_cpu_s %.1f eval_s %.1f stage %d",
+           cfg.environment.level, a->seed, max_steps, t->st.episode, reached_ep, reached_s,
+           reached_cpu, final, best, train_s, train_cpu, eval_s, t->st.stage);
+    for (int i = 0; i < n_stages; i++)
+        printf(" stage%d_ep %d stage%d_s %.1f", i, stage_ep[i], i, stage_s[i]);
+    printf("\n");
+    bench_close(t);
+    return 0;
+}
+
 static uint64_t fnv1a(uint64_t h, const void *p, size_t n) {
     const unsigned char *b = p;
     for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 0x100000001b3ULL;
@@ -340,7 +428,9 @@ static int cmd_wall(const args_t *a) {
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: bench_trainer env|throughput|learn|random|wall|digest [options]\n");
+        fprintf(
+            stderr,
+            "usage: bench_trainer env|throughput|learn|competence|random|wall|digest [options]\n");
         return 2;
     }
     args_t a = {.runs = 5,
@@ -351,8 +441,8 @@ int main(int argc, char **argv) {
                 .seed = 1};
     for (int i = 2; i < argc; i++) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
-        if (!strcmp(k, "--blocks")) {
-            a.blocks = true;
+        if (!strcmp(k, "--blocks") || !strcmp(k, "--stop") || !strcmp(k, "--trace")) {
+            *(k[2] == 'b' ? &a.blocks : k[2] == 's' ? &a.stop : &a.trace) = true;
             continue;
         }
         i++;
@@ -366,6 +456,8 @@ int main(int argc, char **argv) {
             a.episodes = atoi(v);
         else if (!strcmp(k, "--eval-episodes"))
             a.eval_episodes = atoi(v);
+        else if (!strcmp(k, "--probe-every"))
+            a.probe_every = atoi(v);
         else if (!strcmp(k, "--seconds"))
             a.seconds = atof(v);
         else if (!strcmp(k, "--steps"))
@@ -393,6 +485,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "env")) return cmd_env(&a);
     if (!strcmp(cmd, "throughput")) return cmd_throughput(&a);
     if (!strcmp(cmd, "learn")) return cmd_learn(&a);
+    if (!strcmp(cmd, "competence")) return cmd_competence(&a);
     if (!strcmp(cmd, "random")) return cmd_random(&a);
     if (!strcmp(cmd, "wall")) return cmd_wall(&a);
     if (!strcmp(cmd, "digest")) return cmd_digest(&a);

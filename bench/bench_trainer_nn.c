@@ -1,5 +1,5 @@
 /* bench/bench_trainer_nn.c — the learner's matrix work against the machine's single-core
- * sgemm rate at the same shapes (issue 3 item 7).
+ * sgemm rate at the same shapes (docs/design/learner.md).
  *
  *   bench_trainer_nn [--runs N] [--batch B]
  *

@@ -18,7 +18,6 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +25,10 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "common/crc32c.h"
+#include "common/err.h"
+#include "common/fs.h"
+#include "common/le.h"
 #include "common/log.h"
 
 /* ---- Layout (docs/design/checkpoint.md) ---- */
@@ -64,186 +67,6 @@ static uint32_t ckpt_header_len(uint32_t n) {
 
 static uint64_t ckpt_align8(uint64_t x) {
     return (x + 7) & ~(uint64_t)7;
-}
-
-/* ---- Little-endian helpers ---- */
-
-static void put_u32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_u64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_f64(uint8_t *p, double d) {
-    uint64_t v;
-    memcpy(&v, &d, sizeof v);
-    put_u64(p, v);
-}
-
-static uint32_t get_u32(const uint8_t *p) {
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++) v |= (uint32_t)p[i] << (8 * i);
-    return v;
-}
-
-static uint64_t get_u64(const uint8_t *p) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
-static double get_f64(const uint8_t *p) {
-    uint64_t v = get_u64(p);
-    double d;
-    memcpy(&d, &v, sizeof d);
-    return d;
-}
-
-/* ---- CRC32C (Castagnoli) ----
- * SSE4.2 has an instruction for it (8 bytes a cycle or so); elsewhere slicing-by-8 tables.
- * RD_CKPT_CRC=sw forces the tables so that the tests cover both. */
-
-static uint32_t crc_table[8][256];
-static uint32_t (*crc_impl)(uint32_t, const uint8_t *, size_t);
-static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
-
-static uint32_t crc_sw(uint32_t c, const uint8_t *p, size_t n) {
-    while (n && ((uintptr_t)p & 7)) {
-        c = crc_table[0][(c ^ *p++) & 0xff] ^ (c >> 8);
-        n--;
-    }
-    while (n >= 8) {
-        uint32_t lo = c ^ get_u32(p), hi = get_u32(p + 4);
-        c = crc_table[7][lo & 0xff] ^ crc_table[6][(lo >> 8) & 0xff] ^
-            crc_table[5][(lo >> 16) & 0xff] ^ crc_table[4][lo >> 24] ^ crc_table[3][hi & 0xff] ^
-            crc_table[2][(hi >> 8) & 0xff] ^ crc_table[1][(hi >> 16) & 0xff] ^
-            crc_table[0][hi >> 24];
-        p += 8;
-        n -= 8;
-    }
-    while (n--) c = crc_table[0][(c ^ *p++) & 0xff] ^ (c >> 8);
-    return c;
-}
-
-static uint32_t crc_multmodp(uint32_t a, uint32_t b);
-
-#if defined(__x86_64__)
-/* The crc32 instruction has a latency of 3 cycles and a throughput of 1: three
- * independent lanes over adjacent stripes keep it busy, and the lanes' registers are
- * joined with a multiplication by x^(8 * stripe) (crc_stripe_shift). */
-#define CRC_STRIPE 8192
-static uint32_t crc_stripe_shift;
-
-__attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t c, const uint8_t *p, size_t n) {
-    while (n && ((uintptr_t)p & 7)) {
-        c = __builtin_ia32_crc32qi(c, *p++);
-        n--;
-    }
-    while (n >= 3 * CRC_STRIPE) {
-        uint64_t c0 = c, c1 = 0, c2 = 0;
-        for (size_t i = 0; i < CRC_STRIPE; i += 8) {
-            uint64_t v0, v1, v2;
-            memcpy(&v0, p + i, 8);
-            memcpy(&v1, p + CRC_STRIPE + i, 8);
-            memcpy(&v2, p + 2 * CRC_STRIPE + i, 8);
-            c0 = __builtin_ia32_crc32di(c0, v0);
-            c1 = __builtin_ia32_crc32di(c1, v1);
-            c2 = __builtin_ia32_crc32di(c2, v2);
-        }
-        c = crc_multmodp(crc_stripe_shift, (uint32_t)c0) ^ (uint32_t)c1;
-        c = crc_multmodp(crc_stripe_shift, c) ^ (uint32_t)c2;
-        p += 3 * CRC_STRIPE;
-        n -= 3 * CRC_STRIPE;
-    }
-    uint64_t c64 = c;
-    while (n >= 8) {
-        uint64_t v;
-        memcpy(&v, p, 8);
-        c64 = __builtin_ia32_crc32di(c64, v);
-        p += 8;
-        n -= 8;
-    }
-    c = (uint32_t)c64;
-    while (n--) c = __builtin_ia32_crc32qi(c, *p++);
-    return c;
-}
-#endif
-
-/* The CRC of a concatenation from the CRCs of its parts (zlib's crc32_combine, for the
- * Castagnoli polynomial): the writer and ckpt_open() get the whole-file CRC from the
- * section CRCs instead of a second pass over tens of megabytes. crc_x2n[k] = x^(2^k)
- * modulo the polynomial, in the CRC's reflected bit order. */
-static uint32_t crc_x2n[32];
-
-static uint32_t crc_multmodp(uint32_t a, uint32_t b) {
-    uint32_t m = 1u << 31, p = 0;
-    for (;;) {
-        if (a & m) {
-            p ^= b;
-            if ((a & (m - 1)) == 0) break;
-        }
-        m >>= 1;
-        b = b & 1 ? (b >> 1) ^ 0x82F63B78u : b >> 1;
-    }
-    return p;
-}
-
-/* x^(n * 2^k) modulo the polynomial. */
-static uint32_t crc_x2nmodp(uint64_t n, unsigned k) {
-    uint32_t p = 1u << 31; /* x^0 */
-    while (n) {
-        if (n & 1) p = crc_multmodp(crc_x2n[k & 31], p);
-        n >>= 1;
-        k++;
-    }
-    return p;
-}
-
-/* CRC of A followed by B, from crc1 = CRC(A), crc2 = CRC(B) and len2 = |B|. */
-static uint32_t crc_combine(uint32_t crc1, uint32_t crc2, uint64_t len2) {
-    return crc_multmodp(crc_x2nmodp(len2, 3), crc1) ^ crc2;
-}
-
-static void crc_init(void) {
-    uint32_t x = 1u << 30; /* x^1 */
-    crc_x2n[0] = x;
-    for (int k = 1; k < 32; k++) crc_x2n[k] = x = crc_multmodp(x, x);
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1)));
-        crc_table[0][i] = c;
-    }
-    for (int t = 1; t < 8; t++)
-        for (int i = 0; i < 256; i++)
-            crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xff];
-    crc_impl = crc_sw;
-#if defined(__x86_64__)
-    crc_stripe_shift = crc_x2nmodp(CRC_STRIPE, 3);
-    const char *force = getenv("RD_CKPT_CRC");
-    if (!(force && strcmp(force, "sw") == 0) && __builtin_cpu_supports("sse4.2")) crc_impl = crc_hw;
-#endif
-}
-
-uint32_t ckpt_crc32c(uint32_t crc, const void *data, size_t len) {
-    pthread_once(&crc_once, crc_init);
-    if (len == 0) return crc;
-    return ~crc_impl(~crc, data, len);
-}
-
-/* ---- Errors ---- */
-
-/* "path: reason" into err. */
-__attribute__((format(printf, 4, 5))) static void
-ckpt_fail(char *err, size_t errlen, const char *path, const char *fmt, ...) {
-    if (!err || errlen == 0) return;
-    int n = snprintf(err, errlen, "%s: ", path);
-    if (n < 0 || (size_t)n >= errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
-    va_end(ap);
 }
 
 /* ---- Names and paths ---- */
@@ -349,7 +172,7 @@ static uint32_t ckpt_parse_prefix(const uint8_t *buf, uint64_t size, char *why, 
         snprintf(why, whylen, "not a checkpoint (bad magic)");
         return 0;
     }
-    uint32_t hl = get_u32(buf + OFF_HEADER_LEN);
+    uint32_t hl = le_get32(buf + OFF_HEADER_LEN);
     if (hl < CKPT_MIN_HEADER || hl > CKPT_ANY_HEADER_MAX || hl % 8 != 0) {
         snprintf(why, whylen, "corrupt header (header length %" PRIu32 ")", hl);
         return 0;
@@ -369,26 +192,26 @@ static int ckpt_parse_header(const uint8_t *buf, uint64_t size, ckpt_meta *m, ch
                              size_t whylen) {
     uint32_t hl = ckpt_parse_prefix(buf, size, why, whylen);
     if (hl == 0) return -1;
-    if (ckpt_crc32c(0, buf, hl - 4) != get_u32(buf + hl - 4)) {
+    if (crc32c_update(0, buf, hl - 4) != le_get32(buf + hl - 4)) {
         snprintf(why, whylen, "header CRC mismatch (file corrupt)");
         return -1;
     }
-    m->version = get_u32(buf + OFF_VERSION);
+    m->version = le_get32(buf + OFF_VERSION);
     if (m->version != CKPT_FORMAT_VERSION) {
         snprintf(why, whylen,
                  "written by format version %" PRIu32 ", this program reads version %d", m->version,
                  CKPT_FORMAT_VERSION);
         return -1;
     }
-    m->n = hl >= CKPT_FIXED_LEN + 8 ? get_u32(buf + OFF_NSECT) : 0; /* buf holds hl bytes */
+    m->n = hl >= CKPT_FIXED_LEN + 8 ? le_get32(buf + OFF_NSECT) : 0; /* buf holds hl bytes */
     if (hl < CKPT_FIXED_LEN + 8 || m->n > CKPT_MAX_SECTIONS || hl != ckpt_header_len(m->n) ||
-        get_u32(buf + OFF_FLAGS) != 0 || get_u32(buf + hl - 8) != 0) {
+        le_get32(buf + OFF_FLAGS) != 0 || le_get32(buf + hl - 8) != 0) {
         snprintf(why, whylen, "corrupt header (%" PRIu32 " sections in %" PRIu32 " bytes)", m->n,
                  hl);
         return -1;
     }
     m->header_len = hl;
-    m->file_size = get_u64(buf + OFF_FILE_SIZE);
+    m->file_size = le_get64(buf + OFF_FILE_SIZE);
     if (size < m->file_size) {
         snprintf(why, whylen, "truncated (%" PRIu64 " of %" PRIu64 " bytes)", size, m->file_size);
         return -1;
@@ -402,13 +225,13 @@ static int ckpt_parse_header(const uint8_t *buf, uint64_t size, ckpt_meta *m, ch
         snprintf(why, whylen, "corrupt header (file size %" PRIu64 ")", m->file_size);
         return -1;
     }
-    m->h.cfg_hash = get_u64(buf + OFF_CFG_HASH);
-    m->h.episode = (int64_t)get_u64(buf + OFF_EPISODE);
-    m->h.steps = (int64_t)get_u64(buf + OFF_STEPS);
-    m->h.epsilon = get_f64(buf + OFF_EPSILON);
-    m->h.score = get_f64(buf + OFF_SCORE);
-    m->h.best_score = get_f64(buf + OFF_BEST);
-    m->h.wall_time = (int64_t)get_u64(buf + OFF_WALL);
+    m->h.cfg_hash = le_get64(buf + OFF_CFG_HASH);
+    m->h.episode = (int64_t)le_get64(buf + OFF_EPISODE);
+    m->h.steps = (int64_t)le_get64(buf + OFF_STEPS);
+    m->h.epsilon = le_get_f64(buf + OFF_EPSILON);
+    m->h.score = le_get_f64(buf + OFF_SCORE);
+    m->h.best_score = le_get_f64(buf + OFF_BEST);
+    m->h.wall_time = (int64_t)le_get64(buf + OFF_WALL);
 
     /* Sections lie in order, 8-aligned, between the header and the trailer, without
      * overlap; each tag once. Checked before any section is touched so that a crafted
@@ -417,10 +240,10 @@ static int ckpt_parse_header(const uint8_t *buf, uint64_t size, ckpt_meta *m, ch
     for (uint32_t i = 0; i < m->n; i++) {
         const uint8_t *e = buf + CKPT_FIXED_LEN + (size_t)CKPT_ENTRY_LEN * i;
         ckpt_entry *s = &m->sec[i];
-        s->tag = get_u32(e);
-        s->crc = get_u32(e + 4);
-        s->off = get_u64(e + 8);
-        s->len = get_u64(e + 16);
+        s->tag = le_get32(e);
+        s->crc = le_get32(e + 4);
+        s->off = le_get64(e + 8);
+        s->len = le_get64(e + 16);
         const char *bad = NULL;
         if (s->off % 8 != 0)
             bad = "unaligned offset";
@@ -469,16 +292,16 @@ static int ckpt_verify_buffer(ckpt_file *f, uint64_t expected_hash, char *why, s
     const uint8_t *b = f->buf;
     uint64_t body = f->size - CKPT_TRAILER_LEN, pos = f->m.header_len;
     uint32_t scrc[CKPT_MAX_SECTIONS];
-    uint32_t crc = ckpt_crc32c(0, b, pos);
+    uint32_t crc = crc32c_update(0, b, pos);
     for (uint32_t i = 0; i < f->m.n; i++) {
         const ckpt_entry *s = &f->m.sec[i];
-        crc = ckpt_crc32c(crc, b + pos, (size_t)(s->off - pos));
-        scrc[i] = ckpt_crc32c(0, b + s->off, (size_t)s->len);
-        crc = crc_combine(crc, scrc[i], s->len);
+        crc = crc32c_update(crc, b + pos, (size_t)(s->off - pos));
+        scrc[i] = crc32c_update(0, b + s->off, (size_t)s->len);
+        crc = crc32c_combine(crc, scrc[i], s->len);
         pos = s->off + s->len;
     }
-    crc = ckpt_crc32c(crc, b + pos, (size_t)(body - pos));
-    if (crc != get_u32(b + body)) {
+    crc = crc32c_update(crc, b + pos, (size_t)(body - pos));
+    if (crc != le_get32(b + body)) {
         snprintf(why, whylen, "CRC mismatch (file corrupt or truncated)");
         return -1;
     }
@@ -518,12 +341,12 @@ static int open_regular(const char *path, struct stat *st, char *err, size_t err
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         int e = errno;
-        ckpt_fail(err, errlen, path, "%s", strerror(e));
+        err_at(err, errlen, path, "%s", strerror(e));
         errno = e; /* callers tell a file that just went (retention) from other trouble */
         return -1;
     }
     if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
-        ckpt_fail(err, errlen, path, "not a regular file");
+        err_at(err, errlen, path, "not a regular file");
         close(fd);
         errno = EINVAL;
         return -1;
@@ -541,13 +364,13 @@ ckpt_file *ckpt_open_buffer(const char *name, const void *data, size_t len, uint
     f->size = len;
     char why[256];
     if (ckpt_verify_buffer(f, expected_hash, why, sizeof why) != 0) {
-        ckpt_fail(err, errlen, name, "%s", why);
+        err_at(err, errlen, name, "%s", why);
         ckpt_file_free(f);
         return NULL;
     }
     return f;
 oom:
-    ckpt_fail(err, errlen, name, "out of memory");
+    err_at(err, errlen, name, "out of memory");
     ckpt_file_free(f);
     return NULL;
 }
@@ -558,28 +381,28 @@ ckpt_file *ckpt_open(const char *path, uint64_t expected_hash, char *err, size_t
     if (fd < 0) return NULL;
     ckpt_file *f = calloc(1, sizeof *f);
     if (!f) {
-        ckpt_fail(err, errlen, path, "out of memory");
+        err_at(err, errlen, path, "out of memory");
         goto fail_fd;
     }
     if ((uint64_t)st.st_size > SIZE_MAX / 2) {
-        ckpt_fail(err, errlen, path, "too large (%lld bytes)", (long long)st.st_size);
+        err_at(err, errlen, path, "too large (%lld bytes)", (long long)st.st_size);
         goto fail_f;
     }
     f->size = (size_t)st.st_size;
     f->buf = malloc(f->size ? f->size : 1);
     if (!f->buf) {
-        ckpt_fail(err, errlen, path, "out of memory for %zu bytes", f->size);
+        err_at(err, errlen, path, "out of memory for %zu bytes", f->size);
         goto fail_f;
     }
     if (read_full(fd, f->buf, f->size, 0) != 0) {
-        ckpt_fail(err, errlen, path, "read failed: %s",
-                  errno ? strerror(errno) : "file shrank while reading");
+        err_at(err, errlen, path, "read failed: %s",
+               errno ? strerror(errno) : "file shrank while reading");
         goto fail_f;
     }
     close(fd);
     char why[256];
     if (ckpt_verify_buffer(f, expected_hash, why, sizeof why) != 0) {
-        ckpt_fail(err, errlen, path, "%s", why);
+        err_at(err, errlen, path, "%s", why);
         ckpt_file_free(f);
         return NULL;
     }
@@ -796,7 +619,7 @@ int ckpt_list(const char *dir, ckpt_info *out, int max, char *err, size_t errlen
     int n = ckpt_scan(dir, &c, true, true);
     if (n < 0) {
         if (errno == ENOENT) return 0; /* no checkpoint written yet */
-        ckpt_fail(err, errlen, dir, "cannot list: %s", strerror(errno));
+        err_at(err, errlen, dir, "cannot list: %s", strerror(errno));
         return -1;
     }
     char latest[CKPT_POINTER_MAX] = "", best[CKPT_POINTER_MAX] = "";
@@ -822,8 +645,8 @@ int ckpt_resolve(const char *dir, const char *model, char *path, size_t pathlen,
     if (strcmp(model, "latest") == 0 || strcmp(model, "best") == 0) {
         if (ckpt_read_pointer(dir, model, fname, sizeof fname) != 0) {
             if (strcmp(model, "best") == 0 || errno != ENOENT) {
-                ckpt_fail(err, errlen, dir, "no usable '%s' pointer (%s)", model,
-                          errno == ENOENT ? "no best checkpoint yet" : "invalid contents");
+                err_at(err, errlen, dir, "no usable '%s' pointer (%s)", model,
+                       errno == ENOENT ? "no best checkpoint yet" : "invalid contents");
                 return -1;
             }
             /* No `latest` yet (a run from before pointers, or one whose first save was cut
@@ -836,7 +659,7 @@ int ckpt_resolve(const char *dir, const char *model, char *path, size_t pathlen,
             if (pick >= 0) copy_str(fname, sizeof fname, c[pick].fname);
             cand_free(c, n > 0 ? n : 0);
             if (pick < 0) {
-                ckpt_fail(err, errlen, dir, "no checkpoint yet");
+                err_at(err, errlen, dir, "no checkpoint yet");
                 return -1;
             }
         }
@@ -844,7 +667,7 @@ int ckpt_resolve(const char *dir, const char *model, char *path, size_t pathlen,
         size_t len = strlen(model);
         if (ends_with(model, ".ckpt")) len -= 5;
         if (!ckpt_name_ok(model, len)) {
-            ckpt_fail(err, errlen, dir, "invalid model name");
+            err_at(err, errlen, dir, "invalid model name");
             return -1;
         }
         snprintf(fname, sizeof fname, "%.*s.ckpt", (int)len, model);
@@ -852,11 +675,11 @@ int ckpt_resolve(const char *dir, const char *model, char *path, size_t pathlen,
     char p[CFG_PATH_MAX];
     struct stat st;
     if (ckpt_join(p, sizeof p, dir, fname) != 0 || strlen(p) >= pathlen) {
-        ckpt_fail(err, errlen, dir, "path too long");
+        err_at(err, errlen, dir, "path too long");
         return -1;
     }
     if (stat(p, &st) != 0 || !S_ISREG(st.st_mode)) {
-        ckpt_fail(err, errlen, dir, "no checkpoint '%s'", fname);
+        err_at(err, errlen, dir, "no checkpoint '%s'", fname);
         return -1;
     }
     memcpy(path, p, strlen(p) + 1);
@@ -888,7 +711,7 @@ int ckpt_load_policy(const char *path, const cfg_config *cfg, policy_t *p, ckpt_
     char why[256];
     ckpt_meta *m = malloc(sizeof *m);
     if (!m) {
-        ckpt_fail(err, errlen, path, "out of memory");
+        err_at(err, errlen, path, "out of memory");
         goto done;
     }
     /* Only the header and the ONLINE section are read: the server loads weights on the
@@ -896,41 +719,41 @@ int ckpt_load_policy(const char *path, const cfg_config *cfg, policy_t *p, ckpt_
      * CRC and the section's own CRC vouch for what is used. */
     if (ckpt_read_header(fd, (uint64_t)st.st_size, m, why, sizeof why) != 0 ||
         ckpt_check_hash(m, cfg_hash(cfg), why, sizeof why) != 0) {
-        ckpt_fail(err, errlen, path, "%s", why);
+        err_at(err, errlen, path, "%s", why);
         goto done;
     }
     const ckpt_entry *s = ckpt_find(m, CKPT_TAG_ONLINE);
     size_t want = policy_num_params(p) * sizeof(float);
     if (!s) {
-        ckpt_fail(err, errlen, path, "no ONLN (online network) section");
+        err_at(err, errlen, path, "no ONLN (online network) section");
         goto done;
     }
     if (s->len != want) {
-        ckpt_fail(err, errlen, path,
-                  "ONLN section holds %" PRIu64 " bytes, the network has %zu parameters (%zu "
-                  "bytes)",
-                  s->len, policy_num_params(p), want);
+        err_at(err, errlen, path,
+               "ONLN section holds %" PRIu64 " bytes, the network has %zu parameters (%zu "
+               "bytes)",
+               s->len, policy_num_params(p), want);
         goto done;
     }
     sec = malloc(want ? want : 1);
     if (!sec) {
-        ckpt_fail(err, errlen, path, "out of memory");
+        err_at(err, errlen, path, "out of memory");
         goto done;
     }
     if (read_full(fd, sec, want, s->off) != 0) {
-        ckpt_fail(err, errlen, path, "read failed: %s",
-                  errno ? strerror(errno) : "file shrank while reading");
+        err_at(err, errlen, path, "read failed: %s",
+               errno ? strerror(errno) : "file shrank while reading");
         goto done;
     }
-    if (ckpt_crc32c(0, sec, want) != s->crc) {
-        ckpt_fail(err, errlen, path, "CRC mismatch in section 'ONLN' (file corrupt)");
+    if (crc32c_update(0, sec, want) != s->crc) {
+        err_at(err, errlen, path, "CRC mismatch in section 'ONLN' (file corrupt)");
         goto done;
     }
     /* Verified: only now overwrite the caller's weights, so that a refused file leaves the
      * policy it had. */
     float *w = policy_params(p);
     for (size_t i = 0; i < policy_num_params(p); i++) {
-        uint32_t v = get_u32(sec + 4 * i);
+        uint32_t v = le_get32(sec + 4 * i);
         memcpy(&w[i], &v, sizeof v);
     }
     if (info) {
@@ -981,7 +804,7 @@ ckpt_file *ckpt_open_newest(const char *dir, uint64_t expected_hash, char *path,
         if (why[0])
             copy_str(err, errlen, why);
         else
-            ckpt_fail(err, errlen, dir, "no checkpoint");
+            err_at(err, errlen, dir, "no checkpoint");
         return NULL;
     }
     if (path) copy_str(path, pathlen, p);
@@ -989,71 +812,6 @@ ckpt_file *ckpt_open_newest(const char *dir, uint64_t expected_hash, char *path,
 }
 
 /* ---- Writing ---- */
-
-static int write_all(int fd, const void *data, size_t len) {
-    const uint8_t *p = data;
-    while (len > 0) {
-        /* Chunks of at most 1 GiB: Linux writes at most 2 GiB - 4 KiB per call anyway. */
-        size_t chunk = len > (1u << 30) ? (1u << 30) : len;
-        ssize_t w = write(fd, p, chunk);
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0) return -1;
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
-static int fsync_dir(const char *dir) {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    int rc = fsync(fd);
-    /* Some file systems cannot fsync a directory; the rename is then as durable as they
-     * allow. */
-    if (rc != 0 && (errno == EINVAL || errno == EROFS)) rc = 0;
-    close(fd);
-    return rc;
-}
-
-static int mkdir_p(const char *dir) {
-    char buf[CFG_PATH_MAX];
-    size_t n = strlen(dir);
-    if (n == 0 || n >= sizeof buf) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    memcpy(buf, dir, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (buf[i] != '/' && buf[i] != '\0') continue;
-        char saved = buf[i];
-        buf[i] = '\0';
-        if (mkdir(buf, 0755) == 0) {
-            /* A new folder's own entry must be durable too, or a power cut could take the
-             * folder and the checkpoints renamed into it. */
-            char parent[CFG_PATH_MAX];
-            const char *slash = strrchr(buf, '/');
-            if (!slash) {
-                copy_str(parent, sizeof parent, ".");
-            } else if (slash == buf) {
-                copy_str(parent, sizeof parent, "/");
-            } else {
-                memcpy(parent, buf, (size_t)(slash - buf));
-                parent[slash - buf] = '\0';
-            }
-            if (fsync_dir(parent) != 0) return -1;
-        } else if (errno != EEXIST) {
-            return -1;
-        }
-        buf[i] = saved;
-    }
-    struct stat st;
-    if (stat(dir, &st) != 0) return -1;
-    if (!S_ISDIR(st.st_mode)) {
-        errno = ENOTDIR;
-        return -1;
-    }
-    return 0;
-}
 
 /* Removes "*.tmp.<pid>" files whose writer is dead: a writer killed mid-save leaves one,
  * and nothing else would ever delete it. A live pid (or one we may not signal) keeps its
@@ -1079,59 +837,39 @@ static void ckpt_clean_stale(const char *dir) {
     closedir(d);
 }
 
-/* Writes `contents` to dir/fname crash-safely: temporary file, fsync, rename, fsync of dir.
+/* Writes `contents` to dir/fname crash-safely: temporary file, fsync, rename, fsync of dir
+ * (fs_atomic with FS_SYNC; the temporary file carries our pid for ckpt_clean_stale).
  * 0 or -1 with err. */
 static int ckpt_write_atomic_file(const char *dir, const char *fname, const uint8_t *head,
                                   size_t headlen, const ckpt_section *s, int n,
                                   const uint64_t *offs, uint32_t trailer, bool has_trailer,
                                   char *err, size_t errlen) {
-    char tmp[CFG_PATH_MAX], final[CFG_PATH_MAX];
-    int k = snprintf(tmp, sizeof tmp, "%s/%s.tmp.%ld", dir, fname, (long)getpid());
-    if (k < 0 || (size_t)k >= sizeof tmp || ckpt_join(final, sizeof final, dir, fname) != 0) {
-        ckpt_fail(err, errlen, dir, "path too long");
+    char final[CFG_PATH_MAX];
+    if (ckpt_join(final, sizeof final, dir, fname) != 0) {
+        err_at(err, errlen, dir, "path too long");
         return -1;
     }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        ckpt_fail(err, errlen, tmp, "cannot create: %s", strerror(errno));
-        return -1;
-    }
+    fs_atomic a;
+    if (fs_atomic_open(&a, final, FS_SYNC | FS_TMP_PID, err, errlen) != 0) return -1;
     static const uint8_t zeros[8];
     uint64_t pos = headlen;
-    if (write_all(fd, head, headlen) != 0) goto fail_write;
+    if (fs_atomic_write(&a, head, headlen, err, errlen) != 0) return -1;
     for (int i = 0; i < n; i++) {
-        if (offs[i] > pos && write_all(fd, zeros, (size_t)(offs[i] - pos)) != 0) goto fail_write;
-        if (s[i].len && write_all(fd, s[i].data, (size_t)s[i].len) != 0) goto fail_write;
+        if (offs[i] > pos && fs_atomic_write(&a, zeros, (size_t)(offs[i] - pos), err, errlen) != 0)
+            return -1;
+        if (s[i].len && fs_atomic_write(&a, s[i].data, (size_t)s[i].len, err, errlen) != 0)
+            return -1;
         pos = offs[i] + s[i].len;
     }
     if (has_trailer) {
         uint8_t t[CKPT_TRAILER_LEN];
         uint64_t end = ckpt_align8(pos);
-        if (end > pos && write_all(fd, zeros, (size_t)(end - pos)) != 0) goto fail_write;
-        put_u32(t, trailer);
-        if (write_all(fd, t, sizeof t) != 0) goto fail_write;
+        if (end > pos && fs_atomic_write(&a, zeros, (size_t)(end - pos), err, errlen) != 0)
+            return -1;
+        le_put32(t, trailer);
+        if (fs_atomic_write(&a, t, sizeof t, err, errlen) != 0) return -1;
     }
-    if (fsync(fd) != 0) goto fail_write;
-    if (close(fd) != 0) {
-        fd = -1;
-        goto fail_write;
-    }
-    fd = -1;
-    if (rename(tmp, final) != 0) {
-        ckpt_fail(err, errlen, final, "rename failed: %s", strerror(errno));
-        goto fail;
-    }
-    if (fsync_dir(dir) != 0) {
-        ckpt_fail(err, errlen, dir, "fsync failed: %s", strerror(errno));
-        return -1;
-    }
-    return 0;
-fail_write:
-    ckpt_fail(err, errlen, tmp, "write failed: %s", strerror(errno));
-    if (fd >= 0) close(fd);
-fail:
-    unlink(tmp);
-    return -1;
+    return fs_atomic_commit(&a, err, errlen);
 }
 
 static int ckpt_write_pointer(const char *dir, const char *which, const char *fname, char *err,
@@ -1206,7 +944,7 @@ static int ckpt_write_sections(const char *dir, const char *fname, const ckpt_he
     uint64_t *offs = malloc(sizeof *offs * (size_t)(n ? n : 1));
     int rc = -1;
     if (!head || !offs) {
-        ckpt_fail(err, errlen, dir, "out of memory");
+        err_at(err, errlen, dir, "out of memory");
         goto done;
     }
     uint64_t pos = hl;
@@ -1216,38 +954,38 @@ static int ckpt_write_sections(const char *dir, const char *fname, const ckpt_he
     }
     uint64_t file_size = pos + CKPT_TRAILER_LEN;
     memcpy(head, CKPT_MAGIC, 8);
-    put_u32(head + OFF_VERSION, CKPT_FORMAT_VERSION);
-    put_u32(head + OFF_HEADER_LEN, hl);
-    put_u64(head + OFF_FILE_SIZE, file_size);
-    put_u64(head + OFF_CFG_HASH, h->cfg_hash);
-    put_u64(head + OFF_EPISODE, (uint64_t)h->episode);
-    put_u64(head + OFF_STEPS, (uint64_t)h->steps);
-    put_f64(head + OFF_EPSILON, h->epsilon);
-    put_f64(head + OFF_SCORE, h->score);
-    put_f64(head + OFF_BEST, h->best_score);
-    put_u64(head + OFF_WALL, (uint64_t)h->wall_time);
-    put_u32(head + OFF_NSECT, (uint32_t)n);
+    le_put32(head + OFF_VERSION, CKPT_FORMAT_VERSION);
+    le_put32(head + OFF_HEADER_LEN, hl);
+    le_put64(head + OFF_FILE_SIZE, file_size);
+    le_put64(head + OFF_CFG_HASH, h->cfg_hash);
+    le_put64(head + OFF_EPISODE, (uint64_t)h->episode);
+    le_put64(head + OFF_STEPS, (uint64_t)h->steps);
+    le_put_f64(head + OFF_EPSILON, h->epsilon);
+    le_put_f64(head + OFF_SCORE, h->score);
+    le_put_f64(head + OFF_BEST, h->best_score);
+    le_put64(head + OFF_WALL, (uint64_t)h->wall_time);
+    le_put32(head + OFF_NSECT, (uint32_t)n);
     for (int i = 0; i < n; i++) {
         uint8_t *e = head + CKPT_FIXED_LEN + (size_t)CKPT_ENTRY_LEN * (size_t)i;
-        put_u32(e, s[i].tag);
-        put_u32(e + 4, ckpt_crc32c(0, s[i].data, (size_t)s[i].len));
-        put_u64(e + 8, offs[i]);
-        put_u64(e + 16, s[i].len);
+        le_put32(e, s[i].tag);
+        le_put32(e + 4, crc32c_update(0, s[i].data, (size_t)s[i].len));
+        le_put64(e + 8, offs[i]);
+        le_put64(e + 16, s[i].len);
     }
-    put_u32(head + hl - 4, ckpt_crc32c(0, head, hl - 4));
+    le_put32(head + hl - 4, crc32c_update(0, head, hl - 4));
 
     /* The whole-file CRC, over the bytes exactly as they will be laid out, from the
      * section CRCs already in the table (no second pass over the data). */
     static const uint8_t zeros[8];
-    uint32_t crc = ckpt_crc32c(0, head, hl);
+    uint32_t crc = crc32c_update(0, head, hl);
     pos = hl;
     for (int i = 0; i < n; i++) {
         const uint8_t *e = head + CKPT_FIXED_LEN + (size_t)CKPT_ENTRY_LEN * (size_t)i;
-        crc = ckpt_crc32c(crc, zeros, (size_t)(offs[i] - pos));
-        crc = crc_combine(crc, get_u32(e + 4), s[i].len);
+        crc = crc32c_update(crc, zeros, (size_t)(offs[i] - pos));
+        crc = crc32c_combine(crc, le_get32(e + 4), s[i].len);
         pos = offs[i] + s[i].len;
     }
-    crc = ckpt_crc32c(crc, zeros, (size_t)(ckpt_align8(pos) - pos));
+    crc = crc32c_update(crc, zeros, (size_t)(ckpt_align8(pos) - pos));
 
     if (ckpt_write_atomic_file(dir, fname, head, hl, s, n, offs, crc, true, err, errlen) != 0)
         goto done;
@@ -1263,24 +1001,24 @@ int ckpt_save(const char *dir, const char *name, const ckpt_header *h, const ckp
     size_t nlen = strlen(name);
     if (!ckpt_name_ok(name, nlen) || !strcmp(name, "latest") || !strcmp(name, "best") ||
         nlen + 5 > CKPT_NAME_MAX) {
-        ckpt_fail(err, errlen, dir, "invalid checkpoint name '%.64s'", name);
+        err_at(err, errlen, dir, "invalid checkpoint name '%.64s'", name);
         return -1;
     }
     if (n < 0 || n > CKPT_MAX_SECTIONS || (n > 0 && !s)) {
-        ckpt_fail(err, errlen, dir, "invalid section count %d", n);
+        err_at(err, errlen, dir, "invalid section count %d", n);
         return -1;
     }
     for (int i = 0; i < n; i++) {
         bool dup = false;
         for (int j = 0; j < i; j++) dup |= s[j].tag == s[i].tag;
         if (dup || (s[i].len && !s[i].data)) {
-            ckpt_fail(err, errlen, dir, "invalid section %d (%s)", i,
-                      dup ? "duplicate tag" : "no data");
+            err_at(err, errlen, dir, "invalid section %d (%s)", i,
+                   dup ? "duplicate tag" : "no data");
             return -1;
         }
     }
-    if (mkdir_p(dir) != 0) {
-        ckpt_fail(err, errlen, dir, "cannot create: %s", strerror(errno));
+    if (fs_mkdir_p(dir, FS_SYNC) != 0) {
+        err_at(err, errlen, dir, "cannot create: %s", strerror(errno));
         return -1;
     }
     ckpt_clean_stale(dir);

@@ -1,5 +1,5 @@
-/* common/ckpt.h — the checkpoint format (prefix ckpt_), DESIGN.md §3.4. One reader and one
- * writer for the trainer and the server.
+/* common/ckpt.h — the checkpoint format (prefix ckpt_), docs/design/checkpoint.md. One reader and
+ * one writer for the trainer and the server.
  *
  * Files live in a run's checkpoints/ folder as ep_0000500.ckpt (500 episodes completed)
  * or ep_0000500_s00123.ckpt (a mid-episode checkpoint, 123 steps into episode 501), with
@@ -108,12 +108,7 @@ void ckpt_file_free(ckpt_file *f);
 ckpt_file *ckpt_open_newest(const char *dir, uint64_t expected_hash, char *path, size_t pathlen,
                             bool *found_any, char *err, size_t errlen);
 
-/* ---- Added by the checkpoint engineer ---- */
-
-/* CRC32C (Castagnoli), the checksum of every checkpoint CRC; chainable:
- * ckpt_crc32c(ckpt_crc32c(0, a, n), b, m) is the CRC of a followed by b, and
- * ckpt_crc32c(0, "123456789", 9) == 0xE3069283. Uses SSE4.2 when the CPU has it. */
-uint32_t ckpt_crc32c(uint32_t crc, const void *data, size_t len);
+/* ---- For the tests and the fuzz target ---- */
 
 /* As ckpt_open(), on a copy of len bytes at data; `name` stands for the path in errors.
  * For tests and the fuzz target. */

@@ -2,6 +2,7 @@
  * common/toml.h, validation, the TOML writer and the config hash. See common/config.h. */
 #include "common/config.h"
 
+#include "common/err.h"
 #include "common/toml.h"
 
 #include <errno.h>
@@ -17,7 +18,7 @@ const char *const cfg_meter_names[CFG_NUM_METERS] = {
 
 const char *const cfg_process_names[CFG_NUM_PROCS] = {"trainer", "server", "frontend"};
 
-/* One affordance of DESIGN.md §4: position, cost in dollars and its effects. */
+/* One affordance (docs/design/world.md): position, cost in dollars and its effects. */
 static void add_affordance(cfg_environment *e, const char *name, int x, int y, double cost,
                            double energy, double hygiene, double satiation, double money,
                            double mood, double social, double health, double fitness) {
@@ -131,6 +132,7 @@ static void default_agent(cfg_agent *a) {
     a->epsilon_end = 0.01;
     a->epsilon_decay_episodes = 30;
     a->double_dqn = true;
+    a->n_step = 1;
     a->huber_delta = 100.0;
     a->grad_clip = 10.0;
     a->reward = CFG_REWARD_SURVIVAL;
@@ -161,6 +163,10 @@ static void default_curriculum(cfg_curriculum *c) {
     c->advance_survival = 0.8;
     c->retreat_survival = 0.3;
     c->min_episodes = 200;
+    c->advance_on = CFG_ADVANCE_GREEDY;
+    c->advance_eval_every = 25;
+    c->advance_eval_episodes = 20;
+    c->restart_schedules = true;
 }
 
 static void default_server(cfg_server *s) {
@@ -210,17 +216,7 @@ int cfg_affordance_at(const cfg_environment *e, int x, int y) {
     return -1;
 }
 
-/* ---- errors --------------------------------------------------------------------------- */
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-    if (!err || errlen == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
+/* ---- strings (errors: common/err.h) ------------------------------------------------ */
 
 /* Copies a string into a fixed buffer, zeroing the rest so that structs compare equal
  * byte for byte. */
@@ -269,6 +265,7 @@ static const char *const observability_names[] = {"full", "partial", NULL};
 static const char *const target_update_names[] = {"hard", "polyak", NULL};
 static const char *const reward_names[] = {"survival", "death_time", NULL};
 static const char *const restart_names[] = {"never", "on-failure", "always", NULL};
+static const char *const advance_on_names[] = {"training", "greedy", NULL};
 
 #define E(k, t, lo, hi, fl)                                                                        \
     { #k, t, offsetof(cfg_environment, k), lo, hi, fl, NULL, 0 }
@@ -319,6 +316,7 @@ static const field agent_fields[] = {
     A(epsilon_end, F_DOUBLE, 0, 1, 0),
     A(epsilon_decay_episodes, F_INT, 0, BIG, 0),
     A(double_dqn, F_BOOL, 0, 0, 0),
+    A(n_step, F_INT, 1, 64, 0),
     A(huber_delta, F_DOUBLE, 0, 1e6, EXCL_MIN),
     A(grad_clip, F_DOUBLE, 0, 1e9, 0),
     {"reward", F_ENUM, offsetof(cfg_agent, reward), 0, 0, 0, reward_names, 0},
@@ -353,6 +351,10 @@ static const field curriculum_fields[] = {
     C(advance_survival, F_DOUBLE, 0, 1, 0),
     C(retreat_survival, F_DOUBLE, 0, 1, 0),
     C(min_episodes, F_INT, 0, BIG, 0),
+    {"advance_on", F_ENUM, offsetof(cfg_curriculum, advance_on), 0, 0, 0, advance_on_names, 0},
+    C(advance_eval_every, F_INT, 1, BIG, 0),
+    C(advance_eval_episodes, F_INT, 1, 1000000, 0),
+    C(restart_schedules, F_BOOL, 0, 0, 0),
     {NULL, 0, 0, 0, 0, 0, NULL, 0},
 };
 #undef C
@@ -467,15 +469,13 @@ typedef struct {
 static int load_fail(loader *l, int line, int col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static int load_fail(loader *l, int line, int col, const char *fmt, ...) {
-    if (!l->err || !l->errlen) return -1;
     /* No origin: a value from the command line (cfg_set), which has no position. */
-    int n = l->origin ? snprintf(l->err, l->errlen, "%s:%d:%d: ", l->origin, line, col) : 0;
-    if (n >= 0 && (size_t)n < l->errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(l->err + n, l->errlen - (size_t)n, fmt, ap);
-        va_end(ap);
-    }
+    char where[CFG_PATH_MAX + 32];
+    if (l->origin) snprintf(where, sizeof where, "%s:%d:%d", l->origin, line, col);
+    va_list ap;
+    va_start(ap, fmt);
+    err_vat(l->err, l->errlen, l->origin ? where : NULL, fmt, ap);
+    va_end(ap);
     return -1;
 }
 
@@ -964,14 +964,14 @@ static int range_fail(char *err, size_t errlen, const char *key, const char *whe
     fmt_num(hi, sizeof hi, f->max);
     fmt_num(got, sizeof got, v);
     if (f->max >= BIG)
-        set_err(err, errlen, "'%s' in %s must be %s %s, got %s", key, where,
+        err_set(err, errlen, "'%s' in %s must be %s %s, got %s", key, where,
                 f->flags & EXCL_MIN ? "greater than" : "at least", lo, got);
     else if (f->flags & (EXCL_MIN | EXCL_MAX))
-        set_err(err, errlen, "'%s' in %s must be %s %s and %s %s, got %s", key, where,
+        err_set(err, errlen, "'%s' in %s must be %s %s and %s %s, got %s", key, where,
                 f->flags & EXCL_MIN ? "greater than" : "at least", lo,
                 f->flags & EXCL_MAX ? "less than" : "at most", hi, got);
     else
-        set_err(err, errlen, "'%s' in %s must be between %s and %s, got %s", key, where, lo, hi,
+        err_set(err, errlen, "'%s' in %s must be between %s and %s, got %s", key, where, lo, hi,
                 got);
     return -1;
 }
@@ -1007,7 +1007,7 @@ static int validate_impl(const cfg_config *c, char *err, size_t errlen, locator 
                     break;
                 case F_SEED:
                     if (*(const uint64_t *)p > (uint64_t)INT64_MAX) {
-                        set_err(err, errlen,
+                        err_set(err, errlen,
                                 "'seed' in [training] must be between 0 and "
                                 "9223372036854775807, got %llu",
                                 (unsigned long long)*(const uint64_t *)p);
@@ -1020,7 +1020,7 @@ static int validate_impl(const cfg_config *c, char *err, size_t errlen, locator 
                     int n = 0;
                     while (f->names[n]) n++;
                     if (x < 0 || x >= n) {
-                        set_err(err, errlen, "'%s' in %s has no valid value (%d)", f->key, where,
+                        err_set(err, errlen, "'%s' in %s has no valid value (%d)", f->key, where,
                                 x);
                         return -1;
                     }
@@ -1028,7 +1028,7 @@ static int validate_impl(const cfg_config *c, char *err, size_t errlen, locator 
                 }
                 case F_STRING:
                     if (((const char *)p)[0] == '\0' && !(f->flags & MAY_BE_EMPTY)) {
-                        set_err(err, errlen, "'%s' in %s must not be empty", f->key, where);
+                        err_set(err, errlen, "'%s' in %s must not be empty", f->key, where);
                         return -1;
                     }
                     break;
@@ -1047,7 +1047,7 @@ static int validate_impl(const cfg_config *c, char *err, size_t errlen, locator 
                 case F_HIDDEN: {
                     const cfg_agent *a = &c->agent;
                     if (a->n_hidden < 1 || a->n_hidden > CFG_MAX_HIDDEN) {
-                        set_err(err, errlen, "'hidden' in [agent] must list 1 to %d layer sizes",
+                        err_set(err, errlen, "'hidden' in [agent] must list 1 to %d layer sizes",
                                 CFG_MAX_HIDDEN);
                         return -1;
                     }
@@ -1059,7 +1059,7 @@ static int validate_impl(const cfg_config *c, char *err, size_t errlen, locator 
                 case F_STAGES: {
                     const cfg_curriculum *cu = &c->curriculum;
                     if (cu->n_stages < 1 || cu->n_stages > CFG_MAX_STAGES) {
-                        set_err(err, errlen, "'stages' in [curriculum] must list 1 to %d stages",
+                        err_set(err, errlen, "'stages' in [curriculum] must list 1 to %d stages",
                                 CFG_MAX_STAGES);
                         return -1;
                     }
@@ -1072,7 +1072,7 @@ static int validate_impl(const cfg_config *c, char *err, size_t errlen, locator 
                     const cfg_process *pr = (const cfg_process *)base;
                     if (pr->argc < 0 || pr->argc > CFG_MAX_ARGS ||
                         (pr->argc > 0 && pr->argv[0][0] == '\0')) {
-                        set_err(err, errlen, "'command' in %s is not a valid command line", where);
+                        err_set(err, errlen, "'command' in %s is not a valid command line", where);
                         return -1;
                     }
                     break;
@@ -1080,7 +1080,7 @@ static int validate_impl(const cfg_config *c, char *err, size_t errlen, locator 
                 case F_ENV: {
                     const cfg_process *pr = (const cfg_process *)base;
                     if (pr->n_env < 0 || pr->n_env > CFG_MAX_ENV) {
-                        set_err(err, errlen, "'env' in %s has more than %d variables", where,
+                        err_set(err, errlen, "'env' in %s has more than %d variables", where,
                                 CFG_MAX_ENV);
                         return -1;
                     }
@@ -1099,7 +1099,7 @@ static int validate_impl(const cfg_config *c, char *err, size_t errlen, locator 
     loc->section = "environment";
     loc->key = "affordances";
     if (e->n_affordances < 0 || e->n_affordances > CFG_MAX_AFFORDANCES) {
-        set_err(err, errlen, "too many affordances: at most %d", CFG_MAX_AFFORDANCES);
+        err_set(err, errlen, "too many affordances: at most %d", CFG_MAX_AFFORDANCES);
         return -1;
     }
     for (int i = 0; i < e->n_affordances; i++) {
@@ -1109,19 +1109,19 @@ static int validate_impl(const cfg_config *c, char *err, size_t errlen, locator 
         loc->index = i;
         loc->subkey = "name";
         if (a->name[0] == '\0') {
-            set_err(err, errlen, "%s has an empty name", where);
+            err_set(err, errlen, "%s has an empty name", where);
             return -1;
         }
         for (int j = 0; j < i; j++)
             if (strcmp(e->affordances[j].name, a->name) == 0) {
-                set_err(err, errlen, "%s: the name '%s' is already used by #%d", where, a->name,
+                err_set(err, errlen, "%s: the name '%s' is already used by #%d", where, a->name,
                         j + 1);
                 return -1;
             }
         loc->subkey = a->x < 0 || a->x >= e->width ? "x" : "y";
         loc->key2 = a->x < 0 || a->x >= e->width ? "width" : "height";
         if (a->x < 0 || a->x >= e->width || a->y < 0 || a->y >= e->height) {
-            set_err(err, errlen, "affordance '%s' at (%d, %d) is outside the %dx%d grid", a->name,
+            err_set(err, errlen, "affordance '%s' at (%d, %d) is outside the %dx%d grid", a->name,
                     a->x, a->y, e->width, e->height);
             return -1;
         }
@@ -1129,7 +1129,7 @@ static int validate_impl(const cfg_config *c, char *err, size_t errlen, locator 
         loc->key2 = NULL;
         for (int j = 0; j < i; j++)
             if (e->affordances[j].x == a->x && e->affordances[j].y == a->y) {
-                set_err(err, errlen, "affordance '%s' at (%d, %d) is on the same cell as '%s'",
+                err_set(err, errlen, "affordance '%s' at (%d, %d) is on the same cell as '%s'",
                         a->name, a->x, a->y, e->affordances[j].name);
                 return -1;
             }
@@ -1159,7 +1159,7 @@ static int validate_impl(const cfg_config *c, char *err, size_t errlen, locator 
     loc->index = -1;
     loc->subkey = NULL;
     if (e->n_cascades < 0 || e->n_cascades > CFG_MAX_CASCADES) {
-        set_err(err, errlen, "too many cascades: at most %d", CFG_MAX_CASCADES);
+        err_set(err, errlen, "too many cascades: at most %d", CFG_MAX_CASCADES);
         return -1;
     }
     for (int i = 0; i < e->n_cascades; i++) {
@@ -1172,7 +1172,7 @@ static int validate_impl(const cfg_config *c, char *err, size_t errlen, locator 
         loc->subkey = "source";
         if (k->source < 0 || k->source >= CFG_NUM_METERS || k->target < 0 ||
             k->target >= CFG_NUM_METERS) {
-            set_err(err, errlen, "%s names a meter that does not exist", where);
+            err_set(err, errlen, "%s names a meter that does not exist", where);
             return -1;
         }
         loc->subkey = "threshold";
@@ -1189,7 +1189,7 @@ static int validate_impl(const cfg_config *c, char *err, size_t errlen, locator 
     loc->key = "batch_size";
     loc->key2 = "replay_capacity";
     if (c->agent.batch_size > c->agent.replay_capacity) {
-        set_err(err, errlen, "'batch_size' in [agent] (%d) must not exceed 'replay_capacity' (%d)",
+        err_set(err, errlen, "'batch_size' in [agent] (%d) must not exceed 'replay_capacity' (%d)",
                 c->agent.batch_size, c->agent.replay_capacity);
         return -1;
     }
@@ -1197,7 +1197,7 @@ static int validate_impl(const cfg_config *c, char *err, size_t errlen, locator 
     loc->key = "retreat_survival";
     loc->key2 = "advance_survival";
     if (c->curriculum.retreat_survival > c->curriculum.advance_survival) {
-        set_err(err, errlen,
+        err_set(err, errlen,
                 "'retreat_survival' in [curriculum] (%g) must not exceed 'advance_survival' (%g)",
                 c->curriculum.retreat_survival, c->curriculum.advance_survival);
         return -1;
@@ -1208,7 +1208,7 @@ static int validate_impl(const cfg_config *c, char *err, size_t errlen, locator 
         loc->key = "backoff_initial";
         loc->key2 = "backoff_max";
         if (pr->backoff_initial > pr->backoff_max) {
-            set_err(err, errlen,
+            err_set(err, errlen,
                     "'backoff_initial' in [%s] (%g) must not exceed 'backoff_max' (%g)",
                     sections[5 + j].name, pr->backoff_initial, pr->backoff_max);
             return -1;
@@ -1276,13 +1276,13 @@ static int load_string_impl(cfg_config *c, const char *text, size_t len, const c
     if (named) *named = false;
     toml_value *root = toml_parse(text, len, perr, sizeof perr);
     if (!root) {
-        set_err(err, errlen, "%s:%s", l.origin, perr);
+        err_set(err, errlen, "%s:%s", l.origin, perr);
         return -1;
     }
     cfg_config *tmp = malloc(sizeof *tmp); /* ~40 KB: too big for some thread stacks */
     if (!tmp) {
         toml_free(root);
-        set_err(err, errlen, "%s: out of memory", l.origin);
+        err_set(err, errlen, "%s: out of memory", l.origin);
         return -1;
     }
     cfg_defaults(tmp);
@@ -1314,7 +1314,7 @@ int cfg_load_file(cfg_config *c, const char *path, char *err, size_t errlen) {
     cfg_defaults(c);
     FILE *f = fopen(path, "rb");
     if (!f) {
-        set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        err_set(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         return -1;
     }
     /* Config files are small; refuse anything absurd rather than read it all. */
@@ -1322,7 +1322,7 @@ int cfg_load_file(cfg_config *c, const char *path, char *err, size_t errlen) {
     char *text = malloc(MAX_CONFIG_BYTES + 1);
     if (!text) {
         fclose(f);
-        set_err(err, errlen, "%s: out of memory", path);
+        err_set(err, errlen, "%s: out of memory", path);
         return -1;
     }
     errno = 0;
@@ -1331,11 +1331,11 @@ int cfg_load_file(cfg_config *c, const char *path, char *err, size_t errlen) {
     fclose(f);
     int rc = -1;
     if (read_err) {
-        set_err(err, errlen, "%s: cannot read: %s", path, strerror(read_err_no));
+        err_set(err, errlen, "%s: cannot read: %s", path, strerror(read_err_no));
         goto out_text;
     }
     if (len > MAX_CONFIG_BYTES) {
-        set_err(err, errlen, "%s: larger than %d bytes", path, MAX_CONFIG_BYTES);
+        err_set(err, errlen, "%s: larger than %d bytes", path, MAX_CONFIG_BYTES);
         goto out_text;
     }
     bool named;
@@ -1369,7 +1369,7 @@ static bool is_file(const char *path) {
 int cfg_resolve_path(const char *arg, const char *configs_dir, char *out, size_t outlen, char *err,
                      size_t errlen) {
     if (!arg || !*arg) {
-        set_err(err, errlen, "empty config name");
+        err_set(err, errlen, "empty config name");
         return -1;
     }
     char cand[CFG_PATH_MAX + 16];
@@ -1390,14 +1390,14 @@ int cfg_resolve_path(const char *arg, const char *configs_dir, char *out, size_t
     }
     if (!found) {
         if (strchr(arg, '/') || !configs_dir)
-            set_err(err, errlen, "config file '%s' not found", arg);
+            err_set(err, errlen, "config file '%s' not found", arg);
         else
-            set_err(err, errlen, "config file '%s' not found (looked in . and %s/)", arg,
+            err_set(err, errlen, "config file '%s' not found (looked in . and %s/)", arg,
                     configs_dir);
         return -1;
     }
     if (strlen(found) >= outlen) {
-        set_err(err, errlen, "config path '%s' is too long", found);
+        err_set(err, errlen, "config path '%s' is too long", found);
         return -1;
     }
     snprintf(out, outlen, "%s", found);
@@ -1637,7 +1637,7 @@ int cfg_set_value(cfg_config *c, const char *key, const struct toml_value *v, ch
     if (!sec) {
         const char *dot = strrchr(key, '.');
         if (!dot) {
-            set_err(err, errlen, "'%s' is not SECTION.KEY (e.g. agent.gamma)", key);
+            err_set(err, errlen, "'%s' is not SECTION.KEY (e.g. agent.gamma)", key);
             return -1;
         }
         char name[64];
@@ -1646,9 +1646,9 @@ int cfg_set_value(cfg_config *c, const char *key, const struct toml_value *v, ch
         for (size_t i = 0; i < N_SECTIONS; i++) cands[i] = sections[i].name;
         const char *sug = nearest(name, cands, N_SECTIONS);
         if (sug)
-            set_err(err, errlen, "unknown section [%s] (did you mean [%s]?)", name, sug);
+            err_set(err, errlen, "unknown section [%s] (did you mean [%s]?)", name, sug);
         else
-            set_err(err, errlen,
+            err_set(err, errlen,
                     "unknown section [%s] (expected environment, agent, training, curriculum, "
                     "unified_server or processes.trainer|server|frontend)",
                     name);
@@ -1670,24 +1670,24 @@ int cfg_set_value(cfg_config *c, const char *key, const struct toml_value *v, ch
     if (!f) {
         const char *sug = nearest(field_name, cands, n);
         if (sug)
-            set_err(err, errlen, "unknown key '%s' in %s (did you mean '%s'?)", field_name, where,
+            err_set(err, errlen, "unknown key '%s' in %s (did you mean '%s'?)", field_name, where,
                     sug);
         else
-            set_err(err, errlen, "unknown key '%s' in %s", field_name, where);
+            err_set(err, errlen, "unknown key '%s' in %s", field_name, where);
         return -1;
     }
     if (f->type == F_AFFORDANCES || f->type == F_CASCADES) {
-        set_err(err, errlen, "'%s' in %s is a list of tables: set it in a config file", f->key,
+        err_set(err, errlen, "'%s' in %s is a list of tables: set it in a config file", f->key,
                 where);
         return -1;
     }
     if (sub && f->type != F_METERS) {
-        set_err(err, errlen, "'%s' in %s has no sub-keys (got '%s')", f->key, where, rest);
+        err_set(err, errlen, "'%s' in %s has no sub-keys (got '%s')", f->key, where, rest);
         return -1;
     }
     cfg_config *tmp = malloc(sizeof *tmp);
     if (!tmp) {
-        set_err(err, errlen, "out of memory");
+        err_set(err, errlen, "out of memory");
         return -1;
     }
     *tmp = *c;

@@ -1,11 +1,11 @@
 /* common/config.h — the run's configuration (prefix cfg_).
  *
- * One struct for every table of a level's TOML file (DESIGN.md §3.2): [environment],
- * [agent], [training], [curriculum], [unified_server] and [processes.trainer|server|
- * frontend]. cfg_defaults() fills the built-in level 1 values, which equal
- * configs/level1.toml; cfg_load_file() overlays a file on them. Every error names the
- * file, line, column and key, e.g.
- *   configs/level1.toml:12:1: unknown key 'episods' in [training] (did you mean 'episodes'?)
+ * One struct for every table of a level's TOML file (configs/level1.toml documents every
+ * key): [environment], [agent], [training], [curriculum], [unified_server] and
+ * [processes.trainer|server|frontend]. cfg_defaults() fills the built-in level 1 values, which
+ * equal configs/level1.toml; cfg_load_file() overlays a file on them. Every error names the file,
+ * line, column and key, e.g. configs/level1.toml:12:1: unknown key 'episods' in [training] (did you
+ * mean 'episodes'?)
  *
  * The struct is plain data with fixed-size arrays: it is copied freely, never freed, and
  * safe to hand to another thread. Units: meters are in [0,1]; money 1.0 = $100, and
@@ -106,6 +106,7 @@ typedef struct {
     double epsilon_start, epsilon_end;
     int epsilon_decay_episodes; /* linear from start to end over this many episodes */
     bool double_dqn;
+    int n_step; /* rewards summed before the target bootstraps (1: one-step DQN) */
     double huber_delta;
     double grad_clip; /* max global gradient norm; 0 = off */
     cfg_reward reward;
@@ -125,6 +126,10 @@ typedef struct {
     int progress_every;        /* episodes between progress.json rewrites */
 } cfg_training;
 
+/* What the curriculum advances on: the mean training survival over its window, or a
+ * greedy evaluation at the stage's multiplier (what the agent can do without exploring). */
+typedef enum { CFG_ADVANCE_TRAINING = 0, CFG_ADVANCE_GREEDY } cfg_advance_on;
+
 typedef struct {
     bool enabled;
     int n_stages;
@@ -133,6 +138,10 @@ typedef struct {
     double advance_survival;       /* advance when mean steps/max_steps >= this */
     double retreat_survival;       /* retreat when mean steps/max_steps < this */
     int min_episodes;              /* at least this many episodes at a stage before moving */
+    cfg_advance_on advance_on;
+    int advance_eval_every;    /* greedy: episodes between checks at a stage */
+    int advance_eval_episodes; /* greedy: episodes per check */
+    bool restart_schedules;    /* epsilon and learning rate start over at every move */
 } cfg_curriculum;
 
 typedef struct {

@@ -1,5 +1,5 @@
 /* common/env.c — the Townlet grid world. See common/env.h and docs/design/world.md, which
- * states every rule this file decides where DESIGN.md §4 is silent.
+ * states the world's numbers and every rule this file decides.
  *
  * One step, in this order (each phase ends with the meters clamped to [0,1]):
  *   1. the action: a move and its move_cost, a wait and its wait_cost, or an interact

@@ -1,7 +1,7 @@
 /* common/env.h — the Townlet grid world (prefix env_), run by the trainer and by every
  * inference session of the server.
  *
- * Levels 1-3 of DESIGN.md §4, every number from a cfg_environment. The world is a plain
+ * Levels 1-3 of docs/design/world.md, every number from a cfg_environment. The world is a plain
  * struct the caller owns (no allocation): env_init() binds it to a config and a seed,
  * env_reset() starts an episode, env_step() advances one step. Deterministic: the same
  * config, seed and actions give the same episode, bit for bit. env_step() and

@@ -4,30 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-static void put_u16(uint8_t *p, uint16_t v) {
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-static void put_u32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put_f32(uint8_t *p, float f) {
-    uint32_t v;
-    memcpy(&v, &f, 4);
-    put_u32(p, v);
-}
-static uint32_t get_u32(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint16_t get_u16(const uint8_t *p) {
-    return (uint16_t)(p[0] | p[1] << 8);
-}
-static float get_f32(const uint8_t *p) {
-    uint32_t v = get_u32(p);
-    float f;
-    memcpy(&f, &v, 4);
-    return f;
-}
+#include "common/le.h"
 
 /* A meter in [0, 1] as round(255 v); anything else (never, but a file must stay valid)
  * is clamped. */
@@ -50,7 +27,7 @@ void recf_begin(recf_writer *w, const env_t *e) {
     w->buf[19] = ENV_NUM_ACTIONS;
     w->buf[21] = coord(e->x);
     w->buf[22] = coord(e->y);
-    put_f32(w->buf + 32, (float)e->multiplier);
+    le_put_f32(w->buf + 32, (float)e->multiplier);
     for (int m = 0; m < CFG_NUM_METERS; m++) w->buf[36 + m] = meter_byte(e->meters[m]);
     w->len = RECF_HEADER;
     w->steps = w->real_steps = 0;
@@ -67,26 +44,26 @@ void recf_step(recf_writer *w, const env_t *e, int action, const float *q, float
     p[2] = coord(e->y);
     p[3] = 0;
     for (int m = 0; m < CFG_NUM_METERS; m++) p[4 + m] = meter_byte(e->meters[m]);
-    put_f32(p + 12, reward);
-    for (int a = 0; a < ENV_NUM_ACTIONS; a++) put_f32(p + 16 + 4 * a, q[a]);
+    le_put_f32(p + 12, reward);
+    for (int a = 0; a < ENV_NUM_ACTIONS; a++) le_put_f32(p + 16 + 4 * a, q[a]);
     w->len += RECF_STEP;
     w->steps++;
 }
 
 void recf_end(recf_writer *w, int outcome, uint32_t episode, float score) {
-    put_u32(w->buf + 8, episode);
-    put_u16(w->buf + 12, (uint16_t)w->steps);
-    put_u16(w->buf + 14, (uint16_t)(w->real_steps > 65535 ? 65535 : w->real_steps));
+    le_put32(w->buf + 8, episode);
+    le_put16(w->buf + 12, (uint16_t)w->steps);
+    le_put16(w->buf + 14, (uint16_t)(w->real_steps > 65535 ? 65535 : w->real_steps));
     w->buf[20] =
         (uint8_t)(w->steps < w->real_steps || outcome < 0 || outcome > ENV_TIMEOUT ? ENV_RUNNING
                                                                                    : outcome);
-    put_f32(w->buf + 24, score);
-    put_f32(w->buf + 28, (float)w->total_reward);
+    le_put_f32(w->buf + 24, score);
+    le_put_f32(w->buf + 28, (float)w->total_reward);
 }
 
 bool recf_check(const uint8_t *buf, size_t len, recf_info *out) {
     if (len < RECF_HEADER || len > RECF_MAX_BYTES || memcmp(buf, RECF_MAGIC, 8) != 0) return false;
-    int n = get_u16(buf + 12), real = get_u16(buf + 14);
+    int n = le_get16(buf + 12), real = le_get16(buf + 14);
     int w = buf[16], h = buf[17];
     if (w < 1 || h < 1 || w > RECF_MAX_GRID || h > RECF_MAX_GRID) return false;
     if (buf[18] != CFG_NUM_METERS || buf[19] != ENV_NUM_ACTIONS || buf[20] > ENV_TIMEOUT)
@@ -98,15 +75,15 @@ bool recf_check(const uint8_t *buf, size_t len, recf_info *out) {
         if (p[0] >= ENV_NUM_ACTIONS || p[1] >= w || p[2] >= h) return false;
     }
     if (out) {
-        out->episode = get_u32(buf + 8);
+        out->episode = le_get32(buf + 8);
         out->steps = n;
         out->real_steps = real;
         out->width = w;
         out->height = h;
         out->outcome = buf[20];
-        out->score = get_f32(buf + 24);
-        out->total_reward = get_f32(buf + 28);
-        out->multiplier = get_f32(buf + 32);
+        out->score = le_get_f32(buf + 24);
+        out->total_reward = le_get_f32(buf + 28);
+        out->multiplier = le_get_f32(buf + 32);
     }
     return true;
 }

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/err.h"
+
 /* Nesting limits keep recursion (here and in every tree walker) bounded on hostile input:
  * arrays and inline tables nest at most TOML_MAX_NEST deep, keys have at most
  * TOML_MAX_KEY_PARTS parts. */
@@ -101,15 +103,12 @@ static int fail_at(parser *p, int line, int col, const char *fmt, ...)
 static int fail_at(parser *p, int line, int col, const char *fmt, ...) {
     if (p->failed) return -1;
     p->failed = true;
-    if (p->err && p->errlen) {
-        int n = snprintf(p->err, p->errlen, "%d:%d: ", line, col);
-        if (n >= 0 && (size_t)n < p->errlen) {
-            va_list ap;
-            va_start(ap, fmt);
-            vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
-            va_end(ap);
-        }
-    }
+    char where[32];
+    snprintf(where, sizeof where, "%d:%d", line, col);
+    va_list ap;
+    va_start(ap, fmt);
+    err_vat(p->err, p->errlen, where, fmt, ap);
+    va_end(ap);
     return -1;
 }
 

@@ -6,12 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 #include <uv.h>
 
 #include "common/config.h"
 #include "common/log.h"
+#include "common/pdeath.h"
 #include "inference/server.h"
 
 static void usage(FILE *f) {
@@ -53,11 +53,7 @@ static void on_signal(uv_signal_t *h, int signum) {
 int main(int argc, char **argv) {
     const char *parent = getenv("RD_PARENT_PID");
     log_init("server", parent == NULL);
-    if (parent) {
-        /* Die with run_demo; if it is already gone, do not linger. */
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid() != (pid_t)atol(parent)) return 1;
-    }
+    if (!pdeath_arm(SIGTERM)) return 1; /* die with run_demo, and not start after it */
     signal(SIGPIPE, SIG_IGN);
 
     static const struct option opts[] = {{"config", required_argument, 0, 'c'},

@@ -21,6 +21,7 @@
 
 #include "common/addr.h"
 #include "common/ckpt.h"
+#include "common/clk.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/recfile.h"
@@ -49,18 +50,6 @@
 #define AH_IDLE_SECS   5
 
 static const char *const ep_names[EP_COUNT] = {"none", "http", "trainer", "training", "inference"};
-
-uint64_t srv_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static double wall_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static bool const_eq(const char *a, const char *b) {
     size_t la = strlen(a), lb = strlen(b);
@@ -115,7 +104,7 @@ static int push_msg(srv_t *s, conn_t *c, oq_msg *m) {
         return -1;
     }
     if (c->q.count == c->q.cap) {
-        if (!c->q.full_since) c->q.full_since = srv_now_ms();
+        if (!c->q.full_since) c->q.full_since = clk_mono_ms();
     }
     /* Fast path: a client with nothing queued whose socket takes data gets the message
      * now. Waiting for WRITEABLE would cost two epoll_ctl calls per client and message,
@@ -466,7 +455,7 @@ static void final_message(srv_t *s, srv_job *j, const char *type, const char *er
         json_kint(jw, "episode", (long long)j->episode);
     else
         json_kstr(jw, "error", error);
-    json_knum(jw, "timestamp", wall_now());
+    json_knum(jw, "timestamp", clk_wall());
     json_obj_close(jw);
     broadcast_jb(s, j);
 }
@@ -635,7 +624,7 @@ static int relay_command(srv_t *s, srv_job *j, const smsg_command *cmd, const ch
 
 /* Token bucket: true when the client may send one more command now. */
 static bool rate_ok(conn_t *c) {
-    uint64_t now = srv_now_ms();
+    uint64_t now = clk_mono_ms();
     if (!c->tokens_ms)
         c->tokens = RATE_BURST;
     else
@@ -943,7 +932,7 @@ static int api_status(srv_t *s, struct lws *wsi, conn_t *c) {
     json_kint(jw, "pid", (long long)getpid());
     json_kstr(jw, "host", s->host);
     json_kint(jw, "port", s->port);
-    json_knum(jw, "uptime_seconds", (double)(srv_now_ms() - s->start_ms) / 1000.0);
+    json_knum(jw, "uptime_seconds", (double)(clk_mono_ms() - s->start_ms) / 1000.0);
     json_kbool(jw, "token_required", s->access_token[0] != 0);
     json_obj_close(jw);
     json_key(jw, "job");
@@ -1686,7 +1675,7 @@ static int on_receive(srv_t *s, struct lws *wsi, conn_t *c, const char *in, size
 static void admit_connection(srv_t *s, struct lws *wsi) {
     char peer[ADMIT_PEER_MAX] = "";
     lws_get_peer_simple(wsi, peer, sizeof peer);
-    struct lws *victim = admit_new(&s->admit, wsi, peer, srv_now_ms());
+    struct lws *victim = admit_new(&s->admit, wsi, peer, clk_mono_ms());
     if (!victim) return;
     /* Logged at powers of two: a flood must not become a flood of log lines. */
     uint64_t n = s->admit.evicted;
@@ -1781,7 +1770,7 @@ static void close_handle(srv_t *s, uv_handle_t *h) {
 
 static void on_tick(uv_timer_t *t) {
     srv_t *s = t->data;
-    uint64_t now = srv_now_ms();
+    uint64_t now = clk_mono_ms();
     for (int e = EP_TRAINING; e <= EP_INFERENCE; e++)
         for (conn_t *c = s->lists[e]; c; c = c->next)
             if (c->q.full_since && now - (uint64_t)c->q.full_since > SLOW_CLOSE_MS &&
@@ -1842,7 +1831,7 @@ srv_t *srv_create(uv_loop_t *loop, const cfg_config *cfg, const srv_options *opt
     json_init_dyn(&s->jb);
     s->loop = loop;
     s->cfg = *cfg;
-    s->start_ms = srv_now_ms();
+    s->start_ms = clk_mono_ms();
     snprintf(s->host, sizeof s->host, "%s", opt->host ? opt->host : "127.0.0.1");
     snprintf(s->run_dir, sizeof s->run_dir, "%s", opt->run_dir);
     snprintf(s->ckpt_dir, sizeof s->ckpt_dir, "%s/checkpoints", s->run_dir);

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "common/ckpt.h"
+#include "common/clk.h"
 #include "common/env.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -81,12 +82,6 @@ static void put_grid(json_buf *j, const sess_t *x, bool agent) {
     json_obj_close(j);
 }
 
-static double wall_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void start_episode(sess_t *x) {
     env_reset(&x->env);
     if (x->s->jobs[0]->multiplier > 0) x->env.multiplier = x->s->jobs[0]->multiplier;
@@ -157,7 +152,7 @@ static void step_once(sess_t *x) {
     else
         json_null(j);
     json_key(j, "timestamp");
-    json_num_prec(j, wall_now(), 13);
+    json_num_prec(j, clk_wall(), 13);
     json_obj_close(j);
     send_out(x, OQ_FRAME);
     if (oc != ENV_RUNNING) end_episode(x, env_outcome_names[oc]);

@@ -134,7 +134,6 @@ struct srv {
 
 #define SRV_CHUNK (32 * 1024)
 
-uint64_t srv_now_ms(void);
 /* Queues a copy of json to one connection (kind decides what may be dropped). 0 or -1
  * (the connection is being closed as too slow). */
 int srv_send(srv_t *s, conn_t *c, oq_kind kind, const char *json, size_t len);

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "orchestrator/errmsg.h"
+#include "common/err.h"
 
 enum {
     OPT_CONFIG = 256,
@@ -149,12 +149,12 @@ int cli_parse(int argc, char **argv, cli_options *o, char *err, size_t errlen) {
                 break;
             case OPT_EPISODES:
                 if (parse_long(arg, 1, 1000000000L, &v))
-                    return errmsg_fail(err, errlen,
-                                       "--episodes: '%s' is not a positive whole number", arg);
+                    return err_set(err, errlen, "--episodes: '%s' is not a positive whole number",
+                                   arg);
                 o->episodes = v;
                 break;
             case OPT_CHECKPOINT_DIR:
-                if (!*arg) return errmsg_fail(err, errlen, "--checkpoint-dir: empty path");
+                if (!*arg) return err_set(err, errlen, "--checkpoint-dir: empty path");
                 o->checkpoint_dir = arg;
                 break;
             case OPT_RESUME:
@@ -163,8 +163,8 @@ int cli_parse(int argc, char **argv, cli_options *o, char *err, size_t errlen) {
             case OPT_PORT:
             case OPT_FRONTEND_PORT:
                 if (parse_long(arg, 1, 65535, &v))
-                    return errmsg_fail(err, errlen, "%s: '%s' is not a port (1-65535)",
-                                       c == OPT_PORT ? "--port" : "--frontend-port", arg);
+                    return err_set(err, errlen, "%s: '%s' is not a port (1-65535)",
+                                   c == OPT_PORT ? "--port" : "--frontend-port", arg);
                 if (c == OPT_PORT)
                     o->port = (int)v;
                 else
@@ -178,12 +178,11 @@ int cli_parse(int argc, char **argv, cli_options *o, char *err, size_t errlen) {
                 else if (!strcmp(arg, "none"))
                     o->frontend = CLI_FRONTEND_NONE;
                 else
-                    return errmsg_fail(err, errlen, "--frontend: '%s' is not dev, static or none",
-                                       arg);
+                    return err_set(err, errlen, "--frontend: '%s' is not dev, static or none", arg);
                 break;
             case OPT_HOST:
                 if (!*arg || strlen(arg) >= 256)
-                    return errmsg_fail(err, errlen, "--host: '%s' is not an address", arg);
+                    return err_set(err, errlen, "--host: '%s' is not an address", arg);
                 o->host = arg;
                 break;
             case OPT_NO_BROWSER:
@@ -194,7 +193,7 @@ int cli_parse(int argc, char **argv, cli_options *o, char *err, size_t errlen) {
                 errno = 0;
                 unsigned long long s = strtoull(arg, &end, 10);
                 if (errno || end == arg || *end || arg[0] == '-')
-                    return errmsg_fail(err, errlen, "--seed: '%s' is not a whole number >= 0", arg);
+                    return err_set(err, errlen, "--seed: '%s' is not a whole number >= 0", arg);
                 o->has_seed = true;
                 o->seed = s;
                 break;
@@ -207,8 +206,7 @@ int cli_parse(int argc, char **argv, cli_options *o, char *err, size_t errlen) {
                 else if (!strcmp(arg, "never"))
                     o->color = CLI_COLOR_NEVER;
                 else
-                    return errmsg_fail(err, errlen, "--color: '%s' is not auto, always or never",
-                                       arg);
+                    return err_set(err, errlen, "--color: '%s' is not auto, always or never", arg);
                 break;
             case OPT_EXIT_ON_COMPLETE:
                 o->exit_on_complete = true;
@@ -221,47 +219,46 @@ int cli_parse(int argc, char **argv, cli_options *o, char *err, size_t errlen) {
                 break;
             case OPT_RUNS:
                 if (parse_long(arg, 1, 64, &v))
-                    return errmsg_fail(err, errlen, "--runs: '%s' is not a whole number 1-64", arg);
+                    return err_set(err, errlen, "--runs: '%s' is not a whole number 1-64", arg);
                 o->runs = (int)v;
                 break;
             case OPT_SET:
                 if (o->n_sets >= CLI_MAX_SETS)
-                    return errmsg_fail(err, errlen, "--set: more than %d", CLI_MAX_SETS);
+                    return err_set(err, errlen, "--set: more than %d", CLI_MAX_SETS);
                 if (!strchr(arg, '='))
-                    return errmsg_fail(err, errlen,
-                                       "--set %s: expected SECTION.KEY=VALUE[,VALUE...]", arg);
+                    return err_set(err, errlen, "--set %s: expected SECTION.KEY=VALUE[,VALUE...]",
+                                   arg);
                 o->sets[o->n_sets++] = arg;
                 break;
             case OPT_SWEEP:
-                if (!*arg) return errmsg_fail(err, errlen, "--sweep: empty path");
+                if (!*arg) return err_set(err, errlen, "--sweep: empty path");
                 o->sweep_file = arg;
                 break;
             case OPT_PARALLEL:
                 if (parse_long(arg, 1, CLI_MAX_PARALLEL, &v))
-                    return errmsg_fail(err, errlen, "--parallel: '%s' is not a whole number 1-%d",
-                                       arg, CLI_MAX_PARALLEL);
+                    return err_set(err, errlen, "--parallel: '%s' is not a whole number 1-%d", arg,
+                                   CLI_MAX_PARALLEL);
                 o->parallel = (int)v;
                 break;
             case ':':
-                return errmsg_fail(err, errlen, "%s: needs a value", argv[prev]);
+                return err_set(err, errlen, "%s: needs a value", argv[prev]);
             default: {
                 const char *bad = prev < argc ? argv[prev] : "?";
-                return errmsg_fail(err, errlen, "%s: unknown option (see run_demo --help)", bad);
+                return err_set(err, errlen, "%s: unknown option (see run_demo --help)", bad);
             }
         }
     }
     if (optind < argc)
-        return errmsg_fail(err, errlen,
-                           "%s: unexpected argument (options start with --; see --help)",
-                           argv[optind]);
+        return err_set(err, errlen, "%s: unexpected argument (options start with --; see --help)",
+                       argv[optind]);
     if (o->resume && o->checkpoint_dir)
-        return errmsg_fail(err, errlen, "--resume: cannot be combined with --checkpoint-dir");
+        return err_set(err, errlen, "--resume: cannot be combined with --checkpoint-dir");
     if (o->resume && (o->runs || o->n_sets || o->sweep_file))
-        return errmsg_fail(err, errlen,
-                           "--resume: cannot be combined with %s (a sweep's grid is in its "
-                           "sweep.toml)",
-                           o->runs     ? "--runs"
-                           : o->n_sets ? "--set"
-                                       : "--sweep");
+        return err_set(err, errlen,
+                       "--resume: cannot be combined with %s (a sweep's grid is in its "
+                       "sweep.toml)",
+                       o->runs     ? "--runs"
+                       : o->n_sets ? "--set"
+                                   : "--sweep");
     return 0;
 }

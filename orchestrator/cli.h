@@ -1,4 +1,4 @@
-/* orchestrator/cli.h — run_demo's command line (prefix cli_), DESIGN.md §3.1.
+/* orchestrator/cli.h — run_demo's command line (prefix cli_), docs/design/processes.md §1.
  *
  * cli_parse() only parses: it checks each value's form (a number, a port, one of the
  * words) and reports the first bad flag in one line; what the values mean together

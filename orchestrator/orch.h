@@ -1,6 +1,6 @@
 /* orchestrator/orch.h — the supervisor (prefix orch_): runs a plan to its end.
  *
- * A small state machine on one libuv loop (STYLE.md: tini, s6):
+ * A small state machine on one libuv loop (as tini and s6 are):
  *   STARTING  children spawned (server, trainer, frontend), health polled until all are
  *             healthy ("All systems operational", browser) or the deadline passes (exit 1);
  *   UP        logs multiplexed, status line and per-100-episode aggregates from the run

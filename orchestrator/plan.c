@@ -15,7 +15,8 @@
 #include <unistd.h>
 
 #include "common/addr.h"
-#include "orchestrator/errmsg.h"
+#include "common/err.h"
+#include "common/fs.h"
 #include "orchestrator/logmux.h"
 #include "orchestrator/ports.h"
 #include "orchestrator/sweep.h"
@@ -261,7 +262,7 @@ void plan_trainer_for_run(const plan_t *p, int run, plan_child *out) {
     out->label = p->sweep.runs[run].name;
 }
 
-/* The command lines of the process contract (DESIGN.md and the issue), or the config's. */
+/* The command lines of the process contract (docs/design/processes.md §2), or the config's. */
 static void build_children(plan_t *p) {
     const char *config = p->set_config[0] ? p->set_config : p->config_path;
     run_vars rv = {config, p->run_dir, p->episodes,
@@ -328,18 +329,17 @@ static int check_port(const plan_t *p, int port, const char *flag, char *err, si
     int rc = ports_check(p->host, port);
     if (rc == 0) return 0;
     if (rc == -EINVAL)
-        return errmsg_fail(err, errlen, "--host: '%s' is not an IP address on this machine",
-                           p->host);
+        return err_set(err, errlen, "--host: '%s' is not an IP address on this machine", p->host);
     if (rc == -EADDRNOTAVAIL)
-        return errmsg_fail(err, errlen, "--host: %s is not an address of this machine", p->host);
+        return err_set(err, errlen, "--host: %s is not an address of this machine", p->host);
     if (rc == -EACCES)
-        return errmsg_fail(err, errlen, "port %d on %s needs privileges; choose another with %s N",
-                           port, p->host, flag);
+        return err_set(err, errlen, "port %d on %s needs privileges; choose another with %s N",
+                       port, p->host, flag);
     char holder[128];
     ports_holder(port, holder, sizeof holder);
-    return errmsg_fail(err, errlen,
-                       "port %d on %s is in use by %s; stop it or choose another with %s N", port,
-                       p->host, holder, flag);
+    return err_set(err, errlen,
+                   "port %d on %s is in use by %s; stop it or choose another with %s N", port,
+                   p->host, holder, flag);
 }
 
 /* Can we create files in dir (or, when it does not exist yet, in its nearest parent)? */
@@ -355,8 +355,8 @@ static int check_writable(const char *dir, char *err, size_t errlen) {
         *slash = '\0';
     }
     if (access(probe, W_OK | X_OK) != 0)
-        return errmsg_fail(err, errlen, "run directory %s: %s is not writable (%s)", dir, probe,
-                           strerror(errno));
+        return err_set(err, errlen, "run directory %s: %s is not writable (%s)", dir, probe,
+                       strerror(errno));
     return 0;
 }
 
@@ -375,14 +375,13 @@ static int sweep_expand_plan(plan_t *p, const cli_options *o, char *err, size_t 
     if (sweep_expand(sw, &p->cfg, origin, err, errlen) != 0) return -1;
     for (int a = 0; a < sw->n_axes; a++)
         if (shared_key(sw->axes[a].key))
-            return errmsg_fail(err, errlen,
-                               "%s %s: the sweep shares one server and frontend: give [%.*s] one "
-                               "value",
-                               origin, sw->axes[a].key,
-                               (int)(strrchr(sw->axes[a].key, '.') - sw->axes[a].key),
-                               sw->axes[a].key);
+            return err_set(err, errlen,
+                           "%s %s: the sweep shares one server and frontend: give [%.*s] one "
+                           "value",
+                           origin, sw->axes[a].key,
+                           (int)(strrchr(sw->axes[a].key, '.') - sw->axes[a].key), sw->axes[a].key);
     cfg_config *fixed = malloc(sizeof *fixed);
-    if (!fixed) return errmsg_fail(err, errlen, "out of memory");
+    if (!fixed) return err_set(err, errlen, "out of memory");
     int rc = sweep_config(sw, &p->cfg, -1, fixed, err, errlen);
     if (rc == 0) p->cfg = *fixed;
     free(fixed);
@@ -395,7 +394,7 @@ static int sweep_episodes(plan_t *p, const cli_options *o, const cfg_config *bas
                           size_t errlen) {
     long explicit_eps = o->episodes > 0 ? o->episodes : p->sweep.episodes;
     cfg_config *c = malloc(sizeof *c);
-    if (!c) return errmsg_fail(err, errlen, "out of memory");
+    if (!c) return err_set(err, errlen, "out of memory");
     int rc = 0;
     for (int r = 0; r < p->sweep.n_runs && rc == 0; r++) {
         rc = sweep_config(&p->sweep, base, r, c, err, errlen);
@@ -413,10 +412,10 @@ static int plan_sweep_dir(plan_t *p, const cli_options *o, char *err, size_t err
     snprintf(state, sizeof state, "%.*s/%s", PATH_MAX - 16, p->run_dir, SWEEP_FILE_NAME);
     bool have_state = !p->fresh_stamp && is_file(state);
     if (have_state && (o->runs || o->n_sets || o->sweep_file))
-        return errmsg_fail(err, errlen,
-                           "%s already holds a sweep: continue it with --checkpoint-dir %s alone "
-                           "(its grid is in %s), or give another directory",
-                           p->run_dir, p->run_dir, SWEEP_FILE_NAME);
+        return err_set(err, errlen,
+                       "%s already holds a sweep: continue it with --checkpoint-dir %s alone "
+                       "(its grid is in %s), or give another directory",
+                       p->run_dir, p->run_dir, SWEEP_FILE_NAME);
     if (have_state) {
         char cfgp[PATH_MAX];
         long eps;
@@ -444,11 +443,9 @@ static int plan_sweep_dir(plan_t *p, const cli_options *o, char *err, size_t err
     return 0;
 }
 
-int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
-    memset(p, 0, sizeof *p);
-    find_dirs(p);
-
-    /* 0. A sweep file: its grid, and perhaps its config. */
+/* The config: a sweep file (its grid, and perhaps its config), the config file over the
+ * built-in defaults, then the overrides and the grid, each checked against the schema. */
+static int load_config(plan_t *p, const cli_options *o, char *err, size_t errlen) {
     sweep_init(&p->sweep);
     const char *config_arg = o->config;
     char file_config[PATH_MAX + 16];
@@ -464,7 +461,7 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
         }
     }
 
-    /* 1. The config. */
+    /* The config file. */
     cfg_defaults(&p->cfg);
     if (config_arg) {
         char configs[PATH_MAX + 16];
@@ -479,14 +476,17 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
             snprintf(p->config_path, sizeof p->config_path, "%s", abs);
     }
 
-    /* 1b. Overrides and the grid: every value checked against the schema now. */
+    /* Overrides and the grid: every value checked against the schema now. */
     if (o->has_seed) p->cfg.training.seed = o->seed; /* --runs counts from it */
     for (int i = 0; i < o->n_sets; i++)
         if (sweep_add_set(&p->sweep, o->sets[i], err, errlen) != 0) return -1;
     if (o->runs) p->sweep.n_seeds = o->runs;
     if (sweep_expand_plan(p, o, err, errlen) != 0) return -1;
+    return 0;
+}
 
-    /* 2. Command-line values over the config's. */
+/* Command-line values over the config's. */
+static int apply_flags(plan_t *p, const cli_options *o, char *err, size_t errlen) {
     snprintf(p->host, sizeof p->host, "%s", o->host ? o->host : p->cfg.server.host);
     if (!strcmp(p->host, "0.0.0.0") || !strcmp(p->host, "::") || !p->host[0])
         snprintf(p->connect_host, sizeof p->connect_host, "127.0.0.1");
@@ -502,10 +502,12 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
     p->exit_on_complete = o->exit_on_complete;
     p->color_mode = o->color == CLI_COLOR_ALWAYS ? 1 : o->color == CLI_COLOR_NEVER ? 2 : 0;
     if (p->port < 1 || p->port > 65535)
-        return errmsg_fail(err, errlen, "[unified_server] inference_port: %d is not a port",
-                           p->port);
+        return err_set(err, errlen, "[unified_server] inference_port: %d is not a port", p->port);
+    return 0;
+}
 
-    /* 3. The frontend mode, and what it needs. */
+/* The frontend mode, and what it needs. */
+static int choose_frontend(plan_t *p, const cli_options *o, char *err, size_t errlen) {
     char nm[PATH_MAX + 32], dist[PATH_MAX + 32];
     snprintf(nm, sizeof nm, "%s/frontend/node_modules", p->root);
     snprintf(dist, sizeof dist, "%s/frontend/dist/index.html", p->root);
@@ -517,33 +519,38 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
                                             : CLI_FRONTEND_NONE;
     if (p->frontend == CLI_FRONTEND_DEV && p->cfg.processes[CFG_PROC_FRONTEND].argc == 0) {
         if (!have_npm)
-            return errmsg_fail(err, errlen,
-                               "--frontend dev: npm is not installed (not in PATH); use --frontend "
-                               "static (the server serves frontend/dist) or --frontend none");
+            return err_set(err, errlen,
+                           "--frontend dev: npm is not installed (not in PATH); use --frontend "
+                           "static (the server serves frontend/dist) or --frontend none");
         if (!have_nm)
-            return errmsg_fail(
-                err, errlen,
-                "--frontend dev: %s is missing (run scripts/bootstrap, or `npm ci` in "
-                "frontend/); or use --frontend static or --frontend none",
-                nm);
+            return err_set(err, errlen,
+                           "--frontend dev: %s is missing (run scripts/bootstrap, or `npm ci` in "
+                           "frontend/); or use --frontend static or --frontend none",
+                           nm);
     }
     if (p->frontend == CLI_FRONTEND_STATIC && !have_dist)
-        return errmsg_fail(
+        return err_set(
             err, errlen,
             "--frontend static: %s is missing (run scripts/bootstrap to build it); or use "
             "--frontend none",
             dist);
+    return 0;
+}
 
-    /* 4. Ports: free now, and not the same twice. */
+/* Ports: free now, and not the same twice. */
+static int check_ports(plan_t *p, char *err, size_t errlen) {
     if (check_port(p, p->port, "--port", err, errlen)) return -1;
     if (p->frontend == CLI_FRONTEND_DEV) {
         if (p->frontend_port == p->port)
-            return errmsg_fail(err, errlen,
-                               "--frontend-port: %d is also the server's port (--port)", p->port);
+            return err_set(err, errlen, "--frontend-port: %d is also the server's port (--port)",
+                           p->port);
         if (check_port(p, p->frontend_port, "--frontend-port", err, errlen)) return -1;
     }
+    return 0;
+}
 
-    /* 5. The run directory (a sweep's: the sweep directory). */
+/* The run directory (a sweep's: the sweep directory). */
+static int choose_run_dir(plan_t *p, const cli_options *o, char *err, size_t errlen) {
     if (o->checkpoint_dir) {
         char tmp[PATH_MAX];
         snprintf(tmp, sizeof tmp, "%s", o->checkpoint_dir);
@@ -563,8 +570,8 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
         p->run_dir_exists = is_dir(p->run_dir);
     } else if (o->resume) {
         if (plan_find_latest_run(p->runs_dir, p->cfg.name, p->run_dir, sizeof p->run_dir) != 0)
-            return errmsg_fail(err, errlen, "--resume: no earlier run of '%s' in %s/%s/",
-                               p->cfg.name, p->runs_dir, p->cfg.name);
+            return err_set(err, errlen, "--resume: no earlier run of '%s' in %s/%s/", p->cfg.name,
+                           p->runs_dir, p->cfg.name);
         p->run_dir_exists = true;
     } else {
         p->fresh_stamp = true;
@@ -585,23 +592,25 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
     if (p->run_dir[0] != '/') {
         /* Children get absolute paths: the frontend runs in frontend/. */
         char cwd[PATH_MAX], rel[PATH_MAX];
-        if (!getcwd(cwd, sizeof cwd))
-            return errmsg_fail(err, errlen, "getcwd: %s", strerror(errno));
+        if (!getcwd(cwd, sizeof cwd)) return err_set(err, errlen, "getcwd: %s", strerror(errno));
         snprintf(rel, sizeof rel, "%s", p->run_dir);
         snprintf(p->run_dir, sizeof p->run_dir, "%.*s/%.*s", PATH_MAX / 2 - 1, cwd,
                  PATH_MAX / 2 - 1, rel);
     }
     if (check_writable(p->run_dir, err, errlen)) return -1;
     if (plan_sweep_dir(p, o, err, errlen) != 0) return -1;
+    return 0;
+}
 
-    /* 6. Browser, token, URL. */
+/* Browser, token, URL. */
+static int browser_token_url(plan_t *p, const cli_options *o, char *err, size_t errlen) {
     const char *display = getenv("DISPLAY"), *wayland = getenv("WAYLAND_DISPLAY");
     bool has_display = (display && *display) || (wayland && *wayland);
     bool ssh = getenv("SSH_CONNECTION") || getenv("SSH_TTY");
     p->open_browser = !o->no_browser && p->cfg.server.open_browser && has_display && !ssh;
     if (random_hex(p->token) != 0)
-        return errmsg_fail(err, errlen, "getrandom: %s (no token for the trainer link)",
-                           strerror(errno));
+        return err_set(err, errlen, "getrandom: %s (no token for the trainer link)",
+                       strerror(errno));
     /* The server's rule (common/addr.h): the URL carries a token exactly when it asks. */
     bool loopback = addr_is_loopback_name(p->host);
     int url_port = p->frontend == CLI_FRONTEND_DEV ? p->frontend_port : p->port;
@@ -622,12 +631,15 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
         /* Off loopback the server requires an access token (PROTOCOL.md §6): ours, so that
          * the URL we print carries it. */
         if (random_hex(p->access_token) != 0)
-            return errmsg_fail(err, errlen, "getrandom: %s (no access token)", strerror(errno));
+            return err_set(err, errlen, "getrandom: %s (no access token)", strerror(errno));
         snprintf(p->url, sizeof p->url, "http://%s%s%s:%d/?token=%s", v6 ? "[" : "", url_host,
                  v6 ? "]" : "", url_port, p->access_token);
     }
+    return 0;
+}
 
-    /* 7. Our own programs, beside run_demo (a missing one would only show as a crash loop). */
+/* Our own programs, beside run_demo (a missing one would only show as a crash loop). */
+static int check_programs(plan_t *p, char *err, size_t errlen) {
     static const char *const progs[] = {"rd_exec", "trainer", "server"};
     for (int i = 0; i < 3; i++) {
         if (i == 1 && p->cfg.processes[CFG_PROC_TRAINER].argc > 0) continue;
@@ -635,11 +647,14 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
         char path[PATH_MAX + 16];
         snprintf(path, sizeof path, "%.*s/%s", PATH_MAX - 16, p->bindir, progs[i]);
         if (access(path, X_OK) != 0)
-            return errmsg_fail(err, errlen, "%s is missing (%s): build it with scripts/bootstrap",
-                               path, strerror(errno));
+            return err_set(err, errlen, "%s is missing (%s): build it with scripts/bootstrap", path,
+                           strerror(errno));
     }
+    return 0;
+}
 
-    /* 8. How many trainers at once: --parallel, the sweep file's, else cores - 1. */
+/* How many trainers at once: --parallel, the sweep file's, else cores - 1. */
+static int choose_parallel(plan_t *p, const cli_options *o, char *err, size_t errlen) {
     if (p->is_sweep) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         p->parallel = o->parallel         ? o->parallel
@@ -649,73 +664,75 @@ int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
         if (p->parallel > CLI_MAX_PARALLEL) p->parallel = CLI_MAX_PARALLEL;
         if (p->parallel > p->sweep.n_runs) p->parallel = p->sweep.n_runs;
     }
+    return 0;
+}
 
+int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
+    memset(p, 0, sizeof *p);
+    find_dirs(p);
+    /* In this order: each step uses what the ones before it decided (the config holds the
+     * defaults the flags override; the URL needs the frontend mode and the ports). */
+    if (load_config(p, o, err, errlen) != 0 || apply_flags(p, o, err, errlen) != 0 ||
+        choose_frontend(p, o, err, errlen) != 0 || check_ports(p, err, errlen) != 0 ||
+        choose_run_dir(p, o, err, errlen) != 0 || browser_token_url(p, o, err, errlen) != 0 ||
+        check_programs(p, err, errlen) != 0 || choose_parallel(p, o, err, errlen) != 0)
+        return -1;
     build_children(p);
     return 0;
 }
 
-/* A resolved config (cfg_write_toml) written atomically: temporary file, then rename. */
+/* A resolved config (cfg_write_toml) written atomically (common/fs.h): readers see the old
+ * file or the new one. 0, or -1 with errno. */
 static int write_config(const char *path, const cfg_config *c) {
-    char tmp[PATH_MAX + 16];
-    snprintf(tmp, sizeof tmp, "%.*s.tmp", PATH_MAX, path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) return -1;
-    int rc = cfg_write_toml(c, f);
-    if (fclose(f) != 0) rc = -1;
-    if (rc == 0 && rename(tmp, path) != 0) rc = -1;
-    if (rc != 0) unlink(tmp);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m) return -1;
+    int rc = cfg_write_toml(c, m);
+    if (fclose(m) != 0) rc = -1;
+    if (rc == 0) rc = fs_write_atomic(path, buf, len, 0, NULL, 0);
+    int e = errno;
+    free(buf);
+    errno = e;
     return rc;
 }
 
-static int mkdir_p(const char *path) {
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *s = tmp + 1; *s; s++) {
-        if (*s != '/') continue;
-        *s = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
-        *s = '/';
-    }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
-    return 0;
-}
-
 int plan_create_run_dir(plan_t *p, char *err, size_t errlen) {
-    if (mkdir_p(p->run_dir) != 0)
-        return errmsg_fail(err, errlen, "run directory %s: cannot create it (%s)", p->run_dir,
-                           strerror(errno));
+    if (fs_mkdir_p(p->run_dir, 0) != 0)
+        return err_set(err, errlen, "run directory %s: cannot create it (%s)", p->run_dir,
+                       strerror(errno));
     char probe[PATH_MAX + 32];
     snprintf(probe, sizeof probe, "%s/.run_demo-probe", p->run_dir);
     int fd = open(probe, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
     if (fd < 0)
-        return errmsg_fail(err, errlen, "run directory %s: not writable (%s)", p->run_dir,
-                           strerror(errno));
+        return err_set(err, errlen, "run directory %s: not writable (%s)", p->run_dir,
+                       strerror(errno));
     close(fd);
     unlink(probe);
     if (p->set_config[0] && write_config(p->set_config, &p->cfg) != 0)
-        return errmsg_fail(err, errlen, "%s: cannot write it (%s)", p->set_config, strerror(errno));
+        return err_set(err, errlen, "%s: cannot write it (%s)", p->set_config, strerror(errno));
     if (!p->is_sweep) return 0;
     /* Every run's directory and config.toml now, so that a run started later (or resumed
      * after run_demo was killed) finds them; an existing config.toml is the run's own. */
     cfg_config *c = malloc(sizeof *c);
-    if (!c) return errmsg_fail(err, errlen, "out of memory");
+    if (!c) return err_set(err, errlen, "out of memory");
     int rc = 0;
     for (int r = 0; r < p->sweep.n_runs && rc == 0; r++) {
         char dir[PATH_MAX], cpath[PATH_MAX + 16];
         plan_run_dir(p, r, dir, sizeof dir);
         snprintf(cpath, sizeof cpath, "%.*s/config.toml", PATH_MAX - 16, dir);
-        if (mkdir_p(dir) != 0)
-            rc = errmsg_fail(err, errlen, "run directory %s: cannot create it (%s)", dir,
-                             strerror(errno));
+        if (fs_mkdir_p(dir, 0) != 0)
+            rc = err_set(err, errlen, "run directory %s: cannot create it (%s)", dir,
+                         strerror(errno));
         else if (!is_file(cpath) && !p->sweep_resumed &&
                  (sweep_config(&p->sweep, &p->cfg, r, c, err, errlen) != 0 ||
                   write_config(cpath, c) != 0))
-            rc = errmsg_fail(err, errlen, "%s: cannot write it (%s)", cpath, strerror(errno));
+            rc = err_set(err, errlen, "%s: cannot write it (%s)", cpath, strerror(errno));
     }
     free(c);
     if (rc == 0 && plan_save_sweep(p) != 0)
-        rc = errmsg_fail(err, errlen, "%s/%s: cannot write it (%s)", p->run_dir, SWEEP_FILE_NAME,
-                         strerror(errno));
+        rc = err_set(err, errlen, "%s/%s: cannot write it (%s)", p->run_dir, SWEEP_FILE_NAME,
+                     strerror(errno));
     return rc;
 }
 

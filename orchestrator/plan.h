@@ -3,10 +3,10 @@
  *
  * plan_build() turns the command line into a complete plan — the config, the ports, the
  * frontend mode, the run directory, each child's command line, environment and restart
- * policy — and checks everything that can be checked up front (DESIGN.md §6: config loads,
- * ports free, npm present for `dev`, the run directory writable, a run to resume). It
- * starts nothing and writes nothing; a failure is one line in err and means exit 2.
- * plan_create_run_dir() then makes the run directory. */
+ * policy — and checks everything that can be checked up front (docs/design/processes.md §4: config
+ * loads, ports free, npm present for `dev`, the run directory writable, a run to resume). It starts
+ * nothing and writes nothing; a failure is one line in err and means exit 2. plan_create_run_dir()
+ * then makes the run directory. */
 #ifndef RD_ORCH_PLAN_H
 #define RD_ORCH_PLAN_H
 

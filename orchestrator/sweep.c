@@ -11,7 +11,8 @@
 #include <unistd.h>
 
 #include "common/toml.h"
-#include "orchestrator/errmsg.h"
+#include "common/err.h"
+#include "common/fs.h"
 
 const char *const sweep_state_names[5] = {"queued", "running", "done", "failed", "stopped"};
 
@@ -134,17 +135,17 @@ static bool known_key(const sweep_spec *s, const char *key) {
 /* Registers key with its values (TOML texts); one value is a plain override. */
 static int add_key(sweep_spec *s, const char *key, int n, char (*vals)[SWEEP_VALUE_MAX],
                    const char *what, char *err, size_t errlen) {
-    if (known_key(s, key)) return errmsg_fail(err, errlen, "%s: '%s' is given twice", what, key);
+    if (known_key(s, key)) return err_set(err, errlen, "%s: '%s' is given twice", what, key);
     if (n == 1) {
         if (s->n_fixed >= SWEEP_MAX_FIXED)
-            return errmsg_fail(err, errlen, "%s: more than %d overrides", what, SWEEP_MAX_FIXED);
+            return err_set(err, errlen, "%s: more than %d overrides", what, SWEEP_MAX_FIXED);
         snprintf(s->fixed_key[s->n_fixed], SWEEP_KEY_MAX, "%s", key);
         snprintf(s->fixed_val[s->n_fixed], SWEEP_VALUE_MAX, "%s", vals[0]);
         s->n_fixed++;
         return 0;
     }
     if (s->n_axes >= SWEEP_MAX_AXES)
-        return errmsg_fail(err, errlen, "%s: more than %d axes in the grid", what, SWEEP_MAX_AXES);
+        return err_set(err, errlen, "%s: more than %d axes in the grid", what, SWEEP_MAX_AXES);
     sweep_axis *a = &s->axes[s->n_axes++];
     snprintf(a->key, sizeof a->key, "%s", key);
     a->n = n;
@@ -164,14 +165,14 @@ static bool key_ok(const char *k, size_t n) {
 int sweep_add_set(sweep_spec *s, const char *arg, char *err, size_t errlen) {
     const char *eq = strchr(arg, '=');
     if (!eq || eq == arg)
-        return errmsg_fail(err, errlen, "--set %s: expected SECTION.KEY=VALUE[,VALUE...]", arg);
+        return err_set(err, errlen, "--set %s: expected SECTION.KEY=VALUE[,VALUE...]", arg);
     char key[SWEEP_KEY_MAX];
     size_t kl = (size_t)(eq - arg);
     if (!key_ok(arg, kl) || !memchr(arg, '.', kl))
-        return errmsg_fail(err, errlen,
-                           "--set %s: '%.*s' is not SECTION.KEY (e.g. agent.gamma; lower-case "
-                           "letters, digits, '_' and '.')",
-                           arg, (int)(kl > 64 ? 64 : kl), arg);
+        return err_set(err, errlen,
+                       "--set %s: '%.*s' is not SECTION.KEY (e.g. agent.gamma; lower-case "
+                       "letters, digits, '_' and '.')",
+                       arg, (int)(kl > 64 ? 64 : kl), arg);
     memcpy(key, arg, kl);
     key[kl] = '\0';
     static char vals[SWEEP_MAX_VALUES][SWEEP_VALUE_MAX]; /* 16 KiB: not on the stack */
@@ -198,12 +199,12 @@ int sweep_add_set(sweep_spec *s, const char *arg, char *err, size_t errlen) {
         while (b < e && (*b == ' ' || *b == '\t')) b++;
         while (e > b && (e[-1] == ' ' || e[-1] == '\t')) e--;
         if (b == e)
-            return errmsg_fail(err, errlen, "--set %s: an empty value (values: V1,V2,...)", arg);
+            return err_set(err, errlen, "--set %s: an empty value (values: V1,V2,...)", arg);
         if (n >= SWEEP_MAX_VALUES)
-            return errmsg_fail(err, errlen, "--set %s: more than %d values", arg, SWEEP_MAX_VALUES);
+            return err_set(err, errlen, "--set %s: more than %d values", arg, SWEEP_MAX_VALUES);
         if (canonical(b, (size_t)(e - b), vals[n], SWEEP_VALUE_MAX) != 0)
-            return errmsg_fail(err, errlen, "--set %s: a value longer than %d bytes", arg,
-                               SWEEP_VALUE_MAX - 3);
+            return err_set(err, errlen, "--set %s: a value longer than %d bytes", arg,
+                           SWEEP_VALUE_MAX - 3);
         n++;
         if (!ch) break;
         start = p + 1;
@@ -345,7 +346,7 @@ static int load_tree(file_ctx *c, const toml_value *root) {
 static char *slurp(const char *path, size_t *len, char *err, size_t errlen) {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        errmsg_fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        err_set(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
     enum { MAX = 1 << 20 };
@@ -354,7 +355,7 @@ static char *slurp(const char *path, size_t *len, char *err, size_t errlen) {
     bool bad = !text || ferror(f) || n > MAX;
     fclose(f);
     if (bad) {
-        errmsg_fail(err, errlen, "%s: cannot read it (or larger than 1 MiB)", path);
+        err_set(err, errlen, "%s: cannot read it (or larger than 1 MiB)", path);
         free(text);
         return NULL;
     }
@@ -370,7 +371,7 @@ static toml_value *parse_file(const char *path, char *err, size_t errlen) {
     char perr[400];
     toml_value *root = toml_parse(text, len, perr, sizeof perr);
     free(text);
-    if (!root) errmsg_fail(err, errlen, "%s:%s", path, perr);
+    if (!root) err_set(err, errlen, "%s:%s", path, perr);
     return root;
 }
 
@@ -417,8 +418,8 @@ static int apply(cfg_config *c, const char *key, const char *val, const char *or
     /* A bare word was quoted to be a TOML string: show it as it was typed. */
     size_t n = strlen(val);
     bool quoted = n >= 2 && val[0] == '"' && val[n - 1] == '"' && !strchr(val + 1, '\\');
-    return errmsg_fail(err, errlen, "%s%s%s=%.*s: %s", origin, origin[0] ? " " : "", key,
-                       quoted ? (int)n - 2 : (int)n, val + quoted, e);
+    return err_set(err, errlen, "%s%s%s=%.*s: %s", origin, origin[0] ? " " : "", key,
+                   quoted ? (int)n - 2 : (int)n, val + quoted, e);
 }
 
 int sweep_config(const sweep_spec *s, const cfg_config *base, int run, cfg_config *out, char *err,
@@ -438,7 +439,7 @@ int sweep_expand(sweep_spec *s, const cfg_config *base, const char *origin, char
     int rc = -1;
     cfg_config *fixed = malloc(sizeof *fixed), *one = malloc(sizeof *one);
     if (!fixed || !one) {
-        errmsg_fail(err, errlen, "out of memory");
+        err_set(err, errlen, "out of memory");
         goto out;
     }
     /* 1. The plain overrides, in order, on the base. */
@@ -448,17 +449,17 @@ int sweep_expand(sweep_spec *s, const cfg_config *base, const char *origin, char
     /* 2. Seeds: seed, seed+1, ... from the config's seed (after the overrides). */
     if (s->n_seeds > 1) {
         if (known_key(s, SWEEP_SEED_KEY)) {
-            errmsg_fail(err, errlen, "--runs %d: cannot be combined with a %s override or axis",
-                        s->n_seeds, SWEEP_SEED_KEY);
+            err_set(err, errlen, "--runs %d: cannot be combined with a %s override or axis",
+                    s->n_seeds, SWEEP_SEED_KEY);
             goto out;
         }
         if (s->n_axes >= SWEEP_MAX_AXES) {
-            errmsg_fail(err, errlen, "--runs: more than %d axes in the grid", SWEEP_MAX_AXES);
+            err_set(err, errlen, "--runs: more than %d axes in the grid", SWEEP_MAX_AXES);
             goto out;
         }
         if (s->n_seeds > SWEEP_MAX_VALUES) {
-            errmsg_fail(err, errlen, "--runs %d: at most %d runs of one point", s->n_seeds,
-                        SWEEP_MAX_VALUES);
+            err_set(err, errlen, "--runs %d: at most %d runs of one point", s->n_seeds,
+                    SWEEP_MAX_VALUES);
             goto out;
         }
         sweep_axis *a = &s->axes[s->n_axes++];
@@ -486,7 +487,7 @@ int sweep_expand(sweep_spec *s, const cfg_config *base, const char *origin, char
         }
         total *= s->axes[a].n;
         if (total > SWEEP_MAX_RUNS) {
-            errmsg_fail(err, errlen, "the grid has more than %d runs", SWEEP_MAX_RUNS);
+            err_set(err, errlen, "the grid has more than %d runs", SWEEP_MAX_RUNS);
             goto out;
         }
     }
@@ -510,21 +511,21 @@ int sweep_expand(sweep_spec *s, const cfg_config *base, const char *origin, char
             fits = appendf(run->name, sizeof run->name, &o, "%s%s=%s", a ? "," : "", k, shown) == 0;
         }
         if (!fits || !run->name[0]) {
-            errmsg_fail(err, errlen, "run %d: its name (from its overrides) is longer than %d", r,
-                        SWEEP_NAME_MAX);
+            err_set(err, errlen, "run %d: its name (from its overrides) is longer than %d", r,
+                    SWEEP_NAME_MAX);
             goto out;
         }
         for (int q = 0; q < r; q++)
             if (!strcmp(s->runs[q].name, run->name)) {
-                errmsg_fail(err, errlen,
-                            "two runs would both be named '%s' (values that differ only in "
-                            "characters a directory name cannot hold)",
-                            run->name);
+                err_set(err, errlen,
+                        "two runs would both be named '%s' (values that differ only in "
+                        "characters a directory name cannot hold)",
+                        run->name);
                 goto out;
             }
         char e[600];
         if (sweep_config(s, base, r, one, e, sizeof e) != 0) {
-            errmsg_fail(err, errlen, "run %s: %s", run->name, e);
+            err_set(err, errlen, "run %s: %s", run->name, e);
             goto out;
         }
     }
@@ -539,10 +540,13 @@ out:
 
 int sweep_write_file(const sweep_spec *s, const char *dir, const char *config_path,
                      const char *created, long episodes, int parallel) {
-    char path[PATH_MAX + 32], tmp[PATH_MAX + 48];
+    char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/%s", dir, SWEEP_FILE_NAME);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
+    /* Built in memory, then replaced durably in one step (common/fs.h): a kill at any
+     * instant leaves the old sweep.toml or the new one. */
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
     if (!f) return -1;
     char q[PATH_MAX * 2 + 8];
     size_t o = 0;
@@ -569,15 +573,13 @@ int sweep_write_file(const sweep_spec *s, const char *dir, const char *config_pa
         fprintf(f, "\n[[runs]]\nname = \"%s\"\nstate = \"%s\"\nepisodes = %ld\nrestarts = %d\n",
                 s->runs[r].name, sweep_state_names[s->runs[r].state], s->runs[r].episodes,
                 s->runs[r].restarts);
-    bool ok = fflush(f) == 0 && !ferror(f) && fsync(fileno(f)) == 0;
+    bool ok = !ferror(f);
     ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        errno = e;
-        return -1;
-    }
-    return 0;
+    int rc = ok ? fs_write_atomic(path, buf, len, FS_SYNC, NULL, 0) : -1;
+    int e = errno;
+    free(buf);
+    errno = e;
+    return rc;
 }
 
 /* A run name as sweep_expand makes them (and nothing a path could abuse: no '/', no '..'). */

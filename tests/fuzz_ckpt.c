@@ -17,10 +17,11 @@
 #include <unistd.h>
 
 #include "common/ckpt.h"
+#include "common/crc32c.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/policy.h"
-#include "tests/support/le.h"
+#include "common/le.h"
 
 static cfg_config cfg;
 static uint64_t hash;
@@ -36,25 +37,35 @@ static void fix_crcs(uint8_t *b, size_t len) {
          i++) {
         uint8_t *e = b + 88 + 24 * i;
         uint64_t off = le_get64(e + 8), l = le_get64(e + 16);
-        if (off <= len && l <= len - off) le_put32(e + 4, ckpt_crc32c(0, b + off, l));
+        if (off <= len && l <= len - off) le_put32(e + 4, crc32c_update(0, b + off, l));
     }
-    if (hl >= 8 && hl <= len) le_put32(b + hl - 4, ckpt_crc32c(0, b, hl - 4));
-    le_put32(b + len - 4, ckpt_crc32c(0, b, len - 4));
+    if (hl >= 8 && hl <= len) le_put32(b + hl - 4, crc32c_update(0, b, hl - 4));
+    le_put32(b + len - 4, crc32c_update(0, b, len - 4));
 }
 
-static void write_seeds(const char *dir) {
+/* Writes the 3 seed checkpoints into dir; 0, or -1 with a message on stderr (a fuzz run
+ * without its seeds would search blind, so the script must know). */
+static int write_seeds(const char *dir) {
     char tmp[] = "/tmp/rd_fuzz_ckpt_XXXXXX", err[1200];
-    if (!mkdtemp(tmp)) return;
+    if (!mkdtemp(tmp)) {
+        perror("fuzz_ckpt: mkdtemp");
+        return -1;
+    }
+    int rc = 0;
     size_t wb = policy_num_params(pol) * sizeof(float);
     uint8_t *w = calloc(1, wb), extra[100] = {7};
     ckpt_header h = {.cfg_hash = hash, .episode = 500, .steps = 1000, .score = -1};
     ckpt_section s[3] = {{CKPT_TAG_ONLINE, w, wb},
                          {CKPT_TAG('R', 'P', 'L', 'Y'), extra, sizeof extra},
                          {CKPT_TAG('E', 'M', 'T', 'Y'), NULL, 0}};
-    for (int v = 0; v < 3; v++) {
+    for (int v = 0; v < 3 && rc == 0; v++) {
         char name[32], path[1200], out[1200];
         snprintf(name, sizeof name, "ep_%07d", v);
-        if (ckpt_save(tmp, name, &h, s, v + 1, false, 0, err, sizeof err) != 0) continue;
+        if (!w || ckpt_save(tmp, name, &h, s, v + 1, false, 0, err, sizeof err) != 0) {
+            fprintf(stderr, "fuzz_ckpt: seed %d: %s\n", v, w ? err : "out of memory");
+            rc = -1;
+            break;
+        }
         snprintf(path, sizeof path, "%s/%s.ckpt", tmp, name);
         FILE *in = fopen(path, "rb");
         snprintf(out, sizeof out, "%s/seed_%d", dir, v);
@@ -63,9 +74,12 @@ static void write_seeds(const char *dir) {
             fputc(v == 0 ? 7 : 1, o); /* flags: fix CRCs (+ hash + policy load for v0) */
             int c;
             while ((c = fgetc(in)) != EOF) fputc(c, o);
+        } else {
+            fprintf(stderr, "fuzz_ckpt: seed %d: cannot copy %s to %s\n", v, path, out);
+            rc = -1;
         }
         if (in) fclose(in);
-        if (o) fclose(o);
+        if (o && fclose(o) != 0) rc = -1;
         unlink(path);
     }
     char p[1200];
@@ -73,6 +87,7 @@ static void write_seeds(const char *dir) {
     unlink(p);
     rmdir(tmp);
     free(w);
+    return rc;
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -88,7 +103,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     pol = policy_create(&cfg, 1, err, sizeof err);
     if (!pol) abort();
     const char *seeds = getenv("RD_FUZZ_CKPT_SEEDS");
-    if (seeds) write_seeds(seeds);
+    if (seeds && write_seeds(seeds) != 0) exit(1);
     return 0;
 }
 

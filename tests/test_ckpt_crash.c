@@ -1,5 +1,5 @@
 /* tests/test_ckpt_crash.c — a writer killed with SIGKILL at random instants never leaves
- * the checkpoint folder without a loadable checkpoint (DESIGN.md §3.4).
+ * the checkpoint folder without a loadable checkpoint (docs/design/checkpoint.md, "Writing").
  *
  * Each trial forks a child that resumes like the trainer (the episode after the newest
  * loadable checkpoint) and saves checkpoints of several MiB in a loop, telling the parent

@@ -20,8 +20,9 @@
 #include <unistd.h>
 
 #include "common/ckpt.h"
+#include "common/crc32c.h"
 #include "common/rng.h"
-#include "tests/support/le.h"
+#include "common/le.h"
 #include "tests/support/runner.h"
 #include "tests/support/scratch.h"
 
@@ -104,10 +105,10 @@ static void fix_crcs(uint8_t *b, size_t len, bool sections) {
     for (uint32_t i = 0; sections && i < n && 88 + 24 * (i + 1) <= hl; i++) {
         uint8_t *e = b + 88 + 24 * i;
         uint64_t off = le_get64(e + 8), l = le_get64(e + 16);
-        if (off <= len && l <= len - off) le_put32(e + 4, ckpt_crc32c(0, b + off, l));
+        if (off <= len && l <= len - off) le_put32(e + 4, crc32c_update(0, b + off, l));
     }
-    if (hl >= 8 && hl <= len) le_put32(b + hl - 4, ckpt_crc32c(0, b, hl - 4));
-    le_put32(b + len - 4, ckpt_crc32c(0, b, len - 4));
+    if (hl >= 8 && hl <= len) le_put32(b + hl - 4, crc32c_update(0, b, hl - 4));
+    le_put32(b + len - 4, crc32c_update(0, b, len - 4));
 }
 
 /* A checkpoint with three sections (one empty) saved as `name`; returns the header. */
@@ -163,64 +164,6 @@ static void expect_refused(const uint8_t *b, size_t len, uint64_t hash, const ch
     snprintf(want, sizeof want, "X: %s", reason);
     ck_assert_str_eq(err, want);
 }
-
-/* ---- CRC ---- */
-
-static uint32_t crc_bitwise(const uint8_t *p, size_t n) {
-    uint32_t c = ~0u;
-    for (size_t i = 0; i < n; i++) {
-        c ^= p[i];
-        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1)));
-    }
-    return ~c;
-}
-
-/* Compares ckpt_crc32c against the bit-at-a-time definition at every length and alignment
- * up to 100 bytes, chained in two parts too. Returns the number of mismatches. */
-static int crc_mismatches(void) {
-    uint8_t buf[160];
-    for (size_t i = 0; i < sizeof buf; i++) buf[i] = (uint8_t)(i * 131 + 17);
-    int bad = 0;
-    for (size_t a = 0; a < 8; a++) {
-        for (size_t n = 0; n <= 100; n++) {
-            uint32_t want = crc_bitwise(buf + a, n);
-            bad += ckpt_crc32c(0, buf + a, n) != want;
-            size_t half = n / 3;
-            bad += ckpt_crc32c(ckpt_crc32c(0, buf + a, half), buf + a + half, n - half) != want;
-        }
-    }
-    /* Lengths around the hardware path's three-lane stripes (3 x 8 KiB) and beyond. */
-    size_t big = 200000;
-    uint8_t *b = malloc(big + 8);
-    for (size_t i = 0; i < big + 8; i++) b[i] = (uint8_t)(i * 2654435761u >> 13);
-    const size_t lens[] = {24575, 24576, 24577, 24576 + 13, 49152, 73735, 200000};
-    for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
-        for (size_t a = 0; a < 8; a += 3) {
-            uint32_t want = crc_bitwise(b + a, lens[k]);
-            bad += ckpt_crc32c(0, b + a, lens[k]) != want;
-            bad += ckpt_crc32c(ckpt_crc32c(0, b + a, 1000), b + a + 1000, lens[k] - 1000) != want;
-        }
-    }
-    free(b);
-    return bad;
-}
-
-START_TEST(crc_known_values) {
-    ck_assert_uint_eq(ckpt_crc32c(0, "123456789", 9), 0xE3069283u);
-    ck_assert_int_eq(crc_mismatches(), 0);
-    /* The table path, as used on a CPU without SSE4.2: forced in a child process, since
-     * the choice is made once per process. */
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        setenv("RD_CKPT_CRC", "sw", 1);
-        _exit(ckpt_crc32c(0, "123456789", 9) == 0xE3069283u && crc_mismatches() == 0 ? 0 : 1);
-    }
-    int st;
-    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "software CRC32C differs");
-}
-END_TEST
 
 /* ---- Round trip and layout ---- */
 
@@ -282,15 +225,15 @@ START_TEST(documented_layout) {
     uint64_t off0 = le_get64(b + 88 + 8);
     ck_assert_uint_eq(off0, hl);
     ck_assert_uint_eq(le_get64(b + 88 + 16), sizeof sec_a);
-    ck_assert_uint_eq(le_get32(b + 88 + 4), ckpt_crc32c(0, sec_a, sizeof sec_a));
+    ck_assert_uint_eq(le_get32(b + 88 + 4), crc32c_update(0, sec_a, sizeof sec_a));
     ck_assert_mem_eq(b + off0, sec_a, sizeof sec_a);
     uint64_t off2 = le_get64(b + 88 + 48 + 8);
     ck_assert_uint_eq(off2 % 8, 0);
     ck_assert_mem_eq(b + off2, sec_c, sizeof sec_c);
     ck_assert_uint_eq(len, ((off2 + sizeof sec_c + 7) & ~7ull) + 4);
     ck_assert_uint_eq(le_get32(b + hl - 8), 0);
-    ck_assert_uint_eq(le_get32(b + hl - 4), ckpt_crc32c(0, b, hl - 4));
-    ck_assert_uint_eq(le_get32(b + len - 4), ckpt_crc32c(0, b, len - 4));
+    ck_assert_uint_eq(le_get32(b + hl - 4), crc32c_update(0, b, hl - 4));
+    ck_assert_uint_eq(le_get32(b + len - 4), crc32c_update(0, b, len - 4));
     free(b);
 }
 END_TEST
@@ -857,7 +800,6 @@ Suite *ckpt_suite(void) {
     tcase_add_unchecked_fixture(tc, root_setup, root_teardown);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120); /* several seconds each under ASan on a busy machine */
-    tcase_add_test(tc, crc_known_values);
     tcase_add_test(tc, round_trip);
     tcase_add_test(tc, documented_layout);
     tcase_add_test(tc, truncated_at_every_length);

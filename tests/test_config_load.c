@@ -67,6 +67,9 @@ START_TEST(test_defaults_numbers) {
     ck_assert_str_eq(cfg_process_names[CFG_PROC_FRONTEND], "frontend");
     ck_assert(d.processes[CFG_PROC_TRAINER].stop_timeout == 10.0);
     ck_assert_int_eq(d.processes[CFG_PROC_SERVER].restart, CFG_RESTART_ON_FAILURE);
+    ck_assert_int_eq(d.curriculum.advance_on, CFG_ADVANCE_GREEDY);
+    ck_assert(d.curriculum.restart_schedules);
+    ck_assert_int_eq(d.agent.n_step, 1);
 }
 END_TEST
 
@@ -227,6 +230,10 @@ static const struct {
     {"[processes.server]\nrestart = \"sometimes\"\n",
      "t.toml:2:11: 'restart' in [processes.server] must be one of \"never\", \"on-failure\", "
      "\"always\", got \"sometimes\""},
+    {"[curriculum]\nadvance_on = \"eval\"\n",
+     "t.toml:2:14: 'advance_on' in [curriculum] must be one of \"training\", \"greedy\", got "
+     "\"eval\""},
+    {"[agent]\nn_step = 0\n", "t.toml:2:10: 'n_step' in [agent] must be between 1 and 64, got 0"},
     {"[training]\nseed = -1\n",
      "t.toml:2:8: 'seed' in [training] must be between 0 and 9223372036854775807, got -1"},
     {"[training]\nseed = 1\nseed = 2\n", "t.toml:3:1: duplicate key 'seed'"},

@@ -1,6 +1,6 @@
 /* tests/test_env_dynamics.c — the world's rules pinned with exact expectations.
  *
- * The expected values are written from DESIGN.md §4's numbers, literally, not read back
+ * The expected values are written from docs/design/world.md's numbers, literally, not read back
  * from the config: a test that computed its expectation from cfg_defaults() would pass
  * whatever the defaults said. Where one rule is to be seen alone, the test switches the
  * others off in its own config (no decay, no fitness term, no cascades, no wait cost). */
@@ -142,7 +142,7 @@ END_TEST
 
 /* ---- cascades ---- */
 
-/* DESIGN.md §4's list: source, target, strength (threshold 0.3). */
+/* docs/design/world.md's list: source, target, strength (threshold 0.3). */
 static const struct {
     int src, tgt;
     double strength;

@@ -1,5 +1,6 @@
 /* tests/test_link_server.c — the trainer link against the real server binary
- * (RD_BIN_DIR/server, docs/PROTOCOL.md §4–5) over loopback: the link's token is accepted,
+ * (RD_BIN_DIR/server, docs/PROTOCOL.md §4–5) over loopback: a wrong token is refused (the
+ * link never connects, and nothing it sends reaches a viewer), the right one accepted,
  * its hello and episodes reach a /ws/training viewer in order, a viewer's command reaches
  * link_poll_command, and when the server restarts on the same port the link reconnects
  * and says hello again. The viewers are link_t clients too (a link with no hello set
@@ -8,6 +9,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +53,10 @@ static pid_t start_server(int port, int *bound) {
         setpgid(0, 0);
         if (!freopen(log_path, "w", stderr)) _exit(126);
         setenv("RD_TRAINER_TOKEN", "tok-123", 1);
-        unsetenv("RD_PARENT_PID");
+        /* It dies with the test, even one that fails half-way (common/pdeath.h). */
+        char ppid[24];
+        snprintf(ppid, sizeof ppid, "%ld", (long)getppid());
+        setenv("RD_PARENT_PID", ppid, 1);
         execl(server, server, "--run-dir", run_dir, "--port", p, "--host", "127.0.0.1",
               (char *)NULL);
         _exit(127);
@@ -93,6 +98,17 @@ static void stop_server(pid_t pid) {
     ck_abort_msg("the server did not stop on SIGTERM");
 }
 
+/* Whether the server's log (dir/server.log) holds `needle`. */
+static bool log_has(const char *needle) {
+    char path[128], line[512];
+    snprintf(path, sizeof path, "%s/server.log", dir);
+    FILE *f = fopen(path, "r");
+    bool found = false;
+    while (f && !found && fgets(line, sizeof line, f)) found = strstr(line, needle) != NULL;
+    if (f) fclose(f);
+    return found;
+}
+
 static link_t *open_link(int port, const char *path, const char *token) {
     char url[128], err[256];
     snprintf(url, sizeof url, "ws://127.0.0.1:%d%s", port, path);
@@ -102,8 +118,9 @@ static link_t *open_link(int port, const char *path, const char *token) {
 }
 
 /* The next message received by `l` whose "type" is `type` (others are skipped), parsed;
- * NULL after WAIT_MS. The caller frees it. */
-static cJSON *next_of_type(link_t *l, const char *type) {
+ * NULL after WAIT_MS. The caller frees it. Fails if any message on the way is an episode
+ * numbered `forbid` (what a trainer that must never be the job's trainer sent; 0: none). */
+static cJSON *next_of_type_without(link_t *l, const char *type, int forbid) {
     static char buf[1 << 20];
     double dl = now_ms() + WAIT_MS;
     while (now_ms() < dl) {
@@ -115,10 +132,21 @@ static cJSON *next_of_type(link_t *l, const char *type) {
         cJSON *j = cJSON_Parse(buf);
         ck_assert_msg(j != NULL, "not JSON: %.200s", buf);
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "type");
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "episode");
+        ck_assert_msg(!(forbid && cJSON_IsString(t) && strcmp(t->valuestring, "episode") == 0 &&
+                        cJSON_IsNumber(e) && e->valueint == forbid),
+                      "episode %d of the wrong-token trainer reached a viewer", forbid);
         if (cJSON_IsString(t) && strcmp(t->valuestring, type) == 0) return j;
         cJSON_Delete(j);
     }
     return NULL;
+}
+
+/* Wrong-token episodes carry this number, which no real one here does. */
+#define BAD_EPISODE 999
+
+static cJSON *next_of_type(link_t *l, const char *type) {
+    return next_of_type_without(l, type, 0);
 }
 
 static const char hello[] = "{\"type\":\"hello\",\"job_id\":\"run\",\"config\":\"level1\","
@@ -137,6 +165,24 @@ START_TEST(test_link_with_real_server) {
     ck_assert_ptr_nonnull(j);
     cJSON_Delete(j);
 
+    /* A trainer with a wrong token, while no trainer is linked, never becomes the job's
+     * trainer: it never completes a handshake, and its hello and episode never reach the
+     * viewer (checked below: the first trainer_connected is followed by the real
+     * trainer's episodes, and episode BAD_EPISODE never arrives). */
+    link_t *bad = open_link(port, "/ws/trainer", "wrong");
+    link_set_hello(bad, hello, sizeof hello - 1);
+    static const char bad_ep[] = "{\"type\":\"episode\",\"episode\":999,\"steps\":1,"
+                                 "\"total_reward\":1.0,\"epsilon\":0.5,\"loss\":null,"
+                                 "\"steps_per_second\":1.0,\"eta_seconds\":null,\"best\":1,"
+                                 "\"multiplier\":0.2,\"timestamp\":1764106080.5}";
+    ck_assert_int_eq(link_send(bad, LINK_RECORD, bad_ep, sizeof bad_ep - 1), 0);
+    for (double dl = now_ms() + WAIT_MS; !log_has("refused: unauthorized") && now_ms() < dl;)
+        sleep_ms(20);
+    ck_assert_msg(log_has("refused: unauthorized"), "the server never refused the wrong token");
+    sleep_ms(300); /* time for a hello and an episode, had it been let in */
+    ck_assert_msg(!log_has("trainer linked"), "a trainer with a wrong token was linked");
+    link_stop(bad, 0);
+
     /* The trainer: token accepted, hello, then episodes relayed in order. */
     link_t *tr = open_link(port, "/ws/trainer", "tok-123");
     link_set_hello(tr, hello, sizeof hello - 1);
@@ -150,11 +196,11 @@ START_TEST(test_link_with_real_server) {
                          e, 100 + e, 99 + e, 100 + e);
         ck_assert_int_eq(link_send(tr, LINK_RECORD, msg, (size_t)n), 0);
     }
-    j = next_of_type(viewer, "trainer_connected");
+    j = next_of_type_without(viewer, "trainer_connected", BAD_EPISODE);
     ck_assert_msg(j != NULL, "the viewer never saw the trainer connect");
     cJSON_Delete(j);
     for (int e = 1; e <= 5; e++) {
-        j = next_of_type(viewer, "episode");
+        j = next_of_type_without(viewer, "episode", BAD_EPISODE);
         ck_assert_msg(j != NULL, "episode %d not relayed", e);
         ck_assert_int_eq(cJSON_GetObjectItemCaseSensitive(j, "episode")->valueint, e);
         ck_assert_int_eq(cJSON_GetObjectItemCaseSensitive(j, "steps")->valueint, 100 + e);
@@ -181,17 +227,22 @@ START_TEST(test_link_with_real_server) {
     cJSON_Delete(c);
     link_stop(ctl, 500);
 
-    /* A trainer with a wrong token never becomes the job's trainer: the linked one stays,
-     * and the viewer sees no second trainer_connected. */
-    link_t *bad = open_link(port, "/ws/trainer", "wrong");
-    link_set_hello(bad, hello, sizeof hello - 1);
-    sleep_ms(500);
+    /* A second trainer, wrong token or right, while one is linked: refused; the linked one
+     * stays the job's trainer (its status still reaches the viewer, its link never
+     * dropped) and the viewer sees no second trainer_connected. */
     static const char paused[] = "{\"type\":\"status\",\"status\":\"paused\"}";
-    ck_assert_int_eq(link_send(tr, LINK_RECORD, paused, sizeof paused - 1), 0);
-    j = next_of_type(viewer, "status");
-    ck_assert_ptr_nonnull(j);
-    cJSON_Delete(j);
-    link_stop(bad, 0);
+    const char *tokens[] = {"wrong", "tok-123"};
+    for (int k = 0; k < 2; k++) {
+        bad = open_link(port, "/ws/trainer", tokens[k]);
+        link_set_hello(bad, hello, sizeof hello - 1);
+        ck_assert_int_eq(link_send(bad, LINK_RECORD, bad_ep, sizeof bad_ep - 1), 0);
+        sleep_ms(500);
+        ck_assert_int_eq(link_send(tr, LINK_RECORD, paused, sizeof paused - 1), 0);
+        j = next_of_type_without(viewer, "status", BAD_EPISODE);
+        ck_assert_ptr_nonnull(j);
+        cJSON_Delete(j);
+        link_stop(bad, 0);
+    }
     link_stop(viewer, 500);
 
     /* The server restarts on the same port: the link reconnects and says hello again. */

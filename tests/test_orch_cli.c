@@ -3,8 +3,21 @@
  * port named with its holder, a missing npm for --frontend dev, --resume without a run,
  * an unwritable run directory, a bad config. Every refusal must leave nothing running. */
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
-#include "tests/fixtures/orch_harness.h"
+#include "tests/support/orch_harness.h"
 #include "tests/support/runner.h"
 
 /* Runs run_demo to its end; returns the exit code and the output in *out (caller frees). */

@@ -5,8 +5,19 @@
  * exit status after each signal. Each checks what the user sees and that nothing is left
  * running (the test is a subreaper: every leftover would be counted). */
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
-#include "tests/fixtures/orch_harness.h"
+#include "tests/support/orch_harness.h"
 #include "tests/support/runner.h"
 
 #define FIX          "\"{bindir}/orch_fixture\""

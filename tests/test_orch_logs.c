@@ -6,9 +6,20 @@
  * FORCE_COLOR. Also unit checks of logmux_sanitize and of the line splitter. */
 #define _GNU_SOURCE /* memmem */
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "orchestrator/logmux.h"
-#include "tests/fixtures/orch_harness.h"
+#include "tests/support/orch_harness.h"
 #include "tests/support/runner.h"
 
 #define FIX "\"{bindir}/orch_fixture\""

@@ -4,8 +4,19 @@
  * within one second, also when a child ignores SIGTERM. The test process is a subreaper,
  * so every survivor would be reparented to it and counted. */
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
-#include "tests/fixtures/orch_harness.h"
+#include "tests/support/orch_harness.h"
 #include "tests/support/runner.h"
 
 #define FIX "\"{bindir}/orch_fixture\""

@@ -4,11 +4,23 @@
  * and UTF-8, and the trainer's checkpoint message and the status carry the directory's
  * name exactly. */
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 #include <cjson/cJSON.h>
 
 #include "common/json.h"
-#include "tests/fixtures/orch_harness.h"
+#include "tests/support/orch_harness.h"
 #include "tests/support/runner.h"
+#include "tests/support/tpaths.h"
 #include "tests/support/ws_client.h"
 
 static bool valid(const char *s, size_t n) {

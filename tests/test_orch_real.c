@@ -6,15 +6,27 @@
  *    latest checkpoint loads, a resumed run continues at the saved episode and completes,
  *    nothing is left running.
  * Trials: RD_ORCH_KILL_TRIALS (default 3) and RD_ORCH_INT_TRIALS (default 4); the long
- * runs (20 and 50) are scripts/test.d/orchestrator.sh. Skips, saying so, when the real
- * programs are not built. */
+ * runs (20 and 50) are scripts/test.d/orchestrator.sh. Fails when the real programs are
+ * not built, and when no SIGINT trial left a checkpoint to resume. */
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "common/ckpt.h"
 #include "common/config.h"
 #include "common/policy.h"
-#include "tests/fixtures/orch_harness.h"
+#include "tests/support/orch_harness.h"
 #include "tests/support/runner.h"
+#include "tests/support/tpaths.h"
 
 static int trials(const char *var, int dflt) {
     const char *v = getenv(var);
@@ -42,7 +54,7 @@ static pid_t start_real(const char *cfg, const char *dir, const char *frontend,
 }
 
 START_TEST(kill9_real_children_leave_nothing) {
-    if (!h_have_real()) return;
+    h_require_real();
     char nm[600];
     snprintf(nm, sizeof nm, "%s/frontend/node_modules", RD_SOURCE_DIR);
     bool dev = access(nm, F_OK) == 0;
@@ -94,7 +106,7 @@ static long latest_loadable(const cfg_config *cfg, const char *dir) {
 }
 
 START_TEST(sigint_at_random_instants_then_resume) {
-    if (!h_have_real()) return;
+    h_require_real();
     char cfgp[512], err[512];
     h_path(cfgp, sizeof cfgp, "fast.toml");
     /* Frequent checkpoints so that some interrupts land while one is written. */
@@ -108,7 +120,9 @@ START_TEST(sigint_at_random_instants_then_resume) {
         snprintf(name, sizeof name, "int%d", t);
         h_path(dir, sizeof dir, name);
         pid_t pid = start_real(cfgp, dir, "none", "100000", false, 2 * t);
-        h_sleep_ms(rnd(3000));
+        /* The first trial is interrupted well after the start (1-3 s), when a checkpoint
+         * must exist; the others anywhere in 0-3 s, start-up included. */
+        h_sleep_ms(t == 0 ? 1000 + rnd(2000) : rnd(3000));
         kill(pid, SIGINT);
         int st = h_wait(pid, 30000);
         char *out = h_read(h_out);
@@ -131,15 +145,17 @@ START_TEST(sigint_at_random_instants_then_resume) {
         ck_assert_int_eq(h_survivors(1000), 0);
         ck_assert_int_eq(latest_loadable(&cfg, dir), ep + 2);
     }
+    ck_assert_msg(with_ckpt > 0, "no trial left a loadable checkpoint: nothing was resumed");
     printf("SIGINT at random instants: %d trials, exit 130 each, %d with a checkpoint, each "
            "loaded and resumed at its episode\n",
            n, with_ckpt);
 }
 END_TEST
 
-/* The real trainer killed mid-run is restarted and resumes from its last checkpoint. */
+/* The real trainer killed mid-run is restarted and resumes from its last checkpoint (its
+ * own "resumed from" line, at an episode no earlier than the checkpoint seen). */
 START_TEST(trainer_crash_restarts_and_resumes) {
-    if (!h_have_real()) return;
+    h_require_real();
     char cfgp[512], dir[512];
     h_path(cfgp, sizeof cfgp, "crash.toml");
     h_write(cfgp, "[training]\ncheckpoint_every = 5\n[processes.trainer]\nbackoff_initial = 0.1\n");
@@ -159,12 +175,19 @@ START_TEST(trainer_crash_restarts_and_resumes) {
     ck_assert_int_gt(trainer, 0);
     kill(trainer, SIGKILL);
     ck_assert(h_wait_output(h_out, "restarting in", 10000));
-    ck_assert(h_wait_output(h_out, "resumed from", 30000));
+    /* The trainer's own line (the server's "trainer hello: ... resumed from 0" of the first
+     * start must not count): it resumed from a checkpoint, at episode 5 or later. */
+    ck_assert_msg(h_wait_output(h_out, "trainer: resumed from ", 30000),
+                  "the restarted trainer did not resume from a checkpoint");
     kill(pid, SIGINT);
     int st = h_wait(pid, 30000);
     char *out = h_read(h_out);
     ck_assert_msg(h_code(st) == 130, "exit %d:\n%s", h_code(st), out);
     ck_assert_ptr_nonnull(strstr(out, "trainer exited (killed by signal 9"));
+    const char *res = strstr(out, "trainer: resumed from ");
+    const char *at = res ? strstr(res, " at episode ") : NULL;
+    ck_assert_msg(at && atol(at + 12) >= 5, "resumed before the checkpoint it waited for:\n%s",
+                  out);
     free(out);
     ck_assert_int_eq(h_survivors(1000), 0);
 }

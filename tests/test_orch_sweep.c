@@ -12,13 +12,25 @@
  *    (default 3; scripts/test.d/orchestrator.sh runs 20).
  * Skips, saying so, when the real trainer and server are not built. */
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "common/ckpt.h"
 #include "common/config.h"
 #include "orchestrator/plan.h"
 #include "orchestrator/sweep.h"
-#include "tests/fixtures/orch_harness.h"
+#include "tests/support/orch_harness.h"
 #include "tests/support/runner.h"
+#include "tests/support/tpaths.h"
 #include "tests/support/testsrv.h"
 #include "tests/support/ws_client.h"
 
@@ -226,7 +238,7 @@ static char *read_sweep_file(const char *dir) {
 }
 
 START_TEST(grid_layout_names_and_states) {
-    if (!h_have_real()) return;
+    h_require_real();
     char cfg[512], dir[512];
     fast_config(cfg, sizeof cfg, NULL);
     h_path(dir, sizeof dir, "grid");
@@ -276,7 +288,7 @@ END_TEST
 
 /* The same grid from a file: the file's own config (relative to it), seeds and axes. */
 START_TEST(sweep_file_makes_the_same_grid) {
-    if (!h_have_real()) return;
+    h_require_real();
     char cfg[512], file[512], dir[512];
     fast_config(cfg, sizeof cfg, NULL);
     h_path(file, sizeof file, "grid.toml");
@@ -303,7 +315,7 @@ END_TEST
 /* ---- trainer --job ---- */
 
 START_TEST(trainer_job_goes_into_the_hello) {
-    if (!h_have_real()) return;
+    h_require_real();
     for (int with = 0; with < 2; with++) {
         testsrv *srv = testsrv_start(0, 64);
         ck_assert_ptr_nonnull(srv);
@@ -311,7 +323,7 @@ START_TEST(trainer_job_goes_into_the_hello) {
         snprintf(url, sizeof url, "ws://127.0.0.1:%d/ws/trainer", testsrv_port(srv));
         h_path(dir, sizeof dir, with ? "job1" : "job0");
         fast_config(cfg, sizeof cfg, NULL);
-        snprintf(prog, sizeof prog, "%s/trainer", h_bin());
+        snprintf(prog, sizeof prog, "%s/trainer", tpaths_bin_dir());
         pid_t pid = fork();
         if (pid == 0) {
             int fd = open("/dev/null", O_WRONLY);
@@ -339,7 +351,7 @@ START_TEST(trainer_job_goes_into_the_hello) {
     }
     /* A name that is not safe in JSON or a URL: usage error. */
     char prog[512], dir[512];
-    snprintf(prog, sizeof prog, "%s/trainer", h_bin());
+    snprintf(prog, sizeof prog, "%s/trainer", tpaths_bin_dir());
     h_path(dir, sizeof dir, "job2");
     pid_t pid = fork();
     if (pid == 0) {
@@ -355,7 +367,7 @@ END_TEST
 /* ---- failure of one run ---- */
 
 START_TEST(failed_run_is_marked_and_the_sweep_goes_on) {
-    if (!h_have_real()) return;
+    h_require_real();
     char cfg[512], dir[512];
     /* The trainer of seed=43 exits 3 at once, every time: beyond a budget of 1 restart. */
     fast_config(cfg, sizeof cfg,
@@ -423,7 +435,7 @@ static long progress_episode(const char *dir, const char *name) {
 }
 
 START_TEST(sigint_mid_sweep_then_resume_is_exact) {
-    if (!h_have_real()) return;
+    h_require_real();
     char cfg[512], ref[512], cut[512];
     fast_config(cfg, sizeof cfg, NULL);
     h_path(ref, sizeof ref, "ref");
@@ -481,7 +493,7 @@ END_TEST
 /* ---- single runs with overrides, --resume of the newest sweep, --help ---- */
 
 START_TEST(single_run_with_set_keeps_the_single_layout) {
-    if (!h_have_real()) return;
+    h_require_real();
     char cfg[512], dir[512], p[700];
     fast_config(cfg, sizeof cfg, NULL);
     h_path(dir, sizeof dir, "single");
@@ -515,7 +527,7 @@ START_TEST(single_run_with_set_keeps_the_single_layout) {
 END_TEST
 
 START_TEST(resume_continues_the_newest_sweep) {
-    if (!h_have_real()) return;
+    h_require_real();
     char cfg[512], runs[600];
     fast_config(cfg, sizeof cfg, NULL);
     const char *first[] = {"--config",           cfg, "--runs",     "2",
@@ -561,7 +573,7 @@ END_TEST
 
 static int run_trainer(const char *cfg, const char *dir, const char *episodes, const char *log) {
     char prog[512];
-    snprintf(prog, sizeof prog, "%s/trainer", h_bin());
+    snprintf(prog, sizeof prog, "%s/trainer", tpaths_bin_dir());
     pid_t pid = fork();
     if (pid == 0) {
         int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -585,7 +597,7 @@ static bool has_replay(const char *dir, long ep) {
 }
 
 START_TEST(only_the_newest_checkpoint_keeps_the_replay) {
-    if (!h_have_real()) return;
+    h_require_real();
     char cfg[512], dir[512], log[512];
     fast_config(cfg, sizeof cfg, NULL);
     h_path(dir, sizeof dir, "disk");
@@ -615,7 +627,7 @@ END_TEST
 /* Both trainers of a 2-run sweep are linked at once (no 4009), and /api/jobs lists both
  * runs by their names. */
 START_TEST(server_links_every_job_of_a_sweep) {
-    if (!h_have_real()) return;
+    h_require_real();
     char cfg[512], dir[512], out[512], port[16], fport[16], runs[600];
     fast_config(cfg, sizeof cfg, NULL);
     h_path(dir, sizeof dir, "jobs");
@@ -656,7 +668,7 @@ static int trials(const char *var, int dflt) {
 }
 
 START_TEST(kill9_sweep_two_trainers_leaves_nothing) {
-    if (!h_have_real()) return;
+    h_require_real();
     char nm[600];
     snprintf(nm, sizeof nm, "%s/frontend/node_modules", RD_SOURCE_DIR);
     bool dev = access(nm, F_OK) == 0;

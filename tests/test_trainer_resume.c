@@ -20,7 +20,7 @@
 #include "common/config.h"
 #include "common/policy.h"
 #include "trainer/trainer.h"
-#include "tests/support/le.h"
+#include "common/le.h"
 #include "tests/support/runner.h"
 #include "tests/support/scratch.h"
 
@@ -189,22 +189,71 @@ static int count_lines(const char *path) {
     return n;
 }
 
-START_TEST(test_resume_is_exact) {
-    const int E = 30;
+/* E episodes straight, again, and as E/2 + resume to E under `config`: byte-identical
+ * weights; the runs' directories are tmpdir/<tag>_straight and tmpdir/<tag>_split. */
+static void expect_exact_resume(const char *config, const char *tag, int E) {
     char straight[512], split[512], again[512];
-    snprintf(straight, sizeof straight, "%s/straight", tmpdir);
-    snprintf(split, sizeof split, "%s/split", tmpdir);
-    snprintf(again, sizeof again, "%s/again", tmpdir);
-    ck_assert_int_eq(run_trainer(config_path, straight, E), 0);
-    ck_assert_int_eq(run_trainer(config_path, again, E), 0);
-    ck_assert_int_eq(run_trainer(config_path, split, E / 2), 0);
-    ck_assert_int_eq(run_trainer(config_path, split, E), 0);
+    snprintf(straight, sizeof straight, "%s/%s_straight", tmpdir, tag);
+    snprintf(split, sizeof split, "%s/%s_split", tmpdir, tag);
+    snprintf(again, sizeof again, "%s/%s_again", tmpdir, tag);
+    ck_assert_int_eq(run_trainer(config, straight, E), 0);
+    ck_assert_int_eq(run_trainer(config, again, E), 0);
+    ck_assert_int_eq(run_trainer(config, split, E / 2), 0);
+    ck_assert_int_eq(run_trainer(config, split, E), 0);
 
     expect_same_weights(straight, again, E, "two runs with one seed differ");
     expect_same_weights(straight, split, E, "resumed run differs from the straight one");
     char m[700];
     snprintf(m, sizeof m, "%s/metrics.jsonl", split);
     ck_assert_int_eq(count_lines(m), E);
+}
+
+START_TEST(test_resume_is_exact) {
+    expect_exact_resume(config_path, "plain", 30);
+}
+END_TEST
+
+static char *metrics_stripped(const char *run, int *lines);
+
+/* The learner's options that keep state across episodes: n-step returns (read across
+ * consecutive replay transitions), a curriculum that advances on greedy evaluations and
+ * restarts the epsilon and learning-rate schedules at every move (the episodes at a stage,
+ * in the state section). The moves come at episodes 6, 12 and 18 (every check passes),
+ * so the split at 15 resumes mid-stage. */
+START_TEST(test_resume_is_exact_with_options) {
+    char path[600];
+    snprintf(path, sizeof path, "%s/options.toml", tmpdir);
+    char text[2048];
+    snprintf(text, sizeof text,
+             "%s"
+             "[curriculum]\n"
+             "min_episodes = 6\n"
+             "advance_on = \"greedy\"\n"
+             "advance_eval_every = 3\n"
+             "advance_eval_episodes = 2\n"
+             "advance_survival = 0.01\n"
+             "retreat_survival = 0.0\n"
+             "restart_schedules = true\n",
+             config_text);
+    /* [agent] comes first in config_text: put n_step there. */
+    char *agent = strstr(text, "[agent]\n");
+    ck_assert_ptr_nonnull(agent);
+    char full[2200];
+    snprintf(full, sizeof full, "[agent]\nn_step = 3\nlearning_rate_decay_episodes = 5\n%s",
+             agent + strlen("[agent]\n"));
+    scratch_write(path, full);
+    expect_exact_resume(path, "options", 30);
+    /* The options did act: the curriculum moved three times and epsilon started over. */
+    char run[600];
+    snprintf(run, sizeof run, "%s/options_split", tmpdir);
+    int lines;
+    char *m = metrics_stripped(run, &lines);
+    ck_assert_ptr_nonnull(strstr(m, "\"episode\":30,"));
+    ck_assert_msg(strstr(strstr(m, "\"episode\":30,"), "\"stage\":3") != NULL, "%s", m);
+    ck_assert_msg(strstr(m, "\"epsilon\":1.0000,\"loss\"") != NULL ||
+                      strstr(m, "\"epsilon\":1,") != NULL,
+                  "%s", m);
+    free(m);
 }
 END_TEST
 
@@ -228,20 +277,36 @@ START_TEST(test_sigterm_checkpoints_and_resume_exact) {
     snprintf(split, sizeof split, "%s/split", tmpdir);
     ck_assert_int_eq(run_trainer(config_path, straight, E), 0);
 
-    pid_t pid = spawn_trainer(config_path, split, E);
-    /* Signal once a few episodes are done (not at a checkpoint boundary on purpose). */
-    int ep = -1;
-    for (int i = 0; i < 6000 && (ep = read_progress_episode(split)) < 5; i++) {
-        struct timespec ts = {0, 2 * 1000000L};
-        nanosleep(&ts, NULL);
+    /* Signal once a few episodes are done (not at a checkpoint boundary on purpose). The
+     * trainer is frozen (SIGSTOP) when its progress says so, so that what it has done is
+     * known before SIGTERM lands: a run that had already come within one episode of the
+     * end (a test process descheduled for a while) would test no resume, and is tried
+     * again in a fresh run directory rather than passed. */
+    int64_t stopped_at = -1;
+    for (int attempt = 0; attempt < 3 && stopped_at < 0; attempt++) {
+        scratch_rm_rf(split);
+        pid_t pid = spawn_trainer(config_path, split, E);
+        int ep = -1;
+        for (int i = 0; i < 6000 && (ep = read_progress_episode(split)) < 5; i++) {
+            struct timespec ts = {0, 2 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        kill(pid, SIGSTOP);
+        ep = read_progress_episode(split);
+        kill(pid, SIGTERM);
+        kill(pid, SIGCONT);
+        ck_assert_int_eq(wait_exit(pid), 0);
+        if (ep >= E - 1) {
+            fprintf(stderr, "attempt %d: the run was at episode %d of %d when stopped; again\n",
+                    attempt + 1, ep, E);
+            continue;
+        }
+        size_t l1;
+        free(load_weights(split, &l1, &stopped_at));
     }
-    kill(pid, SIGTERM);
-    ck_assert_int_eq(wait_exit(pid), 0);
-    size_t l1;
-    int64_t stopped_at;
-    free(load_weights(split, &l1, &stopped_at));
+    ck_assert_msg(stopped_at >= 0, "3 runs came to their end before SIGTERM: no resume tested");
     ck_assert_int_ge(stopped_at, 5);
-    if (stopped_at >= E) fprintf(stderr, "note: the run finished before SIGTERM landed\n");
+    ck_assert_int_lt(stopped_at, E);
 
     ck_assert_int_eq(run_trainer(config_path, split, E), 0);
     char what[120];
@@ -483,6 +548,7 @@ int main(void) {
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 280);
     tcase_add_test(tc, test_resume_is_exact);
+    tcase_add_test(tc, test_resume_is_exact_with_options);
     tcase_add_test(tc, test_sigterm_checkpoints_and_resume_exact);
     tcase_add_test(tc, test_sigterm_mid_episode_resume_exact);
     tcase_add_test(tc, test_second_signal_saves_mid_episode);

@@ -1,7 +1,8 @@
 /* tests/test_trainer_schedule.c — the per-episode schedules (trainer/trainer.h): epsilon and
  * Adam's learning rate fall linearly by episode count, hold at their end values after the
  * decay, and the learning rate reaches the optimizer at the start of each episode; a decay
- * of 0 episodes keeps learning_rate throughout. */
+ * of 0 episodes keeps learning_rate throughout; with [curriculum] restart_schedules both
+ * count the episodes at the current stage. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -31,6 +32,7 @@ START_TEST(test_learning_rate_schedule) {
     cfg.agent.learning_rate_decay_episodes = 100;
     cfg.agent.replay_capacity = 1000;
     cfg.agent.learning_starts = 1; /* updates from the first steps: the rate is used */
+    cfg.curriculum.restart_schedules = false; /* by the run's episode count */
     char dir[64];
     trainer_t *t = open_trainer(&cfg, dir);
     struct {
@@ -49,6 +51,18 @@ START_TEST(test_learning_rate_schedule) {
     t->st.episode = 0;
     ck_assert_double_eq_tol(trainer_epsilon(t), cfg.agent.epsilon_start, 1e-12);
     t->st.episode = cfg.agent.epsilon_decay_episodes * 10;
+    ck_assert_double_eq_tol(trainer_epsilon(t), cfg.agent.epsilon_end, 1e-12);
+
+    /* restart_schedules: both follow the episodes at the current stage instead. */
+    t->cfg.curriculum.restart_schedules = true;
+    t->st.episode = 5000;
+    t->st.stage_episodes = 50;
+    ck_assert_double_eq_tol(trainer_learning_rate(t), 5.5e-4, 1e-12);
+    t->st.stage_episodes = 0;
+    ck_assert_double_eq_tol(trainer_epsilon(t), cfg.agent.epsilon_start, 1e-12);
+    /* ...but only with a curriculum that has stages to move between. */
+    t->cfg.curriculum.enabled = false;
+    ck_assert_double_eq_tol(trainer_learning_rate(t), 1e-4, 1e-12);
     ck_assert_double_eq_tol(trainer_epsilon(t), cfg.agent.epsilon_end, 1e-12);
 
     t->cfg.agent.learning_rate_decay_episodes = 0; /* constant: the schedule reads t->cfg */

@@ -1,7 +1,7 @@
 /* tests/toml2json.c — the decoder the TOML conformance corpus drives
- * (../shared/toml-test/README.md): TOML on stdin; for a valid document the tagged JSON
- * form on stdout and exit 0, otherwise the parser's "line:col: message" on stderr and
- * exit 1. */
+ * (the toml-test project's decoder interface, scripts/test.d/toml.sh): TOML on stdin; for a valid
+ * document the tagged JSON form on stdout and exit 0, otherwise the parser's "line:col: message" on
+ * stderr and exit 1. */
 #include "common/toml.h"
 
 #include <inttypes.h>

@@ -1,5 +1,5 @@
 /* trainer/control.h — the trainer's live controls (prefix ctl_): the commands that come
- * from the server link (DESIGN.md §3.5, docs/PROTOCOL.md) and the state they set.
+ * from the server link (docs/PROTOCOL.md §4.2) and the state they set.
  *
  * Pure state, no I/O: trainer/main.c polls the link every step, feeds each command to
  * ctl_apply(), and acts on the flags (pause before the next step, stop after the episode,

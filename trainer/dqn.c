@@ -25,10 +25,10 @@ int dqn_init(dqn_t *d, const cfg_config *cfg, uint64_t seed, char *err, size_t e
     size_t B = (size_t)d->batch, np = d->n_params, obs = (size_t)d->obs_size;
     size_t nacts = nn_acts_size(&d->shape, d->batch);
     size_t total = 5 * np + 2 * B * obs + 2 * nacts + B * ENV_NUM_ACTIONS +
-                   nn_scratch_size(&d->shape, d->batch) + obs + nn_acts_size(&d->shape, 1) + 3 * B;
+                   nn_scratch_size(&d->shape, d->batch) + obs + nn_acts_size(&d->shape, 1) + 5 * B;
     float *mem = calloc(total, sizeof(float));
     d->mask2 = calloc(B, 1);
-    d->idx = calloc(2 * B, sizeof *d->idx);
+    d->idx = calloc(3 * B, sizeof *d->idx);
     if (!mem || !d->mask2 || !d->idx) {
         free(mem);
         free(d->mask2);
@@ -37,6 +37,7 @@ int dqn_init(dqn_t *d, const cfg_config *cfg, uint64_t seed, char *err, size_t e
         return -1;
     }
     d->next_idx = d->idx + B;
+    d->last = d->idx + 2 * B;
     float *p = mem;
 #define TAKE(field, n)                                                                             \
     do {                                                                                           \
@@ -59,6 +60,8 @@ int dqn_init(dqn_t *d, const cfg_config *cfg, uint64_t seed, char *err, size_t e
     TAKE(pred, B);
     TAKE(tgt, B);
     TAKE(dpred, B);
+    TAKE(nret, B);
+    TAKE(ndisc, B);
 #undef TAKE
     /* The same initial weights as policy_create(cfg, seed). */
     rng_t r;
@@ -154,20 +157,22 @@ float dqn_update(dqn_t *d, const replay_t *r, rng_t *rng) {
     replay_sample(r, rng, B, d->idx);
     /* Mostly in cache already (plan_next_batch); the rest: start every miss at once. */
     for (int i = 0; i < B; i++) prefetch_transition(&r->items[d->idx[i]]);
+    float gamma = (float)a->gamma;
     for (int i = 0; i < B; i++) {
         const replay_transition *t = &r->items[d->idx[i]];
         replay_restore(&d->scratch_env, &t->s);
         env_observe(&d->scratch_env, d->x + (size_t)i * obs);
-        replay_restore(&d->scratch_env, &t->s2);
+        d->last[i] = replay_nstep(r, d->idx[i], a->n_step, gamma, &d->nret[i], &d->ndisc[i]);
+        replay_restore(&d->scratch_env, &r->items[d->last[i]].s2);
         env_observe(&d->scratch_env, d->x2 + (size_t)i * obs);
         d->mask2[i] = env_action_mask(&d->scratch_env) | (1u << ENV_WAIT);
     }
 
-    /* Targets: y = r + gamma Q_target(s', a*) for non-terminal s', where a* is the masked
-     * argmax of the online network (Double DQN) or of the target network itself. */
+    /* Targets: y = R + gamma^m Q_target(s', a*) for non-terminal s', where R and m are the
+     * n-step return and its length (replay_nstep: R = r, m = 1 at n = 1) and a* is the
+     * masked argmax of the online network (Double DQN) or of the target network itself. */
     nn_forward(&d->shape, d->target, d->x2, B, d->acts2);
     const float *qt = nn_output(&d->shape, d->acts2, B);
-    float gamma = (float)a->gamma;
     if (a->double_dqn) {
         /* Save Q_target(s', .) rows in dout (free until the backward pass). */
         memcpy(d->dout, qt, sizeof(float) * (size_t)B * ENV_NUM_ACTIONS);
@@ -183,10 +188,7 @@ float dqn_update(dqn_t *d, const replay_t *r, rng_t *rng) {
             d->tgt[i] = row[masked_argmax(row, d->mask2[i])];
         }
     }
-    for (int i = 0; i < B; i++) {
-        const replay_transition *t = &r->items[d->idx[i]];
-        d->tgt[i] = t->reward + (t->done ? 0.0f : gamma * d->tgt[i]);
-    }
+    for (int i = 0; i < B; i++) d->tgt[i] = d->nret[i] + d->ndisc[i] * d->tgt[i];
 
     nn_forward(&d->shape, d->online, d->x, B, d->acts);
     const float *q = nn_output(&d->shape, d->acts, B);

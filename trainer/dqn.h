@@ -1,5 +1,5 @@
 /* trainer/dqn.h — the DQN learner (prefix dqn_): online and target networks, Adam,
- * masked epsilon-greedy acting, and the update from a replay batch (DESIGN.md §5).
+ * masked epsilon-greedy acting, and the update from a replay batch (docs/design/learner.md).
  *
  * All buffers are allocated by dqn_init() once; dqn_act() and dqn_update() allocate
  * nothing. The online parameters are in policy_params() layout (common/policy.h), so a
@@ -26,6 +26,8 @@ typedef struct {
     /* Work buffers for one update (batch rows) and for acting (one row). */
     float *x, *x2, *acts, *acts2, *dout, *scratch, *act_obs, *act_acts;
     float *pred, *tgt, *dpred;
+    float *nret, *ndisc; /* per row: the n-step return and gamma^m (replay_nstep) */
+    uint32_t *last;      /* per row: the transition whose s2 the target bootstraps from */
     uint8_t *mask2;
     uint32_t *idx;
     /* The next update's likely samples, prefetched a few per dqn_act() call: see

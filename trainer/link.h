@@ -1,5 +1,5 @@
-/* trainer/link.h — the trainer's WebSocket link to the server (prefix link_), DESIGN.md
- * §3.5 and docs/PROTOCOL.md.
+/* trainer/link.h — the trainer's WebSocket link to the server (prefix link_),
+ * docs/PROTOCOL.md §4 and docs/design/trainer.md.
  *
  * A libwebsockets client on its own thread with its own event loop, so that the training
  * loop never blocks on the network. Outgoing messages go through a bounded queue: when it

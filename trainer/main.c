@@ -26,14 +26,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clk.h"
 #include "common/config.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/nn.h"
+#include "common/pdeath.h"
 #include "trainer/control.h"
 #include "trainer/link.h"
 #include "trainer/trainer.h"
@@ -85,8 +86,8 @@ static void send_built(app_t *a, json_buf *j, link_kind kind) {
 static void set_status(app_t *a, trainer_status s) {
     a->t.status = s;
     /* On every change, and at least every 10 s (PROTOCOL §4.1). */
-    if (s == a->sent_status && trainer_mono_now() - a->last_status < 10.0) return;
-    a->last_status = trainer_mono_now();
+    if (s == a->sent_status && clk_mono() - a->last_status < 10.0) return;
+    a->last_status = clk_mono();
     a->sent_status = s;
     trainer_write_progress(&a->t);
     json_buf j;
@@ -132,12 +133,12 @@ static int save_checkpoint(app_t *a, bool announce_kept) {
         return 0;
     }
     char err[1024];
-    double t0 = trainer_mono_now();
+    double t0 = clk_mono();
     if (trainer_checkpoint(t, false, NULL, 0, err, sizeof err) != 0) {
         log_error("checkpoint failed: %s", err);
         return -1;
     }
-    log_debug("checkpoint written in %.0f ms", (trainer_mono_now() - t0) * 1e3);
+    log_debug("checkpoint written in %.0f ms", (clk_mono() - t0) * 1e3);
     announce_checkpoint(a, false);
     return 0;
 }
@@ -224,7 +225,7 @@ static int before_step(void *ctx) {
     if (signals_seen == 1 && !a->finishing) {
         a->finishing = true;
         double grace = a->t.cfg.training.stop_grace_seconds;
-        a->finish_deadline = trainer_mono_now() + grace;
+        a->finish_deadline = clk_mono() + grace;
         /* Estimate the rest of the episode at the recent speed; if it cannot end within
          * the grace, suspend it now rather than at the deadline. */
         double left = a->t.cfg.environment.max_steps - a->t.env.step;
@@ -233,7 +234,7 @@ static int before_step(void *ctx) {
                  fits ? "finishing" : "saving", a->t.st.episode + 1, a->t.env.step);
         if (!fits) return 1;
     }
-    if (a->finishing) return trainer_mono_now() > a->finish_deadline;
+    if (a->finishing) return clk_mono() > a->finish_deadline;
     if (a->ctl.stop_requested) return 1; /* main checkpoints the episode and idles */
     if (a->ctl.paused) {
         set_status(a, TRAINER_STATUS_PAUSED);
@@ -253,7 +254,7 @@ static void after_step(void *ctx, int action, const float *q, float reward) {
     app_t *a = ctx;
     if (!a->link || !a->ctl.visual || a->finishing) return;
     /* Frames at most ~60 a second at full speed: the link would drop the rest anyway. */
-    double now = trainer_mono_now();
+    double now = clk_mono();
     if (ctl_step_delay_ms(&a->ctl) == 0 && now - a->last_frame < 1.0 / 60) return;
     a->last_frame = now;
     const env_t *e = &a->t.env;
@@ -383,13 +384,9 @@ int main(int argc, char **argv) {
     }
     const char *parent = getenv("RD_PARENT_PID");
     log_init("trainer", parent == NULL);
-    if (parent) {
-        /* Die with run_demo; the getppid() check closes the race where it died first. */
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if ((long)getppid() != atol(parent)) {
-            log_error("parent %s is gone", parent);
-            return 1;
-        }
+    if (!pdeath_arm(SIGTERM)) { /* die with run_demo, and not start after it */
+        log_error("parent %s is gone", parent);
+        return 1;
     }
     if (!run_dir || episodes == -2) {
         fprintf(stderr, "trainer: --run-dir and a non-negative --episodes are required\n");

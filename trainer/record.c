@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/config.h"
+#include "common/fs.h"
 
 int rec_open(rec_eval *r) {
     r->cur = malloc(sizeof *r->cur);
@@ -72,27 +73,16 @@ int rec_save(rec_eval *r, const char *run_dir, uint32_t episode, float score, ch
         snprintf(err, errlen, "no episode to record");
         return -1;
     }
-    char dir[CFG_PATH_MAX + 16], path[CFG_PATH_MAX + 48], tmp[CFG_PATH_MAX + 56];
+    char dir[CFG_PATH_MAX + 16], path[CFG_PATH_MAX + 48];
     snprintf(dir, sizeof dir, "%s/recordings", run_dir);
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+    if (fs_mkdir_p(dir, 0) != 0) {
         snprintf(err, errlen, "%s: %s", dir, strerror(errno));
         return -1;
     }
     recf_end(r->best, r->best_outcome, episode, score);
     snprintf(name, namelen, RECF_NAME_FMT, episode % 10000000u);
     snprintf(path, sizeof path, "%s/%s.rec", dir, name);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-        return -1;
-    }
-    size_t w = fwrite(r->best->buf, 1, r->best->len, f);
-    if (fclose(f) != 0 || w != r->best->len || rename(tmp, path) != 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
+    if (fs_write_atomic(path, r->best->buf, r->best->len, 0, err, errlen) != 0) return -1;
     prune(dir, REC_KEEP);
     return 0;
 }

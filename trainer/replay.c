@@ -1,6 +1,7 @@
 /* trainer/replay.c — see replay.h. */
 #include "trainer/replay.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +46,31 @@ void replay_add(replay_t *r, const replay_transition *t) {
     r->items[r->cursor] = *t;
     r->cursor = r->cursor + 1 == r->capacity ? 0 : r->cursor + 1;
     if (r->size < r->capacity) r->size++;
+}
+
+/* The transition after j in the ring belongs to the same episode: it exists (is not the
+ * cursor, the oldest or the unwritten slot) and starts where j ended. */
+static bool continues(const replay_t *r, uint32_t j, uint32_t next) {
+    const replay_transition *a = &r->items[j], *b = &r->items[next];
+    if (next == r->cursor || a->done) return false;
+    return b->s.step == a->s2.step && b->s.x == a->s2.x && b->s.y == a->s2.y;
+}
+
+uint32_t replay_nstep(const replay_t *r, uint32_t i, int n, float gamma, float *ret,
+                      float *discount) {
+    const replay_transition *t = &r->items[i];
+    float sum = t->reward, disc = gamma;
+    for (int k = 1; k < n; k++) {
+        uint32_t next = i + 1 == r->capacity ? 0 : i + 1;
+        if (!continues(r, i, next)) break;
+        i = next;
+        t = &r->items[i];
+        sum += disc * t->reward;
+        disc *= gamma;
+    }
+    *ret = sum;
+    *discount = t->done ? 0.0f : disc;
+    return i;
 }
 
 void replay_draw(uint32_t size, rng_t *rng, int batch, uint32_t *idx) {

@@ -49,6 +49,16 @@ void replay_restore(env_t *scratch, const replay_state *s);
 /* Appends one transition, overwriting the oldest when full. No allocation. */
 void replay_add(replay_t *r, const replay_transition *t);
 
+/* The n-step return of transition i: its reward and those of up to n - 1 transitions that
+ * follow it in the same episode, the k-th discounted by gamma^k. It stops early at a death
+ * (s2 terminal), at the episode's end (the next transition's s is not this one's s2: a
+ * time limit or a new episode) and at the newest transition (the cursor). Sets *ret to
+ * the discounted sum and *discount to gamma^m (m transitions summed), 0 when the last one
+ * is a death; returns the index of the last one, whose s2 the target bootstraps from:
+ * target = *ret + *discount * Q(s2). With n = 1: r + gamma * Q(s2), or r at a death. */
+uint32_t replay_nstep(const replay_t *r, uint32_t i, int n, float gamma, float *ret,
+                      float *discount);
+
 /* Draws `batch` uniform indices with rng. */
 void replay_sample(const replay_t *r, rng_t *rng, int batch, uint32_t *idx);
 /* The draws replay_sample() makes for a buffer of `size` transitions (to predict a later

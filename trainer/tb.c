@@ -25,6 +25,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/crc32c.h"
+#include "common/le.h"
+
 /* Large enough that a training run writes every few hundred episodes, small enough to be
  * no memory concern. */
 #define TB_BUF_SIZE (64 * 1024)
@@ -42,44 +45,10 @@ struct tb_writer {
     unsigned char buf[TB_BUF_SIZE];
 };
 
-/* ---- CRC32C (Castagnoli, reflected polynomial 0x82F63B78) ---- */
-
-static uint32_t crc_table[8][256];
-static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
-
-/* Slicing-by-8 tables: built once; the CRC is run over every byte we write. */
-static void crc_init(void) {
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1u)));
-        crc_table[0][i] = c;
-    }
-    for (uint32_t i = 0; i < 256; i++)
-        for (int t = 1; t < 8; t++)
-            crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xff];
-}
-
-uint32_t tb_crc32c(const void *data, size_t n) {
-    pthread_once(&crc_once, crc_init);
-    const unsigned char *p = data;
-    uint32_t c = 0xffffffffu;
-    while (n >= 8) {
-        uint32_t lo = c ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-                           (uint32_t)p[3] << 24);
-        c = crc_table[7][lo & 0xff] ^ crc_table[6][(lo >> 8) & 0xff] ^
-            crc_table[5][(lo >> 16) & 0xff] ^ crc_table[4][lo >> 24] ^ crc_table[3][p[4]] ^
-            crc_table[2][p[5]] ^ crc_table[1][p[6]] ^ crc_table[0][p[7]];
-        p += 8;
-        n -= 8;
-    }
-    while (n--) c = (c >> 8) ^ crc_table[0][(c ^ *p++) & 0xff];
-    return c ^ 0xffffffffu;
-}
-
 /* TFRecord masks the CRC so that a CRC stored inside CRC-protected data does not make the
  * outer CRC degenerate. */
 uint32_t tb_masked_crc(const void *data, size_t n) {
-    uint32_t c = tb_crc32c(data, n);
+    uint32_t c = crc32c_update(0, data, n);
     return ((c >> 15) | (c << 17)) + 0xa282ead8u;
 }
 
@@ -94,11 +63,6 @@ static unsigned char *put_varint(unsigned char *p, uint64_t v) {
     return p;
 }
 
-static unsigned char *put_le(unsigned char *p, uint64_t v, int bytes) {
-    for (int i = 0; i < bytes; i++) p[i] = (unsigned char)(v >> (8 * i));
-    return p + bytes;
-}
-
 static size_t varint_len(uint64_t v) {
     size_t n = 1;
     while (v >= 0x80) {
@@ -111,18 +75,17 @@ static size_t varint_len(uint64_t v) {
 /* Frames the `n` bytes of Event data already placed at rec + 12 and returns the size of
  * the whole record. */
 static size_t frame_record(unsigned char *rec, size_t n) {
-    put_le(rec, n, 8);
-    put_le(rec + 8, tb_masked_crc(rec, 8), 4);
-    put_le(rec + 12 + n, tb_masked_crc(rec + 12, n), 4);
+    le_put64(rec, n);
+    le_put32(rec + 8, tb_masked_crc(rec, 8));
+    le_put32(rec + 12 + n, tb_masked_crc(rec + 12, n));
     return 12 + n + 4;
 }
 
 /* Event fields 1 and 2, common to every record. */
 static unsigned char *put_header(unsigned char *p, int64_t step, double wall_time) {
-    uint64_t bits;
-    memcpy(&bits, &wall_time, sizeof bits);
     *p++ = (1 << 3) | 1; /* wall_time, 64-bit */
-    p = put_le(p, bits, 8);
+    le_put_f64(p, wall_time);
+    p += 8;
     *p++ = (2 << 3) | 0; /* step, varint (negative int64 takes ten bytes, as protobuf says) */
     return put_varint(p, (uint64_t)step);
 }
@@ -250,7 +213,8 @@ int tb_scalar(tb_writer *w, const char *tag, int64_t step, double wall_time, flo
     *p++ = (2 << 3) | 5; /* value.simple_value, 32-bit */
     uint32_t bits;
     memcpy(&bits, &value, sizeof bits);
-    p = put_le(p, bits, 4);
+    le_put32(p, bits);
+    p += 4;
     w->len += frame_record(rec, (size_t)(p - (rec + 12)));
     return 0;
 }

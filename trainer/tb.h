@@ -23,8 +23,7 @@ int tb_flush(tb_writer *w);
 /* Flushes, closes and frees. NULL is accepted. */
 void tb_close(tb_writer *w);
 
-/* CRC32C (Castagnoli) and TensorBoard's mask of it; exposed for the tests' reader. */
-uint32_t tb_crc32c(const void *data, size_t n);
+/* TensorBoard's mask of the CRC32C (common/crc32c.h) of n bytes; exposed for the tests. */
 uint32_t tb_masked_crc(const void *data, size_t n);
 
 #endif

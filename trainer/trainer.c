@@ -6,51 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/ckpt.h"
+#include "common/clk.h"
+#include "common/fs.h"
+#include "common/le.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/recfile.h"
 #include "trainer/record.h"
 
 const char *const trainer_status_names[5] = {"running", "paused", "stopped", "completed", "failed"};
-
-static double wall_now(void) {
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (double)tv.tv_sec + tv.tv_usec * 1e-6;
-}
-
-/* mkdir -p for one or two levels the trainer creates (run dir, checkpoints/, tb/). */
-static int make_dirs(const char *path) {
-    char tmp[CFG_PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
-    return 0;
-}
-
-/* Writes text to path through path.tmp + rename, so that readers see old or new. */
-static int write_atomic(const char *path, const char *text, size_t len) {
-    char tmp[CFG_PATH_MAX + 64];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) return -1;
-    size_t n = fwrite(text, 1, len, f);
-    if (fclose(f) != 0 || n != len) {
-        unlink(tmp);
-        return -1;
-    }
-    return rename(tmp, path);
-}
 
 double trainer_multiplier(const trainer_t *t) {
     const cfg_curriculum *c = &t->cfg.curriculum;
@@ -68,47 +36,52 @@ static double linear_schedule(double from, double to, int over, int64_t episode)
     return from + f * (to - from);
 }
 
+/* The episode count the schedules follow: the run's, or with restart_schedules the
+ * episodes at the current curriculum stage (both are in TSTA, so a resume agrees). */
+static int64_t schedule_episode(const trainer_t *t) {
+    const cfg_curriculum *c = &t->cfg.curriculum;
+    if (c->restart_schedules && c->enabled && c->n_stages > 1) return t->st.stage_episodes;
+    return t->st.episode;
+}
+
 double trainer_epsilon(const trainer_t *t) {
     const cfg_agent *a = &t->cfg.agent;
     return linear_schedule(a->epsilon_start, a->epsilon_end, a->epsilon_decay_episodes,
-                           t->st.episode);
+                           schedule_episode(t));
 }
 
 double trainer_learning_rate(const trainer_t *t) {
     const cfg_agent *a = &t->cfg.agent;
     if (a->learning_rate_decay_episodes <= 0) return a->learning_rate;
     return linear_schedule(a->learning_rate, a->learning_rate_end, a->learning_rate_decay_episodes,
-                           t->st.episode);
+                           schedule_episode(t));
 }
 
 /* ---- Checkpoints ---- */
 
-/* The TSTA section: explicit little-endian fields, as common/ckpt.c writes its header. */
+/* The TSTA section: explicit little-endian fields (common/le.h) behind a cursor. */
 static uint8_t *put_u32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+    le_put32(p, v);
     return p + 4;
 }
 static uint8_t *put_u64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+    le_put64(p, v);
     return p + 8;
 }
 static uint8_t *put_f64(uint8_t *p, double d) {
-    uint64_t v;
-    memcpy(&v, &d, sizeof v);
-    return put_u64(p, v);
+    le_put_f64(p, d);
+    return p + 8;
 }
 static uint8_t *put_rng(uint8_t *p, const rng_t *r) {
     for (int i = 0; i < 4; i++) p = put_u64(p, r->s[i]);
     return p;
 }
 static const uint8_t *get_u32(const uint8_t *p, uint32_t *v) {
-    *v = 0;
-    for (int i = 0; i < 4; i++) *v |= (uint32_t)p[i] << (8 * i);
+    *v = le_get32(p);
     return p + 4;
 }
 static const uint8_t *get_u64(const uint8_t *p, uint64_t *v) {
-    *v = 0;
-    for (int i = 0; i < 8; i++) *v |= (uint64_t)p[i] << (8 * i);
+    *v = le_get64(p);
     return p + 8;
 }
 static const uint8_t *get_i32(const uint8_t *p, int32_t *v) {
@@ -124,10 +97,8 @@ static const uint8_t *get_i64(const uint8_t *p, int64_t *v) {
     return p;
 }
 static const uint8_t *get_f64(const uint8_t *p, double *d) {
-    uint64_t u;
-    p = get_u64(p, &u);
-    memcpy(d, &u, sizeof *d);
-    return p;
+    *d = le_get_f64(p);
+    return p + 8;
 }
 static const uint8_t *get_rng(const uint8_t *p, rng_t *r) {
     for (int i = 0; i < 4; i++) p = get_u64(p, &r->s[i]);
@@ -456,7 +427,7 @@ int trainer_open(trainer_t *t, const cfg_config *cfg, const trainer_opts *opts, 
     snprintf(t->run_dir, sizeof t->run_dir, "%s", opts->run_dir);
     snprintf(t->ckpt_dir, sizeof t->ckpt_dir, "%s/checkpoints", opts->run_dir);
     const cfg_agent *a = &t->cfg.agent;
-    if (make_dirs(t->run_dir) != 0) {
+    if (fs_mkdir_p(t->run_dir, 0) != 0) {
         snprintf(err, errlen, "%s: cannot create the run directory: %s", t->run_dir,
                  strerror(errno));
         return -1;
@@ -485,7 +456,7 @@ int trainer_open(trainer_t *t, const cfg_config *cfg, const trainer_opts *opts, 
         FILE *m = open_memstream(&buf, &len);
         int rc = m ? cfg_write_toml(&t->cfg, m) : -1;
         if (m) fclose(m);
-        if (rc != 0 || write_atomic(path, buf, len) != 0) {
+        if (rc != 0 || fs_write_atomic(path, buf, len, 0, NULL, 0) != 0) {
             free(buf);
             snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
             return -1;
@@ -558,7 +529,7 @@ int trainer_open(trainer_t *t, const cfg_config *cfg, const trainer_opts *opts, 
     }
     snprintf(path, sizeof path, "%s/tb", t->run_dir);
     char tberr[512];
-    if (make_dirs(path) != 0 || !(t->tb = tb_open(path, tberr, sizeof tberr)))
+    if (fs_mkdir_p(path, 0) != 0 || !(t->tb = tb_open(path, tberr, sizeof tberr)))
         log_warn("TensorBoard events disabled: %s", t->tb ? "" : tberr);
     t->status =
         t->st.episode >= t->target_episodes ? TRAINER_STATUS_COMPLETED : TRAINER_STATUS_RUNNING;
@@ -584,16 +555,10 @@ void trainer_close(trainer_t *t) {
 
 /* ---- Episodes ---- */
 
-double trainer_mono_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 void trainer_run_episode(trainer_t *t, const trainer_hooks *h, trainer_episode_result *res) {
     const cfg_agent *a = &t->cfg.agent;
     trainer_episode *ep = &t->ep;
-    double t0 = trainer_mono_now();
+    double t0 = clk_mono();
     memset(res, 0, sizeof *res);
     if (!ep->active) {
         t->env.multiplier = trainer_multiplier(t);
@@ -643,7 +608,7 @@ void trainer_run_episode(trainer_t *t, const trainer_hooks *h, trainer_episode_r
         if (h && h->after_step) h->after_step(h->ctx, act, want_q ? q : NULL, r);
         if (out != ENV_RUNNING) break;
     }
-    ep->seconds += trainer_mono_now() - t0;
+    ep->seconds += clk_mono() - t0;
     res->steps = ep->steps;
     res->total_reward = ep->total_reward;
     res->loss = ep->updates ? ep->loss_sum / ep->updates : 0.0;
@@ -653,8 +618,14 @@ void trainer_run_episode(trainer_t *t, const trainer_hooks *h, trainer_episode_r
     if (!res->suspended) ep->active = false;
 }
 
-/* The curriculum: advance on sustained survival, retreat on collapse, judged over the
- * last `window` episodes at the current stage and never before min_episodes there. */
+/* Salt of the curriculum's greedy checks (trainer_evaluate), apart from the periodic
+ * evaluations' (salt = episode). */
+#define CURRICULUM_EVAL_SALT 0x6375727200000000ULL /* "curr" */
+
+/* The curriculum: advance on sustained survival — over the training window, or (greedy)
+ * in a greedy evaluation every advance_eval_every episodes — retreat on collapse of the
+ * training window; never before min_episodes at a stage. The greedy check depends only
+ * on the weights, the seed and the episode, so a resumed run makes the same moves. */
 static void curriculum_update(trainer_t *t, int steps) {
     const cfg_curriculum *c = &t->cfg.curriculum;
     if (!c->enabled || c->n_stages < 2) return;
@@ -664,20 +635,32 @@ static void curriculum_update(trainer_t *t, int steps) {
     st->window_pos = (st->window_pos + 1) % W;
     if (st->window_count < W) st->window_count++;
     st->stage_episodes++;
-    if (st->window_count < W || st->stage_episodes < c->min_episodes) return;
-    double sum = 0;
-    for (int i = 0; i < W; i++) sum += t->window[i];
-    double mean = sum / W / t->cfg.environment.max_steps;
+    if (st->stage_episodes < c->min_episodes) return;
     int from = st->stage;
-    if (mean >= c->advance_survival && st->stage + 1 < c->n_stages)
-        st->stage++;
-    else if (mean < c->retreat_survival && st->stage > 0)
-        st->stage--;
+    bool last = st->stage + 1 >= c->n_stages;
+    const char *why = "mean training survival";
+    double mean = -1;
+    if (st->window_count == W) {
+        double sum = 0;
+        for (int i = 0; i < W; i++) sum += t->window[i];
+        mean = sum / W / t->cfg.environment.max_steps;
+        if (c->advance_on == CFG_ADVANCE_TRAINING && mean >= c->advance_survival && !last)
+            st->stage++;
+        else if (mean < c->retreat_survival && st->stage > 0)
+            st->stage--;
+    }
+    if (st->stage == from && c->advance_on == CFG_ADVANCE_GREEDY && !last &&
+        (st->stage_episodes - c->min_episodes) % c->advance_eval_every == 0) {
+        mean = trainer_evaluate(t, c->advance_eval_episodes,
+                                CURRICULUM_EVAL_SALT ^ (uint64_t)st->episode) /
+               t->cfg.environment.max_steps;
+        why = "greedy survival";
+        if (mean >= c->advance_survival) st->stage++;
+    }
     if (st->stage != from) {
-        log_info("curriculum: %s to stage %d (multiplier %.2f) after %d episodes, mean survival "
-                 "%.0f%%",
+        log_info("curriculum: %s to stage %d (multiplier %.2f) after %d episodes, %s %.0f%%",
                  st->stage > from ? "advancing" : "retreating", st->stage, c->stages[st->stage],
-                 st->stage_episodes, mean * 100);
+                 st->stage_episodes, why, mean * 100);
         st->stage_episodes = 0;
         st->window_count = 0;
         st->window_pos = 0;
@@ -685,13 +668,14 @@ static void curriculum_update(trainer_t *t, int steps) {
     }
 }
 
-/* The greedy evaluation; with rec, every episode is recorded and the longest kept
- * (trainer/record.h). The q-values asked for the recording change no action. */
-static double evaluate(trainer_t *t, int episodes, uint64_t salt, rec_eval *rec) {
+/* The greedy evaluation at `multiplier`; with rec, every episode is recorded and the
+ * longest kept (trainer/record.h). The q-values asked for the recording change no action. */
+static double evaluate(trainer_t *t, int episodes, uint64_t salt, double multiplier,
+                       rec_eval *rec) {
     env_t e;
     if (episodes < 1 || env_init(&e, &t->cfg.environment, 0) != 0) return -1;
     rng_seed(&e.rng, t->st.seed ^ (salt * 0x9e3779b97f4a7c15ULL), TRAINER_STREAM_EVAL);
-    e.multiplier = trainer_multiplier(t);
+    e.multiplier = multiplier;
     double total = 0;
     float q[ENV_NUM_ACTIONS];
     for (int i = 0; i < episodes; i++) {
@@ -711,7 +695,11 @@ static double evaluate(trainer_t *t, int episodes, uint64_t salt, rec_eval *rec)
 }
 
 double trainer_evaluate(trainer_t *t, int episodes, uint64_t salt) {
-    return evaluate(t, episodes, salt, NULL);
+    return evaluate(t, episodes, salt, trainer_multiplier(t), NULL);
+}
+
+double trainer_evaluate_at(trainer_t *t, int episodes, uint64_t salt, double multiplier) {
+    return evaluate(t, episodes, salt, multiplier, NULL);
 }
 
 /* The evaluation of trainer_end_episode(), with its best episode recorded; `recording`
@@ -720,8 +708,9 @@ double trainer_evaluate(trainer_t *t, int episodes, uint64_t salt) {
 static double evaluate_recorded(trainer_t *t, int episodes, char *recording, size_t cap) {
     rec_eval rec;
     recording[0] = 0;
-    if (rec_open(&rec) != 0) return evaluate(t, episodes, (uint64_t)t->st.episode, NULL);
-    double score = evaluate(t, episodes, (uint64_t)t->st.episode, &rec);
+    double mult = trainer_multiplier(t);
+    if (rec_open(&rec) != 0) return evaluate(t, episodes, (uint64_t)t->st.episode, mult, NULL);
+    double score = evaluate(t, episodes, (uint64_t)t->st.episode, mult, &rec);
     char err[CFG_PATH_MAX + 128];
     if (score >= 0 && rec_save(&rec, t->run_dir, (uint32_t)t->st.episode, (float)score, recording,
                                cap, err, sizeof err) != 0) {
@@ -758,12 +747,12 @@ int trainer_write_progress(trainer_t *t) {
     json_key(&j, "epsilon");
     json_num_prec(&j, trainer_epsilon(t), 5);
     json_key(&j, "timestamp");
-    json_num_prec(&j, wall_now(), 13);
+    json_num_prec(&j, clk_wall(), 13);
     json_kint(&j, "pid", (long long)getpid());
     json_obj_close(&j);
     json_append(&j, "\n", 1);
     if (!json_ok(&j)) return -1;
-    return write_atomic(path, buf, j.len);
+    return fs_write_atomic(path, buf, j.len, 0, NULL, 0);
 }
 
 int trainer_end_episode(trainer_t *t, const trainer_episode_result *res, double seconds, char *json,
@@ -809,7 +798,7 @@ int trainer_end_episode(trainer_t *t, const trainer_episode_result *res, double 
             t->st.best_score = score;
             is_best = true;
         }
-        if (t->tb) tb_scalar(t->tb, "eval/mean_steps", t->st.episode, wall_now(), (float)score);
+        if (t->tb) tb_scalar(t->tb, "eval/mean_steps", t->st.episode, clk_wall(), (float)score);
         if (!t->quiet)
             log_info("evaluation at episode %" PRId64 ": mean survival %.1f steps over %d "
                      "greedy episodes%s",
@@ -856,7 +845,7 @@ int trainer_end_episode(trainer_t *t, const trainer_episode_result *res, double 
         if (recording[0]) json_kstr(&j, "recording", recording);
     }
     json_key(&j, "timestamp");
-    json_num_prec(&j, wall_now(), 13);
+    json_num_prec(&j, clk_wall(), 13);
     json_obj_close(&j);
     if (!json_ok(&j)) {
         snprintf(err, errlen, "episode record over %zu bytes", sizeof rec);
@@ -868,7 +857,7 @@ int trainer_end_episode(trainer_t *t, const trainer_episode_result *res, double 
     }
     if (json) snprintf(json, jsonlen, "{\"type\":\"episode\",%s", rec + 1);
     if (t->tb) {
-        double now = wall_now();
+        double now = clk_wall();
         tb_scalar(t->tb, "episode/steps", t->st.episode, now, (float)res->steps);
         tb_scalar(t->tb, "episode/total_reward", t->st.episode, now, (float)res->total_reward);
         tb_scalar(t->tb, "episode/epsilon", t->st.episode, now, (float)eps);

@@ -1,5 +1,6 @@
 /* trainer/trainer.h — one training run (prefix trainer_): the world, the learner, the
- * curriculum, evaluation, and the run directory's files (DESIGN.md §3.3, §3.4).
+ * curriculum, evaluation, and the run directory's files (docs/design/run-directory.md,
+ * docs/design/checkpoint.md).
  *
  * trainer_open() creates or resumes a run directory; trainer_run_episode() plays and
  * learns one episode; trainer_end_episode() does the per-episode bookkeeping (metrics line,
@@ -187,6 +188,8 @@ int trainer_end_episode(trainer_t *t, const trainer_episode_result *res, double 
  * multiplier; the world is seeded from the run's seed and `salt`, so the training state
  * is untouched. */
 double trainer_evaluate(trainer_t *t, int episodes, uint64_t salt);
+/* The same at a given decay multiplier (the benchmark's probe at full difficulty). */
+double trainer_evaluate_at(trainer_t *t, int episodes, uint64_t salt, double multiplier);
 
 /* Writes checkpoints/ep_<episode>.ckpt (and `best` when is_best) between episodes, or
  * checkpoints/ep_<episode>_s<step>.ckpt with the episode in progress (EPIS section) when
@@ -194,9 +197,6 @@ double trainer_evaluate(trainer_t *t, int episodes, uint64_t salt);
  * mid-episode checkpoint is never `best` (is_best must be false). Fills path if non-NULL. */
 int trainer_checkpoint(trainer_t *t, bool is_best, char *path, size_t pathlen, char *err,
                        size_t errlen);
-
-/* Monotonic seconds: the clock of the episodes' timing (trainer_episode_result.seconds). */
-double trainer_mono_now(void);
 
 /* Rewrites progress.json atomically (tmp + rename) with the current status. */
 int trainer_write_progress(trainer_t *t);

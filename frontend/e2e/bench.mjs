@@ -1,4 +1,4 @@
-// Browser-side benchmark of the frontend (issue 6 targets): the bundle size gzipped; the
+// Browser-side benchmark of the frontend (its targets: docs/benchmarks.md): the bundle size gzipped; the
 // time from a 10,000-episode `hello` arriving to the four charts drawn; and, with the real
 // trainer at full speed in visual mode, the frames per second the page receives and draws
 // and its animation-frame rate. Prints medians of several runs. Uses ./run_demo like the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Orchestrator figures (issue 5): start → "All systems operational" and SIGINT → exit
+# Orchestrator figures (docs/design/orchestrator.md): start → "All systems operational" and SIGINT → exit
 # (fixture children, and the real children with --frontend none/static/dev), log lines/s
 # through the multiplexer with three children flooding (every line checked), run_demo's
 # peak RSS and idle CPU. Medians of RUNS runs (default 5; RD_BENCH_RUNS overrides).

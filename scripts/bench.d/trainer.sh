@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/bench.d/trainer.sh [--quick] — the trainer's figures (issue 3 item 7): the matrix
+# scripts/bench.d/trainer.sh [--quick] — the trainer's figures (docs/design/learner.md): the matrix
 # work against single-core sgemm, environment and training throughput, wall time and peak
 # RSS for 10,000 level 1 episodes, and the learning report (greedy evaluations at 1k/2k/5k/10k
 # episodes for three seeds beside a random policy, 50-episode blocks at multiplier 0.2,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The orchestrator's long reliability runs against the real children (issue 5 acceptance):
+# The orchestrator's long reliability runs against the real children (docs/design/orchestrator.md):
 # kill -9 of run_demo 20 times (with `npm run dev` when frontend/node_modules exists) — no
 # descendant may survive 1 s — and SIGINT at 50 random instants — exit 130, a loadable
 # checkpoint, --checkpoint-dir resume at the saved episode, nothing left running. ctest runs

@@ -1,30 +1,18 @@
 /* tests/support/tbread.c — an independent reader of TensorBoard event files (see
- * tbread.h). It shares no code with trainer/tb.c: its CRC32C is the plain bitwise
- * definition and its protobuf decoder a generic wire-format walker, so that a bug in the
- * writer cannot be hidden by the same bug in the check. */
+ * tbread.h). It shares no code with trainer/tb.c but the CRC32C and byte-order helpers of
+ * common/ (each checked against its definition by its own test, test_common_crc32c.c and
+ * test_common_le.c); its protobuf decoder is a generic wire-format walker, so that a bug in
+ * the writer's framing or encoding cannot be hidden by the same bug in the check. */
 #include "tests/support/tbread.h"
 
 #include <stdio.h>
 #include <string.h>
 
-uint32_t tbread_crc32c(const void *data, size_t n) {
-    const unsigned char *p = data;
-    uint32_t c = 0xffffffffu;
-    for (size_t i = 0; i < n; i++) {
-        c ^= p[i];
-        for (int k = 0; k < 8; k++) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-    }
-    return ~c;
-}
+#include "common/crc32c.h"
+#include "common/le.h"
 
 uint32_t tbread_mask(uint32_t c) {
     return ((c >> 15) | (c << 17)) + 0xa282ead8u;
-}
-
-static uint64_t get_le(const unsigned char *p, int n) {
-    uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--) v = (v << 8) | p[i];
-    return v;
 }
 
 /* Reads a varint at *p (bounded by end); false when malformed. */
@@ -60,12 +48,12 @@ static bool walk(const unsigned char *p, size_t n, field_cb cb, void *ctx) {
                 break;
             case 1:
                 if (end - p < 8) return false;
-                num = get_le(p, 8);
+                num = le_get64(p);
                 p += 8;
                 break;
             case 5:
                 if (end - p < 4) return false;
-                num = get_le(p, 4);
+                num = le_get32(p);
                 p += 4;
                 break;
             case 2:
@@ -137,11 +125,11 @@ int tbread_file(const char *path, tbread_event *events, int max) {
         size_t got = fread(hdr, 1, 12, f);
         if (got == 0) break;
         if (got != 12) goto bad;
-        uint64_t len = get_le(hdr, 8);
-        if ((uint32_t)get_le(hdr + 8, 4) != tbread_mask(tbread_crc32c(hdr, 8))) goto bad;
+        uint64_t len = le_get64(hdr);
+        if (le_get32(hdr + 8) != tbread_mask(crc32c_update(0, hdr, 8))) goto bad;
         if (len > sizeof data || fread(data, 1, len, f) != len || fread(crc, 1, 4, f) != 4)
             goto bad;
-        if ((uint32_t)get_le(crc, 4) != tbread_mask(tbread_crc32c(data, len))) goto bad;
+        if (le_get32(crc) != tbread_mask(crc32c_update(0, data, len))) goto bad;
         if (n >= max) goto bad;
         memset(&events[n], 0, sizeof events[n]);
         if (!walk(data, len, event_cb, &events[n])) goto bad;

@@ -23,8 +23,7 @@ typedef struct {
  * record, or it holds more than max records. */
 int tbread_file(const char *path, tbread_event *events, int max);
 
-/* CRC32C by its bitwise definition, and TFRecord's mask of it. */
-uint32_t tbread_crc32c(const void *data, size_t n);
+/* TFRecord's mask of a CRC32C. */
 uint32_t tbread_mask(uint32_t crc);
 
 #endif

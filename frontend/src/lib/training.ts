@@ -337,7 +337,8 @@ export function applyTrainingMessage(s: TrainingState, msg: unknown, now = Date.
       applyReply(s, m, now);
       return true;
     default:
-      // The completion and failure notices of DESIGN.md §3.6 carry no type.
+      // A notice with a status but no type: read as the completion and failure notices
+      // of docs/PROTOCOL.md §5.1.
       if (typeof m.status === 'string') {
         applyStatus(s, m);
         return true;

@@ -1,5 +1,5 @@
 // What the frontend knows about the world, for labels only: the server's messages carry
-// the numbers. Names follow DESIGN.md §4 (level 1); a message that carries its own names
+// the numbers. Names follow docs/design/world.md (level 1); a message that carries its own names
 // (meter_names, affordance names) wins over these.
 
 export const METER_NAMES = ['energy', 'hygiene', 'satiation', 'money', 'mood', 'social', 'health', 'fitness'];
@@ -9,7 +9,7 @@ export const AFFORDANCE_NAMES = [
   'Bed', 'LuxuryBed', 'Shower', 'HomeMeal', 'FastFood', 'Job', 'Labor', 'Gym', 'Bar', 'Park',
   'Recreation', 'Therapist', 'Doctor', 'Hospital',
 ];
-/** Below this a meter starts to hurt others (the cascades of DESIGN.md §4); the server's
+/** Below this a meter starts to hurt others (the cascades of docs/design/world.md); the server's
  * `world` gives each meter its own value from the config. */
 export const CRITICAL = 0.3;
 
