@@ -128,6 +128,14 @@ describe('overlay data', () => {
     expect(o.curves[0].label).toBe('seed=* (2 runs: mean, min–max)');
     expect(overlayData([runs[2], row('a=1,seed=2', [1], [1])], true).curves[0].label).toBe('a=1,seed=* (2 runs: mean, min–max)');
   });
+  it('smoothing averages each run on its own episodes before the group statistics', () => {
+    const o = overlayData([row('seed=1', [1, 2], [0, 10]), row('seed=2', [1, 2], [0, 10])], true, 2000, 0.5);
+    // EMA 0.5 with debiasing: 0, then (0.5*0 + 0.5*10) / (1 - 0.25) = 6.67.
+    expect(o.curves[0].y[0]).toBe(0);
+    expect(o.curves[0].y[1]).toBeCloseTo(20 / 3, 6);
+    expect(o.curves[0].band!.max[1]).toBeCloseTo(20 / 3, 6);
+    expect([...overlayData([row('seed=1', [1, 2], [0, 10])], false).curves[0].y]).toEqual([0, 10]);
+  });
   it('the shared x is thinned to maxX points, keeping both ends', () => {
     const ep = Array.from({ length: 10000 }, (_, i) => i + 1);
     const o = overlayData([row('seed=1', ep, ep)], false, 100);

@@ -1,3 +1,5 @@
+import { emaSmooth } from './downsample';
+
 // The Runs view's state and pure helpers (docs/PROTOCOL.md §5.4 /ws/jobs): every job's
 // row and series from the overview hello, kept live by the tagged episode/status records;
 // the seed grouping (runs whose names differ only in their `seed=` part) and the overlay
@@ -274,9 +276,10 @@ export interface Overlay {
  * The overlay of the ticked runs: one curve per run, or with `grouped` one curve per seed
  * group (the mean of its members, with a min–max band). Every curve shares one x axis, the
  * union of the members' episodes thinned to at most `maxX` points; an evaluation point is
- * placed at the shared x nearest its episode (mean of the group's scores there).
+ * placed at the shared x nearest its episode (mean of the group's scores there). With
+ * `smoothing` > 0 each run's steps are an exponential moving average of that weight.
  */
-export function overlayData(runs: RunRow[], grouped: boolean, maxX = 2000): Overlay {
+export function overlayData(runs: RunRow[], grouped: boolean, maxX = 2000, smoothing = 0): Overlay {
   const sets: { label: string; rows: RunRow[] }[] = [];
   if (grouped) {
     const g = groupBySeed(runs.map((r) => r.id));
@@ -288,7 +291,8 @@ export function overlayData(runs: RunRow[], grouped: boolean, maxX = 2000): Over
   } else for (const r of runs) sets.push({ label: r.id, rows: [r] });
   const x = thinX(unionX(runs.map((r) => r.series.episode)), maxX);
   const curves = sets.map(({ label, rows }) => {
-    const s = groupStats(x, rows.map((r) => ({ x: r.series.episode, y: r.series.steps })));
+    // Each run is smoothed on its own episodes (EMA, as the training view's charts), then aligned.
+    const s = groupStats(x, rows.map((r) => ({ x: r.series.episode, y: smoothing > 0 ? emaSmooth(r.series.steps, smoothing) : r.series.steps })));
     const ev = evalsOn(x, rows);
     return { label, members: rows.map((r) => r.id), y: s.mean, band: rows.length > 1 ? { min: s.min, max: s.max } : null, evals: ev };
   });
