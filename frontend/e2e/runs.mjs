@@ -3,8 +3,9 @@
 // Runs view by itself (the server has several jobs); its table shows 4 rows, 2 running
 // while 2 wait, then all 4 completed; with every run ticked and the seed grouping off, the
 // overlay draws 4 curves; with the grouping on (the default, as the runs differ only in
-// their seed) one mean curve and its min–max band; a click on a row opens that run's
-// training view on /ws/training/{job}. Saves docs/screenshots/runs.png (or RD_E2E_SHOTS).
+// their seed) one mean curve and its min–max band; the overlay grows while the runs
+// train; a click on a row opens that run's training view on /ws/training/{job}. Saves
+// docs/screenshots/runs.png (or RD_E2E_SHOTS).
 // No timing is asserted: the waits are generous for a loaded two-core machine.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -52,6 +53,10 @@ async function main() {
     return seen.filter((s) => s === 'running').length === 2 && seen.filter((s) => s === 'waiting' || s === 'queued').length === 2;
   }, 60000, 100);
   check('2 running while 2 wait (--parallel 2)', !!twoRunning, [...combos].join(' / '));
+  // The overlay follows the live records: its newest episode grows while the runs train.
+  const e0 = await page.evaluate(() => window.__rd.runsLastEpisode);
+  const grew = await until(async () => (await page.evaluate(() => window.__rd.runsLastEpisode)) > e0, 60000, 200);
+  check('the overlay grows live while runs train', !!grew, `newest episode drawn ${e0} → ${await page.evaluate(() => window.__rd.runsLastEpisode)}`);
 
   const allDone = await until(async () => {
     seen = await statuses(page);

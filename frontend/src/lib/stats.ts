@@ -37,6 +37,8 @@ export const rdStats = {
   runsCurves: 0,
   runsBands: 0,
   runsRenderMs: -1,
+  /** The newest episode on the overlay's axis. */
+  runsLastEpisode: 0,
   /** Renders a synthetic overlay (runs × episodes) reps times; each render's ms. */
   runsBench: null as null | ((runs: number, episodes: number, reps: number, group: boolean) => Promise<number[]>),
   injectTraining: null as null | ((text: string) => void),
