@@ -4,7 +4,8 @@
 // and its animation-frame rate. Prints medians of several runs. Uses ./run_demo like the
 // e2e (RD_E2E_MOCK=1 for the protocol mock); the history is injected through the page's
 // own message path (window.__rd.injectTraining), parse included, since a real trainer
-// cannot produce 10,000 episodes in a benchmark's time.
+// cannot produce 10,000 episodes in a benchmark's time. Last, the Runs view's overlay of
+// 16 runs × 10,000 episodes, from series built in the page (window.__rd.runsBench).
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -93,6 +94,17 @@ async function main() {
   }
   const pts = await page.evaluate(() => window.__rd.chartPoints);
   console.log(`10,000-episode history: first render ${median(times).toFixed(1)} ms (median of ${runs}: ${times.map((t) => t.toFixed(1)).join(' ')}; parse + reduce + 4 charts drawn, ${pts} points per chart after min/max reduction; target <= 200 ms)`);
+
+  // The Runs view's overlay of 16 runs × 10,000 episodes (synthetic series in the page):
+  // building the overlay data (shared axis, group statistics) and uPlot's draw, each run's
+  // curve drawn apart and then as one seed group with its band.
+  await page.locator('[data-test=tab-runs]').click();
+  await until(async () => page.evaluate(() => typeof window.__rd.runsBench === 'function'), 10000);
+  for (const group of [false, true]) {
+    const ms = await page.evaluate(([g, n]) => window.__rd.runsBench(16, 10000, n, g), [group, Math.max(5, runs)]);
+    // The first render builds the plot's series; the rest only feed it data.
+    console.log(`runs overlay, 16 runs x 10,000 episodes${group ? ', one seed group (mean + min-max band)' : ', 16 curves'}: ${median(ms).toFixed(1)} ms median of ${ms.length} (${ms.map((t) => t.toFixed(1)).join(' ')}; data + draw; target <= 500 ms)`);
+  }
 
   await ctx.close();
   await demo.stop(45000);

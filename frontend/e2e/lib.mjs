@@ -66,11 +66,11 @@ export function tmpDir(prefix) {
 /**
  * Starts the system under test and resolves once it says "All systems operational".
  * Real: ./run_demo --no-browser --frontend static|dev --port P --frontend-port Q --episodes N
- * --config C --checkpoint-dir TMP. With RD_E2E_MOCK=1, e2e/mock-server.mjs instead (for
+ * --config C --checkpoint-dir TMP [extraArgs…]. With RD_E2E_MOCK=1, e2e/mock-server.mjs instead (for
  * working on the frontend while the C programs are not there). Returns
  * { url, child, lines, stop() } where stop() sends SIGINT and waits for the exit.
  */
-export async function startDemo({ episodes = 100000, config, timeoutMs = 90000, log = false, frontend = 'static' } = {}) {
+export async function startDemo({ episodes = 100000, config, timeoutMs = 90000, log = false, frontend = 'static', extraArgs = [] } = {}) {
   const port = await freePort();
   const fport = await freePort();
   const work = tmpDir('rd-e2e-');
@@ -87,6 +87,7 @@ export async function startDemo({ episodes = 100000, config, timeoutMs = 90000, 
     args = ['--no-browser', '--frontend', frontend, '--port', String(port), '--frontend-port', String(fport),
       '--episodes', String(episodes), '--checkpoint-dir', path.join(work, 'run'), '--color', 'never'];
     if (config) args.push('--config', config);
+    args.push(...extraArgs);
   }
   const env = { ...process.env, RD_BIN_DIR: binDir() };
   delete env.RD_PARENT_PID;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The frontend's tests: Vitest unit tests (message handling, downsampling), then the
 # browser tests that drive Debian's Chromium against the real ./run_demo (frontend/e2e/
-# run.mjs and teach.mjs; needs build/bin/* — scripts/test builds them first — and frontend/dist).
+# run.mjs, teach.mjs, then runs.mjs with a sweep; needs build/bin/* — scripts/test builds
+# them first — and frontend/dist).
 # RD_BIN_DIR overrides where the C programs are; the browser tests run a second time
 # against build-asan/bin (RD_ASAN_BIN_DIR) when it is built, and say SKIPPED in the last line
 # (and in scripts/test's) when it is not. RD_E2E_MOCK in the environment fails the suite.
@@ -24,6 +25,11 @@ echo "--- browser (run_demo + chromium)"
 # dev-server checks run here whatever the environment says.
 RD_E2E_DEV=1 RD_E2E_SHOTS="${RD_E2E_SHOTS:-$root/build/screenshots}" RD_BIN_DIR="${RD_BIN_DIR:-$root/build/bin}" \
     timeout 900 npm run --silent e2e || status=1
+# The Runs view against a real 4-run sweep (--runs 4 --parallel 2): release build only, as
+# four trainers under the sanitizers would take minutes and the page code is the same.
+echo "--- browser: Runs view of a sweep (e2e/runs.mjs)"
+RD_E2E_SHOTS="${RD_E2E_SHOTS:-$root/build/screenshots}" RD_BIN_DIR="${RD_BIN_DIR:-$root/build/bin}" \
+    timeout 900 node e2e/runs.mjs || status=1
 # Again against the sanitizer build when there is one (the check fails on any ASan/UBSan
 # report in run_demo's output); the dev-server part is the same code, so it is skipped.
 asan="${RD_ASAN_BIN_DIR:-$root/build-asan/bin}"

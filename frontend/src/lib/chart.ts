@@ -63,7 +63,7 @@ export interface ChartOptions {
 }
 
 /** What both charts share: the uPlot instance, its size, its PNG, its end. */
-class PlotBase {
+export class PlotBase {
   // Assigned by the subclass constructor (uPlot needs the subclass's options first).
   plot!: uPlot;
 

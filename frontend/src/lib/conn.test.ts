@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Conn, STABLE_MS, apiUrl, diagnoseRefusal, wsUrl } from './conn';
+import { Conn, STABLE_MS, apiUrl, diagnoseRefusal, jobPath, wsUrl } from './conn';
 
 // A stand-in for the browser's WebSocket that the test opens and closes by hand.
 class FakeWS {
@@ -116,5 +116,13 @@ describe('diagnoseRefusal', () => {
     await Promise.resolve();
     expect(c.state.reason).toBe('server unreachable');
     c.stop();
+  });
+});
+
+describe('jobPath', () => {
+  it('puts a run name into the path as the protocol writes it, escaping anything else', () => {
+    expect(jobPath('agent.gamma=0.99,seed=3')).toBe('/ws/training/agent.gamma=0.99,seed=3');
+    expect(jobPath('seed=42')).toBe('/ws/training/seed=42');
+    expect(jobPath('a/../b c')).toBe('/ws/training/a%2F..%2Fb%20c');
   });
 });

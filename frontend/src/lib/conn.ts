@@ -24,6 +24,13 @@ export function wsUrl(path: string, token = pageToken()): string {
   return `${proto}//${location.host}${path}${q}`;
 }
 
+/** The stream of one job: run names are of safe characters (`agent.gamma=0.99,seed=3`)
+ * and go into the path as they are, as docs/PROTOCOL.md §5 writes them; anything else is
+ * percent-encoded. */
+export function jobPath(job: string): string {
+  return `/ws/training/${/^[A-Za-z0-9._=,+-]+$/.test(job) ? job : encodeURIComponent(job)}`;
+}
+
 /** A relative API URL with the token. */
 export function apiUrl(path: string, token = pageToken()): string {
   return token ? `${path}${path.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}` : path;

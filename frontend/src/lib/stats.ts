@@ -30,6 +30,17 @@ export const rdStats = {
   replayOpenMs: -1,
   /** Distinct cells the agent visits in the replayed recording. */
   replayCells: 0,
+  /** The Runs view: messages of /ws/jobs, rows in its table, curves and seed-group bands
+   * in its overlay, and how long the last overlay took to build and draw. */
+  overviewMessages: 0,
+  runsRows: 0,
+  runsCurves: 0,
+  runsBands: 0,
+  runsRenderMs: -1,
+  /** The newest episode on the overlay's axis. */
+  runsLastEpisode: 0,
+  /** Renders a synthetic overlay (runs × episodes) reps times; each render's ms. */
+  runsBench: null as null | ((runs: number, episodes: number, reps: number, group: boolean) => Promise<number[]>),
   injectTraining: null as null | ((text: string) => void),
   /** Checks the training history: how many records, and whether episodes strictly increase
    * (a duplicated history after a reconnection would break that). */
