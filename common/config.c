@@ -245,8 +245,8 @@ typedef enum {
 } field_type;
 
 /* Range flags: the bound itself is not allowed. */
-#define EXCL_MIN 1
-#define EXCL_MAX 2
+#define EXCL_MIN     1
+#define EXCL_MAX     2
 #define MAY_BE_EMPTY 4 /* F_STRING: "" is a valid value */
 
 typedef struct {

@@ -151,11 +151,11 @@ typedef struct {
     bool open_browser;
     double health_check_timeout; /* seconds */
     int max_clients_per_job;
-    int max_sessions;       /* inference sessions at once */
-    int max_message_bytes;  /* largest WebSocket message accepted from a client */
-    int history_limit;      /* episode records kept for late joiners (downsampled beyond) */
-    int history_bytes;      /* ... and at most this many bytes of them */
-    int client_queue_limit; /* messages queued per browser before frames are dropped */
+    int max_sessions;        /* inference sessions at once */
+    int max_message_bytes;   /* largest WebSocket message accepted from a client */
+    int history_limit;       /* episode records kept for late joiners (downsampled beyond) */
+    int history_bytes;       /* ... and at most this many bytes of them */
+    int client_queue_limit;  /* messages queued per browser before frames are dropped */
     char allowed_hosts[512]; /* more names the Host header may carry, comma-separated */
 } cfg_server;
 
