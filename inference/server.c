@@ -372,9 +372,7 @@ static void put_job_state(json_buf *jw, const srv_job *j, bool is_default) {
 /* Relays a trainer record of job j to the overview viewers (/ws/jobs) with the job's id
  * first: {"job":"seed=3","type":"episode",...}. */
 static void overview_relay(srv_t *s, const srv_job *j, const char *in, size_t len) {
-    bool any = false;
-    for (conn_t *c = s->lists[EP_TRAINING]; c && !any; c = c->next) any = c->overview;
-    if (!any || len < 2 || in[0] != '{') return;
+    if (!s->n_overview || len < 2 || in[0] != '{') return;
     json_buf *jw = &s->jb;
     json_reset(jw);
     json_obj_open(jw);
@@ -1565,6 +1563,7 @@ static int on_established(srv_t *s, struct lws *wsi, conn_t *c) {
         log_info("training client %llu connected from %s (%d clients)", (unsigned long long)c->id,
                  c->peer, s->counts[EP_TRAINING]);
         if (c->overview) { /* built for this viewer: its history is every job's */
+            s->n_overview++;
             oq_msg *h = overview_hello(s);
             int r = h ? push_msg(s, c, h) : -1;
             if (h) oq_msg_unref(&s->pool, h);
@@ -1594,6 +1593,7 @@ static void on_closed(srv_t *s, conn_t *c) {
     }
     srv_ep ep = c->ep;
     list_remove(s, c);
+    if (c->overview) s->n_overview--;
     if (c->sess) {
         sess_destroy(c->sess);
         c->sess = NULL;

@@ -103,6 +103,7 @@ struct srv {
      * trainers add theirs by the `job` of their hello (PROTOCOL §4.1). */
     srv_job *jobs[SRV_MAX_JOBS];
     int n_jobs;
+    int n_overview; /* /ws/jobs viewers listed: the episode path skips the overview at 0 */
 
     oq_pool pool;
     admit_t admit; /* connections that have not completed a request (admit.h) */
