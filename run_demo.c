@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "orchestrator/cli.h"
+#include "orchestrator/cluster.h"
 #include "orchestrator/orch.h"
 #include "orchestrator/plan.h"
 
@@ -26,6 +27,7 @@ int main(int argc, char **argv) {
         printf("run_demo %s\n", RD_VERSION);
         return 0;
     }
+    if (opt.cancel_sweep) return cluster_cancel_sweep(opt.cancel_sweep, stderr);
     plan_t *plan = calloc(1, sizeof *plan); /* large: child command lines, the config */
     if (!plan) {
         fputs("run_demo: out of memory\n", stderr);

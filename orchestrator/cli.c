@@ -28,6 +28,8 @@ enum {
     OPT_SET,
     OPT_SWEEP,
     OPT_PARALLEL,
+    OPT_BACKEND,
+    OPT_CANCEL_SWEEP,
 };
 
 static const struct option cli_longopts[] = {
@@ -49,6 +51,8 @@ static const struct option cli_longopts[] = {
     {"set", required_argument, NULL, OPT_SET},
     {"sweep", required_argument, NULL, OPT_SWEEP},
     {"parallel", required_argument, NULL, OPT_PARALLEL},
+    {"backend", required_argument, NULL, OPT_BACKEND},
+    {"cancel-sweep", required_argument, NULL, OPT_CANCEL_SWEEP},
     {NULL, 0, NULL, 0},
 };
 
@@ -94,6 +98,12 @@ void cli_usage(FILE *f) {
           "                           (docs/design/sweeps.md; default: none)\n"
           "  --parallel P             trainers at once in a sweep; the rest wait (default:\n"
           "                           cores - 1, at least 1)\n"
+          "  --backend local|slurm    where a sweep's trainers run: local: children of\n"
+          "                           run_demo; slurm: one Slurm job array, configured by\n"
+          "                           [cluster] (docs/design/slurm.md; default: local, or the\n"
+          "                           backend a continued sweep recorded)\n"
+          "  --cancel-sweep DIR       stop the Slurm jobs of the sweep in DIR (each trainer\n"
+          "                           writes its checkpoint), start nothing, and exit\n"
           "  --help                   this text\n"
           "  --version                the version\n"
           "\n"
@@ -117,7 +127,10 @@ void cli_usage(FILE *f) {
           "  run_demo --runs 4 --episodes 2000 --parallel 2\n"
           "      four seeds (42..45) of level 1, two trainers at a time\n"
           "  run_demo --config level2 --set agent.gamma=0.99,0.995 --runs 3\n"
-          "      six runs: each gamma with three seeds; --resume continues the newest sweep\n",
+          "      six runs: each gamma with three seeds; --resume continues the newest sweep\n"
+          "  run_demo --backend slurm --runs 16 --parallel 8\n"
+          "      sixteen seeds as one Slurm job array, eight at a time, watched in the same page;\n"
+          "      Ctrl+C stops them all, --resume reattaches after a lost session\n",
           f);
 }
 
@@ -240,6 +253,18 @@ int cli_parse(int argc, char **argv, cli_options *o, char *err, size_t errlen) {
                                    CLI_MAX_PARALLEL);
                 o->parallel = (int)v;
                 break;
+            case OPT_BACKEND:
+                if (!strcmp(arg, "local"))
+                    o->backend = CLI_BACKEND_LOCAL;
+                else if (!strcmp(arg, "slurm"))
+                    o->backend = CLI_BACKEND_SLURM;
+                else
+                    return err_set(err, errlen, "--backend: '%s' is not local or slurm", arg);
+                break;
+            case OPT_CANCEL_SWEEP:
+                if (!*arg) return err_set(err, errlen, "--cancel-sweep: empty path");
+                o->cancel_sweep = arg;
+                break;
             case ':':
                 return err_set(err, errlen, "%s: needs a value", argv[prev]);
             default: {
@@ -251,6 +276,8 @@ int cli_parse(int argc, char **argv, cli_options *o, char *err, size_t errlen) {
     if (optind < argc)
         return err_set(err, errlen, "%s: unexpected argument (options start with --; see --help)",
                        argv[optind]);
+    if (o->cancel_sweep && argc > 3)
+        return err_set(err, errlen, "--cancel-sweep: takes no other option");
     if (o->resume && o->checkpoint_dir)
         return err_set(err, errlen, "--resume: cannot be combined with --checkpoint-dir");
     if (o->resume && (o->runs || o->n_sets || o->sweep_file))

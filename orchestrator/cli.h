@@ -22,6 +22,10 @@ typedef enum {
 
 typedef enum { CLI_COLOR_AUTO = 0, CLI_COLOR_ALWAYS, CLI_COLOR_NEVER } cli_color;
 
+/* Where a sweep's trainers run: run_demo's children, or Slurm jobs (orchestrator/cluster.h).
+ * DEFAULT: local, or what a continued sweep recorded. */
+typedef enum { CLI_BACKEND_DEFAULT = 0, CLI_BACKEND_LOCAL, CLI_BACKEND_SLURM } cli_backend;
+
 typedef struct {
     const char *config;         /* NULL: the built-in level 1 config */
     long episodes;              /* -1: from the config */
@@ -41,8 +45,10 @@ typedef struct {
     int runs;   /* --runs N: seeds seed..seed+N-1 (0: not given) */
     int n_sets; /* --set KEY=V1[,V2...], in order */
     const char *sets[CLI_MAX_SETS];
-    const char *sweep_file; /* --sweep FILE */
-    int parallel;           /* --parallel P (0: cores - 1, at least 1) */
+    const char *sweep_file;   /* --sweep FILE */
+    int parallel;             /* --parallel P (0: cores - 1, at least 1) */
+    cli_backend backend;      /* --backend local|slurm */
+    const char *cancel_sweep; /* --cancel-sweep DIR: cancel its Slurm jobs, start nothing */
 } cli_options;
 
 /* Parses argv (pointers into it are kept). Returns 0, or -1 with one line in err that

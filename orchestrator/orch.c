@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "orchestrator/cluster.h"
 #include "orchestrator/health.h"
 #include "orchestrator/logmux.h"
 #include "orchestrator/progress.h"
@@ -109,6 +110,9 @@ struct orch {
     long sweep_eps0;      /* episodes done at the first poll (for the ETA) */
     uint64_t sweep_t0_ms; /* ... and when */
     long sweep_block;     /* the last multiple of PROGRESS_BLOCK summarised */
+    /* --backend slurm: the runs are Slurm tasks (orchestrator/cluster.h), not slots */
+    cluster *cl;
+    bool cl_stopped; /* none of its tasks is left (after a stop) */
 };
 
 static bool is_trainer(const child *c) {
@@ -473,6 +477,7 @@ static void finish(orch *o) {
     close_handle((uv_handle_t *)&o->flush);
     close_handle((uv_handle_t *)&o->flush_timer);
     if (o->browser_open) close_handle((uv_handle_t *)&o->browser);
+    cluster_close(o->cl);
     for (int i = 0; i < o->n_ch; i++) {
         child *c = &o->ch[i];
         close_handle((uv_handle_t *)&c->timer);
@@ -490,6 +495,11 @@ static void runs_release(child *c, sweep_state st);
 /* Stops the children in order: every trainer at once (each writes its checkpoint), then
  * the server, then the frontend — the next only when the previous have ended. */
 static void stop_advance(orch *o) {
+    if (o->cl && !o->cl_stopped) {
+        /* The Slurm tasks first, as local trainers: each writes its checkpoint. */
+        if (!cluster_stop(o->cl, o->hurry)) return;
+        o->cl_stopped = true;
+    }
     bool waiting = false;
     for (int i = 0; i < o->n_ch; i++) {
         child *c = &o->ch[i];
@@ -670,6 +680,10 @@ static void runs_check_over(orch *o);
 static void check_health(orch *o) {
     if (o->plan->is_sweep && !o->runs_started && o->ch[CFG_PROC_SERVER].healthy) {
         o->runs_started = true;
+        if (o->cl && cluster_start(o->cl) != 0) {
+            orch_stop(o, 2); /* sbatch refused the sweep: nothing was submitted */
+            return;
+        }
         runs_fill(o);
         runs_check_over(o);
         if (o->state != ST_STARTING) return;
@@ -795,6 +809,7 @@ static void runs_assign(child *c, int run) {
 /* Free slots take the next queued runs. */
 static void runs_fill(orch *o) {
     sweep_spec *sw = &o->plan->sweep;
+    if (o->cl) return; /* Slurm runs every submitted task: no slots */
     int next = 0;
     for (int i = 0; i < o->n_ch && o->state < ST_STOPPING; i++) {
         child *c = &o->ch[i];
@@ -826,12 +841,8 @@ static void runs_check_over(orch *o) {
         logmux_printf(o->mux, "the demo stays up for viewing at %s (Ctrl+C to stop)", o->plan->url);
 }
 
-/* Whether run's progress.json says it reached its target. The episode count matters: a
- * done run given more episodes starts with the previous session's "completed" on disk
- * until its trainer rewrites it. */
 static bool run_completed(const orch *o, int run, const char *dir, progress_status *st) {
-    if (progress_read(dir, st) != 0) return false;
-    return !strcmp(st->status, "completed") && st->episode >= o->plan->sweep.runs[run].episodes;
+    return progress_reached(dir, o->plan->sweep.runs[run].episodes, st);
 }
 
 /* A sweep trainer's process is over: its run is done, stopped, restarted or failed. */
@@ -885,6 +896,33 @@ static void runs_trainer_ended(child *c) {
     runs_check_over(o);
 }
 
+#define MEANS_MAX 1024
+
+/* One running run's progress: its 100-episode summaries logged, its episodes and rate added
+ * to the sweep's, its recent mean to means. Whether it reached its episodes. */
+static bool run_progress(orch *o, int run, progress_metrics *m, long *eps, double *sps, char *means,
+                         size_t *mo) {
+    const char *name = o->plan->sweep.runs[run].name;
+    char dir[PATH_MAX], lines[2048];
+    plan_run_dir(o->plan, run, dir, sizeof dir);
+    if (progress_metrics_poll(m, lines, sizeof lines) > 0)
+        for (char *l = lines, *nl; l; l = nl) {
+            nl = strchr(l, '\n');
+            if (nl) *nl++ = '\0';
+            logmux_printf(o->mux, "[%s] %s", name, l);
+        }
+    double mean = progress_metrics_recent_mean(m);
+    if (!isnan(mean) && *mo < MEANS_MAX)
+        *mo += (size_t)snprintf(means + *mo, MEANS_MAX - *mo, "%s%s %.1f", *mo ? ", " : "", name,
+                                mean);
+    progress_status st;
+    bool completed = run_completed(o, run, dir, &st);
+    if (!st.valid) return false;
+    *eps += st.episode;
+    if (!strcmp(st.status, "running") && !isnan(st.steps_per_second)) *sps += st.steps_per_second;
+    return completed;
+}
+
 /* Once a second: each running run's progress (a completed one is stopped to free its slot),
  * the sweep's status line, and a summary line per PROGRESS_BLOCK episodes of the sweep. */
 static void runs_poll(orch *o) {
@@ -897,37 +935,24 @@ static void runs_poll(orch *o) {
         if (sw->runs[r].state != SWEEP_FAILED) target += sw->runs[r].episodes;
         if (sw->runs[r].state == SWEEP_DONE) eps += sw->runs[r].episodes;
     }
-    char means[1024];
+    char means[MEANS_MAX];
     size_t mo = 0;
     means[0] = '\0';
     for (int i = 0; i < o->n_ch; i++) {
         child *c = &o->ch[i];
         if (!is_trainer(c) || c->run < 0) continue;
-        const char *name = sw->runs[c->run].name;
-        char dir[PATH_MAX], lines[2048];
-        plan_run_dir(o->plan, c->run, dir, sizeof dir);
-        if (progress_metrics_poll(c->metrics, lines, sizeof lines) > 0)
-            for (char *l = lines, *nl; l; l = nl) {
-                nl = strchr(l, '\n');
-                if (nl) *nl++ = '\0';
-                logmux_printf(o->mux, "[%s] %s", name, l);
-            }
-        double mean = progress_metrics_recent_mean(c->metrics);
-        if (!isnan(mean) && mo < sizeof means)
-            mo += (size_t)snprintf(means + mo, sizeof means - mo, "%s%s %.1f", mo ? ", " : "", name,
-                                   mean);
-        progress_status st;
-        bool completed = run_completed(o, c->run, dir, &st);
-        if (!st.valid) continue;
-        eps += st.episode;
-        if (!strcmp(st.status, "running") && !isnan(st.steps_per_second))
-            sps += st.steps_per_second;
-        if (completed && !c->completing && c->state == CH_RUNNING) {
+        if (run_progress(o, c->run, c->metrics, &eps, &sps, means, &mo) && !c->completing &&
+            c->state == CH_RUNNING) {
             /* The trainer idles after its episodes (linked, for viewing); the slot is worth
              * more to the queue. Its checkpoint is written: SIGTERM ends it at once. */
             c->completing = true;
             child_stop(c, false);
         }
+    }
+    for (int r = 0; o->cl && r < sw->n_runs; r++) {
+        progress_metrics *m = cluster_metrics(o->cl, r);
+        /* A Slurm task idles the same way, holding its allocation: it is ended through Slurm. */
+        if (m && run_progress(o, r, m, &eps, &sps, means, &mo)) cluster_complete(o->cl, r);
     }
     uint64_t now = uv_now(o->loop);
     if (!o->sweep_t0_ms) {
@@ -953,6 +978,17 @@ static void runs_poll(orch *o) {
     }
 }
 
+static void on_cluster_changed(void *ctx) {
+    orch *o = ctx;
+    if (o->state < ST_STOPPING && o->runs_started) runs_check_over(o);
+}
+
+static void on_cluster_stopped(void *ctx) {
+    orch *o = ctx;
+    o->cl_stopped = true;
+    if (o->state >= ST_STOPPING) stop_advance(o);
+}
+
 static void on_tick(uv_timer_t *t) {
     orch *o = t->data;
     if (o->state == ST_STARTING) {
@@ -965,6 +1001,7 @@ static void on_tick(uv_timer_t *t) {
     if (slow) o->last_slow_ms = now;
     if (slow && (o->state == ST_UP || o->state == ST_STARTING))
         o->plan->is_sweep ? runs_poll(o) : poll_progress(o);
+    if (o->cl && o->runs_started) cluster_tick(o->cl);
     /* Orphans: often while stopping, once a second otherwise (it is a few reads). */
     if (o->state == ST_STOPPING || slow) sweep_orphans(o);
 }
@@ -1032,7 +1069,12 @@ int orch_run(plan_t *plan) {
     uv_check_start(&o->flush, on_check);
 
     bool alloc_ok = true;
-    o->n_ch = CFG_NUM_PROCS + (plan->is_sweep ? plan->parallel - 1 : 0);
+    o->n_ch = CFG_NUM_PROCS + (plan->is_sweep && !plan->slurm ? plan->parallel - 1 : 0);
+    if (plan->slurm) {
+        cluster_hooks hooks = {on_cluster_changed, on_cluster_stopped, o};
+        o->cl = cluster_new(loop, plan, mux, &hooks);
+        if (!o->cl) alloc_ok = false;
+    }
     for (int i = 0; i < o->n_ch; i++) {
         child *c = &o->ch[i];
         c->o = o;
@@ -1074,9 +1116,10 @@ int orch_run(plan_t *plan) {
         logmux_printf(mux, "run directory %s; config %s; frontend %s", plan->run_dir,
                       plan->config_path[0] ? plan->config_path : "built-in level1", fe);
         if (plan->is_sweep)
-            logmux_printf(mux, "%s of %d runs, %d at once: %s/%s",
+            logmux_printf(mux, "%s of %d runs, %d at once%s: %s/%s",
                           plan->sweep_resumed ? "continuing the sweep" : "sweep",
-                          plan->sweep.n_runs, plan->parallel, plan->run_dir, SWEEP_FILE_NAME);
+                          plan->sweep.n_runs, plan->parallel, plan->slurm ? " as Slurm jobs" : "",
+                          plan->run_dir, SWEEP_FILE_NAME);
         /* The server first: the trainer connects to it, the frontend proxies to it. */
         child_spawn(&o->ch[CFG_PROC_SERVER]);
         if (o->state < ST_STOPPING) {
@@ -1104,6 +1147,7 @@ int orch_run(plan_t *plan) {
     logmux_flush(mux);
     rc = o->exit_code;
     uv_loop_close(loop);
+    cluster_free(o->cl);
     for (int i = 0; i < o->n_ch; i++) {
         for (int k = 0; k < 2; k++) free(o->ch[i].streams[k]);
         free(o->ch[i].own);

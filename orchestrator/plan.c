@@ -19,6 +19,7 @@
 #include "common/fs.h"
 #include "orchestrator/logmux.h"
 #include "orchestrator/ports.h"
+#include "orchestrator/slurm.h"
 #include "orchestrator/sweep.h"
 
 static bool is_dir(const char *path) {
@@ -608,7 +609,8 @@ static int browser_token_url(plan_t *p, const cli_options *o, char *err, size_t 
     bool has_display = (display && *display) || (wayland && *wayland);
     bool ssh = getenv("SSH_CONNECTION") || getenv("SSH_TTY");
     p->open_browser = !o->no_browser && p->cfg.server.open_browser && has_display && !ssh;
-    if (random_hex(p->token) != 0)
+    /* A continued Slurm sweep keeps its token: its running tasks hold it (plan_backend). */
+    if (!p->token[0] && random_hex(p->token) != 0)
         return err_set(err, errlen, "getrandom: %s (no token for the trainer link)",
                        strerror(errno));
     /* The server's rule (common/addr.h): the URL carries a token exactly when it asks. */
@@ -667,15 +669,95 @@ static int choose_parallel(plan_t *p, const cli_options *o, char *err, size_t er
     return 0;
 }
 
+/* [cluster] into p->cluster; with --backend slurm its shared run root replaces runs/ and a
+ * server address off loopback makes the server listen where the nodes reach it (then the
+ * browsers need the access token, as for any address off loopback). */
+static int cluster_settings(plan_t *p, const cli_options *o, char *err, size_t errlen) {
+    (void)err;
+    (void)errlen;
+    plan_cluster *k = &p->cluster;
+    memset(k, 0, sizeof *k);
+    if (o->backend != CLI_BACKEND_SLURM) return 0;
+    if (k->run_root[0]) snprintf(p->runs_dir, sizeof p->runs_dir, "%s", k->run_root);
+    return 0;
+}
+
+static void cluster_bind(plan_t *p, const cli_options *o) {
+    if (o->backend != CLI_BACKEND_SLURM || o->host || !p->cluster.server_host[0] ||
+        addr_is_loopback_name(p->cluster.server_host) || !addr_is_loopback_name(p->host))
+        return;
+    snprintf(p->host, sizeof p->host, "0.0.0.0");
+    snprintf(p->connect_host, sizeof p->connect_host, "127.0.0.1");
+}
+
+void plan_token_path(const plan_t *p, char *out, size_t outlen) {
+    snprintf(out, outlen, "%.*s/slurm/token", PATH_MAX - 16, p->run_dir);
+}
+
+/* Reads a continued Slurm sweep's token (32 hex digits) into p->token; absent: a new one. */
+static int read_token(plan_t *p, char *err, size_t errlen) {
+    char path[PATH_MAX];
+    plan_token_path(p, path, sizeof path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno == ENOENT ? 0 : err_set(err, errlen, "%s: %s", path, strerror(errno));
+    char buf[40];
+    ssize_t n = read(fd, buf, 32);
+    close(fd);
+    for (ssize_t i = 0; i < n; i++)
+        if (!((buf[i] >= '0' && buf[i] <= '9') || (buf[i] >= 'a' && buf[i] <= 'f'))) n = -1;
+    if (n != 32)
+        return err_set(err, errlen, "%s: not a token (32 hex digits); delete it to start afresh",
+                       path);
+    memcpy(p->token, buf, 32);
+    p->token[32] = '\0';
+    return 0;
+}
+
+/* Local or Slurm: --backend, else what a continued sweep recorded. Slurm is checked now —
+ * sbatch on the PATH, sinfo answering, the partition known — so that a bad setting is one
+ * message and exit 2 with nothing submitted. */
+static int plan_backend(plan_t *p, const cli_options *o, char *err, size_t errlen) {
+    bool recorded = p->sweep_resumed && !strcmp(p->sweep.backend, "slurm");
+    if (o->backend == CLI_BACKEND_LOCAL && recorded)
+        return err_set(err, errlen,
+                       "--backend local: the sweep in %s runs as Slurm jobs; continue it with "
+                       "--backend slurm, or end its jobs first with --cancel-sweep %s",
+                       p->run_dir, p->run_dir);
+    p->slurm = o->backend == CLI_BACKEND_SLURM || (o->backend == CLI_BACKEND_DEFAULT && recorded);
+    if (!p->slurm) return 0;
+    if (!p->is_sweep)
+        return err_set(err, errlen,
+                       "--backend slurm: runs a sweep (--runs N, a --set with several values, "
+                       "or --sweep FILE); a single run is local");
+    if (slurm_check(p->cluster.partition, err, errlen) != 0) return -1;
+    /* The running tasks of a continued sweep reach the server at the port they were given. */
+    if (recorded && p->sweep.server_port > 0 && o->port <= 0 && p->sweep.server_port != p->port) {
+        p->port = p->sweep.server_port;
+        if (check_port(p, p->port, "--port", err, errlen)) return -1;
+    }
+    if (p->sweep_resumed && read_token(p, err, errlen) != 0) return -1;
+    snprintf(p->sweep.backend, sizeof p->sweep.backend, "slurm");
+    p->sweep.server_port = p->port;
+    const char *h = p->cluster.server_host[0] ? p->cluster.server_host : p->connect_host;
+    bool v6 = strchr(h, ':') != NULL;
+    snprintf(p->trainer_url, sizeof p->trainer_url, "ws://%s%s%s:%d/ws/trainer", v6 ? "[" : "", h,
+             v6 ? "]" : "", p->port);
+    return 0;
+}
+
 int plan_build(plan_t *p, const cli_options *o, char *err, size_t errlen) {
     memset(p, 0, sizeof *p);
     find_dirs(p);
     /* In this order: each step uses what the ones before it decided (the config holds the
      * defaults the flags override; the URL needs the frontend mode and the ports). */
-    if (load_config(p, o, err, errlen) != 0 || apply_flags(p, o, err, errlen) != 0 ||
-        choose_frontend(p, o, err, errlen) != 0 || check_ports(p, err, errlen) != 0 ||
-        choose_run_dir(p, o, err, errlen) != 0 || browser_token_url(p, o, err, errlen) != 0 ||
-        check_programs(p, err, errlen) != 0 || choose_parallel(p, o, err, errlen) != 0)
+    if (load_config(p, o, err, errlen) != 0 || cluster_settings(p, o, err, errlen) != 0 ||
+        apply_flags(p, o, err, errlen) != 0)
+        return -1;
+    cluster_bind(p, o);
+    if (choose_frontend(p, o, err, errlen) != 0 || check_ports(p, err, errlen) != 0 ||
+        choose_run_dir(p, o, err, errlen) != 0 || plan_backend(p, o, err, errlen) != 0 ||
+        browser_token_url(p, o, err, errlen) != 0 || check_programs(p, err, errlen) != 0 ||
+        choose_parallel(p, o, err, errlen) != 0)
         return -1;
     build_children(p);
     return 0;
@@ -695,6 +777,22 @@ static int write_config(const char *path, const cfg_config *c) {
     free(buf);
     errno = e;
     return rc;
+}
+
+/* run_dir/slurm/token, owner-only: the token the sweep's tasks get in their environment. */
+static int write_token(const plan_t *p, char *err, size_t errlen) {
+    char dir[PATH_MAX + 16], path[PATH_MAX];
+    snprintf(dir, sizeof dir, "%.*s/slurm", PATH_MAX - 16, p->run_dir);
+    plan_token_path(p, path, sizeof path);
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        return err_set(err, errlen, "%s: cannot create it (%s)", dir, strerror(errno));
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    bool ok = fd >= 0 && fchmod(fd, 0600) == 0 &&
+              write(fd, p->token, strlen(p->token)) == (ssize_t)strlen(p->token);
+    int e = errno;
+    if (fd >= 0 && close(fd) != 0) ok = false;
+    if (!ok) return err_set(err, errlen, "%s: cannot write it (%s)", path, strerror(e));
+    return 0;
 }
 
 int plan_create_run_dir(plan_t *p, char *err, size_t errlen) {
@@ -730,6 +828,7 @@ int plan_create_run_dir(plan_t *p, char *err, size_t errlen) {
             rc = err_set(err, errlen, "%s: cannot write it (%s)", cpath, strerror(errno));
     }
     free(c);
+    if (rc == 0 && p->slurm) rc = write_token(p, err, errlen);
     if (rc == 0 && plan_save_sweep(p) != 0)
         rc = err_set(err, errlen, "%s/%s: cannot write it (%s)", p->run_dir, SWEEP_FILE_NAME,
                      strerror(errno));

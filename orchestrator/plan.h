@@ -37,6 +37,22 @@ typedef struct {
     char health_path[64]; /* "/healthz", "/" */
 } plan_child;
 
+/* [cluster]: how the Slurm backend submits a sweep (docs/design/slurm.md). Empty strings and
+ * zeros leave the choice to Slurm (its default partition, the partition's time limit...). */
+#define PLAN_MAX_SBATCH_EXTRA 8
+typedef struct {
+    char partition[64];
+    char time_limit[32]; /* Slurm time: "90", "2:00:00", "1-00:00:00" */
+    int cpus;            /* per trainer */
+    char mem[32];        /* per trainer: "4G" */
+    char account[64], qos[64];
+    int n_extra;
+    char extra[PLAN_MAX_SBATCH_EXTRA][128]; /* further sbatch options, one #SBATCH line each */
+    int warn_seconds;                       /* USR1 this long before the time limit (requeue) */
+    char server_host[256];   /* the server as the nodes reach it ("": the bind address) */
+    char run_root[PATH_MAX]; /* shared by head and nodes; "" = runs/ */
+} plan_cluster;
+
 typedef struct {
     char root[PATH_MAX];   /* the repository: configs/, frontend/, runs/ */
     char bindir[PATH_MAX]; /* run_demo's own directory: trainer, server, rd_exec */
@@ -67,6 +83,12 @@ typedef struct {
     bool fresh_stamp;   /* run_dir is a new runs/<config>/<stamp>/ */
     int parallel;
     char set_config[PATH_MAX]; /* a single run with --set: its resolved config, "" else */
+    /* --backend slurm (orchestrator/cluster.h): the trainers are tasks of a Slurm job array
+     * and reach the server at trainer_url; the trainer token is kept in run_dir/slurm/token
+     * (0600) so that a continued sweep's running tasks link to the new server. */
+    bool slurm;
+    plan_cluster cluster;
+    char trainer_url[512];
     sweep_spec sweep;
 } plan_t;
 
@@ -80,6 +102,9 @@ int plan_create_run_dir(plan_t *p, char *err, size_t errlen);
  * (--config <its dir>/config.toml --job <name>, label = its name). */
 void plan_run_dir(const plan_t *p, int run, char *out, size_t outlen);
 void plan_trainer_for_run(const plan_t *p, int run, plan_child *out);
+
+/* run_dir/slurm/token: the trainer token of a Slurm sweep (owner-only). */
+void plan_token_path(const plan_t *p, char *out, size_t outlen);
 
 /* Rewrites run_dir/sweep.toml from p->sweep (the runs' states). 0 or -1 (errno). */
 int plan_save_sweep(const plan_t *p);

@@ -17,6 +17,11 @@ static double num(const cJSON *o, const char *a, const char *b, double dflt) {
     return cJSON_IsNumber(v) ? v->valuedouble : dflt;
 }
 
+bool progress_reached(const char *run_dir, long target, progress_status *st) {
+    if (progress_read(run_dir, st) != 0) return false;
+    return !strcmp(st->status, "completed") && st->episode >= target;
+}
+
 int progress_read(const char *run_dir, progress_status *out) {
     memset(out, 0, sizeof *out);
     char path[PATH_MAX + 32];

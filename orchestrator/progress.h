@@ -27,6 +27,11 @@ typedef struct {
 /* Reads run_dir/progress.json. 0, or -1 when it is absent or not JSON yet. */
 int progress_read(const char *run_dir, progress_status *out);
 
+/* Whether run_dir's progress.json says it reached target episodes ("completed" alone is not
+ * enough: a done run given more episodes shows the previous session's "completed" until its
+ * trainer rewrites it). st is filled either way (st->valid false: no progress yet). */
+bool progress_reached(const char *run_dir, long target, progress_status *st);
+
 /* One line "Episode 1234/10000 | survival 245.3 | 812 steps/s | ETA 10m05s". */
 void progress_format(const progress_status *s, char *out, size_t outlen);
 

@@ -279,7 +279,7 @@ int slurm_check(const char *partition, char *err, size_t errlen) {
         if (w > 0 && (size_t)w < sizeof list - ll) ll += (size_t)w;
         line = nl ? nl + 1 : NULL;
     }
-    if (!found) {
+    if (!found && partition && *partition) {
         char p[64];
         first_line(partition ? partition : "", p, sizeof p);
         rc = err_set(err, errlen,
@@ -353,10 +353,6 @@ static int sbatch_safe(const char *what, const char *v, char *err, size_t errlen
 
 char *slurm_script(const slurm_spec *s, char *err, size_t errlen) {
     sbuf b = {0};
-    if (!s->partition || !*s->partition) {
-        err_set(err, errlen, "slurm: no partition given");
-        return NULL;
-    }
     if (!s->sweep_dir || s->sweep_dir[0] != '/' || !s->trainer || s->trainer[0] != '/') {
         err_set(err, errlen, "slurm: the sweep directory and the trainer must be absolute");
         return NULL;
@@ -388,7 +384,7 @@ char *slurm_script(const slurm_spec *s, char *err, size_t errlen) {
            SLURM_TOKEN_ENV);
     sb_add(&b, "#   sbatch --export=ALL,%s THIS_FILE\n", SLURM_TOKEN_ENV);
     if (s->job_name) sb_add(&b, "#SBATCH --job-name=%s\n", s->job_name);
-    sb_add(&b, "#SBATCH --partition=%s\n", s->partition);
+    if (s->partition && *s->partition) sb_add(&b, "#SBATCH --partition=%s\n", s->partition);
     if (s->parallel > 0)
         sb_add(&b, "#SBATCH --array=0-%zu%%%d\n", s->n_tasks - 1, s->parallel);
     else
@@ -408,7 +404,9 @@ char *slurm_script(const slurm_spec *s, char *err, size_t errlen) {
     if (s->warn_seconds > 0) sb_add(&b, "#SBATCH --signal=B:USR1@%d\n", s->warn_seconds);
     for (const char *const *e = s->extra; e && *e; e++) sb_add(&b, "#SBATCH %s\n", *e);
 
-    sb_add(&b, "\nset -u\ntrainer=");
+    /* RD_PARENT_PID belongs to run_demo's own children (common/pdeath.h): a trainer on a
+     * node must not watch a pid of the head node. */
+    sb_add(&b, "\nset -u\nunset RD_PARENT_PID\ntrainer=");
     sb_quote(&b, s->trainer);
     sb_add(&b, "\nserver=");
     sb_quote(&b, s->server_url);
@@ -508,15 +506,24 @@ int slurm_submit(const char *script_path, size_t n_tasks, int parallel, const ch
     if (n_tasks == 0) return err_set(err, errlen, "slurm: no task to submit");
     char array[64];
     if (parallel > 0)
-        snprintf(array, sizeof array, "--array=0-%zu%%%d", n_tasks - 1, parallel);
+        snprintf(array, sizeof array, "0-%zu%%%d", n_tasks - 1, parallel);
     else
-        snprintf(array, sizeof array, "--array=0-%zu", n_tasks - 1);
-    const char *argv[] = {"sbatch",    "--parsable", array, "--export=ALL," SLURM_TOKEN_ENV,
+        snprintf(array, sizeof array, "0-%zu", n_tasks - 1);
+    return slurm_submit_array(script_path, array, token, job_id, err, errlen);
+}
+
+int slurm_submit_array(const char *script_path, const char *array, const char *token, long *job_id,
+                       char *err, size_t errlen) {
+    char *opt = NULL, *tok = NULL;
+    if (asprintf(&opt, "--array=%s", array) < 0)
+        return err_set(err, errlen, "slurm: out of memory");
+    const char *argv[] = {"sbatch",    "--parsable", opt, "--export=ALL," SLURM_TOKEN_ENV,
                           script_path, NULL};
     /* The token goes into sbatch's own environment only; --export hands it to the job. */
-    char *tok = NULL;
-    if (token && asprintf(&tok, "%s=%s", SLURM_TOKEN_ENV, token) < 0)
+    if (token && asprintf(&tok, "%s=%s", SLURM_TOKEN_ENV, token) < 0) {
+        free(opt);
         return err_set(err, errlen, "slurm: out of memory");
+    }
     const char *extra[] = {tok, NULL};
     slurm_exec x;
     int rc = slurm_exec_run(&x, argv, tok ? extra : NULL, SLURM_CALL_MS, err, errlen);
@@ -524,6 +531,7 @@ int slurm_submit(const char *script_path, size_t n_tasks, int parallel, const ch
         explicit_bzero(tok, strlen(tok));
         free(tok);
     }
+    free(opt);
     if (rc != 0) goto done;
     /* --parsable: "ID" or "ID;CLUSTER", one line. */
     size_t len = strcspn(x.out, ";\n");
@@ -564,7 +572,13 @@ static slurm_state map_state(const char *raw, size_t len) {
 }
 
 void slurm_squeue_argv(long job_id, const char *argv[8], char buf[32]) {
-    snprintf(buf, 32, "--jobs=%ld", job_id);
+    char id[24];
+    snprintf(id, sizeof id, "%ld", job_id);
+    slurm_squeue_jobs_argv(id, argv, buf, 32);
+}
+
+void slurm_squeue_jobs_argv(const char *jobs, const char *argv[8], char *buf, size_t len) {
+    snprintf(buf, len, "--jobs=%s", jobs);
     /* %F array job id, %K task id, %T state, %N nodes, %r reason — last, as it is the one
      * field that may hold the separator. */
     const char *a[8] = {"squeue",       "--noheader", "--array",
@@ -581,6 +595,11 @@ static void copy_field(char *dst, size_t cap, const char *src, size_t len) {
 }
 
 int slurm_parse_squeue(const char *text, long job_id, slurm_task_status *t, size_t n) {
+    return slurm_parse_squeue_jobs(text, job_id, NULL, t, n);
+}
+
+int slurm_parse_squeue_jobs(const char *text, long job_id, const long *jobs, slurm_task_status *t,
+                            size_t n) {
     for (size_t i = 0; i < n; i++) t[i].seen = false;
     int applied = 0;
     for (const char *line = text; line && *line;) {
@@ -602,7 +621,8 @@ int slurm_parse_squeue(const char *text, long job_id, slurm_task_status *t, size
         f[4] = p;
         fl[4] = (size_t)(end - p);
         long task = parse_id(f[1], fl[1]);
-        if (parse_id(f[0], fl[0]) != job_id || task < 0 || (size_t)task >= n) continue;
+        if (task < 0 || (size_t)task >= n || parse_id(f[0], fl[0]) != (jobs ? jobs[task] : job_id))
+            continue;
         slurm_task_status *s = &t[task];
         copy_field(s->raw, sizeof s->raw, f[2], fl[2]);
         s->state = map_state(f[2], fl[2]);
@@ -642,6 +662,13 @@ int slurm_stop(long job_id, char *err, size_t errlen) {
     const char *running[] = {"scancel", "--signal=TERM", "--full", "--state=RUNNING", id, NULL};
     if (call(pending, NULL, err, errlen) != 0) return -1;
     return call(running, NULL, err, errlen);
+}
+
+int slurm_signal_task(long job_id, int task, char *err, size_t errlen) {
+    char id[48];
+    snprintf(id, sizeof id, "%ld_%d", job_id, task);
+    const char *argv[] = {"scancel", "--signal=TERM", "--full", id, NULL};
+    return call(argv, NULL, err, errlen);
 }
 
 int slurm_cancel(long job_id, char *err, size_t errlen) {

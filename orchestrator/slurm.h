@@ -78,7 +78,7 @@ typedef struct {
 
 typedef struct {
     const char *job_name;     /* --job-name; safe characters only */
-    const char *partition;    /* required */
+    const char *partition;    /* NULL or "": the cluster's default partition */
     const char *time_limit;   /* Slurm time ("90", "2:00:00", "1-00:00:00"); NULL: partition's */
     int cpus;                 /* --cpus-per-task; 0: Slurm's default (1) */
     const char *mem;          /* --mem ("4G"); NULL: Slurm's default */
@@ -110,6 +110,11 @@ int slurm_script_write(const slurm_spec *s, const char *path, char *err, size_t 
 int slurm_submit(const char *script_path, size_t n_tasks, int parallel, const char *token,
                  long *job_id, char *err, size_t errlen);
 
+/* The same with an explicit --array value ("0-15%4", "2,5%2"): a sweep resubmits some of its
+ * runs, each keeping its task id (the run's index). */
+int slurm_submit_array(const char *script_path, const char *array, const char *token, long *job_id,
+                       char *err, size_t errlen);
+
 typedef enum {
     SLURM_UNKNOWN = 0, /* never seen */
     SLURM_PENDING,     /* reason says why */
@@ -136,10 +141,18 @@ const char *slurm_state_name(slurm_state s);
  * while slurmctld remembers them. Builds into argv[8] with buf for the job id. */
 void slurm_squeue_argv(long job_id, const char *argv[8], char buf[32]);
 
+/* The same for several jobs at once: jobs is "12,15" (argv[4] points into buf). */
+void slurm_squeue_jobs_argv(const char *jobs, const char *argv[8], char *buf, size_t len);
+
 /* Applies squeue's output (slurm_squeue_argv's format) to t[0..n): lines of another job,
  * task ids out of range, unknown fields are skipped. Tasks not in the output that were
  * known become SLURM_GONE. Returns the number of lines applied. */
 int slurm_parse_squeue(const char *text, long job_id, slurm_task_status *t, size_t n);
+
+/* The same when task i belongs to job jobs[i] (jobs NULL: job_id for all): a sweep whose
+ * runs were resubmitted one by one keeps each run's task id under a new job id. */
+int slurm_parse_squeue_jobs(const char *text, long job_id, const long *jobs, slurm_task_status *t,
+                            size_t n);
 
 /* One squeue call for the whole array (slurm_squeue_argv), parsed into t. A job id that
  * slurmctld no longer knows is not an error: its tasks are gone. */
@@ -149,6 +162,10 @@ int slurm_poll(long job_id, slurm_task_status *t, size_t n, char *err, size_t er
  * the running ones get SIGTERM through Slurm (--full: the batch shell and every process of
  * the job) and end by themselves, checkpoint written. */
 int slurm_stop(long job_id, char *err, size_t errlen);
+
+/* SIGTERM through Slurm to one task (JOB_TASK) and every process of it: a run that reached
+ * its episodes idles, linked to the server, until told to end. */
+int slurm_signal_task(long job_id, int task, char *err, size_t errlen);
 
 /* scancel of the whole array: whatever is left ends (SIGTERM, SIGKILL after KillWait). */
 int slurm_cancel(long job_id, char *err, size_t errlen);

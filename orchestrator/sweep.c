@@ -328,6 +328,15 @@ static int load_tree(file_ctx *c, const toml_value *root) {
                 return file_fail(c, v->line, v->col, "'%s' must be a table", e->key);
             c->axes = e->key[0] == 'a';
             if (walk(c, v, "")) return -1;
+        } else if (!strcmp(e->key, "server_port")) {
+            if (v->type != TOML_INTEGER || v->u.i < 1 || v->u.i > 65535)
+                return file_fail(c, v->line, v->col, "'server_port' must be a port (1-65535)");
+            s->server_port = (int)v->u.i;
+        } else if (!strcmp(e->key, "backend")) {
+            if (v->type != TOML_STRING ||
+                (strcmp(v->u.s.ptr, "local") && strcmp(v->u.s.ptr, "slurm")))
+                return file_fail(c, v->line, v->col, "'backend' must be \"local\" or \"slurm\"");
+            snprintf(s->backend, sizeof s->backend, "%s", v->u.s.ptr);
         } else if (!strcmp(e->key, "version") || !strcmp(e->key, "created") ||
                    !strcmp(e->key, "runs")) {
             /* The state part of a sweep.toml that run_demo wrote: a finished sweep's file
@@ -558,6 +567,8 @@ int sweep_write_file(const sweep_spec *s, const char *dir, const char *config_pa
     if (quote(q, sizeof q, &o, config_path, strlen(config_path)) == 0 && config_path[0])
         fprintf(f, "config = %s\n", q);
     fprintf(f, "created = \"%s\"\nepisodes = %ld\nparallel = %d\n", created, episodes, parallel);
+    if (s->backend[0]) fprintf(f, "backend = \"%s\"\n", s->backend);
+    if (s->server_port > 0) fprintf(f, "server_port = %d\n", s->server_port);
     if (s->n_fixed) fputs("\n[set]\n", f);
     /* Keys are quoted: "agent.gamma" is one key here, not a table agent. */
     for (int i = 0; i < s->n_fixed; i++)
@@ -569,10 +580,20 @@ int sweep_write_file(const sweep_spec *s, const char *dir, const char *config_pa
             fprintf(f, "%s%s", v ? ", " : "", s->axes[a].values[v]);
         fputs("]\n", f);
     }
-    for (int r = 0; r < s->n_runs; r++)
+    for (int r = 0; r < s->n_runs; r++) {
+        const sweep_run *run = &s->runs[r];
         fprintf(f, "\n[[runs]]\nname = \"%s\"\nstate = \"%s\"\nepisodes = %ld\nrestarts = %d\n",
-                s->runs[r].name, sweep_state_names[s->runs[r].state], s->runs[r].episodes,
-                s->runs[r].restarts);
+                run->name, sweep_state_names[run->state], run->episodes, run->restarts);
+        if (run->job <= 0) continue;
+        /* Slurm's words are quoted as TOML strings: they come from outside. */
+        char rq[200], nq[200];
+        size_t ro = 0, no = 0;
+        rq[0] = nq[0] = '\0';
+        quote(rq, sizeof rq, &ro, run->slurm_reason, strlen(run->slurm_reason));
+        quote(nq, sizeof nq, &no, run->slurm_node, strlen(run->slurm_node));
+        fprintf(f, "job = \"%ld_%d\"\nslurm = \"%s\"\nslurm_reason = %s\nslurm_node = %s\n",
+                run->job, r, run->slurm, rq, nq);
+    }
     bool ok = !ferror(f);
     ok = fclose(f) == 0 && ok;
     int rc = ok ? fs_write_atomic(path, buf, len, FS_SYNC, NULL, 0) : -1;
@@ -590,6 +611,27 @@ static bool run_name_ok(const char *n, size_t len) {
               (n[i] >= '0' && n[i] <= '9') || strchr("._=,-", n[i])))
             return false;
     return true;
+}
+
+/* A run's Slurm fields (sweep_write_file): job = "JOB_TASK" with TASK its index; anything
+ * else is left out (the run is then judged by its run directory alone). */
+static void read_slurm_fields(const toml_value *t, sweep_run *r, int index) {
+    const toml_entry *j = toml_table_find(t, "job"), *st = toml_table_find(t, "slurm"),
+                     *re = toml_table_find(t, "slurm_reason"),
+                     *no = toml_table_find(t, "slurm_node");
+    long job = 0;
+    int task = -1;
+    char tail;
+    if (!j || j->value->type != TOML_STRING ||
+        sscanf(j->value->u.s.ptr, "%ld_%d%c", &job, &task, &tail) != 2 || job <= 0 || task != index)
+        return;
+    r->job = job;
+    if (st && st->value->type == TOML_STRING)
+        snprintf(r->slurm, sizeof r->slurm, "%s", st->value->u.s.ptr);
+    if (re && re->value->type == TOML_STRING)
+        snprintf(r->slurm_reason, sizeof r->slurm_reason, "%s", re->value->u.s.ptr);
+    if (no && no->value->type == TOML_STRING)
+        snprintf(r->slurm_node, sizeof r->slurm_node, "%s", no->value->u.s.ptr);
 }
 
 int sweep_read_state(sweep_spec *s, const char *dir, char *config_path, size_t pathlen,
@@ -627,6 +669,7 @@ int sweep_read_state(sweep_spec *s, const char *dir, char *config_path, size_t p
         if (re && re->value->type == TOML_INTEGER && re->value->u.i >= 0 &&
             re->value->u.i < 1000000)
             r->restarts = (int)re->value->u.i;
+        read_slurm_fields(t, r, (int)s->n_runs);
         s->n_runs++;
     }
     if (rc == 0) {

@@ -52,6 +52,12 @@ typedef struct {
     sweep_state state;
     int restarts;
     long episodes; /* its target (trainer --episodes) */
+    /* The Slurm backend (orchestrator/cluster.h): the job holding this run's task — the task id
+     * is the run's index — (0: never submitted), and what Slurm last said of that task. */
+    long job;
+    char slurm[16];        /* "pending", "running", "completed", ... ("": nothing yet) */
+    char slurm_reason[64]; /* Slurm's pending reason ("Resources"), else "" */
+    char slurm_node[64];   /* the node it runs (or ran) on, else "" */
 } sweep_run;
 
 typedef struct {
@@ -65,6 +71,8 @@ typedef struct {
     char config[PATH_MAX]; /* from a sweep file: its `config` ("" = none) */
     long episodes;         /* from a sweep file (0 = none) */
     int parallel;          /* from a sweep file (0 = none) */
+    char backend[8];       /* sweep.toml's backend: "local", "slurm" ("" = not recorded) */
+    int server_port;       /* a Slurm sweep's server port: its tasks' address (0 = none) */
     int n_runs;            /* after sweep_expand */
     sweep_run runs[SWEEP_MAX_RUNS];
 } sweep_spec;
