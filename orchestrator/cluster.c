@@ -233,9 +233,13 @@ static int submit(cluster *c, const int *list, int n) {
 
 static void poll_start(cluster *c);
 
+static void on_poll_timer(uv_timer_t *t) {
+    poll_start(t->data);
+}
+
 static void schedule_poll(cluster *c) {
     if (!c->timer_open) return;
-    uv_timer_start(&c->poll_timer, (uv_timer_cb)poll_start,
+    uv_timer_start(&c->poll_timer, on_poll_timer,
                    c->stopping ? CLUSTER_STOP_POLL_MS : CLUSTER_POLL_MS, 0);
 }
 
@@ -535,7 +539,7 @@ int cluster_start(cluster *c) {
     save(c);
     int rc = n ? submit(c, list, n) : 0;
     if (c->hooks.changed) c->hooks.changed(c->hooks.ctx);
-    uv_timer_start(&c->poll_timer, (uv_timer_cb)poll_start, 0, 0); /* the first poll now */
+    uv_timer_start(&c->poll_timer, on_poll_timer, 0, 0); /* the first poll now */
     return rc;
 }
 

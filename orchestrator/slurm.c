@@ -224,13 +224,6 @@ void slurm_exec_free(slurm_exec *x) {
 }
 
 /* Runs argv to its end and keeps only the verdict. */
-static int call(const char *const *argv, const char *const *extra_env, char *err, size_t errlen) {
-    slurm_exec x;
-    int rc = slurm_exec_run(&x, argv, extra_env, SLURM_CALL_MS, err, errlen);
-    slurm_exec_free(&x);
-    return rc;
-}
-
 /* ---- environment --------------------------------------------------------------------- */
 
 static bool on_path(const char *prog) {
@@ -655,25 +648,36 @@ int slurm_poll(long job_id, slurm_task_status *t, size_t n, char *err, size_t er
     return rc;
 }
 
+/* scancel of something already over is no failure: Slurm has nothing left to signal. */
+static int scancel(const char *const *argv, char *err, size_t errlen) {
+    slurm_exec x;
+    int rc = slurm_exec_run(&x, argv, NULL, SLURM_CALL_MS, err, errlen);
+    if (rc != 0 && x.spawn_error == 0 && !x.timed_out && !x.term_signal &&
+        (strstr(x.err, "Invalid job id") || strstr(x.err, "already completing or completed")))
+        rc = 0;
+    slurm_exec_free(&x);
+    return rc;
+}
+
 int slurm_stop(long job_id, char *err, size_t errlen) {
     char id[32];
     snprintf(id, sizeof id, "%ld", job_id);
     const char *pending[] = {"scancel", "--state=PENDING", id, NULL};
     const char *running[] = {"scancel", "--signal=TERM", "--full", "--state=RUNNING", id, NULL};
-    if (call(pending, NULL, err, errlen) != 0) return -1;
-    return call(running, NULL, err, errlen);
+    if (scancel(pending, err, errlen) != 0) return -1;
+    return scancel(running, err, errlen);
 }
 
 int slurm_signal_task(long job_id, int task, char *err, size_t errlen) {
     char id[48];
     snprintf(id, sizeof id, "%ld_%d", job_id, task);
     const char *argv[] = {"scancel", "--signal=TERM", "--full", id, NULL};
-    return call(argv, NULL, err, errlen);
+    return scancel(argv, err, errlen);
 }
 
 int slurm_cancel(long job_id, char *err, size_t errlen) {
     char id[32];
     snprintf(id, sizeof id, "%ld", job_id);
     const char *argv[] = {"scancel", id, NULL};
-    return call(argv, NULL, err, errlen);
+    return scancel(argv, err, errlen);
 }
