@@ -632,6 +632,10 @@ bool cluster_stop(cluster *c, bool hurry) {
     return false;
 }
 
+bool cluster_owns(const cluster *c, int pid) {
+    return c && c->poll_busy && c->poll.proc.pid == pid;
+}
+
 void cluster_close(cluster *c) {
     if (!c || !c->timer_open) return;
     c->timer_open = false;

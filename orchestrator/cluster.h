@@ -61,6 +61,10 @@ void cluster_complete(cluster *c, int r);
  * Returns true when that is already the case (then the hook is not called). */
 bool cluster_stop(cluster *c, bool hurry);
 
+/* Whether pid is a Slurm command the cluster runs now (the supervisor's orphan sweep must
+ * leave it to libuv). */
+bool cluster_owns(const cluster *c, int pid);
+
 /* Closes the handles (the loop ends after); cluster_free once uv_run has returned. */
 void cluster_close(cluster *c);
 void cluster_free(cluster *c);

@@ -602,7 +602,7 @@ static int sweep_orphans(orch *o) {
             bool ours = false;
             for (int i = 0; i < o->n_ch && !ours; i++)
                 ours = o->ch[i].pid == pid && (o->ch[i].proc_active || o->ch[i].proc_handle_open);
-            if (ours) continue;
+            if (ours || cluster_owns(o->cl, (int)pid)) continue;
             if (o->browser_pid && (pid == o->browser_pid || session_of((int)pid) == o->browser_pid))
                 continue;
             kill((pid_t)pid, SIGKILL);
