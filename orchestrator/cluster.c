@@ -506,11 +506,11 @@ static void reattach(cluster *c) {
         k->active = false;
         if (s != SLURM_PENDING && s != SLURM_RUNNING && s != SLURM_OTHER) continue;
         long job = sw(c)->runs[r].job;
+        char what[160];
+        describe(&c->st[r], what, sizeof what);
         arm_run(c, r, job);
         k->started = s == SLURM_RUNNING || sw(c)->runs[r].slurm[0] == 'r';
         k->started_ms = uv_now(c->loop);
-        char what[160];
-        describe(&c->st[r], what, sizeof what);
         logmux_printf(c->mux, "run %s: reattached to Slurm job %ld_%d (%s)", sw(c)->runs[r].name,
                       job, r, what);
         memset(&c->st[r], 0, sizeof c->st[r]); /* the first poll logs and records it */

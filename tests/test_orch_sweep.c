@@ -29,6 +29,7 @@
 #include "orchestrator/plan.h"
 #include "orchestrator/sweep.h"
 #include "tests/support/orch_harness.h"
+#include "tests/support/runcmp.h"
 #include "tests/support/runner.h"
 #include "tests/support/tpaths.h"
 #include "tests/support/testsrv.h"
@@ -398,42 +399,6 @@ END_TEST
 
 /* ---- SIGINT and resume: exact ---- */
 
-/* Compares the final training state (online, target, Adam) of two runs' checkpoints. */
-static void expect_same_final(const char *a_dir, const char *b_dir, const char *name,
-                              long episodes) {
-    static const uint32_t tags[] = {CKPT_TAG_ONLINE, CKPT_TAG('T', 'R', 'G', 'T'),
-                                    CKPT_TAG('A', 'D', 'A', 'M')};
-    char pa[800], pb[800], err[512];
-    snprintf(pa, sizeof pa, "%s/%s/checkpoints/ep_%07ld.ckpt", a_dir, name, episodes);
-    snprintf(pb, sizeof pb, "%s/%s/checkpoints/ep_%07ld.ckpt", b_dir, name, episodes);
-    ckpt_file *fa = ckpt_open(pa, 0, err, sizeof err);
-    ck_assert_msg(fa, "%s", err);
-    ckpt_file *fb = ckpt_open(pb, 0, err, sizeof err);
-    ck_assert_msg(fb, "%s", err);
-    ck_assert_int_eq(ckpt_file_header(fa)->steps, ckpt_file_header(fb)->steps);
-    for (size_t t = 0; t < sizeof tags / sizeof tags[0]; t++) {
-        uint64_t la = 0, lb = 0;
-        const void *sa = ckpt_file_section(fa, tags[t], &la);
-        const void *sb = ckpt_file_section(fb, tags[t], &lb);
-        ck_assert_ptr_nonnull(sa);
-        ck_assert_ptr_nonnull(sb);
-        ck_assert_uint_eq(la, lb);
-        ck_assert_msg(memcmp(sa, sb, la) == 0, "%s: section %zu differs after the resume", name, t);
-    }
-    ckpt_file_free(fa);
-    ckpt_file_free(fb);
-}
-
-static long progress_episode(const char *dir, const char *name) {
-    char p[800];
-    snprintf(p, sizeof p, "%s/%s/progress.json", dir, name);
-    char *s = h_read(p);
-    const char *e = strstr(s, "\"episode\":");
-    long ep = e ? atol(e + 10) : 0;
-    free(s);
-    return ep;
-}
-
 START_TEST(sigint_mid_sweep_then_resume_is_exact) {
     h_require_real();
     char cfg[512], ref[512], cut[512];
@@ -459,7 +424,7 @@ START_TEST(sigint_mid_sweep_then_resume_is_exact) {
     char path[512];
     pid_t pid = start(path, sizeof path, argv_cut);
     long long end = h_now_ms() + 120000;
-    while (progress_episode(cut, names[0]) < 40 && h_now_ms() < end) h_sleep_ms(5);
+    while (runcmp_episode(cut, names[0]) < 40 && h_now_ms() < end) h_sleep_ms(5);
     kill(pid, SIGINT);
     int st = h_wait(pid, 60000);
     out = h_read(path);
@@ -477,7 +442,7 @@ START_TEST(sigint_mid_sweep_then_resume_is_exact) {
     ck_assert_ptr_nonnull(strstr(out, "continuing the sweep of 3 runs"));
     free(out);
     ck_assert_int_eq(h_survivors(1000), 0);
-    for (int i = 0; i < 3; i++) expect_same_final(ref, cut, names[i], atol(eps));
+    for (int i = 0; i < 3; i++) runcmp_expect_same_final(ref, cut, names[i], atol(eps));
     sweep = read_sweep_file(cut);
     ck_assert_int_eq(h_count(sweep, "state = \"done\""), 3);
     free(sweep);
