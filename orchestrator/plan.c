@@ -677,6 +677,7 @@ static int cluster_settings(plan_t *p, const cli_options *o, char *err, size_t e
     (void)errlen;
     plan_cluster *k = &p->cluster;
     memset(k, 0, sizeof *k);
+    k->warn_seconds = 120;
     if (o->backend != CLI_BACKEND_SLURM) return 0;
     if (k->run_root[0]) snprintf(p->runs_dir, sizeof p->runs_dir, "%s", k->run_root);
     return 0;
