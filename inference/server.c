@@ -26,7 +26,7 @@
 #include "common/log.h"
 #include "common/recfile.h"
 #include "inference/srv_int.h"
-#include "inference/wdesc.h"
+#include "inference/world.h"
 
 #define TRAINER_MAX_MESSAGE (4 << 20)
 #define MAX_ERRORS          20
@@ -93,10 +93,10 @@ void srv_close_conn(srv_t *s, conn_t *c, int code, const char *reason) {
 static int write_next(srv_t *s, conn_t *c);
 
 /* Pushes m to c; closes c as too slow when its queue is full of records. */
-static int push_msg(srv_t *s, conn_t *c, oq_msg *m) {
+static int push_msg(srv_t *s, conn_t *c, outq_msg *m) {
     if (!c->have_q || c->close_code) return -1;
     bool dropped;
-    if (oq_push(&c->q, &s->pool, m, &dropped) < 0) {
+    if (outq_push(&c->q, &s->pool, m, &dropped) < 0) {
         s->slow_closes++;
         log_warn("%s client %llu too slow: queue full of records, closing (4008)", ep_names[c->ep],
                  (unsigned long long)c->id);
@@ -119,29 +119,29 @@ static int push_msg(srv_t *s, conn_t *c, oq_msg *m) {
     return 0;
 }
 
-int srv_send(srv_t *s, conn_t *c, oq_kind kind, const char *json, size_t len) {
-    oq_msg *m = oq_msg_new(&s->pool, kind, json, len);
+int srv_send(srv_t *s, conn_t *c, outq_kind kind, const char *json, size_t len) {
+    outq_msg *m = outq_msg_new(&s->pool, kind, json, len);
     if (!m) return -1;
     int r = push_msg(s, c, m);
-    oq_msg_unref(&s->pool, m);
+    outq_msg_unref(&s->pool, m);
     return r;
 }
 
 /* The broadcast: one shared message queued by reference to every training client of
  * job j. */
-static void broadcast(srv_t *s, srv_job *j, oq_kind kind, const char *json, size_t len) {
+static void broadcast(srv_t *s, srv_job *j, outq_kind kind, const char *json, size_t len) {
     if (!s->lists[EP_TRAINING]) return;
-    oq_msg *m = oq_msg_new(&s->pool, kind, json, len);
+    outq_msg *m = outq_msg_new(&s->pool, kind, json, len);
     if (!m) return;
     for (conn_t *c = s->lists[EP_TRAINING]; c; c = c->next)
         if (c->job == j) push_msg(s, c, m);
-    oq_msg_unref(&s->pool, m);
+    outq_msg_unref(&s->pool, m);
 }
 
 /* Writes the next piece of c's queue: one WebSocket frame (a whole message, or a 32 KiB
  * fragment of a big one). Returns -1 to close. */
 static int write_next(srv_t *s, conn_t *c) {
-    oq_msg *m = oq_peek(&c->q);
+    outq_msg *m = outq_peek(&c->q);
     if (!m) return 0;
     if (lws_send_pipe_choked(c->wsi)) {
         lws_callback_on_writable(c->wsi);
@@ -156,7 +156,7 @@ static int write_next(srv_t *s, conn_t *c) {
     if (w < (int)n) return -1;
     c->q.offset += n;
     if (c->q.offset == m->len) {
-        oq_pop(&c->q, &s->pool);
+        outq_pop(&c->q, &s->pool);
         s->msgs_out[c->ep]++;
         if (c->q.count < c->q.cap) c->q.full_since = 0;
     }
@@ -201,7 +201,7 @@ static void default_job_id(const char *run_dir, char *out, size_t cap) {
 
 static void job_free(srv_t *s, srv_job *j) {
     if (!j) return;
-    if (j->hello) oq_msg_unref(&s->pool, j->hello);
+    if (j->hello) outq_msg_unref(&s->pool, j->hello);
     hist_close(&j->hist);
     free(j->last_episode);
     free(j);
@@ -290,11 +290,11 @@ static void add_sweep_jobs(srv_t *s) {
 }
 
 static void invalidate_hello(srv_t *s, srv_job *j) {
-    if (j->hello) oq_msg_unref(&s->pool, j->hello);
+    if (j->hello) outq_msg_unref(&s->pool, j->hello);
     j->hello = NULL;
 }
 
-static oq_msg *get_hello(srv_t *s, srv_job *j) {
+static outq_msg *get_hello(srv_t *s, srv_job *j) {
     if (j->hello) return j->hello;
     json_buf *jw = &s->jb;
     json_reset(jw);
@@ -316,7 +316,7 @@ static oq_msg *get_hello(srv_t *s, srv_job *j) {
     json_key(jw, "history");
     if (!json_ok(jw)) return NULL;
     size_t head = jw->len, total = head + hist_array_size(&j->hist) + 2;
-    oq_msg *m = oq_msg_new(&s->pool, OQ_RECORD, NULL, total);
+    outq_msg *m = outq_msg_new(&s->pool, OUTQ_RECORD, NULL, total);
     if (!m) return NULL;
     memcpy(m->data, jw->buf, head);
     size_t n = head + hist_write_array(&j->hist, m->data + head);
@@ -380,16 +380,16 @@ static void overview_relay(srv_t *s, const srv_job *j, const char *in, size_t le
     json_append(jw, ",", 1);
     json_append(jw, in + 1, len - 1); /* validated by on_trainer_message */
     if (!json_ok(jw)) return;
-    oq_msg *m = oq_msg_new(&s->pool, OQ_RECORD, jw->buf, jw->len);
+    outq_msg *m = outq_msg_new(&s->pool, OUTQ_RECORD, jw->buf, jw->len);
     if (!m) return;
     for (conn_t *c = s->lists[EP_TRAINING]; c; c = c->next)
         if (c->overview) push_msg(s, c, m);
-    oq_msg_unref(&s->pool, m);
+    outq_msg_unref(&s->pool, m);
 }
 
 /* The overview's hello (PROTOCOL §5.4): every job's state and its history as columns,
  * thinned to OVERVIEW_POINTS, so that 16 runs of 10,000 episodes stay well under 1 MiB. */
-static oq_msg *overview_hello(srv_t *s) {
+static outq_msg *overview_hello(srv_t *s) {
     enum { COLS = 4 };
     static const char *const cols[COLS] = {"episode", "steps", "total_reward", "eval_score"};
     double *v = malloc(sizeof(double) * OVERVIEW_POINTS * COLS);
@@ -432,13 +432,13 @@ static oq_msg *overview_hello(srv_t *s) {
     json_obj_close(jw);
     free(v);
     if (!json_ok(jw)) return NULL;
-    return oq_msg_new(&s->pool, OQ_RECORD, jw->buf, jw->len);
+    return outq_msg_new(&s->pool, OUTQ_RECORD, jw->buf, jw->len);
 }
 
 /* Broadcasts the JSON being built in s->jb (nothing when it could not be built). */
 static void broadcast_jb(srv_t *s, srv_job *j) {
     long n = json_finish(&s->jb);
-    if (n > 0) broadcast(s, j, OQ_RECORD, s->jb.buf, (size_t)n);
+    if (n > 0) broadcast(s, j, OUTQ_RECORD, s->jb.buf, (size_t)n);
 }
 
 static void final_message(srv_t *s, srv_job *j, const char *type, const char *error) {
@@ -530,7 +530,7 @@ static void on_trainer_message(srv_t *s, conn_t *c, const char *in, size_t len) 
         if (len > FRAME_MAX)
             refuse_trainer_message(s, "frame over 1 MiB", len);
         else
-            broadcast(s, j, OQ_FRAME, in, len);
+            broadcast(s, j, OUTQ_FRAME, in, len);
         return;
     }
     if (len > RECORD_MAX) {
@@ -570,7 +570,7 @@ static void on_trainer_message(srv_t *s, conn_t *c, const char *in, size_t len) 
         log_info("trainer hello: config %s, %lld episodes, resumed from %lld", j->config_name,
                  (long long)j->total_episodes, (long long)j->resumed_from);
     } else if (strcmp(type, "episode") == 0) {
-        broadcast(s, j, OQ_RECORD, in, len); /* verbatim, before the history copy is made */
+        broadcast(s, j, OUTQ_RECORD, in, len); /* verbatim, before the history copy is made */
         overview_relay(s, j, in, len);
         on_trainer_episode(s, j, o);
     } else if (strcmp(type, "status") == 0) {
@@ -580,7 +580,7 @@ static void on_trainer_message(srv_t *s, conn_t *c, const char *in, size_t len) 
         if (cJSON_IsBool(vis)) j->visual = cJSON_IsTrue(vis);
         if (get_num(o, "episode", &v)) j->episode = count_of(v);
         if (get_num(o, "total_episodes", &v)) j->total_episodes = count_of(v); /* extend */
-        broadcast(s, j, OQ_RECORD, in, len);
+        broadcast(s, j, OUTQ_RECORD, in, len);
         overview_relay(s, j, in, len);
         if (st && strlen(st) < 20) {
             set_status(s, j, st);
@@ -594,24 +594,24 @@ static void on_trainer_message(srv_t *s, conn_t *c, const char *in, size_t len) 
         }
         invalidate_hello(s, j);
     } else if (strcmp(type, "checkpoint") == 0) {
-        broadcast(s, j, OQ_RECORD, in, len);
+        broadcast(s, j, OUTQ_RECORD, in, len);
         sess_checkpoints_changed(s);
     } else {
         /* A frame the quick look missed (other spacing) is still only a frame. */
-        broadcast(s, j, strcmp(type, "frame") == 0 ? OQ_FRAME : OQ_RECORD, in, len);
+        broadcast(s, j, strcmp(type, "frame") == 0 ? OUTQ_FRAME : OUTQ_RECORD, in, len);
     }
     cJSON_Delete(o);
 }
 
 /* Sends a validated command to the trainer. 0, or -1 with *why. */
-static int relay_command(srv_t *s, srv_job *j, const smsg_command *cmd, const char **why) {
+static int relay_command(srv_t *s, srv_job *j, const cmd_msg *cmd, const char **why) {
     if (!j->trainer) {
         *why = "no trainer linked";
         return -1;
     }
     char out[256];
-    int n = smsg_trainer_command(cmd, ++j->next_cmd_id, out, sizeof out);
-    if (n < 0 || srv_send(s, j->trainer, OQ_RECORD, out, (size_t)n) < 0) {
+    int n = cmd_trainer_json(cmd, ++j->next_cmd_id, out, sizeof out);
+    if (n < 0 || srv_send(s, j->trainer, OUTQ_RECORD, out, (size_t)n) < 0) {
         *why = "trainer not reachable";
         return -1;
     }
@@ -644,23 +644,23 @@ static int on_browser_message(srv_t *s, conn_t *c, const char *in, size_t len) {
                          10);
         return -1;
     }
-    smsg_command cmd;
+    cmd_msg cmd;
     char err[200], out[1600];
-    smsg_result r = smsg_parse(in, len, c->ep == EP_TRAINING ? SMSG_TRAINING : SMSG_INFERENCE, &cmd,
-                               err, sizeof err);
-    if (r == SMSG_BAD_JSON) {
+    cmd_result r = cmd_parse(in, len, c->ep == EP_TRAINING ? CMD_TRAINING : CMD_INFERENCE, &cmd,
+                             err, sizeof err);
+    if (r == CMD_BAD_JSON) {
         json_buf j;
         json_init_fixed(&j, out, sizeof out);
         json_obj_open(&j);
         json_kstr(&j, "type", "error");
         json_kstr(&j, "error", err);
         json_obj_close(&j);
-        if (json_ok(&j)) srv_send(s, c, OQ_RECORD, out, j.len);
-    } else if (r == SMSG_REFUSED) {
-        int n = smsg_result_json(&cmd, false, err, out, sizeof out);
-        if (n > 0) srv_send(s, c, OQ_RECORD, out, (size_t)n);
+        if (json_ok(&j)) srv_send(s, c, OUTQ_RECORD, out, j.len);
+    } else if (r == CMD_REFUSED) {
+        int n = cmd_result_json(&cmd, false, err, out, sizeof out);
+        if (n > 0) srv_send(s, c, OUTQ_RECORD, out, (size_t)n);
     }
-    if (r != SMSG_OK) {
+    if (r != CMD_OK) {
         if (++c->errors >= MAX_ERRORS) {
             log_warn("%s client %llu: too many bad messages, closing (1008)", ep_names[c->ep],
                      (unsigned long long)c->id);
@@ -675,15 +675,15 @@ static int on_browser_message(srv_t *s, conn_t *c, const char *in, size_t len) {
         return 0;
     }
     if (c->overview) {
-        int n = smsg_result_json(&cmd, false, "the overview takes no commands: use a job's stream",
-                                 out, sizeof out);
-        if (n > 0) srv_send(s, c, OQ_RECORD, out, (size_t)n);
+        int n = cmd_result_json(&cmd, false, "the overview takes no commands: use a job's stream",
+                                out, sizeof out);
+        if (n > 0) srv_send(s, c, OUTQ_RECORD, out, (size_t)n);
         return 0;
     }
     const char *why = NULL;
     bool ok = relay_command(s, c->job ? c->job : s->jobs[0], &cmd, &why) == 0;
-    int n = smsg_result_json(&cmd, ok, ok ? NULL : why, out, sizeof out);
-    if (n > 0) srv_send(s, c, OQ_RECORD, out, (size_t)n);
+    int n = cmd_result_json(&cmd, ok, ok ? NULL : why, out, sizeof out);
+    if (n > 0) srv_send(s, c, OUTQ_RECORD, out, (size_t)n);
     return 0;
 }
 
@@ -1269,7 +1269,7 @@ static int api_extend(srv_t *s, struct lws *wsi, conn_t *c) {
         json_kint(&j, "id", ++job->next_cmd_id);
         json_obj_close(&j);
         long k = json_finish(&j);
-        if (k < 0 || srv_send(s, job->trainer, OQ_RECORD, out, (size_t)k) < 0) {
+        if (k < 0 || srv_send(s, job->trainer, OUTQ_RECORD, out, (size_t)k) < 0) {
             why = "trainer not reachable";
             status = 409;
         }
@@ -1385,17 +1385,17 @@ static int api_recordings(srv_t *s, struct lws *wsi, conn_t *c, const char *rest
 static int handle_post(srv_t *s, struct lws *wsi, conn_t *c, const char *what) {
     static const char *const names[] = {"start", "stop", "pause", "resume"};
     if (strcmp(what, "extend") == 0) return api_extend(s, wsi, c);
-    smsg_command cmd;
+    cmd_msg cmd;
     memset(&cmd, 0, sizeof cmd);
     for (size_t i = 0; i < 4; i++)
         if (strcmp(what, names[i]) == 0) {
-            cmd.cmd = (smsg_cmd)(i == 0   ? SMSG_START
-                                 : i == 1 ? SMSG_STOP
-                                 : i == 2 ? SMSG_PAUSE
-                                          : SMSG_RESUME);
+            cmd.cmd = (cmd_kind)(i == 0   ? CMD_START
+                                 : i == 1 ? CMD_STOP
+                                 : i == 2 ? CMD_PAUSE
+                                          : CMD_RESUME);
             snprintf(cmd.name, sizeof cmd.name, "%s", what);
         }
-    if (cmd.cmd == SMSG_NONE) {
+    if (cmd.cmd == CMD_NONE) {
         char e[80];
         snprintf(e, sizeof e, "unknown command '%.40s'", what);
         return http_error(s, wsi, c, 404, e);
@@ -1552,7 +1552,7 @@ static int on_established(srv_t *s, struct lws *wsi, conn_t *c) {
         return close_now(wsi, 4029, "too many sessions");
     }
     int cap = ep == EP_TRAINER ? 64 : s->cfg.server.client_queue_limit;
-    if (oq_queue_init(&c->q, cap) < 0) return close_now(wsi, 1011, "internal error");
+    if (outq_queue_init(&c->q, cap) < 0) return close_now(wsi, 1011, "internal error");
     c->have_q = true;
     list_add(s, c, ep);
     if (ep == EP_TRAINER) { /* its job is known from its hello: bind_trainer() */
@@ -1564,12 +1564,12 @@ static int on_established(srv_t *s, struct lws *wsi, conn_t *c) {
                  c->peer, s->counts[EP_TRAINING]);
         if (c->overview) { /* built for this viewer: its history is every job's */
             s->n_overview++;
-            oq_msg *h = overview_hello(s);
+            outq_msg *h = overview_hello(s);
             int r = h ? push_msg(s, c, h) : -1;
-            if (h) oq_msg_unref(&s->pool, h);
+            if (h) outq_msg_unref(&s->pool, h);
             return r < 0 ? close_now(wsi, 1011, "internal error") : 0;
         }
-        oq_msg *h = get_hello(s, j);
+        outq_msg *h = get_hello(s, j);
         if (!h || push_msg(s, c, h) < 0) return close_now(wsi, 1011, "internal error");
         return 0;
     }
@@ -1598,7 +1598,7 @@ static void on_closed(srv_t *s, conn_t *c) {
         sess_destroy(c->sess);
         c->sess = NULL;
     }
-    if (c->have_q) oq_queue_close(&c->q, &s->pool);
+    if (c->have_q) outq_queue_close(&c->q, &s->pool);
     c->have_q = false;
     free(c->rx);
     c->rx = NULL;
@@ -1868,7 +1868,7 @@ srv_t *srv_create(uv_loop_t *loop, const cfg_config *cfg, const srv_options *opt
     default_job_id(s->run_dir, id, sizeof id);
     if (!job_new(s, id, s->run_dir, err, errlen)) goto fail;
     add_sweep_jobs(s);
-    s->world = wdesc_json(&s->cfg, &s->world_len);
+    s->world = world_json(&s->cfg, &s->world_len);
     if (!s->world) {
         snprintf(err, errlen, "out of memory");
         goto fail;
@@ -2009,7 +2009,7 @@ void srv_free(srv_t *s) {
         while (uv_run(s->loop, UV_RUN_NOWAIT)) {}
     }
     for (int i = 0; i < s->n_jobs; i++) job_free(s, s->jobs[i]);
-    oq_pool_close(&s->pool);
+    outq_pool_close(&s->pool);
     admit_close(&s->admit);
     free(s->world);
     free(s->scratch);

@@ -34,7 +34,7 @@ struct sess {
 };
 
 /* Sends what x->out holds (nothing when it could not be built). */
-static void send_out(sess_t *x, oq_kind kind) {
+static void send_out(sess_t *x, outq_kind kind) {
     long n = json_finish(&x->out);
     if (n > 0) srv_send(x->s, x->c, kind, x->out.buf, (size_t)n);
 }
@@ -96,7 +96,7 @@ static void start_episode(sess_t *x) {
     json_key(j, "meters");
     put_meters(j, &x->env);
     json_obj_close(j);
-    send_out(x, OQ_RECORD);
+    send_out(x, OUTQ_RECORD);
 }
 
 static void end_episode(sess_t *x, const char *reason) {
@@ -107,7 +107,7 @@ static void end_episode(sess_t *x, const char *reason) {
     json_num_prec(j, x->cum, 6);
     json_kstr(j, "reason", reason);
     json_obj_close(j);
-    send_out(x, OQ_RECORD);
+    send_out(x, OUTQ_RECORD);
     x->need_start = true;
 }
 
@@ -154,7 +154,7 @@ static void step_once(sess_t *x) {
     json_key(j, "timestamp");
     json_num_prec(j, clk_wall(), 13);
     json_obj_close(j);
-    send_out(x, OQ_FRAME);
+    send_out(x, OUTQ_FRAME);
     if (oc != ENV_RUNNING) end_episode(x, env_outcome_names[oc]);
 }
 
@@ -196,7 +196,7 @@ static void send_model_loaded(sess_t *x, const char *reason) {
     json_kbool(j, "follow_latest", x->follow);
     json_kstr(j, "reason", reason);
     json_obj_close(j);
-    send_out(x, OQ_RECORD);
+    send_out(x, OUTQ_RECORD);
 }
 
 static void base_name(const char *path, char *out, size_t cap) {
@@ -259,10 +259,10 @@ static int load_model(sess_t *x, const char *model, char *err, size_t errlen) {
     return 0;
 }
 
-static void send_result(sess_t *x, const smsg_command *cmd, bool ok, const char *error) {
+static void send_result(sess_t *x, const cmd_msg *cmd, bool ok, const char *error) {
     char out[1600];
-    int n = smsg_result_json(cmd, ok, error, out, sizeof out);
-    if (n > 0) srv_send(x->s, x->c, OQ_RECORD, out, (size_t)n);
+    int n = cmd_result_json(cmd, ok, error, out, sizeof out);
+    if (n > 0) srv_send(x->s, x->c, OUTQ_RECORD, out, (size_t)n);
 }
 
 static void send_connected(sess_t *x) {
@@ -312,7 +312,7 @@ static void send_connected(sess_t *x) {
     json_key(j, "world");
     json_raw(j, s->world, s->world_len);
     json_obj_close(j);
-    send_out(x, OQ_RECORD);
+    send_out(x, OUTQ_RECORD);
     free(info);
 }
 
@@ -373,10 +373,10 @@ void sess_destroy(sess_t *x) {
     uv_close((uv_handle_t *)&x->timer, on_timer_closed);
 }
 
-void sess_command(sess_t *x, const smsg_command *cmd) {
+void sess_command(sess_t *x, const cmd_msg *cmd) {
     char err[400];
     switch (cmd->cmd) {
-        case SMSG_LOAD: {
+        case CMD_LOAD: {
             int r = load_model(x, cmd->model, err, sizeof err);
             if (r < 0) {
                 char e[480];
@@ -398,31 +398,31 @@ void sess_command(sess_t *x, const smsg_command *cmd) {
             start_episode(x);
             return;
         }
-        case SMSG_PLAY:
+        case CMD_PLAY:
             x->playing = true;
             send_result(x, cmd, true, NULL);
             restart_timer(x);
             return;
-        case SMSG_PAUSE:
+        case CMD_PAUSE:
             x->playing = false;
             send_result(x, cmd, true, NULL);
             restart_timer(x);
             return;
-        case SMSG_STEP:
+        case CMD_STEP:
             send_result(x, cmd, true, NULL);
             step_once(x);
             return;
-        case SMSG_RESET:
+        case CMD_RESET:
             send_result(x, cmd, true, NULL);
             if (!x->need_start) end_episode(x, "reset");
             start_episode(x);
             return;
-        case SMSG_SET_SPEED:
+        case CMD_SET_SPEED:
             x->speed = cmd->speed;
             send_result(x, cmd, true, NULL);
             restart_timer(x);
             return;
-        case SMSG_FOLLOW_LATEST:
+        case CMD_FOLLOW_LATEST:
             x->follow = cmd->enabled;
             send_result(x, cmd, true, NULL);
             if (x->follow) sess_checkpoints_changed(x->s);

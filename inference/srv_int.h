@@ -15,7 +15,7 @@
 #include "inference/hist.h"
 #include "inference/outq.h"
 #include "inference/server.h"
-#include "inference/smsg.h"
+#include "inference/cmd.h"
 
 typedef enum { EP_NONE = 0, EP_HTTP, EP_TRAINER, EP_TRAINING, EP_INFERENCE, EP_COUNT } srv_ep;
 
@@ -28,7 +28,7 @@ typedef struct conn {
     struct conn *prev, *next; /* list of its endpoint */
     bool listed;
     uint64_t id;
-    oq_queue q;
+    outq_queue q;
     bool have_q;
     int refuse_code; /* set at the handshake: closed with it once established */
     char refuse_reason[48];
@@ -66,7 +66,7 @@ typedef struct srv_job {
     char run_dir[CFG_PATH_MAX + 216];
     conn_t *trainer;
     hist_t hist;
-    oq_msg *hello; /* cached training hello, NULL when stale */
+    outq_msg *hello; /* cached training hello, NULL when stale */
     char config_name[64];
     char status[24];
     bool trainer_seen;
@@ -105,9 +105,9 @@ struct srv {
     int n_jobs;
     int n_overview; /* /ws/jobs viewers listed: the episode path skips the overview at 0 */
 
-    oq_pool pool;
+    outq_pool pool;
     admit_t admit; /* connections that have not completed a request (admit.h) */
-    /* The config's world (inference/wdesc.h), serialized once at start-up: it never changes
+    /* The config's world (inference/world.h), serialized once at start-up: it never changes
      * during a run, so every hello and connected copies this text. */
     char *world;
     size_t world_len;
@@ -137,13 +137,13 @@ struct srv {
 
 /* Queues a copy of json to one connection (kind decides what may be dropped). 0 or -1
  * (the connection is being closed as too slow). */
-int srv_send(srv_t *s, conn_t *c, oq_kind kind, const char *json, size_t len);
+int srv_send(srv_t *s, conn_t *c, outq_kind kind, const char *json, size_t len);
 /* Closes c with a close frame carrying code and reason (asynchronously). */
 void srv_close_conn(srv_t *s, conn_t *c, int code, const char *reason);
 
 /* session.c */
 sess_t *sess_create(srv_t *s, conn_t *c, char *err, size_t errlen);
-void sess_command(sess_t *x, const smsg_command *cmd);
+void sess_command(sess_t *x, const cmd_msg *cmd);
 void sess_destroy(sess_t *x);
 /* A new checkpoint may exist: sessions that follow `latest` reload it. */
 void sess_checkpoints_changed(srv_t *s);

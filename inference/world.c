@@ -1,5 +1,5 @@
-/* inference/wdesc.c — see wdesc.h. */
-#include "inference/wdesc.h"
+/* inference/world.c — see world.h. */
+#include "inference/world.h"
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
@@ -10,9 +10,9 @@
 
 /* The config's own default for a cascade threshold (common/config.c): what a view shows
  * when nothing in the config says otherwise. */
-#define WDESC_DEFAULT_CRITICAL 0.3
+#define WORLD_DEFAULT_CRITICAL 0.3
 
-double wdesc_critical(const cfg_environment *e, int m) {
+double world_critical(const cfg_environment *e, int m) {
     double own = -1, any = -1;
     for (int i = 0; i < e->n_cascades; i++) {
         const cfg_cascade *c = &e->cascades[i];
@@ -20,7 +20,7 @@ double wdesc_critical(const cfg_environment *e, int m) {
         if (c->source == m && c->threshold > own) own = c->threshold;
     }
     if (own >= 0) return own;
-    return any >= 0 ? any : WDESC_DEFAULT_CRITICAL;
+    return any >= 0 ? any : WORLD_DEFAULT_CRITICAL;
 }
 
 /* One affordance as the world applies it: without a day cycle every place is always open
@@ -45,7 +45,7 @@ static bool add_affordance(cJSON *arr, const cfg_environment *e, const cfg_affor
     return true;
 }
 
-char *wdesc_json(const cfg_config *cfg, size_t *len) {
+char *world_json(const cfg_config *cfg, size_t *len) {
     const cfg_environment *e = &cfg->environment;
     char *text = NULL;
     cJSON *w = cJSON_CreateObject();
@@ -72,7 +72,7 @@ char *wdesc_json(const cfg_config *cfg, size_t *len) {
         cJSON_AddItemToArray(meters, o);
         ok = cJSON_AddStringToObject(o, "name", cfg_meter_names[m]) &&
              cJSON_AddNumberToObject(o, "initial", e->initial[m]) &&
-             cJSON_AddNumberToObject(o, "critical", wdesc_critical(e, m));
+             cJSON_AddNumberToObject(o, "critical", world_critical(e, m));
     }
     cJSON *affs = ok ? cJSON_AddArrayToObject(w, "affordances") : NULL;
     ok = affs != NULL;
