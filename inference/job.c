@@ -33,7 +33,6 @@ static void broadcast(job_set *s, job_t *j, outq_kind kind, const char *json, si
     outq_msg_unref(&s->conns->pool, m);
 }
 
-
 /* A count from a trainer message or metrics.jsonl: clamped, so that 1e308 or -5 cannot
  * become a negative or overflowing counter. */
 static int64_t count_of(double v) {
