@@ -8,9 +8,19 @@
 
 #include "common/env.h"
 
-/* The config's own default for a cascade threshold (common/config.c): what a view shows
- * when nothing in the config says otherwise. */
-#define WORLD_DEFAULT_CRITICAL 0.3
+/* The threshold of a cascade whose config does not give one: the config's own (the
+ * cascades of cfg_defaults() all have it), asked once. */
+static double default_threshold(void) {
+    static double thr = -1;
+    if (thr >= 0) return thr;
+    cfg_config *d = malloc(sizeof *d);
+    if (!d) return 0;
+    cfg_defaults(d);
+    for (int i = 0; i < d->environment.n_cascades; i++)
+        if (d->environment.cascades[i].threshold > thr) thr = d->environment.cascades[i].threshold;
+    free(d);
+    return thr;
+}
 
 double world_critical(const cfg_environment *e, int m) {
     double own = -1, any = -1;
@@ -20,22 +30,23 @@ double world_critical(const cfg_environment *e, int m) {
         if (c->source == m && c->threshold > own) own = c->threshold;
     }
     if (own >= 0) return own;
-    return any >= 0 ? any : WORLD_DEFAULT_CRITICAL;
+    return any >= 0 ? any : default_threshold();
 }
 
-/* One affordance as the world applies it: without a day cycle every place is always open
- * and completes in one step, whatever the file says (common/env.c does the same), so the
- * view never shows hours or ticks that have no effect. false when out of memory. */
+/* One affordance as the world applies it (env_affordance_rule()), so that the view never
+ * shows hours or ticks that have no effect. false when out of memory. */
 static bool add_affordance(cJSON *arr, const cfg_environment *e, const cfg_affordance *a) {
     cJSON *o = cJSON_CreateObject();
     if (!o) return false;
     cJSON_AddItemToArray(arr, o);
+    int open_hour, close_hour, ticks;
+    env_affordance_rule(e, a, &open_hour, &close_hour, &ticks);
     bool ok = cJSON_AddStringToObject(o, "name", a->name) &&
               cJSON_AddNumberToObject(o, "x", a->x) && cJSON_AddNumberToObject(o, "y", a->y) &&
               cJSON_AddNumberToObject(o, "cost", a->cost) &&
-              cJSON_AddNumberToObject(o, "open_hour", e->day_cycle ? a->open_hour : 0) &&
-              cJSON_AddNumberToObject(o, "close_hour", e->day_cycle ? a->close_hour : 24) &&
-              cJSON_AddNumberToObject(o, "ticks", e->day_cycle && a->ticks > 1 ? a->ticks : 1);
+              cJSON_AddNumberToObject(o, "open_hour", open_hour) &&
+              cJSON_AddNumberToObject(o, "close_hour", close_hour) &&
+              cJSON_AddNumberToObject(o, "ticks", ticks);
     cJSON *fx = ok ? cJSON_AddObjectToObject(o, "effects") : NULL;
     if (!fx) return false;
     /* Only the meters it changes: a view lists them as the place's effects. */

@@ -18,7 +18,8 @@ char *world_json(const cfg_config *cfg, size_t *len);
 
 /* The threshold below which meter m drags others down: the highest threshold of the
  * cascades from m; for a meter that starts none, the highest threshold of any cascade
- * (0.3 when the config has no cascades), so that a view marks every meter alike. */
+ * (when the config has none, the threshold of the default config's cascades, 0.3), so
+ * that a view marks every meter alike. */
 double world_critical(const cfg_environment *e, int m);
 
 #endif
