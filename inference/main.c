@@ -50,12 +50,9 @@ static void on_signal(uv_signal_t *h, int signum) {
     uv_unref((uv_handle_t *)&a->sigterm);
 }
 
-int main(int argc, char **argv) {
-    const char *parent = getenv("RD_PARENT_PID");
-    log_init("server", parent == NULL);
-    if (!pdeath_arm(SIGTERM)) return 1; /* die with run_demo, and not start after it */
-    signal(SIGPIPE, SIG_IGN);
-
+/* The command line into *o and *config. -1 to go on, else the exit code (2 for a usage
+ * error, 0 after --help). */
+static int parse_options(int argc, char **argv, srv_options *o, const char **config) {
     static const struct option opts[] = {{"config", required_argument, 0, 'c'},
                                          {"run-dir", required_argument, 0, 'r'},
                                          {"port", required_argument, 0, 'p'},
@@ -65,35 +62,32 @@ int main(int argc, char **argv) {
                                          {"frontend-port", required_argument, 0, 'f'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    const char *config = NULL;
-    srv_options o = {0};
-    o.port = -1;
     int ch;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
             case 'c':
-                config = optarg;
+                *config = optarg;
                 break;
             case 'r':
-                o.run_dir = optarg;
+                o->run_dir = optarg;
                 break;
             case 'H':
-                o.host = optarg;
+                o->host = optarg;
                 break;
             case 's':
-                o.static_dir = optarg;
+                o->static_dir = optarg;
                 break;
             case 't':
-                o.token = optarg;
+                o->token = optarg;
                 break;
             case 'p':
-                if (parse_port(optarg, &o.port) < 0) {
+                if (parse_port(optarg, &o->port) < 0) {
                     fprintf(stderr, "server: --port: not a port: %s\n", optarg);
                     return 2;
                 }
                 break;
             case 'f':
-                if (parse_port(optarg, &o.frontend_port) < 0) {
+                if (parse_port(optarg, &o->frontend_port) < 0) {
                     fprintf(stderr, "server: --frontend-port: not a port: %s\n", optarg);
                     return 2;
                 }
@@ -106,12 +100,26 @@ int main(int argc, char **argv) {
                 return 2;
         }
     }
-    if (optind < argc || !o.run_dir) {
+    if (optind < argc || !o->run_dir) {
         fprintf(stderr, "server: %s\n",
                 optind < argc ? "unexpected argument" : "--run-dir is required");
         usage(stderr);
         return 2;
     }
+    return -1;
+}
+
+int main(int argc, char **argv) {
+    const char *parent = getenv("RD_PARENT_PID");
+    log_init("server", parent == NULL);
+    if (!pdeath_arm(SIGTERM)) return 1; /* die with run_demo, and not start after it */
+    signal(SIGPIPE, SIG_IGN);
+
+    const char *config = NULL;
+    srv_options o = {0};
+    o.port = -1;
+    int rc = parse_options(argc, argv, &o, &config);
+    if (rc >= 0) return rc;
     cfg_config cfg;
     char err[1024];
     cfg_defaults(&cfg);
@@ -150,7 +158,7 @@ int main(int argc, char **argv) {
     uv_close((uv_handle_t *)&app.sigterm, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     srv_free(app.srv);
-    int rc = uv_loop_close(&loop);
+    rc = uv_loop_close(&loop);
     if (rc) log_warn("loop not empty at exit: %s", uv_strerror(rc));
     log_info("stopped");
     return 0;

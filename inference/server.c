@@ -500,64 +500,61 @@ static int random_token(char *out, size_t cap) {
     return 0;
 }
 
-srv_t *srv_create(uv_loop_t *loop, const cfg_config *cfg, const srv_options *opt, char *err,
-                  size_t errlen) {
-    srv_t *s = calloc(1, sizeof *s);
-    if (!s) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    json_init_dyn(&s->jb);
-    s->loop = loop;
-    s->cfg = *cfg;
-    s->start_ms = clk_mono_ms();
+/* srv_create, step 1: the options — directories, the address to bind, the tokens. */
+static int take_options(srv_t *s, const srv_options *opt, struct sockaddr_storage *want, char *err,
+                        size_t errlen) {
     snprintf(s->host, sizeof s->host, "%s", opt->host ? opt->host : "127.0.0.1");
     snprintf(s->run_dir, sizeof s->run_dir, "%s", opt->run_dir);
     snprintf(s->ckpt_dir, sizeof s->ckpt_dir, "%s/checkpoints", s->run_dir);
-    s->frontend_port = opt->frontend_port ? opt->frontend_port : cfg->server.frontend_port;
+    s->frontend_port = opt->frontend_port ? opt->frontend_port : s->cfg.server.frontend_port;
     if (opt->static_dir) {
         if (!realpath(opt->static_dir, s->static_root)) {
             snprintf(err, errlen, "--static %s: %s", opt->static_dir, strerror(errno));
-            goto fail;
+            return -1;
         }
     }
     /* The address to bind, resolved once: the token rule and the check after binding both
      * go by it, never by the name given. */
-    struct sockaddr_storage want;
     char aerr[200];
-    if (addr_resolve(s->host, &want, aerr, sizeof aerr) < 0) {
+    if (addr_resolve(s->host, want, aerr, sizeof aerr) < 0) {
         snprintf(err, errlen, "--host %s: %s", s->host, aerr);
-        goto fail;
+        return -1;
     }
     if (opt->token && opt->token[0]) {
         if (strlen(opt->token) >= sizeof s->access_token || strpbrk(opt->token, "; \t\r\n\"")) {
             snprintf(err, errlen, "--token: at most %zu characters, no spaces, quotes or ';'",
                      sizeof s->access_token - 1);
-            goto fail;
+            return -1;
         }
         snprintf(s->access_token, sizeof s->access_token, "%s", opt->token);
-    } else if (!addr_is_loopback_sa((struct sockaddr *)&want) &&
+    } else if (!addr_is_loopback_sa((struct sockaddr *)want) &&
                random_token(s->access_token, sizeof s->access_token) < 0) {
         snprintf(err, errlen, "cannot generate a token: %s", strerror(errno));
-        goto fail;
+        return -1;
     }
     const char *tt = opt->trainer_token ? opt->trainer_token : getenv("RD_TRAINER_TOKEN");
     snprintf(s->trainer_token, sizeof s->trainer_token, "%s", tt && tt[0] ? tt : s->access_token);
+    return 0;
+}
+
+/* srv_create, step 2: the jobs (with their history), the world text, and the contexts of
+ * the sessions and the HTTP side, which point into s. */
+static int open_parts(srv_t *s, char *err, size_t errlen) {
     s->jobs.conns = &s->conns;
     s->jobs.cfg = &s->cfg;
     s->jobs.run_dir = s->run_dir;
     s->jobs.jb = &s->jb;
     s->jobs.on_checkpoint = on_checkpoint;
     s->jobs.arg = s;
-    if (job_set_open(&s->jobs, err, errlen) < 0) goto fail;
+    if (job_set_open(&s->jobs, err, errlen) < 0) return -1;
     s->world = world_json(&s->cfg, &s->world_len);
     if (!s->world) {
         snprintf(err, errlen, "out of memory");
-        goto fail;
+        return -1;
     }
     s->jobs.world = s->world;
     s->jobs.world_len = s->world_len;
-    s->sess = (sess_ctx){.loop = loop,
+    s->sess = (sess_ctx){.loop = s->loop,
                          .cfg = &s->cfg,
                          .conns = &s->conns,
                          .ckpt_dir = s->ckpt_dir,
@@ -578,22 +575,28 @@ srv_t *srv_create(uv_loop_t *loop, const cfg_config *cfg, const srv_options *opt
                          .jb = &s->jb};
     if (conn_set_init(&s->conns) < 0 || admit_init(&s->admit, ADMIT_PER_PEER, ADMIT_TOTAL) < 0) {
         snprintf(err, errlen, "out of memory");
-        goto fail;
+        return -1;
     }
+    return 0;
+}
 
+/* srv_create, step 3: the lws context on the caller's loop, listening on want (and
+ * nowhere wider). */
+static int listen_on(srv_t *s, const struct sockaddr_storage *want, int port, char *err,
+                     size_t errlen) {
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
-    void *loops[1] = {loop};
+    void *loops[1] = {s->loop};
     /* lws binds to an interface name or a numeric address: the resolved one. An lws 4.1
      * vhost with IPv6 enabled binds an IPv4 `iface` as [::] — every interface — so IPv6 is
      * disabled for an IPv4 address, and what was bound is checked below either way. */
     char bind_addr[INET6_ADDRSTRLEN] = "";
-    addr_format((struct sockaddr *)&want, -1, bind_addr, sizeof bind_addr);
-    info.port = opt->port;
+    addr_format((const struct sockaddr *)want, -1, bind_addr, sizeof bind_addr);
+    info.port = port;
     info.iface = bind_addr;
     info.protocols = protocols;
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8;
-    if (want.ss_family == AF_INET) info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    if (want->ss_family == AF_INET) info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     info.foreign_loops = loops;
     info.user = s;
     info.pcontext = &s->ctx; /* lws clears it when the destruction has completed */
@@ -612,39 +615,62 @@ srv_t *srv_create(uv_loop_t *loop, const cfg_config *cfg, const srv_options *opt
     s->ctx = lws_create_context(&info);
     if (!s->ctx) {
         snprintf(err, errlen, "cannot listen on %s:%d (port in use, or no libuv event plugin)",
-                 s->host, opt->port);
-        goto fail;
+                 s->host, port);
+        return -1;
     }
     s->vh = lws_get_vhost_by_name(s->ctx, "default");
-    s->port = s->vh ? lws_get_vhost_listen_port(s->vh) : opt->port;
+    s->port = s->vh ? lws_get_vhost_listen_port(s->vh) : port;
     s->http.port = s->port;
+    char aerr[200] = "";
     if (s->port <= 0) {
-        snprintf(err, errlen, "cannot listen on %s:%d", s->host, opt->port);
-        lws_context_destroy(s->ctx);
-        s->ctx = NULL;
+        snprintf(err, errlen, "cannot listen on %s:%d", s->host, port);
         goto fail;
     }
     /* The address actually bound must be the one asked for: a wider bind would serve the
      * network without a token. */
-    aerr[0] = 0;
-    if (addr_check_listening((struct sockaddr *)&want, s->port, aerr, sizeof aerr) <= 0) {
+    if (addr_check_listening((const struct sockaddr *)want, s->port, aerr, sizeof aerr) <= 0) {
         snprintf(err, errlen, "--host %s: %s; refusing to serve", s->host,
                  aerr[0] ? aerr : "no listening socket found on the port");
-        lws_context_destroy(s->ctx);
-        s->ctx = NULL;
         goto fail;
     }
+    return 0;
+fail:
+    lws_context_destroy(s->ctx);
+    s->ctx = NULL;
+    return -1;
+}
 
-    uv_timer_init(loop, &s->tick);
-    uv_timer_init(loop, &s->stop_timer);
-    uv_timer_init(loop, &s->fs_retry);
-    uv_timer_init(loop, &s->fs_debounce);
-    uv_fs_event_init(loop, &s->fs_ev);
+/* srv_create, step 4: the server's own handles — housekeeping, the stop, the checkpoint
+ * watch. */
+static void start_handles(srv_t *s) {
+    uv_timer_init(s->loop, &s->tick);
+    uv_timer_init(s->loop, &s->stop_timer);
+    uv_timer_init(s->loop, &s->fs_retry);
+    uv_timer_init(s->loop, &s->fs_debounce);
+    uv_fs_event_init(s->loop, &s->fs_ev);
     s->tick.data = s->stop_timer.data = s->fs_retry.data = s->fs_debounce.data = s;
     s->fs_ev.data = s;
     s->open_handles = 5;
     uv_timer_start(&s->tick, on_tick, 1000, 1000);
     watch_checkpoints(s);
+}
+
+srv_t *srv_create(uv_loop_t *loop, const cfg_config *cfg, const srv_options *opt, char *err,
+                  size_t errlen) {
+    srv_t *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    json_init_dyn(&s->jb);
+    s->loop = loop;
+    s->cfg = *cfg;
+    s->start_ms = clk_mono_ms();
+    struct sockaddr_storage want;
+    if (take_options(s, opt, &want, err, errlen) < 0 || open_parts(s, err, errlen) < 0 ||
+        listen_on(s, &want, opt->port, err, errlen) < 0)
+        goto fail;
+    start_handles(s);
     return s;
 fail:
     json_free(&s->jb);
