@@ -34,7 +34,7 @@ static void must_be_json(const char *s, long n) {
     cJSON_Delete(o);
 }
 
-/* The input as a trainer message (the relay rule of server.c). */
+/* The input as a trainer message (the relay rule of inference/job.c). */
 static void as_trainer_message(const char *text, size_t size) {
     if (!json_valid(text, size, 32)) return;
     must_be_json(text, (long)size);
