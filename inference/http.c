@@ -191,6 +191,20 @@ static int add_security_headers(struct lws *wsi, unsigned char **p, unsigned cha
     return 0;
 }
 
+/* The rd_token cookie, for a client that presented the token as ?token= (c->set_cookie),
+ * so that the page's own requests carry it. 0 or -1. */
+static int add_token_cookie(const http_ctx *s, struct lws *wsi, const conn_t *c, unsigned char **p,
+                            unsigned char *end) {
+    if (!c || !c->set_cookie) return 0;
+    char ck[200];
+    int n =
+        snprintf(ck, sizeof ck, "rd_token=%s; Path=/; HttpOnly; SameSite=Strict", s->access_token);
+    return lws_add_http_header_by_name(
+               wsi, (const unsigned char *)"set-cookie:", (const unsigned char *)ck, n, p, end)
+               ? -1
+               : 0;
+}
+
 static int http_reply(http_ctx *s, struct lws *wsi, conn_t *c, int status, const char *ctype,
                       const char *body, size_t len, const char *extra_name, const char *extra_val) {
     unsigned char hdr[LWS_PRE + 2048], *start = hdr + LWS_PRE, *p = start,
@@ -206,14 +220,7 @@ static int http_reply(http_ctx *s, struct lws *wsi, conn_t *c, int status, const
                                                   (const unsigned char *)extra_val,
                                                   (int)strlen(extra_val), &p, end))
         return -1;
-    if (c && c->set_cookie) {
-        char ck[200];
-        int n = snprintf(ck, sizeof ck, "rd_token=%s; Path=/; HttpOnly; SameSite=Strict",
-                         s->access_token);
-        if (lws_add_http_header_by_name(
-                wsi, (const unsigned char *)"set-cookie:", (const unsigned char *)ck, n, &p, end))
-            return -1;
-    }
+    if (add_token_cookie(s, wsi, c, &p, end)) return -1;
     if (lws_finalize_write_http_header(wsi, start, &p, end)) return -1;
     if (len) {
         unsigned char *b = malloc(LWS_PRE + len);
@@ -474,14 +481,7 @@ static int serve_static(http_ctx *s, struct lws *wsi, conn_t *c, const char *uri
     s->requests++;
     unsigned char extra[1024], *p = extra, *end = extra + sizeof extra;
     if (add_security_headers(wsi, &p, end)) return -1;
-    if (c->set_cookie) {
-        char ck[200];
-        int n = snprintf(ck, sizeof ck, "rd_token=%s; Path=/; HttpOnly; SameSite=Strict",
-                         s->access_token);
-        if (lws_add_http_header_by_name(
-                wsi, (const unsigned char *)"set-cookie:", (const unsigned char *)ck, n, &p, end))
-            return -1;
-    }
+    if (add_token_cookie(s, wsi, c, &p, end)) return -1;
     int n = lws_serve_http_file(wsi, real, mime_for(real), p > extra ? (const char *)extra : NULL,
                                 (int)(p - extra));
     if (n < 0 || (n > 0 && lws_http_transaction_completed(wsi))) return -1;

@@ -161,6 +161,15 @@ static void invalidate_hello(job_set *s, job_t *j) {
     j->hello = NULL;
 }
 
+/* The members the training hello and every job listing share. */
+static void put_progress(json_buf *jw, const job_t *j) {
+    json_kstr(jw, "config", j->config_name);
+    json_kstr(jw, "status", j->status);
+    json_kbool(jw, "trainer_connected", j->trainer != NULL);
+    json_kint(jw, "episode", (long long)j->episode);
+    json_kint(jw, "total_episodes", (long long)j->total_episodes);
+}
+
 outq_msg *job_hello(job_set *s, job_t *j) {
     if (j->hello) return j->hello;
     json_buf *jw = s->jb;
@@ -169,11 +178,7 @@ outq_msg *job_hello(job_set *s, job_t *j) {
     json_kstr(jw, "type", "hello");
     json_kint(jw, "protocol", 1);
     json_kstr(jw, "job_id", j->job_id);
-    json_kstr(jw, "config", j->config_name);
-    json_kstr(jw, "status", j->status);
-    json_kbool(jw, "trainer_connected", j->trainer != NULL);
-    json_kint(jw, "episode", (long long)j->episode);
-    json_kint(jw, "total_episodes", (long long)j->total_episodes);
+    put_progress(jw, j);
     json_kbool(jw, "visual", j->visual);
     json_knum(jw, "speed", j->speed);
     json_kint(jw, "history_total", (long long)j->hist.total);
@@ -227,11 +232,7 @@ static void on_trainer_episode(job_set *s, job_t *j, cJSON *o) {
 void job_put_state(json_buf *jw, const job_t *j, bool is_default) {
     json_kstr(jw, "id", j->job_id);
     json_kbool(jw, "default", is_default);
-    json_kstr(jw, "config", j->config_name);
-    json_kstr(jw, "status", j->status);
-    json_kbool(jw, "trainer_connected", j->trainer != NULL);
-    json_kint(jw, "episode", (long long)j->episode);
-    json_kint(jw, "total_episodes", (long long)j->total_episodes);
+    put_progress(jw, j);
     json_knum(jw, "multiplier", j->multiplier);
     json_knum(jw, "steps_per_second", j->sps);
 }
