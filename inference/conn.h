@@ -25,8 +25,8 @@ typedef enum {
 /* "none", "http", "trainer", "training", "inference": for logs and metrics. */
 extern const char *const conn_ep_names[CONN_EP_COUNT];
 
-struct sess; /* session.h: an inference connection's session */
-struct job;  /* job.h: a trainer's or a viewer's job */
+struct session; /* session.h: an inference connection's session */
+struct job;     /* job.h: a trainer's or a viewer's job */
 
 /* One connection: lws's per-session data (zeroed by lws). */
 typedef struct conn {
@@ -47,7 +47,7 @@ typedef struct conn {
     double tokens; /* command rate limit (token bucket) */
     uint64_t tokens_ms;
     int peer_close_code;
-    struct sess *sess;
+    struct session *sess;
     char peer[48];
     char post_cmd[24]; /* HTTP POST /api/training/X waiting for its body */
     bool set_cookie;

@@ -38,7 +38,7 @@
 #define HEADER_POOL    512
 #define AH_IDLE_SECS   5
 
-struct srv {
+struct server {
     uv_loop_t *loop;
     cfg_config cfg;
     struct lws_context *ctx;
@@ -58,7 +58,7 @@ struct srv {
     /* The jobs: [0] is the run directory's own (a single run, as always); a sweep's
      * trainers add theirs by the `job` of their hello (PROTOCOL §4.1). */
     job_set jobs;
-    sess_ctx sess; /* what the inference sessions share (session.h) */
+    session_ctx sess; /* what the inference sessions share (session.h) */
 
     admit_t admit; /* connections that have not completed a request (admit.h) */
     /* The config's world (inference/world.h), serialized once at start-up: it never changes
@@ -97,7 +97,7 @@ static bool rate_ok(conn_t *c) {
 }
 
 /* Returns -1 when the connection must close (its close reason is set). */
-static int on_browser_message(srv_t *s, conn_t *c, const char *in, size_t len) {
+static int on_browser_message(server_t *s, conn_t *c, const char *in, size_t len) {
     s->http.msgs_in[c->ep]++;
     if (!rate_ok(c)) {
         log_warn("%s client %llu floods commands, closing (1008)", conn_ep_names[c->ep],
@@ -133,7 +133,7 @@ static int on_browser_message(srv_t *s, conn_t *c, const char *in, size_t len) {
         return 0;
     }
     if (c->ep == CONN_INFERENCE) {
-        if (c->sess) sess_command(c->sess, &cmd);
+        if (c->sess) session_command(c->sess, &cmd);
         return 0;
     }
     if (c->overview) {
@@ -153,7 +153,7 @@ static int on_browser_message(srv_t *s, conn_t *c, const char *in, size_t len) {
 
 /* The endpoint of a WebSocket path; *job is a training viewer's job (NULL for an unknown
  * /ws/training/{job_id}). */
-static conn_ep path_endpoint(srv_t *s, const char *uri, job_t **job) {
+static conn_ep path_endpoint(server_t *s, const char *uri, job_t **job) {
     *job = s->jobs.jobs[0];
     if (strcmp(uri, "/ws") == 0 || strcmp(uri, "/ws/") == 0) return CONN_INFERENCE;
     if (strcmp(uri, "/ws/trainer") == 0) return CONN_TRAINER;
@@ -176,7 +176,7 @@ static int refuse_handshake(struct lws *wsi, unsigned status, const char *why) {
     return -1;
 }
 
-static int on_filter(srv_t *s, struct lws *wsi, conn_t *c) {
+static int on_filter(server_t *s, struct lws *wsi, conn_t *c) {
     char uri[256];
     if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0)
         return refuse_handshake(wsi, 404, "not found");
@@ -223,7 +223,7 @@ static int close_now(struct lws *wsi, int code, const char *reason) {
     return -1;
 }
 
-static int on_established(srv_t *s, struct lws *wsi, conn_t *c) {
+static int on_established(server_t *s, struct lws *wsi, conn_t *c) {
     job_t *j = c->job;
     c->wsi = wsi;
     c->id = ++s->conns.next_id;
@@ -269,7 +269,7 @@ static int on_established(srv_t *s, struct lws *wsi, conn_t *c) {
         return 0;
     }
     char err[300];
-    c->sess = sess_create(&s->sess, c, err, sizeof err);
+    c->sess = session_create(&s->sess, c, err, sizeof err);
     if (!c->sess) {
         log_error("inference session: %s", err);
         return close_now(wsi, 1011, "internal error");
@@ -279,7 +279,7 @@ static int on_established(srv_t *s, struct lws *wsi, conn_t *c) {
     return 0;
 }
 
-static void on_closed(srv_t *s, conn_t *c) {
+static void on_closed(server_t *s, conn_t *c) {
     job_t *j = c->job;
     if (!c->listed) {
         free(c->rx);
@@ -290,7 +290,7 @@ static void on_closed(srv_t *s, conn_t *c) {
     conn_list_remove(&s->conns, c);
     if (c->overview) s->jobs.n_overview--;
     if (c->sess) {
-        sess_destroy(c->sess);
+        session_destroy(c->sess);
         c->sess = NULL;
     }
     if (c->have_q) outq_queue_close(&c->q, &s->conns.pool);
@@ -305,7 +305,7 @@ static void on_closed(srv_t *s, conn_t *c) {
     }
 }
 
-static int on_receive(srv_t *s, struct lws *wsi, conn_t *c, const char *in, size_t len) {
+static int on_receive(server_t *s, struct lws *wsi, conn_t *c, const char *in, size_t len) {
     if (!c->listed) return -1;
     if (lws_frame_is_binary(wsi)) {
         log_warn("%s client %llu sent a binary frame, closing (1003)", conn_ep_names[c->ep],
@@ -353,7 +353,7 @@ static int on_receive(srv_t *s, struct lws *wsi, conn_t *c, const char *in, size
 }
 
 /* A new TCP connection: pending until its request's headers are complete. */
-static void admit_connection(srv_t *s, struct lws *wsi) {
+static void admit_connection(server_t *s, struct lws *wsi) {
     char peer[ADMIT_PEER_MAX] = "";
     lws_get_peer_simple(wsi, peer, sizeof peer);
     struct lws *victim = admit_new(&s->admit, wsi, peer, clk_mono_ms());
@@ -370,7 +370,7 @@ static void admit_connection(srv_t *s, struct lws *wsi) {
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                     size_t len) {
     struct lws_context *ctx = lws_get_context(wsi);
-    srv_t *s = ctx ? lws_context_user(ctx) : NULL;
+    server_t *s = ctx ? lws_context_user(ctx) : NULL;
     conn_t *c = user;
     switch (reason) {
         case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
@@ -438,11 +438,11 @@ static lws_retry_bo_t retry = {
 /* ---- timers, checkpoint watch, lifecycle ---- */
 
 static void on_handle_closed(uv_handle_t *h) {
-    srv_t *s = h->data;
+    server_t *s = h->data;
     s->open_handles--;
 }
 
-static void close_handle(srv_t *s, uv_handle_t *h) {
+static void close_handle(server_t *s, uv_handle_t *h) {
     if (!uv_is_closing(h)) {
         h->data = s;
         uv_close(h, on_handle_closed);
@@ -450,19 +450,19 @@ static void close_handle(srv_t *s, uv_handle_t *h) {
 }
 
 static void on_tick(uv_timer_t *t) {
-    srv_t *s = t->data;
+    server_t *s = t->data;
     conn_cull_slow(&s->conns, clk_mono_ms(), SLOW_CLOSE_MS);
 }
 
-static void watch_checkpoints(srv_t *s);
+static void watch_checkpoints(server_t *s);
 
 static void on_fs_debounce(uv_timer_t *t) {
-    srv_t *s = t->data;
-    sess_checkpoints_changed(&s->sess);
+    server_t *s = t->data;
+    session_checkpoints_changed(&s->sess);
 }
 
 static void on_fs_event(uv_fs_event_t *h, const char *filename, int events, int status) {
-    srv_t *s = h->data;
+    server_t *s = h->data;
     if (status < 0) return;
     /* Each save is a burst of renames; react once it settles. */
     uv_timer_start(&s->fs_debounce, on_fs_debounce, 150, 0);
@@ -474,14 +474,14 @@ static void on_fs_retry(uv_timer_t *t) {
 
 /* Watches checkpoints/ with the loop's file events. Until the trainer has created the
  * folder, retries once a second (setting the watch up, not polling for checkpoints). */
-static void watch_checkpoints(srv_t *s) {
+static void watch_checkpoints(server_t *s) {
     if (s->fs_active || s->stopping) return;
     struct stat st;
     if (stat(s->ckpt_dir, &st) == 0 && S_ISDIR(st.st_mode) &&
         uv_fs_event_start(&s->fs_ev, on_fs_event, s->ckpt_dir, 0) == 0) {
         s->fs_active = true;
         uv_timer_stop(&s->fs_retry);
-        sess_checkpoints_changed(&s->sess);
+        session_checkpoints_changed(&s->sess);
         return;
     }
     uv_timer_start(&s->fs_retry, on_fs_retry, 1000, 0);
@@ -489,8 +489,8 @@ static void watch_checkpoints(srv_t *s) {
 
 /* A trainer reported a checkpoint: sessions following `latest` reload it. */
 static void on_checkpoint(void *arg) {
-    srv_t *s = arg;
-    sess_checkpoints_changed(&s->sess);
+    server_t *s = arg;
+    session_checkpoints_changed(&s->sess);
 }
 
 static int random_token(char *out, size_t cap) {
@@ -500,9 +500,9 @@ static int random_token(char *out, size_t cap) {
     return 0;
 }
 
-/* srv_create, step 1: the options — directories, the address to bind, the tokens. */
-static int take_options(srv_t *s, const srv_options *opt, struct sockaddr_storage *want, char *err,
-                        size_t errlen) {
+/* server_create, step 1: the options — directories, the address to bind, the tokens. */
+static int take_options(server_t *s, const server_options *opt, struct sockaddr_storage *want,
+                        char *err, size_t errlen) {
     snprintf(s->host, sizeof s->host, "%s", opt->host ? opt->host : "127.0.0.1");
     snprintf(s->run_dir, sizeof s->run_dir, "%s", opt->run_dir);
     snprintf(s->ckpt_dir, sizeof s->ckpt_dir, "%s/checkpoints", s->run_dir);
@@ -537,9 +537,9 @@ static int take_options(srv_t *s, const srv_options *opt, struct sockaddr_storag
     return 0;
 }
 
-/* srv_create, step 2: the jobs (with their history), the world text, and the contexts of
+/* server_create, step 2: the jobs (with their history), the world text, and the contexts of
  * the sessions and the HTTP side, which point into s. */
-static int open_parts(srv_t *s, char *err, size_t errlen) {
+static int open_parts(server_t *s, char *err, size_t errlen) {
     s->jobs.conns = &s->conns;
     s->jobs.cfg = &s->cfg;
     s->jobs.run_dir = s->run_dir;
@@ -554,13 +554,13 @@ static int open_parts(srv_t *s, char *err, size_t errlen) {
     }
     s->jobs.world = s->world;
     s->jobs.world_len = s->world_len;
-    s->sess = (sess_ctx){.loop = s->loop,
-                         .cfg = &s->cfg,
-                         .conns = &s->conns,
-                         .ckpt_dir = s->ckpt_dir,
-                         .world = s->world,
-                         .world_len = s->world_len,
-                         .multiplier = &s->jobs.jobs[0]->multiplier};
+    s->sess = (session_ctx){.loop = s->loop,
+                            .cfg = &s->cfg,
+                            .conns = &s->conns,
+                            .ckpt_dir = s->ckpt_dir,
+                            .world = s->world,
+                            .world_len = s->world_len,
+                            .multiplier = &s->jobs.jobs[0]->multiplier};
     s->http = (http_ctx){.cfg = &s->cfg,
                          .host = s->host,
                          .frontend_port = s->frontend_port,
@@ -580,9 +580,9 @@ static int open_parts(srv_t *s, char *err, size_t errlen) {
     return 0;
 }
 
-/* srv_create, step 3: the lws context on the caller's loop, listening on want (and
+/* server_create, step 3: the lws context on the caller's loop, listening on want (and
  * nowhere wider). */
-static int listen_on(srv_t *s, const struct sockaddr_storage *want, int port, char *err,
+static int listen_on(server_t *s, const struct sockaddr_storage *want, int port, char *err,
                      size_t errlen) {
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
@@ -640,9 +640,9 @@ fail:
     return -1;
 }
 
-/* srv_create, step 4: the server's own handles — housekeeping, the stop, the checkpoint
+/* server_create, step 4: the server's own handles — housekeeping, the stop, the checkpoint
  * watch. */
-static void start_handles(srv_t *s) {
+static void start_handles(server_t *s) {
     uv_timer_init(s->loop, &s->tick);
     uv_timer_init(s->loop, &s->stop_timer);
     uv_timer_init(s->loop, &s->fs_retry);
@@ -655,9 +655,9 @@ static void start_handles(srv_t *s) {
     watch_checkpoints(s);
 }
 
-srv_t *srv_create(uv_loop_t *loop, const cfg_config *cfg, const srv_options *opt, char *err,
-                  size_t errlen) {
-    srv_t *s = calloc(1, sizeof *s);
+server_t *server_create(uv_loop_t *loop, const cfg_config *cfg, const server_options *opt,
+                        char *err, size_t errlen) {
+    server_t *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -682,15 +682,15 @@ fail:
     return NULL;
 }
 
-int srv_port(const srv_t *s) {
+int server_port(const server_t *s) {
     return s->port;
 }
 
-const char *srv_token(const srv_t *s) {
+const char *server_token(const server_t *s) {
     return s->access_token;
 }
 
-static void finish_stop(srv_t *s) {
+static void finish_stop(server_t *s) {
     if (s->destroyed) return;
     s->destroyed = true;
     /* Destroying the context closes the listening socket and every remaining connection;
@@ -704,14 +704,14 @@ static void finish_stop(srv_t *s) {
 }
 
 static void on_stop_timer(uv_timer_t *t) {
-    srv_t *s = t->data;
+    server_t *s = t->data;
     int left = s->conns.counts[CONN_TRAINER] + s->conns.counts[CONN_TRAINING] +
                s->conns.counts[CONN_INFERENCE];
     if (left && --s->stop_ticks > 0) return;
     finish_stop(s);
 }
 
-void srv_shutdown(srv_t *s) {
+void server_shutdown(server_t *s) {
     if (s->stopping) { /* asked twice: stop waiting for the peers */
         finish_stop(s);
         return;
@@ -729,7 +729,7 @@ void srv_shutdown(srv_t *s) {
     uv_timer_start(&s->stop_timer, on_stop_timer, n ? 20 : 0, 20);
 }
 
-void srv_free(srv_t *s) {
+void server_free(server_t *s) {
     if (!s) return;
     /* With a foreign loop the first lws_context_destroy() only starts the teardown; once
      * the loop has run dry, a second call frees the rest (as in lws's foreign-loop
@@ -743,6 +743,6 @@ void srv_free(srv_t *s) {
     admit_close(&s->admit);
     free(s->world);
     json_free(&s->jb);
-    sess_ctx_close(&s->sess);
+    session_ctx_close(&s->sess);
     free(s);
 }

@@ -14,8 +14,8 @@
 #include "common/log.h"
 #include "common/policy.h"
 
-struct sess {
-    sess_ctx *ctx;
+struct session {
+    session_ctx *ctx;
     conn_t *c;
     env_t env;
     policy_t *pol;
@@ -33,13 +33,13 @@ struct sess {
 };
 
 /* Sends what x->out holds (nothing when it could not be built). */
-static void send_out(sess_t *x, outq_kind kind) {
+static void send_out(session_t *x, outq_kind kind) {
     long n = json_finish(&x->out);
     if (n > 0) conn_send(x->ctx->conns, x->c, kind, x->out.buf, (size_t)n);
 }
 
 /* Starts x->out as {"type":TYPE, ... */
-static json_buf *begin(sess_t *x, const char *type) {
+static json_buf *begin(session_t *x, const char *type) {
     json_buf *j = &x->out;
     json_reset(j);
     json_obj_open(j);
@@ -56,7 +56,7 @@ static void put_meters(json_buf *j, const env_t *e) {
     json_obj_close(j);
 }
 
-static void put_grid(json_buf *j, const sess_t *x, bool agent) {
+static void put_grid(json_buf *j, const session_t *x, bool agent) {
     const cfg_environment *ce = &x->ctx->cfg->environment;
     json_obj_open(j);
     json_kint(j, "width", ce->width);
@@ -81,7 +81,7 @@ static void put_grid(json_buf *j, const sess_t *x, bool agent) {
     json_obj_close(j);
 }
 
-static void start_episode(sess_t *x) {
+static void start_episode(session_t *x) {
     env_reset(&x->env);
     if (*x->ctx->multiplier > 0) x->env.multiplier = *x->ctx->multiplier;
     x->episode++;
@@ -98,7 +98,7 @@ static void start_episode(sess_t *x) {
     send_out(x, OUTQ_RECORD);
 }
 
-static void end_episode(sess_t *x, const char *reason) {
+static void end_episode(session_t *x, const char *reason) {
     json_buf *j = begin(x, "episode_end");
     json_kint(j, "episode", x->episode);
     json_kint(j, "steps", x->env.step);
@@ -112,7 +112,7 @@ static void end_episode(sess_t *x, const char *reason) {
 
 /* One greedy step and its state_update. Q-values that are not finite (a diverged
  * network) go out as null (PROTOCOL.md §7.1). */
-static void step_once(sess_t *x) {
+static void step_once(session_t *x) {
     if (x->need_start) {
         start_episode(x);
         return;
@@ -162,7 +162,7 @@ static void step_once(sess_t *x) {
  * comes sooner. A session more than a period behind drops the backlog instead of
  * bursting. */
 static void on_timer(uv_timer_t *t) {
-    sess_t *x = t->data;
+    session_t *x = t->data;
     step_once(x);
     if (!x->playing) return;
     double now = (double)uv_now(t->loop), period = 1000.0 / x->speed;
@@ -172,7 +172,7 @@ static void on_timer(uv_timer_t *t) {
     uv_timer_start(&x->timer, on_timer, delay > 0 ? (uint64_t)(delay + 0.5) : 0, 0);
 }
 
-static void restart_timer(sess_t *x) {
+static void restart_timer(session_t *x) {
     uv_timer_stop(&x->timer);
     if (!x->playing) return;
     double period = 1000.0 / x->speed;
@@ -180,8 +180,8 @@ static void restart_timer(sess_t *x) {
     uv_timer_start(&x->timer, on_timer, (uint64_t)(period + 0.5), 0);
 }
 
-static void send_model_loaded(sess_t *x, const char *reason) {
-    sess_model_cache *mc = &x->ctx->model;
+static void send_model_loaded(session_t *x, const char *reason) {
+    session_model_cache *mc = &x->ctx->model;
     bool known = !x->untrained && strcmp(mc->path, x->path) == 0;
     json_buf *j = begin(x, "model_loaded");
     json_kstr(j, "model", x->untrained ? NULL : x->model);
@@ -209,8 +209,8 @@ static void base_name(const char *path, char *out, size_t cap) {
  * no checkpoint goes by that name; -1 with err when it does but cannot be loaded (err
  * names the file, never the server's directories); 1 when model is "latest" and there is
  * no checkpoint at all (x plays its untrained policy). */
-static int load_model(sess_t *x, const char *model, char *err, size_t errlen) {
-    sess_ctx *s = x->ctx;
+static int load_model(session_t *x, const char *model, char *err, size_t errlen) {
+    session_ctx *s = x->ctx;
     char path[CFG_PATH_MAX];
     if (ckpt_resolve(s->ckpt_dir, model, path, sizeof path, err, errlen) < 0) {
         if (strcmp(model, "latest") == 0) {
@@ -226,7 +226,7 @@ static int load_model(sess_t *x, const char *model, char *err, size_t errlen) {
         return -1;
     }
     int64_t mt = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-    sess_model_cache *mc = &s->model;
+    session_model_cache *mc = &s->model;
     size_t n = policy_num_params(x->pol);
     if (!(strcmp(mc->path, path) == 0 && mc->mtime_ns == mt && mc->size == st.st_size &&
           mc->n == n && mc->params)) {
@@ -258,14 +258,14 @@ static int load_model(sess_t *x, const char *model, char *err, size_t errlen) {
     return 0;
 }
 
-static void send_result(sess_t *x, const cmd_msg *cmd, bool ok, const char *error) {
+static void send_result(session_t *x, const cmd_msg *cmd, bool ok, const char *error) {
     char out[1600];
     int n = cmd_result_json(cmd, ok, error, out, sizeof out);
     if (n > 0) conn_send(x->ctx->conns, x->c, OUTQ_RECORD, out, (size_t)n);
 }
 
-static void send_connected(sess_t *x) {
-    const sess_ctx *s = x->ctx;
+static void send_connected(session_t *x) {
+    const session_ctx *s = x->ctx;
     enum { MAX_MODELS = 64 };
     ckpt_info *info = calloc(MAX_MODELS, sizeof *info);
     char err[200];
@@ -315,8 +315,8 @@ static void send_connected(sess_t *x) {
     free(info);
 }
 
-sess_t *sess_create(sess_ctx *s, conn_t *c, char *err, size_t errlen) {
-    sess_t *x = calloc(1, sizeof *x);
+session_t *session_create(session_ctx *s, conn_t *c, char *err, size_t errlen) {
+    session_t *x = calloc(1, sizeof *x);
     if (!x) {
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -360,19 +360,19 @@ sess_t *sess_create(sess_ctx *s, conn_t *c, char *err, size_t errlen) {
 }
 
 static void on_timer_closed(uv_handle_t *h) {
-    sess_t *x = h->data;
+    session_t *x = h->data;
     policy_free(x->pol);
     json_free(&x->out);
     free(x);
 }
 
-void sess_destroy(sess_t *x) {
+void session_destroy(session_t *x) {
     uv_timer_stop(&x->timer);
     x->c = NULL;
     uv_close((uv_handle_t *)&x->timer, on_timer_closed);
 }
 
-void sess_command(sess_t *x, const cmd_msg *cmd) {
+void session_command(session_t *x, const cmd_msg *cmd) {
     char err[400];
     switch (cmd->cmd) {
         case CMD_LOAD: {
@@ -424,16 +424,16 @@ void sess_command(sess_t *x, const cmd_msg *cmd) {
         case CMD_FOLLOW_LATEST:
             x->follow = cmd->enabled;
             send_result(x, cmd, true, NULL);
-            if (x->follow) sess_checkpoints_changed(x->ctx);
+            if (x->follow) session_checkpoints_changed(x->ctx);
             return;
         default:
             send_result(x, cmd, false, "unknown command");
     }
 }
 
-void sess_checkpoints_changed(sess_ctx *s) {
+void session_checkpoints_changed(session_ctx *s) {
     for (conn_t *c = s->conns->lists[CONN_INFERENCE]; c; c = c->next) {
-        sess_t *x = c->sess;
+        session_t *x = c->sess;
         if (!x || !x->follow) continue;
         char path[CFG_PATH_MAX], err[400];
         if (ckpt_resolve(s->ckpt_dir, "latest", path, sizeof path, err, sizeof err) < 0) continue;
@@ -448,7 +448,7 @@ void sess_checkpoints_changed(sess_ctx *s) {
     }
 }
 
-void sess_ctx_close(sess_ctx *ctx) {
+void session_ctx_close(session_ctx *ctx) {
     free(ctx->model.params);
     ctx->model.params = NULL;
 }

@@ -1,9 +1,9 @@
-/* inference/session.h — inference sessions on /ws (prefix sess_; docs/PROTOCOL.md §7): one
+/* inference/session.h — inference sessions on /ws (prefix session_; docs/PROTOCOL.md §7): one
  * environment and one policy per connection, stepped by a uv_timer at the requested speed,
  * with `latest` reloaded when the trainer writes a newer checkpoint.
  *
  * A session knows its connection (conn.h) and the context below, never the server: the
- * server fills one sess_ctx at start-up and tells it when checkpoints change. */
+ * server fills one session_ctx at start-up and tells it when checkpoints change. */
 #ifndef RD_INFERENCE_SESSION_H
 #define RD_INFERENCE_SESSION_H
 
@@ -16,7 +16,7 @@
 #include "inference/cmd.h"
 #include "inference/conn.h"
 
-typedef struct sess sess_t;
+typedef struct session session_t;
 
 /* The weights of the checkpoint loaded last, so that many sessions following `latest`
  * read and verify the file once, not once each. */
@@ -26,7 +26,7 @@ typedef struct {
     float *params;
     size_t n;
     ckpt_info info;
-} sess_model_cache;
+} session_model_cache;
 
 /* What every session shares; owned by the server, which outlives its sessions. */
 typedef struct {
@@ -37,20 +37,20 @@ typedef struct {
     const char *world;    /* the world object's JSON text (world.h) */
     size_t world_len;
     const double *multiplier; /* the run's trainer's difficulty multiplier; 0 = none yet */
-    sess_model_cache model;
+    session_model_cache model;
     uint64_t started; /* sessions created so far: part of each one's seed */
-} sess_ctx;
+} session_ctx;
 
 /* Starts the session of inference connection c: sends `connected`, loads `latest` (or
  * plays the untrained policy) and starts its first episode. NULL with err. */
-sess_t *sess_create(sess_ctx *ctx, conn_t *c, char *err, size_t errlen);
+session_t *session_create(session_ctx *ctx, conn_t *c, char *err, size_t errlen);
 /* Runs a validated /ws command and answers it. */
-void sess_command(sess_t *x, const cmd_msg *cmd);
+void session_command(session_t *x, const cmd_msg *cmd);
 /* Ends x (its connection is closing); freed once its timer has closed. */
-void sess_destroy(sess_t *x);
+void session_destroy(session_t *x);
 /* A new checkpoint may exist: sessions that follow `latest` reload it. */
-void sess_checkpoints_changed(sess_ctx *ctx);
+void session_checkpoints_changed(session_ctx *ctx);
 /* Frees the model cache (after the last session). */
-void sess_ctx_close(sess_ctx *ctx);
+void session_ctx_close(session_ctx *ctx);
 
 #endif
