@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "common/config.h"
+#include "common/cfg.h"
 #include "common/log.h"
 #include "common/pdeath.h"
 #include "inference/server.h"

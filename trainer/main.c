@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #include "common/clk.h"
-#include "common/config.h"
+#include "common/cfg.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/nn.h"

@@ -1,4 +1,4 @@
-/* common/config.h — the run's configuration (prefix cfg_).
+/* common/cfg.h — the run's configuration (prefix cfg_).
  *
  * One struct for every table of a level's TOML file (configs/level1.toml documents every
  * key): [environment], [agent], [training], [curriculum], [unified_server] and
@@ -10,8 +10,8 @@
  * The struct is plain data with fixed-size arrays: it is copied freely, never freed, and
  * safe to hand to another thread. Units: meters are in [0,1]; money 1.0 = $100, and
  * affordance costs are in dollars. */
-#ifndef RD_COMMON_CONFIG_H
-#define RD_COMMON_CONFIG_H
+#ifndef RD_COMMON_CFG_H
+#define RD_COMMON_CFG_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,6 +1,6 @@
-/* common/config.c — the run's configuration: built-in defaults, the TOML loader on top of
- * common/toml.h, validation, the TOML writer and the config hash. See common/config.h. */
-#include "common/config.h"
+/* common/cfg.c — the run's configuration: built-in defaults, the TOML loader on top of
+ * common/toml.h, validation, the TOML writer and the config hash. See common/cfg.h. */
+#include "common/cfg.h"
 
 #include "common/err.h"
 #include "common/toml.h"
