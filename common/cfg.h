@@ -9,7 +9,12 @@
  *
  * The struct is plain data with fixed-size arrays: it is copied freely, never freed, and
  * safe to hand to another thread. Units: meters are in [0,1]; money 1.0 = $100, and
- * affordance costs are in dollars. */
+ * affordance costs are in dollars.
+ *
+ * The code: cfg_defaults.c (the built-in values), cfg_schema.c (every key's type, range and
+ * table, and the operations of each field type: common/cfg_schema.h), cfg_load.c (TOML to the
+ * struct, positions of errors, cfg_set), cfg_validate.c (ranges and cross-field rules),
+ * cfg_write.c (the struct to TOML, the hash). */
 #ifndef RD_COMMON_CFG_H
 #define RD_COMMON_CFG_H
 
