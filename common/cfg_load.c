@@ -437,8 +437,14 @@ static bool name_ok(const char *s) {
 
 /* Walks the document: known tables go to their cfg_sections, anything else is an error. */
 static int load_document(cfg_loader *l, const toml_value *root, cfg_config *c) {
-    static const char *const top[] = {"name",       "environment",    "agent",    "training",
-                                      "curriculum", "unified_server", "processes"};
+    /* The top level's keys: "name", every table of cfg_sections[] that is not under
+     * [processes], then "processes" (the order decides between equally near suggestions). */
+    const char *top[CFG_NUM_SECTIONS + 2];
+    size_t n_top = 0;
+    top[n_top++] = "name";
+    for (size_t j = 0; j < CFG_NUM_SECTIONS; j++)
+        if (!strchr(cfg_sections[j].name, '.')) top[n_top++] = cfg_sections[j].name;
+    top[n_top++] = "processes";
     for (size_t i = 0; i < root->u.tab.len; i++) {
         const toml_entry *e = &root->u.tab.items[i];
         const toml_value *v = e->value;
@@ -477,13 +483,15 @@ static int load_document(cfg_loader *l, const toml_value *root, cfg_config *c) {
             continue;
         }
         size_t j = 0;
-        while (j < CFG_SEC_PROCESSES && !key_is(e, cfg_sections[j].name)) j++;
-        if (j < CFG_SEC_PROCESSES) {
+        while (j < CFG_NUM_SECTIONS &&
+               (strchr(cfg_sections[j].name, '.') || !key_is(e, cfg_sections[j].name)))
+            j++;
+        if (j < CFG_NUM_SECTIONS) {
             if (load_section(l, &cfg_sections[j], v, c)) return -1;
             continue;
         }
         char k[128];
-        const char *s = nearest_key(e, top, sizeof top / sizeof top[0]);
+        const char *s = nearest_key(e, top, n_top);
         if (v->type == TOML_TABLE) {
             /* A table points at its header's '[' (or at its key when made by dotted keys). */
             if (s)

@@ -6,8 +6,8 @@
  * range. What a type does — read a TOML value, check the stored value, write it back — is
  * one row of cfg_types[], so that loading, validation and writing never switch over the
  * type. Adding a key is adding a field row; adding a table is adding its struct to
- * cfg_config, its field rows and a cfg_sections[] row (and its name to the top level in
- * cfg_load.c if it is not under [processes]). */
+ * cfg_config, its field rows and a cfg_sections[] row (see below), and its defaults in
+ * cfg_defaults.c. */
 #ifndef RD_COMMON_CFG_SCHEMA_H
 #define RD_COMMON_CFG_SCHEMA_H
 
@@ -60,7 +60,9 @@ typedef struct {
 } cfg_section;
 
 /* [environment], [agent], [training], [curriculum], [unified_server], then one row per
- * process from CFG_SEC_PROCESSES on, in cfg_process_names order. */
+ * process from CFG_SEC_PROCESSES on, in cfg_process_names order. A new top-level table goes
+ * after them (raise CFG_NUM_SECTIONS): the loader, validation, the writer and cfg_set find it
+ * there; only cfg_set's list of expected sections in cfg_load.c names the tables by hand. */
 enum { CFG_SEC_ENVIRONMENT = 0, CFG_SEC_AGENT = 1, CFG_SEC_PROCESSES = 5, CFG_NUM_SECTIONS = 8 };
 extern const cfg_section cfg_sections[CFG_NUM_SECTIONS];
 
