@@ -238,6 +238,23 @@ int cfg_write_toml(const cfg_config *c, FILE *f);
  * (network shape, reward). Checkpoints record it; resuming under another hash is refused. */
 uint64_t cfg_hash(const cfg_config *c);
 
+/* Flag over config, the rule of run_demo, the server and the trainer: a value given on the
+ * command line wins over the config's, for this run only. `given` says whether the flag was
+ * on the command line (each program has its own "not given" value: -1, 0, a bool). */
+static inline int cfg_flag_int(bool given, int flag, int config) {
+    return given ? flag : config;
+}
+static inline int64_t cfg_flag_i64(bool given, int64_t flag, int64_t config) {
+    return given ? flag : config;
+}
+static inline uint64_t cfg_flag_u64(bool given, uint64_t flag, uint64_t config) {
+    return given ? flag : config;
+}
+/* A string flag, NULL when not given; an empty config value means `fallback`. */
+static inline const char *cfg_flag_str(const char *flag, const char *config, const char *fallback) {
+    return flag ? flag : config[0] ? config : fallback;
+}
+
 /* Index of an affordance at (x, y), or -1. */
 int cfg_affordance_at(const cfg_environment *e, int x, int y);
 
