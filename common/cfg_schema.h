@@ -103,71 +103,57 @@ typedef struct {
 
 extern const cfg_type_ops cfg_types[CFG_NUM_TYPES];
 
-/* The operations, one row each in cfg_types[] (cfg_schema.c). */
-int cfg_load_int(cfg_loader *l, const cfg_field *f, const toml_value *v, char *base,
-                 const char *where);
-int cfg_load_seed(cfg_loader *l, const cfg_field *f, const toml_value *v, char *base,
-                  const char *where);
-int cfg_load_double(cfg_loader *l, const cfg_field *f, const toml_value *v, char *base,
-                    const char *where);
-int cfg_load_bool(cfg_loader *l, const cfg_field *f, const toml_value *v, char *base,
-                  const char *where);
-int cfg_load_string_field(cfg_loader *l, const cfg_field *f, const toml_value *v, char *base,
-                          const char *where);
-int cfg_load_enum(cfg_loader *l, const cfg_field *f, const toml_value *v, char *base,
-                  const char *where);
-int cfg_load_meters(cfg_loader *l, const cfg_field *f, const toml_value *v, char *base,
-                    const char *where);
-int cfg_load_hidden(cfg_loader *l, const cfg_field *f, const toml_value *v, char *base,
-                    const char *where);
-int cfg_load_stages(cfg_loader *l, const cfg_field *f, const toml_value *v, char *base,
-                    const char *where);
-int cfg_load_command(cfg_loader *l, const cfg_field *f, const toml_value *v, char *base,
-                     const char *where);
-int cfg_load_env(cfg_loader *l, const cfg_field *f, const toml_value *v, char *base,
-                 const char *where);
-int cfg_load_affordances(cfg_loader *l, const cfg_field *f, const toml_value *v, char *base,
-                         const char *where);
-int cfg_load_cascades(cfg_loader *l, const cfg_field *f, const toml_value *v, char *base,
-                      const char *where);
+/* The operations, one row each in cfg_types[] (cfg_schema.c). The macros spell the four
+ * signatures of cfg_type_ops once. */
+#define CFG_LOAD_OP(name)                                                                          \
+    int name(cfg_loader *l, const cfg_field *f, const toml_value *v, char *base, const char *where)
+#define CFG_CHECK_OP(name)                                                                         \
+    int name(const cfg_field *f, const char *base, const char *where, cfg_locator *loc, char *err, \
+             size_t errlen)
+#define CFG_WRITE_OP(name) void name(FILE *out, const cfg_field *f, const char *base)
+#define CFG_WRITE_TABLES_OP(name)                                                                  \
+    void name(FILE *out, const cfg_field *f, const char *base, const char *section)
 
-int cfg_check_int(const cfg_field *f, const char *base, const char *where, cfg_locator *loc,
-                  char *err, size_t errlen);
-int cfg_check_seed(const cfg_field *f, const char *base, const char *where, cfg_locator *loc,
-                   char *err, size_t errlen);
-int cfg_check_double(const cfg_field *f, const char *base, const char *where, cfg_locator *loc,
-                     char *err, size_t errlen);
-int cfg_check_string(const cfg_field *f, const char *base, const char *where, cfg_locator *loc,
-                     char *err, size_t errlen);
-int cfg_check_enum(const cfg_field *f, const char *base, const char *where, cfg_locator *loc,
-                   char *err, size_t errlen);
-int cfg_check_meters(const cfg_field *f, const char *base, const char *where, cfg_locator *loc,
-                     char *err, size_t errlen);
-int cfg_check_hidden(const cfg_field *f, const char *base, const char *where, cfg_locator *loc,
-                     char *err, size_t errlen);
-int cfg_check_stages(const cfg_field *f, const char *base, const char *where, cfg_locator *loc,
-                     char *err, size_t errlen);
-int cfg_check_command(const cfg_field *f, const char *base, const char *where, cfg_locator *loc,
-                      char *err, size_t errlen);
-int cfg_check_env(const cfg_field *f, const char *base, const char *where, cfg_locator *loc,
-                  char *err, size_t errlen);
+CFG_LOAD_OP(cfg_load_int);
+CFG_LOAD_OP(cfg_load_seed);
+CFG_LOAD_OP(cfg_load_double);
+CFG_LOAD_OP(cfg_load_bool);
+CFG_LOAD_OP(cfg_load_string_field);
+CFG_LOAD_OP(cfg_load_enum);
+CFG_LOAD_OP(cfg_load_meters);
+CFG_LOAD_OP(cfg_load_hidden);
+CFG_LOAD_OP(cfg_load_stages);
+CFG_LOAD_OP(cfg_load_command);
+CFG_LOAD_OP(cfg_load_env);
+CFG_LOAD_OP(cfg_load_affordances);
+CFG_LOAD_OP(cfg_load_cascades);
 
-void cfg_write_int(FILE *out, const cfg_field *f, const char *base);
-void cfg_write_seed(FILE *out, const cfg_field *f, const char *base);
-void cfg_write_double(FILE *out, const cfg_field *f, const char *base);
-void cfg_write_bool(FILE *out, const cfg_field *f, const char *base);
-void cfg_write_string(FILE *out, const cfg_field *f, const char *base);
-void cfg_write_enum(FILE *out, const cfg_field *f, const char *base);
-void cfg_write_hidden(FILE *out, const cfg_field *f, const char *base);
-void cfg_write_stages(FILE *out, const cfg_field *f, const char *base);
-void cfg_write_command(FILE *out, const cfg_field *f, const char *base);
-void cfg_write_env(FILE *out, const cfg_field *f, const char *base);
-void cfg_write_affordances(FILE *out, const cfg_field *f, const char *base);
-void cfg_write_cascades(FILE *out, const cfg_field *f, const char *base);
-void cfg_write_meter_table(FILE *out, const cfg_field *f, const char *base, const char *section);
-void cfg_write_affordance_tables(FILE *out, const cfg_field *f, const char *base,
-                                 const char *section);
-void cfg_write_cascade_tables(FILE *out, const cfg_field *f, const char *base, const char *section);
+CFG_CHECK_OP(cfg_check_int);
+CFG_CHECK_OP(cfg_check_seed);
+CFG_CHECK_OP(cfg_check_double);
+CFG_CHECK_OP(cfg_check_string);
+CFG_CHECK_OP(cfg_check_enum);
+CFG_CHECK_OP(cfg_check_meters);
+CFG_CHECK_OP(cfg_check_hidden);
+CFG_CHECK_OP(cfg_check_stages);
+CFG_CHECK_OP(cfg_check_command);
+CFG_CHECK_OP(cfg_check_env);
+
+CFG_WRITE_OP(cfg_write_int);
+CFG_WRITE_OP(cfg_write_seed);
+CFG_WRITE_OP(cfg_write_double);
+CFG_WRITE_OP(cfg_write_bool);
+CFG_WRITE_OP(cfg_write_string);
+CFG_WRITE_OP(cfg_write_enum);
+CFG_WRITE_OP(cfg_write_hidden);
+CFG_WRITE_OP(cfg_write_stages);
+CFG_WRITE_OP(cfg_write_command);
+CFG_WRITE_OP(cfg_write_env);
+CFG_WRITE_OP(cfg_write_affordances);
+CFG_WRITE_OP(cfg_write_cascades);
+CFG_WRITE_TABLES_OP(cfg_write_meter_table);
+CFG_WRITE_TABLES_OP(cfg_write_affordance_tables);
+CFG_WRITE_TABLES_OP(cfg_write_cascade_tables);
 
 /* Validation with the locator of the first error (cfg_validate.c). */
 int cfg_validate_at(const cfg_config *c, char *err, size_t errlen, cfg_locator *loc);
