@@ -104,33 +104,32 @@ int cfg_check_meters(const cfg_field *f, const char *base, const char *where, cf
     return 0;
 }
 
+/* A list of 1 to max numbers, each in the field's range; `what` names the elements. */
+static int check_list(const cfg_field *f, const char *where, const double *v, int n, int max,
+                      const char *what, char *err, size_t errlen) {
+    if (n < 1 || n > max) {
+        err_set(err, errlen, "'%s' in %s must list 1 to %d %s", f->key, where, max, what);
+        return -1;
+    }
+    for (int i = 0; i < n; i++)
+        if (!in_range(f, v[i])) return range_fail(err, errlen, f->key, where, f, v[i]);
+    return 0;
+}
+
 int cfg_check_hidden(const cfg_field *f, const char *base, const char *where, cfg_locator *loc,
                      char *err, size_t errlen) {
     (void)loc;
     const cfg_agent *a = (const cfg_agent *)base;
-    if (a->n_hidden < 1 || a->n_hidden > CFG_MAX_HIDDEN) {
-        err_set(err, errlen, "'%s' in %s must list 1 to %d layer sizes", f->key, where,
-                CFG_MAX_HIDDEN);
-        return -1;
-    }
-    for (int i = 0; i < a->n_hidden; i++)
-        if (!in_range(f, a->hidden[i]))
-            return range_fail(err, errlen, f->key, where, f, a->hidden[i]);
-    return 0;
+    double v[CFG_MAX_HIDDEN];
+    for (int i = 0; i < a->n_hidden && i < CFG_MAX_HIDDEN; i++) v[i] = a->hidden[i];
+    return check_list(f, where, v, a->n_hidden, CFG_MAX_HIDDEN, "layer sizes", err, errlen);
 }
 
 int cfg_check_stages(const cfg_field *f, const char *base, const char *where, cfg_locator *loc,
                      char *err, size_t errlen) {
     (void)loc;
     const cfg_curriculum *cu = (const cfg_curriculum *)base;
-    if (cu->n_stages < 1 || cu->n_stages > CFG_MAX_STAGES) {
-        err_set(err, errlen, "'%s' in %s must list 1 to %d stages", f->key, where, CFG_MAX_STAGES);
-        return -1;
-    }
-    for (int i = 0; i < cu->n_stages; i++)
-        if (!in_range(f, cu->stages[i]))
-            return range_fail(err, errlen, f->key, where, f, cu->stages[i]);
-    return 0;
+    return check_list(f, where, cu->stages, cu->n_stages, CFG_MAX_STAGES, "stages", err, errlen);
 }
 
 int cfg_check_command(const cfg_field *f, const char *base, const char *where, cfg_locator *loc,
