@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "common/config.h"
+#include "common/cfg.h"
 #include "common/json.h"
 #include "inference/admit.h"
 #include "inference/conn.h"

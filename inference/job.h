@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/config.h"
+#include "common/cfg.h"
 #include "common/json.h"
 #include "inference/cmd.h"
 #include "inference/conn.h"

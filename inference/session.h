@@ -12,7 +12,7 @@
 #include <uv.h>
 
 #include "common/ckpt.h"
-#include "common/config.h"
+#include "common/cfg.h"
 #include "inference/cmd.h"
 #include "inference/conn.h"
 
