@@ -3,24 +3,9 @@
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "common/env.h"
-
-/* The threshold of a cascade whose config does not give one: the config's own (the
- * cascades of cfg_defaults() all have it), asked once. */
-static double default_threshold(void) {
-    static double thr = -1;
-    if (thr >= 0) return thr;
-    cfg_config *d = malloc(sizeof *d);
-    if (!d) return 0;
-    cfg_defaults(d);
-    for (int i = 0; i < d->environment.n_cascades; i++)
-        if (d->environment.cascades[i].threshold > thr) thr = d->environment.cascades[i].threshold;
-    free(d);
-    return thr;
-}
 
 double world_critical(const cfg_environment *e, int m) {
     double own = -1, any = -1;
@@ -30,7 +15,7 @@ double world_critical(const cfg_environment *e, int m) {
         if (c->source == m && c->threshold > own) own = c->threshold;
     }
     if (own >= 0) return own;
-    return any >= 0 ? any : default_threshold();
+    return any >= 0 ? any : CFG_CASCADE_THRESHOLD;
 }
 
 /* One affordance as the world applies it (env_affordance_rule()), so that the view never
