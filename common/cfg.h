@@ -186,6 +186,21 @@ typedef struct {
     double stop_timeout;    /* seconds between SIGTERM and SIGKILL to the group */
 } cfg_process;
 
+/* [cluster]: run_demo --backend slurm (docs/design/slurm.md). Empty strings and 0 leave the
+ * choice to Slurm. */
+typedef struct {
+    char partition[64];
+    char time_limit[32]; /* Slurm time: "90", "2:00:00", "1-00:00:00" */
+    int cpus_per_trainer;
+    char mem_per_trainer[32]; /* "4G" */
+    char account[64];
+    char qos[64];
+    char sbatch_args[512];       /* further sbatch options, separated by spaces */
+    int warn_seconds;            /* with a time limit: USR1 this long before it, then requeue */
+    char server_host[256];       /* the server as the nodes reach it ("": the bind address) */
+    char run_root[CFG_PATH_MAX]; /* shared by head and nodes ("": runs/) */
+} cfg_cluster;
+
 typedef struct {
     char name[CFG_NAME_MAX]; /* the file's stem ("level1"), "level1" for the built-ins */
     char path[CFG_PATH_MAX]; /* the file loaded, "" for the built-ins */
@@ -195,6 +210,7 @@ typedef struct {
     cfg_curriculum curriculum;
     cfg_server server;
     cfg_process processes[CFG_NUM_PROCS];
+    cfg_cluster cluster;
 } cfg_config;
 
 /* Fills c with the built-in level 1 configuration (equal to configs/level1.toml). */

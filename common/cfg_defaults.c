@@ -200,6 +200,7 @@ void cfg_defaults(cfg_config *c) {
     default_process(&c->processes[CFG_PROC_TRAINER], 10.0);
     default_process(&c->processes[CFG_PROC_SERVER], 5.0);
     default_process(&c->processes[CFG_PROC_FRONTEND], 5.0);
+    c->cluster.warn_seconds = 120; /* the rest empty: Slurm's own defaults */
 }
 
 int cfg_affordance_at(const cfg_environment *e, int x, int y) {

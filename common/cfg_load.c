@@ -729,7 +729,7 @@ int cfg_set_value(cfg_config *c, const char *key, const struct toml_value *v, ch
         else
             err_set(err, errlen,
                     "unknown section [%s] (expected environment, agent, training, curriculum, "
-                    "unified_server or processes.trainer|server|frontend)",
+                    "unified_server, processes.trainer|server|frontend or cluster)",
                     name);
         return -1;
     }

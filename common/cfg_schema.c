@@ -145,6 +145,26 @@ static const cfg_field process_fields[] = {
 };
 #undef P
 
+#define K_STR(k)                                                                                   \
+    {                                                                                              \
+#k, CFG_F_STRING, offsetof(cfg_cluster, k), 0, 0, CFG_MAY_BE_EMPTY, NULL,                  \
+            sizeof(((cfg_cluster *)0)->k)                                                          \
+    }
+static const cfg_field cluster_fields[] = {
+    K_STR(partition),
+    K_STR(time_limit),
+    {"cpus_per_trainer", CFG_F_INT, offsetof(cfg_cluster, cpus_per_trainer), 0, 4096, 0, NULL, 0},
+    K_STR(mem_per_trainer),
+    K_STR(account),
+    K_STR(qos),
+    K_STR(sbatch_args),
+    {"warn_seconds", CFG_F_INT, offsetof(cfg_cluster, warn_seconds), 0, 86400, 0, NULL, 0},
+    K_STR(server_host),
+    K_STR(run_root),
+    {NULL, 0, 0, 0, 0, 0, NULL, 0},
+};
+#undef K_STR
+
 const cfg_section cfg_sections[CFG_NUM_SECTIONS] = {
     {"environment", offsetof(cfg_config, environment), environment_fields},
     {"agent", offsetof(cfg_config, agent), agent_fields},
@@ -154,6 +174,7 @@ const cfg_section cfg_sections[CFG_NUM_SECTIONS] = {
     {"processes.trainer", offsetof(cfg_config, processes[CFG_PROC_TRAINER]), process_fields},
     {"processes.server", offsetof(cfg_config, processes[CFG_PROC_SERVER]), process_fields},
     {"processes.frontend", offsetof(cfg_config, processes[CFG_PROC_FRONTEND]), process_fields},
+    {"cluster", offsetof(cfg_config, cluster), cluster_fields},
 };
 
 /* One row per field type: how it loads, checks and writes (cfg_load.c, cfg_validate.c,

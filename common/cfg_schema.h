@@ -63,7 +63,7 @@ typedef struct {
  * process from CFG_SEC_PROCESSES on, in cfg_process_names order. A new top-level table goes
  * after them (raise CFG_NUM_SECTIONS): the loader, validation, the writer and cfg_set find it
  * there; only cfg_set's list of expected sections in cfg_load.c names the tables by hand. */
-enum { CFG_SEC_ENVIRONMENT = 0, CFG_SEC_AGENT = 1, CFG_SEC_PROCESSES = 5, CFG_NUM_SECTIONS = 8 };
+enum { CFG_SEC_ENVIRONMENT = 0, CFG_SEC_AGENT = 1, CFG_SEC_PROCESSES = 5, CFG_NUM_SECTIONS = 9 };
 extern const cfg_section cfg_sections[CFG_NUM_SECTIONS];
 
 /* A loader's error destination; origin NULL = a value from the command line (no position). */

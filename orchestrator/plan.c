@@ -364,7 +364,7 @@ static int check_writable(const char *dir, char *err, size_t errlen) {
 /* An axis over what the whole sweep shares (one server, one frontend) cannot vary. */
 static bool shared_key(const char *key) {
     return !strncmp(key, "unified_server.", 15) || !strncmp(key, "processes.server.", 17) ||
-           !strncmp(key, "processes.frontend.", 19);
+           !strncmp(key, "processes.frontend.", 19) || !strncmp(key, "cluster.", 8);
 }
 
 /* Checks the overrides and the grid against the config (exit 2 on any error) and applies
@@ -675,13 +675,33 @@ static int choose_parallel(plan_t *p, const cli_options *o, char *err, size_t er
  * server address off loopback makes the server listen where the nodes reach it (then the
  * browsers need the access token, as for any address off loopback). */
 static int cluster_settings(plan_t *p, const cli_options *o, char *err, size_t errlen) {
-    (void)err;
-    (void)errlen;
     plan_cluster *k = &p->cluster;
+    const cfg_cluster *c = &p->cfg.cluster;
     memset(k, 0, sizeof *k);
-    k->warn_seconds = 120;
-    if (o->backend != CLI_BACKEND_SLURM) return 0;
-    if (k->run_root[0]) snprintf(p->runs_dir, sizeof p->runs_dir, "%s", k->run_root);
+    snprintf(k->partition, sizeof k->partition, "%s", c->partition);
+    snprintf(k->time_limit, sizeof k->time_limit, "%s", c->time_limit);
+    k->cpus = c->cpus_per_trainer;
+    snprintf(k->mem, sizeof k->mem, "%s", c->mem_per_trainer);
+    snprintf(k->account, sizeof k->account, "%s", c->account);
+    snprintf(k->qos, sizeof k->qos, "%s", c->qos);
+    k->warn_seconds = c->warn_seconds;
+    snprintf(k->server_host, sizeof k->server_host, "%s", c->server_host);
+    snprintf(k->run_root, sizeof k->run_root, "%s", c->run_root);
+    /* sbatch_args: one option per word (a #SBATCH line cannot carry a space anyway). */
+    for (const char *a = c->sbatch_args; *a;) {
+        size_t n = strcspn(a, " \t");
+        if (n > 0) {
+            if (k->n_extra == PLAN_MAX_SBATCH_EXTRA || n >= sizeof k->extra[0])
+                return err_set(err, errlen,
+                               "[cluster] sbatch_args: at most %d options of at most %zu bytes",
+                               PLAN_MAX_SBATCH_EXTRA, sizeof k->extra[0] - 1);
+            snprintf(k->extra[k->n_extra++], sizeof k->extra[0], "%.*s", (int)n, a);
+        }
+        a += n;
+        a += strspn(a, " \t");
+    }
+    if (o->backend == CLI_BACKEND_SLURM && k->run_root[0])
+        snprintf(p->runs_dir, sizeof p->runs_dir, "%s", k->run_root);
     return 0;
 }
 

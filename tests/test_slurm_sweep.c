@@ -178,7 +178,10 @@ static const char *const names[] = {"seed=42", "seed=43", "seed=44", "seed=45"};
 START_TEST(slurm_sweep_equals_local_even_after_kill9) {
     h_require_real();
     char cfg[512], ref[512], sl[512], cut[512], runs_env[600], out[512], port[16];
-    fast_config(cfg, sizeof cfg, NULL);
+    /* [cluster] reaches the batch script; a local sweep ignores it. */
+    fast_config(cfg, sizeof cfg,
+                "[cluster]\npartition = \"debug\"\ntime_limit = \"30\"\ncpus_per_trainer = 1\n"
+                "mem_per_trainer = \"200M\"\nsbatch_args = \"--comment=rd-test --nice=0\"\n");
     h_path(ref, sizeof ref, "ref");
     h_path(sl, sizeof sl, "slurm");
     h_path(cut, sizeof cut, "cut");
@@ -213,6 +216,23 @@ START_TEST(slurm_sweep_equals_local_even_after_kill9) {
     ck_assert_int_eq(h_count(sw, "slurm = \"completed\""), 4);
     ck_assert_ptr_nonnull(strstr(sw, "backend = \"slurm\""));
     free(sw);
+    char script_path[700];
+    snprintf(script_path, sizeof script_path, "%s/sweep.sbatch", sl);
+    char *script = h_read(script_path);
+    expect_in(script, "\n#SBATCH --partition=debug\n#SBATCH --array=0-3%2\n#SBATCH --time=30\n"
+                      "#SBATCH --cpus-per-task=1\n#SBATCH --mem=200M\n");
+    expect_in(script, "#SBATCH --signal=B:USR1@120\n#SBATCH --comment=rd-test\n#SBATCH --nice=0\n");
+    /* The token: owner-only beside the script, never in it. */
+    char token_path[700];
+    snprintf(token_path, sizeof token_path, "%s/slurm/token", sl);
+    char *token = h_read(token_path);
+    struct stat tst;
+    ck_assert_int_eq(stat(token_path, &tst), 0);
+    ck_assert_int_eq(tst.st_mode & 0777, 0600);
+    ck_assert_int_eq((int)strlen(token), 32);
+    ck_assert_msg(!strstr(script, token), "the token is in the script");
+    free(token);
+    free(script);
     for (int i = 0; i < 4; i++) runcmp_expect_same_final(ref, sl, names[i], atol(EPISODES));
     ck_assert_int_eq(squeue_live(), 0);
 
@@ -389,6 +409,15 @@ START_TEST(bad_settings_are_refused_before_submitting) {
                    "run_demo: slurm: sinfo does not answer: sinfo exited 1: "
                    "slurm_load_partitions: Unable to contact slurm controller (connect "
                    "failure)\n");
+    /* A partition the cluster does not have. */
+    char bad_cfg[600];
+    h_path(bad_cfg, sizeof bad_cfg, "nope.toml");
+    h_write(bad_cfg, "[cluster]\npartition = \"nope\"\n");
+    const char *nope[] = {"--backend", "slurm",  "--config", bad_cfg, "--checkpoint-dir",
+                          dir,         "--runs", "2",        NULL};
+    expect_refusal(NULL, nope,
+                   "run_demo: slurm: partition \"nope\" does not exist on this cluster "
+                   "(partitions: debug)\n");
     /* A single run is not a sweep. */
     const char *single[] = {"--backend", "slurm", "--config", cfg, "--checkpoint-dir", dir, NULL};
     expect_refusal(NULL, single,
