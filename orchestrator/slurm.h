@@ -104,7 +104,7 @@ int slurm_script_write(const slurm_spec *s, const char *path, char *err, size_t 
 
 /* ---- submit, watch, stop --------------------------------------------------------------- */
 
-/* sbatch --parsable --array=0-(n_tasks-1)[%parallel] --export=ALL,RD_TRAINER_TOKEN SCRIPT,
+/* sbatch --parsable --array=0-(n_tasks-1)[%parallel] SCRIPT (SBATCH_EXPORT=ALL),
  * with token (if not NULL) placed in sbatch's own environment only. *job_id: the array's
  * job id. */
 int slurm_submit(const char *script_path, size_t n_tasks, int parallel, const char *token,
