@@ -286,9 +286,11 @@ static void task_over(cluster *c, int r, const char *how) {
         logmux_printf(c->mux, "run %s done (%ld episodes)", run->name, st.episode);
         run->state = SWEEP_DONE;
     } else if (c->stopping) {
+        /* Started: seen running, or (a task quicker than one poll) its trainer wrote progress. */
+        bool started = k->started || st.valid;
         logmux_printf(c->mux, "run %s %s (%s); --resume continues it", run->name,
-                      k->started ? "stopped" : "not started", how);
-        run->state = k->started ? SWEEP_STOPPED : SWEEP_QUEUED;
+                      started ? "stopped" : "not started", how);
+        run->state = started ? SWEEP_STOPPED : SWEEP_QUEUED;
     } else {
         const cfg_process *pol = &c->plan->child[CFG_PROC_TRAINER].policy;
         double now = (double)uv_now(c->loop) / 1000.0, delay = 0;
