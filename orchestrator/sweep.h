@@ -55,7 +55,7 @@ typedef struct {
     /* The Slurm backend (orchestrator/cluster.h): the job holding this run's task — the task id
      * is the run's index — (0: never submitted), and what Slurm last said of that task. */
     long job;
-    char slurm[16];        /* "pending", "running", "completed", ... ("": nothing yet) */
+    char slurm[24];        /* "pending", "running", "completed", ... ("": nothing yet) */
     char slurm_reason[64]; /* Slurm's pending reason ("Resources"), else "" */
     char slurm_node[64];   /* the node it runs (or ran) on, else "" */
 } sweep_run;

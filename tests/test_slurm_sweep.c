@@ -10,8 +10,10 @@
  *    squeue, no trainer process left (found by the sweep directory in its command line);
  *  - a task cancelled from outside (scancel) is resubmitted and resumes from its checkpoint,
  *    then, cancelled again beyond its restart policy, is marked failed; the sweep goes on;
- *  - bad settings (no sbatch on the PATH, sinfo not answering, a single run): one exact
- *    message, exit 2, nothing submitted. */
+ *  - run_demo --cancel-sweep DIR after a kill -9: the running tasks end with their
+ *    checkpoints, the pending one is cancelled, sweep.toml says stopped / queued;
+ *  - bad settings (no sbatch on the PATH, sinfo not answering, an unknown partition, a
+ *    single run): one exact message, exit 2, nothing submitted. */
 #define _GNU_SOURCE
 #include <check.h>
 #include <dirent.h>
@@ -322,6 +324,56 @@ START_TEST(ctrl_c_stops_every_task_with_a_checkpoint) {
 }
 END_TEST
 
+/* ---- run_demo --cancel-sweep DIR after run_demo was killed ---- */
+
+START_TEST(cancel_sweep_ends_the_jobs_of_a_lost_session) {
+    h_require_real();
+    char cfg[512], dir[512], out[512], port[16], *text;
+    fast_config(cfg, sizeof cfg, NULL);
+    h_path(dir, sizeof dir, "lost");
+    snprintf(port, sizeof port, "%d", h_free_port());
+    const char *argv[] = {"--backend",  "slurm",  "--config", cfg,          "--checkpoint-dir",
+                          dir,          "--runs", "3",        "--episodes", "100000",
+                          "--parallel", "2",      NULL};
+    pid_t pid = start(out, sizeof out, port, NULL, argv);
+    long long end = h_now_ms() + 120000;
+    while ((runcmp_episode(dir, names[0]) < 30 || runcmp_episode(dir, names[1]) < 30) &&
+           h_now_ms() < end)
+        h_sleep_ms(20);
+    ck_assert_int_ge(runcmp_episode(dir, names[1]), 30);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    ck_assert_int_eq(squeue_live(), 3); /* two running, one pending: the user's jobs */
+    const char *cancel[] = {"--cancel-sweep", dir, NULL};
+    h_next_out(out, sizeof out);
+    int code = finish(h_start(out, cancel), out, 60000, &text);
+    expect_code(code, 0, text);
+    char want[1200];
+    snprintf(want, sizeof want,
+             "run_demo: the sweep in %s is stopped: 2 running task(s) ended with their "
+             "checkpoints, 1 pending task(s) cancelled; run_demo --checkpoint-dir %s continues "
+             "it\n",
+             dir, dir);
+    ck_assert_str_eq(text, want);
+    free(text);
+    ck_assert_int_eq(squeue_live(), 0);
+    ck_assert_int_eq(trainers_gone(dir, 2000), 0);
+    char *sw = sweep_file(dir);
+    expect_in(sw, "name = \"seed=42\"\nstate = \"stopped\"");
+    expect_in(sw, "name = \"seed=43\"\nstate = \"stopped\"");
+    expect_in(sw, "name = \"seed=44\"\nstate = \"queued\"");
+    free(sw);
+    /* Nothing left: a second cancel says so. */
+    code = finish(h_start(out, cancel), out, 60000, &text);
+    expect_code(code, 0, text);
+    snprintf(want, sizeof want, "run_demo: no task of the sweep in %s is pending or running\n",
+             dir);
+    ck_assert_str_eq(text, want);
+    free(text);
+    ck_assert_int_eq(h_survivors(1000), 0);
+}
+END_TEST
+
 /* ---- a task cancelled from outside ---- */
 
 START_TEST(scancel_from_outside_is_retried_then_failed) {
@@ -447,6 +499,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, bad_settings_are_refused_before_submitting);
     tcase_add_test(tc, ctrl_c_stops_every_task_with_a_checkpoint);
     tcase_add_test(tc, scancel_from_outside_is_retried_then_failed);
+    tcase_add_test(tc, cancel_sweep_ends_the_jobs_of_a_lost_session);
     tcase_add_test(tc, slurm_sweep_equals_local_even_after_kill9);
     suite_add_tcase(s, tc);
     return s;
