@@ -213,7 +213,7 @@ static place check_checkpoint_msg(testsrv *s, int i) {
     ckpt_file *f = ckpt_open(path->valuestring, 0, err, sizeof err);
     ck_assert_msg(f != NULL, "%s", err);
     ck_assert_int_eq(ckpt_file_header(f)->episode, p.episodes);
-    ck_assert((ckpt_file_section(f, TRAINER_TAG_EPISODE, NULL) != NULL) == (p.step > 0));
+    ck_assert((ckpt_file_section(f, SNAPSHOT_TAG_EPISODE, NULL) != NULL) == (p.step > 0));
     if (p.step > 0) ck_assert(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, "best")));
     ckpt_file_free(f);
     cJSON_Delete(j);
@@ -363,7 +363,7 @@ static bool same_weights(const char *run_a, const char *run_b) {
         ck_assert_msg(f[k] != NULL, "%s", err);
     }
     bool same = ckpt_file_header(f[0])->episode == ckpt_file_header(f[1])->episode;
-    const uint32_t tags[] = {CKPT_TAG_ONLINE, TRAINER_TAG_TARGET};
+    const uint32_t tags[] = {CKPT_TAG_ONLINE, SNAPSHOT_TAG_TARGET};
     for (int t = 0; t < 2 && same; t++) {
         uint64_t la, lb;
         const void *a = ckpt_file_section(f[0], tags[t], &la);

@@ -12,7 +12,7 @@
  * evaluation from the seed and the episode). A checkpoint holds every bit of state the
  * next step reads — between episodes, or mid-episode with the episode in progress (the
  * EPIS section: the world and the episode's accumulators) — so a resumed run continues
- * exactly, in the middle of an episode if need be. */
+ * exactly, in the middle of an episode if need be (the sections: trainer/snapshot.h). */
 #ifndef RD_TRAINER_TRAINER_H
 #define RD_TRAINER_TRAINER_H
 
@@ -25,6 +25,7 @@
 #include "common/env.h"
 #include "trainer/dqn.h"
 #include "trainer/replay.h"
+#include "trainer/snapshot.h"
 #include "trainer/tb.h"
 
 enum {
@@ -33,42 +34,6 @@ enum {
     TRAINER_STREAM_REPLAY = 3,
     TRAINER_STREAM_EVAL = 5
 };
-
-/* Checkpoint sections beyond CKPT_TAG_ONLINE (little-endian, this host's layout). */
-#define TRAINER_TAG_TARGET CKPT_TAG('T', 'R', 'G', 'T') /* target params, n_params floats */
-#define TRAINER_TAG_ADAM   CKPT_TAG('A', 'D', 'A', 'M') /* m then v, 2 x n_params floats */
-#define TRAINER_TAG_REPLAY CKPT_TAG('R', 'P', 'L', 'Y') /* replay_transition[size] */
-#define TRAINER_TAG_STATE  CKPT_TAG('T', 'S', 'T', 'A') /* trainer_state, field by field */
-#define TRAINER_TAG_CURR   CKPT_TAG('C', 'U', 'R', 'R') /* int32 window of episode lengths */
-/* The episode in progress (trainer_episode and the world's state, field by field,
- * little-endian). Only a mid-episode checkpoint has it; a file without it (every file
- * written before it existed, and every checkpoint at an episode boundary) resumes at the
- * start of the next episode. */
-#define TRAINER_TAG_EPISODE     CKPT_TAG('E', 'P', 'I', 'S')
-#define TRAINER_EPISODE_VERSION 1
-#define TRAINER_EPISODE_BYTES   132 /* the serialized size of version 1 */
-
-/* Version 2: the state section is serialized field by field, little-endian, in the order
- * of trainer_state's members (pad excluded), rather than copied from memory, so that it
- * does not depend on the compiler's padding or the host's byte order. Version 1 files
- * (the struct's bytes) are refused with a message; the loader then falls back to nothing
- * older, so such a run directory must be started afresh. */
-#define TRAINER_STATE_VERSION 2
-#define TRAINER_STATE_BYTES   204 /* the serialized size of version 2 */
-
-/* Everything scalar a resume needs. */
-typedef struct {
-    uint32_t version, n_params;
-    uint64_t seed;
-    int64_t episode, steps, updates, adam_t;
-    double best_score, last_score;
-    int32_t stage, stage_episodes, window_count, window_pos;
-    uint32_t replay_capacity, replay_size, replay_cursor, transition_size;
-    rng_t env_rng, explore_rng, replay_rng;
-    double train_seconds; /* wall time spent training, for steps/s and ETA */
-    int32_t best_steps;   /* longest training episode so far (the `best` of PROTOCOL §4.1) */
-    int32_t pad;
-} trainer_state;
 
 typedef enum {
     TRAINER_STATUS_RUNNING = 0,
@@ -104,19 +69,6 @@ typedef struct {
     double seconds; /* wall time spent stepping it, over every part when it was suspended */
 } trainer_episode_result;
 
-/* The episode in progress: what the step loop carries from one step to the next beyond
- * the world (t->env), the learner and the counters of trainer_state. The train_every and
- * target_update_every phases follow trainer_state.steps, and the transition's first state
- * is rebuilt from the world (replay_capture), so they need nothing here. */
-typedef struct {
-    bool active; /* begun (the world reset) and not finished */
-    int32_t steps;
-    double total_reward;
-    double loss_sum; /* sum of the losses of the episode's updates */
-    int32_t updates;
-    double seconds; /* wall time spent in the parts before the current one */
-} trainer_episode;
-
 typedef struct {
     const char *run_dir;
     int64_t episodes; /* target total */
@@ -133,9 +85,9 @@ typedef struct {
     replay_t replay;
     env_t env;
     rng_t explore_rng, replay_rng;
-    trainer_state st;
-    trainer_episode ep; /* the episode in progress, if any */
-    int32_t *window;    /* curriculum: lengths of the last episodes at this stage */
+    snapshot_state st;
+    snapshot_episode ep; /* the episode in progress, if any */
+    int32_t *window;     /* curriculum: lengths of the last episodes at this stage */
     float *obs;
     FILE *metrics;
     tb_writer *tb;
