@@ -33,6 +33,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/rng.h"
+#include "trainer/snapshot.h"
 #include "trainer/trainer.h"
 #include "tests/support/runner.h"
 #include "tests/support/scratch.h"

@@ -17,6 +17,7 @@
 
 #include "common/ckpt.h"
 #include "trainer/control.h"
+#include "trainer/snapshot.h"
 #include "trainer/trainer.h"
 #include "tests/support/runner.h"
 #include "tests/support/scratch.h"

@@ -16,6 +16,7 @@
 #include "trainer/control.h"
 #include "trainer/record.h"
 #include "trainer/trainer.h"
+#include "trainer/trainer_internal.h"
 #include "tests/support/recgen.h"
 #include "tests/support/runner.h"
 #include "tests/support/scratch.h"

@@ -19,6 +19,7 @@
 #include "common/ckpt.h"
 #include "common/config.h"
 #include "common/policy.h"
+#include "trainer/snapshot.h"
 #include "trainer/trainer.h"
 #include "common/le.h"
 #include "tests/support/runner.h"
@@ -509,7 +510,7 @@ START_TEST(test_boundary_checkpoint_keeps_old_layout) {
     ck_assert_int_eq(newest_episode_step(run, path, sizeof path), -1);
     ckpt_file *f = ckpt_open(path, 0, err, sizeof err);
     ck_assert_msg(f != NULL, "%s", err);
-    const uint32_t old_tags[] = {CKPT_TAG_ONLINE,    SNAPSHOT_TAG_TARGET, SNAPSHOT_TAG_ADAM,
+    const uint32_t old_tags[] = {CKPT_TAG_ONLINE,     SNAPSHOT_TAG_TARGET, SNAPSHOT_TAG_ADAM,
                                  SNAPSHOT_TAG_REPLAY, SNAPSHOT_TAG_STATE,  SNAPSHOT_TAG_CURR};
     for (size_t i = 0; i < sizeof old_tags / sizeof old_tags[0]; i++)
         ck_assert_ptr_nonnull(ckpt_file_section(f, old_tags[i], NULL));

@@ -17,6 +17,7 @@
 #include "common/recfile.h"
 #include "trainer/record.h"
 #include "trainer/snapshot.h"
+#include "trainer/trainer_internal.h"
 
 const char *const trainer_status_names[5] = {"running", "paused", "stopped", "completed", "failed"};
 
@@ -277,6 +278,58 @@ void trainer_close(trainer_t *t) {
     t->tb = NULL;
     t->window = NULL;
     t->obs = NULL;
+}
+
+/* ---- What the program reads and sets ---- */
+
+trainer_t *trainer_new(void) {
+    return calloc(1, sizeof(trainer_t));
+}
+
+void trainer_get_view(const trainer_t *t, trainer_view *v) {
+    *v = (trainer_view){.run_dir = t->run_dir,
+                        .seed = t->st.seed,
+                        .episode = t->st.episode,
+                        .steps = t->st.steps,
+                        .target_episodes = t->target_episodes,
+                        .status = t->status,
+                        .in_episode = t->ep.active,
+                        .episode_steps = t->ep.steps,
+                        .steps_per_second = t->ema_sps,
+                        .last_score = t->st.last_score,
+                        .resumed_from = t->resumed_from,
+                        .resumed_episode = t->resumed_episode,
+                        .n_inputs = t->dqn.shape.sizes[0],
+                        .n_params = t->dqn.n_params,
+                        .saved_episode = t->saved_episode,
+                        .saved_steps = t->saved_steps,
+                        .saved_episode_step = t->saved_episode_step,
+                        .saved_name = t->saved_name,
+                        .saved_path = t->saved_path,
+                        .saved_now = t->saved_now,
+                        .saved_best = t->saved_best};
+}
+
+const cfg_config *trainer_config(const trainer_t *t) {
+    return &t->cfg;
+}
+
+const env_t *trainer_world(const trainer_t *t) {
+    return &t->env;
+}
+
+void trainer_q_values(trainer_t *t, float q[ENV_NUM_ACTIONS]) {
+    dqn_greedy(&t->dqn, t->obs, 0, q);
+}
+
+void trainer_set_status(trainer_t *t, trainer_status s) {
+    t->status = s;
+}
+
+void trainer_extend(trainer_t *t, int64_t n) {
+    t->target_episodes += n;
+    if (t->status == TRAINER_STATUS_COMPLETED && t->st.episode < t->target_episodes)
+        t->status = TRAINER_STATUS_RUNNING;
 }
 
 /* ---- Episodes ---- */

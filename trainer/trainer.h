@@ -23,10 +23,6 @@
 
 #include "common/config.h"
 #include "common/env.h"
-#include "trainer/dqn.h"
-#include "trainer/replay.h"
-#include "trainer/snapshot.h"
-#include "trainer/tb.h"
 
 enum {
     TRAINER_STREAM_ENV = 1,
@@ -75,40 +71,39 @@ typedef struct {
     bool quiet;       /* no per-episode log lines */
 } trainer_opts;
 
+/* A run, opaque outside trainer/ (its layout: trainer/trainer_internal.h, for trainer.c and
+ * white-box tests). */
+typedef struct trainer trainer_t;
+
+/* What the program reads of a run (trainer_get_view): a copy of the counters and the
+ * names, valid until the next call into the trainer. */
 typedef struct {
-    cfg_config cfg;
-    char run_dir[CFG_PATH_MAX];
-    char ckpt_dir[CFG_PATH_MAX + 16];
-    int64_t target_episodes;
-    bool quiet;
-    dqn_t dqn;
-    replay_t replay;
-    env_t env;
-    rng_t explore_rng, replay_rng;
-    snapshot_state st;
-    snapshot_episode ep; /* the episode in progress, if any */
-    int32_t *window;     /* curriculum: lengths of the last episodes at this stage */
-    float *obs;
-    FILE *metrics;
-    tb_writer *tb;
+    const char *run_dir;
+    uint64_t seed;
+    int64_t episode;         /* episodes completed */
+    int64_t steps;           /* env steps taken */
+    int64_t target_episodes; /* the target total */
     trainer_status status;
-    double ema_sps;         /* training env steps per second: see trainer_end_episode() */
-    double sec_per_episode; /* wall seconds per episode over the same span, for the ETA */
-    double win_secs;        /* the window being measured */
-    int64_t win_steps, win_eps;
-    double run_secs; /* since this process opened the run (started or resumed) */
-    int64_t run_steps, run_eps;
-    char resumed_from[CFG_PATH_MAX]; /* "" for a new run */
+    bool in_episode;          /* an episode is in progress (suspended, or restored from a file) */
+    int32_t episode_steps;    /* its steps so far */
+    double steps_per_second;  /* the recent training rate (0 before the first measure) */
+    double last_score;        /* the last evaluation's mean survival, -1 before any */
+    const char *resumed_from; /* the checkpoint this process resumed from, "" for a new run */
     int64_t resumed_episode;
-    /* The last checkpoint written or resumed from (-1 = none): lets the program skip a
-     * redundant write and report what trainer_end_episode() saved. saved_episode_step is
-     * the step within the episode in progress it was taken at (0 at a boundary). */
+    int n_inputs;    /* the network's input size */
+    size_t n_params; /* and its parameter count */
+    /* The last checkpoint written or resumed from (saved_episode -1: none): lets the
+     * program skip a redundant write and report what trainer_end_episode() saved.
+     * saved_episode_step is the step within the episode in progress it was taken at (0 at a
+     * boundary). */
     int64_t saved_episode, saved_steps;
     int32_t saved_episode_step;
-    char saved_name[64];
-    char saved_path[CFG_PATH_MAX + 96];
-    bool saved_now, saved_best; /* set by trainer_end_episode() when it wrote one */
-} trainer_t;
+    const char *saved_name, *saved_path;
+    bool saved_now, saved_best; /* trainer_end_episode() just wrote it (and as `best`) */
+} trainer_view;
+
+/* Zeroed storage for a trainer_t (free() it after trainer_close), or NULL. */
+trainer_t *trainer_new(void);
 
 /* Creates or resumes opts->run_dir for cfg (copied). A new run writes config.toml; an
  * existing one must hold a config.toml with the same cfg_hash() (else -2 with err: the
@@ -117,6 +112,20 @@ int trainer_open(trainer_t *t, const cfg_config *cfg, const trainer_opts *opts, 
                  size_t errlen);
 /* Flushes and closes the files; frees everything. Writes nothing else. */
 void trainer_close(trainer_t *t);
+
+void trainer_get_view(const trainer_t *t, trainer_view *v);
+/* The run's config (after trainer_open: the one its run directory was made with). */
+const cfg_config *trainer_config(const trainer_t *t);
+/* The world: the episode in progress, or the last one played. */
+const env_t *trainer_world(const trainer_t *t);
+/* The online network's q-values for the observation the last action was chosen from (one
+ * greedy forward pass; draws no random number, so the run is the same with or without). */
+void trainer_q_values(trainer_t *t, float q[ENV_NUM_ACTIONS]);
+/* The status progress.json and the link report (the program decides it). */
+void trainer_set_status(trainer_t *t, trainer_status s);
+/* Raises the target by n episodes (`extend`); a completed run that now falls short goes
+ * back to running. */
+void trainer_extend(trainer_t *t, int64_t n);
 
 /* Epsilon for the next episode (linear schedule by episode). */
 double trainer_epsilon(const trainer_t *t);
