@@ -534,25 +534,19 @@ int trainer_write_progress(trainer_t *t) {
     return fs_write_atomic(path, buf, j.len, 0, NULL, 0);
 }
 
-int trainer_end_episode(trainer_t *t, const trainer_episode_result *res, double seconds, char *json,
-                        size_t jsonlen, char *err, size_t errlen) {
-    const cfg_training *tc = &t->cfg.training;
-    double mult = trainer_multiplier(t); /* the one this episode ran at */
-    double eps = trainer_epsilon(t);
-    t->st.episode++;
-    t->st.train_seconds += seconds;
-    /* Rates. The first episodes act at random and learn nothing (learning_starts), so a
-     * single one takes microseconds and its own rate is absurd (millions of steps/s). For
-     * the first RATE_WINDOW seconds the rate is that of everything since the run was
-     * (re)started, over at least RATE_MIN_SECONDS of wall time — an underestimate in the
-     * first second rather than a wild figure; after that, the rate of the last complete
-     * window of RATE_WINDOW seconds, so that it follows visual mode and the learning. */
+/* 1. The rates. The first episodes act at random and learn nothing (learning_starts), so a
+ * single one takes microseconds and its own rate is absurd (millions of steps/s). For the
+ * first RATE_WINDOW seconds the rate is that of everything since the run was (re)started,
+ * over at least RATE_MIN_SECONDS of wall time — an underestimate in the first second rather
+ * than a wild figure; after that, the rate of the last complete window of RATE_WINDOW
+ * seconds, so that it follows visual mode and the learning. */
+static void update_rates(trainer_t *t, int steps, double seconds) {
     enum { RATE_WINDOW = 5 };
     const double RATE_MIN_SECONDS = 1.0;
-    t->run_steps += res->steps;
+    t->run_steps += steps;
     t->run_eps++;
     t->run_secs += seconds;
-    t->win_steps += res->steps;
+    t->win_steps += steps;
     t->win_eps++;
     t->win_secs += seconds;
     if (t->win_secs >= RATE_WINDOW) {
@@ -565,33 +559,38 @@ int trainer_end_episode(trainer_t *t, const trainer_episode_result *res, double 
         t->ema_sps = t->run_steps / span;
         t->sec_per_episode = t->run_secs / t->run_eps; /* the ETA: rough either way */
     }
-    curriculum_update(t, res->steps);
+}
 
-    bool is_best = false, evaluated = false;
-    char recording[RECF_NAME_LEN + 8] = "";
-    if (tc->eval_every > 0 && t->st.episode % tc->eval_every == 0) {
-        double score = evaluate_recorded(t, tc->eval_episodes, recording, sizeof recording);
-        evaluated = true;
-        t->st.last_score = score;
-        if (score > t->st.best_score) {
-            t->st.best_score = score;
-            is_best = true;
-        }
-        if (t->tb) tb_scalar(t->tb, "eval/mean_steps", t->st.episode, clk_wall(), (float)score);
-        if (!t->quiet)
-            log_info("evaluation at episode %" PRId64 ": mean survival %.1f steps over %d "
-                     "greedy episodes%s",
-                     t->st.episode, score, tc->eval_episodes, is_best ? " (new best)" : "");
+/* 3. The periodic evaluation, when one is due: last_score, best_score, TensorBoard, the
+ * log. Returns whether one ran; *is_best when it beat every earlier one. */
+static bool evaluate_periodic(trainer_t *t, bool *is_best, char *recording, size_t cap) {
+    const cfg_training *tc = &t->cfg.training;
+    *is_best = false;
+    if (tc->eval_every <= 0 || t->st.episode % tc->eval_every != 0) return false;
+    double score = evaluate_recorded(t, tc->eval_episodes, recording, cap);
+    t->st.last_score = score;
+    if (score > t->st.best_score) {
+        t->st.best_score = score;
+        *is_best = true;
     }
+    if (t->tb) tb_scalar(t->tb, "eval/mean_steps", t->st.episode, clk_wall(), (float)score);
+    if (!t->quiet)
+        log_info("evaluation at episode %" PRId64 ": mean survival %.1f steps over %d "
+                 "greedy episodes%s",
+                 t->st.episode, score, tc->eval_episodes, *is_best ? " (new best)" : "");
+    return true;
+}
 
+/* 4. The record (PROTOCOL §4.1) into rec: a line of metrics.jsonl, and with "type" the
+ * message. A loss that is not finite (a diverged network) is written as null, never as
+ * nan. 0, or -1 when it does not fit. */
+static int build_record(const trainer_t *t, const trainer_episode_result *res, double eps,
+                        double mult, bool evaluated, const char *recording, char *rec, size_t cap,
+                        size_t *len) {
     double eta = t->sec_per_episode * (double)(t->target_episodes - t->st.episode);
     if (eta < 0) eta = 0;
-    if (res->steps > t->st.best_steps) t->st.best_steps = res->steps;
-    /* The record (PROTOCOL §4.1): a line of metrics.jsonl, and with "type" the message. A
-     * loss that is not finite (a diverged network) is written as null, never as nan. */
-    char rec[768];
     json_buf j;
-    json_init_fixed(&j, rec, sizeof rec);
+    json_init_fixed(&j, rec, cap);
     json_obj_open(&j);
     json_kint(&j, "episode", t->st.episode);
     json_kint(&j, "steps", res->steps);
@@ -626,7 +625,41 @@ int trainer_end_episode(trainer_t *t, const trainer_episode_result *res, double 
     json_key(&j, "timestamp");
     json_num_prec(&j, clk_wall(), 13);
     json_obj_close(&j);
-    if (!json_ok(&j)) {
+    *len = j.len;
+    return json_ok(&j) ? 0 : -1;
+}
+
+/* 5. The episode's TensorBoard scalars. */
+static void tb_episode(trainer_t *t, const trainer_episode_result *res, double eps, double mult) {
+    if (!t->tb) return;
+    double now = clk_wall();
+    tb_scalar(t->tb, "episode/steps", t->st.episode, now, (float)res->steps);
+    tb_scalar(t->tb, "episode/total_reward", t->st.episode, now, (float)res->total_reward);
+    tb_scalar(t->tb, "episode/epsilon", t->st.episode, now, (float)eps);
+    tb_scalar(t->tb, "train/learning_rate", t->st.episode, now, t->dqn.adam.lr);
+    tb_scalar(t->tb, "episode/loss", t->st.episode, now, (float)res->loss);
+    tb_scalar(t->tb, "episode/multiplier", t->st.episode, now, (float)mult);
+    tb_scalar(t->tb, "train/steps_per_second", t->st.episode, now, (float)t->ema_sps);
+}
+
+int trainer_end_episode(trainer_t *t, const trainer_episode_result *res, double seconds, char *json,
+                        size_t jsonlen, char *err, size_t errlen) {
+    const cfg_training *tc = &t->cfg.training;
+    double mult = trainer_multiplier(t); /* the one this episode ran at */
+    double eps = trainer_epsilon(t);
+    t->st.episode++;
+    t->st.train_seconds += seconds;
+    update_rates(t, res->steps, seconds); /* 1 */
+    curriculum_update(t, res->steps);     /* 2. may move the stage */
+    bool is_best;
+    char recording[RECF_NAME_LEN + 8] = "";
+    bool evaluated = evaluate_periodic(t, &is_best, recording, sizeof recording); /* 3 */
+
+    /* 4. The record: metrics.jsonl, and the link's message when json is given. */
+    if (res->steps > t->st.best_steps) t->st.best_steps = res->steps;
+    char rec[768];
+    size_t len;
+    if (build_record(t, res, eps, mult, evaluated, recording, rec, sizeof rec, &len) != 0) {
         snprintf(err, errlen, "episode record over %zu bytes", sizeof rec);
         return -1;
     }
@@ -635,17 +668,9 @@ int trainer_end_episode(trainer_t *t, const trainer_episode_result *res, double 
         return -1;
     }
     if (json) snprintf(json, jsonlen, "{\"type\":\"episode\",%s", rec + 1);
-    if (t->tb) {
-        double now = clk_wall();
-        tb_scalar(t->tb, "episode/steps", t->st.episode, now, (float)res->steps);
-        tb_scalar(t->tb, "episode/total_reward", t->st.episode, now, (float)res->total_reward);
-        tb_scalar(t->tb, "episode/epsilon", t->st.episode, now, (float)eps);
-        tb_scalar(t->tb, "train/learning_rate", t->st.episode, now, t->dqn.adam.lr);
-        tb_scalar(t->tb, "episode/loss", t->st.episode, now, (float)res->loss);
-        tb_scalar(t->tb, "episode/multiplier", t->st.episode, now, (float)mult);
-        tb_scalar(t->tb, "train/steps_per_second", t->st.episode, now, (float)t->ema_sps);
-    }
+    tb_episode(t, res, eps, mult); /* 5 */
 
+    /* 6. Completion, the periodic and `best` checkpoints, progress.json. */
     if (t->st.episode >= t->target_episodes) t->status = TRAINER_STATUS_COMPLETED;
     bool periodic = tc->checkpoint_every > 0 && t->st.episode % tc->checkpoint_every == 0;
     t->saved_now = t->saved_best = false;
