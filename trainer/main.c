@@ -55,7 +55,7 @@ static void sleep_ms(int ms) {
 typedef struct {
     trainer_t *t;
     link_t *link;
-    ctl_state ctl;
+    control_state ctl;
     bool finishing;         /* a signal arrived: end this episode at full speed */
     double finish_deadline; /* monotonic; suspend the episode after it */
     double last_frame;
@@ -207,12 +207,12 @@ static void poll_commands(app_t *a) {
     char buf[4096], err[256];
     size_t n;
     while ((n = link_poll_command(a->link, buf, sizeof buf)) > 0) {
-        ctl_command c = ctl_apply(&a->ctl, buf, n, err, sizeof err);
-        if (c == CTL_UNKNOWN)
+        control_command c = control_apply(&a->ctl, buf, n, err, sizeof err);
+        if (c == CONTROL_UNKNOWN)
             log_warn("ignoring command: %s", err);
         else
-            log_info("command: %s", ctl_command_names[c]);
-        if (c == CTL_SET_SPEED || c == CTL_SET_MODE) {
+            log_info("command: %s", control_command_names[c]);
+        if (c == CONTROL_SET_SPEED || c == CONTROL_SET_MODE) {
             trainer_status s = a->sent_status;
             a->sent_status = (trainer_status)-1; /* re-announce speed/visual */
             set_status(a, s);
@@ -258,7 +258,7 @@ static int before_step(void *ctx) {
         set_status(a, TRAINER_STATUS_RUNNING);
         if (signals_seen || a->ctl.stop_requested) return before_step(ctx);
     }
-    int delay = ctl_step_delay_ms(&a->ctl);
+    int delay = control_step_delay_ms(&a->ctl);
     if (delay > 0) sleep_ms(delay);
     return 0;
 }
@@ -268,7 +268,7 @@ static void after_step(void *ctx, int action, const float *q, float reward) {
     if (!a->link || !a->ctl.visual || a->finishing) return;
     /* Frames at most ~60 a second at full speed: the link would drop the rest anyway. */
     double now = clk_mono();
-    if (ctl_step_delay_ms(&a->ctl) == 0 && now - a->last_frame < 1.0 / 60) return;
+    if (control_step_delay_ms(&a->ctl) == 0 && now - a->last_frame < 1.0 / 60) return;
     a->last_frame = now;
     const env_t *e = trainer_world(a->t);
     float qbuf[ENV_NUM_ACTIONS];
@@ -577,7 +577,7 @@ int main(int argc, char **argv) {
 
     app_t app = {.sent_status = (trainer_status)-1};
     app_t *a = &app;
-    ctl_init(&a->ctl);
+    control_init(&a->ctl);
     a->t = trainer_new();
     if (!a->t) {
         log_error("out of memory");

@@ -450,7 +450,7 @@ static void curriculum_update(trainer_t *t, int steps) {
 /* The greedy evaluation at `multiplier`; with rec, every episode is recorded and the
  * longest kept (trainer/record.h). The q-values asked for the recording change no action. */
 static double evaluate(trainer_t *t, int episodes, uint64_t salt, double multiplier,
-                       rec_eval *rec) {
+                       record_eval *rec) {
     env_t e;
     if (episodes < 1 || env_init(&e, &t->cfg.environment, 0) != 0) return -1;
     rng_seed(&e.rng, t->st.seed ^ (salt * 0x9e3779b97f4a7c15ULL), TRAINER_STREAM_EVAL);
@@ -467,7 +467,7 @@ static double evaluate(trainer_t *t, int episodes, uint64_t salt, double multipl
             out = env_step(&e, act);
             if (rec) recf_step(rec->cur, &e, act, q, env_reward(&e, &t->cfg.agent));
         } while (out == ENV_RUNNING);
-        if (rec) rec_episode_done(rec, out);
+        if (rec) record_episode_done(rec, out);
         total += e.step;
     }
     return total / episodes;
@@ -485,18 +485,18 @@ double trainer_evaluate_at(trainer_t *t, int episodes, uint64_t salt, double mul
  * gets the recording's name, or "" when none was written (a failure only costs the
  * recording: it is logged, training goes on). */
 static double evaluate_recorded(trainer_t *t, int episodes, char *recording, size_t cap) {
-    rec_eval rec;
+    record_eval rec;
     recording[0] = 0;
     double mult = trainer_multiplier(t);
-    if (rec_open(&rec) != 0) return evaluate(t, episodes, (uint64_t)t->st.episode, mult, NULL);
+    if (record_open(&rec) != 0) return evaluate(t, episodes, (uint64_t)t->st.episode, mult, NULL);
     double score = evaluate(t, episodes, (uint64_t)t->st.episode, mult, &rec);
     char err[CFG_PATH_MAX + 128];
-    if (score >= 0 && rec_save(&rec, t->run_dir, (uint32_t)t->st.episode, (float)score, recording,
-                               cap, err, sizeof err) != 0) {
+    if (score >= 0 && record_save(&rec, t->run_dir, (uint32_t)t->st.episode, (float)score,
+                                  recording, cap, err, sizeof err) != 0) {
         log_warn("recording the evaluation: %s", err);
         recording[0] = 0;
     }
-    rec_close(&rec);
+    record_close(&rec);
     return score;
 }
 
