@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "common/ckpt.h"
-#include "common/config.h"
+#include "common/cfg.h"
 #include "common/policy.h"
 #include "tests/support/server_proc.h"
 #include "tests/support/wcheck.h"

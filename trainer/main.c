@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #include "common/clk.h"
-#include "common/config.h"
+#include "common/cfg.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/nn.h"
@@ -413,8 +413,9 @@ static int load_config(args_t *o, cfg_config *cfg) {
         log_error("%s", err);
         return 2;
     }
-    if (o->seed >= 0) cfg->training.seed = (uint64_t)o->seed;
-    if (o->episodes < 0) o->episodes = cfg->training.episodes;
+    /* Flag over config (cfg_flag_*): --seed and --episodes when given. */
+    cfg->training.seed = cfg_flag_u64(o->seed >= 0, (uint64_t)o->seed, cfg->training.seed);
+    o->episodes = cfg_flag_i64(o->episodes >= 0, o->episodes, cfg->training.episodes);
     if (cfg_validate(cfg, err, sizeof err) != 0) {
         log_error("%s", err);
         return 2;

@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "common/ckpt.h"
-#include "common/config.h"
+#include "common/cfg.h"
 #include "common/env.h"
 #include "common/rng.h"
 #include "trainer/dqn.h"
