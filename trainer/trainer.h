@@ -133,7 +133,7 @@ double trainer_epsilon(const trainer_t *t);
 double trainer_learning_rate(const trainer_t *t);
 double trainer_multiplier(const trainer_t *t);
 
-/* Plays and learns one episode, or the rest of the one in progress (t->ep.active: one
+/* Plays and learns one episode, or the rest of the one in progress (view.in_episode: one
  * suspended by before_step, or restored from a mid-episode checkpoint). Returns when it
  * ends or when before_step suspends it (res->suspended). */
 void trainer_run_episode(trainer_t *t, const trainer_hooks *h, trainer_episode_result *res);
@@ -154,7 +154,7 @@ double trainer_evaluate_at(trainer_t *t, int episodes, uint64_t salt, double mul
 
 /* Writes checkpoints/ep_<episode>.ckpt (and `best` when is_best) between episodes, or
  * checkpoints/ep_<episode>_s<step>.ckpt with the episode in progress (EPIS section) when
- * one is (t->ep.active): <episode> episodes completed, <step> steps into the next. A
+ * one is (view.in_episode): <episode> episodes completed, <step> steps into the next. A
  * mid-episode checkpoint is never `best` (is_best must be false). Fills path if non-NULL. */
 int trainer_checkpoint(trainer_t *t, bool is_best, char *path, size_t pathlen, char *err,
                        size_t errlen);
