@@ -17,11 +17,11 @@
 #include "common/clk.h"
 
 enum {
-    LINE_MAX_BYTES = 65536,     /* a longer metrics line is skipped, as everywhere */
-    PROGRESS_MAX = 65536,       /* progress.json is one small object */
-    MAX_CANDIDATES = 4096,      /* CONFIG/STAMP directories looked at */
+    LINE_MAX_BYTES = 65536, /* a longer metrics line is skipped, as everywhere */
+    PROGRESS_MAX = 65536,   /* progress.json is one small object */
+    MAX_CANDIDATES = 4096,  /* CONFIG/STAMP directories looked at */
     MAX_SWEEP_RUNS = PAST_MAX_RUNS,
-    SKIP_MAX = 1 << 20          /* bytes skipped to find the start of a line */
+    SKIP_MAX = 1 << 20 /* bytes skipped to find the start of a line */
 };
 
 bool past_name_ok(const char *n) {
@@ -270,16 +270,17 @@ static void add_sweep(past_list *l, const char *dir, const cand_t *c) {
     int n = 0;
     struct dirent *e;
     while (d && n < MAX_SWEEP_RUNS && (e = readdir(d)) != NULL) {
-        char cf[CFG_PATH_MAX + 640];
-        snprintf(cf, sizeof cf, "%s/%.200s/config.toml", dir, e->d_name);
-        if (past_name_ok(e->d_name) && is_file(cf)) snprintf(names[n++], sizeof names[0], "%s", e->d_name);
+        char cf[PAST_DIR_MAX];
+        snprintf(cf, sizeof cf, "%.1500s/%.200s/config.toml", dir, e->d_name);
+        if (past_name_ok(e->d_name) && is_file(cf))
+            snprintf(names[n++], sizeof names[0], "%s", e->d_name);
     }
     if (d) closedir(d);
     if (n > 1) qsort(names, (size_t)n, sizeof names[0], cmp_name);
     for (int i = 0; i < n; i++) {
         char id[PAST_ID_MAX], rd[sizeof l->runs[0].dir];
         snprintf(id, sizeof id, "%s:%s:%s", c->config, c->stamp, names[i]);
-        snprintf(rd, sizeof rd, "%s/%s", dir, names[i]);
+        snprintf(rd, sizeof rd, "%.1500s/%.200s", dir, names[i]);
         past_run *r = add_row(l, id, rd);
         if (!r) break;
         fill_row(r, c->config);
@@ -291,6 +292,7 @@ int past_scan(past_list *l, const char *root, const char *own_dir) {
     if (!l->runs && !(l->runs = calloc(PAST_MAX_RUNS, sizeof *l->runs))) return -1;
     l->n = 0;
     l->scanned_ms = clk_mono_ms();
+    if (strlen(root) > 1000) return -1; /* the paths below are built in fixed buffers */
     char own_real[PATH_MAX] = "";
     if (!own_dir || !realpath(own_dir, own_real)) own_real[0] = 0;
     cand_t *cands = malloc(MAX_CANDIDATES * sizeof *cands);
@@ -302,9 +304,9 @@ int past_scan(past_list *l, const char *root, const char *own_dir) {
     int nc = 0;
     struct dirent *e1;
     while (nc < MAX_CANDIDATES && (e1 = readdir(d)) != NULL) {
-        char cdir[CFG_PATH_MAX + 216];
+        char cdir[1300];
         if (!past_name_ok(e1->d_name)) continue;
-        snprintf(cdir, sizeof cdir, "%s/%s", root, e1->d_name);
+        snprintf(cdir, sizeof cdir, "%.1000s/%.200s", root, e1->d_name);
         DIR *d2 = opendir(cdir);
         struct dirent *e2;
         while (d2 && nc < MAX_CANDIDATES && (e2 = readdir(d2)) != NULL) {
@@ -318,8 +320,8 @@ int past_scan(past_list *l, const char *root, const char *own_dir) {
     closedir(d);
     if (nc > 1) qsort(cands, (size_t)nc, sizeof *cands, cmp_cand);
     for (int i = 0; i < nc && l->n < PAST_MAX_RUNS; i++) {
-        char dir[CFG_PATH_MAX + 440], probe[sizeof dir + 32];
-        snprintf(dir, sizeof dir, "%s/%s/%s", root, cands[i].config, cands[i].stamp);
+        char dir[1500], probe[sizeof dir + 32];
+        snprintf(dir, sizeof dir, "%.1000s/%.200s/%.200s", root, cands[i].config, cands[i].stamp);
         if (!is_dir(dir) || is_own(dir, own_real)) continue;
         snprintf(probe, sizeof probe, "%s/sweep.toml", dir);
         if (is_file(probe)) {

@@ -13,15 +13,16 @@
 #include "common/json.h"
 
 #define PAST_MAX_RUNS 256
-#define PAST_ID_MAX 420   /* CONFIG:STAMP:RUN, each part at most 200 bytes but the stamp */
-#define PAST_POINTS 1000 /* samples of a series */
-#define PAST_COLS 4       /* episode, steps, total_reward, eval_score */
+#define PAST_ID_MAX   640  /* CONFIG:STAMP:RUN, each part a job name (at most 200 bytes) */
+#define PAST_DIR_MAX  2048 /* a run directory's path */
+#define PAST_POINTS   1000 /* samples of a series */
+#define PAST_COLS     4    /* episode, steps, total_reward, eval_score */
 
 struct cJSON;
 
 typedef struct {
     char id[PAST_ID_MAX];
-    char dir[CFG_PATH_MAX + PAST_ID_MAX];
+    char dir[PAST_DIR_MAX];
     char config[64];
     char status[24]; /* progress.json's, "unknown" without one */
     int64_t episode, total;

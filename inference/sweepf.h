@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #define SWEEPF_MAX_BYTES (1 << 20)
-#define SWEEPF_MAX_RUNS 1024
+#define SWEEPF_MAX_RUNS  1024
 
 typedef struct {
     char name[208];
