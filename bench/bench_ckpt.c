@@ -20,7 +20,7 @@
 
 #include "common/ckpt.h"
 #include "common/crc32c.h"
-#include "common/config.h"
+#include "common/cfg.h"
 #include "common/log.h"
 #include "common/policy.h"
 #include "trainer/replay.h"

@@ -20,7 +20,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/config.h"
+#include "common/cfg.h"
 #include "common/env.h"
 #include "tests/support/bstats.h"
 

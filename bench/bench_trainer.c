@@ -37,7 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/config.h"
+#include "common/cfg.h"
 #include "common/env.h"
 #include "common/log.h"
 #include "common/nn.h"

@@ -9,7 +9,7 @@
  *   - a CRC over the whole file at its end: ckpt_open(), which reads everything, checks it.
  * All numbers are little-endian, written and read byte by byte (no struct dumps), so the
  * files do not depend on the compiler's padding or the host's byte order. */
-#include "common/ckpt.h"
+#include "common/ckpt_int.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -42,8 +42,7 @@
 #define CKPT_ANY_HEADER_MAX (1u << 20) /* sanity bound on header_len for any version */
 #define CKPT_FIXED_LEN      88         /* v1: offset of the section table */
 #define CKPT_ENTRY_LEN      24         /* v1: tag u32, crc u32, offset u64, length u64 */
-#define CKPT_MAX_SECTIONS   256
-#define CKPT_TRAILER_LEN    4 /* the CRC32C over everything before it */
+#define CKPT_TRAILER_LEN    4          /* the CRC32C over everything before it */
 
 #define OFF_VERSION    8
 #define OFF_HEADER_LEN 12
@@ -58,8 +57,7 @@
 #define OFF_NSECT      80
 #define OFF_FLAGS      84
 
-#define CKPT_NAME_MAX    63 /* ckpt_info.name holds 64 bytes */
-#define CKPT_POINTER_MAX 256
+#define CKPT_NAME_MAX 63 /* ckpt_info.name holds 64 bytes */
 
 static uint32_t ckpt_header_len(uint32_t n) {
     return CKPT_FIXED_LEN + CKPT_ENTRY_LEN * n + 8;
@@ -126,26 +124,28 @@ static int ckpt_join(char *out, size_t outlen, const char *dir, const char *name
     return (n < 0 || (size_t)n >= outlen) ? -1 : 0;
 }
 
-static void copy_str(char *dst, size_t dstlen, const char *src) {
+void ckpt_copy_str(char *dst, size_t dstlen, const char *src) {
     size_t n = strlen(src);
     if (n >= dstlen) n = dstlen - 1;
     memcpy(dst, src, n);
     dst[n] = '\0';
 }
 
+const char *ckpt_split_path(const char *path, char *dir, size_t dirlen) {
+    const char *slash = strrchr(path, '/');
+    if (!slash) {
+        ckpt_copy_str(dir, dirlen, ".");
+        return path;
+    }
+    size_t n = (size_t)(slash - path);
+    if (n == 0) n = 1; /* "/x.ckpt" */
+    if (n >= dirlen) n = dirlen - 1;
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+    return slash + 1;
+}
+
 /* ---- Header parsing, shared by every reader ---- */
-
-typedef struct {
-    uint32_t tag, crc;
-    uint64_t off, len;
-} ckpt_entry;
-
-typedef struct {
-    ckpt_header h;
-    uint32_t version, header_len, n;
-    uint64_t file_size;
-    ckpt_entry sec[CKPT_MAX_SECTIONS];
-} ckpt_meta;
 
 struct ckpt_file {
     ckpt_meta m;
@@ -265,7 +265,7 @@ static int ckpt_parse_header(const uint8_t *buf, uint64_t size, ckpt_meta *m, ch
     return 0;
 }
 
-static int ckpt_check_hash(const ckpt_meta *m, uint64_t expected, char *why, size_t whylen) {
+int ckpt_check_hash(const ckpt_meta *m, uint64_t expected, char *why, size_t whylen) {
     if (expected != 0 && m->h.cfg_hash != expected) {
         snprintf(why, whylen,
                  "written under another config (hash %016" PRIx64 " != %016" PRIx64 ")",
@@ -275,7 +275,7 @@ static int ckpt_check_hash(const ckpt_meta *m, uint64_t expected, char *why, siz
     return 0;
 }
 
-static const ckpt_entry *ckpt_find(const ckpt_meta *m, uint32_t tag) {
+const ckpt_entry *ckpt_find(const ckpt_meta *m, uint32_t tag) {
     for (uint32_t i = 0; i < m->n; i++)
         if (m->sec[i].tag == tag) return &m->sec[i];
     return NULL;
@@ -318,7 +318,7 @@ static int ckpt_verify_buffer(ckpt_file *f, uint64_t expected_hash, char *why, s
 
 /* ---- Reading ---- */
 
-static int read_full(int fd, void *buf, size_t len, uint64_t off) {
+int ckpt_read_full(int fd, void *buf, size_t len, uint64_t off) {
     uint8_t *p = buf;
     while (len > 0) {
         ssize_t r = pread(fd, p, len, (off_t)off);
@@ -335,7 +335,7 @@ static int read_full(int fd, void *buf, size_t len, uint64_t off) {
     return 0;
 }
 
-static int open_regular(const char *path, struct stat *st, char *err, size_t errlen) {
+int ckpt_open_regular(const char *path, struct stat *st, char *err, size_t errlen) {
     /* O_NONBLOCK: a FIFO planted in the folder must not hang a reader in open(); it is
      * refused as "not a regular file" below. Regular files ignore the flag. */
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -377,7 +377,7 @@ oom:
 
 ckpt_file *ckpt_open(const char *path, uint64_t expected_hash, char *err, size_t errlen) {
     struct stat st;
-    int fd = open_regular(path, &st, err, errlen);
+    int fd = ckpt_open_regular(path, &st, err, errlen);
     if (fd < 0) return NULL;
     ckpt_file *f = calloc(1, sizeof *f);
     if (!f) {
@@ -394,7 +394,7 @@ ckpt_file *ckpt_open(const char *path, uint64_t expected_hash, char *err, size_t
         err_at(err, errlen, path, "out of memory for %zu bytes", f->size);
         goto fail_f;
     }
-    if (read_full(fd, f->buf, f->size, 0) != 0) {
+    if (ckpt_read_full(fd, f->buf, f->size, 0) != 0) {
         err_at(err, errlen, path, "read failed: %s",
                errno ? strerror(errno) : "file shrank while reading");
         goto fail_f;
@@ -432,10 +432,10 @@ void ckpt_file_free(ckpt_file *f) {
 
 /* Reads and verifies only the header of the open file fd (size from st). 0 or -1 with
  * why. */
-static int ckpt_read_header(int fd, uint64_t size, ckpt_meta *m, char *why, size_t whylen) {
+int ckpt_read_header(int fd, uint64_t size, ckpt_meta *m, char *why, size_t whylen) {
     uint8_t prefix[CKPT_MIN_HEADER];
     size_t first = size < sizeof prefix ? (size_t)size : sizeof prefix;
-    if (read_full(fd, prefix, first, 0) != 0) {
+    if (ckpt_read_full(fd, prefix, first, 0) != 0) {
         snprintf(why, whylen, "read failed: %s", errno ? strerror(errno) : "file shrank");
         return -1;
     }
@@ -447,7 +447,7 @@ static int ckpt_read_header(int fd, uint64_t size, ckpt_meta *m, char *why, size
         return -1;
     }
     int rc = -1;
-    if (read_full(fd, buf, hl, 0) != 0)
+    if (ckpt_read_full(fd, buf, hl, 0) != 0)
         snprintf(why, whylen, "read failed: %s", errno ? strerror(errno) : "file shrank");
     else
         rc = ckpt_parse_header(buf, size, m, why, whylen);
@@ -457,7 +457,7 @@ static int ckpt_read_header(int fd, uint64_t size, ckpt_meta *m, char *why, size
 
 /* Reads a pointer file (`latest`, `best`) of dir into name. 0, or -1 when it is missing
  * (errno ENOENT) or invalid. */
-static int ckpt_read_pointer(const char *dir, const char *which, char *name, size_t namelen) {
+int ckpt_read_pointer(const char *dir, const char *which, char *name, size_t namelen) {
     char path[CFG_PATH_MAX];
     if (ckpt_join(path, sizeof path, dir, which) != 0) return -1;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not hang us */
@@ -477,15 +477,15 @@ static int ckpt_read_pointer(const char *dir, const char *which, char *name, siz
     return 0;
 }
 
-static void fill_info(ckpt_info *info, const char *dir, const char *fname, const char *path,
-                      const ckpt_meta *m, const struct stat *st, const char *latest,
-                      const char *best) {
+void ckpt_fill_info(ckpt_info *info, const char *dir, const char *fname, const char *path,
+                    const ckpt_meta *m, const struct stat *st, const char *latest,
+                    const char *best) {
     memset(info, 0, sizeof *info);
     size_t stem = strlen(fname);
     if (ends_with(fname, ".ckpt")) stem -= 5;
     if (stem >= sizeof info->name) stem = sizeof info->name - 1;
     memcpy(info->name, fname, stem);
-    copy_str(info->path, sizeof info->path, path);
+    ckpt_copy_str(info->path, sizeof info->path, path);
     info->episode = m->h.episode;
     info->steps = m->h.steps;
     info->score = m->h.score;
@@ -563,13 +563,13 @@ static int ckpt_scan(const char *dir, ckpt_cand **out, bool keep_meta, bool warn
         }
         ckpt_cand *e = &c[n];
         memset(e, 0, sizeof *e);
-        copy_str(e->fname, sizeof e->fname, de->d_name);
+        ckpt_copy_str(e->fname, sizeof e->fname, de->d_name);
         e->episode = ckpt_name_episode(e->fname, NULL);
         e->steps = -1;
         char path[CFG_PATH_MAX], err[512], why[256];
         if (ckpt_join(path, sizeof path, dir, e->fname) != 0) continue;
         struct stat st;
-        int fd = open_regular(path, &st, err, sizeof err);
+        int fd = ckpt_open_regular(path, &st, err, sizeof err);
         if (fd < 0) {
             /* A file removed since readdir (retention by a running trainer) is no news. */
             if (warn && errno != ENOENT && first_refusal(path, NULL)) log_warn("%s", err);
@@ -632,8 +632,8 @@ int ckpt_list(const char *dir, ckpt_info *out, int max, char *err, size_t errlen
         if (ckpt_join(path, sizeof path, dir, c[i].fname) != 0) continue;
         struct stat st = {0};
         st.st_mtime = (time_t)c[i].mtime;
-        fill_info(&out[k++], dir, c[i].fname, path, c[i].m, &st, has_latest ? latest : NULL,
-                  has_best ? best : NULL);
+        ckpt_fill_info(&out[k++], dir, c[i].fname, path, c[i].m, &st, has_latest ? latest : NULL,
+                       has_best ? best : NULL);
     }
     cand_free(c, n);
     return k;
@@ -656,7 +656,7 @@ int ckpt_resolve(const char *dir, const char *model, char *path, size_t pathlen,
             int pick = -1;
             for (int i = 0; i < n && pick < 0; i++)
                 if (c[i].header_ok) pick = i;
-            if (pick >= 0) copy_str(fname, sizeof fname, c[pick].fname);
+            if (pick >= 0) ckpt_copy_str(fname, sizeof fname, c[pick].fname);
             cand_free(c, n > 0 ? n : 0);
             if (pick < 0) {
                 err_at(err, errlen, dir, "no checkpoint yet");
@@ -684,91 +684,6 @@ int ckpt_resolve(const char *dir, const char *model, char *path, size_t pathlen,
     }
     memcpy(path, p, strlen(p) + 1);
     return 0;
-}
-
-/* Splits path into its folder (into dir) and returns its base name. */
-static const char *split_path(const char *path, char *dir, size_t dirlen) {
-    const char *slash = strrchr(path, '/');
-    if (!slash) {
-        copy_str(dir, dirlen, ".");
-        return path;
-    }
-    size_t n = (size_t)(slash - path);
-    if (n == 0) n = 1; /* "/x.ckpt" */
-    if (n >= dirlen) n = dirlen - 1;
-    memcpy(dir, path, n);
-    dir[n] = '\0';
-    return slash + 1;
-}
-
-int ckpt_load_policy(const char *path, const cfg_config *cfg, policy_t *p, ckpt_info *info,
-                     char *err, size_t errlen) {
-    struct stat st;
-    int fd = open_regular(path, &st, err, errlen);
-    if (fd < 0) return -1;
-    int rc = -1;
-    uint8_t *sec = NULL;
-    char why[256];
-    ckpt_meta *m = malloc(sizeof *m);
-    if (!m) {
-        err_at(err, errlen, path, "out of memory");
-        goto done;
-    }
-    /* Only the header and the ONLINE section are read: the server loads weights on the
-     * event loop, and a checkpoint with its replay buffer is tens of megabytes. The header
-     * CRC and the section's own CRC vouch for what is used. */
-    if (ckpt_read_header(fd, (uint64_t)st.st_size, m, why, sizeof why) != 0 ||
-        ckpt_check_hash(m, cfg_hash(cfg), why, sizeof why) != 0) {
-        err_at(err, errlen, path, "%s", why);
-        goto done;
-    }
-    const ckpt_entry *s = ckpt_find(m, CKPT_TAG_ONLINE);
-    size_t want = policy_num_params(p) * sizeof(float);
-    if (!s) {
-        err_at(err, errlen, path, "no ONLN (online network) section");
-        goto done;
-    }
-    if (s->len != want) {
-        err_at(err, errlen, path,
-               "ONLN section holds %" PRIu64 " bytes, the network has %zu parameters (%zu "
-               "bytes)",
-               s->len, policy_num_params(p), want);
-        goto done;
-    }
-    sec = malloc(want ? want : 1);
-    if (!sec) {
-        err_at(err, errlen, path, "out of memory");
-        goto done;
-    }
-    if (read_full(fd, sec, want, s->off) != 0) {
-        err_at(err, errlen, path, "read failed: %s",
-               errno ? strerror(errno) : "file shrank while reading");
-        goto done;
-    }
-    if (crc32c_update(0, sec, want) != s->crc) {
-        err_at(err, errlen, path, "CRC mismatch in section 'ONLN' (file corrupt)");
-        goto done;
-    }
-    /* Verified: only now overwrite the caller's weights, so that a refused file leaves the
-     * policy it had. */
-    float *w = policy_params(p);
-    for (size_t i = 0; i < policy_num_params(p); i++) {
-        uint32_t v = le_get32(sec + 4 * i);
-        memcpy(&w[i], &v, sizeof v);
-    }
-    if (info) {
-        char dir[CFG_PATH_MAX], latest[CKPT_POINTER_MAX], best[CKPT_POINTER_MAX];
-        const char *fname = split_path(path, dir, sizeof dir);
-        bool hl = ckpt_read_pointer(dir, "latest", latest, sizeof latest) == 0;
-        bool hb = ckpt_read_pointer(dir, "best", best, sizeof best) == 0;
-        fill_info(info, dir, fname, path, m, &st, hl ? latest : NULL, hb ? best : NULL);
-    }
-    rc = 0;
-done:
-    free(sec);
-    free(m);
-    close(fd);
-    return rc;
 }
 
 ckpt_file *ckpt_open_newest(const char *dir, uint64_t expected_hash, char *path, size_t pathlen,
@@ -802,12 +717,12 @@ ckpt_file *ckpt_open_newest(const char *dir, uint64_t expected_hash, char *path,
     if (found_any) *found_any = any || f;
     if (!f) {
         if (why[0])
-            copy_str(err, errlen, why);
+            ckpt_copy_str(err, errlen, why);
         else
             err_at(err, errlen, dir, "no checkpoint");
         return NULL;
     }
-    if (path) copy_str(path, pathlen, p);
+    if (path) ckpt_copy_str(path, pathlen, p);
     return f;
 }
 
@@ -911,7 +826,7 @@ static void ckpt_retain(const char *dir, int keep, const char *self) {
         }
         v[n].ep = ep;
         v[n].step = step;
-        copy_str(v[n].fname, sizeof v[n].fname, de->d_name);
+        ckpt_copy_str(v[n].fname, sizeof v[n].fname, de->d_name);
         n++;
     }
     /* Sort newest first by (episode, step within the next episode): insertion sort, a
@@ -1050,7 +965,7 @@ int ckpt_drop_section(const char *path, uint32_t tag, char *err, size_t errlen) 
                 keep[n++] =
                     (ckpt_section){f->m.sec[i].tag, f->buf + f->m.sec[i].off, f->m.sec[i].len};
         char dir[CFG_PATH_MAX];
-        const char *fname = split_path(path, dir, sizeof dir);
+        const char *fname = ckpt_split_path(path, dir, sizeof dir);
         rc = ckpt_write_sections(dir, fname, &f->m.h, keep, n, err, errlen);
     }
     ckpt_file_free(f);

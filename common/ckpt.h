@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/config.h"
+#include "common/cfg.h"
 #include "common/policy.h"
 
 typedef struct {

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "common/config.h"
+#include "common/cfg.h"
 #include "common/rng.h"
 
 enum { ENV_UP = 0, ENV_DOWN, ENV_LEFT, ENV_RIGHT, ENV_INTERACT, ENV_WAIT, ENV_NUM_ACTIONS };

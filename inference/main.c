@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "common/config.h"
+#include "common/cfg.h"
 #include "common/log.h"
 #include "common/pdeath.h"
 #include "inference/server.h"
@@ -119,10 +119,10 @@ int main(int argc, char **argv) {
         log_error("%s", err);
         return 2;
     }
-    if (o.port < 0) o.port = cfg.server.inference_port;
+    o.port = cfg_flag_int(o.port >= 0, o.port, cfg.server.inference_port);
     const char *env_token = getenv("RD_ACCESS_TOKEN");
     if (!o.token && env_token && env_token[0]) o.token = env_token;
-    if (!o.host) o.host = cfg.server.host[0] ? cfg.server.host : "127.0.0.1";
+    o.host = cfg_flag_str(o.host, cfg.server.host, "127.0.0.1");
 
     uv_loop_t loop;
     uv_loop_init(&loop);

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "common/config.h"
+#include "common/cfg.h"
 #include "common/json.h"
 
 #define PAST_MAX_RUNS 256

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <uv.h>
 
-#include "common/config.h"
+#include "common/cfg.h"
 
 typedef struct {
     const char *run_dir;       /* required */

@@ -9,7 +9,7 @@
 #include <uv.h>
 
 #include "common/ckpt.h"
-#include "common/config.h"
+#include "common/cfg.h"
 #include "common/json.h"
 #include "inference/admit.h"
 #include "inference/hist.h"

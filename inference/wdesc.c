@@ -8,7 +8,7 @@
 
 #include "common/env.h"
 
-/* The config's own default for a cascade threshold (common/config.c): what a view shows
+/* The config's own default for a cascade threshold (common/cfg_load.c): what a view shows
  * when nothing in the config says otherwise. */
 #define WDESC_DEFAULT_CRITICAL 0.3
 

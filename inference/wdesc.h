@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "common/config.h"
+#include "common/cfg.h"
 
 /* Returns the world object of cfg as compact JSON text (NUL-terminated, *len bytes
  * without the NUL), owned by the caller (free()); NULL when out of memory. */

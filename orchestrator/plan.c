@@ -487,16 +487,18 @@ static int load_config(plan_t *p, const cli_options *o, char *err, size_t errlen
 
 /* Command-line values over the config's. */
 static int apply_flags(plan_t *p, const cli_options *o, char *err, size_t errlen) {
-    snprintf(p->host, sizeof p->host, "%s", o->host ? o->host : p->cfg.server.host);
+    snprintf(p->host, sizeof p->host, "%s", cfg_flag_str(o->host, p->cfg.server.host, ""));
     if (!strcmp(p->host, "0.0.0.0") || !strcmp(p->host, "::") || !p->host[0])
         snprintf(p->connect_host, sizeof p->connect_host, "127.0.0.1");
     else
         snprintf(p->connect_host, sizeof p->connect_host, "%s", p->host);
-    p->port = o->port > 0 ? o->port : p->cfg.server.inference_port;
-    p->frontend_port = o->frontend_port > 0 ? o->frontend_port : p->cfg.server.frontend_port;
-    p->episodes = o->episodes > 0         ? o->episodes
-                  : p->sweep.episodes > 0 ? p->sweep.episodes
-                                          : p->cfg.training.episodes;
+    p->port = cfg_flag_int(o->port > 0, o->port, p->cfg.server.inference_port);
+    p->frontend_port =
+        cfg_flag_int(o->frontend_port > 0, o->frontend_port, p->cfg.server.frontend_port);
+    /* A sweep file's episodes sit between the flag and the config. */
+    p->episodes = cfg_flag_i64(
+        o->episodes > 0, o->episodes,
+        cfg_flag_i64(p->sweep.episodes > 0, p->sweep.episodes, p->cfg.training.episodes));
     p->has_seed = o->has_seed;
     p->seed = o->seed;
     p->exit_on_complete = o->exit_on_complete;

@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "common/config.h"
+#include "common/cfg.h"
 #include "orchestrator/cli.h"
 #include "orchestrator/sweep.h"
 

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "common/config.h"
+#include "common/cfg.h"
 
 #define RESTART_HISTORY 64
 

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/config.h"
+#include "common/cfg.h"
 
 #define SWEEP_MAX_AXES   8
 #define SWEEP_MAX_VALUES 64

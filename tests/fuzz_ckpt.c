@@ -18,7 +18,7 @@
 
 #include "common/ckpt.h"
 #include "common/crc32c.h"
-#include "common/config.h"
+#include "common/cfg.h"
 #include "common/log.h"
 #include "common/policy.h"
 #include "common/le.h"

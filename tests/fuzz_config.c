@@ -2,7 +2,7 @@
  * run by scripts/fuzz). Any input must be rejected with "origin:line:col: message", or
  * load into a config that validates and that cfg_write_toml writes back to a document
  * loading to the very same struct. */
-#include "common/config.h"
+#include "common/cfg.h"
 
 #include <stdint.h>
 #include <stdio.h>

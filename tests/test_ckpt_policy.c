@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "common/ckpt.h"
-#include "common/config.h"
+#include "common/cfg.h"
 #include "common/policy.h"
 #include "tests/support/runner.h"
 #include "tests/support/scratch.h"

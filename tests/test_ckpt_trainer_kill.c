@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #include "common/ckpt.h"
-#include "common/config.h"
+#include "common/cfg.h"
 #include "common/log.h"
 #include "common/rng.h"
 #include "trainer/trainer.h"

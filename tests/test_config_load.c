@@ -1,7 +1,7 @@
-/* tests/test_config_load.c — the config schema (common/config.h): the built-in defaults
+/* tests/test_config_load.c — the config schema (common/cfg.h): the built-in defaults
  * equal configs/level1.toml, every level loads, the writer round-trips, and each kind of
  * config error gives its exact "file:line:col: message". */
-#include "common/config.h"
+#include "common/cfg.h"
 #include "tests/support/runner.h"
 
 #include <check.h>

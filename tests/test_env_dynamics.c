@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/config.h"
+#include "common/cfg.h"
 #include "common/env.h"
 #include "tests/support/runner.h"
 

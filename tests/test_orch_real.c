@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "common/ckpt.h"
-#include "common/config.h"
+#include "common/cfg.h"
 #include "common/policy.h"
 #include "tests/support/orch_harness.h"
 #include "tests/support/runner.h"

@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "common/ckpt.h"
-#include "common/config.h"
+#include "common/cfg.h"
 #include "orchestrator/plan.h"
 #include "orchestrator/sweep.h"
 #include "tests/support/orch_harness.h"

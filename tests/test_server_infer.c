@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "common/config.h"
+#include "common/cfg.h"
 #include "tests/support/ckgen.h"
 #include "tests/support/server_proc.h"
 #include "tests/support/wcheck.h"

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/config.h"
+#include "common/cfg.h"
 #include "common/recfile.h"
 #include "tests/support/recgen.h"
 #include "tests/support/runner.h"

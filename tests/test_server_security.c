@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/config.h"
+#include "common/cfg.h"
 #include "common/json.h"
 #include "trainer/trainer.h"
 #include "tests/support/runner.h"

@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "common/config.h"
+#include "common/cfg.h"
 #include "tests/support/server_proc.h"
 #include "tests/support/wcheck.h"
 #include "tests/support/ws_client.h"

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/config.h"
+#include "common/cfg.h"
 #include "common/recfile.h"
 #include "trainer/control.h"
 #include "trainer/record.h"

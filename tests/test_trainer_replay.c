@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common/config.h"
+#include "common/cfg.h"
 #include "common/env.h"
 #include "trainer/replay.h"
 #include "tests/support/runner.h"

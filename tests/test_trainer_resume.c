@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "common/ckpt.h"
-#include "common/config.h"
+#include "common/cfg.h"
 #include "common/policy.h"
 #include "trainer/trainer.h"
 #include "common/le.h"

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "common/config.h"
+#include "common/cfg.h"
 #include "trainer/trainer.h"
 #include "tests/support/runner.h"
 #include "tests/support/scratch.h"

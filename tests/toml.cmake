@@ -14,7 +14,11 @@ if(RD_FUZZ)
   add_executable(fuzz_toml ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_toml.c
                            ${PROJECT_SOURCE_DIR}/common/toml.c ${PROJECT_SOURCE_DIR}/common/err.c)
   add_executable(fuzz_config ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_config.c
-                             ${PROJECT_SOURCE_DIR}/common/config.c
+                             ${PROJECT_SOURCE_DIR}/common/cfg_defaults.c
+                             ${PROJECT_SOURCE_DIR}/common/cfg_schema.c
+                             ${PROJECT_SOURCE_DIR}/common/cfg_load.c
+                             ${PROJECT_SOURCE_DIR}/common/cfg_validate.c
+                             ${PROJECT_SOURCE_DIR}/common/cfg_write.c
                              ${PROJECT_SOURCE_DIR}/common/toml.c ${PROJECT_SOURCE_DIR}/common/err.c)
   foreach(name fuzz_toml fuzz_config)
     rd_target_defaults(${name})

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/config.h"
+#include "common/cfg.h"
 #include "common/env.h"
 #include "common/nn.h"
 #include "trainer/replay.h"

@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #include "common/clk.h"
-#include "common/config.h"
+#include "common/cfg.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/nn.h"
@@ -400,8 +400,8 @@ int main(int argc, char **argv) {
         log_error("%s", err);
         return 2;
     }
-    if (have_seed) cfg.training.seed = (uint64_t)seed;
-    if (episodes < 0) episodes = cfg.training.episodes;
+    cfg.training.seed = cfg_flag_u64(have_seed, (uint64_t)seed, cfg.training.seed);
+    episodes = cfg_flag_i64(episodes >= 0, episodes, cfg.training.episodes);
     if (cfg_validate(&cfg, err, sizeof err) != 0) {
         log_error("%s", err);
         return 2;

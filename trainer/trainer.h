@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "common/config.h"
+#include "common/cfg.h"
 #include "common/env.h"
 #include "trainer/dqn.h"
 #include "trainer/replay.h"

@@ -4,7 +4,7 @@
 #include <check.h>
 
 #include "common/ckpt.h"
-#include "common/config.h"
+#include "common/cfg.h"
 #include "common/policy.h"
 
 void ckgen_save(const char *ck_dir, const char *name, int64_t episode, uint64_t seed) {

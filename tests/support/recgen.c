@@ -3,7 +3,7 @@
 
 #include <check.h>
 
-#include "common/config.h"
+#include "common/cfg.h"
 #include "common/recfile.h"
 
 const uint8_t *recgen_make(int steps, int outcome, uint32_t episode, float score, size_t *len) {

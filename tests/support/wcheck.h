@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "common/config.h"
+#include "common/cfg.h"
 
 /* Parses msg (one JSON message holding "world") and compares every field of its world with
  * cfg: grid, level, max_steps, day cycle, meter names in order with their initial values

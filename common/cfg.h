@@ -1,4 +1,4 @@
-/* common/config.h — the run's configuration (prefix cfg_).
+/* common/cfg.h — the run's configuration (prefix cfg_).
  *
  * One struct for every table of a level's TOML file (configs/level1.toml documents every
  * key): [environment], [agent], [training], [curriculum], [unified_server] and
@@ -9,9 +9,14 @@
  *
  * The struct is plain data with fixed-size arrays: it is copied freely, never freed, and
  * safe to hand to another thread. Units: meters are in [0,1]; money 1.0 = $100, and
- * affordance costs are in dollars. */
-#ifndef RD_COMMON_CONFIG_H
-#define RD_COMMON_CONFIG_H
+ * affordance costs are in dollars.
+ *
+ * The code: cfg_defaults.c (the built-in values), cfg_schema.c (every key's type, range and
+ * table, and the operations of each field type: common/cfg_schema.h), cfg_load.c (TOML to the
+ * struct, positions of errors, cfg_set), cfg_validate.c (ranges and cross-field rules),
+ * cfg_write.c (the struct to TOML, the hash). */
+#ifndef RD_COMMON_CFG_H
+#define RD_COMMON_CFG_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -232,6 +237,23 @@ int cfg_write_toml(const cfg_config *c, FILE *f);
 /* A hash of what makes weights and checkpoints meaningful: [environment] and [agent]
  * (network shape, reward). Checkpoints record it; resuming under another hash is refused. */
 uint64_t cfg_hash(const cfg_config *c);
+
+/* Flag over config, the rule of run_demo, the server and the trainer: a value given on the
+ * command line wins over the config's, for this run only. `given` says whether the flag was
+ * on the command line (each program has its own "not given" value: -1, 0, a bool). */
+static inline int cfg_flag_int(bool given, int flag, int config) {
+    return given ? flag : config;
+}
+static inline int64_t cfg_flag_i64(bool given, int64_t flag, int64_t config) {
+    return given ? flag : config;
+}
+static inline uint64_t cfg_flag_u64(bool given, uint64_t flag, uint64_t config) {
+    return given ? flag : config;
+}
+/* A string flag, NULL when not given; an empty config value means `fallback`. */
+static inline const char *cfg_flag_str(const char *flag, const char *config, const char *fallback) {
+    return flag ? flag : config[0] ? config : fallback;
+}
 
 /* Index of an affordance at (x, y), or -1. */
 int cfg_affordance_at(const cfg_environment *e, int x, int y);

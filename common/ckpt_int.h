@@ -1,0 +1,58 @@
+/* common/ckpt_int.h — what common/ckpt.c (the container: layout, header parsing, reading,
+ * directory scans, writing) lends common/ckpt_policy.c (loading a policy's weights). Private
+ * to those two files (prefix ckpt_); the public interface is common/ckpt.h. */
+#ifndef RD_COMMON_CKPT_INT_H
+#define RD_COMMON_CKPT_INT_H
+
+#include "common/ckpt.h"
+
+#include <stdint.h>
+#include <sys/stat.h>
+
+#define CKPT_MAX_SECTIONS 256
+#define CKPT_POINTER_MAX  256
+
+/* One row of a header's section table. */
+typedef struct {
+    uint32_t tag, crc;
+    uint64_t off, len;
+} ckpt_entry;
+
+/* A parsed, CRC-checked header. */
+typedef struct {
+    ckpt_header h;
+    uint32_t version, header_len, n;
+    uint64_t file_size;
+    ckpt_entry sec[CKPT_MAX_SECTIONS];
+} ckpt_meta;
+
+/* Copies src into dst, cut to dstlen - 1 bytes. */
+void ckpt_copy_str(char *dst, size_t dstlen, const char *src);
+
+/* Splits path into its folder (into dir) and returns its base name. */
+const char *ckpt_split_path(const char *path, char *dir, size_t dirlen);
+
+/* Opens a regular file read-only (a FIFO or folder is refused): fd, or -1 with err. */
+int ckpt_open_regular(const char *path, struct stat *st, char *err, size_t errlen);
+
+/* pread until len bytes are in: 0, or -1 (errno 0: the file shrank). */
+int ckpt_read_full(int fd, void *buf, size_t len, uint64_t off);
+
+/* Reads and verifies the header of an open file of `size` bytes: 0, or -1 with why. */
+int ckpt_read_header(int fd, uint64_t size, ckpt_meta *m, char *why, size_t whylen);
+
+/* Refuses a checkpoint of another config hash (expected 0: any): 0, or -1 with why. */
+int ckpt_check_hash(const ckpt_meta *m, uint64_t expected, char *why, size_t whylen);
+
+/* The section with this tag, or NULL. */
+const ckpt_entry *ckpt_find(const ckpt_meta *m, uint32_t tag);
+
+/* Reads the folder's `latest` or `best` pointer: 0, or -1 (errno ENOENT: none). */
+int ckpt_read_pointer(const char *dir, const char *which, char *name, size_t namelen);
+
+/* Fills what ckpt_list and ckpt_load_policy report about one file. */
+void ckpt_fill_info(ckpt_info *info, const char *dir, const char *fname, const char *path,
+                    const ckpt_meta *m, const struct stat *st, const char *latest,
+                    const char *best);
+
+#endif
