@@ -61,9 +61,13 @@ typedef struct {
                   resets the progress */
 } cfg_affordance;
 
+/* A cascade's threshold when its table does not give one (the defaults' and a loaded
+ * file's); the page's "critical" mark of a world without cascades uses it too. */
+#define CFG_CASCADE_THRESHOLD 0.3
+
 typedef struct {
     int source, target; /* cfg_meter */
-    double threshold;   /* active while source < threshold (0.3) */
+    double threshold;   /* active while source < threshold (CFG_CASCADE_THRESHOLD) */
     double strength;    /* target loses strength * (threshold - source) / threshold per step */
 } cfg_cascade;
 

@@ -36,7 +36,7 @@ static void add_cascade(cfg_environment *e, int source, int target, double stren
     cfg_cascade *c = &e->cascades[e->n_cascades++];
     c->source = source;
     c->target = target;
-    c->threshold = 0.3;
+    c->threshold = CFG_CASCADE_THRESHOLD;
     c->strength = strength;
 }
 

@@ -237,7 +237,7 @@ int cfg_load_cascades(cfg_loader *l, const cfg_field *f, const toml_value *v, ch
         cfg_cascade *c = &env->cascades[i];
         char where[64];
         snprintf(where, sizeof where, "[[environment.cascades]] #%zu", i + 1);
-        c->threshold = 0.3;
+        c->threshold = CFG_CASCADE_THRESHOLD;
         bool have_source = false, have_target = false, have_strength = false;
         for (size_t k = 0; k < t->u.tab.len; k++) {
             const toml_entry *e = &t->u.tab.items[k];

@@ -1,16 +1,20 @@
-/* common/ckpt_int.h — what common/ckpt.c (the container: layout, header parsing, reading,
- * directory scans, writing) lends common/ckpt_policy.c (loading a policy's weights). Private
- * to those two files (prefix ckpt_); the public interface is common/ckpt.h. */
+/* common/ckpt_int.h — what common/ckpt.c (the container: layout, names, header parsing,
+ * reading, writing) lends common/ckpt_dir.c (a folder's checkpoints: list, resolve, newest)
+ * and common/ckpt_policy.c (loading a policy's weights). Private to those files (prefix
+ * ckpt_); the public interface is common/ckpt.h. */
 #ifndef RD_COMMON_CKPT_INT_H
 #define RD_COMMON_CKPT_INT_H
 
 #include "common/ckpt.h"
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
 #define CKPT_MAX_SECTIONS 256
 #define CKPT_POINTER_MAX  256
+#define CKPT_NAME_MAX     63 /* ckpt_info.name holds 64 bytes */
 
 /* One row of a header's section table. */
 typedef struct {
@@ -25,6 +29,21 @@ typedef struct {
     uint64_t file_size;
     ckpt_entry sec[CKPT_MAX_SECTIONS];
 } ckpt_meta;
+
+/* A checkpoint or pointer name: [A-Za-z0-9_.-], not starting with '.'. */
+bool ckpt_name_ok(const char *s, size_t len);
+
+bool ckpt_ends_with(const char *s, const char *suffix);
+
+/* A finished checkpoint's file name: a valid name ending in ".ckpt" (never a *.tmp.*). */
+bool ckpt_is_ckpt_file(const char *fname);
+
+/* The episode of "ep_0000500.ckpt" (*step = 0) or "ep_0000500_s00123.ckpt" (*step = 123);
+ * -1 for any other name. */
+int64_t ckpt_name_episode(const char *fname, int64_t *step);
+
+/* dir "/" name into out: 0, or -1 when it does not fit. */
+int ckpt_join(char *out, size_t outlen, const char *dir, const char *name);
 
 /* Copies src into dst, cut to dstlen - 1 bytes. */
 void ckpt_copy_str(char *dst, size_t dstlen, const char *src);

@@ -101,19 +101,19 @@ static void set_constants(env_t *e) {
     for (int a = 0; a < c->n_affordances; a++) {
         const cfg_affordance *af = &c->affordances[a];
         e->pc.price[a] = af->cost / 100.0;
-        /* Multi-tick interactions are a level 3 rule: without a day cycle every
-         * interaction completes at once (the observation could not show progress). */
-        int ticks = c->day_cycle && af->ticks > 1 ? af->ticks : 1;
+        int open_hour, close_hour, ticks;
+        env_affordance_rule(c, af, &open_hour, &close_hour, &ticks);
         if (ticks > INT16_MAX) ticks = INT16_MAX;
         e->pc.ticks[a] = (int16_t)ticks;
         e->pc.inv_ticks[a] = 1.0f / (float)ticks;
     }
     for (int hr = 0; hr < 24; hr++) {
         uint32_t open = 0;
-        for (int a = 0; a < c->n_affordances; a++)
-            if (!c->day_cycle ||
-                hours_open(c->affordances[a].open_hour, c->affordances[a].close_hour, hr))
-                open |= BIT(a);
+        for (int a = 0; a < c->n_affordances; a++) {
+            int open_hour, close_hour, ticks;
+            env_affordance_rule(c, &c->affordances[a], &open_hour, &close_hour, &ticks);
+            if (hours_open(open_hour, close_hour, hr)) open |= BIT(a);
+        }
         e->pc.open_by_hour[hr] = open;
     }
     if (c->observability == CFG_OBS_PARTIAL) {
@@ -201,6 +201,15 @@ static inline int hour_now(const env_t *e) {
 
 static inline uint32_t open_now(const env_t *e) {
     return e->cfg->day_cycle ? e->pc.open_by_hour[hour_now(e)] : 0xffffffffu;
+}
+
+void env_affordance_rule(const cfg_environment *cfg, const cfg_affordance *af, int *open_hour,
+                         int *close_hour, int *ticks) {
+    *open_hour = cfg->day_cycle ? af->open_hour : 0;
+    *close_hour = cfg->day_cycle ? af->close_hour : 24;
+    /* Multi-tick interactions are a level 3 rule: without a day cycle every interaction
+     * completes at once (the observation could not show progress). */
+    *ticks = cfg->day_cycle && af->ticks > 1 ? af->ticks : 1;
 }
 
 double env_hour(const env_t *e) {

@@ -114,6 +114,13 @@ float env_reward(const env_t *e, const cfg_agent *agent);
 /* The death_time baseline env_reward() uses for e (see above). */
 double env_reward_baseline(const env_t *e, const cfg_agent *agent);
 
+/* How the world applies affordance af of cfg (level 3 rules): its opening hours (equal
+ * modulo 24: always open; close < open wraps past midnight) and the ticks an interaction
+ * takes. Without a day cycle every place is open from 0 to 24 and completes in one tick,
+ * whatever the file says. */
+void env_affordance_rule(const cfg_environment *cfg, const cfg_affordance *af, int *open_hour,
+                         int *close_hour, int *ticks);
+
 /* Whether affordance a is open at e's current step (always, without a day cycle). */
 bool env_is_open(const env_t *e, int a);
 

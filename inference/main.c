@@ -35,7 +35,7 @@ static int parse_port(const char *s, int *out) {
 }
 
 typedef struct {
-    srv_t *srv;
+    server_t *srv;
     uv_signal_t sigint, sigterm;
     int signals;
 } app_t;
@@ -43,19 +43,16 @@ typedef struct {
 static void on_signal(uv_signal_t *h, int signum) {
     app_t *a = h->data;
     if (a->signals++ == 0) log_info("signal %d: stopping", signum);
-    srv_shutdown(a->srv);
+    server_shutdown(a->srv);
     /* The handles stay (a second signal skips the wait) but no longer keep the loop alive:
      * it ends once the server's own handles are closed. */
     uv_unref((uv_handle_t *)&a->sigint);
     uv_unref((uv_handle_t *)&a->sigterm);
 }
 
-int main(int argc, char **argv) {
-    const char *parent = getenv("RD_PARENT_PID");
-    log_init("server", parent == NULL);
-    if (!pdeath_arm(SIGTERM)) return 1; /* die with run_demo, and not start after it */
-    signal(SIGPIPE, SIG_IGN);
-
+/* The command line into *o and *config. -1 to go on, else the exit code (2 for a usage
+ * error, 0 after --help). */
+static int parse_options(int argc, char **argv, server_options *o, const char **config) {
     static const struct option opts[] = {{"config", required_argument, 0, 'c'},
                                          {"run-dir", required_argument, 0, 'r'},
                                          {"port", required_argument, 0, 'p'},
@@ -65,35 +62,32 @@ int main(int argc, char **argv) {
                                          {"frontend-port", required_argument, 0, 'f'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    const char *config = NULL;
-    srv_options o = {0};
-    o.port = -1;
     int ch;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
             case 'c':
-                config = optarg;
+                *config = optarg;
                 break;
             case 'r':
-                o.run_dir = optarg;
+                o->run_dir = optarg;
                 break;
             case 'H':
-                o.host = optarg;
+                o->host = optarg;
                 break;
             case 's':
-                o.static_dir = optarg;
+                o->static_dir = optarg;
                 break;
             case 't':
-                o.token = optarg;
+                o->token = optarg;
                 break;
             case 'p':
-                if (parse_port(optarg, &o.port) < 0) {
+                if (parse_port(optarg, &o->port) < 0) {
                     fprintf(stderr, "server: --port: not a port: %s\n", optarg);
                     return 2;
                 }
                 break;
             case 'f':
-                if (parse_port(optarg, &o.frontend_port) < 0) {
+                if (parse_port(optarg, &o->frontend_port) < 0) {
                     fprintf(stderr, "server: --frontend-port: not a port: %s\n", optarg);
                     return 2;
                 }
@@ -106,12 +100,26 @@ int main(int argc, char **argv) {
                 return 2;
         }
     }
-    if (optind < argc || !o.run_dir) {
+    if (optind < argc || !o->run_dir) {
         fprintf(stderr, "server: %s\n",
                 optind < argc ? "unexpected argument" : "--run-dir is required");
         usage(stderr);
         return 2;
     }
+    return -1;
+}
+
+int main(int argc, char **argv) {
+    const char *parent = getenv("RD_PARENT_PID");
+    log_init("server", parent == NULL);
+    if (!pdeath_arm(SIGTERM)) return 1; /* die with run_demo, and not start after it */
+    signal(SIGPIPE, SIG_IGN);
+
+    const char *config = NULL;
+    server_options o = {0};
+    o.port = -1;
+    int rc = parse_options(argc, argv, &o, &config);
+    if (rc >= 0) return rc;
     cfg_config cfg;
     char err[1024];
     cfg_defaults(&cfg);
@@ -127,7 +135,7 @@ int main(int argc, char **argv) {
     uv_loop_t loop;
     uv_loop_init(&loop);
     app_t app = {0};
-    app.srv = srv_create(&loop, &cfg, &o, err, sizeof err);
+    app.srv = server_create(&loop, &cfg, &o, err, sizeof err);
     if (!app.srv) {
         log_error("%s", err);
         uv_loop_close(&loop);
@@ -141,16 +149,17 @@ int main(int argc, char **argv) {
 
     const char *h = o.host;
     bool v6 = strchr(h, ':') != NULL && h[0] != '[';
-    log_info("listening on http://%s%s%s:%d/", v6 ? "[" : "", h, v6 ? "]" : "", srv_port(app.srv));
-    if (srv_token(app.srv)[0] && !o.token)
+    log_info("listening on http://%s%s%s:%d/", v6 ? "[" : "", h, v6 ? "]" : "",
+             server_port(app.srv));
+    if (server_token(app.srv)[0] && !o.token)
         log_info("access URL: http://%s%s%s:%d/?token=%s", v6 ? "[" : "", h, v6 ? "]" : "",
-                 srv_port(app.srv), srv_token(app.srv));
+                 server_port(app.srv), server_token(app.srv));
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_close((uv_handle_t *)&app.sigint, NULL);
     uv_close((uv_handle_t *)&app.sigterm, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
-    srv_free(app.srv);
-    int rc = uv_loop_close(&loop);
+    server_free(app.srv);
+    rc = uv_loop_close(&loop);
     if (rc) log_warn("loop not empty at exit: %s", uv_strerror(rc));
     log_info("stopped");
     return 0;

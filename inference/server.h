@@ -1,11 +1,11 @@
-/* inference/server.h — the server (prefix srv_): one libwebsockets vhost on a libuv loop
+/* inference/server.h — the server (prefix server_): one libwebsockets vhost on a libuv loop
  * the caller owns, serving the HTTP API, the static frontend, the trainer link, the
  * training broadcast and the inference sessions on one port. docs/PROTOCOL.md is the
  * authority for every endpoint and message.
  *
- * Lifecycle: srv_create() starts listening on the loop; srv_shutdown() closes every
+ * Lifecycle: server_create() starts listening on the loop; server_shutdown() closes every
  * WebSocket with 1001, destroys the lws context and closes the server's own handles, so
- * that uv_run() returns once the loop is empty; then srv_free(). */
+ * that uv_run() returns once the loop is empty; then server_free(). */
 #ifndef RD_INFERENCE_SERVER_H
 #define RD_INFERENCE_SERVER_H
 
@@ -22,21 +22,21 @@ typedef struct {
     const char *token;         /* browser access token; NULL = none on loopback, generated off it */
     int frontend_port;         /* allowed Origin port of the dev frontend; 0 = from the config */
     const char *trainer_token; /* NULL = $RD_TRAINER_TOKEN */
-} srv_options;
+} server_options;
 
-typedef struct srv srv_t;
+typedef struct server server_t;
 
 /* Starts serving on loop. cfg is copied. NULL with err (port in use, bad static dir, ...). */
-srv_t *srv_create(uv_loop_t *loop, const cfg_config *cfg, const srv_options *opt, char *err,
-                  size_t errlen);
+server_t *server_create(uv_loop_t *loop, const cfg_config *cfg, const server_options *opt,
+                        char *err, size_t errlen);
 /* The port actually listened on. */
-int srv_port(const srv_t *s);
+int server_port(const server_t *s);
 /* The access token ("" when none is required). */
-const char *srv_token(const srv_t *s);
+const char *server_token(const server_t *s);
 /* Begins the orderly stop: close frames (1001) to every WebSocket, then the lws context is
  * destroyed and every handle closed. Idempotent. */
-void srv_shutdown(srv_t *s);
+void server_shutdown(server_t *s);
 /* Frees s after uv_run() returned. */
-void srv_free(srv_t *s);
+void server_free(server_t *s);
 
 #endif

@@ -1,6 +1,6 @@
-/* inference/session.c — inference sessions on /ws (docs/PROTOCOL.md §7): one environment
- * and one policy per connection, stepped by a uv_timer at the requested speed, with
- * `latest` reloaded when the trainer writes a newer checkpoint. */
+/* inference/session.c — see session.h. */
+#include "inference/session.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,10 +13,9 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/policy.h"
-#include "inference/srv_int.h"
 
-struct sess {
-    srv_t *s;
+struct session {
+    session_ctx *ctx;
     conn_t *c;
     env_t env;
     policy_t *pol;
@@ -34,13 +33,13 @@ struct sess {
 };
 
 /* Sends what x->out holds (nothing when it could not be built). */
-static void send_out(sess_t *x, oq_kind kind) {
+static void send_out(session_t *x, outq_kind kind) {
     long n = json_finish(&x->out);
-    if (n > 0) srv_send(x->s, x->c, kind, x->out.buf, (size_t)n);
+    if (n > 0) conn_send(x->ctx->conns, x->c, kind, x->out.buf, (size_t)n);
 }
 
 /* Starts x->out as {"type":TYPE, ... */
-static json_buf *begin(sess_t *x, const char *type) {
+static json_buf *begin(session_t *x, const char *type) {
     json_buf *j = &x->out;
     json_reset(j);
     json_obj_open(j);
@@ -57,8 +56,8 @@ static void put_meters(json_buf *j, const env_t *e) {
     json_obj_close(j);
 }
 
-static void put_grid(json_buf *j, const sess_t *x, bool agent) {
-    const cfg_environment *ce = &x->s->cfg.environment;
+static void put_grid(json_buf *j, const session_t *x, bool agent) {
+    const cfg_environment *ce = &x->ctx->cfg->environment;
     json_obj_open(j);
     json_kint(j, "width", ce->width);
     json_kint(j, "height", ce->height);
@@ -82,9 +81,9 @@ static void put_grid(json_buf *j, const sess_t *x, bool agent) {
     json_obj_close(j);
 }
 
-static void start_episode(sess_t *x) {
+static void start_episode(session_t *x) {
     env_reset(&x->env);
-    if (x->s->jobs[0]->multiplier > 0) x->env.multiplier = x->s->jobs[0]->multiplier;
+    if (*x->ctx->multiplier > 0) x->env.multiplier = *x->ctx->multiplier;
     x->episode++;
     x->cum = 0;
     x->need_start = false;
@@ -96,10 +95,10 @@ static void start_episode(sess_t *x) {
     json_key(j, "meters");
     put_meters(j, &x->env);
     json_obj_close(j);
-    send_out(x, OQ_RECORD);
+    send_out(x, OUTQ_RECORD);
 }
 
-static void end_episode(sess_t *x, const char *reason) {
+static void end_episode(session_t *x, const char *reason) {
     json_buf *j = begin(x, "episode_end");
     json_kint(j, "episode", x->episode);
     json_kint(j, "steps", x->env.step);
@@ -107,13 +106,13 @@ static void end_episode(sess_t *x, const char *reason) {
     json_num_prec(j, x->cum, 6);
     json_kstr(j, "reason", reason);
     json_obj_close(j);
-    send_out(x, OQ_RECORD);
+    send_out(x, OUTQ_RECORD);
     x->need_start = true;
 }
 
 /* One greedy step and its state_update. Q-values that are not finite (a diverged
  * network) go out as null (PROTOCOL.md §7.1). */
-static void step_once(sess_t *x) {
+static void step_once(session_t *x) {
     if (x->need_start) {
         start_episode(x);
         return;
@@ -124,7 +123,7 @@ static void step_once(sess_t *x) {
     env_observe(e, x->obs);
     int a = policy_act(x->pol, x->obs, mask, q);
     env_outcome oc = env_step(e, a);
-    float r = env_reward(e, &x->s->cfg.agent);
+    float r = env_reward(e, &x->ctx->cfg->agent);
     x->cum += r;
     json_buf *j = begin(x, "state_update");
     json_kint(j, "episode", x->episode);
@@ -147,14 +146,14 @@ static void step_once(sess_t *x) {
     json_key(j, "cumulative_reward");
     json_num_prec(j, x->cum, 6);
     json_key(j, "hour");
-    if (x->s->cfg.environment.day_cycle)
+    if (x->ctx->cfg->environment.day_cycle)
         json_num_prec(j, env_hour(e), 4);
     else
         json_null(j);
     json_key(j, "timestamp");
     json_num_prec(j, clk_wall(), 13);
     json_obj_close(j);
-    send_out(x, OQ_FRAME);
+    send_out(x, OUTQ_FRAME);
     if (oc != ENV_RUNNING) end_episode(x, env_outcome_names[oc]);
 }
 
@@ -163,7 +162,7 @@ static void step_once(sess_t *x) {
  * comes sooner. A session more than a period behind drops the backlog instead of
  * bursting. */
 static void on_timer(uv_timer_t *t) {
-    sess_t *x = t->data;
+    session_t *x = t->data;
     step_once(x);
     if (!x->playing) return;
     double now = (double)uv_now(t->loop), period = 1000.0 / x->speed;
@@ -173,7 +172,7 @@ static void on_timer(uv_timer_t *t) {
     uv_timer_start(&x->timer, on_timer, delay > 0 ? (uint64_t)(delay + 0.5) : 0, 0);
 }
 
-static void restart_timer(sess_t *x) {
+static void restart_timer(session_t *x) {
     uv_timer_stop(&x->timer);
     if (!x->playing) return;
     double period = 1000.0 / x->speed;
@@ -181,8 +180,8 @@ static void restart_timer(sess_t *x) {
     uv_timer_start(&x->timer, on_timer, (uint64_t)(period + 0.5), 0);
 }
 
-static void send_model_loaded(sess_t *x, const char *reason) {
-    srv_model_cache *mc = &x->s->model;
+static void send_model_loaded(session_t *x, const char *reason) {
+    session_model_cache *mc = &x->ctx->model;
     bool known = !x->untrained && strcmp(mc->path, x->path) == 0;
     json_buf *j = begin(x, "model_loaded");
     json_kstr(j, "model", x->untrained ? NULL : x->model);
@@ -196,7 +195,7 @@ static void send_model_loaded(sess_t *x, const char *reason) {
     json_kbool(j, "follow_latest", x->follow);
     json_kstr(j, "reason", reason);
     json_obj_close(j);
-    send_out(x, OQ_RECORD);
+    send_out(x, OUTQ_RECORD);
 }
 
 static void base_name(const char *path, char *out, size_t cap) {
@@ -210,8 +209,8 @@ static void base_name(const char *path, char *out, size_t cap) {
  * no checkpoint goes by that name; -1 with err when it does but cannot be loaded (err
  * names the file, never the server's directories); 1 when model is "latest" and there is
  * no checkpoint at all (x plays its untrained policy). */
-static int load_model(sess_t *x, const char *model, char *err, size_t errlen) {
-    srv_t *s = x->s;
+static int load_model(session_t *x, const char *model, char *err, size_t errlen) {
+    session_ctx *s = x->ctx;
     char path[CFG_PATH_MAX];
     if (ckpt_resolve(s->ckpt_dir, model, path, sizeof path, err, errlen) < 0) {
         if (strcmp(model, "latest") == 0) {
@@ -227,12 +226,12 @@ static int load_model(sess_t *x, const char *model, char *err, size_t errlen) {
         return -1;
     }
     int64_t mt = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-    srv_model_cache *mc = &s->model;
+    session_model_cache *mc = &s->model;
     size_t n = policy_num_params(x->pol);
     if (!(strcmp(mc->path, path) == 0 && mc->mtime_ns == mt && mc->size == st.st_size &&
           mc->n == n && mc->params)) {
         ckpt_info info;
-        if (ckpt_load_policy(path, &s->cfg, x->pol, &info, err, errlen) < 0) {
+        if (ckpt_load_policy(path, s->cfg, x->pol, &info, err, errlen) < 0) {
             /* "/abs/run/checkpoints/ep_5.ckpt: reason" -> "ep_5.ckpt: reason" */
             size_t dl = strlen(s->ckpt_dir);
             if (strncmp(err, s->ckpt_dir, dl) == 0 && err[dl] == '/')
@@ -259,14 +258,14 @@ static int load_model(sess_t *x, const char *model, char *err, size_t errlen) {
     return 0;
 }
 
-static void send_result(sess_t *x, const smsg_command *cmd, bool ok, const char *error) {
+static void send_result(session_t *x, const cmd_msg *cmd, bool ok, const char *error) {
     char out[1600];
-    int n = smsg_result_json(cmd, ok, error, out, sizeof out);
-    if (n > 0) srv_send(x->s, x->c, OQ_RECORD, out, (size_t)n);
+    int n = cmd_result_json(cmd, ok, error, out, sizeof out);
+    if (n > 0) conn_send(x->ctx->conns, x->c, OUTQ_RECORD, out, (size_t)n);
 }
 
-static void send_connected(sess_t *x) {
-    srv_t *s = x->s;
+static void send_connected(session_t *x) {
+    const session_ctx *s = x->ctx;
     enum { MAX_MODELS = 64 };
     ckpt_info *info = calloc(MAX_MODELS, sizeof *info);
     char err[200];
@@ -275,7 +274,7 @@ static void send_connected(sess_t *x) {
     json_buf *j = begin(x, "connected");
     json_kint(j, "protocol", 1);
     json_kint(j, "session", (long long)x->c->id);
-    json_kstr(j, "config", s->cfg.name);
+    json_kstr(j, "config", s->cfg->name);
     json_key(j, "models");
     json_arr_open(j);
     for (int i = 0; i < n; i++) {
@@ -302,7 +301,7 @@ static void send_connected(sess_t *x) {
     json_arr_open(j);
     for (int i = 0; i < CFG_NUM_METERS; i++) json_str(j, cfg_meter_names[i]);
     json_arr_close(j);
-    json_kint(j, "max_steps", s->cfg.environment.max_steps);
+    json_kint(j, "max_steps", s->cfg->environment.max_steps);
     json_key(j, "speed");
     json_num_prec(j, x->speed, 6);
     json_kbool(j, "playing", false);
@@ -312,29 +311,29 @@ static void send_connected(sess_t *x) {
     json_key(j, "world");
     json_raw(j, s->world, s->world_len);
     json_obj_close(j);
-    send_out(x, OQ_RECORD);
+    send_out(x, OUTQ_RECORD);
     free(info);
 }
 
-sess_t *sess_create(srv_t *s, conn_t *c, char *err, size_t errlen) {
-    sess_t *x = calloc(1, sizeof *x);
+session_t *session_create(session_ctx *s, conn_t *c, char *err, size_t errlen) {
+    session_t *x = calloc(1, sizeof *x);
     if (!x) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    x->s = s;
+    x->ctx = s;
     x->c = c;
     x->speed = 10;
     json_init_dyn(&x->out);
     uint64_t seed =
-        s->cfg.training.seed ^ (++s->sess_seed * 0x9e3779b97f4a7c15ULL) ^ (uint64_t)time(NULL);
-    if (env_init(&x->env, &s->cfg.environment, seed) < 0) {
+        s->cfg->training.seed ^ (++s->started * 0x9e3779b97f4a7c15ULL) ^ (uint64_t)time(NULL);
+    if (env_init(&x->env, &s->cfg->environment, seed) < 0) {
         snprintf(err, errlen, "the config's environment cannot be run");
         json_free(&x->out);
         free(x);
         return NULL;
     }
-    x->pol = policy_create(&s->cfg, seed, err, errlen);
+    x->pol = policy_create(s->cfg, seed, err, errlen);
     if (!x->pol) {
         json_free(&x->out);
         free(x);
@@ -361,22 +360,22 @@ sess_t *sess_create(srv_t *s, conn_t *c, char *err, size_t errlen) {
 }
 
 static void on_timer_closed(uv_handle_t *h) {
-    sess_t *x = h->data;
+    session_t *x = h->data;
     policy_free(x->pol);
     json_free(&x->out);
     free(x);
 }
 
-void sess_destroy(sess_t *x) {
+void session_destroy(session_t *x) {
     uv_timer_stop(&x->timer);
     x->c = NULL;
     uv_close((uv_handle_t *)&x->timer, on_timer_closed);
 }
 
-void sess_command(sess_t *x, const smsg_command *cmd) {
+void session_command(session_t *x, const cmd_msg *cmd) {
     char err[400];
     switch (cmd->cmd) {
-        case SMSG_LOAD: {
+        case CMD_LOAD: {
             int r = load_model(x, cmd->model, err, sizeof err);
             if (r < 0) {
                 char e[480];
@@ -398,43 +397,43 @@ void sess_command(sess_t *x, const smsg_command *cmd) {
             start_episode(x);
             return;
         }
-        case SMSG_PLAY:
+        case CMD_PLAY:
             x->playing = true;
             send_result(x, cmd, true, NULL);
             restart_timer(x);
             return;
-        case SMSG_PAUSE:
+        case CMD_PAUSE:
             x->playing = false;
             send_result(x, cmd, true, NULL);
             restart_timer(x);
             return;
-        case SMSG_STEP:
+        case CMD_STEP:
             send_result(x, cmd, true, NULL);
             step_once(x);
             return;
-        case SMSG_RESET:
+        case CMD_RESET:
             send_result(x, cmd, true, NULL);
             if (!x->need_start) end_episode(x, "reset");
             start_episode(x);
             return;
-        case SMSG_SET_SPEED:
+        case CMD_SET_SPEED:
             x->speed = cmd->speed;
             send_result(x, cmd, true, NULL);
             restart_timer(x);
             return;
-        case SMSG_FOLLOW_LATEST:
+        case CMD_FOLLOW_LATEST:
             x->follow = cmd->enabled;
             send_result(x, cmd, true, NULL);
-            if (x->follow) sess_checkpoints_changed(x->s);
+            if (x->follow) session_checkpoints_changed(x->ctx);
             return;
         default:
             send_result(x, cmd, false, "unknown command");
     }
 }
 
-void sess_checkpoints_changed(srv_t *s) {
-    for (conn_t *c = s->lists[EP_INFERENCE]; c; c = c->next) {
-        sess_t *x = c->sess;
+void session_checkpoints_changed(session_ctx *s) {
+    for (conn_t *c = s->conns->lists[CONN_INFERENCE]; c; c = c->next) {
+        session_t *x = c->sess;
         if (!x || !x->follow) continue;
         char path[CFG_PATH_MAX], err[400];
         if (ckpt_resolve(s->ckpt_dir, "latest", path, sizeof path, err, sizeof err) < 0) continue;
@@ -447,4 +446,9 @@ void sess_checkpoints_changed(srv_t *s) {
         else
             log_warn("session %llu: reload of latest failed: %s", (unsigned long long)c->id, err);
     }
+}
+
+void session_ctx_close(session_ctx *ctx) {
+    free(ctx->model.params);
+    ctx->model.params = NULL;
 }

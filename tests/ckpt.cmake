@@ -5,7 +5,7 @@
 set_tests_properties(test_ckpt_crash test_ckpt_format PROPERTIES TIMEOUT 300)
 
 # libFuzzer target for the checkpoint reader (scripts/test.d/ckpt-fuzz.sh), clang only. It
-# compiles common/ckpt.c and common/ckpt_policy.c itself so that the readers carry the
+# compiles common/ckpt.c, ckpt_dir.c and ckpt_policy.c itself so that the readers carry the
 # fuzzer's coverage instrumentation and the sanitizers; the rest (config hash, policy) comes
 # from rd_common.
 if(RD_FUZZ)
@@ -13,6 +13,7 @@ if(RD_FUZZ)
                          -fno-omit-frame-pointer)
   add_executable(fuzz_ckpt ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_ckpt.c
                            ${PROJECT_SOURCE_DIR}/common/ckpt.c
+                           ${PROJECT_SOURCE_DIR}/common/ckpt_dir.c
                            ${PROJECT_SOURCE_DIR}/common/ckpt_policy.c)
   rd_target_defaults(fuzz_ckpt)
   target_compile_options(fuzz_ckpt PRIVATE ${rd_ckpt_fuzz_flags})

@@ -1,6 +1,6 @@
 /* tests/fuzz_server_msg.c — libFuzzer target for what browsers and trainers can send the
  * server, and for every way the server writes JSON:
- *  - the browser command parser and validator (inference/smsg.c) on both endpoints, and
+ *  - the browser command parser and validator (inference/cmd.c) on both endpoints, and
  *    the replies built from what it accepted (the client's id and command name are echoed);
  *  - the input as a trainer message: relayed only when json_valid() says so, and then it
  *    must parse (cJSON) and re-print (the history copy) as valid JSON and UTF-8;
@@ -18,7 +18,7 @@
 
 #include "common/json.h"
 #include "inference/hist.h"
-#include "inference/smsg.h"
+#include "inference/cmd.h"
 
 static void must_be_json(const char *s, long n) {
     if (n < 0) return;
@@ -34,7 +34,7 @@ static void must_be_json(const char *s, long n) {
     cJSON_Delete(o);
 }
 
-/* The input as a trainer message (the relay rule of server.c). */
+/* The input as a trainer message (the relay rule of inference/job.c). */
 static void as_trainer_message(const char *text, size_t size) {
     if (!json_valid(text, size, 32)) return;
     must_be_json(text, (long)size);
@@ -95,12 +95,12 @@ static void through_writer(const char *text, size_t size) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *text = (const char *)data;
-    for (int ep = SMSG_TRAINING; ep <= SMSG_INFERENCE; ep++) {
-        smsg_command c;
+    for (int ep = CMD_TRAINING; ep <= CMD_INFERENCE; ep++) {
+        cmd_msg c;
         char err[200], out[1600];
-        smsg_result r = smsg_parse(text, size, (smsg_endpoint)ep, &c, err, sizeof err);
+        cmd_result r = cmd_parse(text, size, (cmd_endpoint)ep, &c, err, sizeof err);
         if (strlen(err) >= sizeof err) abort();
-        if (r == SMSG_BAD_JSON) {
+        if (r == CMD_BAD_JSON) {
             char msg[1600];
             json_buf j;
             json_init_fixed(&j, msg, sizeof msg);
@@ -112,10 +112,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             must_be_json(msg, json_finish(&j));
             continue;
         }
-        must_be_json(
-            out, smsg_result_json(&c, r == SMSG_OK, r == SMSG_OK ? NULL : err, out, sizeof out));
-        if (r == SMSG_OK && ep == SMSG_TRAINING)
-            must_be_json(out, smsg_trainer_command(&c, 7, out, sizeof out));
+        must_be_json(out,
+                     cmd_result_json(&c, r == CMD_OK, r == CMD_OK ? NULL : err, out, sizeof out));
+        if (r == CMD_OK && ep == CMD_TRAINING)
+            must_be_json(out, cmd_trainer_json(&c, 7, out, sizeof out));
     }
     as_trainer_message(text, size);
     through_writer(text, size);

@@ -14,7 +14,7 @@ if(RD_FUZZ)
   set(rd_server_fuzz_flags -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
                            -fno-omit-frame-pointer)
   add_executable(fuzz_server_msg ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_server_msg.c
-                                 ${PROJECT_SOURCE_DIR}/inference/smsg.c
+                                 ${PROJECT_SOURCE_DIR}/inference/cmd.c
                                  ${PROJECT_SOURCE_DIR}/inference/hist.c
                                  ${PROJECT_SOURCE_DIR}/common/json.c)
   rd_target_defaults(fuzz_server_msg)

@@ -564,6 +564,30 @@ START_TEST(hello_world_thresholds) {
 }
 END_TEST
 
+/* A world without cascades marks every meter at the threshold the config gives a cascade
+ * by default (0.3), which the server asks of the default config rather than restating. */
+START_TEST(hello_world_thresholds_without_cascades) {
+    const char *toml = "[environment]\ncascades = []\n";
+    cfg_config cfg;
+    cfg_defaults(&cfg);
+    char e[512];
+    ck_assert_msg(cfg_load_string(&cfg, toml, strlen(toml), "t.toml", e, sizeof e) == 0, "%s", e);
+    ck_assert_int_eq(cfg.environment.n_cascades, 0);
+    start(toml, NULL);
+    wsc_t v;
+    viewer_connect(&v);
+    world_ok(v.msg, &cfg);
+    for (int m = 0; m < CFG_NUM_METERS; m++) {
+        char want[96];
+        snprintf(want, sizeof want, "{\"name\":\"%s\",\"initial\":%g,\"critical\":0.3}",
+                 cfg_meter_names[m], cfg.environment.initial[m]);
+        ck_assert_msg(strstr(v.msg, want) != NULL, "no %s in the hello's world", want);
+    }
+    wsc_close(&v);
+    stop();
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("server_ws");
     TCase *tc = tcase_create("ws");
@@ -580,6 +604,7 @@ int main(void) {
     tcase_add_test(tc, hello_carries_world);
     tcase_add_test(tc, hello_world_level3);
     tcase_add_test(tc, hello_world_thresholds);
+    tcase_add_test(tc, hello_world_thresholds_without_cascades);
     suite_add_tcase(s, tc);
     int failed = runner_run(s);
     return failed ? 1 : 0;

@@ -1,5 +1,5 @@
 /* tests/support/wcheck.c — see wcheck.h. Written against the protocol document, not
- * against inference/wdesc.c: it reads the JSON back with cJSON and recomputes every value
+ * against inference/world.c: it reads the JSON back with cJSON and recomputes every value
  * from the config itself. */
 #include "tests/support/wcheck.h"
 

@@ -1,18 +1,13 @@
-/* inference/wdesc.c — see wdesc.h. */
-#include "inference/wdesc.h"
+/* inference/world.c — see world.h. */
+#include "inference/world.h"
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "common/env.h"
 
-/* The config's own default for a cascade threshold (common/cfg_load.c): what a view shows
- * when nothing in the config says otherwise. */
-#define WDESC_DEFAULT_CRITICAL 0.3
-
-double wdesc_critical(const cfg_environment *e, int m) {
+double world_critical(const cfg_environment *e, int m) {
     double own = -1, any = -1;
     for (int i = 0; i < e->n_cascades; i++) {
         const cfg_cascade *c = &e->cascades[i];
@@ -20,22 +15,23 @@ double wdesc_critical(const cfg_environment *e, int m) {
         if (c->source == m && c->threshold > own) own = c->threshold;
     }
     if (own >= 0) return own;
-    return any >= 0 ? any : WDESC_DEFAULT_CRITICAL;
+    return any >= 0 ? any : CFG_CASCADE_THRESHOLD;
 }
 
-/* One affordance as the world applies it: without a day cycle every place is always open
- * and completes in one step, whatever the file says (common/env.c does the same), so the
- * view never shows hours or ticks that have no effect. false when out of memory. */
+/* One affordance as the world applies it (env_affordance_rule()), so that the view never
+ * shows hours or ticks that have no effect. false when out of memory. */
 static bool add_affordance(cJSON *arr, const cfg_environment *e, const cfg_affordance *a) {
     cJSON *o = cJSON_CreateObject();
     if (!o) return false;
     cJSON_AddItemToArray(arr, o);
+    int open_hour, close_hour, ticks;
+    env_affordance_rule(e, a, &open_hour, &close_hour, &ticks);
     bool ok = cJSON_AddStringToObject(o, "name", a->name) &&
               cJSON_AddNumberToObject(o, "x", a->x) && cJSON_AddNumberToObject(o, "y", a->y) &&
               cJSON_AddNumberToObject(o, "cost", a->cost) &&
-              cJSON_AddNumberToObject(o, "open_hour", e->day_cycle ? a->open_hour : 0) &&
-              cJSON_AddNumberToObject(o, "close_hour", e->day_cycle ? a->close_hour : 24) &&
-              cJSON_AddNumberToObject(o, "ticks", e->day_cycle && a->ticks > 1 ? a->ticks : 1);
+              cJSON_AddNumberToObject(o, "open_hour", open_hour) &&
+              cJSON_AddNumberToObject(o, "close_hour", close_hour) &&
+              cJSON_AddNumberToObject(o, "ticks", ticks);
     cJSON *fx = ok ? cJSON_AddObjectToObject(o, "effects") : NULL;
     if (!fx) return false;
     /* Only the meters it changes: a view lists them as the place's effects. */
@@ -45,7 +41,7 @@ static bool add_affordance(cJSON *arr, const cfg_environment *e, const cfg_affor
     return true;
 }
 
-char *wdesc_json(const cfg_config *cfg, size_t *len) {
+char *world_json(const cfg_config *cfg, size_t *len) {
     const cfg_environment *e = &cfg->environment;
     char *text = NULL;
     cJSON *w = cJSON_CreateObject();
@@ -72,7 +68,7 @@ char *wdesc_json(const cfg_config *cfg, size_t *len) {
         cJSON_AddItemToArray(meters, o);
         ok = cJSON_AddStringToObject(o, "name", cfg_meter_names[m]) &&
              cJSON_AddNumberToObject(o, "initial", e->initial[m]) &&
-             cJSON_AddNumberToObject(o, "critical", wdesc_critical(e, m));
+             cJSON_AddNumberToObject(o, "critical", world_critical(e, m));
     }
     cJSON *affs = ok ? cJSON_AddArrayToObject(w, "affordances") : NULL;
     ok = affs != NULL;

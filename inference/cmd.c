@@ -1,5 +1,5 @@
-/* inference/smsg.c — see smsg.h. */
-#include "inference/smsg.h"
+/* inference/cmd.c — see cmd.h. */
+#include "inference/cmd.h"
 
 #include "common/json.h"
 
@@ -10,23 +10,23 @@
 
 static const struct {
     const char *name;
-    smsg_cmd cmd;
-    smsg_endpoint ep;
+    cmd_kind cmd;
+    cmd_endpoint ep;
 } commands[] = {
-    {"pause", SMSG_PAUSE, SMSG_TRAINING},
-    {"resume", SMSG_RESUME, SMSG_TRAINING},
-    {"stop", SMSG_STOP, SMSG_TRAINING},
-    {"start", SMSG_START, SMSG_TRAINING},
-    {"set_speed", SMSG_SET_SPEED, SMSG_TRAINING},
-    {"set_mode", SMSG_SET_MODE, SMSG_TRAINING},
-    {"checkpoint", SMSG_CHECKPOINT, SMSG_TRAINING},
-    {"load", SMSG_LOAD, SMSG_INFERENCE},
-    {"play", SMSG_PLAY, SMSG_INFERENCE},
-    {"pause", SMSG_PAUSE, SMSG_INFERENCE},
-    {"step", SMSG_STEP, SMSG_INFERENCE},
-    {"reset", SMSG_RESET, SMSG_INFERENCE},
-    {"set_speed", SMSG_SET_SPEED, SMSG_INFERENCE},
-    {"follow_latest", SMSG_FOLLOW_LATEST, SMSG_INFERENCE},
+    {"pause", CMD_PAUSE, CMD_TRAINING},
+    {"resume", CMD_RESUME, CMD_TRAINING},
+    {"stop", CMD_STOP, CMD_TRAINING},
+    {"start", CMD_START, CMD_TRAINING},
+    {"set_speed", CMD_SET_SPEED, CMD_TRAINING},
+    {"set_mode", CMD_SET_MODE, CMD_TRAINING},
+    {"checkpoint", CMD_CHECKPOINT, CMD_TRAINING},
+    {"load", CMD_LOAD, CMD_INFERENCE},
+    {"play", CMD_PLAY, CMD_INFERENCE},
+    {"pause", CMD_PAUSE, CMD_INFERENCE},
+    {"step", CMD_STEP, CMD_INFERENCE},
+    {"reset", CMD_RESET, CMD_INFERENCE},
+    {"set_speed", CMD_SET_SPEED, CMD_INFERENCE},
+    {"follow_latest", CMD_FOLLOW_LATEST, CMD_INFERENCE},
 };
 
 static bool safe_name(const char *s, size_t max, bool allow_upper) {
@@ -41,16 +41,16 @@ static bool safe_name(const char *s, size_t max, bool allow_upper) {
     return true;
 }
 
-smsg_result smsg_parse(const char *text, size_t len, smsg_endpoint ep, smsg_command *out, char *err,
-                       size_t errlen) {
+cmd_result cmd_parse(const char *text, size_t len, cmd_endpoint ep, cmd_msg *out, char *err,
+                     size_t errlen) {
     memset(out, 0, sizeof *out);
     out->enabled = true;
     snprintf(out->name, sizeof out->name, "?");
     cJSON *root = cJSON_ParseWithLength(text, len);
-    smsg_result r = SMSG_BAD_JSON;
+    cmd_result r = CMD_BAD_JSON;
     if (!root) {
         snprintf(err, errlen, "invalid JSON");
-        return SMSG_BAD_JSON;
+        return CMD_BAD_JSON;
     }
     if (!cJSON_IsObject(root)) {
         snprintf(err, errlen, "expected a JSON object");
@@ -68,7 +68,7 @@ smsg_result smsg_parse(const char *text, size_t len, smsg_endpoint ep, smsg_comm
         if (json_quote(id->valuestring, out->id_json, sizeof out->id_json) < 0)
             out->id_json[0] = 0; /* too long once escaped: the reply goes without it */
     }
-    r = SMSG_REFUSED;
+    r = CMD_REFUSED;
     const char *name = cmd->valuestring;
     if (safe_name(name, sizeof out->name - 1, false))
         snprintf(out->name, sizeof out->name, "%s", name);
@@ -78,14 +78,14 @@ smsg_result smsg_parse(const char *text, size_t len, smsg_endpoint ep, smsg_comm
             break;
         }
     }
-    if (out->cmd == SMSG_NONE) {
+    if (out->cmd == CMD_NONE) {
         snprintf(err, errlen, "unknown command '%s'", out->name);
         goto done;
     }
     const cJSON *v;
     switch (out->cmd) {
-        case SMSG_SET_SPEED: {
-            double lo = ep == SMSG_TRAINING ? 1 : 0.1;
+        case CMD_SET_SPEED: {
+            double lo = ep == CMD_TRAINING ? 1 : 0.1;
             v = cJSON_GetObjectItemCaseSensitive(root, "speed");
             if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < lo ||
                 v->valuedouble > 1000) {
@@ -95,7 +95,7 @@ smsg_result smsg_parse(const char *text, size_t len, smsg_endpoint ep, smsg_comm
             out->speed = v->valuedouble;
             break;
         }
-        case SMSG_SET_MODE:
+        case CMD_SET_MODE:
             v = cJSON_GetObjectItemCaseSensitive(root, "visual");
             if (!cJSON_IsBool(v)) {
                 snprintf(err, errlen, "visual must be a boolean");
@@ -103,7 +103,7 @@ smsg_result smsg_parse(const char *text, size_t len, smsg_endpoint ep, smsg_comm
             }
             out->visual = cJSON_IsTrue(v);
             break;
-        case SMSG_FOLLOW_LATEST:
+        case CMD_FOLLOW_LATEST:
             v = cJSON_GetObjectItemCaseSensitive(root, "enabled");
             if (v && !cJSON_IsBool(v)) {
                 snprintf(err, errlen, "enabled must be a boolean");
@@ -111,7 +111,7 @@ smsg_result smsg_parse(const char *text, size_t len, smsg_endpoint ep, smsg_comm
             }
             out->enabled = v ? cJSON_IsTrue(v) : true;
             break;
-        case SMSG_LOAD:
+        case CMD_LOAD:
             v = cJSON_GetObjectItemCaseSensitive(root, "model");
             if (!v) {
                 snprintf(out->model, sizeof out->model, "latest");
@@ -128,20 +128,20 @@ smsg_result smsg_parse(const char *text, size_t len, smsg_endpoint ep, smsg_comm
         default:
             break;
     }
-    r = SMSG_OK;
+    r = CMD_OK;
 done:
     cJSON_Delete(root);
     return r;
 }
 
-int smsg_trainer_command(const smsg_command *c, long id, char *out, size_t cap) {
+int cmd_trainer_json(const cmd_msg *c, long id, char *out, size_t cap) {
     int n;
     switch (c->cmd) {
-        case SMSG_SET_SPEED:
+        case CMD_SET_SPEED:
             n = snprintf(out, cap, "{\"command\":\"set_speed\",\"speed\":%.17g,\"id\":%ld}",
                          c->speed, id);
             break;
-        case SMSG_SET_MODE:
+        case CMD_SET_MODE:
             n = snprintf(out, cap, "{\"command\":\"set_mode\",\"visual\":%s,\"id\":%ld}",
                          c->visual ? "true" : "false", id);
             break;
@@ -151,8 +151,7 @@ int smsg_trainer_command(const smsg_command *c, long id, char *out, size_t cap) 
     return (n < 0 || (size_t)n >= cap) ? -1 : n;
 }
 
-int smsg_result_json(const smsg_command *c, bool accepted, const char *error, char *out,
-                     size_t cap) {
+int cmd_result_json(const cmd_msg *c, bool accepted, const char *error, char *out, size_t cap) {
     json_buf j;
     json_init_fixed(&j, out, cap);
     json_obj_open(&j);
