@@ -273,7 +273,7 @@ static void add_sweep(past_list *l, const char *dir, const cand_t *c) {
         char cf[PAST_DIR_MAX];
         snprintf(cf, sizeof cf, "%.1500s/%.200s/config.toml", dir, e->d_name);
         if (past_name_ok(e->d_name) && is_file(cf))
-            snprintf(names[n++], sizeof names[0], "%s", e->d_name);
+            snprintf(names[n++], sizeof names[0], "%.200s", e->d_name);
     }
     if (d) closedir(d);
     if (n > 1) qsort(names, (size_t)n, sizeof names[0], cmp_name);
@@ -311,8 +311,8 @@ int past_scan(past_list *l, const char *root, const char *own_dir) {
         struct dirent *e2;
         while (d2 && nc < MAX_CANDIDATES && (e2 = readdir(d2)) != NULL) {
             if (!past_name_ok(e2->d_name)) continue;
-            snprintf(cands[nc].config, sizeof cands[nc].config, "%s", e1->d_name);
-            snprintf(cands[nc].stamp, sizeof cands[nc].stamp, "%s", e2->d_name);
+            snprintf(cands[nc].config, sizeof cands[nc].config, "%.200s", e1->d_name);
+            snprintf(cands[nc].stamp, sizeof cands[nc].stamp, "%.200s", e2->d_name);
             nc++;
         }
         if (d2) closedir(d2);
