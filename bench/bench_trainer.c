@@ -42,6 +42,7 @@
 #include "common/log.h"
 #include "common/nn.h"
 #include "trainer/trainer.h"
+#include "trainer/trainer_internal.h"
 #include "tests/support/bstats.h"
 #include "tests/support/tclock.h"
 

@@ -33,6 +33,7 @@
 #include "common/cfg.h"
 #include "common/log.h"
 #include "common/rng.h"
+#include "trainer/snapshot.h"
 #include "trainer/trainer.h"
 #include "tests/support/runner.h"
 #include "tests/support/scratch.h"
@@ -195,7 +196,7 @@ START_TEST(trainer_killed_at_random_instants) {
                           (long long)steps);
             newest = ep;
             newest_steps = steps;
-            mid_episode += ckpt_file_section(f, TRAINER_TAG_EPISODE, NULL) != NULL;
+            mid_episode += ckpt_file_section(f, SNAPSHOT_TAG_EPISODE, NULL) != NULL;
             loads++;
         }
         ckpt_file_free(f);

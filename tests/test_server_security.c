@@ -20,6 +20,7 @@
 #include "common/cfg.h"
 #include "common/json.h"
 #include "trainer/trainer.h"
+#include "trainer/trainer_internal.h"
 #include "tests/support/runner.h"
 #include "tests/support/scratch.h"
 #include "tests/support/server_proc.h"

@@ -17,6 +17,7 @@
 
 #include "common/ckpt.h"
 #include "trainer/control.h"
+#include "trainer/snapshot.h"
 #include "trainer/trainer.h"
 #include "tests/support/runner.h"
 #include "tests/support/scratch.h"
@@ -24,70 +25,70 @@
 #include "tests/support/testsrv.h"
 #include "tests/support/tpaths.h"
 
-static ctl_command apply(ctl_state *c, const char *json) {
+static control_command apply(control_state *c, const char *json) {
     char err[256];
-    return ctl_apply(c, json, strlen(json), err, sizeof err);
+    return control_apply(c, json, strlen(json), err, sizeof err);
 }
 
 START_TEST(test_pause_resume) {
-    ctl_state c;
-    ctl_init(&c);
+    control_state c;
+    control_init(&c);
     ck_assert(!c.paused);
-    ck_assert_int_eq(apply(&c, "{\"command\":\"pause\",\"id\":1}"), CTL_PAUSE);
+    ck_assert_int_eq(apply(&c, "{\"command\":\"pause\",\"id\":1}"), CONTROL_PAUSE);
     ck_assert(c.paused);
     /* Applied while paused: resume must work (commands come before the pause check). */
-    ck_assert_int_eq(apply(&c, "{\"command\":\"resume\"}"), CTL_RESUME);
+    ck_assert_int_eq(apply(&c, "{\"command\":\"resume\"}"), CONTROL_RESUME);
     ck_assert(!c.paused);
 }
 END_TEST
 
 START_TEST(test_stop_start) {
-    ctl_state c;
-    ctl_init(&c);
+    control_state c;
+    control_init(&c);
     apply(&c, "{\"command\":\"pause\"}");
-    ck_assert_int_eq(apply(&c, "{\"command\":\"stop\"}"), CTL_STOP);
+    ck_assert_int_eq(apply(&c, "{\"command\":\"stop\"}"), CONTROL_STOP);
     ck_assert(c.stop_requested); /* stop works while paused */
     ck_assert(!c.paused);
     /* The loop finishes the episode, checkpoints, and goes idle. */
     c.stop_requested = false;
     c.idle = true;
-    ck_assert_int_eq(apply(&c, "{\"command\":\"stop\"}"), CTL_STOP);
+    ck_assert_int_eq(apply(&c, "{\"command\":\"stop\"}"), CONTROL_STOP);
     ck_assert(!c.stop_requested); /* nothing to stop while idle */
-    ck_assert_int_eq(apply(&c, "{\"command\":\"start\"}"), CTL_START);
+    ck_assert_int_eq(apply(&c, "{\"command\":\"start\"}"), CONTROL_START);
     ck_assert(c.start_requested);
 }
 END_TEST
 
 START_TEST(test_speed_mode_checkpoint) {
-    ctl_state c;
-    ctl_init(&c);
-    ck_assert_int_eq(ctl_step_delay_ms(&c), 0); /* no delay outside visual mode */
-    ck_assert_int_eq(apply(&c, "{\"command\":\"set_speed\",\"speed\":20}"), CTL_SET_SPEED);
-    ck_assert_int_eq(ctl_step_delay_ms(&c), 0);
-    ck_assert_int_eq(apply(&c, "{\"command\":\"set_mode\",\"visual\":true}"), CTL_SET_MODE);
+    control_state c;
+    control_init(&c);
+    ck_assert_int_eq(control_step_delay_ms(&c), 0); /* no delay outside visual mode */
+    ck_assert_int_eq(apply(&c, "{\"command\":\"set_speed\",\"speed\":20}"), CONTROL_SET_SPEED);
+    ck_assert_int_eq(control_step_delay_ms(&c), 0);
+    ck_assert_int_eq(apply(&c, "{\"command\":\"set_mode\",\"visual\":true}"), CONTROL_SET_MODE);
     ck_assert(c.visual);
-    ck_assert_int_eq(ctl_step_delay_ms(&c), 50);
+    ck_assert_int_eq(control_step_delay_ms(&c), 50);
     apply(&c, "{\"command\":\"set_speed\",\"speed\":100000}");
     ck_assert_int_eq(c.speed, 1000);
-    ck_assert_int_eq(ctl_step_delay_ms(&c), 1);
+    ck_assert_int_eq(control_step_delay_ms(&c), 1);
     apply(&c, "{\"command\":\"set_speed\",\"speed\":-3}");
     ck_assert_int_eq(c.speed, 1);
-    ck_assert_int_eq(apply(&c, "{\"command\":\"set_mode\",\"visual\":false}"), CTL_SET_MODE);
-    ck_assert_int_eq(ctl_step_delay_ms(&c), 0);
-    ck_assert_int_eq(apply(&c, "{\"command\":\"checkpoint\"}"), CTL_CHECKPOINT);
+    ck_assert_int_eq(apply(&c, "{\"command\":\"set_mode\",\"visual\":false}"), CONTROL_SET_MODE);
+    ck_assert_int_eq(control_step_delay_ms(&c), 0);
+    ck_assert_int_eq(apply(&c, "{\"command\":\"checkpoint\"}"), CONTROL_CHECKPOINT);
     ck_assert(c.checkpoint_requested);
 }
 END_TEST
 
 START_TEST(test_malformed) {
-    ctl_state c, before;
-    ctl_init(&c);
+    control_state c, before;
+    control_init(&c);
     before = c;
-    ck_assert_int_eq(apply(&c, "not json"), CTL_UNKNOWN);
-    ck_assert_int_eq(apply(&c, "{\"command\":\"explode\"}"), CTL_UNKNOWN);
-    ck_assert_int_eq(apply(&c, "{\"command\":7}"), CTL_UNKNOWN);
-    ck_assert_int_eq(apply(&c, "{\"command\":\"set_speed\"}"), CTL_UNKNOWN);
-    ck_assert_int_eq(apply(&c, "{\"command\":\"set_mode\",\"visual\":\"yes\"}"), CTL_UNKNOWN);
+    ck_assert_int_eq(apply(&c, "not json"), CONTROL_UNKNOWN);
+    ck_assert_int_eq(apply(&c, "{\"command\":\"explode\"}"), CONTROL_UNKNOWN);
+    ck_assert_int_eq(apply(&c, "{\"command\":7}"), CONTROL_UNKNOWN);
+    ck_assert_int_eq(apply(&c, "{\"command\":\"set_speed\"}"), CONTROL_UNKNOWN);
+    ck_assert_int_eq(apply(&c, "{\"command\":\"set_mode\",\"visual\":\"yes\"}"), CONTROL_UNKNOWN);
     ck_assert_int_eq(memcmp(&c, &before, sizeof c), 0);
 }
 END_TEST
@@ -213,7 +214,7 @@ static place check_checkpoint_msg(testsrv *s, int i) {
     ckpt_file *f = ckpt_open(path->valuestring, 0, err, sizeof err);
     ck_assert_msg(f != NULL, "%s", err);
     ck_assert_int_eq(ckpt_file_header(f)->episode, p.episodes);
-    ck_assert((ckpt_file_section(f, TRAINER_TAG_EPISODE, NULL) != NULL) == (p.step > 0));
+    ck_assert((ckpt_file_section(f, SNAPSHOT_TAG_EPISODE, NULL) != NULL) == (p.step > 0));
     if (p.step > 0) ck_assert(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, "best")));
     ckpt_file_free(f);
     cJSON_Delete(j);
@@ -363,7 +364,7 @@ static bool same_weights(const char *run_a, const char *run_b) {
         ck_assert_msg(f[k] != NULL, "%s", err);
     }
     bool same = ckpt_file_header(f[0])->episode == ckpt_file_header(f[1])->episode;
-    const uint32_t tags[] = {CKPT_TAG_ONLINE, TRAINER_TAG_TARGET};
+    const uint32_t tags[] = {CKPT_TAG_ONLINE, SNAPSHOT_TAG_TARGET};
     for (int t = 0; t < 2 && same; t++) {
         uint64_t la, lb;
         const void *a = ckpt_file_section(f[0], tags[t], &la);

@@ -1,6 +1,6 @@
 /* tests/test_trainer_record.c — the recordings of evaluations (docs/PROTOCOL.md §8) and the
  * extend command (§4.2): the trainer writes one valid recording per evaluation, of its
- * longest greedy episode, at most 64 KiB, keeps the newest REC_KEEP, and marks the
+ * longest greedy episode, at most 64 KiB, keeps the newest RECORD_KEEP, and marks the
  * evaluation in the episode record; recf_check() refuses every damaged header or step;
  * `extend` is parsed with its bounds. */
 #include <check.h>
@@ -16,6 +16,7 @@
 #include "trainer/control.h"
 #include "trainer/record.h"
 #include "trainer/trainer.h"
+#include "trainer/trainer_internal.h"
 #include "tests/support/recgen.h"
 #include "tests/support/runner.h"
 #include "tests/support/scratch.h"
@@ -51,12 +52,12 @@ START_TEST(test_each_evaluation_recorded_and_bounded) {
     snprintf(dir, sizeof dir, "/tmp/rd_test_record_XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(dir));
     trainer_t *t = calloc(1, sizeof *t);
-    trainer_opts o = {.run_dir = dir, .episodes = REC_KEEP + 8, .quiet = true};
+    trainer_opts o = {.run_dir = dir, .episodes = RECORD_KEEP + 8, .quiet = true};
     char err[1024], json[1024];
     ck_assert_msg(trainer_open(t, &cfg, &o, err, sizeof err) == 0, "%s", err);
     char recdir[128], path[192];
     snprintf(recdir, sizeof recdir, "%s/recordings", dir);
-    for (int e = 1; e <= REC_KEEP + 8; e++) {
+    for (int e = 1; e <= RECORD_KEEP + 8; e++) {
         trainer_episode_result res;
         trainer_run_episode(t, NULL, &res);
         ck_assert_int_eq(
@@ -76,7 +77,7 @@ START_TEST(test_each_evaluation_recorded_and_bounded) {
         ck_assert_float_ge(in.real_steps + 0.01f, in.score);
         ck_assert(in.outcome != ENV_RUNNING);
     }
-    ck_assert_int_eq(count_recordings(recdir), REC_KEEP);
+    ck_assert_int_eq(count_recordings(recdir), RECORD_KEEP);
     snprintf(path, sizeof path, "%s/eval_%07d.rec", recdir, 8);
     ck_assert_int_ne(access(path, F_OK), 0); /* the oldest went */
     trainer_close(t);
@@ -162,19 +163,20 @@ START_TEST(test_check_random_damage) {
 END_TEST
 
 START_TEST(test_extend_command) {
-    ctl_state c;
-    ctl_init(&c);
+    control_state c;
+    control_init(&c);
     char err[256];
     const char *ok = "{\"command\":\"extend\",\"episodes\":500,\"id\":3}";
-    ck_assert_int_eq(ctl_apply(&c, ok, strlen(ok), err, sizeof err), CTL_EXTEND);
-    ck_assert_int_eq(ctl_apply(&c, ok, strlen(ok), err, sizeof err), CTL_EXTEND);
+    ck_assert_int_eq(control_apply(&c, ok, strlen(ok), err, sizeof err), CONTROL_EXTEND);
+    ck_assert_int_eq(control_apply(&c, ok, strlen(ok), err, sizeof err), CONTROL_EXTEND);
     ck_assert_int_eq(c.extend, 1000);
     const char *bad[] = {"{\"command\":\"extend\"}", "{\"command\":\"extend\",\"episodes\":0}",
                          "{\"command\":\"extend\",\"episodes\":1.5}",
                          "{\"command\":\"extend\",\"episodes\":1e300}",
                          "{\"command\":\"extend\",\"episodes\":\"5\"}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        ck_assert_int_eq(ctl_apply(&c, bad[i], strlen(bad[i]), err, sizeof err), CTL_UNKNOWN);
+        ck_assert_int_eq(control_apply(&c, bad[i], strlen(bad[i]), err, sizeof err),
+                         CONTROL_UNKNOWN);
         ck_assert_ptr_nonnull(strstr(err, "episodes"));
     }
     ck_assert_int_eq(c.extend, 1000);

@@ -19,6 +19,7 @@
 #include "common/ckpt.h"
 #include "common/cfg.h"
 #include "common/policy.h"
+#include "trainer/snapshot.h"
 #include "trainer/trainer.h"
 #include "common/le.h"
 #include "tests/support/runner.h"
@@ -153,7 +154,7 @@ static void *load_weights(const char *run, size_t *len, int64_t *episode) {
     ck_assert_msg(f != NULL, "no checkpoint in %s: %s", dir, err);
     uint64_t on_len = 0, tg_len = 0;
     const void *on = ckpt_file_section(f, CKPT_TAG_ONLINE, &on_len);
-    const void *tg = ckpt_file_section(f, TRAINER_TAG_TARGET, &tg_len);
+    const void *tg = ckpt_file_section(f, SNAPSHOT_TAG_TARGET, &tg_len);
     ck_assert_ptr_nonnull(on);
     ck_assert_ptr_nonnull(tg);
     *len = on_len + tg_len;
@@ -360,11 +361,11 @@ static int newest_episode_step(const char *run, char *path, size_t pathlen) {
     ckpt_file *f = ckpt_open_newest(dir, 0, path, pathlen, &any, err, sizeof err);
     ck_assert_msg(f != NULL, "no checkpoint in %s: %s", dir, err);
     uint64_t len = 0;
-    const uint8_t *ep = ckpt_file_section(f, TRAINER_TAG_EPISODE, &len);
+    const uint8_t *ep = ckpt_file_section(f, SNAPSHOT_TAG_EPISODE, &len);
     int step = -1;
     if (ep) {
-        ck_assert_uint_eq(len, TRAINER_EPISODE_BYTES);
-        ck_assert_uint_eq(le_get32(ep), TRAINER_EPISODE_VERSION);
+        ck_assert_uint_eq(len, SNAPSHOT_EPISODE_BYTES);
+        ck_assert_uint_eq(le_get32(ep), SNAPSHOT_EPISODE_VERSION);
         step = (int)le_get32(ep + 4);
     }
     ckpt_file_free(f);
@@ -509,15 +510,15 @@ START_TEST(test_boundary_checkpoint_keeps_old_layout) {
     ck_assert_int_eq(newest_episode_step(run, path, sizeof path), -1);
     ckpt_file *f = ckpt_open(path, 0, err, sizeof err);
     ck_assert_msg(f != NULL, "%s", err);
-    const uint32_t old_tags[] = {CKPT_TAG_ONLINE,    TRAINER_TAG_TARGET, TRAINER_TAG_ADAM,
-                                 TRAINER_TAG_REPLAY, TRAINER_TAG_STATE,  TRAINER_TAG_CURR};
+    const uint32_t old_tags[] = {CKPT_TAG_ONLINE,     SNAPSHOT_TAG_TARGET, SNAPSHOT_TAG_ADAM,
+                                 SNAPSHOT_TAG_REPLAY, SNAPSHOT_TAG_STATE,  SNAPSHOT_TAG_CURR};
     for (size_t i = 0; i < sizeof old_tags / sizeof old_tags[0]; i++)
         ck_assert_ptr_nonnull(ckpt_file_section(f, old_tags[i], NULL));
-    ck_assert_ptr_null(ckpt_file_section(f, TRAINER_TAG_EPISODE, NULL));
+    ck_assert_ptr_null(ckpt_file_section(f, SNAPSHOT_TAG_EPISODE, NULL));
     uint64_t len = 0;
-    const uint8_t *st = ckpt_file_section(f, TRAINER_TAG_STATE, &len);
-    ck_assert_uint_eq(len, TRAINER_STATE_BYTES);
-    ck_assert_uint_eq(le_get32(st), TRAINER_STATE_VERSION); /* unchanged: 2 */
+    const uint8_t *st = ckpt_file_section(f, SNAPSHOT_TAG_STATE, &len);
+    ck_assert_uint_eq(len, SNAPSHOT_STATE_BYTES);
+    ck_assert_uint_eq(le_get32(st), SNAPSHOT_STATE_VERSION); /* unchanged: 2 */
     ckpt_file_free(f);
     ck_assert_int_eq(run_trainer(config_path, run, 20), 0);
     size_t l;

@@ -11,6 +11,7 @@
 
 #include "common/cfg.h"
 #include "trainer/trainer.h"
+#include "trainer/trainer_internal.h"
 #include "tests/support/runner.h"
 #include "tests/support/scratch.h"
 

@@ -53,9 +53,9 @@ static void sleep_ms(int ms) {
 }
 
 typedef struct {
-    trainer_t t;
+    trainer_t *t;
     link_t *link;
-    ctl_state ctl;
+    control_state ctl;
     bool finishing;         /* a signal arrived: end this episode at full speed */
     double finish_deadline; /* monotonic; suspend the episode after it */
     double last_frame;
@@ -84,18 +84,20 @@ static void send_built(app_t *a, json_buf *j, link_kind kind) {
 }
 
 static void set_status(app_t *a, trainer_status s) {
-    a->t.status = s;
+    trainer_set_status(a->t, s);
     /* On every change, and at least every 10 s (PROTOCOL §4.1). */
     if (s == a->sent_status && clk_mono() - a->last_status < 10.0) return;
     a->last_status = clk_mono();
     a->sent_status = s;
-    trainer_write_progress(&a->t);
+    trainer_write_progress(a->t);
+    trainer_view v;
+    trainer_get_view(a->t, &v);
     json_buf j;
     begin_msg(a, &j, "status");
     json_kstr(&j, "status", trainer_status_names[s]);
-    json_kint(&j, "episode", a->t.st.episode);
-    json_kint(&j, "total", a->t.target_episodes);
-    json_kint(&j, "total_episodes", a->t.target_episodes); /* PROTOCOL §4.1: follows extend */
+    json_kint(&j, "episode", v.episode);
+    json_kint(&j, "total", v.target_episodes);
+    json_kint(&j, "total_episodes", v.target_episodes); /* PROTOCOL §4.1: follows extend */
     json_kint(&j, "speed", a->ctl.speed);
     json_kbool(&j, "visual", a->ctl.visual);
     send_built(a, &j, LINK_RECORD);
@@ -103,7 +105,9 @@ static void set_status(app_t *a, trainer_status s) {
 
 /* The `checkpoint` message for the last checkpoint written (or resumed from). */
 static void announce_checkpoint(app_t *a, bool is_best) {
-    const trainer_t *t = &a->t;
+    trainer_view v;
+    trainer_get_view(a->t, &v);
+    const trainer_view *t = &v;
     if (t->saved_episode_step > 0)
         log_info("checkpoint %s at episode %" PRId64 ", step %" PRId32 " of episode %" PRId64,
                  t->saved_path, t->saved_episode, t->saved_episode_step, t->saved_episode + 1);
@@ -118,7 +122,7 @@ static void announce_checkpoint(app_t *a, bool is_best) {
     json_kstr(&j, "path", t->saved_path); /* any bytes a run directory's name may hold */
     json_kbool(&j, "best", is_best);
     json_key(&j, "score");
-    json_num_prec(&j, t->st.last_score, 7);
+    json_num_prec(&j, t->last_score, 7);
     send_built(a, &j, LINK_RECORD);
 }
 
@@ -127,9 +131,11 @@ static void announce_checkpoint(app_t *a, bool is_best) {
  * one at step 0 of the next episode resume alike). `announce_kept`: say which file holds
  * it even then (an explicit `checkpoint` command deserves its reply). */
 static int save_checkpoint(app_t *a, bool announce_kept) {
-    trainer_t *t = &a->t;
-    if (t->st.steps == t->saved_steps) {
-        if (announce_kept && t->saved_path[0]) announce_checkpoint(a, false);
+    trainer_t *t = a->t;
+    trainer_view v;
+    trainer_get_view(t, &v);
+    if (v.steps == v.saved_steps) {
+        if (announce_kept && v.saved_path[0]) announce_checkpoint(a, false);
         return 0;
     }
     char err[1024];
@@ -145,29 +151,32 @@ static int save_checkpoint(app_t *a, bool announce_kept) {
 
 /* `stop`: checkpoint, then idle (status `stopped`) until `start`. */
 static void stop_and_idle(app_t *a) {
-    trainer_t *t = &a->t;
     save_checkpoint(a, false);
     a->ctl.idle = true;
     set_status(a, TRAINER_STATUS_STOPPED);
-    if (t->ep.active)
+    trainer_view v;
+    trainer_get_view(a->t, &v);
+    if (v.in_episode)
         log_info("stopped at step %" PRId32 " of episode %" PRId64 "; waiting for start",
-                 t->ep.steps, t->st.episode + 1);
+                 v.episode_steps, v.episode + 1);
     else
-        log_info("stopped at episode %" PRId64 "; waiting for start", t->st.episode);
+        log_info("stopped at episode %" PRId64 "; waiting for start", v.episode);
 }
 
 /* The hello the link sends on every (re)connection (PROTOCOL §4.1); set again when
  * `extend` changes the target. */
 static void set_hello(app_t *a) {
-    const trainer_t *t = &a->t;
     if (!a->link) return;
+    trainer_view v;
+    trainer_get_view(a->t, &v);
+    const trainer_view *t = &v;
     json_buf j;
     begin_msg(a, &j, "hello");
     json_kstr(&j, "job_id", a->job_id);
     json_kstr(&j, "config", a->config_name);
     json_kstr(&j, "run_dir", t->run_dir); /* a name may hold quotes, backslashes, any byte */
     json_kint(&j, "total_episodes", t->target_episodes);
-    json_kint(&j, "episode", t->st.episode);
+    json_kint(&j, "episode", t->episode);
     json_kint(&j, "resumed_from", t->resumed_episode);
     json_kint(&j, "pid", (long long)getpid());
     /* A sweep's trainer names its job (PROTOCOL §4.1); without --job the hello is as it
@@ -180,14 +189,13 @@ static void set_hello(app_t *a) {
 /* `extend`: a higher target, at once; a completed run goes back to running (PROTOCOL
  * §4.2), a paused or stopped one keeps waiting for its resume/start. */
 static void apply_extend(app_t *a) {
-    trainer_t *t = &a->t;
-    t->target_episodes += a->ctl.extend;
+    trainer_extend(a->t, a->ctl.extend);
     a->ctl.extend = 0;
-    log_info("target raised to %" PRId64 " episodes", t->target_episodes);
-    if (t->status == TRAINER_STATUS_COMPLETED && t->st.episode < t->target_episodes)
-        t->status = TRAINER_STATUS_RUNNING;
+    trainer_view v;
+    trainer_get_view(a->t, &v);
+    log_info("target raised to %" PRId64 " episodes", v.target_episodes);
     set_hello(a);
-    trainer_status s = a->ctl.idle ? TRAINER_STATUS_STOPPED : t->status;
+    trainer_status s = a->ctl.idle ? TRAINER_STATUS_STOPPED : v.status;
     a->sent_status = (trainer_status)-1; /* announce the new total */
     set_status(a, s);
 }
@@ -199,12 +207,12 @@ static void poll_commands(app_t *a) {
     char buf[4096], err[256];
     size_t n;
     while ((n = link_poll_command(a->link, buf, sizeof buf)) > 0) {
-        ctl_command c = ctl_apply(&a->ctl, buf, n, err, sizeof err);
-        if (c == CTL_UNKNOWN)
+        control_command c = control_apply(&a->ctl, buf, n, err, sizeof err);
+        if (c == CONTROL_UNKNOWN)
             log_warn("ignoring command: %s", err);
         else
-            log_info("command: %s", ctl_command_names[c]);
-        if (c == CTL_SET_SPEED || c == CTL_SET_MODE) {
+            log_info("command: %s", control_command_names[c]);
+        if (c == CONTROL_SET_SPEED || c == CONTROL_SET_MODE) {
             trainer_status s = a->sent_status;
             a->sent_status = (trainer_status)-1; /* re-announce speed/visual */
             set_status(a, s);
@@ -224,14 +232,19 @@ static int before_step(void *ctx) {
     if (signals_seen >= 2) return 1; /* suspend now: the checkpoint saves the episode */
     if (signals_seen == 1 && !a->finishing) {
         a->finishing = true;
-        double grace = a->t.cfg.training.stop_grace_seconds;
+        const cfg_config *cfg = trainer_config(a->t);
+        const env_t *e = trainer_world(a->t);
+        trainer_view v;
+        trainer_get_view(a->t, &v);
+        double grace = cfg->training.stop_grace_seconds;
         a->finish_deadline = clk_mono() + grace;
         /* Estimate the rest of the episode at the recent speed; if it cannot end within
          * the grace, suspend it now rather than at the deadline. */
-        double left = a->t.cfg.environment.max_steps - a->t.env.step;
-        bool fits = !(a->t.ema_sps > 0 && left / a->t.ema_sps > grace);
+        double left = cfg->environment.max_steps - e->step;
+        double sps = v.steps_per_second;
+        bool fits = !(sps > 0 && left / sps > grace);
         log_info("%s: %s episode %" PRId64 " at step %d", strsignal(last_signal),
-                 fits ? "finishing" : "saving", a->t.st.episode + 1, a->t.env.step);
+                 fits ? "finishing" : "saving", v.episode + 1, e->step);
         if (!fits) return 1;
     }
     if (a->finishing) return clk_mono() > a->finish_deadline;
@@ -245,7 +258,7 @@ static int before_step(void *ctx) {
         set_status(a, TRAINER_STATUS_RUNNING);
         if (signals_seen || a->ctl.stop_requested) return before_step(ctx);
     }
-    int delay = ctl_step_delay_ms(&a->ctl);
+    int delay = control_step_delay_ms(&a->ctl);
     if (delay > 0) sleep_ms(delay);
     return 0;
 }
@@ -255,22 +268,23 @@ static void after_step(void *ctx, int action, const float *q, float reward) {
     if (!a->link || !a->ctl.visual || a->finishing) return;
     /* Frames at most ~60 a second at full speed: the link would drop the rest anyway. */
     double now = clk_mono();
-    if (ctl_step_delay_ms(&a->ctl) == 0 && now - a->last_frame < 1.0 / 60) return;
+    if (control_step_delay_ms(&a->ctl) == 0 && now - a->last_frame < 1.0 / 60) return;
     a->last_frame = now;
-    const env_t *e = &a->t.env;
+    const env_t *e = trainer_world(a->t);
     float qbuf[ENV_NUM_ACTIONS];
     if (!q) {
-        /* t.obs still holds the observation the action was chosen from. One greedy forward
-         * pass (a few microseconds) for a frame at most 60 times a second costs nothing, and
-         * it draws no random number, so the training run is the same with or without
-         * frames. The network may have taken this step's update already. */
-        dqn_greedy(&a->t.dqn, a->t.obs, 0, qbuf);
+        /* One greedy forward pass (a few microseconds) for a frame at most 60 times a second
+         * costs nothing, and it draws no random number, so the training run is the same with
+         * or without frames. The network may have taken this step's update already. */
+        trainer_q_values(a->t, qbuf);
         q = qbuf;
     }
     /* Q-values that are not finite (a diverged network) go out as null. */
     json_buf j;
     begin_msg(a, &j, "frame");
-    json_kint(&j, "episode", a->t.st.episode + 1);
+    trainer_view v;
+    trainer_get_view(a->t, &v);
+    json_kint(&j, "episode", v.episode + 1);
     json_kint(&j, "step", e->step);
     json_key(&j, "grid");
     json_obj_open(&j);
@@ -333,10 +347,16 @@ static bool job_name_ok(const char *s) {
     return true;
 }
 
-int main(int argc, char **argv) {
-    const char *config = NULL, *run_dir = NULL, *server = NULL, *job = NULL;
-    long long episodes = -1, seed = -1;
-    bool quiet = false, have_seed = false;
+/* The command line. */
+typedef struct {
+    const char *config, *run_dir, *server, *job;
+    long long episodes, seed; /* -1: not given */
+    bool quiet;
+} args_t;
+
+/* 1. Flags. -1 to go on, else the exit status (0 after --help, 2 on a usage error). */
+static int parse_args(int argc, char **argv, args_t *o) {
+    *o = (args_t){.episodes = -1, .seed = -1};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -344,7 +364,7 @@ int main(int argc, char **argv) {
             usage(stdout);
             return 0;
         } else if (!strcmp(arg, "--quiet")) {
-            quiet = true;
+            o->quiet = true;
             continue;
         }
         if (!val) {
@@ -354,24 +374,23 @@ int main(int argc, char **argv) {
         }
         char *end = NULL;
         if (!strcmp(arg, "--config"))
-            config = val;
+            o->config = val;
         else if (!strcmp(arg, "--run-dir"))
-            run_dir = val;
+            o->run_dir = val;
         else if (!strcmp(arg, "--server"))
-            server = val;
+            o->server = val;
         else if (!strcmp(arg, "--job")) {
-            job = val;
-            if (!job_name_ok(job)) {
+            o->job = val;
+            if (!job_name_ok(o->job)) {
                 fprintf(stderr, "trainer: --job wants 1-200 of A-Z a-z 0-9 . _ = , -\n");
                 return 2;
             }
         } else if (!strcmp(arg, "--episodes")) {
-            episodes = strtoll(val, &end, 10);
-            if (*end || episodes < 0) episodes = -2;
+            o->episodes = strtoll(val, &end, 10);
+            if (*end || o->episodes < 0) o->episodes = -2;
         } else if (!strcmp(arg, "--seed")) {
-            seed = strtoll(val, &end, 10);
-            have_seed = !*end && seed >= 0;
-            if (!have_seed) {
+            o->seed = strtoll(val, &end, 10);
+            if (*end || o->seed < 0) {
                 fprintf(stderr, "trainer: --seed wants a non-negative integer\n");
                 return 2;
             }
@@ -382,33 +401,31 @@ int main(int argc, char **argv) {
         }
         i++;
     }
-    const char *parent = getenv("RD_PARENT_PID");
-    log_init("trainer", parent == NULL);
-    if (!pdeath_arm(SIGTERM)) { /* die with run_demo, and not start after it */
-        log_error("parent %s is gone", parent);
-        return 1;
-    }
-    if (!run_dir || episodes == -2) {
-        fprintf(stderr, "trainer: --run-dir and a non-negative --episodes are required\n");
-        usage(stderr);
-        return 2;
-    }
-    cfg_config cfg;
-    cfg_defaults(&cfg);
+    return -1;
+}
+
+/* 2. The config: defaults, the file, the flags over both (--seed, --episodes), then the
+ * checks. 0, or 2 after logging what is wrong. */
+static int load_config(args_t *o, cfg_config *cfg) {
+    cfg_defaults(cfg);
     char err[2048];
-    if (config && cfg_load_file(&cfg, config, err, sizeof err) != 0) {
+    if (o->config && cfg_load_file(cfg, o->config, err, sizeof err) != 0) {
         log_error("%s", err);
         return 2;
     }
-    cfg.training.seed = cfg_flag_u64(have_seed, (uint64_t)seed, cfg.training.seed);
-    episodes = cfg_flag_i64(episodes >= 0, episodes, cfg.training.episodes);
-    if (cfg_validate(&cfg, err, sizeof err) != 0) {
+    /* Flag over config (cfg_flag_*): --seed and --episodes when given. */
+    cfg->training.seed = cfg_flag_u64(o->seed >= 0, (uint64_t)o->seed, cfg->training.seed);
+    o->episodes = cfg_flag_i64(o->episodes >= 0, o->episodes, cfg->training.episodes);
+    if (cfg_validate(cfg, err, sizeof err) != 0) {
         log_error("%s", err);
         return 2;
     }
+    return 0;
+}
 
-    nn_set_backend(NN_BACKEND_NATIVE); /* chosen by measurement: docs/design/learner.md */
-
+/* 3. Signals: the handlers only count (the loop and the checkpoint write are never
+ * interrupted); a closed link is an error return, not a signal. */
+static void install_signals(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -416,75 +433,78 @@ int main(int argc, char **argv) {
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+}
 
-    static app_t app; /* large (trainer_t); static keeps it off the stack */
-    app_t *a = &app;
-    a->sent_status = (trainer_status)-1;
-    ctl_init(&a->ctl);
-    trainer_opts opts = {.run_dir = run_dir, .episodes = episodes, .quiet = quiet};
-    int rc = trainer_open(&a->t, &cfg, &opts, err, sizeof err);
-    if (rc != 0) {
-        log_error("%s", err);
-        return rc == -2 ? 2 : 1;
-    }
-    trainer_t *t = &a->t;
-    if (t->resumed_from[0] && t->ep.active) {
+/* 4. What this process starts from: a new run, or where the resume put it. */
+static void log_start(const trainer_t *t) {
+    trainer_view v;
+    trainer_get_view(t, &v);
+    if (v.resumed_from[0] && v.in_episode) {
         /* "at episode N" as for a boundary checkpoint: run_demo's tests look for it. */
         log_info("resumed from %s at episode %" PRId64 ", %" PRId32 " steps into episode %" PRId64
                  " (target %" PRId64 ")",
-                 t->resumed_from, t->st.episode, t->ep.steps, t->st.episode + 1,
-                 t->target_episodes);
-    } else if (t->resumed_from[0]) {
-        log_info("resumed from %s at episode %" PRId64 " (target %" PRId64 ")", t->resumed_from,
-                 t->st.episode, t->target_episodes);
+                 v.resumed_from, v.episode, v.episode_steps, v.episode + 1, v.target_episodes);
+    } else if (v.resumed_from[0]) {
+        log_info("resumed from %s at episode %" PRId64 " (target %" PRId64 ")", v.resumed_from,
+                 v.episode, v.target_episodes);
     } else {
         log_info("new run in %s: %" PRId64 " episodes, seed %" PRIu64 ", network %d->...->%d "
                  "(%zu parameters)",
-                 run_dir, t->target_episodes, t->st.seed, t->dqn.shape.sizes[0], ENV_NUM_ACTIONS,
-                 t->dqn.n_params);
+                 v.run_dir, v.target_episodes, v.seed, v.n_inputs, ENV_NUM_ACTIONS, v.n_params);
     }
+}
 
-    if (server) {
-        a->link = link_start(server, getenv("RD_TRAINER_TOKEN"), 1024, err, sizeof err);
-        if (!a->link) {
-            log_error("--server %s: %s", server, err);
-            trainer_close(t);
-            return 2;
-        }
-        /* PROTOCOL §4.1: the job id is the run directory's base name (trailing '/' ignored). */
-        char base[CFG_PATH_MAX];
-        snprintf(base, sizeof base, "%s", run_dir);
-        for (size_t n = strlen(base); n > 1 && base[n - 1] == '/'; n--) base[n - 1] = 0;
-        const char *slash = strrchr(base, '/');
-        static char job_id[CFG_PATH_MAX];
-        snprintf(job_id, sizeof job_id, "%s", slash && slash[1] ? slash + 1 : base);
-        a->job_id = job_id;
-        a->config_name = cfg.name;
-        a->job = job;
-        set_hello(a);
+/* 5. The server link, when --server names one: started, and its hello set. 0, or 2 after
+ * logging why (a malformed URL). */
+static int connect_link(app_t *a, const args_t *o, const cfg_config *cfg) {
+    char err[512];
+    a->link = link_start(o->server, getenv("RD_TRAINER_TOKEN"), 1024, err, sizeof err);
+    if (!a->link) {
+        log_error("--server %s: %s", o->server, err);
+        return 2;
     }
+    /* PROTOCOL §4.1: the job id is the run directory's base name (trailing '/' ignored). */
+    char base[CFG_PATH_MAX];
+    snprintf(base, sizeof base, "%s", o->run_dir);
+    for (size_t n = strlen(base); n > 1 && base[n - 1] == '/'; n--) base[n - 1] = 0;
+    const char *slash = strrchr(base, '/');
+    static char job_id[CFG_PATH_MAX];
+    snprintf(job_id, sizeof job_id, "%s", slash && slash[1] ? slash + 1 : base);
+    a->job_id = job_id;
+    a->config_name = cfg->name;
+    a->job = o->job;
+    set_hello(a);
+    return 0;
+}
 
+/* 6. The run loop: commands, idling, pause, one episode at a time and its record, until a
+ * signal (or, without a link, completion). Returns the exit status so far. */
+static int run(app_t *a) {
+    trainer_t *t = a->t;
     trainer_hooks hooks = {.before_step = before_step, .after_step = after_step, .ctx = a};
-    int exit_code = 0;
-    set_status(a, t->status == TRAINER_STATUS_COMPLETED ? TRAINER_STATUS_COMPLETED
-                                                        : TRAINER_STATUS_RUNNING);
-    char json[1024];
+    trainer_view v;
+    trainer_get_view(t, &v);
+    set_status(a, v.status == TRAINER_STATUS_COMPLETED ? TRAINER_STATUS_COMPLETED
+                                                       : TRAINER_STATUS_RUNNING);
+    char json[1024], err[1024];
     while (!signals_seen) {
         poll_commands(a);
+        trainer_get_view(t, &v);
         if (a->ctl.start_requested) {
             a->ctl.start_requested = false;
             a->ctl.idle = false;
-            if (t->st.episode < t->target_episodes) set_status(a, TRAINER_STATUS_RUNNING);
+            if (v.episode < v.target_episodes) set_status(a, TRAINER_STATUS_RUNNING);
         }
         if (a->ctl.stop_requested) {
             /* Checkpoint (the episode in progress too, if `stop` suspended one) and idle
              * until `start`, which continues where this left off. */
             a->ctl.stop_requested = false;
-            if (!a->ctl.idle && t->status != TRAINER_STATUS_COMPLETED) stop_and_idle(a);
+            if (!a->ctl.idle && v.status != TRAINER_STATUS_COMPLETED) stop_and_idle(a);
         }
-        if (a->ctl.idle || t->status == TRAINER_STATUS_COMPLETED) {
+        trainer_get_view(t, &v);
+        if (a->ctl.idle || v.status == TRAINER_STATUS_COMPLETED) {
             if (!a->link) break;
-            set_status(a, t->status); /* the periodic re-announcement */
+            set_status(a, v.status); /* the periodic re-announcement */
             sleep_ms(50);
             continue;
         }
@@ -495,37 +515,87 @@ int main(int argc, char **argv) {
         }
         set_status(a, TRAINER_STATUS_RUNNING);
         hooks.want_q = false; /* after_step computes them for the frames it sends */
-        if (!t->ep.active) a->sent_affordances = false; /* a new episode, not a continued one */
+        if (!v.in_episode) a->sent_affordances = false; /* a new episode, not a continued one */
         trainer_episode_result res;
         trainer_run_episode(t, &hooks, &res);
         if (res.suspended) continue; /* a signal (the loop ends) or `stop` (handled above) */
         if (trainer_end_episode(t, &res, res.seconds, json, sizeof json, err, sizeof err) != 0) {
             log_error("%s", err);
-            exit_code = 1;
-            break;
+            return 1;
         }
         send_record(a, json);
-        if (t->saved_now) announce_checkpoint(a, t->saved_best);
+        trainer_get_view(t, &v);
+        if (v.saved_now) announce_checkpoint(a, v.saved_best);
         if (a->finishing) break; /* the signal's episode is finished */
-        if (t->status == TRAINER_STATUS_COMPLETED) {
+        if (v.status == TRAINER_STATUS_COMPLETED) {
             save_checkpoint(a, false);
             a->sent_status = (trainer_status)-1;
             set_status(a, TRAINER_STATUS_COMPLETED);
-            log_info("completed %" PRId64 " episodes%s", t->st.episode,
+            log_info("completed %" PRId64 " episodes%s", v.episode,
                      a->link ? "; idle until stopped" : "");
         }
     }
+    return 0;
+}
 
-    /* Shutdown: the checkpoint first (a second signal cannot interrupt it: the handler only
-     * counts), then the status and the link. */
+/* 7. Shutdown: the checkpoint first (a second signal cannot interrupt it: the handler only
+ * counts), then the status and the link. Returns the final exit status. */
+static int shut_down(app_t *a, int exit_code) {
+    trainer_t *t = a->t;
     if (save_checkpoint(a, false) != 0) exit_code = 1;
+    trainer_view v;
+    trainer_get_view(t, &v);
     if (signals_seen)
-        log_info("stopping on %s at episode %" PRId64, strsignal(last_signal), t->st.episode);
-    if (t->status != TRAINER_STATUS_COMPLETED)
+        log_info("stopping on %s at episode %" PRId64, strsignal(last_signal), v.episode);
+    if (v.status != TRAINER_STATUS_COMPLETED)
         set_status(a, exit_code ? TRAINER_STATUS_FAILED : TRAINER_STATUS_STOPPED);
     else
         trainer_write_progress(t);
     link_stop(a->link, 300);
-    trainer_close(t);
+    return exit_code;
+}
+
+int main(int argc, char **argv) {
+    args_t o;
+    int rc = parse_args(argc, argv, &o);
+    if (rc >= 0) return rc;
+    const char *parent = getenv("RD_PARENT_PID");
+    log_init("trainer", parent == NULL);
+    if (!pdeath_arm(SIGTERM)) { /* die with run_demo, and not start after it */
+        log_error("parent %s is gone", parent);
+        return 1;
+    }
+    if (!o.run_dir || o.episodes == -2) {
+        fprintf(stderr, "trainer: --run-dir and a non-negative --episodes are required\n");
+        usage(stderr);
+        return 2;
+    }
+    cfg_config cfg;
+    if ((rc = load_config(&o, &cfg)) != 0) return rc;
+
+    nn_set_backend(NN_BACKEND_NATIVE); /* chosen by measurement: docs/design/learner.md */
+    install_signals();
+
+    app_t app = {.sent_status = (trainer_status)-1};
+    app_t *a = &app;
+    control_init(&a->ctl);
+    a->t = trainer_new();
+    if (!a->t) {
+        log_error("out of memory");
+        return 1;
+    }
+    trainer_opts opts = {.run_dir = o.run_dir, .episodes = o.episodes, .quiet = o.quiet};
+    char err[2048];
+    rc = trainer_open(a->t, &cfg, &opts, err, sizeof err);
+    if (rc != 0) {
+        log_error("%s", err);
+        free(a->t);
+        return rc == -2 ? 2 : 1;
+    }
+    log_start(a->t);
+    int exit_code = o.server ? connect_link(a, &o, &cfg) : 0;
+    if (exit_code == 0) exit_code = shut_down(a, run(a));
+    trainer_close(a->t);
+    free(a->t);
     return exit_code;
 }

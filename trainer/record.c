@@ -12,22 +12,22 @@
 #include "common/cfg.h"
 #include "common/fs.h"
 
-int rec_open(rec_eval *r) {
+int record_open(record_eval *r) {
     r->cur = malloc(sizeof *r->cur);
     r->best = malloc(sizeof *r->best);
     r->best_outcome = -1;
     if (r->cur && r->best) return 0;
-    rec_close(r);
+    record_close(r);
     return -1;
 }
 
-void rec_close(rec_eval *r) {
+void record_close(record_eval *r) {
     free(r->cur);
     free(r->best);
     r->cur = r->best = NULL;
 }
 
-void rec_episode_done(rec_eval *r, int outcome) {
+void record_episode_done(record_eval *r, int outcome) {
     if (r->best_outcome >= 0 && r->cur->real_steps <= r->best->real_steps) return;
     recf_writer *t = r->best;
     r->best = r->cur;
@@ -67,8 +67,8 @@ static void prune(const char *dir, int keep) {
     free(names);
 }
 
-int rec_save(rec_eval *r, const char *run_dir, uint32_t episode, float score, char *name,
-             size_t namelen, char *err, size_t errlen) {
+int record_save(record_eval *r, const char *run_dir, uint32_t episode, float score, char *name,
+                size_t namelen, char *err, size_t errlen) {
     if (r->best_outcome < 0) {
         snprintf(err, errlen, "no episode to record");
         return -1;
@@ -83,6 +83,6 @@ int rec_save(rec_eval *r, const char *run_dir, uint32_t episode, float score, ch
     snprintf(name, namelen, RECF_NAME_FMT, episode % 10000000u);
     snprintf(path, sizeof path, "%s/%s.rec", dir, name);
     if (fs_write_atomic(path, r->best->buf, r->best->len, 0, err, errlen) != 0) return -1;
-    prune(dir, REC_KEEP);
+    prune(dir, RECORD_KEEP);
     return 0;
 }

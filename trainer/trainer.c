@@ -12,11 +12,12 @@
 #include "common/ckpt.h"
 #include "common/clk.h"
 #include "common/fs.h"
-#include "common/le.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/recfile.h"
 #include "trainer/record.h"
+#include "trainer/snapshot.h"
+#include "trainer/trainer_internal.h"
 
 const char *const trainer_status_names[5] = {"running", "paused", "stopped", "completed", "failed"};
 
@@ -57,190 +58,23 @@ double trainer_learning_rate(const trainer_t *t) {
                            schedule_episode(t));
 }
 
-/* ---- Checkpoints ---- */
+/* ---- Checkpoints (the sections and their encoding: trainer/snapshot.c) ---- */
 
-/* The TSTA section: explicit little-endian fields (common/le.h) behind a cursor. */
-static uint8_t *put_u32(uint8_t *p, uint32_t v) {
-    le_put32(p, v);
-    return p + 4;
-}
-static uint8_t *put_u64(uint8_t *p, uint64_t v) {
-    le_put64(p, v);
-    return p + 8;
-}
-static uint8_t *put_f64(uint8_t *p, double d) {
-    le_put_f64(p, d);
-    return p + 8;
-}
-static uint8_t *put_rng(uint8_t *p, const rng_t *r) {
-    for (int i = 0; i < 4; i++) p = put_u64(p, r->s[i]);
-    return p;
-}
-static const uint8_t *get_u32(const uint8_t *p, uint32_t *v) {
-    *v = le_get32(p);
-    return p + 4;
-}
-static const uint8_t *get_u64(const uint8_t *p, uint64_t *v) {
-    *v = le_get64(p);
-    return p + 8;
-}
-static const uint8_t *get_i32(const uint8_t *p, int32_t *v) {
-    uint32_t u;
-    p = get_u32(p, &u);
-    *v = (int32_t)u;
-    return p;
-}
-static const uint8_t *get_i64(const uint8_t *p, int64_t *v) {
-    uint64_t u;
-    p = get_u64(p, &u);
-    *v = (int64_t)u;
-    return p;
-}
-static const uint8_t *get_f64(const uint8_t *p, double *d) {
-    *d = le_get_f64(p);
-    return p + 8;
-}
-static const uint8_t *get_rng(const uint8_t *p, rng_t *r) {
-    for (int i = 0; i < 4; i++) p = get_u64(p, &r->s[i]);
-    return p;
-}
-
-static void state_encode(const trainer_state *st, uint8_t out[TRAINER_STATE_BYTES]) {
-    uint8_t *p = out;
-    p = put_u32(p, st->version);
-    p = put_u32(p, st->n_params);
-    p = put_u64(p, st->seed);
-    p = put_u64(p, (uint64_t)st->episode);
-    p = put_u64(p, (uint64_t)st->steps);
-    p = put_u64(p, (uint64_t)st->updates);
-    p = put_u64(p, (uint64_t)st->adam_t);
-    p = put_f64(p, st->best_score);
-    p = put_f64(p, st->last_score);
-    p = put_u32(p, (uint32_t)st->stage);
-    p = put_u32(p, (uint32_t)st->stage_episodes);
-    p = put_u32(p, (uint32_t)st->window_count);
-    p = put_u32(p, (uint32_t)st->window_pos);
-    p = put_u32(p, st->replay_capacity);
-    p = put_u32(p, st->replay_size);
-    p = put_u32(p, st->replay_cursor);
-    p = put_u32(p, st->transition_size);
-    p = put_rng(p, &st->env_rng);
-    p = put_rng(p, &st->explore_rng);
-    p = put_rng(p, &st->replay_rng);
-    p = put_f64(p, st->train_seconds);
-    p = put_u32(p, (uint32_t)st->best_steps);
-    (void)p; /* p - out == TRAINER_STATE_BYTES, checked by the resume tests */
-}
-
-/* Decodes a section of TRAINER_STATE_BYTES; the caller checks the version. */
-static void state_decode(const uint8_t *in, trainer_state *st) {
-    const uint8_t *p = in;
-    memset(st, 0, sizeof *st);
-    p = get_u32(p, &st->version);
-    p = get_u32(p, &st->n_params);
-    p = get_u64(p, &st->seed);
-    p = get_i64(p, &st->episode);
-    p = get_i64(p, &st->steps);
-    p = get_i64(p, &st->updates);
-    p = get_i64(p, &st->adam_t);
-    p = get_f64(p, &st->best_score);
-    p = get_f64(p, &st->last_score);
-    p = get_i32(p, &st->stage);
-    p = get_i32(p, &st->stage_episodes);
-    p = get_i32(p, &st->window_count);
-    p = get_i32(p, &st->window_pos);
-    p = get_u32(p, &st->replay_capacity);
-    p = get_u32(p, &st->replay_size);
-    p = get_u32(p, &st->replay_cursor);
-    p = get_u32(p, &st->transition_size);
-    p = get_rng(p, &st->env_rng);
-    p = get_rng(p, &st->explore_rng);
-    p = get_rng(p, &st->replay_rng);
-    p = get_f64(p, &st->train_seconds);
-    p = get_i32(p, &st->best_steps);
-    (void)p;
-}
-
-/* The EPIS section: the episode in progress and the world's state, the env_t fields an
- * episode changes (its rng is in TSTA; its multiplier follows the curriculum stage, also
- * in TSTA; the rest is derived from the config). */
-static void episode_encode(const trainer_episode *ep, const env_t *e,
-                           uint8_t out[TRAINER_EPISODE_BYTES]) {
-    uint8_t *p = out;
-    p = put_u32(p, TRAINER_EPISODE_VERSION);
-    p = put_u32(p, (uint32_t)ep->steps);
-    p = put_f64(p, ep->total_reward);
-    p = put_f64(p, ep->loss_sum);
-    p = put_u32(p, (uint32_t)ep->updates);
-    p = put_f64(p, ep->seconds);
-    p = put_u32(p, (uint32_t)e->x);
-    p = put_u32(p, (uint32_t)e->y);
-    p = put_u32(p, (uint32_t)e->step);
-    for (int i = 0; i < CFG_NUM_METERS; i++) p = put_f64(p, e->meters[i]);
-    p = put_u32(p, (uint32_t)e->progress_aff);
-    p = put_u32(p, (uint32_t)e->progress_ticks);
-    p = put_u32(p, (uint32_t)e->outcome);
-    p = put_u32(p, (uint32_t)e->last_action);
-    p = put_u32(p, e->last_interact_ok ? 1u : 0u);
-    (void)p; /* p - out == TRAINER_EPISODE_BYTES: episode_decode() checks its own count */
-}
-
-/* Decodes a section of TRAINER_EPISODE_BYTES into ep and e (bound to the run's config);
- * 0, or -1 with err when the contents cannot be an episode of this config. */
-static int episode_decode(const uint8_t *in, const trainer_t *t, trainer_episode *ep, env_t *e,
-                          const char *path, char *err, size_t errlen) {
-    const uint8_t *p = in;
-    uint32_t version, ok;
-    int32_t outcome;
-    memset(ep, 0, sizeof *ep);
-    p = get_u32(p, &version);
-    p = get_i32(p, &ep->steps);
-    p = get_f64(p, &ep->total_reward);
-    p = get_f64(p, &ep->loss_sum);
-    p = get_i32(p, &ep->updates);
-    p = get_f64(p, &ep->seconds);
-    p = get_i32(p, &e->x);
-    p = get_i32(p, &e->y);
-    p = get_i32(p, &e->step);
-    for (int i = 0; i < CFG_NUM_METERS; i++) p = get_f64(p, &e->meters[i]);
-    p = get_i32(p, &e->progress_aff);
-    p = get_i32(p, &e->progress_ticks);
-    p = get_i32(p, &outcome);
-    p = get_i32(p, &e->last_action);
-    p = get_u32(p, &ok);
-    e->outcome = (env_outcome)outcome;
-    e->last_interact_ok = ok != 0;
-    const cfg_environment *c = &t->cfg.environment;
-    const char *bad = NULL;
-    if ((size_t)(p - in) != TRAINER_EPISODE_BYTES || version != TRAINER_EPISODE_VERSION)
-        bad = "another version";
-    else if (ep->steps < 0 || ep->steps >= c->max_steps || e->step != ep->steps)
-        bad = "a step count outside the episode";
-    else if (e->x < 0 || e->x >= c->width || e->y < 0 || e->y >= c->height)
-        bad = "a position outside the grid";
-    else if (outcome != ENV_RUNNING)
-        bad = "a finished episode";
-    else if (e->progress_aff < -1 || e->progress_aff >= c->n_affordances || e->last_action < -1 ||
-             e->last_action >= ENV_NUM_ACTIONS || ep->updates < 0)
-        bad = "a field out of range";
-    if (bad) {
-        snprintf(err, errlen, "%s: the episode in progress (EPIS) holds %s", path, bad);
-        return -1;
-    }
-    return 0;
+/* The run's state as snapshot_save/snapshot_restore take it. */
+static snapshot_parts parts_of(trainer_t *t) {
+    return (snapshot_parts){.cfg = &t->cfg,
+                            .dqn = &t->dqn,
+                            .replay = &t->replay,
+                            .st = &t->st,
+                            .ep = &t->ep,
+                            .env = &t->env,
+                            .explore_rng = &t->explore_rng,
+                            .replay_rng = &t->replay_rng,
+                            .window = t->window};
 }
 
 int trainer_checkpoint(trainer_t *t, bool is_best, char *path, size_t pathlen, char *err,
                        size_t errlen) {
-    dqn_t *d = &t->dqn;
-    t->st.updates = d->updates;
-    t->st.adam_t = d->adam.t;
-    t->st.replay_capacity = t->replay.capacity;
-    t->st.replay_size = t->replay.size;
-    t->st.replay_cursor = t->replay.cursor;
-    t->st.env_rng = t->env.rng;
-    t->st.explore_rng = t->explore_rng;
-    t->st.replay_rng = t->replay_rng;
     ckpt_header h = {.cfg_hash = cfg_hash(&t->cfg),
                      .episode = t->st.episode,
                      .steps = t->st.steps,
@@ -248,18 +82,6 @@ int trainer_checkpoint(trainer_t *t, bool is_best, char *path, size_t pathlen, c
                      .score = t->st.last_score,
                      .best_score = t->st.best_score,
                      .wall_time = (int64_t)time(NULL)};
-    uint8_t state_buf[TRAINER_STATE_BYTES], ep_buf[TRAINER_EPISODE_BYTES];
-    state_encode(&t->st, state_buf);
-    ckpt_section s[] = {
-        {CKPT_TAG_ONLINE, d->online, sizeof(float) * d->n_params},
-        {TRAINER_TAG_TARGET, d->target, sizeof(float) * d->n_params},
-        {TRAINER_TAG_ADAM, d->adam_m, 2 * sizeof(float) * d->n_params},
-        {TRAINER_TAG_REPLAY, t->replay.items, sizeof(replay_transition) * t->replay.size},
-        {TRAINER_TAG_STATE, state_buf, sizeof state_buf},
-        {TRAINER_TAG_CURR, t->window, sizeof(int32_t) * (size_t)t->cfg.curriculum.window},
-        {TRAINER_TAG_EPISODE, ep_buf, sizeof ep_buf},
-    };
-    int n = (int)(sizeof s / sizeof s[0]);
     /* The name tells the two kinds apart and orders them (common/ckpt.h): a mid-episode
      * checkpoint never takes the name of the boundary one at the same episode count,
      * which `best` may name. */
@@ -270,14 +92,13 @@ int trainer_checkpoint(trainer_t *t, bool is_best, char *path, size_t pathlen, c
             snprintf(err, errlen, "a mid-episode checkpoint cannot be the best");
             return -1;
         }
-        episode_encode(&t->ep, &t->env, ep_buf);
         snprintf(name, sizeof name, "ep_%07" PRId64 "_s%05" PRId32, t->st.episode, ep_step);
     } else {
-        n--; /* no EPIS section: the layout every boundary checkpoint has always had */
         snprintf(name, sizeof name, "ep_%07" PRId64, t->st.episode);
     }
-    if (ckpt_save(t->ckpt_dir, name, &h, s, n, is_best, t->cfg.training.keep_checkpoints, err,
-                  errlen) != 0)
+    snapshot_parts p = parts_of(t);
+    if (snapshot_save(&p, &h, t->ckpt_dir, name, is_best, t->cfg.training.keep_checkpoints, err,
+                      errlen) != 0)
         return -1;
     char prev[sizeof t->saved_path];
     snprintf(prev, sizeof prev, "%s", t->saved_path);
@@ -287,109 +108,13 @@ int trainer_checkpoint(trainer_t *t, bool is_best, char *path, size_t pathlen, c
      * keeps weights, optimizer and state (docs/design/checkpoint.md, "Disk"). */
     char derr[512];
     if (prev[0] && strcmp(prev, t->saved_path) != 0 && access(prev, F_OK) == 0 &&
-        ckpt_drop_section(prev, TRAINER_TAG_REPLAY, derr, sizeof derr) != 0)
+        ckpt_drop_section(prev, SNAPSHOT_TAG_REPLAY, derr, sizeof derr) != 0)
         log_warn("could not drop the replay from the previous checkpoint: %s", derr);
     snprintf(t->saved_name, sizeof t->saved_name, "%s", name);
     if (path) snprintf(path, pathlen, "%s", t->saved_path);
     t->saved_episode = t->st.episode;
     t->saved_steps = t->st.steps;
     t->saved_episode_step = ep_step;
-    return 0;
-}
-
-static const void *need_section(ckpt_file *f, uint32_t tag, uint64_t len, const char *what,
-                                const char *path, char *err, size_t errlen) {
-    uint64_t got = 0;
-    const void *p = ckpt_file_section(f, tag, &got);
-    if (!p || got != len) {
-        snprintf(err, errlen, "%s: section %s is %s (%" PRIu64 " bytes, expected %" PRIu64 ")",
-                 path, what, p ? "the wrong size" : "missing", got, len);
-        return NULL;
-    }
-    return p;
-}
-
-static int restore(trainer_t *t, ckpt_file *f, const char *path, char *err, size_t errlen) {
-    dqn_t *d = &t->dqn;
-    /* The version comes first whatever the size, so an old file gets a clear message. */
-    uint64_t got = 0;
-    const uint8_t *raw = ckpt_file_section(f, TRAINER_TAG_STATE, &got);
-    uint32_t version = 0;
-    if (raw && got >= 4) get_u32(raw, &version);
-    if (raw && version != TRAINER_STATE_VERSION) {
-        snprintf(err, errlen, "%s: trainer state version %" PRIu32 ", this build reads %d", path,
-                 version, TRAINER_STATE_VERSION);
-        return -1;
-    }
-    raw = need_section(f, TRAINER_TAG_STATE, TRAINER_STATE_BYTES, "state", path, err, errlen);
-    if (!raw) return -1;
-    trainer_state decoded;
-    const trainer_state *st = &decoded;
-    state_decode(raw, &decoded);
-    if (st->n_params != d->n_params || st->transition_size != sizeof(replay_transition) ||
-        st->replay_capacity != t->replay.capacity || st->replay_size > t->replay.capacity ||
-        st->replay_cursor >= t->replay.capacity) {
-        snprintf(err, errlen, "%s: trainer state does not match this build or config", path);
-        return -1;
-    }
-    size_t np = d->n_params;
-    const void *on =
-        need_section(f, CKPT_TAG_ONLINE, sizeof(float) * np, "online", path, err, errlen);
-    const void *tg =
-        on ? need_section(f, TRAINER_TAG_TARGET, sizeof(float) * np, "target", path, err, errlen)
-           : NULL;
-    const void *ad =
-        tg ? need_section(f, TRAINER_TAG_ADAM, 2 * sizeof(float) * np, "adam", path, err, errlen)
-           : NULL;
-    /* A checkpoint older than the newest holds no replay (trainer_checkpoint drops it):
-     * resuming from one restores weights, optimizer, counters and RNG states with an empty
-     * replay buffer — training goes on, no longer bit for bit as it would have. */
-    bool no_replay = ad && !ckpt_file_section(f, TRAINER_TAG_REPLAY, NULL);
-    const void *rp =
-        no_replay ? (const void *)t->replay.items
-        : ad      ? need_section(f, TRAINER_TAG_REPLAY, sizeof(replay_transition) * st->replay_size,
-                                 "replay", path, err, errlen)
-                  : NULL;
-    const void *cu =
-        rp ? need_section(f, TRAINER_TAG_CURR, sizeof(int32_t) * (size_t)t->cfg.curriculum.window,
-                          "curriculum", path, err, errlen)
-           : NULL;
-    if (!cu) return -1;
-    /* The episode in progress, when the file has one (decoded into copies first, so that a
-     * refused section changes nothing). */
-    trainer_episode ep = {0};
-    env_t world = t->env;
-    if (ckpt_file_section(f, TRAINER_TAG_EPISODE, NULL)) {
-        const uint8_t *es = need_section(f, TRAINER_TAG_EPISODE, TRAINER_EPISODE_BYTES, "episode",
-                                         path, err, errlen);
-        if (!es || episode_decode(es, t, &ep, &world, path, err, errlen) != 0) return -1;
-        ep.active = true;
-    }
-    memcpy(d->online, on, sizeof(float) * np);
-    memcpy(d->target, tg, sizeof(float) * np);
-    memcpy(d->adam_m, ad, 2 * sizeof(float) * np);
-    if (!no_replay) memcpy(t->replay.items, rp, sizeof(replay_transition) * st->replay_size);
-    memcpy(t->window, cu, sizeof(int32_t) * (size_t)t->cfg.curriculum.window);
-    t->st = *st;
-    if (no_replay) {
-        log_warn("%s holds no replay buffer (only the newest checkpoint does): resuming with an "
-                 "empty one, not exactly",
-                 path);
-        t->st.replay_size = t->st.replay_cursor = 0;
-    }
-    t->replay.size = t->st.replay_size;
-    t->replay.cursor = t->st.replay_cursor;
-    t->env.rng = st->env_rng;
-    t->explore_rng = st->explore_rng;
-    t->replay_rng = st->replay_rng;
-    d->updates = st->updates;
-    d->adam.t = st->adam_t;
-    t->ep = ep;
-    if (ep.active) {
-        world.rng = st->env_rng;
-        world.multiplier = trainer_multiplier(t);
-        t->env = world;
-    }
     return 0;
 }
 
@@ -483,7 +208,7 @@ int trainer_open(trainer_t *t, const cfg_config *cfg, const trainer_opts *opts, 
     rng_seed(&t->env.rng, seed, TRAINER_STREAM_ENV);
     rng_seed(&t->explore_rng, seed, TRAINER_STREAM_EXPLORE);
     rng_seed(&t->replay_rng, seed, TRAINER_STREAM_REPLAY);
-    t->st.version = TRAINER_STATE_VERSION;
+    t->st.version = SNAPSHOT_STATE_VERSION;
     t->st.n_params = (uint32_t)t->dqn.n_params;
     t->st.seed = seed;
     t->st.transition_size = sizeof(replay_transition);
@@ -494,9 +219,11 @@ int trainer_open(trainer_t *t, const cfg_config *cfg, const trainer_opts *opts, 
     ckpt_file *f = ckpt_open_newest(t->ckpt_dir, cfg_hash(&t->cfg), ckpath, sizeof ckpath,
                                     &found_any, cerr, sizeof cerr);
     if (f) {
-        int rc = restore(t, f, ckpath, err, errlen);
+        snapshot_parts p = parts_of(t);
+        int rc = snapshot_restore(&p, f, ckpath, err, errlen);
         ckpt_file_free(f);
         if (rc != 0) goto fail;
+        if (t->ep.active) t->env.multiplier = trainer_multiplier(t);
         snprintf(t->resumed_from, sizeof t->resumed_from, "%s", ckpath);
         t->resumed_episode = t->st.episode;
         t->saved_episode = t->st.episode;
@@ -553,11 +280,63 @@ void trainer_close(trainer_t *t) {
     t->obs = NULL;
 }
 
+/* ---- What the program reads and sets ---- */
+
+trainer_t *trainer_new(void) {
+    return calloc(1, sizeof(trainer_t));
+}
+
+void trainer_get_view(const trainer_t *t, trainer_view *v) {
+    *v = (trainer_view){.run_dir = t->run_dir,
+                        .seed = t->st.seed,
+                        .episode = t->st.episode,
+                        .steps = t->st.steps,
+                        .target_episodes = t->target_episodes,
+                        .status = t->status,
+                        .in_episode = t->ep.active,
+                        .episode_steps = t->ep.steps,
+                        .steps_per_second = t->ema_sps,
+                        .last_score = t->st.last_score,
+                        .resumed_from = t->resumed_from,
+                        .resumed_episode = t->resumed_episode,
+                        .n_inputs = t->dqn.shape.sizes[0],
+                        .n_params = t->dqn.n_params,
+                        .saved_episode = t->saved_episode,
+                        .saved_steps = t->saved_steps,
+                        .saved_episode_step = t->saved_episode_step,
+                        .saved_name = t->saved_name,
+                        .saved_path = t->saved_path,
+                        .saved_now = t->saved_now,
+                        .saved_best = t->saved_best};
+}
+
+const cfg_config *trainer_config(const trainer_t *t) {
+    return &t->cfg;
+}
+
+const env_t *trainer_world(const trainer_t *t) {
+    return &t->env;
+}
+
+void trainer_q_values(trainer_t *t, float q[ENV_NUM_ACTIONS]) {
+    dqn_greedy(&t->dqn, t->obs, 0, q);
+}
+
+void trainer_set_status(trainer_t *t, trainer_status s) {
+    t->status = s;
+}
+
+void trainer_extend(trainer_t *t, int64_t n) {
+    t->target_episodes += n;
+    if (t->status == TRAINER_STATUS_COMPLETED && t->st.episode < t->target_episodes)
+        t->status = TRAINER_STATUS_RUNNING;
+}
+
 /* ---- Episodes ---- */
 
 void trainer_run_episode(trainer_t *t, const trainer_hooks *h, trainer_episode_result *res) {
     const cfg_agent *a = &t->cfg.agent;
-    trainer_episode *ep = &t->ep;
+    snapshot_episode *ep = &t->ep;
     double t0 = clk_mono();
     memset(res, 0, sizeof *res);
     if (!ep->active) {
@@ -629,7 +408,7 @@ void trainer_run_episode(trainer_t *t, const trainer_hooks *h, trainer_episode_r
 static void curriculum_update(trainer_t *t, int steps) {
     const cfg_curriculum *c = &t->cfg.curriculum;
     if (!c->enabled || c->n_stages < 2) return;
-    trainer_state *st = &t->st;
+    snapshot_state *st = &t->st;
     int W = c->window;
     t->window[st->window_pos] = steps;
     st->window_pos = (st->window_pos + 1) % W;
@@ -671,7 +450,7 @@ static void curriculum_update(trainer_t *t, int steps) {
 /* The greedy evaluation at `multiplier`; with rec, every episode is recorded and the
  * longest kept (trainer/record.h). The q-values asked for the recording change no action. */
 static double evaluate(trainer_t *t, int episodes, uint64_t salt, double multiplier,
-                       rec_eval *rec) {
+                       record_eval *rec) {
     env_t e;
     if (episodes < 1 || env_init(&e, &t->cfg.environment, 0) != 0) return -1;
     rng_seed(&e.rng, t->st.seed ^ (salt * 0x9e3779b97f4a7c15ULL), TRAINER_STREAM_EVAL);
@@ -688,7 +467,7 @@ static double evaluate(trainer_t *t, int episodes, uint64_t salt, double multipl
             out = env_step(&e, act);
             if (rec) recf_step(rec->cur, &e, act, q, env_reward(&e, &t->cfg.agent));
         } while (out == ENV_RUNNING);
-        if (rec) rec_episode_done(rec, out);
+        if (rec) record_episode_done(rec, out);
         total += e.step;
     }
     return total / episodes;
@@ -706,18 +485,18 @@ double trainer_evaluate_at(trainer_t *t, int episodes, uint64_t salt, double mul
  * gets the recording's name, or "" when none was written (a failure only costs the
  * recording: it is logged, training goes on). */
 static double evaluate_recorded(trainer_t *t, int episodes, char *recording, size_t cap) {
-    rec_eval rec;
+    record_eval rec;
     recording[0] = 0;
     double mult = trainer_multiplier(t);
-    if (rec_open(&rec) != 0) return evaluate(t, episodes, (uint64_t)t->st.episode, mult, NULL);
+    if (record_open(&rec) != 0) return evaluate(t, episodes, (uint64_t)t->st.episode, mult, NULL);
     double score = evaluate(t, episodes, (uint64_t)t->st.episode, mult, &rec);
     char err[CFG_PATH_MAX + 128];
-    if (score >= 0 && rec_save(&rec, t->run_dir, (uint32_t)t->st.episode, (float)score, recording,
-                               cap, err, sizeof err) != 0) {
+    if (score >= 0 && record_save(&rec, t->run_dir, (uint32_t)t->st.episode, (float)score,
+                                  recording, cap, err, sizeof err) != 0) {
         log_warn("recording the evaluation: %s", err);
         recording[0] = 0;
     }
-    rec_close(&rec);
+    record_close(&rec);
     return score;
 }
 
@@ -755,25 +534,19 @@ int trainer_write_progress(trainer_t *t) {
     return fs_write_atomic(path, buf, j.len, 0, NULL, 0);
 }
 
-int trainer_end_episode(trainer_t *t, const trainer_episode_result *res, double seconds, char *json,
-                        size_t jsonlen, char *err, size_t errlen) {
-    const cfg_training *tc = &t->cfg.training;
-    double mult = trainer_multiplier(t); /* the one this episode ran at */
-    double eps = trainer_epsilon(t);
-    t->st.episode++;
-    t->st.train_seconds += seconds;
-    /* Rates. The first episodes act at random and learn nothing (learning_starts), so a
-     * single one takes microseconds and its own rate is absurd (millions of steps/s). For
-     * the first RATE_WINDOW seconds the rate is that of everything since the run was
-     * (re)started, over at least RATE_MIN_SECONDS of wall time — an underestimate in the
-     * first second rather than a wild figure; after that, the rate of the last complete
-     * window of RATE_WINDOW seconds, so that it follows visual mode and the learning. */
+/* 1. The rates. The first episodes act at random and learn nothing (learning_starts), so a
+ * single one takes microseconds and its own rate is absurd (millions of steps/s). For the
+ * first RATE_WINDOW seconds the rate is that of everything since the run was (re)started,
+ * over at least RATE_MIN_SECONDS of wall time — an underestimate in the first second rather
+ * than a wild figure; after that, the rate of the last complete window of RATE_WINDOW
+ * seconds, so that it follows visual mode and the learning. */
+static void update_rates(trainer_t *t, int steps, double seconds) {
     enum { RATE_WINDOW = 5 };
     const double RATE_MIN_SECONDS = 1.0;
-    t->run_steps += res->steps;
+    t->run_steps += steps;
     t->run_eps++;
     t->run_secs += seconds;
-    t->win_steps += res->steps;
+    t->win_steps += steps;
     t->win_eps++;
     t->win_secs += seconds;
     if (t->win_secs >= RATE_WINDOW) {
@@ -786,33 +559,38 @@ int trainer_end_episode(trainer_t *t, const trainer_episode_result *res, double 
         t->ema_sps = t->run_steps / span;
         t->sec_per_episode = t->run_secs / t->run_eps; /* the ETA: rough either way */
     }
-    curriculum_update(t, res->steps);
+}
 
-    bool is_best = false, evaluated = false;
-    char recording[RECF_NAME_LEN + 8] = "";
-    if (tc->eval_every > 0 && t->st.episode % tc->eval_every == 0) {
-        double score = evaluate_recorded(t, tc->eval_episodes, recording, sizeof recording);
-        evaluated = true;
-        t->st.last_score = score;
-        if (score > t->st.best_score) {
-            t->st.best_score = score;
-            is_best = true;
-        }
-        if (t->tb) tb_scalar(t->tb, "eval/mean_steps", t->st.episode, clk_wall(), (float)score);
-        if (!t->quiet)
-            log_info("evaluation at episode %" PRId64 ": mean survival %.1f steps over %d "
-                     "greedy episodes%s",
-                     t->st.episode, score, tc->eval_episodes, is_best ? " (new best)" : "");
+/* 3. The periodic evaluation, when one is due: last_score, best_score, TensorBoard, the
+ * log. Returns whether one ran; *is_best when it beat every earlier one. */
+static bool evaluate_periodic(trainer_t *t, bool *is_best, char *recording, size_t cap) {
+    const cfg_training *tc = &t->cfg.training;
+    *is_best = false;
+    if (tc->eval_every <= 0 || t->st.episode % tc->eval_every != 0) return false;
+    double score = evaluate_recorded(t, tc->eval_episodes, recording, cap);
+    t->st.last_score = score;
+    if (score > t->st.best_score) {
+        t->st.best_score = score;
+        *is_best = true;
     }
+    if (t->tb) tb_scalar(t->tb, "eval/mean_steps", t->st.episode, clk_wall(), (float)score);
+    if (!t->quiet)
+        log_info("evaluation at episode %" PRId64 ": mean survival %.1f steps over %d "
+                 "greedy episodes%s",
+                 t->st.episode, score, tc->eval_episodes, *is_best ? " (new best)" : "");
+    return true;
+}
 
+/* 4. The record (PROTOCOL §4.1) into rec: a line of metrics.jsonl, and with "type" the
+ * message. A loss that is not finite (a diverged network) is written as null, never as
+ * nan. 0, or -1 when it does not fit. */
+static int build_record(const trainer_t *t, const trainer_episode_result *res, double eps,
+                        double mult, bool evaluated, const char *recording, char *rec, size_t cap,
+                        size_t *len) {
     double eta = t->sec_per_episode * (double)(t->target_episodes - t->st.episode);
     if (eta < 0) eta = 0;
-    if (res->steps > t->st.best_steps) t->st.best_steps = res->steps;
-    /* The record (PROTOCOL §4.1): a line of metrics.jsonl, and with "type" the message. A
-     * loss that is not finite (a diverged network) is written as null, never as nan. */
-    char rec[768];
     json_buf j;
-    json_init_fixed(&j, rec, sizeof rec);
+    json_init_fixed(&j, rec, cap);
     json_obj_open(&j);
     json_kint(&j, "episode", t->st.episode);
     json_kint(&j, "steps", res->steps);
@@ -847,7 +625,41 @@ int trainer_end_episode(trainer_t *t, const trainer_episode_result *res, double 
     json_key(&j, "timestamp");
     json_num_prec(&j, clk_wall(), 13);
     json_obj_close(&j);
-    if (!json_ok(&j)) {
+    *len = j.len;
+    return json_ok(&j) ? 0 : -1;
+}
+
+/* 5. The episode's TensorBoard scalars. */
+static void tb_episode(trainer_t *t, const trainer_episode_result *res, double eps, double mult) {
+    if (!t->tb) return;
+    double now = clk_wall();
+    tb_scalar(t->tb, "episode/steps", t->st.episode, now, (float)res->steps);
+    tb_scalar(t->tb, "episode/total_reward", t->st.episode, now, (float)res->total_reward);
+    tb_scalar(t->tb, "episode/epsilon", t->st.episode, now, (float)eps);
+    tb_scalar(t->tb, "train/learning_rate", t->st.episode, now, t->dqn.adam.lr);
+    tb_scalar(t->tb, "episode/loss", t->st.episode, now, (float)res->loss);
+    tb_scalar(t->tb, "episode/multiplier", t->st.episode, now, (float)mult);
+    tb_scalar(t->tb, "train/steps_per_second", t->st.episode, now, (float)t->ema_sps);
+}
+
+int trainer_end_episode(trainer_t *t, const trainer_episode_result *res, double seconds, char *json,
+                        size_t jsonlen, char *err, size_t errlen) {
+    const cfg_training *tc = &t->cfg.training;
+    double mult = trainer_multiplier(t); /* the one this episode ran at */
+    double eps = trainer_epsilon(t);
+    t->st.episode++;
+    t->st.train_seconds += seconds;
+    update_rates(t, res->steps, seconds); /* 1 */
+    curriculum_update(t, res->steps);     /* 2. may move the stage */
+    bool is_best;
+    char recording[RECF_NAME_LEN + 8] = "";
+    bool evaluated = evaluate_periodic(t, &is_best, recording, sizeof recording); /* 3 */
+
+    /* 4. The record: metrics.jsonl, and the link's message when json is given. */
+    if (res->steps > t->st.best_steps) t->st.best_steps = res->steps;
+    char rec[768];
+    size_t len;
+    if (build_record(t, res, eps, mult, evaluated, recording, rec, sizeof rec, &len) != 0) {
         snprintf(err, errlen, "episode record over %zu bytes", sizeof rec);
         return -1;
     }
@@ -856,17 +668,9 @@ int trainer_end_episode(trainer_t *t, const trainer_episode_result *res, double 
         return -1;
     }
     if (json) snprintf(json, jsonlen, "{\"type\":\"episode\",%s", rec + 1);
-    if (t->tb) {
-        double now = clk_wall();
-        tb_scalar(t->tb, "episode/steps", t->st.episode, now, (float)res->steps);
-        tb_scalar(t->tb, "episode/total_reward", t->st.episode, now, (float)res->total_reward);
-        tb_scalar(t->tb, "episode/epsilon", t->st.episode, now, (float)eps);
-        tb_scalar(t->tb, "train/learning_rate", t->st.episode, now, t->dqn.adam.lr);
-        tb_scalar(t->tb, "episode/loss", t->st.episode, now, (float)res->loss);
-        tb_scalar(t->tb, "episode/multiplier", t->st.episode, now, (float)mult);
-        tb_scalar(t->tb, "train/steps_per_second", t->st.episode, now, (float)t->ema_sps);
-    }
+    tb_episode(t, res, eps, mult); /* 5 */
 
+    /* 6. Completion, the periodic and `best` checkpoints, progress.json. */
     if (t->st.episode >= t->target_episodes) t->status = TRAINER_STATUS_COMPLETED;
     bool periodic = tc->checkpoint_every > 0 && t->st.episode % tc->checkpoint_every == 0;
     t->saved_now = t->saved_best = false;

@@ -12,7 +12,7 @@
  * evaluation from the seed and the episode). A checkpoint holds every bit of state the
  * next step reads — between episodes, or mid-episode with the episode in progress (the
  * EPIS section: the world and the episode's accumulators) — so a resumed run continues
- * exactly, in the middle of an episode if need be. */
+ * exactly, in the middle of an episode if need be (the sections: trainer/snapshot.h). */
 #ifndef RD_TRAINER_TRAINER_H
 #define RD_TRAINER_TRAINER_H
 
@@ -23,9 +23,6 @@
 
 #include "common/cfg.h"
 #include "common/env.h"
-#include "trainer/dqn.h"
-#include "trainer/replay.h"
-#include "trainer/tb.h"
 
 enum {
     TRAINER_STREAM_ENV = 1,
@@ -33,42 +30,6 @@ enum {
     TRAINER_STREAM_REPLAY = 3,
     TRAINER_STREAM_EVAL = 5
 };
-
-/* Checkpoint sections beyond CKPT_TAG_ONLINE (little-endian, this host's layout). */
-#define TRAINER_TAG_TARGET CKPT_TAG('T', 'R', 'G', 'T') /* target params, n_params floats */
-#define TRAINER_TAG_ADAM   CKPT_TAG('A', 'D', 'A', 'M') /* m then v, 2 x n_params floats */
-#define TRAINER_TAG_REPLAY CKPT_TAG('R', 'P', 'L', 'Y') /* replay_transition[size] */
-#define TRAINER_TAG_STATE  CKPT_TAG('T', 'S', 'T', 'A') /* trainer_state, field by field */
-#define TRAINER_TAG_CURR   CKPT_TAG('C', 'U', 'R', 'R') /* int32 window of episode lengths */
-/* The episode in progress (trainer_episode and the world's state, field by field,
- * little-endian). Only a mid-episode checkpoint has it; a file without it (every file
- * written before it existed, and every checkpoint at an episode boundary) resumes at the
- * start of the next episode. */
-#define TRAINER_TAG_EPISODE     CKPT_TAG('E', 'P', 'I', 'S')
-#define TRAINER_EPISODE_VERSION 1
-#define TRAINER_EPISODE_BYTES   132 /* the serialized size of version 1 */
-
-/* Version 2: the state section is serialized field by field, little-endian, in the order
- * of trainer_state's members (pad excluded), rather than copied from memory, so that it
- * does not depend on the compiler's padding or the host's byte order. Version 1 files
- * (the struct's bytes) are refused with a message; the loader then falls back to nothing
- * older, so such a run directory must be started afresh. */
-#define TRAINER_STATE_VERSION 2
-#define TRAINER_STATE_BYTES   204 /* the serialized size of version 2 */
-
-/* Everything scalar a resume needs. */
-typedef struct {
-    uint32_t version, n_params;
-    uint64_t seed;
-    int64_t episode, steps, updates, adam_t;
-    double best_score, last_score;
-    int32_t stage, stage_episodes, window_count, window_pos;
-    uint32_t replay_capacity, replay_size, replay_cursor, transition_size;
-    rng_t env_rng, explore_rng, replay_rng;
-    double train_seconds; /* wall time spent training, for steps/s and ETA */
-    int32_t best_steps;   /* longest training episode so far (the `best` of PROTOCOL §4.1) */
-    int32_t pad;
-} trainer_state;
 
 typedef enum {
     TRAINER_STATUS_RUNNING = 0,
@@ -104,59 +65,45 @@ typedef struct {
     double seconds; /* wall time spent stepping it, over every part when it was suspended */
 } trainer_episode_result;
 
-/* The episode in progress: what the step loop carries from one step to the next beyond
- * the world (t->env), the learner and the counters of trainer_state. The train_every and
- * target_update_every phases follow trainer_state.steps, and the transition's first state
- * is rebuilt from the world (replay_capture), so they need nothing here. */
-typedef struct {
-    bool active; /* begun (the world reset) and not finished */
-    int32_t steps;
-    double total_reward;
-    double loss_sum; /* sum of the losses of the episode's updates */
-    int32_t updates;
-    double seconds; /* wall time spent in the parts before the current one */
-} trainer_episode;
-
 typedef struct {
     const char *run_dir;
     int64_t episodes; /* target total */
     bool quiet;       /* no per-episode log lines */
 } trainer_opts;
 
+/* A run, opaque outside trainer/ (its layout: trainer/trainer_internal.h, for trainer.c and
+ * white-box tests). */
+typedef struct trainer trainer_t;
+
+/* What the program reads of a run (trainer_get_view): a copy of the counters and the
+ * names, valid until the next call into the trainer. */
 typedef struct {
-    cfg_config cfg;
-    char run_dir[CFG_PATH_MAX];
-    char ckpt_dir[CFG_PATH_MAX + 16];
-    int64_t target_episodes;
-    bool quiet;
-    dqn_t dqn;
-    replay_t replay;
-    env_t env;
-    rng_t explore_rng, replay_rng;
-    trainer_state st;
-    trainer_episode ep; /* the episode in progress, if any */
-    int32_t *window;    /* curriculum: lengths of the last episodes at this stage */
-    float *obs;
-    FILE *metrics;
-    tb_writer *tb;
+    const char *run_dir;
+    uint64_t seed;
+    int64_t episode;         /* episodes completed */
+    int64_t steps;           /* env steps taken */
+    int64_t target_episodes; /* the target total */
     trainer_status status;
-    double ema_sps;         /* training env steps per second: see trainer_end_episode() */
-    double sec_per_episode; /* wall seconds per episode over the same span, for the ETA */
-    double win_secs;        /* the window being measured */
-    int64_t win_steps, win_eps;
-    double run_secs; /* since this process opened the run (started or resumed) */
-    int64_t run_steps, run_eps;
-    char resumed_from[CFG_PATH_MAX]; /* "" for a new run */
+    bool in_episode;          /* an episode is in progress (suspended, or restored from a file) */
+    int32_t episode_steps;    /* its steps so far */
+    double steps_per_second;  /* the recent training rate (0 before the first measure) */
+    double last_score;        /* the last evaluation's mean survival, -1 before any */
+    const char *resumed_from; /* the checkpoint this process resumed from, "" for a new run */
     int64_t resumed_episode;
-    /* The last checkpoint written or resumed from (-1 = none): lets the program skip a
-     * redundant write and report what trainer_end_episode() saved. saved_episode_step is
-     * the step within the episode in progress it was taken at (0 at a boundary). */
+    int n_inputs;    /* the network's input size */
+    size_t n_params; /* and its parameter count */
+    /* The last checkpoint written or resumed from (saved_episode -1: none): lets the
+     * program skip a redundant write and report what trainer_end_episode() saved.
+     * saved_episode_step is the step within the episode in progress it was taken at (0 at a
+     * boundary). */
     int64_t saved_episode, saved_steps;
     int32_t saved_episode_step;
-    char saved_name[64];
-    char saved_path[CFG_PATH_MAX + 96];
-    bool saved_now, saved_best; /* set by trainer_end_episode() when it wrote one */
-} trainer_t;
+    const char *saved_name, *saved_path;
+    bool saved_now, saved_best; /* trainer_end_episode() just wrote it (and as `best`) */
+} trainer_view;
+
+/* Zeroed storage for a trainer_t (free() it after trainer_close), or NULL. */
+trainer_t *trainer_new(void);
 
 /* Creates or resumes opts->run_dir for cfg (copied). A new run writes config.toml; an
  * existing one must hold a config.toml with the same cfg_hash() (else -2 with err: the
@@ -166,13 +113,27 @@ int trainer_open(trainer_t *t, const cfg_config *cfg, const trainer_opts *opts, 
 /* Flushes and closes the files; frees everything. Writes nothing else. */
 void trainer_close(trainer_t *t);
 
+void trainer_get_view(const trainer_t *t, trainer_view *v);
+/* The run's config (after trainer_open: the one its run directory was made with). */
+const cfg_config *trainer_config(const trainer_t *t);
+/* The world: the episode in progress, or the last one played. */
+const env_t *trainer_world(const trainer_t *t);
+/* The online network's q-values for the observation the last action was chosen from (one
+ * greedy forward pass; draws no random number, so the run is the same with or without). */
+void trainer_q_values(trainer_t *t, float q[ENV_NUM_ACTIONS]);
+/* The status progress.json and the link report (the program decides it). */
+void trainer_set_status(trainer_t *t, trainer_status s);
+/* Raises the target by n episodes (`extend`); a completed run that now falls short goes
+ * back to running. */
+void trainer_extend(trainer_t *t, int64_t n);
+
 /* Epsilon for the next episode (linear schedule by episode). */
 double trainer_epsilon(const trainer_t *t);
 /* Adam's step size for the current episode: the [agent] learning_rate schedule. */
 double trainer_learning_rate(const trainer_t *t);
 double trainer_multiplier(const trainer_t *t);
 
-/* Plays and learns one episode, or the rest of the one in progress (t->ep.active: one
+/* Plays and learns one episode, or the rest of the one in progress (view.in_episode: one
  * suspended by before_step, or restored from a mid-episode checkpoint). Returns when it
  * ends or when before_step suspends it (res->suspended). */
 void trainer_run_episode(trainer_t *t, const trainer_hooks *h, trainer_episode_result *res);
@@ -193,7 +154,7 @@ double trainer_evaluate_at(trainer_t *t, int episodes, uint64_t salt, double mul
 
 /* Writes checkpoints/ep_<episode>.ckpt (and `best` when is_best) between episodes, or
  * checkpoints/ep_<episode>_s<step>.ckpt with the episode in progress (EPIS section) when
- * one is (t->ep.active): <episode> episodes completed, <step> steps into the next. A
+ * one is (view.in_episode): <episode> episodes completed, <step> steps into the next. A
  * mid-episode checkpoint is never `best` (is_best must be false). Fills path if non-NULL. */
 int trainer_checkpoint(trainer_t *t, bool is_best, char *path, size_t pathlen, char *err,
                        size_t errlen);

@@ -79,7 +79,9 @@ for lvl in $levels; do
     awk -v lvl="$lvl" '
         function med(a, n,   i, j, t) {
             for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-            return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+            if (n % 2) return a[(n + 1) / 2]
+            # Even: the mean of the middle two, unless one is "never" (then never).
+            return a[n / 2 + 1] >= 1e9 ? 1e9 : (a[n / 2] + a[n / 2 + 1]) / 2
         }
         function show(x) { return x >= 1e9 ? "never" : sprintf("%.1f", x) }
         function showe(x) { return x >= 1e9 ? "never" : sprintf("%d", x) }
