@@ -6,10 +6,13 @@
  *      p50/p99, with 1, 100 and 1,000 clients;
  *   2. the largest number of clients held at 20 messages/s with p99 < 50 ms;
  *   3. the server's RSS per idle client;
- *   4. inference sessions at 10 steps/s each before the p99 frame delay passes 50 ms.
+ *   4. inference sessions at 10 steps/s each before the p99 frame delay passes 50 ms;
+ *   5. the sweep overview: 8 trainers linked (jobs seed=0..7 of one server) and 100
+ *      viewers on /ws/jobs, latency from a trainer's `episode` to its receipt by every
+ *      overview viewer, p50/p99 (target p99 <= 10 ms).
  *
  * Every figure is the median of --runs runs (default 3). Usage:
- *   bench_server [--runs R] [--quick] [--only latency|held|rss|sessions]
+ *   bench_server [--runs R] [--quick] [--only latency|held|rss|sessions|overview]
  * RD_BIN_DIR names the folder holding `server`. */
 #include <errno.h>
 #include <stdbool.h>
@@ -120,8 +123,9 @@ static int crowd_open(crowd *cr, int n, const char *path) {
             return -1;
         }
         cr->n++;
-        const char *first =
-            strcmp(path, "/ws") == 0 ? "\"type\":\"episode_start\"" : "\"type\":\"hello\"";
+        const char *first = strcmp(path, "/ws") == 0        ? "\"type\":\"episode_start\""
+                            : strcmp(path, "/ws/jobs") == 0 ? "\"type\":\"overview\""
+                                                            : "\"type\":\"hello\"";
         if (wsc_wait_for(&cr->c[i], first, 10000) != 1) {
             fprintf(stderr, "bench_server: client %d: no greeting (closed %d)\n", i,
                     cr->c[i].close_code);
@@ -168,16 +172,24 @@ static void on_episode(const char *msg, double now_mono, double now_wall, void *
     if (t) add(arg, now_mono - atof(t + 7));
 }
 
-static int trainer_open(wsc_t *t) {
-    char err[256];
+/* A trainer linked for job `job` (NULL: the run's own). */
+static int trainer_open_job(wsc_t *t, const char *job) {
+    char err[256], hello[256];
     int http;
     if (wsc_connect(t, sp.port, "/ws/trainer", "X-Run-Demo-Token: " TOKEN "\r\n", 10000, &http, err,
                     sizeof err) < 0) {
         fprintf(stderr, "bench_server: trainer: %s\n", err);
         return -1;
     }
-    return wsc_send_text(t, "{\"type\":\"hello\",\"job_id\":\"run\",\"config\":\"level1\","
-                            "\"total_episodes\":1000000,\"resumed_from\":0}");
+    snprintf(hello, sizeof hello,
+             "{\"type\":\"hello\",\"job_id\":\"run\",\"config\":\"level1\","
+             "\"total_episodes\":1000000,\"resumed_from\":0%s%s%s}",
+             job ? ",\"job\":\"" : "", job ? job : "", job ? "\"" : "");
+    return wsc_send_text(t, hello);
+}
+
+static int trainer_open(wsc_t *t) {
+    return trainer_open_job(t, NULL);
 }
 
 static int next_episode = 1;
@@ -229,6 +241,49 @@ static int run_broadcast(int n, int count, double interval_ms, double *p50, doub
     return 0;
 }
 
+/* 8 trainers of a sweep take turns sending an episode every interval_ms (each trainer
+ * then sends one every 8 x interval_ms, as eight runs of short episodes do); n viewers of
+ * /ws/jobs receive every one. Fills p50/p99 (ms). 0 or -1. */
+static int run_overview(int n, int count, double interval_ms, double *p50, double *p99) {
+    enum { TRAINERS = 8 };
+    wsc_t t[TRAINERS];
+    crowd cr;
+    samples s = {0}, warm = {0};
+    int linked = 0, rc = -1;
+    for (; linked < TRAINERS; linked++) {
+        char job[16];
+        snprintf(job, sizeof job, "seed=%d", linked);
+        if (trainer_open_job(&t[linked], job) < 0) goto done;
+    }
+    usleep(100000); /* the hellos are bound before the viewers ask for the overview */
+    if (crowd_open(&cr, n, "/ws/jobs") < 0) goto done_crowd;
+    for (int i = 0; i < 2 * TRAINERS; i++) {
+        send_episode(&t[i % TRAINERS]);
+        crowd_pump(&cr, mono_ms() + interval_ms, on_episode, &warm);
+    }
+    double next = mono_ms();
+    for (int i = 0; i < count; i++) {
+        send_episode(&t[i % TRAINERS]);
+        next += interval_ms;
+        crowd_pump(&cr, next, on_episode, &s);
+    }
+    crowd_pump(&cr, mono_ms() + 1000, on_episode, &s);
+    size_t expect = (size_t)n * (size_t)count;
+    if (s.n < expect * 99 / 100)
+        fprintf(stderr, "bench_server: only %zu of %zu overview messages arrived\n", s.n, expect);
+    *p50 = pct(s.v, s.n, 0.50);
+    *p99 = pct(s.v, s.n, 0.99);
+    rc = s.n ? 0 : -1;
+done_crowd:
+    crowd_close(&cr);
+done:
+    for (int i = 0; i < linked; i++) wsc_close(&t[i]);
+    free(s.v);
+    free(warm.v);
+    usleep(200000);
+    return rc;
+}
+
 typedef struct {
     samples *s;
 } frame_arg;
@@ -270,6 +325,11 @@ static int start_server(void) {
     if (sproc_tempdir(dir, sizeof dir) < 0) return -1;
     snprintf(run_dir, sizeof run_dir, "%s/run", dir);
     mkdir(run_dir, 0755);
+    for (int i = 0; i < 8; i++) { /* the sweep's run directories (phase 5) */
+        char rd[700];
+        snprintf(rd, sizeof rd, "%s/seed=%d", run_dir, i);
+        mkdir(rd, 0755);
+    }
     snprintf(cfg, sizeof cfg, "%s/bench.toml", dir);
     FILE *f = fopen(cfg, "w");
     if (!f) return -1;
@@ -299,7 +359,7 @@ int main(int argc, char **argv) {
             only = argv[++i];
         else {
             fprintf(stderr, "usage: bench_server [--runs R] [--quick] "
-                            "[--only latency|held|rss|sessions]\n");
+                            "[--only latency|held|rss|sessions|overview]\n");
             return 2;
         }
     }
@@ -410,6 +470,19 @@ int main(int argc, char **argv) {
     printf("inference sessions served at 10 steps/s with p99 frame delay < 50 ms (of those "
            "tried): %d\n",
            sbest);
+    /* 5. The sweep overview: 8 trainers, 100 viewers of /ws/jobs. */
+    if (!only || strcmp(only, "overview") == 0) {
+        double p50[15], p99[15];
+        int ok = 0;
+        /* an episode every 5 ms in all: 200 episodes/s in, 20,000 messages/s out */
+        for (int r = 0; r < runs; r++)
+            if (run_overview(100, quick ? 200 : 600, 5, &p50[ok], &p99[ok]) == 0) ok++;
+        if (ok)
+            printf("overview /ws/jobs, 8 trainers, 100 viewers, 200 episodes/s: trainer->browser "
+                   "p50 %.3f ms  p99 %.3f ms (target p99 <= 10 ms)\n",
+                   bstats_median(p50, ok), bstats_median(p99, ok));
+        fflush(stdout);
+    }
     printf("server RSS at the end: %ld KiB\n", rss_kib(sp.pid));
     sproc_stop(&sp, SIGTERM, 5000);
     sproc_rmtree(dir);

@@ -20,6 +20,7 @@ static const struct {
     {"set_speed", CMD_SET_SPEED, CMD_TRAINING},
     {"set_mode", CMD_SET_MODE, CMD_TRAINING},
     {"checkpoint", CMD_CHECKPOINT, CMD_TRAINING},
+    {"extend", CMD_EXTEND, CMD_TRAINING},
     {"load", CMD_LOAD, CMD_INFERENCE},
     {"play", CMD_PLAY, CMD_INFERENCE},
     {"pause", CMD_PAUSE, CMD_INFERENCE},
@@ -124,6 +125,26 @@ cmd_result cmd_parse(const char *text, size_t len, cmd_endpoint ep, cmd_msg *out
                 goto done;
             }
             snprintf(out->model, sizeof out->model, "%s", v->valuestring);
+            v = cJSON_GetObjectItemCaseSensitive(root, "job");
+            if (!v) break;
+            /* a job id (docs/PROTOCOL.md §4: run names, past runs' CONFIG:STAMP:RUN) */
+            if (!cJSON_IsString(v) || !v->valuestring || strlen(v->valuestring) < 1 ||
+                strlen(v->valuestring) > 200 ||
+                strspn(v->valuestring, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                       "0123456789._=,:-") != strlen(v->valuestring)) {
+                snprintf(err, errlen, "job must be a job id (1-200 bytes of [A-Za-z0-9._=,:-])");
+                goto done;
+            }
+            snprintf(out->job, sizeof out->job, "%s", v->valuestring);
+            break;
+        case CMD_EXTEND:
+            v = cJSON_GetObjectItemCaseSensitive(root, "episodes");
+            if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
+                v->valuedouble < 1 || v->valuedouble > 1000000) {
+                snprintf(err, errlen, "episodes must be an integer in [1, 1000000]");
+                goto done;
+            }
+            out->episodes = (long)v->valuedouble;
             break;
         default:
             break;
@@ -144,6 +165,10 @@ int cmd_trainer_json(const cmd_msg *c, long id, char *out, size_t cap) {
         case CMD_SET_MODE:
             n = snprintf(out, cap, "{\"command\":\"set_mode\",\"visual\":%s,\"id\":%ld}",
                          c->visual ? "true" : "false", id);
+            break;
+        case CMD_EXTEND:
+            n = snprintf(out, cap, "{\"command\":\"extend\",\"episodes\":%ld,\"id\":%ld}",
+                         c->episodes, id);
             break;
         default:
             n = snprintf(out, cap, "{\"command\":\"%s\",\"id\":%ld}", c->name, id);

@@ -19,6 +19,7 @@ typedef enum {
     CMD_SET_SPEED,
     CMD_SET_MODE,
     CMD_CHECKPOINT,
+    CMD_EXTEND,
     /* inference */
     CMD_LOAD,
     CMD_PLAY,
@@ -34,6 +35,8 @@ typedef struct {
     bool visual;      /* set_mode */
     bool enabled;     /* follow_latest (default true) */
     char model[64];   /* load: "latest", "best" or "ep_..." ([A-Za-z0-9_.-]) */
+    char job[208];    /* load: the job whose model ([A-Za-z0-9._=,:-]), "" = the session's */
+    long episodes;    /* extend: [1, 1000000] */
     char id_json[72]; /* the client's "id" as JSON text ("17", "\"ui-3\""), "" when absent */
 } cmd_msg;
 

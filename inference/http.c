@@ -292,7 +292,18 @@ static int api_status(http_ctx *s, struct lws *wsi, conn_t *c) {
     return http_reply(s, wsi, c, 200, "application/json", jw->buf, jw->len, NULL, NULL);
 }
 
-/* GET /api/jobs (PROTOCOL §2): every job, the run's own first. */
+/* What ?job=ID names (PROTOCOL §1 "?job=ID"): absent, the run's own job. 0, or -1 when
+ * the id names nothing (an empty one included). The id is only ever compared with the
+ * jobs' ids, never used as a path. */
+static int job_of(http_ctx *s, struct lws *wsi, job_ref *ref, bool *named) {
+    char arg[PAST_ID_MAX + 8];
+    const char *v = lws_get_urlarg_by_name(wsi, "job=", arg, (int)sizeof arg);
+    if (named) *named = v != NULL;
+    if (v && !*v) return -1;
+    return job_lookup(s->jobs, v, ref);
+}
+
+/* GET /api/jobs (PROTOCOL §2): every job, the run's own first, then the past runs. */
 static int api_jobs(http_ctx *s, struct lws *wsi, conn_t *c) {
     json_buf *jw = s->jb;
     json_reset(jw);
@@ -304,7 +315,6 @@ static int api_jobs(http_ctx *s, struct lws *wsi, conn_t *c) {
         json_obj_open(jw);
         job_put_state(jw, j, i == 0);
         json_kstr(jw, "run_dir", j->run_dir);
-        json_knum(jw, "best", j->best);
         json_kint(jw, "history", j->hist.count);
         json_kint(jw, "viewers", job_viewers(s->jobs, j));
         json_key(jw, "last_episode");
@@ -314,18 +324,44 @@ static int api_jobs(http_ctx *s, struct lws *wsi, conn_t *c) {
             json_null(jw);
         json_obj_close(jw);
     }
+    job_refresh_past(s->jobs, false);
+    for (int i = 0; i < s->jobs->past.n; i++) {
+        const past_run *r = &s->jobs->past.runs[i];
+        json_obj_open(jw);
+        job_put_past(jw, r);
+        json_kstr(jw, "run_dir", r->dir);
+        json_kint(jw, "history", 0);
+        json_kint(jw, "viewers", 0);
+        json_key(jw, "last_episode");
+        json_null(jw);
+        json_obj_close(jw);
+    }
     json_arr_close(jw);
     json_obj_close(jw);
     if (!json_ok(jw)) return -1;
     return http_reply(s, wsi, c, 200, "application/json", jw->buf, jw->len, NULL, NULL);
 }
 
-static int api_models(http_ctx *s, struct lws *wsi, conn_t *c) {
+/* GET /api/series?job=ID (PROTOCOL §2). */
+static int api_series(http_ctx *s, struct lws *wsi, conn_t *c, const job_ref *ref) {
+    json_buf *jw = s->jb;
+    json_reset(jw);
+    json_obj_open(jw);
+    json_kstr(jw, "job", ref->id);
+    json_key(jw, "series");
+    job_put_series(s->jobs, ref, jw);
+    json_obj_close(jw);
+    if (!json_ok(jw)) return -1;
+    return http_reply(s, wsi, c, 200, "application/json", jw->buf, jw->len, NULL, NULL);
+}
+
+static int api_models(http_ctx *s, struct lws *wsi, conn_t *c, const job_ref *ref, bool named) {
     enum { MAX_MODELS = 512 };
     ckpt_info *info = calloc(MAX_MODELS, sizeof *info);
     if (!info) return -1;
-    char err[256];
-    int n = ckpt_list(s->ckpt_dir, info, MAX_MODELS, err, sizeof err);
+    char err[256], ck[PAST_DIR_MAX + 16];
+    snprintf(ck, sizeof ck, "%s/checkpoints", ref->dir);
+    int n = ckpt_list(ck, info, MAX_MODELS, err, sizeof err);
     if (n < 0) n = 0; /* no folder yet: an empty list */
     cJSON *root = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(root, "models");
     const char *latest = NULL, *best = NULL;
@@ -354,6 +390,7 @@ static int api_models(http_ctx *s, struct lws *wsi, conn_t *c) {
         cJSON_AddStringToObject(root, "best", best);
     else
         cJSON_AddNullToObject(root, "best");
+    if (named) cJSON_AddStringToObject(root, "job", ref->id);
     char *body = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     free(info);
@@ -505,14 +542,14 @@ static int csv_field(const cJSON *o, const char *k, char *out, size_t cap) {
 }
 
 /* GET /api/metrics.csv: every episode line of DIR/metrics.jsonl, one CSV row each. */
-static int api_metrics_csv(http_ctx *s, struct lws *wsi, conn_t *c) {
+static int api_metrics_csv(http_ctx *s, struct lws *wsi, conn_t *c, const job_ref *ref) {
     enum { CSV_MAX = 32 << 20, LINE_MAX_BYTES = 65536, ROW_MAX = 1024 };
     static const char *const cols[] = {"episode",   "steps",      "total_reward", "loss",
                                        "epsilon",   "multiplier", "stage",        "eval_score",
                                        "evaluated", "outcome",    "timestamp"};
     enum { NCOLS = sizeof cols / sizeof cols[0] };
-    char path[CFG_PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/metrics.jsonl", s->run_dir);
+    char path[PAST_DIR_MAX + 32];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", ref->dir);
     size_t cap = 65536, len = 0;
     char *out = malloc(cap), *line = malloc(LINE_MAX_BYTES + 2);
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
@@ -568,9 +605,9 @@ done:
     return r;
 }
 
-/* POST /api/training/extend?episodes=N: relays {"command":"extend","episodes":N}. */
-static int api_extend(http_ctx *s, struct lws *wsi, conn_t *c) {
-    job_t *job = s->jobs->jobs[0];
+/* POST /api/training/extend?episodes=N: relays {"command":"extend","episodes":N} to job
+ * (NULL: a past run, which has no trainer). */
+static int api_extend(http_ctx *s, struct lws *wsi, conn_t *c, job_t *job) {
     char arg[48], *end = NULL, out[160];
     const char *v = lws_get_urlarg_by_name(wsi, "episodes=", arg, (int)sizeof arg);
     long long n = v && *v ? strtoll(v, &end, 10) : 0;
@@ -579,7 +616,7 @@ static int api_extend(http_ctx *s, struct lws *wsi, conn_t *c) {
     if (!v || !*v || *end || n < 1 || n > 1000000) {
         why = "episodes must be an integer in [1, 1000000]";
         status = 400;
-    } else if (!job->trainer) {
+    } else if (!job || !job->trainer) {
         why = "no trainer linked";
         status = 409;
     }
@@ -612,11 +649,11 @@ static int api_extend(http_ctx *s, struct lws *wsi, conn_t *c) {
 /* Reads RUN_DIR/recordings/NAME.rec into buf (RECF_MAX_BYTES) when it is a regular file
  * (no symlink followed) that passes recf_check(). 0, -1 no such file, -2 malformed. The
  * file may be hostile: its size is checked before reading and its bytes after. */
-static int load_recording(const http_ctx *s, const char *name, uint8_t *buf, size_t *len,
+static int load_recording(const char *run_dir, const char *name, uint8_t *buf, size_t *len,
                           recf_info *info) {
     if (!recf_name_ok(name)) return -1;
-    char path[CFG_PATH_MAX + 48];
-    snprintf(path, sizeof path, "%s/recordings/%s.rec", s->run_dir, name);
+    char path[PAST_DIR_MAX + 48];
+    snprintf(path, sizeof path, "%s/recordings/%s.rec", run_dir, name);
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return errno == ELOOP ? -2 : -1;
     struct stat sb;
@@ -637,11 +674,11 @@ static int cmp_desc(const void *a, const void *b) {
 }
 
 /* GET /api/recordings: the valid ones, newest first, at most 64 looked at. */
-static int api_recordings_list(http_ctx *s, struct lws *wsi, conn_t *c) {
+static int api_recordings_list(http_ctx *s, struct lws *wsi, conn_t *c, const char *run_dir) {
     enum { MAX_LISTED = 64, MAX_NAMES = 1024 };
     static const char *const outcomes[4] = {"running", "health", "energy", "max_steps"};
-    char dir[CFG_PATH_MAX + 16];
-    snprintf(dir, sizeof dir, "%s/recordings", s->run_dir);
+    char dir[PAST_DIR_MAX + 16];
+    snprintf(dir, sizeof dir, "%s/recordings", run_dir);
     char(*names)[RECF_NAME_LEN + 1] = malloc(MAX_NAMES * sizeof *names);
     uint8_t *buf = malloc(RECF_MAX_BYTES);
     json_buf jb;
@@ -664,7 +701,7 @@ static int api_recordings_list(http_ctx *s, struct lws *wsi, conn_t *c) {
     for (int i = 0; i < n && i < MAX_LISTED; i++) {
         size_t len;
         recf_info in;
-        if (load_recording(s, names[i], buf, &len, &in) != 0) continue;
+        if (load_recording(run_dir, names[i], buf, &len, &in) != 0) continue;
         json_obj_open(&jb);
         json_kstr(&jb, "name", names[i]);
         json_kint(&jb, "episode", in.episode);
@@ -687,13 +724,14 @@ static int api_recordings_list(http_ctx *s, struct lws *wsi, conn_t *c) {
 }
 
 /* GET /api/recordings[/NAME] (rest = what follows "/api/recordings"). */
-static int api_recordings(http_ctx *s, struct lws *wsi, conn_t *c, const char *rest) {
-    if (!*rest) return api_recordings_list(s, wsi, c);
+static int api_recordings(http_ctx *s, struct lws *wsi, conn_t *c, const char *rest,
+                          const char *run_dir) {
+    if (!*rest) return api_recordings_list(s, wsi, c, run_dir);
     if (rest[0] != '/') return http_error(s, wsi, c, 404, "not found");
     uint8_t *buf = malloc(RECF_MAX_BYTES);
     if (!buf) return -1;
     size_t len = 0;
-    int rc = load_recording(s, rest + 1, buf, &len, NULL), r;
+    int rc = load_recording(run_dir, rest + 1, buf, &len, NULL), r;
     if (rc == 0)
         r = http_reply(s, wsi, c, 200, "application/octet-stream", (const char *)buf, len, NULL,
                        NULL);
@@ -707,7 +745,9 @@ static int api_recordings(http_ctx *s, struct lws *wsi, conn_t *c, const char *r
 
 int http_post(http_ctx *s, struct lws *wsi, conn_t *c, const char *what) {
     static const char *const names[] = {"start", "stop", "pause", "resume"};
-    if (strcmp(what, "extend") == 0) return api_extend(s, wsi, c);
+    job_ref ref;
+    if (job_of(s, wsi, &ref, NULL) < 0) return http_error(s, wsi, c, 404, "unknown job");
+    if (strcmp(what, "extend") == 0) return api_extend(s, wsi, c, ref.job);
     cmd_msg cmd;
     memset(&cmd, 0, sizeof cmd);
     for (size_t i = 0; i < 4; i++)
@@ -723,8 +763,8 @@ int http_post(http_ctx *s, struct lws *wsi, conn_t *c, const char *what) {
         snprintf(e, sizeof e, "unknown command '%.40s'", what);
         return http_error(s, wsi, c, 404, e);
     }
-    const char *why = NULL;
-    bool ok = job_relay_command(s->jobs, s->jobs->jobs[0], &cmd, &why) == 0; /* the run's own job */
+    const char *why = "no trainer linked"; /* a past run's */
+    bool ok = ref.job && job_relay_command(s->jobs, ref.job, &cmd, &why) == 0;
     char body[300];
     json_buf j;
     json_init_fixed(&j, body, sizeof body);
@@ -773,10 +813,19 @@ int http_handle(http_ctx *s, struct lws *wsi, conn_t *c, const char *uri) {
         return http_reply(s, wsi, c, 405, "application/json", "{\"error\":\"method not allowed\"}",
                           30, "allow:", "GET");
     if (strcmp(uri, "/api/status") == 0) return api_status(s, wsi, c);
-    if (strcmp(uri, "/api/models") == 0) return api_models(s, wsi, c);
     if (strcmp(uri, "/api/jobs") == 0) return api_jobs(s, wsi, c);
-    if (strncmp(uri, "/api/recordings", 15) == 0) return api_recordings(s, wsi, c, uri + 15);
-    if (strcmp(uri, "/api/metrics.csv") == 0) return api_metrics_csv(s, wsi, c);
+    /* the per-job requests: ?job=ID or the run's own (PROTOCOL §1) */
+    bool models = strcmp(uri, "/api/models") == 0, csv = strcmp(uri, "/api/metrics.csv") == 0,
+         rec = strncmp(uri, "/api/recordings", 15) == 0, series = strcmp(uri, "/api/series") == 0;
+    if (models || csv || rec || series) {
+        job_ref ref;
+        bool named;
+        if (job_of(s, wsi, &ref, &named) < 0) return http_error(s, wsi, c, 404, "unknown job");
+        if (models) return api_models(s, wsi, c, &ref, named);
+        if (csv) return api_metrics_csv(s, wsi, c, &ref);
+        if (rec) return api_recordings(s, wsi, c, uri + 15, ref.dir);
+        return api_series(s, wsi, c, &ref);
+    }
     if (strcmp(uri, "/metrics") == 0) return api_metrics(s, wsi, c);
     if (strncmp(uri, "/api/", 5) == 0 || strncmp(uri, "/ws", 3) == 0)
         return http_error(s, wsi, c, 404, "not found");

@@ -93,6 +93,9 @@ static job_t *job_new(job_set *s, const char *id, const char *run_dir, char *err
     snprintf(j->run_dir, sizeof j->run_dir, "%s", run_dir);
     snprintf(j->config_name, sizeof j->config_name, "%s", s->cfg->name);
     snprintf(j->status, sizeof j->status, "waiting");
+    const char *st = sweepf_state(&s->sweep, id);
+    snprintf(j->sweep_state, sizeof j->sweep_state, "%s", st ? st : "");
+    j->best_eval = NAN;
     char mpath[sizeof j->run_dir + 16];
     snprintf(mpath, sizeof mpath, "%s/metrics.jsonl", run_dir);
     int bad = 0, added = hist_load_jsonl(&j->hist, mpath, &bad, err, errlen);
@@ -103,6 +106,14 @@ static job_t *job_new(job_set *s, const char *id, const char *run_dir, char *err
     if (added || bad)
         log_info("history: %d episodes from %s (%d unreadable lines, %d kept)", added, mpath, bad,
                  j->hist.count);
+    /* the wall time from the file's first and last records, the best evaluation from the
+     * kept history (records we printed ourselves: a plain look for the key is enough) */
+    past_time_span(mpath, &j->started, &j->last_ts);
+    for (int i = 0; i < j->hist.count; i++) {
+        const char *e = strstr(j->hist.rec[i], "\"eval_score\":");
+        double v = e ? strtod(e + 13, NULL) : NAN;
+        if (isfinite(v) && !(v <= j->best_eval)) j->best_eval = v;
+    }
     if (j->hist.count) {
         const char *last = j->hist.rec[j->hist.count - 1];
         j->last_episode = strdup(last);
@@ -130,13 +141,6 @@ int job_viewers(const job_set *s, const job_t *j) {
     return n;
 }
 
-/* A run name as a job id (PROTOCOL §4.1): [A-Za-z0-9._=,-], 1-200 bytes, not "." or "..". */
-static bool job_name_ok(const char *n) {
-    size_t l = strlen(n);
-    if (l == 0 || l > 200 || strcmp(n, ".") == 0 || strcmp(n, "..") == 0) return false;
-    return strspn(n, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._=,-") == l;
-}
-
 /* A sweep directory's runs (subdirectories holding a config.toml) are jobs from the
  * start, with their history: a finished sweep can be looked at, and a run's page works
  * before its trainer links. At most JOB_MAX - 1; names must be job names. */
@@ -147,7 +151,7 @@ static void add_sweep_jobs(job_set *s) {
     while ((e = readdir(d)) != NULL && s->n_jobs < JOB_MAX) {
         char rd[sizeof s->jobs[0]->run_dir], cf[sizeof rd + 16], err[200];
         struct stat st;
-        if (!job_name_ok(e->d_name) || job_find(s, e->d_name)) continue;
+        if (!past_name_ok(e->d_name) || job_find(s, e->d_name)) continue;
         snprintf(rd, sizeof rd, "%s/%.200s", s->run_dir, e->d_name);
         snprintf(cf, sizeof cf, "%s/config.toml", rd);
         if (stat(rd, &st) < 0 || !S_ISDIR(st.st_mode) || stat(cf, &st) < 0) continue;
@@ -161,13 +165,19 @@ static void invalidate_hello(job_set *s, job_t *j) {
     j->hello = NULL;
 }
 
-/* The members the training hello and every job listing share. */
+/* The members the training hello and every job listing (a past run's too) share. */
+static void put_progress_of(json_buf *jw, const char *config, const char *status, bool linked,
+                            int64_t episode, int64_t total) {
+    json_kstr(jw, "config", config);
+    json_kstr(jw, "status", status);
+    json_kbool(jw, "trainer_connected", linked);
+    json_kint(jw, "episode", (long long)episode);
+    json_kint(jw, "total_episodes", (long long)total);
+}
+
 static void put_progress(json_buf *jw, const job_t *j) {
-    json_kstr(jw, "config", j->config_name);
-    json_kstr(jw, "status", j->status);
-    json_kbool(jw, "trainer_connected", j->trainer != NULL);
-    json_kint(jw, "episode", (long long)j->episode);
-    json_kint(jw, "total_episodes", (long long)j->total_episodes);
+    put_progress_of(jw, j->config_name, j->status, j->trainer != NULL, j->episode,
+                    j->total_episodes);
 }
 
 outq_msg *job_hello(job_set *s, job_t *j) {
@@ -213,6 +223,11 @@ static void on_trainer_episode(job_set *s, job_t *j, cJSON *o) {
     if (get_num(o, "best", &v)) j->best = v;
     if (get_num(o, "steps_per_second", &v)) j->sps = v;
     if (get_num(o, "multiplier", &v)) j->multiplier = v;
+    if (get_num(o, "eval_score", &v) && isfinite(v) && !(v <= j->best_eval)) j->best_eval = v;
+    if (get_num(o, "timestamp", &v) && isfinite(v)) {
+        if (!isfinite(j->started)) j->started = v;
+        if (!(v <= j->last_ts)) j->last_ts = v;
+    }
     /* A record the history already has (sent again by a link that reconnected to a
      * restarted server, which read it from metrics.jsonl) is not kept twice. */
     double ep;
@@ -228,13 +243,56 @@ static void on_trainer_episode(job_set *s, job_t *j, cJSON *o) {
     invalidate_hello(s, j);
 }
 
-/* The members every job listing has (/api/jobs, the overview's hello). */
-void job_put_state(json_buf *jw, const job_t *j, bool is_default) {
-    json_kstr(jw, "id", j->job_id);
+/* The row members a job and a past run share (PROTOCOL §5.4), in the table's order. */
+static void put_row(json_buf *jw, const char *id, bool is_default, bool past, const char *config,
+                    const char *status, const char *sweep_state, bool linked, int64_t episode,
+                    int64_t total, double multiplier, double sps, double best, double best_eval,
+                    double started, double wall) {
+    json_kstr(jw, "id", id);
     json_kbool(jw, "default", is_default);
-    put_progress(jw, j);
-    json_knum(jw, "multiplier", j->multiplier);
-    json_knum(jw, "steps_per_second", j->sps);
+    json_kbool(jw, "past", past);
+    put_progress_of(jw, config, status, linked, episode, total);
+    json_key(jw, "sweep_state");
+    json_str_or_null(jw, sweep_state && sweep_state[0] ? sweep_state : NULL);
+    json_knum(jw, "multiplier", multiplier);
+    json_knum(jw, "steps_per_second", sps);
+    json_knum(jw, "best", best);
+    json_knum(jw, "best_eval", best_eval); /* null when NAN */
+    json_knum(jw, "started", started);
+    json_knum(jw, "wall_seconds", wall);
+}
+
+void job_put_state(json_buf *jw, const job_t *j, bool is_default) {
+    double wall = j->last_ts - j->started;
+    put_row(jw, j->job_id, is_default, false, j->config_name, j->status, j->sweep_state,
+            j->trainer != NULL, j->episode, j->total_episodes, j->multiplier, j->sps, j->best,
+            j->best_eval, j->started, isfinite(wall) && wall > 0 ? wall : 0);
+}
+
+void job_put_past(json_buf *jw, const past_run *r) {
+    put_row(jw, r->id, false, true, r->config, r->status, NULL, false, r->episode, r->total,
+            r->multiplier, r->sps, r->best, r->best_eval, r->started, r->wall);
+}
+
+/* Tells the overview viewers job j's row changed: {"job":ID,"type":"job","row":{...}}. */
+static void overview_row(job_set *s, const job_t *j) {
+    if (!s->n_overview) return;
+    json_buf *jw = s->jb;
+    json_reset(jw);
+    json_obj_open(jw);
+    json_kstr(jw, "job", j->job_id);
+    json_kstr(jw, "type", "job");
+    json_key(jw, "row");
+    json_obj_open(jw);
+    job_put_state(jw, j, j == s->jobs[0]);
+    json_obj_close(jw);
+    json_obj_close(jw);
+    if (!json_ok(jw)) return;
+    outq_msg *m = outq_msg_new(&s->conns->pool, OUTQ_RECORD, jw->buf, jw->len);
+    if (!m) return;
+    for (conn_t *c = s->conns->lists[CONN_TRAINING]; c; c = c->next)
+        if (c->overview) conn_push(s->conns, c, m);
+    outq_msg_unref(&s->conns->pool, m);
 }
 
 /* Relays a trainer record of job j to the overview viewers (/ws/jobs) with the job's id
@@ -255,13 +313,27 @@ static void overview_relay(job_set *s, const job_t *j, const char *in, size_t le
     outq_msg_unref(&s->conns->pool, m);
 }
 
+/* Job j's kept history as series columns (PROTOCOL §5.4), every stride-th record so that
+ * at most OVERVIEW_POINTS remain, the newest always included; v holds PAST_COLS x
+ * OVERVIEW_POINTS values. */
+static void put_series(json_buf *jw, const job_t *j, double *v) {
+    int n = j->hist.count, stride = (n + OVERVIEW_POINTS - 1) / OVERVIEW_POINTS, k = 0;
+    if (stride < 1) stride = 1;
+    for (int r = n ? (n - 1) % stride : 0; r < n && k < OVERVIEW_POINTS; r += stride, k++) {
+        cJSON *o = cJSON_ParseWithLength(j->hist.rec[r], j->hist.len[r]);
+        past_record_columns(o, v, OVERVIEW_POINTS, k);
+        cJSON_Delete(o);
+    }
+    past_write_series(jw, v, OVERVIEW_POINTS, k);
+}
+
 /* The overview's hello (PROTOCOL §5.4): every job's state and its history as columns,
- * thinned to OVERVIEW_POINTS, so that 16 runs of 10,000 episodes stay well under 1 MiB. */
+ * thinned to OVERVIEW_POINTS, so that 16 runs of 10,000 episodes stay well under 1 MiB;
+ * then the past runs' rows, without series (fetched on request). */
 outq_msg *job_overview_hello(job_set *s) {
-    enum { COLS = 4 };
-    static const char *const cols[COLS] = {"episode", "steps", "total_reward", "eval_score"};
-    double *v = malloc(sizeof(double) * OVERVIEW_POINTS * COLS);
+    double *v = malloc(sizeof(double) * OVERVIEW_POINTS * PAST_COLS);
     if (!v) return NULL;
+    job_refresh_past(s, false);
     json_buf *jw = s->jb;
     json_reset(jw);
     json_obj_open(jw);
@@ -273,27 +345,13 @@ outq_msg *job_overview_hello(job_set *s) {
         const job_t *j = s->jobs[i];
         json_obj_open(jw);
         job_put_state(jw, j, i == 0);
-        /* every stride-th record, the newest always included */
-        int n = j->hist.count, stride = (n + OVERVIEW_POINTS - 1) / OVERVIEW_POINTS, k = 0;
-        if (stride < 1) stride = 1;
-        for (int r = n ? (n - 1) % stride : 0; r < n && k < OVERVIEW_POINTS; r += stride, k++) {
-            cJSON *o = cJSON_ParseWithLength(j->hist.rec[r], j->hist.len[r]);
-            for (int c = 0; c < COLS; c++) {
-                double x = NAN;
-                if (!o || !get_num(o, cols[c], &x)) x = NAN;
-                v[c * OVERVIEW_POINTS + k] = x;
-            }
-            cJSON_Delete(o);
-        }
         json_key(jw, "series");
-        json_obj_open(jw);
-        for (int c = 0; c < COLS; c++) {
-            json_key(jw, cols[c]);
-            json_arr_open(jw);
-            for (int r = 0; r < k; r++) json_num_prec(jw, v[c * OVERVIEW_POINTS + r], 7);
-            json_arr_close(jw);
-        }
+        put_series(jw, j, v);
         json_obj_close(jw);
+    }
+    for (int i = 0; i < s->past.n; i++) {
+        json_obj_open(jw);
+        job_put_past(jw, &s->past.runs[i]);
         json_obj_close(jw);
     }
     json_arr_close(jw);
@@ -352,9 +410,9 @@ static job_t *bind_trainer(job_set *s, conn_t *c, const char *name) {
     if (name) {
         char rd[sizeof j->run_dir], e[200];
         struct stat st;
-        snprintf(rd, sizeof rd, "%s/%.200s", s->run_dir, job_name_ok(name) ? name : "");
-        j = job_name_ok(name) ? job_find(s, name) : NULL;
-        if (!j && job_name_ok(name) && stat(rd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(rd, sizeof rd, "%s/%.200s", s->run_dir, past_name_ok(name) ? name : "");
+        j = past_name_ok(name) ? job_find(s, name) : NULL;
+        if (!j && past_name_ok(name) && stat(rd, &st) == 0 && S_ISDIR(st.st_mode)) {
             j = job_new(s, name, rd, e, sizeof e);
             if (!j) {
                 log_warn("trainer from %s for job '%.200s' refused: %s", c->peer, name, e);
@@ -436,6 +494,8 @@ void job_trainer_message(job_set *s, conn_t *c, const char *in, size_t len) {
         broadcast_jb(s, j);
         log_info("trainer hello: config %s, %lld episodes, resumed from %lld", j->config_name,
                  (long long)j->total_episodes, (long long)j->resumed_from);
+        job_refresh_sweep(s, true); /* run_demo marked it running just before */
+        overview_row(s, j);
     } else if (strcmp(type, "episode") == 0) {
         broadcast(s, j, OUTQ_RECORD, in, len); /* verbatim, before the history copy is made */
         overview_relay(s, j, in, len);
@@ -504,10 +564,101 @@ void job_trainer_closed(job_set *s, conn_t *c, bool stopping) {
         broadcast_jb(s, j);
     }
     invalidate_hello(s, j);
+    if (!stopping) {
+        job_refresh_sweep(s, true);
+        overview_row(s, j);
+    }
+}
+
+/* ---- the sweep file and past runs ---- */
+
+void job_refresh_sweep(job_set *s, bool force) {
+    uint64_t now = clk_mono_ms();
+    if (!force && now - s->sweep_ms < 1000) return;
+    s->sweep_ms = now;
+    char path[CFG_PATH_MAX + 16], err[300];
+    snprintf(path, sizeof path, "%s/sweep.toml", s->run_dir);
+    int rc = sweepf_refresh(&s->sweep, path, err, sizeof err);
+    if (rc < 0) log_warn("sweep file: %s (the runs' states stay as they were)", err);
+    if (rc <= 0) return;
+    for (int i = 1; i < s->n_jobs; i++) {
+        job_t *j = s->jobs[i];
+        const char *st = sweepf_state(&s->sweep, j->job_id);
+        if (strcmp(j->sweep_state, st ? st : "") == 0) continue;
+        snprintf(j->sweep_state, sizeof j->sweep_state, "%s", st ? st : "");
+        overview_row(s, j);
+    }
+    /* a run the sweep names whose directory appeared after the server started */
+    for (int i = 0; i < s->sweep.n && s->n_jobs < JOB_MAX; i++) {
+        const char *name = s->sweep.e[i].name;
+        char rd[sizeof s->jobs[0]->run_dir], cf[sizeof rd + 16];
+        struct stat st;
+        snprintf(rd, sizeof rd, "%s/%.200s", s->run_dir, name);
+        snprintf(cf, sizeof cf, "%s/config.toml", rd);
+        if (job_find(s, name) || stat(cf, &st) != 0) continue;
+        job_t *j = job_new(s, name, rd, err, sizeof err);
+        if (j)
+            overview_row(s, j);
+        else
+            log_warn("job %s: %s", name, err);
+    }
+}
+
+void job_refresh_past(job_set *s, bool force) {
+    if (!s->runs_root) return;
+    uint64_t now = clk_mono_ms();
+    if (!force && s->past.scanned_ms && now - s->past.scanned_ms < 30000) return;
+    if (past_scan(&s->past, s->runs_root, s->run_dir) < 0 && !s->past.scanned_ms)
+        log_warn("runs root %s cannot be listed: no past runs", s->runs_root);
+    s->past.scanned_ms = now;
+}
+
+int job_lookup(job_set *s, const char *id, job_ref *out) {
+    memset(out, 0, sizeof *out);
+    job_t *j = !id || !id[0] ? s->jobs[0] : job_find(s, id);
+    if (j) {
+        out->job = j;
+        out->id = j->job_id;
+        out->dir = j->run_dir;
+        out->multiplier = &j->multiplier;
+        return 0;
+    }
+    job_refresh_past(s, false);
+    past_run *r = past_find(&s->past, id);
+    if (!r) return -1;
+    out->past = r;
+    out->id = r->id;
+    out->dir = r->dir;
+    out->multiplier = &r->multiplier;
+    return 0;
+}
+
+void job_put_series(job_set *s, const job_ref *ref, json_buf *jw) {
+    (void)s;
+    if (ref->job) {
+        double *v = malloc(sizeof(double) * OVERVIEW_POINTS * PAST_COLS);
+        if (v)
+            put_series(jw, ref->job, v);
+        else
+            past_write_series(jw, NULL, 0, 0);
+        free(v);
+        return;
+    }
+    char path[PAST_DIR_MAX + 16];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", ref->dir);
+    double best = NAN;
+    past_series(path, PAST_POINTS, jw, &best);
+    ref->past->best_eval = best;
 }
 
 int job_set_open(job_set *s, char *err, size_t errlen) {
     char id[sizeof s->jobs[0]->job_id];
+    char path[CFG_PATH_MAX + 16], e[300];
+    sweepf_init(&s->sweep);
+    /* the states first: the jobs made next take theirs */
+    snprintf(path, sizeof path, "%s/sweep.toml", s->run_dir);
+    if (sweepf_refresh(&s->sweep, path, e, sizeof e) < 0) log_warn("sweep file: %s", e);
+    s->sweep_ms = clk_mono_ms();
     default_job_id(s->run_dir, id, sizeof id);
     if (!job_new(s, id, s->run_dir, err, errlen)) return -1;
     add_sweep_jobs(s);
@@ -517,4 +668,6 @@ int job_set_open(job_set *s, char *err, size_t errlen) {
 void job_set_close(job_set *s) {
     for (int i = 0; i < s->n_jobs; i++) job_free(s, s->jobs[i]);
     s->n_jobs = 0;
+    sweepf_free(&s->sweep);
+    past_free(&s->past);
 }

@@ -16,10 +16,11 @@
 
 static void usage(FILE *f) {
     fputs("usage: server --config FILE --run-dir DIR --port N --host ADDR [--static DIR]\n"
-          "              [--token T] [--frontend-port P] [--help]\n"
+          "              [--token T] [--frontend-port P] [--runs-root DIR] [--help]\n"
           "Serves the HTTP API, the training broadcast, the trainer link and inference\n"
           "sessions on one port (docs/PROTOCOL.md). --port 0 picks a free port; the\n"
-          "chosen one is logged as 'listening on http://HOST:PORT/'.\n"
+          "chosen one is logged as 'listening on http://HOST:PORT/'. --runs-root lists the\n"
+          "run directories below DIR as past runs, read-only.\n"
           "Environment: RD_ACCESS_TOKEN (the browsers' token, instead of --token: not visible\n"
           "in ps), RD_TRAINER_TOKEN (the trainer's token), RD_PARENT_PID, RD_LOG_LEVEL.\n",
           f);
@@ -60,6 +61,7 @@ static int parse_options(int argc, char **argv, server_options *o, const char **
                                          {"static", required_argument, 0, 's'},
                                          {"token", required_argument, 0, 't'},
                                          {"frontend-port", required_argument, 0, 'f'},
+                                         {"runs-root", required_argument, 0, 'R'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     int ch;
@@ -79,6 +81,9 @@ static int parse_options(int argc, char **argv, server_options *o, const char **
                 break;
             case 't':
                 o->token = optarg;
+                break;
+            case 'R':
+                o->runs_root = optarg;
                 break;
             case 'p':
                 if (parse_port(optarg, &o->port) < 0) {

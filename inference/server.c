@@ -47,6 +47,7 @@ struct server {
     char host[256];
     char run_dir[CFG_PATH_MAX];
     char ckpt_dir[CFG_PATH_MAX + 16];
+    char runs_root[CFG_PATH_MAX];   /* "" = none */
     char static_root[CFG_PATH_MAX]; /* realpath, "" = none */
     char access_token[80];          /* "" = not required */
     char trainer_token[256];
@@ -452,6 +453,7 @@ static void close_handle(server_t *s, uv_handle_t *h) {
 static void on_tick(uv_timer_t *t) {
     server_t *s = t->data;
     conn_cull_slow(&s->conns, clk_mono_ms(), SLOW_CLOSE_MS);
+    job_refresh_sweep(&s->jobs, false); /* run states without a trainer (PROTOCOL §4) */
 }
 
 static void watch_checkpoints(server_t *s);
@@ -534,6 +536,7 @@ static int take_options(server_t *s, const server_options *opt, struct sockaddr_
     }
     const char *tt = opt->trainer_token ? opt->trainer_token : getenv("RD_TRAINER_TOKEN");
     snprintf(s->trainer_token, sizeof s->trainer_token, "%s", tt && tt[0] ? tt : s->access_token);
+    snprintf(s->runs_root, sizeof s->runs_root, "%s", opt->runs_root ? opt->runs_root : "");
     return 0;
 }
 
@@ -543,6 +546,7 @@ static int open_parts(server_t *s, char *err, size_t errlen) {
     s->jobs.conns = &s->conns;
     s->jobs.cfg = &s->cfg;
     s->jobs.run_dir = s->run_dir;
+    s->jobs.runs_root = s->runs_root[0] ? s->runs_root : NULL;
     s->jobs.jb = &s->jb;
     s->jobs.on_checkpoint = on_checkpoint;
     s->jobs.arg = s;
@@ -557,10 +561,9 @@ static int open_parts(server_t *s, char *err, size_t errlen) {
     s->sess = (session_ctx){.loop = s->loop,
                             .cfg = &s->cfg,
                             .conns = &s->conns,
-                            .ckpt_dir = s->ckpt_dir,
+                            .jobs = &s->jobs,
                             .world = s->world,
-                            .world_len = s->world_len,
-                            .multiplier = &s->jobs.jobs[0]->multiplier};
+                            .world_len = s->world_len};
     s->http = (http_ctx){.cfg = &s->cfg,
                          .host = s->host,
                          .frontend_port = s->frontend_port,

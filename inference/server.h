@@ -22,6 +22,7 @@ typedef struct {
     const char *token;         /* browser access token; NULL = none on loopback, generated off it */
     int frontend_port;         /* allowed Origin port of the dev frontend; 0 = from the config */
     const char *trainer_token; /* NULL = $RD_TRAINER_TOKEN */
+    const char *runs_root;     /* past runs below it (PROTOCOL §4); NULL = none */
 } server_options;
 
 typedef struct server server_t;

@@ -25,6 +25,10 @@ struct session {
     double next_due; /* loop time (ms) of the next step while playing */
     char model[64];
     char path[CFG_PATH_MAX];
+    /* the job whose checkpoints it loads (PROTOCOL §7.2 `load` with `job`) */
+    char job[PAST_ID_MAX];
+    char ckpt_dir[PAST_DIR_MAX + 16];
+    const double *multiplier; /* that job's trainer's difficulty multiplier; 0 = none yet */
     int64_t loaded_mtime_ns;
     int episode;
     double cum;
@@ -83,7 +87,7 @@ static void put_grid(json_buf *j, const session_t *x, bool agent) {
 
 static void start_episode(session_t *x) {
     env_reset(&x->env);
-    if (*x->ctx->multiplier > 0) x->env.multiplier = *x->ctx->multiplier;
+    if (*x->multiplier > 0) x->env.multiplier = *x->multiplier;
     x->episode++;
     x->cum = 0;
     x->need_start = false;
@@ -184,6 +188,7 @@ static void send_model_loaded(session_t *x, const char *reason) {
     session_model_cache *mc = &x->ctx->model;
     bool known = !x->untrained && strcmp(mc->path, x->path) == 0;
     json_buf *j = begin(x, "model_loaded");
+    json_kstr(j, "job", x->job);
     json_kstr(j, "model", x->untrained ? NULL : x->model);
     json_kint(j, "episode", known ? (long long)mc->info.episode : 0);
     json_key(j, "score");
@@ -205,18 +210,19 @@ static void base_name(const char *path, char *out, size_t cap) {
     if (dot) *dot = 0;
 }
 
-/* Loads `model` into x's policy (through the server's one-checkpoint cache). 0; -2 when
- * no checkpoint goes by that name; -1 with err when it does but cannot be loaded (err
- * names the file, never the server's directories); 1 when model is "latest" and there is
- * no checkpoint at all (x plays its untrained policy). */
-static int load_model(session_t *x, const char *model, char *err, size_t errlen) {
+/* Loads `model` of checkpoint folder ckpt_dir into x's policy (through the server's
+ * one-checkpoint cache). 0; -2 when no checkpoint goes by that name; -1 with err when it
+ * does but cannot be loaded (err names the file, never the server's directories); 1 when
+ * model is "latest" and there is no checkpoint at all (x plays its untrained policy). */
+static int load_model(session_t *x, const char *ckpt_dir, const char *model, char *err,
+                      size_t errlen) {
     session_ctx *s = x->ctx;
     char path[CFG_PATH_MAX];
-    if (ckpt_resolve(s->ckpt_dir, model, path, sizeof path, err, errlen) < 0) {
+    if (ckpt_resolve(ckpt_dir, model, path, sizeof path, err, errlen) < 0) {
         if (strcmp(model, "latest") == 0) {
             ckpt_info one;
             char e2[64];
-            if (ckpt_list(s->ckpt_dir, &one, 1, e2, sizeof e2) <= 0) return 1;
+            if (ckpt_list(ckpt_dir, &one, 1, e2, sizeof e2) <= 0) return 1;
         }
         return -2;
     }
@@ -233,8 +239,8 @@ static int load_model(session_t *x, const char *model, char *err, size_t errlen)
         ckpt_info info;
         if (ckpt_load_policy(path, s->cfg, x->pol, &info, err, errlen) < 0) {
             /* "/abs/run/checkpoints/ep_5.ckpt: reason" -> "ep_5.ckpt: reason" */
-            size_t dl = strlen(s->ckpt_dir);
-            if (strncmp(err, s->ckpt_dir, dl) == 0 && err[dl] == '/')
+            size_t dl = strlen(ckpt_dir);
+            if (strncmp(err, ckpt_dir, dl) == 0 && err[dl] == '/')
                 memmove(err, err + dl + 1, strlen(err + dl + 1) + 1);
             return -1;
         }
@@ -269,12 +275,13 @@ static void send_connected(session_t *x) {
     enum { MAX_MODELS = 64 };
     ckpt_info *info = calloc(MAX_MODELS, sizeof *info);
     char err[200];
-    int n = info ? ckpt_list(s->ckpt_dir, info, MAX_MODELS, err, sizeof err) : 0;
+    int n = info ? ckpt_list(x->ckpt_dir, info, MAX_MODELS, err, sizeof err) : 0;
     if (n < 0) n = 0;
     json_buf *j = begin(x, "connected");
     json_kint(j, "protocol", 1);
     json_kint(j, "session", (long long)x->c->id);
     json_kstr(j, "config", s->cfg->name);
+    json_kstr(j, "job", x->job);
     json_key(j, "models");
     json_arr_open(j);
     for (int i = 0; i < n; i++) {
@@ -315,6 +322,17 @@ static void send_connected(session_t *x) {
     free(info);
 }
 
+/* Points x at job id's checkpoints (NULL: the run's own job). 0, or -1 when no job has
+ * that id. */
+static int set_job(session_t *x, const char *id) {
+    job_ref ref;
+    if (job_lookup(x->ctx->jobs, id, &ref) < 0) return -1;
+    snprintf(x->job, sizeof x->job, "%s", ref.id);
+    snprintf(x->ckpt_dir, sizeof x->ckpt_dir, "%s/checkpoints", ref.dir);
+    x->multiplier = ref.multiplier;
+    return 0;
+}
+
 session_t *session_create(session_ctx *s, conn_t *c, char *err, size_t errlen) {
     session_t *x = calloc(1, sizeof *x);
     if (!x) {
@@ -341,9 +359,10 @@ session_t *session_create(session_ctx *s, conn_t *c, char *err, size_t errlen) {
     }
     uv_timer_init(s->loop, &x->timer);
     x->timer.data = x;
+    set_job(x, NULL);
     send_connected(x);
     char lerr[400];
-    int r = load_model(x, "latest", lerr, sizeof lerr);
+    int r = load_model(x, x->ckpt_dir, "latest", lerr, sizeof lerr);
     if (r == 0) {
         send_model_loaded(x, NULL);
     } else {
@@ -376,7 +395,18 @@ void session_command(session_t *x, const cmd_msg *cmd) {
     char err[400];
     switch (cmd->cmd) {
         case CMD_LOAD: {
-            int r = load_model(x, cmd->model, err, sizeof err);
+            /* another job's checkpoints: the session moves there only when the load works */
+            job_ref ref;
+            char dir[sizeof x->ckpt_dir];
+            if (cmd->job[0] && job_lookup(x->ctx->jobs, cmd->job, &ref) < 0) {
+                char e[300];
+                snprintf(e, sizeof e, "unknown job '%s'", cmd->job);
+                send_result(x, cmd, false, e);
+                return;
+            }
+            snprintf(dir, sizeof dir, "%s", x->ckpt_dir);
+            if (cmd->job[0]) snprintf(dir, sizeof dir, "%s/checkpoints", ref.dir);
+            int r = load_model(x, dir, cmd->model, err, sizeof err);
             if (r < 0) {
                 char e[480];
                 if (r == -2)
@@ -386,6 +416,7 @@ void session_command(session_t *x, const cmd_msg *cmd) {
                 send_result(x, cmd, false, e);
                 return;
             }
+            if (cmd->job[0]) set_job(x, cmd->job);
             send_result(x, cmd, true, NULL);
             if (r == 1) {
                 x->untrained = true;
@@ -436,12 +467,12 @@ void session_checkpoints_changed(session_ctx *s) {
         session_t *x = c->sess;
         if (!x || !x->follow) continue;
         char path[CFG_PATH_MAX], err[400];
-        if (ckpt_resolve(s->ckpt_dir, "latest", path, sizeof path, err, sizeof err) < 0) continue;
+        if (ckpt_resolve(x->ckpt_dir, "latest", path, sizeof path, err, sizeof err) < 0) continue;
         struct stat st;
         if (stat(path, &st) < 0) continue;
         int64_t mt = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
         if (!x->untrained && strcmp(path, x->path) == 0 && mt == x->loaded_mtime_ns) continue;
-        if (load_model(x, "latest", err, sizeof err) == 0)
+        if (load_model(x, x->ckpt_dir, "latest", err, sizeof err) == 0)
             send_model_loaded(x, NULL);
         else
             log_warn("session %llu: reload of latest failed: %s", (unsigned long long)c->id, err);

@@ -15,6 +15,7 @@
 #include "common/cfg.h"
 #include "inference/cmd.h"
 #include "inference/conn.h"
+#include "inference/job.h"
 
 typedef struct session session_t;
 
@@ -32,11 +33,10 @@ typedef struct {
 typedef struct {
     uv_loop_t *loop;
     const cfg_config *cfg;
-    conn_set *conns;      /* sessions send through it; the inference list is theirs */
-    const char *ckpt_dir; /* RUN_DIR/checkpoints */
-    const char *world;    /* the world object's JSON text (world.h) */
+    conn_set *conns;   /* sessions send through it; the inference list is theirs */
+    job_set *jobs;     /* whose checkpoints a session loads: the run's own, or `load`'s job */
+    const char *world; /* the world object's JSON text (world.h) */
     size_t world_len;
-    const double *multiplier; /* the run's trainer's difficulty multiplier; 0 = none yet */
     session_model_cache model;
     uint64_t started; /* sessions created so far: part of each one's seed */
 } session_ctx;

@@ -284,6 +284,7 @@ static void build_children(plan_t *p) {
     }
     set_arg(s, "--run-dir");
     set_arg(s, "%s", p->run_dir);
+    set_arg(s, "--runs-root=%s", p->runs_dir); /* past runs, listed read-only */
     set_arg(s, "--port");
     set_arg(s, "%d", p->port);
     set_arg(s, "--host");

@@ -66,11 +66,11 @@ export function tmpDir(prefix) {
 /**
  * Starts the system under test and resolves once it says "All systems operational".
  * Real: ./run_demo --no-browser --frontend static|dev --port P --frontend-port Q --episodes N
- * --config C --checkpoint-dir TMP [extraArgs…]. With RD_E2E_MOCK=1, e2e/mock-server.mjs instead (for
+ * --config C --checkpoint-dir TMP [extraArgs…] (environment + extraEnv). With RD_E2E_MOCK=1, e2e/mock-server.mjs instead (for
  * working on the frontend while the C programs are not there). Returns
  * { url, child, lines, stop() } where stop() sends SIGINT and waits for the exit.
  */
-export async function startDemo({ episodes = 100000, config, timeoutMs = 90000, log = false, frontend = 'static', extraArgs = [] } = {}) {
+export async function startDemo({ episodes = 100000, config, timeoutMs = 90000, log = false, frontend = 'static', extraArgs = [], extraEnv = {} } = {}) {
   const port = await freePort();
   const fport = await freePort();
   const work = tmpDir('rd-e2e-');
@@ -89,7 +89,7 @@ export async function startDemo({ episodes = 100000, config, timeoutMs = 90000, 
     if (config) args.push('--config', config);
     args.push(...extraArgs);
   }
-  const env = { ...process.env, RD_BIN_DIR: binDir() };
+  const env = { ...process.env, RD_BIN_DIR: binDir(), ...extraEnv };
   delete env.RD_PARENT_PID;
   // detached: its own process group, so the cleanup can reach every descendant.
   const child = spawn(cmd, args, { cwd: repoDir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# scripts/bench.d/overview.sh — the sweep overview (run by `scripts/bench overview`): a
-# sweep directory of 16 runs x 10,000 episodes (metrics.jsonl records as the trainer writes
-# them), the server started on it; the size of the /ws/jobs hello (target <= 1 MiB) and
-# the time from connecting to having it (median of RD_BENCH_RUNS x 5), the server's RSS.
+# scripts/bench.d/overview.sh — the sweep overview (run by `scripts/bench overview`):
+# 1. a sweep directory of 16 runs x 10,000 episodes (metrics.jsonl records as the trainer
+#    writes them), the server started on it; the size of the /ws/jobs hello (target <=
+#    1 MiB) and the time from connecting to having it (median of RD_BENCH_RUNS x 5), the
+#    server's RSS;
+# 2. 8 trainers linked and 100 viewers on /ws/jobs: trainer -> browser latency p50/p99
+#    (target p99 <= 10 ms), median of RD_BENCH_RUNS runs (bench_server --only overview).
+# Printed, never asserted: the figures depend on the machine's load.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bindir=${RD_BIN_DIR:-$root/build/bin}
@@ -49,3 +53,12 @@ try:
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
 PY
+echo "--- 8 trainers, 100 overview viewers (bench_server --only overview)"
+if [ -x "$bindir/bench_server" ]; then
+    ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+    RD_BIN_DIR="$bindir" "$bindir/bench_server" --runs "${RD_BENCH_RUNS:-3}" --only overview |
+        grep -E '^(server pid|overview)'
+else
+    echo "overview bench: $bindir/bench_server missing (build first)" >&2
+    exit 1
+fi

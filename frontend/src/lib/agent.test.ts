@@ -67,6 +67,22 @@ describe('agent reducer', () => {
     applyAgentMessage(s, { type: 'error', error: 'no such model: ep_9' });
     expect(s.error).toBe('no such model: ep_9');
   });
+
+  it("follows the session's job across loads (PROTOCOL.md §7.1 job) and reads only protocol messages", () => {
+    const s = newAgentState();
+    applyAgentMessage(s, { type: 'connected', protocol: 1, session: 1, config: 'level1', job: 'sweep', models: [] });
+    expect(s.job).toBe('sweep');
+    applyAgentMessage(s, { type: 'model_loaded', job: 'seed=43', model: 'ep_0000100', episode: 100, score: 88.5, untrained: false, follow_latest: false, reason: null });
+    expect(s.job).toBe('seed=43');
+    expect(s.model).toEqual({ name: 'ep_0000100', episode: 100, score: 88.5 });
+    // no ack, command_ack or status replies, no `ok` verdict, no models under other names
+    for (const type of ['ack', 'command_ack', 'status', 'state']) expect(applyAgentMessage(s, { type, command: 'play', ok: true, playing: true })).toBe(false);
+    expect(s.playing).toBe(false);
+    applyAgentMessage(s, { type: 'command_result', command: 'load', ok: true });
+    expect(s.error).toBe('load: rejected');
+    applyAgentMessage(s, { type: 'connected', available_models: [{ name: 'ep_1' }], checkpoints: [{ name: 'ep_2' }] });
+    expect(s.models).toEqual([]);
+  });
 });
 
 describe('frame normaliser', () => {

@@ -10,6 +10,8 @@ export interface ModelInfo {
 }
 
 export interface AgentState {
+  /** The job whose checkpoints the session loads (PROTOCOL.md §7.1 `job`; '' = not said). */
+  job: string;
   models: ModelInfo[];
   model: ModelInfo | null;
   playing: boolean;
@@ -41,6 +43,7 @@ export const RECENT_LEN = 8;
 
 export function newAgentState(): AgentState {
   return {
+    job: '',
     models: [],
     model: null,
     playing: false,
@@ -70,9 +73,9 @@ function model(v: unknown): ModelInfo | null {
   if (typeof v === 'string') return { name: v, episode: null, score: null };
   if (!v || typeof v !== 'object') return null;
   const o = v as J;
-  const name = typeof o.name === 'string' ? o.name : typeof o.model === 'string' ? o.model : typeof o.id === 'string' ? o.id : '';
+  const name = typeof o.name === 'string' ? o.name : '';
   if (!name) return null;
-  return { name, episode: num(o.episode), score: num(o.score) ?? num(o.best_score) ?? num(o.mean_reward) };
+  return { name, episode: num(o.episode), score: num(o.score) };
 }
 
 function models(v: unknown): ModelInfo[] | null {
@@ -98,8 +101,9 @@ export function applyAgentMessage(s: AgentState, msg: unknown): boolean {
   switch (m.type) {
     case 'connected':
     case 'models': {
-      const list = models(m.models ?? m.available_models ?? m.checkpoints);
+      const list = models(m.models);
       if (list) s.models = list;
+      if (typeof m.job === 'string') s.job = m.job;
       applyControl(s, m);
       if (Array.isArray(m.actions)) s.actions = m.actions.filter((a): a is string => typeof a === 'string');
       const ms = num(m.max_steps);
@@ -126,12 +130,13 @@ export function applyAgentMessage(s: AgentState, msg: unknown): boolean {
       return true;
     }
     case 'model_loaded': {
-      const mi = model(m.model && typeof m.model === 'object' ? m.model : m) ?? model(m.model);
+      const mi = model(m.model);
       if (mi) {
-        if (mi.episode === null) mi.episode = num(m.episode);
-        if (mi.score === null) mi.score = num(m.score);
+        mi.episode = num(m.episode);
+        mi.score = num(m.score);
       }
       s.model = mi;
+      if (typeof m.job === 'string') s.job = m.job;
       s.untrained = m.untrained === true;
       const list = models(m.models);
       if (list) s.models = list;
@@ -148,27 +153,22 @@ export function applyAgentMessage(s: AgentState, msg: unknown): boolean {
       applyFrameMsg(s, m);
       return true;
     case 'state_update':
-    case 'state':
       applyFrameMsg(s, m);
-      applyControl(s, m);
       return true;
     case 'episode_end':
       s.ended = true;
       s.lastEnd = {
         steps: num(m.steps) ?? s.frame?.step ?? 0,
-        totalReward: num(m.total_reward) ?? num(m.reward) ?? 0,
-        reason: typeof m.reason === 'string' ? m.reason : typeof m.outcome === 'string' ? m.outcome : '',
+        totalReward: num(m.total_reward) ?? 0,
+        reason: typeof m.reason === 'string' ? m.reason : '',
       };
       s.recent.unshift({ episode: num(m.episode) ?? s.episodes, ...s.lastEnd, model: s.model?.name ?? (s.untrained ? 'untrained' : '') });
       if (s.recent.length > RECENT_LEN) s.recent.pop();
       return true;
-    case 'status':
-    case 'ack':
-    case 'command_ack':
     case 'command_result': {
       applyControl(s, m);
       const cmd = typeof m.command === 'string' ? m.command : 'command';
-      if (m.accepted === false || m.ok === false || (typeof m.error === 'string' && m.error))
+      if (m.accepted !== true)
         s.error = `${cmd}: ${typeof m.error === 'string' ? m.error : 'rejected'}`;
       else {
         s.error = '';
@@ -177,7 +177,7 @@ export function applyAgentMessage(s: AgentState, msg: unknown): boolean {
       return true;
     }
     case 'error':
-      s.error = typeof m.error === 'string' ? m.error : typeof m.message === 'string' ? m.message : 'error';
+      s.error = typeof m.error === 'string' ? m.error : 'error';
       return true;
     default:
       return false;

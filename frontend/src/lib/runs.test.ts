@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyOverviewMessage, shownRuns, groupBySeed, groupStats, newRunsState, onlySeedsDiffer, overlayData, seedKey, sortRuns, unionX, type RunRow } from './runs';
+import { applyOverviewMessage, applySeries, rowStatus, shownRuns, groupBySeed, groupStats, newRunsState, onlySeedsDiffer, overlayData, seedKey, sortRuns, unionX, type RunRow } from './runs';
 
 const hello = {
   type: 'overview',
@@ -100,7 +100,7 @@ describe('overview messages', () => {
 });
 
 function row(id: string, ep: number[], steps: number[], evals: [number, number][] = []): RunRow {
-  return { id, isDefault: false, config: '', status: 'running', trainerConnected: true, episode: ep[ep.length - 1] ?? 0, total: 10, bestEval: -1, sps: 0, lastEval: null,
+  return { id, isDefault: false, past: false, config: '', status: 'running', jobStatus: 'running', sweepState: '', trainerConnected: true, started: NaN, lastTs: NaN, wallSeconds: 0, seriesLoaded: true, episode: ep[ep.length - 1] ?? 0, total: 10, bestEval: -1, sps: 0, lastEval: null,
     series: { episode: ep, steps, evalEpisode: evals.map((e) => e[0]), evalScore: evals.map((e) => e[1]) } };
 }
 
@@ -174,5 +174,58 @@ describe('table sort', () => {
     expect(sortRuns([a, b], 'id', false).map((r) => r.id)).toEqual(['seed=9', 'seed=10']);
     expect(sortRuns([a, b], 'progress', true).map((r) => r.id)).toEqual(['seed=9', 'seed=10']);
     expect(sortRuns([b, a], 'sps', true).map((r) => r.id)).toEqual(['seed=9', 'seed=10']);
+  });
+});
+
+describe('rows of runs with no trainer, wall time, past runs (PROTOCOL.md §5.4)', () => {
+  it("shows the sweep file's state while no trainer is linked, the trainer's status while one is", () => {
+    expect(rowStatus({ trainerConnected: false, jobStatus: 'waiting', sweepState: 'queued' })).toBe('queued');
+    expect(rowStatus({ trainerConnected: false, jobStatus: 'disconnected', sweepState: 'done' })).toBe('completed');
+    expect(rowStatus({ trainerConnected: false, jobStatus: 'disconnected', sweepState: 'failed' })).toBe('failed');
+    expect(rowStatus({ trainerConnected: false, jobStatus: 'waiting', sweepState: 'slurm_pending' })).toBe('waiting');
+    expect(rowStatus({ trainerConnected: true, jobStatus: 'paused', sweepState: 'running' })).toBe('paused');
+    const st = newRunsState();
+    applyOverviewMessage(st, { type: 'overview', jobs: [{ id: 'seed=1', status: 'waiting', sweep_state: 'queued', trainer_connected: false }] });
+    expect(st.runs.get('seed=1')!.status).toBe('queued');
+    // its trainer links: the job message carries the whole row
+    applyOverviewMessage(st, { job: 'seed=1', type: 'job', row: { id: 'seed=1', status: 'running', sweep_state: 'running', trainer_connected: true, total_episodes: 50 } });
+    expect(st.runs.get('seed=1')!.status).toBe('running');
+    expect(st.runs.get('seed=1')!.total).toBe(50);
+    applyOverviewMessage(st, { job: 'seed=1', type: 'job', row: { id: 'seed=1', status: 'completed', sweep_state: 'done', trainer_connected: false } });
+    expect(st.runs.get('seed=1')!.status).toBe('completed');
+    expect(applyOverviewMessage(st, { job: 'seed=1', type: 'job', row: 'junk' })).toBe(false);
+  });
+
+  it('counts the wall time from the row and on with the records it sees', () => {
+    const st = newRunsState();
+    applyOverviewMessage(st, { type: 'overview', jobs: [{ id: 'seed=1', trainer_connected: true, status: 'running', started: 1000, wall_seconds: 30, series: { episode: [1], steps: [5] } }] });
+    const r = st.runs.get('seed=1')!;
+    expect(r.wallSeconds).toBe(30);
+    applyOverviewMessage(st, { job: 'seed=1', type: 'episode', episode: 2, steps: 6, timestamp: 1045.5 });
+    expect(r.wallSeconds).toBe(45.5);
+    applyOverviewMessage(st, { job: 'seed=1', type: 'episode', episode: 3, steps: 6, timestamp: 1040 }); // clock never runs back
+    expect(r.wallSeconds).toBe(45.5);
+    const a = row('a', [1], [1]);
+    const b = row('b', [1], [1]);
+    a.wallSeconds = 5;
+    b.wallSeconds = 50;
+    expect(sortRuns([a, b], 'wall', true).map((x) => x.id)).toEqual(['b', 'a']);
+  });
+
+  it('lists past runs only when asked, with their series loaded on demand', () => {
+    const st = newRunsState();
+    applyOverviewMessage(st, { type: 'overview', jobs: [{ id: 'seed=1', series: { episode: [1], steps: [1] } }, { id: 'seed=2' }, { id: 'level1:2026-11-29_101500', past: true, status: 'completed', episode: 300, total_episodes: 300, wall_seconds: 61 }] });
+    const all = [...st.runs.values()];
+    expect(shownRuns(all).map((r) => r.id)).toEqual(['seed=1', 'seed=2']);
+    expect(shownRuns(all, true).length).toBe(3);
+    const p = st.runs.get('level1:2026-11-29_101500')!;
+    expect(p.seriesLoaded).toBe(false);
+    expect(p.status).toBe('completed');
+    applySeries(p, { episode: [100, 200, 300], steps: [50, 'x', 70], eval_score: [null, 90, 95] });
+    expect(p.seriesLoaded).toBe(true);
+    expect(p.series.episode).toEqual([100, 200, 300]);
+    expect(Number.isNaN(p.series.steps[1])).toBe(true);
+    expect(p.bestEval).toBe(95);
+    expect(p.series.evalEpisode).toEqual([200, 300]);
   });
 });

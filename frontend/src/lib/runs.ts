@@ -17,14 +17,29 @@ export interface RunRow {
   id: string;
   /** The run's own job (§4 "Jobs": a sweep's is its directory, with no trainer of its own). */
   isDefault: boolean;
+  /** A past run under the runs root (§4 "Past runs"): read-only, its series fetched on demand. */
+  past: boolean;
   config: string;
+  /** What the row shows: the trainer's status while one is linked, else the sweep file's
+   * state of the run (queued, completed for done, failed, stopped), else the server's. */
   status: string;
+  /** The server's `status` of the job (the trainer's last, waiting, disconnected). */
+  jobStatus: string;
+  /** The run's state in sweep.toml (§4 "The sweep file"), '' when the file does not name it. */
+  sweepState: string;
   trainerConnected: boolean;
   episode: number;
   total: number;
   /** Best greedy evaluation score seen (-1: none yet). */
   bestEval: number;
   sps: number;
+  /** Timestamp of the first episode record (NaN: none) and of the newest seen. */
+  started: number;
+  lastTs: number;
+  /** Wall time in seconds (§5.4 `wall_seconds`, counted on by live records). */
+  wallSeconds: number;
+  /** A past run's series has been fetched (live jobs always have theirs). */
+  seriesLoaded: boolean;
   series: RunSeries;
   /** Last eval_score seen (an evaluation point is recorded when it changes). */
   lastEval: number | null;
@@ -49,8 +64,25 @@ export function newRunsState(): RunsState {
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const str = (v: unknown, d = ''): string => (typeof v === 'string' ? v : d);
 
-function emptyRow(id: string): RunRow {
-  return { id, isDefault: false, config: '', status: 'waiting', trainerConnected: false, episode: 0, total: 0, bestEval: -1, sps: 0, series: { episode: [], steps: [], evalEpisode: [], evalScore: [] }, lastEval: null };
+/** A row with nothing known yet. */
+export function newRunRow(id: string): RunRow {
+  return { id, isDefault: false, past: false, config: '', status: 'waiting', jobStatus: 'waiting', sweepState: '', trainerConnected: false, episode: 0, total: 0, bestEval: -1, sps: 0, started: NaN, lastTs: NaN, wallSeconds: 0, seriesLoaded: true, series: { episode: [], steps: [], evalEpisode: [], evalScore: [] }, lastEval: null };
+}
+
+const SWEEP_SHOWN: Record<string, string> = { queued: 'queued', done: 'completed', failed: 'failed', stopped: 'stopped' };
+
+/** The status a row shows (RunRow.status). */
+export function rowStatus(r: Pick<RunRow, 'trainerConnected' | 'jobStatus' | 'sweepState'>): string {
+  if (r.trainerConnected) return r.jobStatus;
+  return SWEEP_SHOWN[r.sweepState] ?? r.jobStatus;
+}
+
+/** Notes a record's timestamp: the first one starts the wall clock, each later one moves it. */
+function noteTime(r: RunRow, ts: number | null) {
+  if (ts === null) return;
+  if (!Number.isFinite(r.started)) r.started = ts;
+  if (!Number.isFinite(r.lastTs) || ts > r.lastTs) r.lastTs = ts;
+  r.wallSeconds = Math.max(r.wallSeconds, r.lastTs - r.started);
 }
 
 function noteEval(r: RunRow, episode: number, score: number | null) {
@@ -69,30 +101,51 @@ function thin(s: RunSeries) {
   s.steps = keep(s.steps);
 }
 
-function applyJob(st: RunsState, j: Record<string, unknown>): void {
-  const id = str(j.id);
-  if (!id) return;
-  const r = emptyRow(id);
+/** A job row's fields (§5.4 table) onto r; the series is left alone. */
+function applyRowFields(r: RunRow, j: Record<string, unknown>): void {
   r.isDefault = j.default === true;
-  r.config = str(j.config);
-  r.status = str(j.status, 'waiting');
+  r.past = j.past === true;
+  r.config = str(j.config, r.config);
+  r.jobStatus = str(j.status, r.jobStatus);
+  r.sweepState = typeof j.sweep_state === 'string' ? j.sweep_state : '';
   r.trainerConnected = j.trainer_connected === true;
-  r.episode = num(j.episode) ?? 0;
-  r.total = num(j.total_episodes) ?? 0;
-  r.sps = num(j.steps_per_second) ?? 0;
+  r.episode = Math.max(r.episode, num(j.episode) ?? 0);
+  r.total = num(j.total_episodes) ?? r.total;
+  r.sps = num(j.steps_per_second) ?? r.sps;
   const best = num(j.best_eval);
-  if (best !== null) r.bestEval = best;
-  const s = (j.series ?? {}) as Record<string, unknown>;
-  const ep = Array.isArray(s.episode) ? s.episode : [];
-  const steps = Array.isArray(s.steps) ? s.steps : [];
-  const ev = Array.isArray(s.eval_score) ? s.eval_score : [];
-  for (let i = 0; i < ep.length; i++) {
+  if (best !== null && best > r.bestEval) r.bestEval = best;
+  const started = num(j.started);
+  if (started !== null) r.started = started;
+  const wall = num(j.wall_seconds);
+  if (wall !== null && wall >= 0) r.wallSeconds = Math.max(wall, Number.isFinite(r.lastTs) && Number.isFinite(r.started) ? r.lastTs - r.started : 0);
+  r.status = rowStatus(r);
+}
+
+/** Fills r's series from §5.4 columns (the overview's `series`, or GET /api/series). */
+export function applySeries(r: RunRow, s: unknown): void {
+  const o = (s && typeof s === 'object' ? s : {}) as Record<string, unknown>;
+  const ep = Array.isArray(o.episode) ? o.episode : [];
+  const steps = Array.isArray(o.steps) ? o.steps : [];
+  const ev = Array.isArray(o.eval_score) ? o.eval_score : [];
+  r.series = { episode: [], steps: [], evalEpisode: [], evalScore: [] };
+  r.lastEval = null;
+  for (let i = 0; i < ep.length && i < MAX_POINTS; i++) {
     const e = num(ep[i]);
     if (e === null || (r.series.episode.length && e <= r.series.episode[r.series.episode.length - 1])) continue;
     r.series.episode.push(e);
     r.series.steps.push(num(steps[i]) ?? NaN);
     noteEval(r, e, num(ev[i]));
   }
+  r.seriesLoaded = true;
+}
+
+function applyJob(st: RunsState, j: Record<string, unknown>): void {
+  const id = str(j.id);
+  if (!id) return;
+  const r = newRunRow(id);
+  applyRowFields(r, j);
+  if (r.past) r.seriesLoaded = false;
+  else applySeries(r, j.series);
   st.runs.set(id, r);
 }
 
@@ -112,11 +165,14 @@ export function applyOverviewMessage(st: RunsState, msg: unknown): boolean {
   if (!id) return false;
   let r = st.runs.get(id);
   if (!r) {
-    r = emptyRow(id);
+    r = newRunRow(id);
     st.runs.set(id, r);
     st.listSeq++;
   }
-  if (m.type === 'episode') {
+  if (m.type === 'job') {
+    if (!m.row || typeof m.row !== 'object') return false;
+    applyRowFields(r, m.row as Record<string, unknown>);
+  } else if (m.type === 'episode') {
     const e = num(m.episode);
     if (e === null) return false;
     const s = r.series;
@@ -128,11 +184,14 @@ export function applyOverviewMessage(st: RunsState, msg: unknown): boolean {
     r.episode = Math.max(r.episode, e);
     r.sps = num(m.steps_per_second) ?? r.sps;
     noteEval(r, e, num(m.eval_score));
+    noteTime(r, num(m.timestamp));
     // An episode means a trainer runs it, whatever status came before.
-    if (r.status === 'waiting' || r.status === 'disconnected') r.status = 'running';
+    if (r.jobStatus === 'waiting' || r.jobStatus === 'disconnected') r.jobStatus = 'running';
     r.trainerConnected = true;
+    r.status = rowStatus(r);
   } else if (m.type === 'status') {
-    r.status = str(m.status, r.status);
+    r.jobStatus = str(m.status, r.jobStatus);
+    r.status = rowStatus(r);
     r.total = num(m.total_episodes) ?? r.total;
     const e = num(m.episode);
     if (e !== null) r.episode = Math.max(r.episode, e);
@@ -144,8 +203,10 @@ export function applyOverviewMessage(st: RunsState, msg: unknown): boolean {
 /** The rows the view lists: every job, except that a sweep's own job (the sweep
  * directory, which never gets a trainer) is left out while it has nothing to show and
  * other jobs exist; a single run's job is always listed. */
-export function shownRuns(rows: RunRow[]): RunRow[] {
-  if (rows.length < 2) return rows;
+export function shownRuns(all: RunRow[], past = false): RunRow[] {
+  const rows = all.filter((r) => past || !r.past);
+  const live = rows.filter((r) => !r.past);
+  if (live.length < 2) return rows;
   return rows.filter((r) => !(r.isDefault && !r.trainerConnected && r.series.episode.length === 0 && r.episode === 0));
 }
 
@@ -320,7 +381,7 @@ export function evalsOn(x: Float64Array, rows: RunRow[]): Float64Array {
 
 // ---- the table ----
 
-export type SortKey = 'id' | 'status' | 'progress' | 'bestEval' | 'sps';
+export type SortKey = 'id' | 'status' | 'progress' | 'bestEval' | 'sps' | 'wall';
 
 const STATUS_ORDER: Record<string, number> = { running: 0, paused: 1, waiting: 2, queued: 2, disconnected: 3, stopped: 4, completed: 5, failed: 6 };
 
@@ -337,6 +398,8 @@ export function sortRuns(rows: RunRow[], key: SortKey, desc: boolean): RunRow[] 
         return r.bestEval;
       case 'sps':
         return r.sps;
+      case 'wall':
+        return r.wallSeconds;
     }
   };
   const out = rows.slice();

@@ -62,12 +62,25 @@ describe('training reducer', () => {
     expect(s.steps.last()).toBe(999);
   });
 
-  it('accepts a columnar history', () => {
+  it('reads the history only as PROTOCOL.md §5.1 has it: an array of records', () => {
     const s = newTrainingState();
-    applyTrainingMessage(s, { type: 'hello', history: { episode: [1, 2, 3], steps: [10, 20, 30], total_reward: [1, 2, 3], loss: [null, 0.5, 0.4], epsilon: [1, 0.9, 0.8] } });
-    expect(s.episode.length).toBe(3);
+    applyTrainingMessage(s, { type: 'hello', history: [{ episode: 1, steps: 10, loss: null }, { episode: 2, steps: 20, loss: 0.5 }] });
+    expect(s.episode.length).toBe(2);
     expect(Number.isNaN(s.loss.view()[0])).toBe(true);
     expect(s.loss.view()[1]).toBe(0.5);
+    // columns, or the history under another name, are no protocol: nothing is read
+    const t = newTrainingState();
+    applyTrainingMessage(t, { type: 'hello', history: { episode: [1, 2, 3], steps: [10, 20, 30] } });
+    applyTrainingMessage(t, { type: 'hello', episodes_history: [{ episode: 1, steps: 1 }], recent: [{ episode: 1, steps: 1 }] });
+    expect(t.episode.length).toBe(0);
+    // nor fields of other names: survival_steps, reward, best_score, mode, episodes
+    applyTrainingMessage(t, { type: 'episode', episode: 1, survival_steps: 5, reward: 4, best_score: 9 });
+    expect(Number.isNaN(t.steps.last())).toBe(true);
+    expect(Number.isNaN(t.reward.last())).toBe(true);
+    expect(Number.isNaN(t.best)).toBe(true);
+    applyTrainingMessage(t, { type: 'status', status: 'running', mode: 'visual', episodes: 70 });
+    expect(t.visual).toBe(false);
+    expect(t.totalEpisodes).toBe(0);
   });
 
   it('absorbs a 10,000-episode hello', () => {
@@ -88,14 +101,17 @@ describe('training reducer', () => {
     expect(s.visual).toBe(false);
   });
 
-  it('marks completion and failure (untyped notices too)', () => {
+  it('marks completion and failure (completed and failed of PROTOCOL.md §5.1), never from an untyped notice', () => {
     const s = newTrainingState();
-    expect(applyTrainingMessage(s, { status: 'completed', complete: true })).toBe(true);
+    expect(applyTrainingMessage(s, { status: 'completed', complete: true })).toBe(false);
+    expect(applyTrainingMessage(s, { type: 'complete', status: 'completed', complete: true })).toBe(false);
+    expect(s.status).toBe('unknown');
+    expect(applyTrainingMessage(s, { type: 'completed', job_id: 'j', status: 'completed', complete: true, episode: 5 })).toBe(true);
     expect(s.status).toBe('completed');
     expect(s.complete).toBe(true);
-    applyTrainingMessage(s, { status: 'failed', error: 'trainer crashed', complete: true });
+    applyTrainingMessage(s, { type: 'failed', job_id: 'j', status: 'failed', complete: true, error: 'trainer reported: crashed' });
     expect(s.status).toBe('failed');
-    expect(s.error).toBe('trainer crashed');
+    expect(s.error).toBe('trainer reported: crashed');
   });
 
   it('records command acceptance and errors (command_result of PROTOCOL.md §5.2)', () => {
@@ -107,6 +123,13 @@ describe('training reducer', () => {
     expect(s.commands.set_speed.text).toBe('speed must be a number in [1, 1000]');
     applyTrainingMessage(s, { type: 'error', error: 'invalid JSON' });
     expect(s.error).toBe('invalid JSON');
+    // Only command_result answers a command: the server sends no ack, command_ack,
+    // result or reply, and accepted is the only verdict (no ok, no success).
+    for (const type of ['ack', 'command_ack', 'result', 'reply']) expect(applyTrainingMessage(s, { type, command: 'stop', ok: true, accepted: true, success: true }, 3)).toBe(false);
+    applyTrainingMessage(s, { type: 'command_result', command: 'stop', ok: true, success: true }, 4);
+    applyTrainingMessage(s, { type: 'command_result', cmd: 'start', accepted: true }, 5);
+    expect(s.commands.stop).toBeUndefined();
+    expect(s.commands.start).toBeUndefined();
   });
 
   it('follows the trainer link coming and going', () => {

@@ -136,8 +136,7 @@ function applyStatus(s: TrainingState, m: J): void {
   if (speed !== null) s.speed = speed;
   if (typeof m.trainer_connected === 'boolean') s.trainerConnected = m.trainer_connected;
   if (typeof m.visual === 'boolean') s.visual = m.visual;
-  else if (typeof m.mode === 'string') s.visual = m.mode === 'visual';
-  const total = num(m.total_episodes) ?? num(m.episodes);
+  const total = num(m.total_episodes);
   if (total !== null) s.totalEpisodes = total;
   if (m.complete === true) s.complete = true;
   if (typeof m.error === 'string' && m.error) s.error = m.error;
@@ -153,8 +152,8 @@ function applyStatus(s: TrainingState, m: J): void {
 function appendEpisode(s: TrainingState, m: J): void {
   const ep = num(m.episode);
   if (ep === null) return;
-  const steps = num(m.steps) ?? num(m.survival_steps) ?? NaN;
-  const reward = num(m.total_reward) ?? num(m.reward) ?? NaN;
+  const steps = num(m.steps) ?? NaN;
+  const reward = num(m.total_reward) ?? NaN;
   const loss = num(m.loss) ?? NaN;
   const eps = num(m.epsilon) ?? NaN;
   const mult = num(m.multiplier) ?? NaN;
@@ -191,7 +190,7 @@ function appendEpisode(s: TrainingState, m: J): void {
   if (sps !== null) s.stepsPerSecond = sps;
   const eta = num(m.eta_seconds);
   if (eta !== null) s.etaSeconds = eta;
-  const best = num(m.best) ?? num(m.best_score);
+  const best = num(m.best);
   if (best !== null) s.best = best;
   const total = num(m.total_episodes);
   if (total !== null) s.totalEpisodes = total;
@@ -210,41 +209,18 @@ function clearHistory(s: TrainingState): void {
   s.diverged = '';
 }
 
-/** The history of a hello: an array of episode records, or an object of parallel arrays. */
+/** The history of a hello (PROTOCOL.md §5.1): an array of episode records, oldest first. */
 function loadHistory(s: TrainingState, h: unknown): void {
-  if (Array.isArray(h)) {
-    for (const r of h) if (r && typeof r === 'object') appendEpisode(s, r as J);
-    return;
-  }
-  if (h && typeof h === 'object') {
-    const o = h as J;
-    const eps = (o.episode ?? o.episodes) as unknown;
-    if (!Array.isArray(eps)) return;
-    const col = (k: string, alt?: string): unknown[] =>
-      (Array.isArray(o[k]) ? o[k] : alt && Array.isArray(o[alt]) ? o[alt] : []) as unknown[];
-    const steps = col('steps');
-    const reward = col('total_reward', 'reward');
-    const loss = col('loss');
-    const epsilon = col('epsilon');
-    const mult = col('multiplier');
-    const stage = col('stage');
-    const evs = col('eval_score');
-    const evd = col('evaluated');
-    for (let i = 0; i < eps.length; i++)
-      appendEpisode(s, { episode: eps[i], steps: steps[i], total_reward: reward[i], loss: loss[i], epsilon: epsilon[i], multiplier: mult[i], stage: stage[i], eval_score: evs[i], evaluated: evd[i] });
-  }
+  if (!Array.isArray(h)) return;
+  for (const r of h) if (r && typeof r === 'object') appendEpisode(s, r as J);
 }
 
-/** Records the server's answer to a command. */
+/** Records the server's answer to a command (PROTOCOL.md §5.2 `command_result`). */
 function applyReply(s: TrainingState, m: J, now: number): void {
-  const command = typeof m.command === 'string' ? m.command : typeof m.cmd === 'string' ? m.cmd : 'command';
-  const ok = m.ok === true || m.accepted === true || m.success === true || (m.type === 'ack' && m.ok !== false);
-  const text =
-    (typeof m.error === 'string' && m.error) ||
-    (typeof m.message === 'string' && m.message) ||
-    (typeof m.reason === 'string' && m.reason) ||
-    (ok ? 'accepted' : 'rejected');
-  s.commands[command] = { command, ok, text, at: now };
+  if (typeof m.command !== 'string' || typeof m.accepted !== 'boolean') return;
+  const ok = m.accepted;
+  const text = (typeof m.error === 'string' && m.error) || (ok ? 'accepted' : 'rejected');
+  s.commands[m.command] = { command: m.command, ok, text, at: now };
 }
 
 /** Feeds one parsed message to the state. Returns false when the message was not
@@ -256,20 +232,13 @@ export function applyTrainingMessage(s: TrainingState, msg: unknown, now = Date.
   switch (type) {
     case 'hello': {
       if (typeof m.job_id === 'string') s.jobId = m.job_id;
-      else if (typeof m.job === 'string') s.jobId = m.job;
       if (typeof m.config === 'string') s.config = m.config;
-      else if (typeof m.config_name === 'string') s.config = m.config_name;
-      const rf = num(m.resumed_from) ?? num(m.resumed_from_episode);
-      if (rf !== null) s.resumedFrom = rf;
       s.historyTotal = num(m.history_total) ?? 0;
       s.historyDownsampled = m.history_downsampled === true;
       // A (re)connection replaces the history: the server sends all it keeps.
       clearHistory(s);
-      loadHistory(s, m.history ?? m.episodes_history ?? m.recent);
-      if (m.status && typeof m.status === 'object') applyStatus(s, m.status as J);
+      loadHistory(s, m.history);
       applyStatus(s, m);
-      if (typeof m.trainer_connected !== 'boolean') s.trainerConnected = s.status === 'running' || s.status === 'paused';
-      if (m.last && typeof m.last === 'object') appendEpisode(s, m.last as J);
       s.helloSeq++;
       s.historySeq++;
       const world = parseWorld(m.world);
@@ -280,7 +249,6 @@ export function applyTrainingMessage(s: TrainingState, msg: unknown, now = Date.
         if (s.frame) s.frame = { ...s.frame, width: world.width, height: world.height, cells: s.layout.cells };
         s.frameSeq++;
       }
-      if (m.frame) applyFrame(s, m.frame);
       return true;
     }
     case 'episode':
@@ -291,11 +259,10 @@ export function applyTrainingMessage(s: TrainingState, msg: unknown, now = Date.
       applyFrame(s, m);
       return true;
     case 'status':
-    case 'complete':
     case 'completed':
     case 'failed':
       applyStatus(s, m);
-      if (type === 'completed' || type === 'complete') {
+      if (type === 'completed') {
         s.status = 'completed';
         s.complete = true;
       }
@@ -324,25 +291,13 @@ export function applyTrainingMessage(s: TrainingState, msg: unknown, now = Date.
       s.lastCheckpoint = { episode: ep, step, path: typeof m.path === 'string' ? m.path : '', best: m.best === true };
       return true;
     }
-    case 'ack':
-    case 'command_ack':
     case 'command_result':
-    case 'result':
-    case 'reply':
-    case 'error':
-      if (type === 'error' && typeof m.command !== 'string') {
-        s.error = typeof m.error === 'string' ? m.error : typeof m.message === 'string' ? m.message : 'error';
-        return true;
-      }
       applyReply(s, m, now);
       return true;
+    case 'error':
+      s.error = typeof m.error === 'string' ? m.error : 'error';
+      return true;
     default:
-      // A notice with a status but no type: read as the completion and failure notices
-      // of docs/PROTOCOL.md §5.1.
-      if (typeof m.status === 'string') {
-        applyStatus(s, m);
-        return true;
-      }
       return false;
   }
 }
