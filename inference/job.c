@@ -77,6 +77,19 @@ static void job_free(job_set *s, job_t *j) {
 /* A new job (appended to s->jobs) with its history from RUN_DIR/metrics.jsonl. The run's
  * own job keeps history_bytes of history; a sweep's jobs an eighth each, so that 64 jobs
  * stay within 9 x history_bytes. NULL with err. */
+/* Takes the job's entry of the sweep file (NULL: the file does not name it); true when
+ * anything a row shows changed. */
+static bool take_sweep_entry(job_t *j, const sweepf_entry *e) {
+    sweepf_entry next;
+    if (e)
+        next = *e;
+    else
+        memset(&next, 0, sizeof next);
+    if (memcmp(&next, &j->sweep, sizeof next) == 0) return false;
+    j->sweep = next;
+    return true;
+}
+
 static job_t *job_new(job_set *s, const char *id, const char *run_dir, char *err, size_t errlen) {
     if (s->n_jobs >= JOB_MAX) {
         snprintf(err, errlen, "too many jobs (%d)", JOB_MAX);
@@ -93,8 +106,7 @@ static job_t *job_new(job_set *s, const char *id, const char *run_dir, char *err
     snprintf(j->run_dir, sizeof j->run_dir, "%s", run_dir);
     snprintf(j->config_name, sizeof j->config_name, "%s", s->cfg->name);
     snprintf(j->status, sizeof j->status, "waiting");
-    const char *st = sweepf_state(&s->sweep, id);
-    snprintf(j->sweep_state, sizeof j->sweep_state, "%s", st ? st : "");
+    take_sweep_entry(j, sweepf_find(&s->sweep, id));
     j->best_eval = NAN;
     char mpath[sizeof j->run_dir + 16];
     snprintf(mpath, sizeof mpath, "%s/metrics.jsonl", run_dir);
@@ -243,9 +255,28 @@ static void on_trainer_episode(job_set *s, job_t *j, cJSON *o) {
     invalidate_hello(s, j);
 }
 
+/* A row's "slurm" (PROTOCOL §5.4): the run's Slurm task as the sweep file says, or null for
+ * a run that is not on Slurm. */
+static void put_slurm(json_buf *jw, const sweepf_entry *sw) {
+    json_key(jw, "slurm");
+    if (!sw || !sw->slurm[0]) {
+        json_null(jw);
+        return;
+    }
+    json_obj_open(jw);
+    json_kstr(jw, "state", sw->slurm);
+    json_key(jw, "job");
+    json_str_or_null(jw, sw->slurm_job[0] ? sw->slurm_job : NULL);
+    json_key(jw, "node");
+    json_str_or_null(jw, sw->slurm_node[0] ? sw->slurm_node : NULL);
+    json_key(jw, "reason");
+    json_str_or_null(jw, sw->slurm_reason[0] ? sw->slurm_reason : NULL);
+    json_obj_close(jw);
+}
+
 /* The row members a job and a past run share (PROTOCOL §5.4), in the table's order. */
 static void put_row(json_buf *jw, const char *id, bool is_default, bool past, const char *config,
-                    const char *status, const char *sweep_state, bool linked, int64_t episode,
+                    const char *status, const sweepf_entry *sw, bool linked, int64_t episode,
                     int64_t total, double multiplier, double sps, double best, double best_eval,
                     double started, double wall) {
     json_kstr(jw, "id", id);
@@ -253,7 +284,8 @@ static void put_row(json_buf *jw, const char *id, bool is_default, bool past, co
     json_kbool(jw, "past", past);
     put_progress_of(jw, config, status, linked, episode, total);
     json_key(jw, "sweep_state");
-    json_str_or_null(jw, sweep_state && sweep_state[0] ? sweep_state : NULL);
+    json_str_or_null(jw, sw && sw->state[0] ? sw->state : NULL);
+    put_slurm(jw, sw);
     json_knum(jw, "multiplier", multiplier);
     json_knum(jw, "steps_per_second", sps);
     json_knum(jw, "best", best);
@@ -264,7 +296,7 @@ static void put_row(json_buf *jw, const char *id, bool is_default, bool past, co
 
 void job_put_state(json_buf *jw, const job_t *j, bool is_default) {
     double wall = j->last_ts - j->started;
-    put_row(jw, j->job_id, is_default, false, j->config_name, j->status, j->sweep_state,
+    put_row(jw, j->job_id, is_default, false, j->config_name, j->status, &j->sweep,
             j->trainer != NULL, j->episode, j->total_episodes, j->multiplier, j->sps, j->best,
             j->best_eval, j->started, isfinite(wall) && wall > 0 ? wall : 0);
 }
@@ -583,10 +615,7 @@ void job_refresh_sweep(job_set *s, bool force) {
     if (rc <= 0) return;
     for (int i = 1; i < s->n_jobs; i++) {
         job_t *j = s->jobs[i];
-        const char *st = sweepf_state(&s->sweep, j->job_id);
-        if (strcmp(j->sweep_state, st ? st : "") == 0) continue;
-        snprintf(j->sweep_state, sizeof j->sweep_state, "%s", st ? st : "");
-        overview_row(s, j);
+        if (take_sweep_entry(j, sweepf_find(&s->sweep, j->job_id))) overview_row(s, j);
     }
     /* a run the sweep names whose directory appeared after the server started */
     for (int i = 0; i < s->sweep.n && s->n_jobs < JOB_MAX; i++) {

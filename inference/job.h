@@ -44,7 +44,7 @@ typedef struct job {
     long next_cmd_id;
     /* the row's wall time and best evaluation (PROTOCOL §5.4), NAN while unknown */
     double started, last_ts, best_eval;
-    char sweep_state[17]; /* its state in sweep.toml, "" when the file does not name it */
+    sweepf_entry sweep; /* its entry in sweep.toml, all "" when the file does not name it */
 } job_t;
 
 /* What a job id names (job_lookup): a job of this server, or a past run. */

@@ -31,6 +31,20 @@ static bool state_ok(const char *s, size_t n) {
     return n >= 1 && n <= 16 && strlen(s) == n && strspn(s, "abcdefghijklmnopqrstuvwxyz_") == n;
 }
 
+/* Copies t's string `key` into dst when it fits and is made of `allowed` only; else "". */
+static void copy_field(const toml_value *t, const char *key, char *dst, size_t cap,
+                       const char *allowed) {
+    const toml_entry *e = toml_table_find(t, key);
+    dst[0] = '\0';
+    if (!e || e->value->type != TOML_STRING) return;
+    size_t n = e->value->u.s.len;
+    const char *v = e->value->u.s.ptr;
+    if (n >= cap || strlen(v) != n || strspn(v, allowed) != n) return;
+    memcpy(dst, v, n + 1);
+}
+
+#define ALNUM "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
 /* The entries of root's [[runs]] into e (at most SWEEPF_MAX_RUNS); returns how many. */
 static int read_runs(const toml_value *root, sweepf_entry *e) {
     const toml_entry *runs = toml_table_find(root, "runs");
@@ -46,6 +60,12 @@ static int read_runs(const toml_value *root, sweepf_entry *e) {
             continue;
         snprintf(e[n].name, sizeof e[n].name, "%s", nm->value->u.s.ptr);
         snprintf(e[n].state, sizeof e[n].state, "%s", st->value->u.s.ptr);
+        copy_field(t, "slurm", e[n].slurm, sizeof e[n].slurm,
+                   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_");
+        copy_field(t, "job", e[n].slurm_job, sizeof e[n].slurm_job, "0123456789_");
+        copy_field(t, "slurm_node", e[n].slurm_node, sizeof e[n].slurm_node, ALNUM "._-");
+        copy_field(t, "slurm_reason", e[n].slurm_reason, sizeof e[n].slurm_reason,
+                   ALNUM "_(),.:/ -");
         n++;
     }
     return n;
@@ -97,8 +117,8 @@ done:
     return rc;
 }
 
-const char *sweepf_state(const sweepf_t *f, const char *name) {
+const sweepf_entry *sweepf_find(const sweepf_t *f, const char *name) {
     for (int i = 0; i < f->n; i++)
-        if (strcmp(f->e[i].name, name) == 0) return f->e[i].state;
+        if (strcmp(f->e[i].name, name) == 0) return &f->e[i];
     return NULL;
 }

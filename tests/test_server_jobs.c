@@ -213,7 +213,10 @@ START_TEST(sweep_file_states_wall_time_best_eval) {
      * with a bad name or state are left out */
     replace_file(sf, "version = 1\nfuture = {a = 1}\n[slurm]\njob = 7\n"
                      "[[runs]]\nname = \"seed=1\"\nstate = \"queued\"\nslurm_state = \"PENDING\"\n"
+                     "job = \"41_0\"\nslurm = \"pending\"\nslurm_reason = \"Resources\"\n"
+                     "slurm_node = \"\"\n"
                      "[[runs]]\nname = \"seed=2\"\nstate = \"done\"\nepisodes = 3\n"
+                     "job = \"41_1\"\nslurm = \"completed\"\nslurm_node = \"a b\\\"c\"\n"
                      "[[runs]]\nname = \"../x\"\nstate = \"done\"\n"
                      "[[runs]]\nname = \"seed=3\"\nstate = \"DONE!\"\n");
     ck_assert_msg(sproc_start(&sp, sweep, NULL, env, err, sizeof err) == 0, "%s", err);
@@ -226,6 +229,17 @@ START_TEST(sweep_file_states_wall_time_best_eval) {
     ck_assert_str_eq(str(j1, "sweep_state"), "queued");
     ck_assert_str_eq(str(j2, "sweep_state"), "done");
     ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(own, "sweep_state")));
+    /* the Slurm task of each run, as the sweep file says; a field not of its form is null */
+    const cJSON *sl1 = cJSON_GetObjectItemCaseSensitive(j1, "slurm"),
+                *sl2 = cJSON_GetObjectItemCaseSensitive(j2, "slurm");
+    ck_assert_ptr_nonnull(sl1);
+    ck_assert_str_eq(str(sl1, "state"), "pending");
+    ck_assert_str_eq(str(sl1, "job"), "41_0");
+    ck_assert_str_eq(str(sl1, "reason"), "Resources");
+    ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(sl1, "node")));
+    ck_assert_str_eq(str(sl2, "state"), "completed");
+    ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(sl2, "node")));
+    ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(own, "slurm")));
     ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j1, "best_eval")));
     ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j1, "started")));
     ck_assert_double_eq(num(j1, "wall_seconds"), 0);
@@ -244,9 +258,12 @@ START_TEST(sweep_file_states_wall_time_best_eval) {
     ck_assert_ptr_nonnull(strstr(ov.msg, "\"wall_seconds\":30.25"));
 
     /* run_demo starts seed=1: the overview hears of it without any trainer */
-    replace_file(sf, "[[runs]]\nname = \"seed=1\"\nstate = \"running\"\n"
+    replace_file(sf, "[[runs]]\nname = \"seed=1\"\nstate = \"running\"\nslurm = \"running\"\n"
+                     "slurm_node = \"node-1\"\n"
                      "[[runs]]\nname = \"seed=2\"\nstate = \"done\"\n");
     ck_assert_int_eq(wsc_wait_for(&ov, "\"sweep_state\":\"running\"", 10000), 1);
+    ck_assert_ptr_nonnull(strstr(ov.msg, "\"slurm\":{\"state\":\"running\",\"job\":null,"
+                                         "\"node\":\"node-1\",\"reason\":null}"));
     ck_assert_ptr_nonnull(strstr(ov.msg, "{\"job\":\"seed=1\",\"type\":\"job\",\"row\":{"));
     ck_assert(json_valid(ov.msg, ov.msg_len, 64));
     /* a file that does not parse, or is too big, changes nothing */

@@ -17,6 +17,7 @@
 #define _GNU_SOURCE
 #include <check.h>
 #include <dirent.h>
+#include <cjson/cJSON.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 
 #include "common/ckpt.h"
 #include "tests/support/orch_harness.h"
+#include "tests/support/ws_client.h"
 #include "tests/support/runcmp.h"
 #include "tests/support/runner.h"
 #include "tests/support/scratch.h"
@@ -282,6 +284,43 @@ END_TEST
 
 /* ---- Ctrl+C ---- */
 
+/* The rows of GET /api/jobs (what the Runs view draws) carry each run's Slurm task as
+ * run_demo last polled it: runs[0] and runs[1] running on this node, runs[2] pending behind
+ * the array's throttle, with Slurm's reason. Waits up to 15 s (a poll every 2 s, the
+ * server's look at the sweep file every 1 s). */
+static void expect_slurm_rows(int port) {
+    static char body[1 << 18];
+    char err[256];
+    long long end = h_now_ms() + 15000;
+    for (;;) {
+        int code = wsc_http(port, "GET", "/api/jobs", NULL, 5000, body, sizeof body, NULL, 0, err,
+                            sizeof err);
+        ck_assert_msg(code == 200, "GET /api/jobs: %d %s", code, err);
+        cJSON *r = cJSON_Parse(body);
+        ck_assert_msg(r, "GET /api/jobs is not JSON: %s", body);
+        const char *want[3] = {"running", "running", "pending"};
+        int good = 0;
+        const cJSON *j;
+        cJSON_ArrayForEach(j, cJSON_GetObjectItemCaseSensitive(r, "jobs")) {
+            const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "id"),
+                        *sl = cJSON_GetObjectItemCaseSensitive(j, "slurm");
+            for (int i = 0; i < 3; i++) {
+                if (!cJSON_IsString(id) || strcmp(id->valuestring, names[i]) != 0) continue;
+                const cJSON *st = cJSON_GetObjectItemCaseSensitive(sl, "state"),
+                            *where =
+                                cJSON_GetObjectItemCaseSensitive(sl, i < 2 ? "node" : "reason");
+                if (cJSON_IsString(st) && !strcmp(st->valuestring, want[i]) &&
+                    cJSON_IsString(where) && where->valuestring[0])
+                    good++;
+            }
+        }
+        cJSON_Delete(r);
+        if (good == 3) return;
+        ck_assert_msg(h_now_ms() < end, "Slurm states not in /api/jobs: %s", body);
+        h_sleep_ms(250);
+    }
+}
+
 START_TEST(ctrl_c_stops_every_task_with_a_checkpoint) {
     h_require_real();
     char cfg[512], dir[512], out[512], port[16];
@@ -297,6 +336,7 @@ START_TEST(ctrl_c_stops_every_task_with_a_checkpoint) {
            h_now_ms() < end)
         h_sleep_ms(20);
     ck_assert_int_ge(runcmp_episode(dir, names[1]), 30);
+    expect_slurm_rows(atoi(port));
     kill(pid, SIGINT);
     char *text;
     int code = finish(pid, out, 60000, &text);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyOverviewMessage, applySeries, rowStatus, shownRuns, groupBySeed, groupStats, newRunsState, onlySeedsDiffer, overlayData, seedKey, sortRuns, unionX, type RunRow } from './runs';
+import { applyOverviewMessage, applySeries, rowStatus, shownRuns, groupBySeed, groupStats, newRunsState, onlySeedsDiffer, overlayData, seedKey, slurmLabel, sortRuns, unionX, type RunRow } from './runs';
 
 const hello = {
   type: 'overview',
@@ -100,7 +100,7 @@ describe('overview messages', () => {
 });
 
 function row(id: string, ep: number[], steps: number[], evals: [number, number][] = []): RunRow {
-  return { id, isDefault: false, past: false, config: '', status: 'running', jobStatus: 'running', sweepState: '', trainerConnected: true, started: NaN, lastTs: NaN, wallSeconds: 0, seriesLoaded: true, episode: ep[ep.length - 1] ?? 0, total: 10, bestEval: -1, sps: 0, lastEval: null,
+  return { id, isDefault: false, past: false, config: '', status: 'running', jobStatus: 'running', sweepState: '', slurm: null, trainerConnected: true, started: NaN, lastTs: NaN, wallSeconds: 0, seriesLoaded: true, episode: ep[ep.length - 1] ?? 0, total: 10, bestEval: -1, sps: 0, lastEval: null,
     series: { episode: ep, steps, evalEpisode: evals.map((e) => e[0]), evalScore: evals.map((e) => e[1]) } };
 }
 
@@ -194,6 +194,23 @@ describe('rows of runs with no trainer, wall time, past runs (PROTOCOL.md §5.4)
     applyOverviewMessage(st, { job: 'seed=1', type: 'job', row: { id: 'seed=1', status: 'completed', sweep_state: 'done', trainer_connected: false } });
     expect(st.runs.get('seed=1')!.status).toBe('completed');
     expect(applyOverviewMessage(st, { job: 'seed=1', type: 'job', row: 'junk' })).toBe(false);
+  });
+
+  it("carries a run's Slurm task from its row and says it in words (PROTOCOL.md §5.4 slurm)", () => {
+    const st = newRunsState();
+    applyOverviewMessage(st, { type: 'overview', jobs: [
+      { id: 'seed=1', status: 'waiting', sweep_state: 'queued', trainer_connected: false, slurm: { state: 'pending', job: '41_0', node: null, reason: 'Resources' } },
+      { id: 'seed=2', status: 'waiting', trainer_connected: false, slurm: null },
+      { id: 'seed=3', status: 'waiting', trainer_connected: false, slurm: { state: 7 } },
+    ] });
+    const t = st.runs.get('seed=1')!.slurm!;
+    expect(t).toEqual({ state: 'pending', job: '41_0', node: null, reason: 'Resources' });
+    expect(slurmLabel(t)).toBe('Slurm: pending (Resources) · job 41_0');
+    expect(st.runs.get('seed=2')!.slurm).toBeNull();
+    expect(st.runs.get('seed=3')!.slurm).toBeNull();
+    applyOverviewMessage(st, { job: 'seed=1', type: 'job', row: { id: 'seed=1', status: 'running', trainer_connected: true, slurm: { state: 'running', job: '41_0', node: 'node-1', reason: null } } });
+    expect(slurmLabel(st.runs.get('seed=1')!.slurm!)).toBe('Slurm: running on node-1 · job 41_0');
+    expect(slurmLabel({ state: 'timeout', job: null, node: 'n2', reason: null })).toBe('Slurm: timeout on n2');
   });
 
   it('counts the wall time from the row and on with the records it sees', () => {

@@ -27,6 +27,8 @@ export interface RunRow {
   jobStatus: string;
   /** The run's state in sweep.toml (§4 "The sweep file"), '' when the file does not name it. */
   sweepState: string;
+  /** The run's Slurm task when the sweep runs on Slurm (§5.4 `slurm`), null otherwise. */
+  slurm: SlurmTask | null;
   trainerConnected: boolean;
   episode: number;
   total: number;
@@ -43,6 +45,14 @@ export interface RunRow {
   series: RunSeries;
   /** Last eval_score seen (an evaluation point is recorded when it changes). */
   lastEval: number | null;
+}
+
+/** A run's Slurm task as the server's job row carries it (§5.4 `slurm`). */
+export interface SlurmTask {
+  state: string;
+  job: string | null;
+  node: string | null;
+  reason: string | null;
 }
 
 export interface RunsState {
@@ -66,7 +76,7 @@ const str = (v: unknown, d = ''): string => (typeof v === 'string' ? v : d);
 
 /** A row with nothing known yet. */
 export function newRunRow(id: string): RunRow {
-  return { id, isDefault: false, past: false, config: '', status: 'waiting', jobStatus: 'waiting', sweepState: '', trainerConnected: false, episode: 0, total: 0, bestEval: -1, sps: 0, started: NaN, lastTs: NaN, wallSeconds: 0, seriesLoaded: true, series: { episode: [], steps: [], evalEpisode: [], evalScore: [] }, lastEval: null };
+  return { id, isDefault: false, past: false, config: '', status: 'waiting', jobStatus: 'waiting', sweepState: '', slurm: null, trainerConnected: false, episode: 0, total: 0, bestEval: -1, sps: 0, started: NaN, lastTs: NaN, wallSeconds: 0, seriesLoaded: true, series: { episode: [], steps: [], evalEpisode: [], evalScore: [] }, lastEval: null };
 }
 
 const SWEEP_SHOWN: Record<string, string> = { queued: 'queued', done: 'completed', failed: 'failed', stopped: 'stopped' };
@@ -75,6 +85,27 @@ const SWEEP_SHOWN: Record<string, string> = { queued: 'queued', done: 'completed
 export function rowStatus(r: Pick<RunRow, 'trainerConnected' | 'jobStatus' | 'sweepState'>): string {
   if (r.trainerConnected) return r.jobStatus;
   return SWEEP_SHOWN[r.sweepState] ?? r.jobStatus;
+}
+
+const strOrNull = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
+
+/** A row's `slurm` (§5.4), or null when absent or not an object with a string state. */
+export function slurmTask(v: unknown): SlurmTask | null {
+  if (typeof v !== 'object' || v === null) return null;
+  const o = v as Record<string, unknown>;
+  const state = strOrNull(o.state);
+  if (state === null) return null;
+  return { state, job: strOrNull(o.job), node: strOrNull(o.node), reason: strOrNull(o.reason) };
+}
+
+/** What the Runs table says of a Slurm task: "pending (Resources)", "running on node-1",
+ * "completed on node-1", with its job id. */
+export function slurmLabel(t: SlurmTask): string {
+  let s = `Slurm: ${t.state}`;
+  if (t.state === 'pending' && t.reason) s += ` (${t.reason})`;
+  else if (t.node) s += ` on ${t.node}`;
+  if (t.job) s += ` · job ${t.job}`;
+  return s;
 }
 
 /** Notes a record's timestamp: the first one starts the wall clock, each later one moves it. */
@@ -108,6 +139,7 @@ function applyRowFields(r: RunRow, j: Record<string, unknown>): void {
   r.config = str(j.config, r.config);
   r.jobStatus = str(j.status, r.jobStatus);
   r.sweepState = typeof j.sweep_state === 'string' ? j.sweep_state : '';
+  r.slurm = slurmTask(j.slurm);
   r.trainerConnected = j.trainer_connected === true;
   r.episode = Math.max(r.episode, num(j.episode) ?? 0);
   r.total = num(j.total_episodes) ?? r.total;
