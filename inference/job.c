@@ -306,6 +306,17 @@ void job_put_past(json_buf *jw, const past_run *r) {
             r->multiplier, r->sps, r->best, r->best_eval, r->started, r->wall);
 }
 
+/* Queues the message in jw once for every overview viewer (/ws/jobs); a message that did
+ * not fit is dropped whole. */
+static void overview_send(job_set *s, const json_buf *jw) {
+    if (!json_ok(jw)) return;
+    outq_msg *m = outq_msg_new(&s->conns->pool, OUTQ_RECORD, jw->buf, jw->len);
+    if (!m) return;
+    for (conn_t *c = s->conns->lists[CONN_TRAINING]; c; c = c->next)
+        if (c->overview) conn_push(s->conns, c, m);
+    outq_msg_unref(&s->conns->pool, m);
+}
+
 /* Tells the overview viewers job j's row changed: {"job":ID,"type":"job","row":{...}}. */
 static void overview_row(job_set *s, const job_t *j) {
     if (!s->n_overview) return;
@@ -319,12 +330,7 @@ static void overview_row(job_set *s, const job_t *j) {
     job_put_state(jw, j, j == s->jobs[0]);
     json_obj_close(jw);
     json_obj_close(jw);
-    if (!json_ok(jw)) return;
-    outq_msg *m = outq_msg_new(&s->conns->pool, OUTQ_RECORD, jw->buf, jw->len);
-    if (!m) return;
-    for (conn_t *c = s->conns->lists[CONN_TRAINING]; c; c = c->next)
-        if (c->overview) conn_push(s->conns, c, m);
-    outq_msg_unref(&s->conns->pool, m);
+    overview_send(s, jw);
 }
 
 /* Relays a trainer record of job j to the overview viewers (/ws/jobs) with the job's id
@@ -337,12 +343,7 @@ static void overview_relay(job_set *s, const job_t *j, const char *in, size_t le
     json_kstr(jw, "job", j->job_id);
     json_append(jw, ",", 1);
     json_append(jw, in + 1, len - 1); /* validated by on_trainer_message */
-    if (!json_ok(jw)) return;
-    outq_msg *m = outq_msg_new(&s->conns->pool, OUTQ_RECORD, jw->buf, jw->len);
-    if (!m) return;
-    for (conn_t *c = s->conns->lists[CONN_TRAINING]; c; c = c->next)
-        if (c->overview) conn_push(s->conns, c, m);
-    outq_msg_unref(&s->conns->pool, m);
+    overview_send(s, jw);
 }
 
 /* Job j's kept history as series columns (PROTOCOL §5.4), every stride-th record so that
