@@ -143,136 +143,126 @@ static int parse_long(const char *s, long lo, long hi, long *out) {
     return 0;
 }
 
-int cli_parse(int argc, char **argv, cli_options *o, char *err, size_t errlen) {
-    memset(o, 0, sizeof *o);
-    o->episodes = -1;
-    o->port = -1;
-    o->frontend_port = -1;
-    optind = 1;
-    opterr = 0; /* our own one-line messages */
-    for (;;) {
-        int prev = optind;
-        int c = getopt_long(argc, argv, ":", cli_longopts, NULL);
-        if (c == -1) break;
-        const char *arg = optarg;
-        long v;
-        switch (c) {
-            case OPT_CONFIG:
-                o->config = arg;
-                break;
-            case OPT_EPISODES:
-                if (parse_long(arg, 1, 1000000000L, &v))
-                    return err_set(err, errlen, "--episodes: '%s' is not a positive whole number",
-                                   arg);
-                o->episodes = v;
-                break;
-            case OPT_CHECKPOINT_DIR:
-                if (!*arg) return err_set(err, errlen, "--checkpoint-dir: empty path");
-                o->checkpoint_dir = arg;
-                break;
-            case OPT_RESUME:
-                o->resume = true;
-                break;
-            case OPT_PORT:
-            case OPT_FRONTEND_PORT:
-                if (parse_long(arg, 1, 65535, &v))
-                    return err_set(err, errlen, "%s: '%s' is not a port (1-65535)",
-                                   c == OPT_PORT ? "--port" : "--frontend-port", arg);
-                if (c == OPT_PORT)
-                    o->port = (int)v;
-                else
-                    o->frontend_port = (int)v;
-                break;
-            case OPT_FRONTEND:
-                if (!strcmp(arg, "dev"))
-                    o->frontend = CLI_FRONTEND_DEV;
-                else if (!strcmp(arg, "static"))
-                    o->frontend = CLI_FRONTEND_STATIC;
-                else if (!strcmp(arg, "none"))
-                    o->frontend = CLI_FRONTEND_NONE;
-                else
-                    return err_set(err, errlen, "--frontend: '%s' is not dev, static or none", arg);
-                break;
-            case OPT_HOST:
-                if (!*arg || strlen(arg) >= 256)
-                    return err_set(err, errlen, "--host: '%s' is not an address", arg);
-                o->host = arg;
-                break;
-            case OPT_NO_BROWSER:
-                o->no_browser = true;
-                break;
-            case OPT_SEED: {
-                char *end;
-                errno = 0;
-                unsigned long long s = strtoull(arg, &end, 10);
-                if (errno || end == arg || *end || arg[0] == '-')
-                    return err_set(err, errlen, "--seed: '%s' is not a whole number >= 0", arg);
-                o->has_seed = true;
-                o->seed = s;
-                break;
-            }
-            case OPT_COLOR:
-                if (!strcmp(arg, "auto"))
-                    o->color = CLI_COLOR_AUTO;
-                else if (!strcmp(arg, "always"))
-                    o->color = CLI_COLOR_ALWAYS;
-                else if (!strcmp(arg, "never"))
-                    o->color = CLI_COLOR_NEVER;
-                else
-                    return err_set(err, errlen, "--color: '%s' is not auto, always or never", arg);
-                break;
-            case OPT_EXIT_ON_COMPLETE:
-                o->exit_on_complete = true;
-                break;
-            case OPT_HELP:
-                o->help = true;
-                break;
-            case OPT_VERSION:
-                o->version = true;
-                break;
-            case OPT_RUNS:
-                if (parse_long(arg, 1, 64, &v))
-                    return err_set(err, errlen, "--runs: '%s' is not a whole number 1-64", arg);
-                o->runs = (int)v;
-                break;
-            case OPT_SET:
-                if (o->n_sets >= CLI_MAX_SETS)
-                    return err_set(err, errlen, "--set: more than %d", CLI_MAX_SETS);
-                if (!strchr(arg, '='))
-                    return err_set(err, errlen, "--set %s: expected SECTION.KEY=VALUE[,VALUE...]",
-                                   arg);
-                o->sets[o->n_sets++] = arg;
-                break;
-            case OPT_SWEEP:
-                if (!*arg) return err_set(err, errlen, "--sweep: empty path");
-                o->sweep_file = arg;
-                break;
-            case OPT_PARALLEL:
-                if (parse_long(arg, 1, CLI_MAX_PARALLEL, &v))
-                    return err_set(err, errlen, "--parallel: '%s' is not a whole number 1-%d", arg,
-                                   CLI_MAX_PARALLEL);
-                o->parallel = (int)v;
-                break;
-            case OPT_BACKEND:
-                if (!strcmp(arg, "local"))
-                    o->backend = CLI_BACKEND_LOCAL;
-                else if (!strcmp(arg, "slurm"))
-                    o->backend = CLI_BACKEND_SLURM;
-                else
-                    return err_set(err, errlen, "--backend: '%s' is not local or slurm", arg);
-                break;
-            case OPT_CANCEL_SWEEP:
-                if (!*arg) return err_set(err, errlen, "--cancel-sweep: empty path");
-                o->cancel_sweep = arg;
-                break;
-            case ':':
-                return err_set(err, errlen, "%s: needs a value", argv[prev]);
-            default: {
-                const char *bad = prev < argc ? argv[prev] : "?";
-                return err_set(err, errlen, "%s: unknown option (see run_demo --help)", bad);
-            }
+/* One option c with its value arg into o: 0, -1 with err (a bad value), or 1 when c is not
+ * an option of ours (the caller names it as written). */
+static int take_option(int c, const char *arg, cli_options *o, char *err, size_t errlen) {
+    long v;
+    switch (c) {
+        case OPT_CONFIG:
+            o->config = arg;
+            break;
+        case OPT_EPISODES:
+            if (parse_long(arg, 1, 1000000000L, &v))
+                return err_set(err, errlen, "--episodes: '%s' is not a positive whole number", arg);
+            o->episodes = v;
+            break;
+        case OPT_CHECKPOINT_DIR:
+            if (!*arg) return err_set(err, errlen, "--checkpoint-dir: empty path");
+            o->checkpoint_dir = arg;
+            break;
+        case OPT_RESUME:
+            o->resume = true;
+            break;
+        case OPT_PORT:
+        case OPT_FRONTEND_PORT:
+            if (parse_long(arg, 1, 65535, &v))
+                return err_set(err, errlen, "%s: '%s' is not a port (1-65535)",
+                               c == OPT_PORT ? "--port" : "--frontend-port", arg);
+            if (c == OPT_PORT)
+                o->port = (int)v;
+            else
+                o->frontend_port = (int)v;
+            break;
+        case OPT_FRONTEND:
+            if (!strcmp(arg, "dev"))
+                o->frontend = CLI_FRONTEND_DEV;
+            else if (!strcmp(arg, "static"))
+                o->frontend = CLI_FRONTEND_STATIC;
+            else if (!strcmp(arg, "none"))
+                o->frontend = CLI_FRONTEND_NONE;
+            else
+                return err_set(err, errlen, "--frontend: '%s' is not dev, static or none", arg);
+            break;
+        case OPT_HOST:
+            if (!*arg || strlen(arg) >= 256)
+                return err_set(err, errlen, "--host: '%s' is not an address", arg);
+            o->host = arg;
+            break;
+        case OPT_NO_BROWSER:
+            o->no_browser = true;
+            break;
+        case OPT_SEED: {
+            char *end;
+            errno = 0;
+            unsigned long long s = strtoull(arg, &end, 10);
+            if (errno || end == arg || *end || arg[0] == '-')
+                return err_set(err, errlen, "--seed: '%s' is not a whole number >= 0", arg);
+            o->has_seed = true;
+            o->seed = s;
+            break;
         }
+        case OPT_COLOR:
+            if (!strcmp(arg, "auto"))
+                o->color = CLI_COLOR_AUTO;
+            else if (!strcmp(arg, "always"))
+                o->color = CLI_COLOR_ALWAYS;
+            else if (!strcmp(arg, "never"))
+                o->color = CLI_COLOR_NEVER;
+            else
+                return err_set(err, errlen, "--color: '%s' is not auto, always or never", arg);
+            break;
+        case OPT_EXIT_ON_COMPLETE:
+            o->exit_on_complete = true;
+            break;
+        case OPT_HELP:
+            o->help = true;
+            break;
+        case OPT_VERSION:
+            o->version = true;
+            break;
+        case OPT_RUNS:
+            if (parse_long(arg, 1, 64, &v))
+                return err_set(err, errlen, "--runs: '%s' is not a whole number 1-64", arg);
+            o->runs = (int)v;
+            break;
+        case OPT_SET:
+            if (o->n_sets >= CLI_MAX_SETS)
+                return err_set(err, errlen, "--set: more than %d", CLI_MAX_SETS);
+            if (!strchr(arg, '='))
+                return err_set(err, errlen, "--set %s: expected SECTION.KEY=VALUE[,VALUE...]", arg);
+            o->sets[o->n_sets++] = arg;
+            break;
+        case OPT_SWEEP:
+            if (!*arg) return err_set(err, errlen, "--sweep: empty path");
+            o->sweep_file = arg;
+            break;
+        case OPT_PARALLEL:
+            if (parse_long(arg, 1, CLI_MAX_PARALLEL, &v))
+                return err_set(err, errlen, "--parallel: '%s' is not a whole number 1-%d", arg,
+                               CLI_MAX_PARALLEL);
+            o->parallel = (int)v;
+            break;
+        case OPT_BACKEND:
+            if (!strcmp(arg, "local"))
+                o->backend = CLI_BACKEND_LOCAL;
+            else if (!strcmp(arg, "slurm"))
+                o->backend = CLI_BACKEND_SLURM;
+            else
+                return err_set(err, errlen, "--backend: '%s' is not local or slurm", arg);
+            break;
+        case OPT_CANCEL_SWEEP:
+            if (!*arg) return err_set(err, errlen, "--cancel-sweep: empty path");
+            o->cancel_sweep = arg;
+            break;
+        default:
+            return 1;
     }
+    return 0;
+}
+
+/* Options that do not go together, once all are read. */
+static int check_combinations(int argc, char **argv, const cli_options *o, char *err,
+                              size_t errlen) {
     if (optind < argc)
         return err_set(err, errlen, "%s: unexpected argument (options start with --; see --help)",
                        argv[optind]);
@@ -288,4 +278,26 @@ int cli_parse(int argc, char **argv, cli_options *o, char *err, size_t errlen) {
                        : o->n_sets ? "--set"
                                    : "--sweep");
     return 0;
+}
+
+int cli_parse(int argc, char **argv, cli_options *o, char *err, size_t errlen) {
+    memset(o, 0, sizeof *o);
+    o->episodes = -1;
+    o->port = -1;
+    o->frontend_port = -1;
+    optind = 1;
+    opterr = 0; /* our own one-line messages */
+    for (;;) {
+        int prev = optind;
+        int c = getopt_long(argc, argv, ":", cli_longopts, NULL);
+        if (c == -1) break;
+        if (c == ':') return err_set(err, errlen, "%s: needs a value", argv[prev]);
+        int rc = take_option(c, optarg, o, err, errlen);
+        if (rc < 0) return -1;
+        if (rc > 0) {
+            const char *bad = prev < argc ? argv[prev] : "?";
+            return err_set(err, errlen, "%s: unknown option (see run_demo --help)", bad);
+        }
+    }
+    return check_combinations(argc, argv, o, err, errlen);
 }
