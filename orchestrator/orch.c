@@ -318,6 +318,32 @@ static char **build_env(const child *c, char *parent_pid) {
     return env;
 }
 
+/* A child that could not be started ends as a shell's "command not found" does (127), so
+ * that the restart policy treats it like any other failure. */
+static void child_not_started(child *c) {
+    c->exit_status = 127;
+    c->term_signal = 0;
+    child_ended(c);
+}
+
+/* Starts reading the child's stdout and stderr (the read ends fds[k][0]) into its streams. */
+static void read_child_output(child *c, int fds[2][2]) {
+    for (int k = 0; k < 2; k++) {
+        uv_pipe_init(c->o->loop, &c->pipes[k], 0);
+        c->pipes[k].data = c;
+        c->streams[k]->len = 0;
+        c->streams[k]->continued = false;
+        if (uv_pipe_open(&c->pipes[k], fds[k][0]) != 0) {
+            close(fds[k][0]); /* cannot happen for a fresh pipe; the drain timer settles it */
+            c->pipes_closing++;
+            uv_close((uv_handle_t *)&c->pipes[k], on_pipe_closed);
+            continue;
+        }
+        c->pipe_open[k] = true;
+        uv_read_start((uv_stream_t *)&c->pipes[k], on_alloc, on_read);
+    }
+}
+
 static void child_spawn(child *c) {
     orch *o = c->o;
     if (c->proc_handle_open || c->pipes_closing) {
@@ -358,9 +384,7 @@ static void child_spawn(child *c) {
             free(env);
             logmux_printf(o->mux, "cannot start %s: pipe: %s", c->spec->name, strerror(e));
             c->state = CH_RUNNING;
-            c->exit_status = 127;
-            c->term_signal = 0;
-            child_ended(c);
+            child_not_started(c);
             return;
         }
         fcntl(fds[k][0], F_SETPIPE_SZ, PIPE_BYTES);
@@ -399,27 +423,12 @@ static void child_spawn(child *c) {
         uv_close((uv_handle_t *)&c->proc, on_proc_closed);
         for (int k = 0; k < 2; k++) close(fds[k][0]);
         c->proc_active = false;
-        c->exit_status = 127;
-        c->term_signal = 0;
-        child_ended(c);
+        child_not_started(c);
         return;
     }
     c->proc_active = true;
     c->pid = c->proc.pid;
-    for (int k = 0; k < 2; k++) {
-        uv_pipe_init(o->loop, &c->pipes[k], 0);
-        c->pipes[k].data = c;
-        c->streams[k]->len = 0;
-        c->streams[k]->continued = false;
-        if (uv_pipe_open(&c->pipes[k], fds[k][0]) != 0) {
-            close(fds[k][0]); /* cannot happen for a fresh pipe; the drain timer settles it */
-            c->pipes_closing++;
-            uv_close((uv_handle_t *)&c->pipes[k], on_pipe_closed);
-            continue;
-        }
-        c->pipe_open[k] = true;
-        uv_read_start((uv_stream_t *)&c->pipes[k], on_alloc, on_read);
-    }
+    read_child_output(c, fds);
 }
 
 /* ---- stopping ---- */
