@@ -1032,6 +1032,67 @@ static void on_check(uv_check_t *h) {
     }
 }
 
+/* Child slot i of run_demo: its spec, timers, probe and log streams. false when out of
+ * memory (what was allocated is freed by orch_run's end). */
+static bool child_init(orch *o, int i) {
+    plan_t *plan = o->plan;
+    child *c = &o->ch[i];
+    bool ok = true;
+    c->o = o;
+    c->idx = i;
+    c->run = -1;
+    c->spec = &plan->child[is_trainer(c) ? CFG_PROC_TRAINER : i];
+    if (plan->is_sweep && is_trainer(c)) {
+        c->own = malloc(sizeof *c->own);
+        c->metrics = malloc(sizeof *c->metrics);
+        if (!c->own || !c->metrics) ok = false;
+    }
+    restart_init(&c->rs);
+    uv_timer_init(o->loop, &c->timer);
+    c->timer.data = c;
+    uv_timer_init(o->loop, &c->drain);
+    c->drain.data = c;
+    for (int k = 0; k < 2; k++) {
+        uv_timer_init(o->loop, &c->resume[k]);
+        c->resume[k].data = c;
+    }
+    health_init(&c->probe, o->loop);
+    c->probe.data = c;
+    for (int k = 0; k < 2; k++) {
+        c->streams[k] = malloc(sizeof *c->streams[k]);
+        if (!c->streams[k]) {
+            ok = false;
+            continue;
+        }
+        logmux_stream_init(c->streams[k], o->mux, c->spec->label, c->spec->colour, &c->tail);
+    }
+    return ok;
+}
+
+/* Says what runs where, then starts the server, and the trainer and frontend after it. */
+static void start_children(orch *o) {
+    const plan_t *plan = o->plan;
+    const char *fe = plan->frontend == CLI_FRONTEND_DEV      ? "dev"
+                     : plan->frontend == CLI_FRONTEND_STATIC ? "static"
+                                                             : "none";
+    logmux_printf(o->mux, "run directory %s; config %s; frontend %s", plan->run_dir,
+                  plan->config_path[0] ? plan->config_path : "built-in level1", fe);
+    if (plan->is_sweep)
+        logmux_printf(o->mux, "%s of %d runs, %d at once%s: %s/%s",
+                      plan->sweep_resumed ? "continuing the sweep" : "sweep", plan->sweep.n_runs,
+                      plan->parallel, plan->slurm ? " as Slurm jobs" : "", plan->run_dir,
+                      SWEEP_FILE_NAME);
+    /* The server first: the trainer connects to it, the frontend proxies to it. */
+    child_spawn(&o->ch[CFG_PROC_SERVER]);
+    if (o->state < ST_STOPPING) {
+        /* A sweep's trainers start once the server answers (check_health): up to P
+         * of them starting at once would otherwise compete with it for the cores. */
+        if (!plan->is_sweep) child_spawn(&o->ch[CFG_PROC_TRAINER]);
+    }
+    if (o->state < ST_STOPPING && plan->child[CFG_PROC_FRONTEND].enabled)
+        child_spawn(&o->ch[CFG_PROC_FRONTEND]);
+}
+
 int orch_run(plan_t *plan) {
     static orch ob; /* one per process; large (streams are separate allocations) */
     orch *o = &ob;
@@ -1084,60 +1145,13 @@ int orch_run(plan_t *plan) {
         o->cl = cluster_new(loop, plan, mux, &hooks);
         if (!o->cl) alloc_ok = false;
     }
-    for (int i = 0; i < o->n_ch; i++) {
-        child *c = &o->ch[i];
-        c->o = o;
-        c->idx = i;
-        c->run = -1;
-        c->spec = &plan->child[is_trainer(c) ? CFG_PROC_TRAINER : i];
-        if (plan->is_sweep && is_trainer(c)) {
-            c->own = malloc(sizeof *c->own);
-            c->metrics = malloc(sizeof *c->metrics);
-            if (!c->own || !c->metrics) alloc_ok = false;
-        }
-        restart_init(&c->rs);
-        uv_timer_init(loop, &c->timer);
-        c->timer.data = c;
-        uv_timer_init(loop, &c->drain);
-        c->drain.data = c;
-        for (int k = 0; k < 2; k++) {
-            uv_timer_init(loop, &c->resume[k]);
-            c->resume[k].data = c;
-        }
-        health_init(&c->probe, loop);
-        c->probe.data = c;
-        for (int k = 0; k < 2; k++) {
-            c->streams[k] = malloc(sizeof *c->streams[k]);
-            if (!c->streams[k]) {
-                alloc_ok = false;
-                continue;
-            }
-            logmux_stream_init(c->streams[k], mux, c->spec->label, c->spec->colour, &c->tail);
-        }
-    }
+    for (int i = 0; i < o->n_ch; i++)
+        if (!child_init(o, i)) alloc_ok = false;
     if (!alloc_ok) {
         logmux_printf(mux, "out of memory");
         orch_stop(o, 1);
     } else {
-        const char *fe = plan->frontend == CLI_FRONTEND_DEV      ? "dev"
-                         : plan->frontend == CLI_FRONTEND_STATIC ? "static"
-                                                                 : "none";
-        logmux_printf(mux, "run directory %s; config %s; frontend %s", plan->run_dir,
-                      plan->config_path[0] ? plan->config_path : "built-in level1", fe);
-        if (plan->is_sweep)
-            logmux_printf(mux, "%s of %d runs, %d at once%s: %s/%s",
-                          plan->sweep_resumed ? "continuing the sweep" : "sweep",
-                          plan->sweep.n_runs, plan->parallel, plan->slurm ? " as Slurm jobs" : "",
-                          plan->run_dir, SWEEP_FILE_NAME);
-        /* The server first: the trainer connects to it, the frontend proxies to it. */
-        child_spawn(&o->ch[CFG_PROC_SERVER]);
-        if (o->state < ST_STOPPING) {
-            /* A sweep's trainers start once the server answers (check_health): up to P
-             * of them starting at once would otherwise compete with it for the cores. */
-            if (!plan->is_sweep) child_spawn(&o->ch[CFG_PROC_TRAINER]);
-        }
-        if (o->state < ST_STOPPING && plan->child[CFG_PROC_FRONTEND].enabled)
-            child_spawn(&o->ch[CFG_PROC_FRONTEND]);
+        start_children(o);
     }
     o->last_slow_ms = uv_now(loop);
     uv_timer_start(&o->tick, on_tick, START_TICK_MS, START_TICK_MS);
