@@ -344,16 +344,13 @@ static int sbatch_safe(const char *what, const char *v, char *err, size_t errlen
     return 0;
 }
 
-char *slurm_script(const slurm_spec *s, char *err, size_t errlen) {
-    sbuf b = {0};
-    if (!s->sweep_dir || s->sweep_dir[0] != '/' || !s->trainer || s->trainer[0] != '/') {
-        err_set(err, errlen, "slurm: the sweep directory and the trainer must be absolute");
-        return NULL;
-    }
-    if (s->n_tasks == 0 || !s->server_url) {
-        err_set(err, errlen, "slurm: no task to submit, or no server address");
-        return NULL;
-    }
+/* What a batch script cannot be written for: relative paths, no task, no server, a value
+ * a #SBATCH line cannot carry. 0, or -1 with err. */
+static int spec_check(const slurm_spec *s, char *err, size_t errlen) {
+    if (!s->sweep_dir || s->sweep_dir[0] != '/' || !s->trainer || s->trainer[0] != '/')
+        return err_set(err, errlen, "slurm: the sweep directory and the trainer must be absolute");
+    if (s->n_tasks == 0 || !s->server_url)
+        return err_set(err, errlen, "slurm: no task to submit, or no server address");
     const struct {
         const char *what, *v;
     } fields[] = {{"the job name", s->job_name},        {"the partition", s->partition},
@@ -361,41 +358,50 @@ char *slurm_script(const slurm_spec *s, char *err, size_t errlen) {
                   {"the account", s->account},          {"the QoS", s->qos},
                   {"the sweep directory", s->sweep_dir}};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
-        if (fields[i].v && sbatch_safe(fields[i].what, fields[i].v, err, errlen)) return NULL;
+        if (fields[i].v && sbatch_safe(fields[i].what, fields[i].v, err, errlen)) return -1;
     for (const char *const *e = s->extra; e && *e; e++)
-        if (sbatch_safe("an extra sbatch argument", *e, err, errlen)) return NULL;
+        if (sbatch_safe("an extra sbatch argument", *e, err, errlen)) return -1;
     for (size_t i = 0; i < s->n_tasks; i++)
-        if (!s->tasks[i].run_dir || s->tasks[i].run_dir[0] != '/') {
-            err_set(err, errlen, "slurm: run %zu has no absolute run directory", i);
-            return NULL;
-        }
+        if (!s->tasks[i].run_dir || s->tasks[i].run_dir[0] != '/')
+            return err_set(err, errlen, "slurm: run %zu has no absolute run directory", i);
+    return 0;
+}
 
+/* The #SBATCH lines of the script: the array, the resources asked, the task logs, requeue
+ * and the warning before the time limit, then the user's extra arguments. */
+static void add_sbatch_lines(sbuf *b, const slurm_spec *s) {
+    if (s->job_name) sb_add(b, "#SBATCH --job-name=%s\n", s->job_name);
+    if (s->partition && *s->partition) sb_add(b, "#SBATCH --partition=%s\n", s->partition);
+    if (s->parallel > 0)
+        sb_add(b, "#SBATCH --array=0-%zu%%%d\n", s->n_tasks - 1, s->parallel);
+    else
+        sb_add(b, "#SBATCH --array=0-%zu\n", s->n_tasks - 1);
+    if (s->time_limit) sb_add(b, "#SBATCH --time=%s\n", s->time_limit);
+    if (s->cpus > 0) sb_add(b, "#SBATCH --cpus-per-task=%d\n", s->cpus);
+    if (s->mem) sb_add(b, "#SBATCH --mem=%s\n", s->mem);
+    if (s->account) sb_add(b, "#SBATCH --account=%s\n", s->account);
+    if (s->qos) sb_add(b, "#SBATCH --qos=%s\n", s->qos);
+    sb_add(b, "#SBATCH --chdir=%s\n", s->sweep_dir);
+    /* %% in an output path is a literal % to Slurm; a run root may hold one. */
+    sb_add(b, "#SBATCH --output=");
+    for (const char *p = s->sweep_dir; *p; p++) sb_add(b, *p == '%' ? "%%%%" : "%c", *p);
+    sb_add(b, "/slurm/task-%%a.out\n");
+    sb_add(b, "#SBATCH --open-mode=append\n"); /* a requeued task adds to its log */
+    sb_add(b, "#SBATCH --requeue\n");
+    if (s->warn_seconds > 0) sb_add(b, "#SBATCH --signal=B:USR1@%d\n", s->warn_seconds);
+    for (const char *const *e = s->extra; e && *e; e++) sb_add(b, "#SBATCH %s\n", *e);
+}
+
+char *slurm_script(const slurm_spec *s, char *err, size_t errlen) {
+    if (spec_check(s, err, errlen)) return NULL;
+    sbuf b = {0};
     sb_add(&b, "#!/bin/bash\n");
     sb_add(&b, "# A run_demo sweep as one Slurm job array: task N trains run N below.\n");
     sb_add(&b, "# To resubmit by hand (all tasks, or some with --array=2,5):\n");
     sb_add(&b, "#   export %s=...   # the server's trainer token; never written here\n",
            SLURM_TOKEN_ENV);
     sb_add(&b, "#   sbatch --export=ALL THIS_FILE\n");
-    if (s->job_name) sb_add(&b, "#SBATCH --job-name=%s\n", s->job_name);
-    if (s->partition && *s->partition) sb_add(&b, "#SBATCH --partition=%s\n", s->partition);
-    if (s->parallel > 0)
-        sb_add(&b, "#SBATCH --array=0-%zu%%%d\n", s->n_tasks - 1, s->parallel);
-    else
-        sb_add(&b, "#SBATCH --array=0-%zu\n", s->n_tasks - 1);
-    if (s->time_limit) sb_add(&b, "#SBATCH --time=%s\n", s->time_limit);
-    if (s->cpus > 0) sb_add(&b, "#SBATCH --cpus-per-task=%d\n", s->cpus);
-    if (s->mem) sb_add(&b, "#SBATCH --mem=%s\n", s->mem);
-    if (s->account) sb_add(&b, "#SBATCH --account=%s\n", s->account);
-    if (s->qos) sb_add(&b, "#SBATCH --qos=%s\n", s->qos);
-    sb_add(&b, "#SBATCH --chdir=%s\n", s->sweep_dir);
-    /* %% in an output path is a literal % to Slurm; a run root may hold one. */
-    sb_add(&b, "#SBATCH --output=");
-    for (const char *p = s->sweep_dir; *p; p++) sb_add(&b, *p == '%' ? "%%%%" : "%c", *p);
-    sb_add(&b, "/slurm/task-%%a.out\n");
-    sb_add(&b, "#SBATCH --open-mode=append\n"); /* a requeued task adds to its log */
-    sb_add(&b, "#SBATCH --requeue\n");
-    if (s->warn_seconds > 0) sb_add(&b, "#SBATCH --signal=B:USR1@%d\n", s->warn_seconds);
-    for (const char *const *e = s->extra; e && *e; e++) sb_add(&b, "#SBATCH %s\n", *e);
+    add_sbatch_lines(&b, s);
 
     /* RD_PARENT_PID belongs to run_demo's own children (common/pdeath.h): a trainer on a
      * node must not watch a pid of the head node. */
