@@ -59,10 +59,6 @@ static char *expect_exit(pid_t pid, int code, int timeout_ms) {
     return out;
 }
 
-static void expect_in(const char *out, const char *needle) {
-    ck_assert_msg(strstr(out, needle), "missing '%s' in output:\n%s", needle, out);
-}
-
 START_TEST(crash_at_start_policy_never) {
     pid_t pid = launch("command = " TRAINER_OK,
                        "command = [" FIX ", \"--err\", \"boom: cannot bind\", \"--exit\", \"3\"]\n"

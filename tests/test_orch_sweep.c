@@ -67,31 +67,8 @@ static pid_t start(char *out, size_t outlen, const char *const *argv) {
 /* Runs to the end (at most timeout_ms); the exit code, the output in *text (caller frees). */
 static int run(char **text, int timeout_ms, const char *const *argv) {
     char out[512];
-    pid_t pid = start(out, sizeof out, argv);
-    int st = h_wait(pid, timeout_ms);
-    if (st < 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-    }
-    *text = h_read(out);
-    return h_code(st);
+    return h_finish(start(out, sizeof out, argv), out, timeout_ms, text);
 }
-
-/* Asserts that needle is in text; on failure the text goes to stdout (Check's messages are
- * short). */
-#define expect_in(text, needle)                                                                    \
-    do {                                                                                           \
-        if (!strstr((text), (needle)))                                                             \
-            printf("---- output ----\n%s\n----\n", (text)), fflush(stdout);                        \
-        ck_assert_msg(strstr((text), (needle)), "'%s' missing", (needle));                         \
-    } while (0)
-
-/* Asserts the exit code; on failure the output goes to stdout. */
-#define expect_code(code, want, text)                                                              \
-    do {                                                                                           \
-        if ((code) != (want)) printf("---- output ----\n%s\n----\n", (text)), fflush(stdout);      \
-        ck_assert_int_eq((code), (want));                                                          \
-    } while (0)
 
 /* ---- override errors ---- */
 

@@ -89,29 +89,6 @@ static pid_t start(char *out, size_t outlen, const char *port, const char *const
     return h_start_env(out, env, args);
 }
 
-static int finish(pid_t pid, const char *out, int timeout_ms, char **text) {
-    int st = h_wait(pid, timeout_ms);
-    if (st < 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-    }
-    *text = h_read(out);
-    return h_code(st);
-}
-
-#define expect_in(text, needle)                                                                    \
-    do {                                                                                           \
-        if (!strstr((text), (needle)))                                                             \
-            printf("---- output ----\n%s\n----\n", (text)), fflush(stdout);                        \
-        ck_assert_msg(strstr((text), (needle)), "'%s' missing", (needle));                         \
-    } while (0)
-
-#define expect_code(code, want, text)                                                              \
-    do {                                                                                           \
-        if ((code) != (want)) printf("---- output ----\n%s\n----\n", (text)), fflush(stdout);      \
-        ck_assert_int_eq((code), (want));                                                          \
-    } while (0)
-
 /* Tasks the cluster lists as pending or running (the cluster is this program's alone). */
 static int squeue_live(void) {
     FILE *p = popen("squeue --noheader --array --states=PENDING,RUNNING,COMPLETING,CONFIGURING "
@@ -197,7 +174,7 @@ START_TEST(slurm_sweep_equals_local_even_after_kill9) {
     const char *local[] = {"--config",   cfg, "--checkpoint-dir",   ref,
                            "--runs",     "4", "--episodes",         EPISODES,
                            "--parallel", "2", "--exit-on-complete", NULL};
-    int code = finish(start(out, sizeof out, port, env, local), out, 240000, &text);
+    int code = h_finish(start(out, sizeof out, port, env, local), out, 240000, &text);
     expect_code(code, 0, text);
     free(text);
     /* The same on Slurm. */
@@ -205,7 +182,7 @@ START_TEST(slurm_sweep_equals_local_even_after_kill9) {
     const char *slurm[] = {
         "--backend",  "slurm",  "--config",   cfg, "--checkpoint-dir",   sl,  "--runs", "4",
         "--episodes", EPISODES, "--parallel", "2", "--exit-on-complete", NULL};
-    code = finish(start(out, sizeof out, port, env, slurm), out, 240000, &text);
+    code = h_finish(start(out, sizeof out, port, env, slurm), out, 240000, &text);
     expect_code(code, 0, text);
     expect_in(text, "submitted 4 runs as Slurm job array ");
     expect_in(text, "(--array=0-3%2)");
@@ -258,7 +235,7 @@ START_TEST(slurm_sweep_equals_local_even_after_kill9) {
     ck_assert_int_gt(job, 0);
     /* Continued: the sweep directory alone says backend, port and token. */
     const char *resume[] = {"--checkpoint-dir", cut, "--exit-on-complete", NULL};
-    code = finish(start(out, sizeof out, NULL, env, resume), out, 240000, &text);
+    code = h_finish(start(out, sizeof out, NULL, env, resume), out, 240000, &text);
     expect_code(code, 0, text);
     expect_in(text, "continuing the sweep of 4 runs, 2 at once as Slurm jobs");
     expect_in(text, "run seed=42: reattached to Slurm job ");
@@ -339,7 +316,7 @@ START_TEST(ctrl_c_stops_every_task_with_a_checkpoint) {
     expect_slurm_rows(atoi(port));
     kill(pid, SIGINT);
     char *text;
-    int code = finish(pid, out, 60000, &text);
+    int code = h_finish(pid, out, 60000, &text);
     expect_code(code, 130, text);
     expect_in(text, "stopping the sweep's Slurm tasks");
     expect_in(text, "run seed=42 stopped (completed); --resume continues it");
@@ -386,7 +363,7 @@ START_TEST(cancel_sweep_ends_the_jobs_of_a_lost_session) {
     ck_assert_int_eq(squeue_live(), 3); /* two running, one pending: the user's jobs */
     const char *cancel[] = {"--cancel-sweep", dir, NULL};
     h_next_out(out, sizeof out);
-    int code = finish(h_start(out, cancel), out, 60000, &text);
+    int code = h_finish(h_start(out, cancel), out, 60000, &text);
     expect_code(code, 0, text);
     char want[1200];
     snprintf(want, sizeof want,
@@ -404,7 +381,7 @@ START_TEST(cancel_sweep_ends_the_jobs_of_a_lost_session) {
     expect_in(sw, "name = \"seed=44\"\nstate = \"queued\"");
     free(sw);
     /* Nothing left: a second cancel says so. */
-    code = finish(h_start(out, cancel), out, 60000, &text);
+    code = h_finish(h_start(out, cancel), out, 60000, &text);
     expect_code(code, 0, text);
     snprintf(want, sizeof want, "run_demo: no task of the sweep in %s is pending or running\n",
              dir);
@@ -446,7 +423,7 @@ START_TEST(scancel_from_outside_is_retried_then_failed) {
     snprintf(cmd, sizeof cmd, "scancel %ld_0", second);
     ck_assert_int_eq(system(cmd), 0);
     char *text;
-    int code = finish(pid, out, 180000, &text);
+    int code = h_finish(pid, out, 180000, &text);
     expect_code(code, 1, text); /* --exit-on-complete with a failed run */
     expect_in(text, "run seed=42: its task ended (cancelled); resubmitting in 0.2 s (restart 1)");
     expect_in(text, "run seed=42 failed (cancelled after 1 restart within 600 s); the sweep goes "
@@ -468,7 +445,7 @@ END_TEST
 static void expect_refusal(const char *const *env, const char *const *argv, const char *msg) {
     char out[512], *text, port[16];
     snprintf(port, sizeof port, "%d", h_free_port());
-    int code = finish(start(out, sizeof out, port, env, argv), out, 60000, &text);
+    int code = h_finish(start(out, sizeof out, port, env, argv), out, 60000, &text);
     expect_code(code, 2, text);
     ck_assert_str_eq(text, msg);
     free(text);

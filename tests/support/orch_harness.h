@@ -10,8 +10,11 @@
 #ifndef RD_TESTS_ORCH_HARNESS_H
 #define RD_TESTS_ORCH_HARNESS_H
 
+#include <check.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/types.h>
 
 /* This test's scratch directory (h_setup). */
@@ -84,6 +87,26 @@ int h_wait(pid_t pid, int timeout_ms);
 
 /* Exit code as the shell shows it: status, or 128 + signal. */
 int h_code(int st);
+
+/* Waits for pid at most timeout_ms (SIGKILL and reap after it); the exit code as h_code
+ * (-1 when killed at the bound) and the output file out_path in *text (caller frees). */
+int h_finish(pid_t pid, const char *out_path, int timeout_ms, char **text);
+
+/* Asserts that needle is in text; on failure the text goes to stdout (Check's messages are
+ * short). */
+#define expect_in(text, needle)                                                                    \
+    do {                                                                                           \
+        if (!strstr((text), (needle)))                                                             \
+            printf("---- output ----\n%s\n----\n", (text)), fflush(stdout);                        \
+        ck_assert_msg(strstr((text), (needle)), "'%s' missing", (needle));                         \
+    } while (0)
+
+/* Asserts the exit code; on failure the output goes to stdout. */
+#define expect_code(code, want, text)                                                              \
+    do {                                                                                           \
+        if ((code) != (want)) printf("---- output ----\n%s\n----\n", (text)), fflush(stdout);      \
+        ck_assert_int_eq((code), (want));                                                          \
+    } while (0)
 
 bool h_wait_output(const char *path, const char *needle, int timeout_ms);
 
