@@ -284,7 +284,9 @@ static int cmd_competence(const args_t *a) {
     cfg_config cfg;
     load_config(a, &cfg);
     cfg.training.checkpoint_every = 0;
-    cfg.training.eval_every = 0; /* the probe replaces the run's own evaluations */
+    /* The probe replaces the run's own evaluations, unless restore_below acts on them: then
+     * they are part of training and their time counts as training time. */
+    if (cfg.training.restore_below <= 0) cfg.training.eval_every = 0;
     const int max_steps = cfg.environment.max_steps;
     const double goal = 0.9 * max_steps;
     int probe_every = a->probe_every > 0 ? a->probe_every : 50;

@@ -92,6 +92,9 @@ typedef struct {
     bool day_cycle; /* level 3: 24-hour day, opening hours, time-of-day features */
     int day_length; /* steps per 24-hour day */
     int start_hour; /* hour of the first step of an episode */
+    /* The observation ends with the curriculum's decay multiplier, so that one network can
+     * tell the stages' worlds apart (docs/design/learner.md). */
+    bool observe_multiplier;
 } cfg_environment;
 
 typedef enum { CFG_REWARD_SURVIVAL = 0, CFG_REWARD_DEATH_TIME } cfg_reward;
@@ -131,6 +134,9 @@ typedef struct {
     int keep_checkpoints; /* newest K periodic checkpoints kept; `best` is always kept */
     int eval_every;       /* episodes between greedy evaluations (0 = never) */
     int eval_episodes;
+    /* At the curriculum's last stage an evaluation under this fraction of the best one
+     * there puts the best one's weights back (0 = never): docs/design/learner.md. */
+    double restore_below;
     double stop_grace_seconds; /* on SIGTERM: finish the episode if it ends within this */
     int progress_every;        /* episodes between progress.json rewrites */
 } cfg_training;
@@ -152,6 +158,10 @@ typedef struct {
     int advance_eval_episodes; /* greedy: episodes per check */
     bool restart_schedules;    /* epsilon and learning rate start over at every move */
 } cfg_curriculum;
+
+/* The decay multiplier of curriculum stage `stage` (the last stage's past the end); 1.0
+ * without a curriculum. The trainer's world and the replay's rebuilt observations use it. */
+double cfg_stage_multiplier(const cfg_curriculum *c, int stage);
 
 typedef struct {
     char host[256];

@@ -40,6 +40,11 @@ static void add_cascade(cfg_environment *e, int source, int target, double stren
     c->strength = strength;
 }
 
+double cfg_stage_multiplier(const cfg_curriculum *c, int stage) {
+    if (!c->enabled || c->n_stages < 1) return 1.0;
+    return c->stages[stage >= 0 && stage < c->n_stages ? stage : c->n_stages - 1];
+}
+
 static void default_environment(cfg_environment *e) {
     e->level = 1;
     e->width = 8;
@@ -140,6 +145,7 @@ static void default_training(cfg_training *t) {
     t->keep_checkpoints = 5;
     t->eval_every = 250;
     t->eval_episodes = 20;
+    t->restore_below = 0.0;
     t->stop_grace_seconds = 2.0;
     t->progress_every = 10;
 }

@@ -33,6 +33,7 @@ static const cfg_field environment_fields[] = {
     E(day_cycle, CFG_F_BOOL, 0, 0, 0),
     E(day_length, CFG_F_INT, 24, 10000000, 0),
     E(start_hour, CFG_F_INT, 0, 23, 0),
+    E(observe_multiplier, CFG_F_BOOL, 0, 0, CFG_HASH_UNLESS_SET),
     E(initial, CFG_F_METERS, 0, 1, 0),
     E(decay, CFG_F_METERS, 0, 1, 0),
     E(move_cost, CFG_F_METERS, 0, 1, 0),
@@ -80,15 +81,11 @@ static const cfg_field agent_fields[] = {
 #define T(k, t, lo, hi, fl)                                                                        \
     { #k, t, offsetof(cfg_training, k), lo, hi, fl, NULL, 0 }
 static const cfg_field training_fields[] = {
-    T(episodes, CFG_F_INT, 1, CFG_BIG, 0),
-    T(seed, CFG_F_SEED, 0, 0, 0),
-    T(checkpoint_every, CFG_F_INT, 1, CFG_BIG, 0),
-    T(keep_checkpoints, CFG_F_INT, 1, 1000000, 0),
-    T(eval_every, CFG_F_INT, 0, CFG_BIG, 0),
-    T(eval_episodes, CFG_F_INT, 1, 1000000, 0),
-    T(stop_grace_seconds, CFG_F_DOUBLE, 0, 3600, 0),
-    T(progress_every, CFG_F_INT, 1, CFG_BIG, 0),
-    {NULL, 0, 0, 0, 0, 0, NULL, 0},
+    T(episodes, CFG_F_INT, 1, CFG_BIG, 0),         T(seed, CFG_F_SEED, 0, 0, 0),
+    T(checkpoint_every, CFG_F_INT, 1, CFG_BIG, 0), T(keep_checkpoints, CFG_F_INT, 1, 1000000, 0),
+    T(eval_every, CFG_F_INT, 0, CFG_BIG, 0),       T(eval_episodes, CFG_F_INT, 1, 1000000, 0),
+    T(restore_below, CFG_F_DOUBLE, 0, 1, 0),       T(stop_grace_seconds, CFG_F_DOUBLE, 0, 3600, 0),
+    T(progress_every, CFG_F_INT, 1, CFG_BIG, 0),   {NULL, 0, 0, 0, 0, 0, NULL, 0},
 };
 #undef T
 

@@ -39,6 +39,10 @@ typedef enum {
 #define CFG_EXCL_MIN     1
 #define CFG_EXCL_MAX     2
 #define CFG_MAY_BE_EMPTY 4 /* CFG_F_STRING: "" is a valid value */
+/* A key added after checkpoints existed: at 0 / false (the behaviour before it) cfg_hash()
+ * leaves it out, so that a checkpoint written before the key still loads under the config
+ * that trained it. */
+#define CFG_HASH_UNLESS_SET 8
 
 /* An upper bound that means "no upper bound" in messages ("must be at least 1"). */
 #define CFG_BIG 1e9

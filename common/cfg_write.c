@@ -196,12 +196,31 @@ void cfg_write_affordance_tables(FILE *out, const cfg_field *f, const char *base
 
 /* ---- documents ------------------------------------------------------------------------ */
 
-/* Writes the keys of one section, then the tables its fields own, in schema order. */
-static void write_section(FILE *f, const cfg_section *s, const cfg_config *c) {
+/* Whether a CFG_HASH_UNLESS_SET field holds its "before the key existed" value, 0. */
+static bool hash_leaves_out(const cfg_field *fd, const char *base) {
+    if (!(fd->flags & CFG_HASH_UNLESS_SET)) return false;
+    const char *p = base + fd->off;
+    switch (fd->type) {
+        case CFG_F_BOOL:
+            return !*(const bool *)p;
+        case CFG_F_INT:
+        case CFG_F_ENUM:
+            return *(const int *)p == 0;
+        case CFG_F_DOUBLE:
+            return *(const double *)p == 0.0;
+        default:
+            return false;
+    }
+}
+
+/* Writes the keys of one section, then the tables its fields own, in schema order; for
+ * cfg_hash() (for_hash) without the new keys still at their former behaviour. */
+static void write_section(FILE *f, const cfg_section *s, const cfg_config *c, bool for_hash) {
     const char *base = (const char *)c + s->off;
     fprintf(f, "\n[%s]\n", s->name);
     for (const cfg_field *fd = s->fields; fd->key; fd++)
-        if (cfg_types[fd->type].write) cfg_types[fd->type].write(f, fd, base);
+        if (cfg_types[fd->type].write && !(for_hash && hash_leaves_out(fd, base)))
+            cfg_types[fd->type].write(f, fd, base);
     for (const cfg_field *fd = s->fields; fd->key; fd++)
         if (cfg_types[fd->type].write_tables)
             cfg_types[fd->type].write_tables(f, fd, base, s->name);
@@ -212,7 +231,7 @@ int cfg_write_toml(const cfg_config *c, FILE *f) {
     fputs("name = ", f);
     write_str(f, c->name);
     fputc('\n', f);
-    for (size_t s = 0; s < CFG_NUM_SECTIONS; s++) write_section(f, &cfg_sections[s], c);
+    for (size_t s = 0; s < CFG_NUM_SECTIONS; s++) write_section(f, &cfg_sections[s], c, false);
     fflush(f);
     return ferror(f) ? -1 : 0;
 }
@@ -226,8 +245,8 @@ uint64_t cfg_hash(const cfg_config *c) {
     FILE *f = open_memstream(&text, &len);
     uint64_t h = 0xcbf29ce484222325ULL;
     if (!f) return h;
-    write_section(f, &cfg_sections[CFG_SEC_ENVIRONMENT], c);
-    write_section(f, &cfg_sections[CFG_SEC_AGENT], c);
+    write_section(f, &cfg_sections[CFG_SEC_ENVIRONMENT], c, true);
+    write_section(f, &cfg_sections[CFG_SEC_AGENT], c, true);
     fclose(f);
     for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)text[i]) * 0x100000001b3ULL;
     free(text);

@@ -143,6 +143,7 @@ int env_obs_size(const cfg_environment *cfg) {
     }
     size += CFG_NUM_METERS + n + 1;
     if (cfg->day_cycle) size += 2 + n + 1; /* sin, cos of the hour; open flags; progress */
+    if (cfg->observe_multiplier) size += 1;
     return size;
 }
 
@@ -367,6 +368,7 @@ void env_observe(const env_t *e, float *obs) {
         *o++ = e->progress_aff >= 0 ? (float)e->progress_ticks * e->pc.inv_ticks[e->progress_aff]
                                     : 0.0f;
     }
+    if (c->observe_multiplier) *o++ = (float)e->multiplier;
 }
 
 double env_reward_baseline(const env_t *e, const cfg_agent *agent) {

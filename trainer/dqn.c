@@ -11,6 +11,7 @@ int dqn_init(dqn_t *d, const cfg_config *cfg, uint64_t seed, char *err, size_t e
     memset(d, 0, sizeof *d);
     const cfg_agent *a = &cfg->agent;
     d->agent = a;
+    d->curriculum = &cfg->curriculum;
     if (policy_shape(cfg, &d->shape) != 0) {
         snprintf(err, errlen, "unusable network shape");
         return -1;
@@ -160,6 +161,8 @@ float dqn_update(dqn_t *d, const replay_t *r, rng_t *rng) {
     float gamma = (float)a->gamma;
     for (int i = 0; i < B; i++) {
         const replay_transition *t = &r->items[d->idx[i]];
+        /* Only the observation reads it (with observe_multiplier); no step is taken here. */
+        d->scratch_env.multiplier = cfg_stage_multiplier(d->curriculum, t->stage);
         replay_restore(&d->scratch_env, &t->s);
         env_observe(&d->scratch_env, d->x + (size_t)i * obs);
         d->last[i] = replay_nstep(r, d->idx[i], a->n_step, gamma, &d->nret[i], &d->ndisc[i]);

@@ -17,7 +17,8 @@
 #include "trainer/replay.h"
 
 typedef struct {
-    const cfg_agent *agent; /* borrowed */
+    const cfg_agent *agent;           /* borrowed */
+    const cfg_curriculum *curriculum; /* borrowed: a transition's stage -> its multiplier */
     nn_shape shape;
     size_t n_params;
     int obs_size, batch;

@@ -30,7 +30,10 @@ typedef struct {
     float reward;
     uint8_t action;
     uint8_t done; /* s2 is terminal (death): no bootstrap. A time limit is not terminal. */
-    uint8_t pad[2];
+    /* The curriculum stage the step was played at: its multiplier is part of the
+     * observation with observe_multiplier (0 in files written before it was kept). */
+    uint8_t stage;
+    uint8_t pad;
 } replay_transition;
 
 typedef struct {

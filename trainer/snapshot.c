@@ -2,6 +2,7 @@
 #include "trainer/snapshot.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -192,7 +193,10 @@ int snapshot_save(const snapshot_parts *p, const ckpt_header *h, const char *dir
     st->explore_rng = *p->explore_rng;
     st->replay_rng = *p->replay_rng;
     uint8_t state_buf[SNAPSHOT_STATE_BYTES], ep_buf[SNAPSHOT_EPISODE_BYTES];
+    uint8_t keep_buf[SNAPSHOT_KEEP_BYTES];
     state_encode(st, state_buf);
+    const snapshot_keep *k = p->keep;
+    put_u64(put_f64(keep_buf, k->score), (uint64_t)k->episode);
     ckpt_section s[] = {
         {CKPT_TAG_ONLINE, d->online, sizeof(float) * d->n_params},
         {SNAPSHOT_TAG_TARGET, d->target, sizeof(float) * d->n_params},
@@ -201,12 +205,21 @@ int snapshot_save(const snapshot_parts *p, const ckpt_header *h, const char *dir
         {SNAPSHOT_TAG_STATE, state_buf, sizeof state_buf},
         {SNAPSHOT_TAG_CURR, p->window, sizeof(int32_t) * (size_t)p->cfg->curriculum.window},
         {SNAPSHOT_TAG_EPISODE, ep_buf, sizeof ep_buf},
+        {SNAPSHOT_TAG_KEEP, k->weights, sizeof(float) * d->n_params},
+        {SNAPSHOT_TAG_KEEP_SCORE, keep_buf, sizeof keep_buf},
     };
-    int n = (int)(sizeof s / sizeof s[0]);
-    if (p->ep->active)
+    /* The optional sections are left out by moving the later ones down: no EPIS at an
+     * episode boundary (the layout every boundary checkpoint has always had), no KEEP
+     * while nothing is kept. */
+    int n = 6;
+    if (p->ep->active) {
         episode_encode(p->ep, p->env, ep_buf);
-    else
-        n--; /* no EPIS section: the layout every boundary checkpoint has always had */
+        n++;
+    }
+    if (k->valid) {
+        s[n++] = s[7];
+        s[n++] = s[8];
+    }
     return ckpt_save(dir, name, h, s, n, is_best, keep, err, errlen);
 }
 
@@ -280,11 +293,31 @@ int snapshot_restore(const snapshot_parts *p, ckpt_file *f, const char *path, ch
         if (!es || episode_decode(es, p->cfg, &ep, &world, path, err, errlen) != 0) return -1;
         ep.active = true;
     }
+    /* The kept weights, when the file has them (both sections or neither). */
+    const void *kw = NULL;
+    snapshot_keep kept = {.weights = p->keep->weights, .valid = false, .score = 0, .episode = 0};
+    if (ckpt_file_section(f, SNAPSHOT_TAG_KEEP, NULL) ||
+        ckpt_file_section(f, SNAPSHOT_TAG_KEEP_SCORE, NULL)) {
+        kw = need_section(f, SNAPSHOT_TAG_KEEP, sizeof(float) * np, "kept weights", path, err,
+                          errlen);
+        const uint8_t *ks = kw ? need_section(f, SNAPSHOT_TAG_KEEP_SCORE, SNAPSHOT_KEEP_BYTES,
+                                              "kept score", path, err, errlen)
+                               : NULL;
+        if (!ks) return -1;
+        get_i64(get_f64(ks, &kept.score), &kept.episode);
+        if (!isfinite(kept.score) || kept.episode < 0 || kept.episode > st->episode) {
+            snprintf(err, errlen, "%s: section kept score is out of range", path);
+            return -1;
+        }
+        kept.valid = true;
+    }
     memcpy(d->online, on, sizeof(float) * np);
     memcpy(d->target, tg, sizeof(float) * np);
     memcpy(d->adam_m, ad, 2 * sizeof(float) * np);
     if (!no_replay) memcpy(rb->items, rp, sizeof(replay_transition) * st->replay_size);
     memcpy(p->window, cu, sizeof(int32_t) * window);
+    if (kw) memcpy(p->keep->weights, kw, sizeof(float) * np);
+    *p->keep = kept;
     *p->st = *st;
     if (no_replay) {
         log_warn("%s holds no replay buffer (only the newest checkpoint does): resuming with an "

@@ -36,6 +36,12 @@
 #define SNAPSHOT_TAG_EPISODE     CKPT_TAG('E', 'P', 'I', 'S')
 #define SNAPSHOT_EPISODE_VERSION 1
 #define SNAPSHOT_EPISODE_BYTES   132 /* the serialized size of version 1 */
+/* The weights kept for [training] restore_below: KEEP n_params floats, KEPS their score
+ * (f64) and episode (i64), little-endian. Only a run that has kept weights has them; a file
+ * without them (every file written before they existed) resumes with none kept. */
+#define SNAPSHOT_TAG_KEEP       CKPT_TAG('K', 'E', 'E', 'P')
+#define SNAPSHOT_TAG_KEEP_SCORE CKPT_TAG('K', 'E', 'P', 'S')
+#define SNAPSHOT_KEEP_BYTES     16
 
 /* Version 2: the state section is serialized field by field, little-endian, in the order
  * of snapshot_state's members (pad excluded), rather than copied from memory, so that it
@@ -73,6 +79,14 @@ typedef struct {
     double seconds; /* wall time spent in the parts before the current one */
 } snapshot_episode;
 
+/* The online weights of the best evaluation at the last stage (restore_below). */
+typedef struct {
+    float *weights; /* n_params, allocated by the caller */
+    bool valid;     /* weights hold something */
+    double score;
+    int64_t episode;
+} snapshot_keep;
+
 /* The parts of a run a checkpoint holds, all owned by the caller. */
 typedef struct {
     const cfg_config *cfg; /* the run's config: sizes and the world's ranges */
@@ -82,7 +96,8 @@ typedef struct {
     snapshot_episode *ep; /* the episode in progress, if ep->active */
     env_t *env;           /* the world */
     rng_t *explore_rng, *replay_rng;
-    int32_t *window; /* cfg->curriculum.window episode lengths */
+    int32_t *window;     /* cfg->curriculum.window episode lengths */
+    snapshot_keep *keep; /* saved when valid */
 } snapshot_parts;
 
 /* Writes <dir>/<name>.ckpt with header h (through ckpt_save: `best` when is_best, the

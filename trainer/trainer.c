@@ -22,10 +22,7 @@
 const char *const trainer_status_names[5] = {"running", "paused", "stopped", "completed", "failed"};
 
 double trainer_multiplier(const trainer_t *t) {
-    const cfg_curriculum *c = &t->cfg.curriculum;
-    if (!c->enabled || c->n_stages < 1) return 1.0;
-    int s = t->st.stage < c->n_stages ? t->st.stage : c->n_stages - 1;
-    return c->stages[s];
+    return cfg_stage_multiplier(&t->cfg.curriculum, t->st.stage);
 }
 
 /* From `from` to `to` linearly over `over` episodes, then `to`; `to` throughout when
@@ -70,7 +67,8 @@ static snapshot_parts parts_of(trainer_t *t) {
                             .env = &t->env,
                             .explore_rng = &t->explore_rng,
                             .replay_rng = &t->replay_rng,
-                            .window = t->window};
+                            .window = t->window,
+                            .keep = &t->keep};
 }
 
 int trainer_checkpoint(trainer_t *t, bool is_best, char *path, size_t pathlen, char *err,
@@ -194,7 +192,8 @@ int trainer_open(trainer_t *t, const cfg_config *cfg, const trainer_opts *opts, 
     t->cfg.curriculum.window = W;
     t->window = calloc((size_t)W, sizeof(int32_t));
     t->obs = calloc(ENV_MAX_OBS, sizeof(float));
-    if (!t->window || !t->obs || a->replay_capacity < 1 ||
+    t->keep.weights = calloc(t->dqn.n_params, sizeof(float));
+    if (!t->window || !t->obs || !t->keep.weights || a->replay_capacity < 1 ||
         replay_init(&t->replay, (uint32_t)a->replay_capacity) != 0) {
         snprintf(err, errlen, "out of memory for the replay buffer (%d transitions)",
                  a->replay_capacity);
@@ -274,6 +273,8 @@ void trainer_close(trainer_t *t) {
     replay_free(&t->replay);
     free(t->window);
     free(t->obs);
+    free(t->keep.weights);
+    t->keep.weights = NULL;
     t->metrics = NULL;
     t->tb = NULL;
     t->window = NULL;
@@ -371,6 +372,7 @@ void trainer_run_episode(trainer_t *t, const trainer_hooks *h, trainer_episode_r
         tr.action = (uint8_t)act;
         tr.reward = r;
         tr.done = out == ENV_DIED_HEALTH || out == ENV_DIED_ENERGY;
+        tr.stage = (uint8_t)t->st.stage;
         replay_add(&t->replay, &tr);
         tr.s = tr.s2;
         t->st.steps++;
@@ -561,8 +563,35 @@ static void update_rates(trainer_t *t, int steps, double seconds) {
     }
 }
 
-/* 3. The periodic evaluation, when one is due: last_score, best_score, TensorBoard, the
- * log. Returns whether one ran; *is_best when it beat every earlier one. */
+/* restore_below: at the curriculum's last stage (or without one) the weights of the best
+ * evaluation are kept, and an evaluation under restore_below of that one puts them back
+ * into the online and the target network — a late collapse of a competent policy
+ * (docs/design/learner.md) costs the episodes since, not the run. Adam's moments stay: they
+ * describe the recent gradients, which the next updates replace. */
+static void keep_or_restore(trainer_t *t, double score) {
+    const cfg_curriculum *c = &t->cfg.curriculum;
+    double below = t->cfg.training.restore_below;
+    bool last = !c->enabled || c->n_stages < 2 || t->st.stage >= c->n_stages - 1;
+    snapshot_keep *k = &t->keep;
+    size_t bytes = sizeof(float) * t->dqn.n_params;
+    if (below <= 0 || !last || score < 0) return;
+    if (!k->valid || score > k->score) {
+        memcpy(k->weights, t->dqn.online, bytes);
+        k->valid = true;
+        k->score = score;
+        k->episode = t->st.episode;
+    } else if (score < below * k->score) {
+        memcpy(t->dqn.online, k->weights, bytes);
+        memcpy(t->dqn.target, k->weights, bytes);
+        if (!t->quiet)
+            log_info("evaluation at episode %" PRId64 " (%.1f) under %.0f%% of the best at this "
+                     "stage (%.1f, episode %" PRId64 "): its weights are back",
+                     t->st.episode, score, below * 100, k->score, k->episode);
+    }
+}
+
+/* 3. The periodic evaluation, when one is due: last_score, best_score, the kept weights,
+ * TensorBoard, the log. Returns whether one ran; *is_best when it beat every earlier one. */
 static bool evaluate_periodic(trainer_t *t, bool *is_best, char *recording, size_t cap) {
     const cfg_training *tc = &t->cfg.training;
     *is_best = false;
@@ -573,6 +602,7 @@ static bool evaluate_periodic(trainer_t *t, bool *is_best, char *recording, size
         t->st.best_score = score;
         *is_best = true;
     }
+    keep_or_restore(t, score);
     if (t->tb) tb_scalar(t->tb, "eval/mean_steps", t->st.episode, clk_wall(), (float)score);
     if (!t->quiet)
         log_info("evaluation at episode %" PRId64 ": mean survival %.1f steps over %d "
