@@ -43,6 +43,9 @@ typedef enum {
  * leaves it out, so that a checkpoint written before the key still loads under the config
  * that trained it. */
 #define CFG_HASH_UNLESS_SET 8
+/* A key that only matters while the nearest CFG_HASH_UNLESS_SET key above it is set (its
+ * switch): cfg_hash() leaves it out with its switch. */
+#define CFG_HASH_WITH_SWITCH 16
 
 /* An upper bound that means "no upper bound" in messages ("must be at least 1"). */
 #define CFG_BIG 1e9

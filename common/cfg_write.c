@@ -218,9 +218,14 @@ static bool hash_leaves_out(const cfg_field *fd, const char *base) {
 static void write_section(FILE *f, const cfg_section *s, const cfg_config *c, bool for_hash) {
     const char *base = (const char *)c + s->off;
     fprintf(f, "\n[%s]\n", s->name);
-    for (const cfg_field *fd = s->fields; fd->key; fd++)
-        if (cfg_types[fd->type].write && !(for_hash && hash_leaves_out(fd, base)))
-            cfg_types[fd->type].write(f, fd, base);
+    bool switch_off = false; /* the last CFG_HASH_UNLESS_SET key was left out */
+    for (const cfg_field *fd = s->fields; fd->key; fd++) {
+        bool out = false;
+        if (for_hash && (fd->flags & CFG_HASH_UNLESS_SET))
+            out = switch_off = hash_leaves_out(fd, base);
+        if (for_hash && (fd->flags & CFG_HASH_WITH_SWITCH)) out = switch_off;
+        if (cfg_types[fd->type].write && !out) cfg_types[fd->type].write(f, fd, base);
+    }
     for (const cfg_field *fd = s->fields; fd->key; fd++)
         if (cfg_types[fd->type].write_tables)
             cfg_types[fd->type].write_tables(f, fd, base, s->name);
