@@ -118,7 +118,8 @@ typedef struct {
     double epsilon_start, epsilon_end;
     int epsilon_decay_episodes; /* linear from start to end over this many episodes */
     bool double_dqn;
-    int n_step; /* rewards summed before the target bootstraps (1: one-step DQN) */
+    bool dueling; /* dueling heads: Q = V + A - mean(A) (common/nn.h) */
+    int n_step;   /* rewards summed before the target bootstraps (1: one-step DQN) */
     double huber_delta;
     double grad_clip; /* max global gradient norm; 0 = off */
     cfg_reward reward;

@@ -129,6 +129,7 @@ static void default_agent(cfg_agent *a) {
     a->epsilon_end = 0.01;
     a->epsilon_decay_episodes = 30;
     a->double_dqn = true;
+    a->dueling = false;
     a->n_step = 1;
     a->huber_delta = 100.0;
     a->grad_clip = 10.0;

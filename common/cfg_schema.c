@@ -67,6 +67,7 @@ static const cfg_field agent_fields[] = {
     A(epsilon_end, CFG_F_DOUBLE, 0, 1, 0),
     A(epsilon_decay_episodes, CFG_F_INT, 0, CFG_BIG, 0),
     A(double_dqn, CFG_F_BOOL, 0, 0, 0),
+    A(dueling, CFG_F_BOOL, 0, 0, CFG_HASH_UNLESS_SET),
     A(n_step, CFG_F_INT, 1, 64, 0),
     A(huber_delta, CFG_F_DOUBLE, 0, 1e6, CFG_EXCL_MIN),
     A(grad_clip, CFG_F_DOUBLE, 0, 1e9, 0),

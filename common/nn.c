@@ -65,7 +65,18 @@ int nn_shape_init(nn_shape *s, int in, const int *hidden, int n_hidden, int out)
         s->sizes[i + 1] = hidden[i];
     }
     s->sizes[s->n_layers] = out;
+    s->dueling = 0;
     return 0;
+}
+
+int nn_shape_init_dueling(nn_shape *s, int in, const int *hidden, int n_hidden, int out) {
+    if (nn_shape_init(s, in, hidden, n_hidden, out + 1) != 0) return -1;
+    s->dueling = 1;
+    return 0;
+}
+
+int nn_outputs(const nn_shape *s) {
+    return s->sizes[s->n_layers] - s->dueling;
 }
 
 size_t nn_weight_offset(const nn_shape *s, int layer) {
@@ -92,6 +103,7 @@ int nn_max_width(const nn_shape *s) {
 size_t nn_acts_size(const nn_shape *s, int batch) {
     size_t n = 0;
     for (int l = 1; l <= s->n_layers; l++) n += (size_t)batch * (size_t)s->sizes[l];
+    if (s->dueling) n += (size_t)batch * (size_t)nn_outputs(s);
     return n;
 }
 
@@ -102,7 +114,8 @@ static size_t nn__acts_offset(const nn_shape *s, int layer, int batch) {
 }
 
 float *nn_output(const nn_shape *s, float *acts, int batch) {
-    return acts + nn__acts_offset(s, s->n_layers - 1, batch);
+    /* The last layer's units, or with dueling heads the outputs combined after them. */
+    return acts + nn__acts_offset(s, s->n_layers - 1 + s->dueling, batch);
 }
 
 size_t nn_scratch_size(const nn_shape *s, int batch) {
@@ -570,6 +583,27 @@ static bool nn__mostly_zero(const float *x, size_t n) {
     return nz * 4 < n;
 }
 
+/* Dueling heads: q = V + A - mean(A) per row, from the last layer's units h = (V, A). */
+static void nn__dueling_forward(int batch, int n, const float *h, float *q) {
+    for (int r = 0; r < batch; r++, h += n + 1, q += n) {
+        float mean = 0.0f;
+        for (int a = 0; a < n; a++) mean += h[1 + a];
+        mean /= (float)n;
+        for (int a = 0; a < n; a++) q[a] = h[0] + (h[1 + a] - mean);
+    }
+}
+
+/* ... and back: dV = sum of dQ, dA_a = dQ_a - mean(dQ) (each A_b enters every Q_a through
+ * the mean). */
+static void nn__dueling_backward(int batch, int n, const float *dq, float *dh) {
+    for (int r = 0; r < batch; r++, dq += n, dh += n + 1) {
+        float sum = 0.0f;
+        for (int a = 0; a < n; a++) sum += dq[a];
+        dh[0] = sum;
+        for (int a = 0; a < n; a++) dh[1 + a] = dq[a] - sum / (float)n;
+    }
+}
+
 void nn_forward(const nn_shape *s, const float *params, const float *x, int batch, float *acts) {
     const float *in_act = x;
     float *out_act = acts;
@@ -594,6 +628,7 @@ void nn_forward(const nn_shape *s, const float *params, const float *x, int batc
         in_act = out_act;
         out_act += (size_t)batch * out;
     }
+    if (s->dueling) nn__dueling_forward(batch, nn_outputs(s), in_act, out_act);
 }
 
 void nn_backward(const nn_shape *s, const float *params, const float *x, int batch,
@@ -606,7 +641,10 @@ void nn_backward(const nn_shape *s, const float *params, const float *x, int bat
     int *rows = (int *)(dwt + w * w);            /* the sparse dW's row lists */
     int L = s->n_layers;
     bool blas = nn_current == NN_BACKEND_BLAS;
-    memcpy(dcur, dout, sizeof(float) * (size_t)batch * s->sizes[L]);
+    if (s->dueling)
+        nn__dueling_backward(batch, nn_outputs(s), dout, dcur);
+    else
+        memcpy(dcur, dout, sizeof(float) * (size_t)batch * s->sizes[L]);
     for (int l = L - 1; l >= 0; l--) {
         int in = s->sizes[l], out = s->sizes[l + 1];
         const float *W = params + nn_weight_offset(s, l);

@@ -26,7 +26,11 @@
 
 typedef struct {
     int n_layers;                 /* weight layers (hidden layers + 1) */
-    int sizes[NN_MAX_LAYERS + 1]; /* sizes[0] inputs ... sizes[n_layers] outputs */
+    int sizes[NN_MAX_LAYERS + 1]; /* sizes[0] inputs ... sizes[n_layers] the last layer's */
+    /* Dueling heads (Wang et al. 2016): the last layer's first unit is a state value V, the
+     * others advantages A_a, and the outputs are Q_a = V + A_a - mean(A): one more unit in
+     * the last layer than outputs. 0: the last layer's units are the outputs. */
+    int dueling;
 } nn_shape;
 
 typedef enum { NN_BACKEND_NATIVE = 0, NN_BACKEND_BLAS } nn_backend;
@@ -34,15 +38,20 @@ typedef enum { NN_BACKEND_NATIVE = 0, NN_BACKEND_BLAS } nn_backend;
 /* Fills s for in -> hidden[0..n_hidden) -> out. 0, or -1 when a size is < 1 or there are
  * too many layers. */
 int nn_shape_init(nn_shape *s, int in, const int *hidden, int n_hidden, int out);
+/* The same with dueling heads: the last layer gets out + 1 units (V, then A_0..A_out-1). */
+int nn_shape_init_dueling(nn_shape *s, int in, const int *hidden, int n_hidden, int out);
+/* The network's outputs per row (Q-values: sizes[n_layers] - dueling). */
+int nn_outputs(const nn_shape *s);
 
 size_t nn_num_params(const nn_shape *s);
 size_t nn_weight_offset(const nn_shape *s, int layer); /* in floats, into params */
 size_t nn_bias_offset(const nn_shape *s, int layer);
 int nn_max_width(const nn_shape *s); /* widest layer, inputs included */
 
-/* Floats of the activation buffer for a batch: every layer's output, batch rows each. */
+/* Floats of the activation buffer for a batch: every layer's output, batch rows each (and
+ * with dueling heads the combined outputs after them). */
 size_t nn_acts_size(const nn_shape *s, int batch);
-/* The network's output (batch x sizes[n_layers]) inside acts. */
+/* The network's output (batch x nn_outputs()) inside acts. */
 float *nn_output(const nn_shape *s, float *acts, int batch);
 /* Floats of scratch nn_backward() needs for a batch. */
 size_t nn_scratch_size(const nn_shape *s, int batch);
@@ -53,8 +62,8 @@ void nn_init_params(const nn_shape *s, float *params, rng_t *rng);
 /* acts <- every layer's output for x (batch rows of sizes[0]). */
 void nn_forward(const nn_shape *s, const float *params, const float *x, int batch, float *acts);
 
-/* grads <- d(loss)/d(params) given dout = d(loss)/d(output) (batch x outputs), the x and
- * acts of the matching nn_forward(). Overwrites grads. dout is left intact. */
+/* grads <- d(loss)/d(params) given dout = d(loss)/d(output) (batch x nn_outputs()), the x
+ * and acts of the matching nn_forward(). Overwrites grads. dout is left intact. */
 void nn_backward(const nn_shape *s, const float *params, const float *x, int batch,
                  const float *acts, const float *dout, float *grads, float *scratch);
 

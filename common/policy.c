@@ -14,6 +14,9 @@ struct policy {
 int policy_shape(const cfg_config *cfg, nn_shape *s) {
     int in = env_obs_size(&cfg->environment);
     if (in < 1 || in > ENV_MAX_OBS) return -1;
+    if (cfg->agent.dueling)
+        return nn_shape_init_dueling(s, in, cfg->agent.hidden, cfg->agent.n_hidden,
+                                     ENV_NUM_ACTIONS);
     return nn_shape_init(s, in, cfg->agent.hidden, cfg->agent.n_hidden, ENV_NUM_ACTIONS);
 }
 

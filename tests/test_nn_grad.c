@@ -17,16 +17,22 @@ static double loss_of(const nn_shape *s, const float *params, const float *x, in
     nn_forward(s, params, x, batch, acts);
     const float *y = nn_output(s, acts, batch);
     double l = 0;
-    for (int i = 0; i < batch * s->sizes[s->n_layers]; i++) l += (double)c[i] * y[i];
+    for (int i = 0; i < batch * nn_outputs(s); i++) l += (double)c[i] * y[i];
     return l;
 }
 
-static void check_gradients(nn_backend backend, bool sparse_input) {
+static void check_gradients(nn_backend backend, bool sparse_input, bool dueling) {
     ck_assert_msg(nn_set_backend(backend) == 0, "backend %s cannot be loaded",
                   nn_backend_name(backend));
     nn_shape s;
     int hidden[2] = {7, 5};
-    ck_assert_int_eq(nn_shape_init(&s, 11, hidden, 2, 3), 0);
+    if (dueling) {
+        ck_assert_int_eq(nn_shape_init_dueling(&s, 11, hidden, 2, 3), 0);
+        ck_assert_int_eq(s.sizes[2 + 1], 4); /* V and three advantages */
+    } else {
+        ck_assert_int_eq(nn_shape_init(&s, 11, hidden, 2, 3), 0);
+    }
+    ck_assert_int_eq(nn_outputs(&s), 3);
     int batch = 4;
     size_t np = nn_num_params(&s);
     float *p = malloc(sizeof(float) * np);
@@ -78,14 +84,50 @@ static void check_gradients(nn_backend backend, bool sparse_input) {
 }
 
 START_TEST(test_gradient_native) {
-    check_gradients(NN_BACKEND_NATIVE, false);
-    check_gradients(NN_BACKEND_NATIVE, true);
+    check_gradients(NN_BACKEND_NATIVE, false, false);
+    check_gradients(NN_BACKEND_NATIVE, true, false);
 }
 END_TEST
 
 START_TEST(test_gradient_blas) {
-    check_gradients(NN_BACKEND_BLAS, false);
-    check_gradients(NN_BACKEND_BLAS, true);
+    check_gradients(NN_BACKEND_BLAS, false, false);
+    check_gradients(NN_BACKEND_BLAS, true, false);
+}
+END_TEST
+
+/* Dueling heads: the same finite differences through Q = V + A - mean(A). */
+START_TEST(test_gradient_dueling) {
+    check_gradients(NN_BACKEND_NATIVE, false, true);
+    check_gradients(NN_BACKEND_NATIVE, true, true);
+    check_gradients(NN_BACKEND_BLAS, true, true);
+}
+END_TEST
+
+/* The dueling outputs against the definition, computed by hand from the last layer's
+ * units: Q_a = V + A_a - mean(A), so the advantages' mean carries no value. */
+START_TEST(test_dueling_outputs) {
+    nn_shape s;
+    int hidden[1] = {4};
+    ck_assert_int_eq(nn_shape_init_dueling(&s, 3, hidden, 1, 2), 0);
+    size_t np = nn_num_params(&s);
+    ck_assert_uint_eq(np, (3 + 1) * 4 + (4 + 1) * 3);
+    float *p = calloc(np, sizeof(float));
+    float acts[16];
+    /* hidden = relu(x) (identity weights on the first three units), last layer: V = h0,
+     * A_0 = 2 h1, A_1 = -h2 + 1 (bias). */
+    float *w1 = p, *w2 = p + nn_weight_offset(&s, 1), *b2 = p + nn_bias_offset(&s, 1);
+    for (int i = 0; i < 3; i++) w1[i * 4 + i] = 1.0f;
+    w2[0 * 3 + 0] = 1.0f;
+    w2[1 * 3 + 1] = 2.0f;
+    w2[2 * 3 + 2] = -1.0f;
+    b2[2] = 1.0f;
+    float x[3] = {0.5f, 3.0f, 2.0f};
+    nn_forward(&s, p, x, 1, acts);
+    const float *q = nn_output(&s, acts, 1);
+    /* V = 0.5, A = (6, -1), mean 2.5: Q = (0.5 + 3.5, 0.5 - 3.5) */
+    ck_assert_float_eq_tol(q[0], 4.0f, 1e-6f);
+    ck_assert_float_eq_tol(q[1], -3.0f, 1e-6f);
+    free(p);
 }
 END_TEST
 
@@ -307,6 +349,8 @@ int main(void) {
     tcase_set_timeout(tc, 120); /* the reference loops are slow under ASan on a busy machine */
     tcase_add_test(tc, test_gradient_native);
     tcase_add_test(tc, test_gradient_blas);
+    tcase_add_test(tc, test_gradient_dueling);
+    tcase_add_test(tc, test_dueling_outputs);
     tcase_add_test(tc, test_gemm_backends);
     tcase_add_test(tc, test_reference_shapes);
     tcase_add_test(tc, test_adam_hand_values);
