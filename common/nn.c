@@ -16,7 +16,7 @@
  * the best the CPU has (GCC function multiversioning): the build uses no -march flag, so
  * the binaries run on any x86-64, yet the hot loops use the wide units where they exist. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define NN_CLONES __attribute__((target_clones("avx512f", "arch=haswell", "default")))
+#define NN_CLONES __attribute__((target_clones("avx512f", "arch=x86-64-v3", "default")))
 #else
 #define NN_CLONES
 #endif
@@ -152,13 +152,22 @@ void nn_init_params(const nn_shape *s, float *params, rng_t *rng) {
 
 typedef float nn_v16 __attribute__((vector_size(64)));
 typedef int32_t nn_vi16 __attribute__((vector_size(64)));
+typedef float nn_v8 __attribute__((vector_size(32)));
+typedef int32_t nn_vi8 __attribute__((vector_size(32)));
+
+/* The register-blocked kernels below are written once, as macros over a vector type NN_VT
+ * of NN_VW floats (and NN_VIT, its integer twin), and defined twice: 16 wide for AVX-512
+ * (32 vector registers: blocks of 4 rows x 4 vectors) and 8 wide for AVX2 + FMA and plain
+ * x86-64 (16 registers: 4 rows x 2 vectors). One 16-wide source compiled for AVX2 keeps
+ * 16 accumulators of two registers each, spills them on every step and ran 15x slower
+ * than OpenBLAS on an AVX2 machine (docs/design/learner.md); nn__wide() picks the set. */
 
 /* Unaligned vector load and store as macros: a function returning a 64-byte vector would
  * change the calling convention between the multiversioned clones (GCC -Wpsabi). */
-#define NN_LOAD(v, p)  memcpy(&(v), (p), sizeof(nn_v16))
-#define NN_STORE(p, v) memcpy((p), &(v), sizeof(nn_v16))
+#define NN_LOAD(v, p)  memcpy(&(v), (p), sizeof(NN_VT))
+#define NN_STORE(p, v) memcpy((p), &(v), sizeof(NN_VT))
 /* max(x, 0) as the scalar `x > 0 ? x : 0` computes it (NaN and -0 give +0). */
-#define NN_RELU_V(x) ((nn_v16)((nn_vi16)(x) & (nn_vi16)((x) > (nn_v16){0})))
+#define NN_RELU_V(x) ((NN_VT)((NN_VIT)(x) & (NN_VIT)((x) > (NN_VT){0})))
 
 /* How a product's sums start and how they are stored. The bias is the start of the sum, not
  * added at the end, so the forward pass rounds as "copy b, then C += x W" does. */
@@ -177,7 +186,7 @@ typedef struct {
         else if (e.bias)                                                                           \
             NN_LOAD(v, bp);                                                                        \
         else                                                                                       \
-            v = (nn_v16){0};                                                                       \
+            v = (NN_VT){0};                                                                        \
     } while (0)
 
 /* The epilogue on a vector of sums x whose gate values are at gp. */
@@ -185,27 +194,28 @@ typedef struct {
     do {                                                                                           \
         if (e.relu) x = NN_RELU_V(x);                                                              \
         if (e.gate) {                                                                              \
-            nn_v16 g_;                                                                             \
+            NN_VT g_;                                                                              \
             NN_LOAD(g_, gp);                                                                       \
-            x = (nn_v16)((nn_vi16)(x) & (nn_vi16)(g_ > (nn_v16){0}));                              \
+            x = (NN_VT)((NN_VIT)(x) & (NN_VIT)(g_ > (NN_VT){0}));                                  \
         }                                                                                          \
     } while (0)
 /* ... and on one sum y with gate value at gp. */
 #define NN_FINISH(y, gp) ((e.relu && !((y) > 0.0f)) || (e.gate && !(*(gp) > 0.0f)) ? 0.0f : (y))
 
-/* Rows [i, i+R) x columns [j, j+16*V) of C = start + A B, accumulators in registers. R and
+/* Rows [i, i+R) x columns [j, j+NN_VW*V) of C = start + A B, accumulators in registers. R and
  * V are compile-time constants at every use, so the loops unroll fully. A_AT(r, p) is A's
  * element at row i+r, column p: A row-major (NN) or stored transposed (TN), so that
  * dW = X^T D needs no transposed copy of X. */
-#define NN_BLOCK(R, V)                                                                             \
+#define NN_BLOCK(R, V, A_AT)                                                                       \
     do {                                                                                           \
-        nn_v16 acc[R][V];                                                                          \
+        NN_VT acc[R][V];                                                                           \
         for (int r = 0; r < R; r++)                                                                \
             for (int v = 0; v < V; v++)                                                            \
-                NN_START(acc[r][v], c + (size_t)(i + r) * n + j + 16 * v, e.bias + j + 16 * v);    \
+                NN_START(acc[r][v], c + (size_t)(i + r) * n + j + NN_VW * v,                       \
+                         e.bias + j + NN_VW * v);                                                  \
         for (int p = 0; p < k; p++) {                                                              \
-            nn_v16 bv[V];                                                                          \
-            for (int v = 0; v < V; v++) NN_LOAD(bv[v], b + (size_t)p * n + j + 16 * v);            \
+            NN_VT bv[V];                                                                           \
+            for (int v = 0; v < V; v++) NN_LOAD(bv[v], b + (size_t)p * n + j + NN_VW * v);         \
             for (int r = 0; r < R; r++) {                                                          \
                 float av = A_AT(r, p);                                                             \
                 for (int v = 0; v < V; v++) acc[r][v] += av * bv[v];                               \
@@ -213,7 +223,7 @@ typedef struct {
         }                                                                                          \
         for (int r = 0; r < R; r++)                                                                \
             for (int v = 0; v < V; v++) {                                                          \
-                size_t at = (size_t)(i + r) * n + j + 16 * v;                                      \
+                size_t at = (size_t)(i + r) * n + j + NN_VW * v;                                   \
                 NN_FINISH_V(acc[r][v], e.gate + at);                                               \
                 NN_STORE(c + at, acc[r][v]);                                                       \
             }                                                                                      \
@@ -221,17 +231,17 @@ typedef struct {
 
 /* Rows [i, i+R) of C, the last `rest` (< 16) columns, from the zero-padded k x 16 copy of
  * B's last columns. Sums start at zero and the start value is added at the end. */
-#define NN_PACKED(R)                                                                               \
+#define NN_PACKED(R, A_AT)                                                                         \
     do {                                                                                           \
-        nn_v16 acc[R];                                                                             \
-        for (int r = 0; r < R; r++) acc[r] = (nn_v16){0};                                          \
+        NN_VT acc[R];                                                                              \
+        for (int r = 0; r < R; r++) acc[r] = (NN_VT){0};                                           \
         for (int p = 0; p < k; p++) {                                                              \
-            nn_v16 bv;                                                                             \
-            NN_LOAD(bv, pack + (size_t)p * 16);                                                    \
+            NN_VT bv;                                                                              \
+            NN_LOAD(bv, pack + (size_t)p * NN_VW);                                                 \
             for (int r = 0; r < R; r++) acc[r] += A_AT(r, p) * bv;                                 \
         }                                                                                          \
         for (int r = 0; r < R; r++) {                                                              \
-            float out[16];                                                                         \
+            float out[NN_VW];                                                                      \
             NN_STORE(out, acc[r]);                                                                 \
             size_t at = (size_t)(i + r) * n + j;                                                   \
             for (int q = 0; q < rest; q++) {                                                       \
@@ -247,40 +257,40 @@ typedef struct {
 /* C (m x n) = start + A B, then max(., 0) when relu. Columns that do not fill a 16-wide
  * vector are packed, zero-padded, into a k x 16 block on the stack so that the output
  * layer (6 actions) runs through the same vector code instead of a scalar loop. */
-#define NN_GEMM_BODY                                                                               \
+#define NN_GEMM_BODY(A_AT)                                                                         \
     int j = 0;                                                                                     \
     /* A product of one to three rows (acting on one observation): eight accumulators per row      \
      * hide the FMA latency that four would not. */                                                \
     if (m < 4)                                                                                     \
-        for (; j + 128 <= n; j += 128)                                                             \
-            for (int i = 0; i < m; i++) NN_BLOCK(1, 8);                                            \
-    for (; j + 64 <= n; j += 64) {                                                                 \
+        for (; j + 8 * NN_VW <= n; j += 8 * NN_VW)                                                 \
+            for (int i = 0; i < m; i++) NN_BLOCK(1, 8, A_AT);                                      \
+    for (; j + NN_MAIN_V * NN_VW <= n; j += NN_MAIN_V * NN_VW) {                                   \
         int i = 0;                                                                                 \
-        for (; i + 4 <= m; i += 4) NN_BLOCK(4, 4);                                                 \
-        for (; i < m; i++) NN_BLOCK(1, 4);                                                         \
+        for (; i + NN_MAIN_R <= m; i += NN_MAIN_R) NN_BLOCK(NN_MAIN_R, NN_MAIN_V, A_AT);           \
+        for (; i < m; i++) NN_BLOCK(1, NN_MAIN_V, A_AT);                                           \
     }                                                                                              \
-    for (; j + 16 <= n; j += 16) {                                                                 \
+    for (; j + NN_VW <= n; j += NN_VW) {                                                           \
         int i = 0;                                                                                 \
-        for (; i + 4 <= m; i += 4) NN_BLOCK(4, 1);                                                 \
-        for (; i < m; i++) NN_BLOCK(1, 1);                                                         \
+        for (; i + 4 <= m; i += 4) NN_BLOCK(4, 1, A_AT);                                           \
+        for (; i < m; i++) NN_BLOCK(1, 1, A_AT);                                                   \
     }                                                                                              \
     if (j == n) return;                                                                            \
     int rest = n - j;                                                                              \
     if (k <= 1024) {                                                                               \
-        float pack[(size_t)k * 16];                                                                \
+        float pack[(size_t)k * NN_VW];                                                             \
         for (int p = 0; p < k; p++) {                                                              \
-            nn_v16 row = {0};                                                                      \
+            NN_VT row = {0};                                                                       \
             for (int q = 0; q < rest; q++) {                                                       \
                 float bq = b[(size_t)p * n + j + q];                                               \
                 NN_OPAQUE(bq); /* or the copy loop becomes a call to memcpy */                     \
                 row[q] = bq;                                                                       \
             }                                                                                      \
-            NN_STORE(pack + (size_t)p * 16, row);                                                  \
+            NN_STORE(pack + (size_t)p * NN_VW, row);                                               \
         }                                                                                          \
         /* Eight rows at once: eight independent FMA chains hide the FMA latency. */               \
         int i = 0;                                                                                 \
-        for (; i + 8 <= m; i += 8) NN_PACKED(8);                                                   \
-        for (; i < m; i++) NN_PACKED(1);                                                           \
+        for (; i + 8 <= m; i += 8) NN_PACKED(8, A_AT);                                             \
+        for (; i < m; i++) NN_PACKED(1, A_AT);                                                     \
         return;                                                                                    \
     }                                                                                              \
     for (int i = 0; i < m; i++)                                                                    \
@@ -290,21 +300,12 @@ typedef struct {
             c[(size_t)i * n + q] = NN_FINISH(sum, e.gate + (size_t)i * n + q);                     \
         }
 
-/* C (m x n) = start + A (m x k, row-major) B (k x n). */
-NN_CLONES
-static void nn__gemm_nn(int m, int n, int k, const float *a, const float *b, float *c, nn__epi e){
-#define A_AT(r, p) a[(size_t)(i + (r)) * k + (p)]
-    NN_GEMM_BODY
-#undef A_AT
-}
+/* A's element at row i+r, column p: A row-major (NN: C = A B) or stored transposed (TN:
+ * C = A^T B with A stored k x m, the weight gradient's dW = X^T D). */
+#define NN_A_NN(r, p) a[(size_t)(i + (r)) * k + (p)]
+#define NN_A_TN(r, p) a[(size_t)(p)*m + i + (r)]
 
-/* C (m x n) = start + A^T B where A is stored k x m (row-major): dW = X^T D. */
-NN_CLONES static void nn__gemm_tn(int m, int n, int k, const float *a, const float *b, float *c,
-                                  nn__epi e) {
-#define A_AT(r, p) a[(size_t)(p)*m + i + (r)]
-    NN_GEMM_BODY
-#undef A_AT
-}
+static void nn__gemm_tn(int m, int n, int k, const float *a, const float *b, float *c, nn__epi e);
 
 /* Writes to idx, in order, the indices i < n where any of the `rows` rows of x (stride
  * floats apart) is nonzero, and returns their count. idx must hold n + 16 ints: the vector
@@ -352,13 +353,13 @@ static int nn__nonzeros(const float *x, int rows, size_t stride, int n, int *idx
  * input is zero there adds x * w = 0, which changes no sum. */
 #define NN_SPARSE_BLOCK(R, V)                                                                      \
     do {                                                                                           \
-        nn_v16 acc[R][V];                                                                          \
+        NN_VT acc[R][V];                                                                           \
         for (int r = 0; r < R; r++)                                                                \
-            for (int v = 0; v < V; v++) NN_LOAD(acc[r][v], bias + j + 16 * v);                     \
+            for (int v = 0; v < V; v++) NN_LOAD(acc[r][v], bias + j + NN_VW * v);                  \
         for (int q = 0; q < ncols; q++) {                                                          \
             const float *wr = w + (size_t)cols[q] * out + j;                                       \
-            nn_v16 wv[V];                                                                          \
-            for (int v = 0; v < V; v++) NN_LOAD(wv[v], wr + 16 * v);                               \
+            NN_VT wv[V];                                                                           \
+            for (int v = 0; v < V; v++) NN_LOAD(wv[v], wr + NN_VW * v);                            \
             for (int r = 0; r < R; r++) {                                                          \
                 float xv = x[(size_t)(r0 + r) * in + cols[q]];                                     \
                 for (int v = 0; v < V; v++) acc[r][v] += xv * wv[v];                               \
@@ -367,55 +368,53 @@ static int nn__nonzeros(const float *x, int rows, size_t stride, int n, int *idx
         for (int r = 0; r < R; r++)                                                                \
             for (int v = 0; v < V; v++) {                                                          \
                 if (relu) acc[r][v] = NN_RELU_V(acc[r][v]);                                        \
-                NN_STORE(y + (size_t)(r0 + r) * out + j + 16 * v, acc[r][v]);                      \
+                NN_STORE(y + (size_t)(r0 + r) * out + j + NN_VW * v, acc[r][v]);                   \
             }                                                                                      \
     } while (0)
 
 /* Y (batch x out) = b + X W over the nonzero entries of X only, four rows at a time (one
  * row when fewer are left). Gives the dense product's sums for any X, in the same order;
  * fast when X is mostly zeros (the one-hot observation). */
-NN_CLONES
-static void nn__sparse_affine(int batch, int in, int out, const float *x, const float *w,
-                              const float *bias, bool relu, float *y) {
-    int cols[in + 16];
-    for (int r0 = 0; r0 < batch;) {
-        int R = batch - r0 >= 4 ? 4 : 1;
-        int ncols = nn__nonzeros(x + (size_t)r0 * in, R, (size_t)in, in, cols);
-        int j = 0;
-        if (R == 1) {
-            for (; j + 128 <= out; j += 128) NN_SPARSE_BLOCK(1, 8);
-            for (; j + 16 <= out; j += 16) NN_SPARSE_BLOCK(1, 1);
-        } else {
-            for (; j + 64 <= out; j += 64) NN_SPARSE_BLOCK(4, 4);
-            for (; j + 16 <= out; j += 16) NN_SPARSE_BLOCK(4, 1);
-        }
-        for (int r = 0; r < R; r++)
-            for (int jj = j; jj < out; jj++) {
-                float sum = bias[jj];
-                for (int q = 0; q < ncols; q++)
-                    sum += x[(size_t)(r0 + r) * in + cols[q]] * w[(size_t)cols[q] * out + jj];
-                y[(size_t)(r0 + r) * out + jj] = relu && !(sum > 0.0f) ? 0.0f : sum;
-            }
-        r0 += R;
+#define NN_SPARSE_AFFINE_BODY                                                                      \
+    int cols[in + 16];                                                                             \
+    for (int r0 = 0; r0 < batch;) {                                                                \
+        int R = batch - r0 >= 4 ? 4 : 1;                                                           \
+        int ncols = nn__nonzeros(x + (size_t)r0 * in, R, (size_t)in, in, cols);                    \
+        int j = 0;                                                                                 \
+        if (R == 1) {                                                                              \
+            for (; j + 8 * NN_VW <= out; j += 8 * NN_VW) NN_SPARSE_BLOCK(1, 8);                    \
+            for (; j + NN_VW <= out; j += NN_VW) NN_SPARSE_BLOCK(1, 1);                            \
+        } else {                                                                                   \
+            for (; j + NN_MAIN_V * NN_VW <= out; j += NN_MAIN_V * NN_VW)                           \
+                NN_SPARSE_BLOCK(4, NN_MAIN_V);                                                     \
+            for (; j + NN_VW <= out; j += NN_VW) NN_SPARSE_BLOCK(4, 1);                            \
+        }                                                                                          \
+        for (int r = 0; r < R; r++)                                                                \
+            for (int jj = j; jj < out; jj++) {                                                     \
+                float sum = bias[jj];                                                              \
+                for (int q = 0; q < ncols; q++)                                                    \
+                    sum += x[(size_t)(r0 + r) * in + cols[q]] * w[(size_t)cols[q] * out + jj];     \
+                y[(size_t)(r0 + r) * out + jj] = relu && !(sum > 0.0f) ? 0.0f : sum;               \
+            }                                                                                      \
+        r0 += R;                                                                                   \
     }
-}
 
 /* Columns [j, j+16*V) of dW's row i: the sum over the batch rows ri[0..cnt) where input i
  * is nonzero of x[row][i] * D[row], in registers. */
 #define NN_DW_ROW(V)                                                                               \
     do {                                                                                           \
-        nn_v16 acc[V];                                                                             \
-        for (int v = 0; v < V; v++) acc[v] = (nn_v16){0};                                          \
+        NN_VT acc[V];                                                                              \
+        for (int v = 0; v < V; v++) acc[v] = (NN_VT){0};                                           \
         for (int q = 0; q < cnt; q++) {                                                            \
             float xv = x[(size_t)ri[q] * in + i];                                                  \
             const float *dr = d + (size_t)ri[q] * out + j;                                         \
             for (int v = 0; v < V; v++) {                                                          \
-                nn_v16 dv;                                                                         \
-                NN_LOAD(dv, dr + 16 * v);                                                          \
+                NN_VT dv;                                                                          \
+                NN_LOAD(dv, dr + NN_VW * v);                                                       \
                 acc[v] += xv * dv;                                                                 \
             }                                                                                      \
         }                                                                                          \
-        for (int v = 0; v < V; v++) NN_STORE(dw + (size_t)i * out + j + 16 * v, acc[v]);           \
+        for (int v = 0; v < V; v++) NN_STORE(dw + (size_t)i * out + j + NN_VW * v, acc[v]);        \
     } while (0)
 
 /* dW (in x out) = X^T D over the nonzero entries of X. The batch rows where each input is
@@ -426,38 +425,136 @@ static void nn__sparse_affine(int batch, int in, int out, const float *x, const 
  * their rows of dW come from the register-blocked product (into tmp, in x out), which
  * reads each row of D once for four inputs rather than once for each — the same sums in
  * the same order. */
-NN_CLONES
+#define NN_SPARSE_TN_BODY                                                                          \
+    int idx[in + 16], n_rows[in], dense[in], nd = 0;                                               \
+    memset(n_rows, 0, sizeof n_rows);                                                              \
+    for (int r = 0; r < batch; r++) {                                                              \
+        int nnz = nn__nonzeros(x + (size_t)r * in, 1, 0, in, idx);                                 \
+        for (int q = 0; q < nnz; q++) rows[(size_t)idx[q] * batch + n_rows[idx[q]]++] = r;         \
+    }                                                                                              \
+    for (int i = 0; i < in; i++)                                                                   \
+        if (n_rows[i] == batch) dense[nd++] = i;                                                   \
+    if (nd < 4) nd = 0; /* too few to pay for the gathering */                                     \
+    if (nd > 0) {                                                                                  \
+        for (int r = 0; r < batch; r++)                                                            \
+            for (int q = 0; q < nd; q++) xd[(size_t)r * nd + q] = x[(size_t)r * in + dense[q]];    \
+        nn__gemm_tn(nd, out, batch, xd, d, tmp, (nn__epi){0});                                     \
+        for (int q = 0; q < nd; q++)                                                               \
+            memcpy(dw + (size_t)dense[q] * out, tmp + (size_t)q * out,                             \
+                   sizeof(float) * (size_t)out);                                                   \
+    }                                                                                              \
+    for (int i = 0; i < in; i++) {                                                                 \
+        if (nd > 0 && n_rows[i] == batch) continue;                                                \
+        const int *ri = rows + (size_t)i * batch;                                                  \
+        int cnt = n_rows[i], j = 0;                                                                \
+        for (; j + 8 * NN_VW <= out; j += 8 * NN_VW) NN_DW_ROW(8);                                 \
+        for (; j + NN_VW <= out; j += NN_VW) NN_DW_ROW(1);                                         \
+        for (; j < out; j++) {                                                                     \
+            float sum = 0.0f;                                                                      \
+            for (int q = 0; q < cnt; q++)                                                          \
+                sum += x[(size_t)ri[q] * in + i] * d[(size_t)ri[q] * out + j];                     \
+            dw[(size_t)i * out + j] = sum;                                                         \
+        }                                                                                          \
+    }
+
+/* The kernels, defined for each vector width (see NN_VT above). The 16-wide set is the
+ * AVX-512 clone's code as it was before the 8-wide one existed, so a machine with AVX-512
+ * computes the same bits as before. */
+#define NN_KERNELS(SUF, TARGET)                                                                    \
+    TARGET static void nn__gemm_nn_##SUF(int m, int n, int k, const float *a, const float *b,      \
+                                         float *c, nn__epi e){NN_GEMM_BODY(                        \
+        NN_A_NN)} TARGET static void nn__gemm_tn_##SUF(int m, int n, int k, const float *a,        \
+                                                       const float *b, float *c, nn__epi e){       \
+        NN_GEMM_BODY(NN_A_TN)} TARGET static void nn__sparse_affine_##SUF(int batch, int in,       \
+                                                                          int out, const float *x, \
+                                                                          const float *w,          \
+                                                                          const float *bias,       \
+                                                                          bool relu, float *y){    \
+        NN_SPARSE_AFFINE_BODY} TARGET static void nn__sparse_tn_##SUF(int batch, int in, int out,  \
+                                                                      const float *x,              \
+                                                                      const float *d, float *dw,   \
+                                                                      int *rows, float *xd,        \
+                                                                      float *tmp) {                \
+        NN_SPARSE_TN_BODY                                                                          \
+    }
+
+#ifdef NN_X86
+#define NN_VT     nn_v16
+#define NN_VIT    nn_vi16
+#define NN_VW     16
+#define NN_MAIN_V 4
+#define NN_MAIN_R 4
+NN_KERNELS(w16, __attribute__((target("avx512f"))))
+#undef NN_VT
+#undef NN_VIT
+#undef NN_VW
+#undef NN_MAIN_V
+#undef NN_MAIN_R
+#endif
+
+#define NN_VT     nn_v8
+#define NN_VIT    nn_vi8
+#define NN_VW     8
+#define NN_MAIN_V 2
+#define NN_MAIN_R 6
+NN_KERNELS(w8, NN_CLONES)
+#undef NN_VT
+#undef NN_VIT
+#undef NN_VW
+#undef NN_MAIN_V
+#undef NN_MAIN_R
+
+/* Whether the 16-wide kernels run here (AVX-512), decided once. */
+static bool nn__wide(void) {
+#ifdef NN_X86
+    static int wide = -1;
+    if (wide < 0) wide = __builtin_cpu_supports("avx512f") ? 1 : 0;
+    return wide == 1;
+#else
+    return false;
+#endif
+}
+
+static void nn__gemm_nn(int m, int n, int k, const float *a, const float *b, float *c, nn__epi e) {
+#ifdef NN_X86
+    if (nn__wide()) {
+        nn__gemm_nn_w16(m, n, k, a, b, c, e);
+        return;
+    }
+#endif
+    nn__gemm_nn_w8(m, n, k, a, b, c, e);
+}
+
+static void nn__gemm_tn(int m, int n, int k, const float *a, const float *b, float *c, nn__epi e) {
+#ifdef NN_X86
+    if (nn__wide()) {
+        nn__gemm_tn_w16(m, n, k, a, b, c, e);
+        return;
+    }
+#endif
+    nn__gemm_tn_w8(m, n, k, a, b, c, e);
+}
+
+static void nn__sparse_affine(int batch, int in, int out, const float *x, const float *w,
+                              const float *bias, bool relu, float *y) {
+#ifdef NN_X86
+    if (nn__wide()) {
+        nn__sparse_affine_w16(batch, in, out, x, w, bias, relu, y);
+        return;
+    }
+#endif
+    nn__sparse_affine_w8(batch, in, out, x, w, bias, relu, y);
+}
+
 static void nn__sparse_tn(int batch, int in, int out, const float *x, const float *d, float *dw,
                           int *rows, float *xd, float *tmp) {
-    int idx[in + 16], n_rows[in], dense[in], nd = 0;
-    memset(n_rows, 0, sizeof n_rows);
-    for (int r = 0; r < batch; r++) {
-        int nnz = nn__nonzeros(x + (size_t)r * in, 1, 0, in, idx);
-        for (int q = 0; q < nnz; q++) rows[(size_t)idx[q] * batch + n_rows[idx[q]]++] = r;
+#ifdef NN_X86
+    if (nn__wide()) {
+        nn__sparse_tn_w16(batch, in, out, x, d, dw, rows, xd, tmp);
+        return;
     }
-    for (int i = 0; i < in; i++)
-        if (n_rows[i] == batch) dense[nd++] = i;
-    if (nd < 4) nd = 0; /* too few to pay for the gathering */
-    if (nd > 0) {
-        for (int r = 0; r < batch; r++)
-            for (int q = 0; q < nd; q++) xd[(size_t)r * nd + q] = x[(size_t)r * in + dense[q]];
-        nn__gemm_tn(nd, out, batch, xd, d, tmp, (nn__epi){0});
-        for (int q = 0; q < nd; q++)
-            memcpy(dw + (size_t)dense[q] * out, tmp + (size_t)q * out, sizeof(float) * (size_t)out);
-    }
-    for (int i = 0; i < in; i++) {
-        if (nd > 0 && n_rows[i] == batch) continue;
-        const int *ri = rows + (size_t)i * batch;
-        int cnt = n_rows[i], j = 0;
-        for (; j + 128 <= out; j += 128) NN_DW_ROW(8);
-        for (; j + 16 <= out; j += 16) NN_DW_ROW(1);
-        for (; j < out; j++) {
-            float sum = 0.0f;
-            for (int q = 0; q < cnt; q++)
-                sum += x[(size_t)ri[q] * in + i] * d[(size_t)ri[q] * out + j];
-            dw[(size_t)i * out + j] = sum;
-        }
-    }
+#endif
+    nn__sparse_tn_w8(batch, in, out, x, d, dw, rows, xd, tmp);
 }
 
 /* dst[j * ldd + i] = src[i * lds + j] for i in [i0, i1), j in [j0, j1): the edges. */
@@ -711,7 +808,7 @@ static double nn__sumsq(const float *g, size_t n) {
     for (; i + 64 <= n; i += 64)
         for (int u = 0; u < 4; u++) {
             nn_v16 v;
-            NN_LOAD(v, g + i + 16 * u);
+            memcpy(&v, g + i + 16 * u, sizeof v);
             acc[u] += v * v;
         }
     double sq = 0.0;
@@ -785,6 +882,14 @@ nn__opt_avx512(const nn__opt *o, float *p, const float *g, float *m, float *v, f
     NN_OPT_LOOP(__m512, 16, _mm512, NN_OPAQUE_V);
     for (; i < n; i++) nn__opt1(o, p + i, g[i], m + i, v + i, t ? t + i : NULL);
 }
+
+/* AVX without FMA: the same operations as SSE's, rounded the same, 8 lanes at a time. */
+__attribute__((target("avx"))) static void nn__opt_avx(const nn__opt *o, float *p, const float *g,
+                                                       float *m, float *v, float *t, size_t n) {
+    size_t i = 0;
+    NN_OPT_LOOP(__m256, 8, _mm256, NN_OPAQUE_V);
+    for (; i < n; i++) nn__opt1(o, p + i, g[i], m + i, v + i, t ? t + i : NULL);
+}
 #endif
 
 static void nn__opt_run(const nn__opt *o, float *p, const float *g, float *m, float *v, float *t,
@@ -793,6 +898,10 @@ static void nn__opt_run(const nn__opt *o, float *p, const float *g, float *m, fl
 #ifdef NN_X86
     if (__builtin_cpu_supports("avx512f")) {
         nn__opt_avx512(o, p, g, m, v, t, n);
+        return;
+    }
+    if (__builtin_cpu_supports("avx")) {
+        nn__opt_avx(o, p, g, m, v, t, n);
         return;
     }
     NN_OPT_LOOP(__m128, 4, _mm, NN_OPAQUE);
