@@ -207,6 +207,31 @@ START_TEST(test_obs_level3) {
 }
 END_TEST
 
+/* observe_multiplier: one more input, the world's decay multiplier, after everything else;
+ * the inputs before it are those of the observation without it. */
+START_TEST(test_obs_multiplier) {
+    cfg_environment *c = level3(false);
+    int n = env_obs_size(c);
+    env_t plain, with;
+    ck_assert_int_eq(env_init(&plain, c, 3), 0);
+    float base[ENV_MAX_OBS];
+    plain.multiplier = 0.5;
+    env_observe(&plain, base);
+    c->observe_multiplier = true;
+    ck_assert_int_eq(env_obs_size(c), n + 1);
+    ck_assert_int_eq(env_init(&with, c, 3), 0);
+    with.multiplier = 0.5;
+    for (int i = 0; i < ENV_MAX_OBS; i++) obs[i] = 42.0f;
+    env_observe(&with, obs);
+    ck_assert_mem_eq(obs, base, sizeof(float) * (size_t)n);
+    ck_assert_float_eq(obs[n], 0.5f);
+    ck_assert_float_eq(obs[n + 1], 42.0f);
+    with.multiplier = 1.0; /* a curriculum move: the next observation says so */
+    env_observe(&with, obs);
+    ck_assert_float_eq(obs[n], 1.0f);
+}
+END_TEST
+
 START_TEST(test_clock) {
     cfg_environment *c = level3(true);
     env_t e;
@@ -435,6 +460,7 @@ int main(void) {
     tcase_add_test(tc, test_obs_level2);
     tcase_add_test(tc, test_obs_window_reference);
     tcase_add_test(tc, test_obs_level3);
+    tcase_add_test(tc, test_obs_multiplier);
     tcase_add_test(tc, test_clock);
     tcase_add_test(tc, test_opening_hours);
     tcase_add_test(tc, test_closed_acts_as_wait);

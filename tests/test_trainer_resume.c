@@ -258,6 +258,46 @@ START_TEST(test_resume_is_exact_with_options) {
 }
 END_TEST
 
+/* The options of the learner that change what a checkpoint must carry: the multiplier as
+ * an input (each replayed transition's stage), dueling heads, and restore_below's kept
+ * weights (the KEEP and KEPS sections). The last stage comes at episode 18 (every check
+ * passes) and the evaluations every 10 episodes keep weights from episode 20 on, so the
+ * split at 20 resumes with weights kept. */
+START_TEST(test_resume_is_exact_with_learner_options) {
+    char path[600];
+    snprintf(path, sizeof path, "%s/learner.toml", tmpdir);
+    const char *agent = strstr(config_text, "[agent]\n");
+    ck_assert_ptr_nonnull(agent);
+    char text[2048];
+    snprintf(text, sizeof text,
+             "[environment]\n"
+             "observe_multiplier = true\n"
+             "[agent]\n"
+             "dueling = true\n"
+             "%s"
+             "restore_below = 0.95\n"
+             "[curriculum]\n"
+             "min_episodes = 6\n"
+             "advance_on = \"greedy\"\n"
+             "advance_eval_every = 3\n"
+             "advance_eval_episodes = 2\n"
+             "advance_survival = 0.01\n"
+             "retreat_survival = 0.0\n",
+             agent + strlen("[agent]\n"));
+    scratch_write(path, text);
+    expect_exact_resume(path, "learner", 40);
+    /* The split's checkpoint at episode 20 held kept weights. */
+    char dir[700], err[1024], ck[1024];
+    snprintf(dir, sizeof dir, "%s/learner_split/checkpoints", tmpdir);
+    bool any = false;
+    ckpt_file *f = ckpt_open_newest(dir, 0, ck, sizeof ck, &any, err, sizeof err);
+    ck_assert_msg(f != NULL, "%s", err);
+    ck_assert_ptr_nonnull(ckpt_file_section(f, SNAPSHOT_TAG_KEEP, NULL));
+    ck_assert_ptr_nonnull(ckpt_file_section(f, SNAPSHOT_TAG_KEEP_SCORE, NULL));
+    ckpt_file_free(f);
+}
+END_TEST
+
 static int read_progress_episode(const char *run) {
     char path[600];
     snprintf(path, sizeof path, "%s/progress.json", run);
@@ -550,6 +590,7 @@ int main(void) {
     tcase_set_timeout(tc, 280);
     tcase_add_test(tc, test_resume_is_exact);
     tcase_add_test(tc, test_resume_is_exact_with_options);
+    tcase_add_test(tc, test_resume_is_exact_with_learner_options);
     tcase_add_test(tc, test_sigterm_checkpoints_and_resume_exact);
     tcase_add_test(tc, test_sigterm_mid_episode_resume_exact);
     tcase_add_test(tc, test_second_signal_saves_mid_episode);
