@@ -194,7 +194,7 @@ int trainer_open(trainer_t *t, const cfg_config *cfg, const trainer_opts *opts, 
     t->obs = calloc(ENV_MAX_OBS, sizeof(float));
     t->keep.weights = calloc(t->dqn.n_params, sizeof(float));
     if (!t->window || !t->obs || !t->keep.weights || a->replay_capacity < 1 ||
-        replay_init(&t->replay, (uint32_t)a->replay_capacity) != 0) {
+        replay_init(&t->replay, (uint32_t)a->replay_capacity, a->priority_alpha) != 0) {
         snprintf(err, errlen, "out of memory for the replay buffer (%d transitions)",
                  a->replay_capacity);
         goto fail;
