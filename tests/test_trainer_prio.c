@@ -6,15 +6,20 @@
  * and the PRIO / PRIM sections saved, restored and refused when corrupt. */
 #include <check.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/cfg.h"
+#include "common/ckpt.h"
 #include "common/env.h"
+#include "common/le.h"
 #include "trainer/dqn.h"
 #include "trainer/replay.h"
+#include "trainer/snapshot.h"
 #include "tests/support/runner.h"
+#include "tests/support/scratch.h"
 
 static void add_blank(replay_t *r, int n) {
     replay_transition t;
@@ -289,6 +294,251 @@ START_TEST(test_update_sets_priorities) {
 }
 END_TEST
 
+/* ---- The PRIO / PRIM checkpoint sections (trainer/snapshot.c) ---- */
+
+/* A run's parts as snapshot_save / snapshot_restore take them, at small sizes. */
+typedef struct {
+    cfg_config cfg;
+    dqn_t dqn;
+    replay_t replay;
+    snapshot_state st;
+    snapshot_episode ep;
+    env_t env;
+    rng_t explore_rng, replay_rng;
+    int32_t *window;
+    snapshot_keep keep;
+    snapshot_parts parts;
+} rig;
+
+static void rig_init(rig *g) {
+    memset(g, 0, sizeof *g);
+    cfg_defaults(&g->cfg);
+    g->cfg.agent.n_hidden = 2;
+    g->cfg.agent.hidden[0] = g->cfg.agent.hidden[1] = 8;
+    g->cfg.agent.batch_size = 16;
+    g->cfg.agent.replay_capacity = 300;
+    g->cfg.agent.priority_alpha = 0.6;
+    char err[256];
+    ck_assert_msg(dqn_init(&g->dqn, &g->cfg, 1, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(replay_init(&g->replay, 300, 0.6), 0);
+    ck_assert_int_eq(env_init(&g->env, &g->cfg.environment, 3), 0);
+    g->window = calloc((size_t)g->cfg.curriculum.window, sizeof(int32_t));
+    g->keep.weights = calloc(g->dqn.n_params, sizeof(float));
+    ck_assert(g->window && g->keep.weights);
+    g->st.version = SNAPSHOT_STATE_VERSION;
+    g->st.n_params = (uint32_t)g->dqn.n_params;
+    g->st.transition_size = sizeof(replay_transition);
+    g->parts = (snapshot_parts){.cfg = &g->cfg,
+                                .dqn = &g->dqn,
+                                .replay = &g->replay,
+                                .st = &g->st,
+                                .ep = &g->ep,
+                                .env = &g->env,
+                                .explore_rng = &g->explore_rng,
+                                .replay_rng = &g->replay_rng,
+                                .window = g->window,
+                                .keep = &g->keep};
+}
+
+static void rig_free(rig *g) {
+    dqn_free(&g->dqn);
+    replay_free(&g->replay);
+    free(g->window);
+    free(g->keep.weights);
+}
+
+static char ckdir[64];
+
+static void ck_setup(void) {
+    snprintf(ckdir, sizeof ckdir, "/tmp/rd_test_prio_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(ckdir));
+}
+
+static void ck_teardown(void) {
+    scratch_rm_rf(ckdir);
+}
+
+/* A 250-transition replay with priorities spread by a few updates, saved as <ckdir>/<name>. */
+static void save_run(rig *g, const char *name, char *path, size_t pathlen) {
+    add_blank(&g->replay, 250);
+    rng_t r;
+    rng_seed(&r, 4, 0);
+    for (int u = 0; u < 20; u++) {
+        uint32_t idx[16];
+        float w[16];
+        replay_sample_prio(&g->replay, &r, 16, 0.4, idx, w);
+        for (int k = 0; k < 16; k++)
+            replay_set_priority(&g->replay, idx[k], rng_double(&r) * 5 + 1e-3);
+    }
+    ck_assert(g->replay.max_priority > 1.0);
+    ckpt_header h = {.cfg_hash = cfg_hash(&g->cfg), .episode = 1};
+    char err[512];
+    ck_assert_msg(snapshot_save(&g->parts, &h, ckdir, name, false, 100, err, sizeof err) == 0, "%s",
+                  err);
+    snprintf(path, pathlen, "%s/%s.ckpt", ckdir, name);
+}
+
+static int restore(rig *g, const char *path, char *err, size_t errlen) {
+    ckpt_file *f = ckpt_open(path, 0, err, errlen);
+    ck_assert_msg(f != NULL, "%s", err);
+    int rc = snapshot_restore(&g->parts, f, path, err, errlen);
+    ckpt_file_free(f);
+    return rc;
+}
+
+START_TEST(test_checkpoint_round_trip) {
+    rig a, b;
+    rig_init(&a);
+    rig_init(&b);
+    char path[256], err[512];
+    save_run(&a, "ep_0000001", path, sizeof path);
+    ck_assert_msg(restore(&b, path, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(b.replay.size, 250);
+    ck_assert(b.replay.max_priority == a.replay.max_priority);
+    ck_assert(memcmp(a.replay.tree + 1, b.replay.tree + 1,
+                     sizeof(double) * (2 * a.replay.leaves - 1)) == 0);
+    rig_free(&a);
+    rig_free(&b);
+
+    /* Uniform replay writes no PRIO. */
+    rig_init(&a);
+    replay_free(&a.replay);
+    ck_assert_int_eq(replay_init(&a.replay, 300, 0.0), 0);
+    add_blank(&a.replay, 10);
+    ckpt_header h = {.cfg_hash = 1, .episode = 2};
+    ck_assert(snapshot_save(&a.parts, &h, ckdir, "ep_0000002", false, 100, err, sizeof err) == 0);
+    snprintf(path, sizeof path, "%s/ep_0000002.ckpt", ckdir);
+    ckpt_file *f = ckpt_open(path, 0, err, sizeof err);
+    ck_assert_ptr_nonnull(f);
+    ck_assert_ptr_null(ckpt_file_section(f, SNAPSHOT_TAG_PRIO, NULL));
+    ck_assert_ptr_null(ckpt_file_section(f, SNAPSHOT_TAG_PRIO_MAX, NULL));
+    ckpt_file_free(f);
+    rig_free(&a);
+}
+END_TEST
+
+/* Rewrites the checkpoint at `path` as <ckdir>/<name>.ckpt: every section as it is, but
+ * PRIO with slot 7's leaf = v and PRIM = max (NAN: as it is), without PRIO / PRIM when
+ * drop_prio, without RPLY when drop_replay. */
+static void rewrite(const char *path, const char *name, double v, double max, bool drop_prio,
+                    bool drop_replay, char *out, size_t outlen) {
+    static const uint32_t tags[] = {CKPT_TAG_ONLINE,     SNAPSHOT_TAG_TARGET,  SNAPSHOT_TAG_ADAM,
+                                    SNAPSHOT_TAG_REPLAY, SNAPSHOT_TAG_STATE,   SNAPSHOT_TAG_CURR,
+                                    SNAPSHOT_TAG_PRIO,   SNAPSHOT_TAG_PRIO_MAX};
+    enum { N = sizeof tags / sizeof tags[0] };
+    char err[512];
+    ckpt_file *f = ckpt_open(path, 0, err, sizeof err);
+    ck_assert_msg(f != NULL, "%s", err);
+    ckpt_section s[N];
+    void *copies[N] = {0};
+    int n = 0;
+    for (int i = 0; i < N; i++) {
+        uint64_t len = 0;
+        const void *data = ckpt_file_section(f, tags[i], &len);
+        ck_assert_ptr_nonnull(data);
+        bool prio = tags[i] == SNAPSHOT_TAG_PRIO || tags[i] == SNAPSHOT_TAG_PRIO_MAX;
+        if ((prio && drop_prio) || (tags[i] == SNAPSHOT_TAG_REPLAY && drop_replay)) continue;
+        copies[i] = malloc(len);
+        memcpy(copies[i], data, len);
+        if (tags[i] == SNAPSHOT_TAG_PRIO) memcpy((double *)copies[i] + 7, &v, sizeof v);
+        if (tags[i] == SNAPSHOT_TAG_PRIO_MAX && !isnan(max)) le_put_f64(copies[i], max);
+        s[n++] = (ckpt_section){tags[i], copies[i], len};
+    }
+    ckpt_header h = *ckpt_file_header(f);
+    ckpt_file_free(f);
+    ck_assert_msg(ckpt_save(ckdir, name, &h, s, n, false, 100, err, sizeof err) == 0, "%s", err);
+    for (int i = 0; i < N; i++) free(copies[i]);
+    snprintf(out, outlen, "%s/%s.ckpt", ckdir, name);
+}
+
+/* A hostile PRIO or PRIM is refused with the path and the section named, and the run's
+ * parts are left as they were. */
+START_TEST(test_corrupt_priorities_refused) {
+    rig a, b;
+    rig_init(&a);
+    rig_init(&b);
+    char path[256], bad[256], err[512];
+    save_run(&a, "ep_0000001", path, sizeof path);
+    static const struct {
+        double leaf, max;
+        const char *section;
+    } cases[] = {{NAN, NAN, "(PRIO)"},      {-1.0, NAN, "(PRIO)"}, {0.0, NAN, "(PRIO)"},
+                 {INFINITY, NAN, "(PRIO)"}, {1.0, 0.5, "(PRIM)"},  {1.0, INFINITY, "(PRIM)"},
+                 {1.0, NAN, NULL}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        char name[32];
+        snprintf(name, sizeof name, "ep_%07zu", 10 + c);
+        rewrite(path, name, cases[c].leaf, cases[c].max, false, false, bad, sizeof bad);
+        err[0] = '\0';
+        int rc = restore(&b, bad, err, sizeof err);
+        if (!cases[c].section) { /* the control: an ordinary value loads */
+            ck_assert_msg(rc == 0, "%s", err);
+            ck_assert(replay_leaf(&b.replay, 7) == 1.0);
+            continue;
+        }
+        ck_assert_msg(rc == -1, "case %zu accepted", c);
+        ck_assert_msg(strstr(err, bad) == err && strstr(err, cases[c].section), "%s", err);
+        ck_assert_uint_eq(b.replay.size, 0); /* nothing restored */
+        ck_assert(replay_total(&b.replay) == 0.0);
+    }
+    rig_free(&a);
+    rig_free(&b);
+}
+END_TEST
+
+/* PRIO of the wrong size, or one of the pair alone: refused. Neither (a file from before
+ * prioritized replay): every priority 1. No replay (an older checkpoint): an empty one. */
+START_TEST(test_missing_priorities) {
+    rig a, b;
+    rig_init(&a);
+    rig_init(&b);
+    char path[256], out[256], err[512];
+    save_run(&a, "ep_0000001", path, sizeof path);
+
+    rewrite(path, "ep_0000002", 1.0, NAN, true, false, out, sizeof out);
+    ck_assert_msg(restore(&b, out, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(b.replay.size, 250);
+    ck_assert(b.replay.max_priority == 1.0 && replay_total(&b.replay) == 250.0);
+    for (uint32_t i = 0; i < 250; i++) ck_assert(replay_leaf(&b.replay, i) == 1.0);
+
+    rewrite(path, "ep_0000003", 1.0, NAN, false, true, out, sizeof out);
+    ck_assert_msg(restore(&b, out, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(b.replay.size, 0);
+    ck_assert(b.replay.max_priority == 1.0 && replay_total(&b.replay) == 0.0);
+
+    /* PRIO without PRIM; PRIO one slot short. */
+    char err2[512];
+    ckpt_file *f = ckpt_open(path, 0, err, sizeof err);
+    ck_assert_ptr_nonnull(f);
+    uint64_t len = 0;
+    const void *pl = ckpt_file_section(f, SNAPSHOT_TAG_PRIO, &len);
+    ck_assert_uint_eq(len, 250 * sizeof(double));
+    ckpt_section s[8];
+    static const uint32_t tags[] = {CKPT_TAG_ONLINE,     SNAPSHOT_TAG_TARGET, SNAPSHOT_TAG_ADAM,
+                                    SNAPSHOT_TAG_REPLAY, SNAPSHOT_TAG_STATE,  SNAPSHOT_TAG_CURR};
+    for (int i = 0; i < 6; i++) {
+        s[i].tag = tags[i];
+        s[i].data = ckpt_file_section(f, tags[i], &s[i].len);
+    }
+    s[6] = (ckpt_section){SNAPSHOT_TAG_PRIO, pl, len};
+    ckpt_header h = *ckpt_file_header(f);
+    ck_assert(ckpt_save(ckdir, "ep_0000004", &h, s, 7, false, 100, err2, sizeof err2) == 0);
+    s[7] =
+        (ckpt_section){SNAPSHOT_TAG_PRIO_MAX, ckpt_file_section(f, SNAPSHOT_TAG_PRIO_MAX, NULL), 8};
+    s[6].len -= sizeof(double);
+    ck_assert(ckpt_save(ckdir, "ep_0000005", &h, s, 8, false, 100, err2, sizeof err2) == 0);
+    ckpt_file_free(f);
+    snprintf(out, sizeof out, "%s/ep_0000004.ckpt", ckdir);
+    ck_assert_int_eq(restore(&b, out, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "max priority (PRIM) is missing"), "%s", err);
+    snprintf(out, sizeof out, "%s/ep_0000005.ckpt", ckdir);
+    ck_assert_int_eq(restore(&b, out, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "priorities (PRIO) is the wrong size"), "%s", err);
+    rig_free(&a);
+    rig_free(&b);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("trainer_prio");
     TCase *tc = tcase_create("prio");
@@ -300,5 +550,11 @@ int main(void) {
     tcase_add_test(tc, test_rebuilt_tree_is_identical);
     tcase_add_test(tc, test_update_sets_priorities);
     suite_add_tcase(s, tc);
+    TCase *ck = tcase_create("checkpoint");
+    tcase_add_checked_fixture(ck, ck_setup, ck_teardown);
+    tcase_add_test(ck, test_checkpoint_round_trip);
+    tcase_add_test(ck, test_corrupt_priorities_refused);
+    tcase_add_test(ck, test_missing_priorities);
+    suite_add_tcase(s, ck);
     return runner_run(s) ? 1 : 0;
 }
