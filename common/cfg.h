@@ -120,6 +120,10 @@ typedef struct {
     bool double_dqn;
     bool dueling; /* dueling heads: Q = V + A - mean(A) (common/nn.h) */
     int n_step;   /* rewards summed before the target bootstraps (1: one-step DQN) */
+    /* Proportional prioritized replay (docs/design/learner.md): a transition is drawn with
+     * probability p^alpha / sum, p = |TD error| + priority_eps; 0 = uniform replay. Each
+     * row's gradient is scaled by its importance weight (N P)^-beta / max. */
+    double priority_alpha, priority_beta, priority_eps;
     double huber_delta;
     double grad_clip; /* max global gradient norm; 0 = off */
     cfg_reward reward;

@@ -131,6 +131,9 @@ static void default_agent(cfg_agent *a) {
     a->double_dqn = true;
     a->dueling = false;
     a->n_step = 1;
+    a->priority_alpha = 0.0;
+    a->priority_beta = 0.4;
+    a->priority_eps = 1e-3;
     a->huber_delta = 100.0;
     a->grad_clip = 10.0;
     a->reward = CFG_REWARD_SURVIVAL;

@@ -69,6 +69,11 @@ static const cfg_field agent_fields[] = {
     A(double_dqn, CFG_F_BOOL, 0, 0, 0),
     A(dueling, CFG_F_BOOL, 0, 0, CFG_HASH_UNLESS_SET),
     A(n_step, CFG_F_INT, 1, 64, 0),
+    /* Uniform replay at alpha 0 (the behaviour before the keys): the hash leaves the three
+     * out there, so that checkpoints written before them still load. */
+    A(priority_alpha, CFG_F_DOUBLE, 0, 1, CFG_HASH_UNLESS_SET),
+    A(priority_beta, CFG_F_DOUBLE, 0, 1, CFG_HASH_WITH_SWITCH),
+    A(priority_eps, CFG_F_DOUBLE, 0, 1e6, CFG_EXCL_MIN | CFG_HASH_WITH_SWITCH),
     A(huber_delta, CFG_F_DOUBLE, 0, 1e6, CFG_EXCL_MIN),
     A(grad_clip, CFG_F_DOUBLE, 0, 1e9, 0),
     {"reward", CFG_F_ENUM, offsetof(cfg_agent, reward), 0, 0, 0, reward_names, 0},

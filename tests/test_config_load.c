@@ -234,6 +234,10 @@ static const struct {
      "t.toml:2:14: 'advance_on' in [curriculum] must be one of \"training\", \"greedy\", got "
      "\"eval\""},
     {"[agent]\nn_step = 0\n", "t.toml:2:10: 'n_step' in [agent] must be between 1 and 64, got 0"},
+    {"[agent]\npriority_alpha = 1.5\n",
+     "t.toml:2:18: 'priority_alpha' in [agent] must be between 0 and 1, got 1.5"},
+    {"[agent]\npriority_eps = 0\n",
+     "t.toml:2:16: 'priority_eps' in [agent] must be greater than 0 and at most 1000000, got 0"},
     {"[training]\nseed = -1\n",
      "t.toml:2:8: 'seed' in [training] must be between 0 and 9223372036854775807, got -1"},
     {"[training]\nseed = 1\nseed = 2\n", "t.toml:3:1: duplicate key 'seed'"},
@@ -294,6 +298,42 @@ START_TEST(test_validate) {
 }
 END_TEST
 
+/* The [agent] priority_* keys came after checkpoints existed: at priority_alpha = 0 (uniform
+ * replay, the former behaviour) the hash must be what it was before them, whatever
+ * priority_beta and priority_eps hold, so that a checkpoint written before them still
+ * loads; from alpha > 0 on, all three are part of what the weights mean. The numbers are
+ * cfg_hash() of each level's file printed by the build of commit fc87f2a, before the keys
+ * existed. */
+START_TEST(test_priority_keys_hash) {
+    static const struct {
+        const char *file;
+        uint64_t hash;
+    } before[] = {{CONFIGS "/level1.toml", 0xb2917c4cbe2d6ae7ULL},
+                  {CONFIGS "/level2.toml", 0xf8adaf7fed9d9550ULL},
+                  {CONFIGS "/level3.toml", 0x94e578f132ac1fabULL}};
+    for (size_t i = 0; i < sizeof before / sizeof before[0]; i++) {
+        cfg_config c;
+        load_file_ok(&c, before[i].file);
+        ck_assert_msg(cfg_hash(&c) == before[i].hash, "%s: hash changed", before[i].file);
+        c.agent.priority_beta = 1.0;
+        c.agent.priority_eps = 0.5;
+        ck_assert(cfg_hash(&c) == before[i].hash);
+    }
+    cfg_config d, c;
+    cfg_defaults(&d);
+    ck_assert(cfg_hash(&d) == before[0].hash);
+    c = d;
+    c.agent.priority_alpha = 0.6;
+    uint64_t on = cfg_hash(&c);
+    ck_assert(on != before[0].hash);
+    c.agent.priority_beta = 1.0;
+    ck_assert(cfg_hash(&c) != on);
+    c.agent.priority_beta = d.agent.priority_beta;
+    c.agent.priority_eps = 0.5;
+    ck_assert(cfg_hash(&c) != on);
+}
+END_TEST
+
 START_TEST(test_resolve_path) {
     char out[CFG_PATH_MAX], err[512];
     ck_assert_int_eq(cfg_resolve_path("level2.toml", CONFIGS, out, sizeof out, err, sizeof err), 0);
@@ -325,6 +365,7 @@ int main(void) {
     tcase_add_loop_test(tc, test_errors, 0, (int)(sizeof bad / sizeof bad[0]));
     tcase_add_test(tc, test_load_file_errors);
     tcase_add_test(tc, test_validate);
+    tcase_add_test(tc, test_priority_keys_hash);
     tcase_add_test(tc, test_resolve_path);
     suite_add_tcase(s, tc);
     int failed = runner_run(s);

@@ -50,7 +50,7 @@ START_TEST(test_replay_rebuilds_stage_multiplier) {
     char err[256];
     ck_assert_msg(dqn_init(&d, &cfg, 1, err, sizeof err) == 0, "%s", err);
     replay_t r;
-    ck_assert_int_eq(replay_init(&r, 200), 0);
+    ck_assert_int_eq(replay_init(&r, 200, 0.0), 0);
     env_t e;
     ck_assert_int_eq(env_init(&e, &cfg.environment, 5), 0);
     replay_transition tr;

@@ -67,7 +67,7 @@ END_TEST
 
 START_TEST(test_ring) {
     replay_t r;
-    ck_assert_int_eq(replay_init(&r, 3), 0);
+    ck_assert_int_eq(replay_init(&r, 3, 0), 0);
     replay_transition t;
     memset(&t, 0, sizeof t);
     for (int i = 0; i < 5; i++) {
@@ -89,7 +89,7 @@ START_TEST(test_ring) {
         seen[idx[i]]++;
     }
     ck_assert(seen[0] && seen[1] && seen[2]);
-    ck_assert_int_eq(replay_init(&(replay_t){0}, 0), -1);
+    ck_assert_int_eq(replay_init(&(replay_t){0}, 0, 0), -1);
     replay_free(&r);
 }
 END_TEST
@@ -111,7 +111,7 @@ static void add_step(replay_t *r, int step, int x, float reward, bool done) {
  * exact in float and compared with ==. */
 START_TEST(test_nstep_returns) {
     replay_t r;
-    ck_assert_int_eq(replay_init(&r, 8), 0);
+    ck_assert_int_eq(replay_init(&r, 8, 0), 0);
     /* Episode A: steps 0-2 with rewards 1, 2, 4, the third a death. Episode B: steps 0-1
      * with rewards 8, 16, still running (the newest is index 4). */
     add_step(&r, 0, 0, 1, false);
@@ -141,7 +141,7 @@ START_TEST(test_nstep_returns) {
 
     /* A time limit ends the episode without a death: the next transition starts a new
      * episode (step 0), so the return stops there and bootstraps from the last s2. */
-    ck_assert_int_eq(replay_init(&r, 4), 0);
+    ck_assert_int_eq(replay_init(&r, 4, 0), 0);
     add_step(&r, 8, 0, 1, false); /* s2.step 9 = max_steps: truncated */
     add_step(&r, 0, 1, 2, false);
     add_step(&r, 1, 2, 4, false);

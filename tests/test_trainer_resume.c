@@ -583,6 +583,34 @@ START_TEST(test_config_mismatch_refused) {
 }
 END_TEST
 
+/* Prioritized replay: the sum tree's leaves and the max priority travel in the checkpoint
+ * (PRIO, PRIM), and a resumed run draws the same batches as the straight one; the
+ * previous checkpoint drops PRIO with its replay. */
+START_TEST(test_resume_is_exact_with_prioritized_replay) {
+    char path[600], text[2048];
+    snprintf(path, sizeof path, "%s/prio.toml", tmpdir);
+    snprintf(text, sizeof text, "[agent]\npriority_alpha = 0.6\nn_step = 3\n%s",
+             config_text + strlen("[agent]\n"));
+    scratch_write(path, text);
+    expect_exact_resume(path, "prio", 30);
+    char dir[700], ck[1024], err[1024];
+    snprintf(dir, sizeof dir, "%s/prio_split/checkpoints", tmpdir);
+    bool any = false;
+    ckpt_file *f = ckpt_open_newest(dir, 0, ck, sizeof ck, &any, err, sizeof err);
+    ck_assert_msg(f != NULL, "%s", err);
+    ck_assert_ptr_nonnull(ckpt_file_section(f, SNAPSHOT_TAG_PRIO, NULL));
+    ck_assert_ptr_nonnull(ckpt_file_section(f, SNAPSHOT_TAG_PRIO_MAX, NULL));
+    ckpt_file_free(f);
+    /* The previous checkpoint lost its priorities with its replay. */
+    snprintf(ck, sizeof ck, "%s/ep_0000015.ckpt", dir);
+    f = ckpt_open(ck, 0, err, sizeof err);
+    ck_assert_msg(f != NULL, "%s", err);
+    ck_assert_ptr_null(ckpt_file_section(f, SNAPSHOT_TAG_REPLAY, NULL));
+    ck_assert_ptr_null(ckpt_file_section(f, SNAPSHOT_TAG_PRIO, NULL));
+    ckpt_file_free(f);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("trainer_resume");
     TCase *tc = tcase_create("binary");
@@ -596,6 +624,7 @@ int main(void) {
     tcase_add_test(tc, test_second_signal_saves_mid_episode);
     tcase_add_test(tc, test_boundary_checkpoint_keeps_old_layout);
     tcase_add_test(tc, test_config_mismatch_refused);
+    tcase_add_test(tc, test_resume_is_exact_with_prioritized_replay);
     suite_add_tcase(s, tc);
     int failed = runner_run(s);
     return failed ? 1 : 0;

@@ -1,6 +1,7 @@
 /* trainer/dqn.c — see dqn.h. */
 #include "trainer/dqn.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,7 @@ int dqn_init(dqn_t *d, const cfg_config *cfg, uint64_t seed, char *err, size_t e
     size_t B = (size_t)d->batch, np = d->n_params, obs = (size_t)d->obs_size;
     size_t nacts = nn_acts_size(&d->shape, d->batch);
     size_t total = 5 * np + 2 * B * obs + 2 * nacts + B * ENV_NUM_ACTIONS +
-                   nn_scratch_size(&d->shape, d->batch) + obs + nn_acts_size(&d->shape, 1) + 5 * B;
+                   nn_scratch_size(&d->shape, d->batch) + obs + nn_acts_size(&d->shape, 1) + 6 * B;
     float *mem = calloc(total, sizeof(float));
     d->mask2 = calloc(B, 1);
     d->idx = calloc(3 * B, sizeof *d->idx);
@@ -63,6 +64,7 @@ int dqn_init(dqn_t *d, const cfg_config *cfg, uint64_t seed, char *err, size_t e
     TAKE(dpred, B);
     TAKE(nret, B);
     TAKE(ndisc, B);
+    TAKE(weight, B);
 #undef TAKE
     /* The same initial weights as policy_create(cfg, seed). */
     rng_t r;
@@ -152,10 +154,14 @@ void dqn_sync_target(dqn_t *d) {
     memcpy(d->target, d->online, sizeof(float) * d->n_params);
 }
 
-float dqn_update(dqn_t *d, const replay_t *r, rng_t *rng) {
+float dqn_update(dqn_t *d, replay_t *r, rng_t *rng) {
     const cfg_agent *a = d->agent;
     int B = d->batch, obs = d->obs_size;
-    replay_sample(r, rng, B, d->idx);
+    bool prioritized = r->tree != NULL;
+    if (prioritized)
+        replay_sample_prio(r, rng, B, a->priority_beta, d->idx, d->weight);
+    else
+        replay_sample(r, rng, B, d->idx);
     /* Mostly in cache already (plan_next_batch); the rest: start every miss at once. */
     for (int i = 0; i < B; i++) prefetch_transition(&r->items[d->idx[i]]);
     float gamma = (float)a->gamma;
@@ -197,6 +203,16 @@ float dqn_update(dqn_t *d, const replay_t *r, rng_t *rng) {
     const float *q = nn_output(&d->shape, d->acts, B);
     for (int i = 0; i < B; i++) d->pred[i] = q[i * ENV_NUM_ACTIONS + r->items[d->idx[i]].action];
     float loss = nn_huber(d->pred, d->tgt, B, (float)a->huber_delta, d->dpred);
+    if (prioritized) {
+        /* The importance weight corrects the bias of drawing by priority (Schaul et al.
+         * 2016); the new priority is the TD error before the Huber clip, in row order, so
+         * that a slot drawn twice keeps its last row's. */
+        for (int i = 0; i < B; i++) {
+            d->dpred[i] *= d->weight[i];
+            replay_set_priority(r, d->idx[i],
+                                fabs((double)d->tgt[i] - d->pred[i]) + a->priority_eps);
+        }
+    }
     memset(d->dout, 0, sizeof(float) * (size_t)B * ENV_NUM_ACTIONS);
     for (int i = 0; i < B; i++)
         d->dout[i * ENV_NUM_ACTIONS + r->items[d->idx[i]].action] = d->dpred[i];
@@ -205,6 +221,7 @@ float dqn_update(dqn_t *d, const replay_t *r, rng_t *rng) {
     nn_adam_step(&d->adam, d->online, d->grad, scale, d->adam_m, d->adam_v, d->n_params,
                  a->target_update == CFG_TARGET_POLYAK ? d->target : NULL, (float)a->tau);
     d->updates++;
-    plan_next_batch(d, r, rng);
+    /* The prediction replays uniform draws: meaningless for a prioritized batch. */
+    if (!prioritized) plan_next_batch(d, r, rng);
     return loss;
 }

@@ -28,6 +28,7 @@ typedef struct {
     float *x, *x2, *acts, *acts2, *dout, *scratch, *act_obs, *act_acts;
     float *pred, *tgt, *dpred;
     float *nret, *ndisc; /* per row: the n-step return and gamma^m (replay_nstep) */
+    float *weight;       /* per row: the importance weight (prioritized replay) */
     uint32_t *last;      /* per row: the transition whose s2 the target bootstraps from */
     uint8_t *mask2;
     uint32_t *idx;
@@ -52,9 +53,11 @@ int dqn_greedy(dqn_t *d, const float *obs, uint8_t mask, float *q);
  * from rng), else greedy. Always draws exactly one float, plus one index when exploring. */
 int dqn_act(dqn_t *d, const float *obs, uint8_t mask, double epsilon, rng_t *rng, float *q);
 
-/* One gradient step on a batch drawn from r with rng. Returns the Huber loss. Applies the
- * Polyak target update when configured. */
-float dqn_update(dqn_t *d, const replay_t *r, rng_t *rng);
+/* One gradient step on a batch drawn from r with rng. Returns the Huber loss (unweighted).
+ * Applies the Polyak target update when configured. With a prioritized r, the batch is drawn
+ * by priority, each row's gradient scaled by its importance weight, and the drawn slots'
+ * priorities set to |TD error| + priority_eps. */
+float dqn_update(dqn_t *d, replay_t *r, rng_t *rng);
 
 /* target <- online. */
 void dqn_sync_target(dqn_t *d);

@@ -193,7 +193,7 @@ int snapshot_save(const snapshot_parts *p, const ckpt_header *h, const char *dir
     st->explore_rng = *p->explore_rng;
     st->replay_rng = *p->replay_rng;
     uint8_t state_buf[SNAPSHOT_STATE_BYTES], ep_buf[SNAPSHOT_EPISODE_BYTES];
-    uint8_t keep_buf[SNAPSHOT_KEEP_BYTES];
+    uint8_t keep_buf[SNAPSHOT_KEEP_BYTES], prio_max_buf[8];
     state_encode(st, state_buf);
     const snapshot_keep *k = p->keep;
     put_u64(put_f64(keep_buf, k->score), (uint64_t)k->episode);
@@ -207,10 +207,12 @@ int snapshot_save(const snapshot_parts *p, const ckpt_header *h, const char *dir
         {SNAPSHOT_TAG_EPISODE, ep_buf, sizeof ep_buf},
         {SNAPSHOT_TAG_KEEP, k->weights, sizeof(float) * d->n_params},
         {SNAPSHOT_TAG_KEEP_SCORE, keep_buf, sizeof keep_buf},
+        {SNAPSHOT_TAG_PRIO, NULL, 0},
+        {SNAPSHOT_TAG_PRIO_MAX, prio_max_buf, sizeof prio_max_buf},
     };
     /* The optional sections are left out by moving the later ones down: no EPIS at an
      * episode boundary (the layout every boundary checkpoint has always had), no KEEP
-     * while nothing is kept. */
+     * while nothing is kept, no PRIO with uniform replay. */
     int n = 6;
     if (p->ep->active) {
         episode_encode(p->ep, p->env, ep_buf);
@@ -219,6 +221,14 @@ int snapshot_save(const snapshot_parts *p, const ckpt_header *h, const char *dir
     if (k->valid) {
         s[n++] = s[7];
         s[n++] = s[8];
+    }
+    const replay_t *rb = p->replay;
+    if (rb->tree) {
+        s[9].data = rb->tree + rb->leaves;
+        s[9].len = sizeof(double) * rb->size;
+        put_f64(prio_max_buf, rb->max_priority);
+        s[n++] = s[9];
+        s[n++] = s[10];
     }
     return ckpt_save(dir, name, h, s, n, is_best, keep, err, errlen);
 }
@@ -233,6 +243,43 @@ static const void *need_section(ckpt_file *f, uint32_t tag, uint64_t len, const 
         return NULL;
     }
     return p;
+}
+
+/* The PRIO and PRIM sections for n slots, both or neither: *leaves NULL when the file has
+ * neither. A leaf of a written slot is positive and finite (priority^alpha with a priority
+ * >= priority_eps > 0), the max at least 1 (where it starts): anything else is refused, as
+ * it would make the draws undefined. 0, or -1 with err. */
+static int prio_decode(ckpt_file *f, uint32_t n, const void **leaves, double *max, const char *path,
+                       char *err, size_t errlen) {
+    *leaves = NULL;
+    *max = 1.0;
+    if (!ckpt_file_section(f, SNAPSHOT_TAG_PRIO, NULL) &&
+        !ckpt_file_section(f, SNAPSHOT_TAG_PRIO_MAX, NULL))
+        return 0;
+    const uint8_t *pl = need_section(f, SNAPSHOT_TAG_PRIO, sizeof(double) * n, "priorities (PRIO)",
+                                     path, err, errlen);
+    const uint8_t *pm =
+        pl ? need_section(f, SNAPSHOT_TAG_PRIO_MAX, 8, "max priority (PRIM)", path, err, errlen)
+           : NULL;
+    if (!pm) return -1;
+    get_f64(pm, max);
+    if (!isfinite(*max) || *max < 1.0) {
+        snprintf(err, errlen, "%s: section max priority (PRIM) is out of range", path);
+        return -1;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        double v;
+        memcpy(&v, pl + sizeof v * i, sizeof v); /* the section need not be aligned */
+        if (!isfinite(v) || !(v > 0.0)) {
+            snprintf(err, errlen,
+                     "%s: section priorities (PRIO) holds %g at slot %" PRIu32
+                     " (a priority is finite and positive)",
+                     path, v, i);
+            return -1;
+        }
+    }
+    *leaves = pl;
+    return 0;
 }
 
 int snapshot_restore(const snapshot_parts *p, ckpt_file *f, const char *path, char *err,
@@ -311,6 +358,12 @@ int snapshot_restore(const snapshot_parts *p, ckpt_file *f, const char *path, ch
         }
         kept.valid = true;
     }
+    /* The priorities of prioritized replay (none to read for an empty replay). */
+    const void *prio = NULL;
+    double prio_max = 1.0;
+    if (rb->tree && !no_replay &&
+        prio_decode(f, st->replay_size, &prio, &prio_max, path, err, errlen) != 0)
+        return -1;
     memcpy(d->online, on, sizeof(float) * np);
     memcpy(d->target, tg, sizeof(float) * np);
     memcpy(d->adam_m, ad, 2 * sizeof(float) * np);
@@ -327,6 +380,7 @@ int snapshot_restore(const snapshot_parts *p, ckpt_file *f, const char *path, ch
     }
     rb->size = p->st->replay_size;
     rb->cursor = p->st->replay_cursor;
+    if (rb->tree) replay_load_priorities(rb, prio, rb->size, prio_max);
     p->env->rng = st->env_rng;
     *p->explore_rng = st->explore_rng;
     *p->replay_rng = st->replay_rng;

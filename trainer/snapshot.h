@@ -42,6 +42,12 @@
 #define SNAPSHOT_TAG_KEEP       CKPT_TAG('K', 'E', 'E', 'P')
 #define SNAPSHOT_TAG_KEEP_SCORE CKPT_TAG('K', 'E', 'P', 'S')
 #define SNAPSHOT_KEEP_BYTES     16
+/* Prioritized replay (priority_alpha > 0): PRIO the sum tree's leaves of the replay's size
+ * slots (priority^alpha, this host's doubles: the tree is rebuilt from them bit for bit),
+ * PRIM the max priority (f64, little-endian). Only such a run writes them; a file without
+ * them (or without its replay) resumes with every priority and the max 1. */
+#define SNAPSHOT_TAG_PRIO     CKPT_TAG('P', 'R', 'I', 'O')
+#define SNAPSHOT_TAG_PRIO_MAX CKPT_TAG('P', 'R', 'I', 'M')
 
 /* Version 2: the state section is serialized field by field, little-endian, in the order
  * of snapshot_state's members (pad excluded), rather than copied from memory, so that it

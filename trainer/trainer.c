@@ -103,10 +103,12 @@ int trainer_checkpoint(trainer_t *t, bool is_best, char *path, size_t pathlen, c
     snprintf(t->saved_path, sizeof t->saved_path, "%s/%s.ckpt", t->ckpt_dir, name);
     /* Only the newest checkpoint carries the replay buffer (27 of a file's 28 MB at the
      * defaults), which keeps a run's checkpoints near 30 MB instead of 150: the previous one
-     * keeps weights, optimizer and state (docs/design/checkpoint.md, "Disk"). */
+     * keeps weights, optimizer and state (docs/design/checkpoint.md, "Disk"). Its priorities
+     * (prioritized replay) go with it: without the replay they mean nothing. */
     char derr[512];
     if (prev[0] && strcmp(prev, t->saved_path) != 0 && access(prev, F_OK) == 0 &&
-        ckpt_drop_section(prev, SNAPSHOT_TAG_REPLAY, derr, sizeof derr) != 0)
+        (ckpt_drop_section(prev, SNAPSHOT_TAG_REPLAY, derr, sizeof derr) != 0 ||
+         (t->replay.tree && ckpt_drop_section(prev, SNAPSHOT_TAG_PRIO, derr, sizeof derr) != 0)))
         log_warn("could not drop the replay from the previous checkpoint: %s", derr);
     snprintf(t->saved_name, sizeof t->saved_name, "%s", name);
     if (path) snprintf(path, pathlen, "%s", t->saved_path);
@@ -194,7 +196,7 @@ int trainer_open(trainer_t *t, const cfg_config *cfg, const trainer_opts *opts, 
     t->obs = calloc(ENV_MAX_OBS, sizeof(float));
     t->keep.weights = calloc(t->dqn.n_params, sizeof(float));
     if (!t->window || !t->obs || !t->keep.weights || a->replay_capacity < 1 ||
-        replay_init(&t->replay, (uint32_t)a->replay_capacity) != 0) {
+        replay_init(&t->replay, (uint32_t)a->replay_capacity, a->priority_alpha) != 0) {
         snprintf(err, errlen, "out of memory for the replay buffer (%d transitions)",
                  a->replay_capacity);
         goto fail;
