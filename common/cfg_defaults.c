@@ -131,7 +131,7 @@ static void default_agent(cfg_agent *a) {
     a->double_dqn = true;
     a->dueling = false;
     a->n_step = 1;
-    a->priority_alpha = 0.0;
+    a->priority_alpha = 0.6; /* measured: docs/design/learner.md "Time to competence" */
     a->priority_beta = 0.4;
     a->priority_eps = 1e-3;
     a->huber_delta = 100.0;

@@ -573,6 +573,8 @@ static int load_string_impl(cfg_config *c, const char *text, size_t len, const c
         return -1;
     }
     cfg_defaults(tmp);
+    size_t hl = strlen(CFG_RESOLVED_HEADER);
+    if (len >= hl && memcmp(text, CFG_RESOLVED_HEADER, hl) == 0) cfg_former_behaviour(tmp);
     int rc = load_document(&l, root, tmp);
     if (rc == 0) {
         char verr[400];

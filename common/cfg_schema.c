@@ -259,3 +259,31 @@ bool cfg_name_char_ok(char ch) {
 void cfg_subtable_where(char *buf, size_t size, const char *where, const char *key) {
     snprintf(buf, size, "%.*s.%s]", (int)strlen(where) - 1, where, key);
 }
+
+bool cfg_field_is_zero(const cfg_field *f, const char *base) {
+    const char *p = base + f->off;
+    switch (f->type) {
+        case CFG_F_BOOL:
+            return !*(const bool *)p;
+        case CFG_F_INT:
+        case CFG_F_ENUM:
+            return *(const int *)p == 0;
+        case CFG_F_DOUBLE:
+            return *(const double *)p == 0.0;
+        default:
+            return false;
+    }
+}
+
+void cfg_former_behaviour(cfg_config *c) {
+    for (size_t s = 0; s < CFG_NUM_SECTIONS; s++) {
+        char *base = (char *)c + cfg_sections[s].off;
+        for (const cfg_field *f = cfg_sections[s].fields; f->key; f++) {
+            if (!(f->flags & CFG_HASH_UNLESS_SET)) continue;
+            char *p = base + f->off;
+            if (f->type == CFG_F_BOOL) *(bool *)p = false;
+            if (f->type == CFG_F_INT || f->type == CFG_F_ENUM) *(int *)p = 0;
+            if (f->type == CFG_F_DOUBLE) *(double *)p = 0.0;
+        }
+    }
+}

@@ -47,6 +47,7 @@ typedef enum {
  * switch): cfg_hash() leaves it out with its switch. */
 #define CFG_HASH_WITH_SWITCH 16
 
+
 /* An upper bound that means "no upper bound" in messages ("must be at least 1"). */
 #define CFG_BIG 1e9
 
@@ -183,5 +184,16 @@ void cfg_subtable_where(char *buf, size_t size, const char *where, const char *k
 
 /* A character allowed in a run name (the name becomes a directory, runs/<name>/). */
 bool cfg_name_char_ok(char ch);
+
+/* The first line of a config cfg_write_toml() wrote (a run directory's config.toml). Such a
+ * file lists every key its writer knew, so a CFG_HASH_UNLESS_SET key it lacks is younger than
+ * it: the loader reads it as 0, the behaviour the run had, whatever today's default. */
+#define CFG_RESOLVED_HEADER "# run_demo configuration, resolved: every value the run used"
+
+/* Sets every CFG_HASH_UNLESS_SET field of c to 0 / false (see CFG_RESOLVED_HEADER). */
+void cfg_former_behaviour(cfg_config *c);
+/* Whether a bool, int, enum or double field of the section struct at base is 0 / false
+ * (false for the other types). */
+bool cfg_field_is_zero(const cfg_field *f, const char *base);
 
 #endif

@@ -198,19 +198,7 @@ void cfg_write_affordance_tables(FILE *out, const cfg_field *f, const char *base
 
 /* Whether a CFG_HASH_UNLESS_SET field holds its "before the key existed" value, 0. */
 static bool hash_leaves_out(const cfg_field *fd, const char *base) {
-    if (!(fd->flags & CFG_HASH_UNLESS_SET)) return false;
-    const char *p = base + fd->off;
-    switch (fd->type) {
-        case CFG_F_BOOL:
-            return !*(const bool *)p;
-        case CFG_F_INT:
-        case CFG_F_ENUM:
-            return *(const int *)p == 0;
-        case CFG_F_DOUBLE:
-            return *(const double *)p == 0.0;
-        default:
-            return false;
-    }
+    return (fd->flags & CFG_HASH_UNLESS_SET) && cfg_field_is_zero(fd, base);
 }
 
 /* Writes the keys of one section, then the tables its fields own, in schema order; for
@@ -232,7 +220,7 @@ static void write_section(FILE *f, const cfg_section *s, const cfg_config *c, bo
 }
 
 int cfg_write_toml(const cfg_config *c, FILE *f) {
-    fputs("# run_demo configuration, resolved: every value the run used (cfg_write_toml).\n", f);
+    fputs(CFG_RESOLVED_HEADER " (cfg_write_toml).\n", f);
     fputs("name = ", f);
     write_str(f, c->name);
     fputc('\n', f);

@@ -314,6 +314,10 @@ START_TEST(test_priority_keys_hash) {
     for (size_t i = 0; i < sizeof before / sizeof before[0]; i++) {
         cfg_config c;
         load_file_ok(&c, before[i].file);
+        /* The files now turn prioritized replay on; at alpha 0 they are fc87f2a's. */
+        ck_assert_double_eq(c.agent.priority_alpha, 0.6);
+        ck_assert(cfg_hash(&c) != before[i].hash);
+        c.agent.priority_alpha = 0.0;
         ck_assert_msg(cfg_hash(&c) == before[i].hash, "%s: hash changed", before[i].file);
         c.agent.priority_beta = 1.0;
         c.agent.priority_eps = 0.5;
@@ -321,6 +325,7 @@ START_TEST(test_priority_keys_hash) {
     }
     cfg_config d, c;
     cfg_defaults(&d);
+    d.agent.priority_alpha = 0.0;
     ck_assert(cfg_hash(&d) == before[0].hash);
     c = d;
     c.agent.priority_alpha = 0.6;

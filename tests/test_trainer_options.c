@@ -91,6 +91,7 @@ END_TEST
 START_TEST(test_new_keys_and_the_hash) {
     cfg_config a, b;
     cfg_defaults(&a);
+    a.agent.priority_alpha = 0.0; /* the defaults turn it on: off, they are the old ones */
     uint64_t h0 = cfg_hash(&a);
     b = a;
     b.environment.observe_multiplier = true;
@@ -108,33 +109,50 @@ START_TEST(test_new_keys_and_the_hash) {
 }
 END_TEST
 
-/* A checkpoint written by the trainer of commit 342e5f9, before these keys existed
- * (tests/fixtures/ckpt-342e5f9): its policy loads under the config that trained it, and the
- * trainer of this build resumes the run from it. */
+/* Today's default of priority_alpha, from the defaults themselves. */
+static double default_priority_alpha(void) {
+    cfg_config d;
+    cfg_defaults(&d);
+    return d.agent.priority_alpha;
+}
+
+/* A run made by the trainer of commit 342e5f9, before these keys existed
+ * (tests/fixtures/ckpt-342e5f9: its resolved config.toml and its checkpoint at episode 12).
+ * The run's own config reads a key it lacks as the behaviour before the key, whatever
+ * today's default, so its hash is the checkpoint's: the policy loads under it, and this
+ * build's trainer resumes the run from it. The file it was started from (tiny.toml, a
+ * partial config) now means today's defaults, and the hash says so. */
 START_TEST(test_checkpoint_from_before_the_keys) {
-    char cfgpath[1024], ckpath[1024], err[1024];
-    snprintf(cfgpath, sizeof cfgpath, "%s/tests/fixtures/ckpt-342e5f9/tiny.toml", RD_SOURCE_DIR);
-    snprintf(ckpath, sizeof ckpath, "%s/tests/fixtures/ckpt-342e5f9/ep_0000012.ckpt",
-             RD_SOURCE_DIR);
-    cfg_config cfg;
-    cfg_defaults(&cfg);
+    char fx[1024], cfgpath[1100], tiny[1100], ckpath[1100], err[1024];
+    snprintf(fx, sizeof fx, "%s/tests/fixtures/ckpt-342e5f9", RD_SOURCE_DIR);
+    snprintf(cfgpath, sizeof cfgpath, "%s/run-config.toml", fx);
+    snprintf(tiny, sizeof tiny, "%s/tiny.toml", fx);
+    snprintf(ckpath, sizeof ckpath, "%s/ep_0000012.ckpt", fx);
+    cfg_config cfg, partial;
     ck_assert_msg(cfg_load_file(&cfg, cfgpath, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(cfg_load_file(&partial, tiny, err, sizeof err) == 0, "%s", err);
+    ck_assert_double_eq(cfg.agent.priority_alpha, 0.0); /* absent from the run's config */
+    ck_assert(!cfg.agent.dueling && !cfg.environment.observe_multiplier);
+    ck_assert_double_eq(partial.agent.priority_alpha, default_priority_alpha());
     policy_t *p = policy_create(&cfg, 1, err, sizeof err);
     ck_assert_msg(p != NULL, "%s", err);
     ck_assert_msg(ckpt_load_policy(ckpath, &cfg, p, NULL, err, sizeof err) == 0, "%s", err);
+    if (cfg_hash(&partial) != cfg_hash(&cfg))
+        ck_assert_int_ne(ckpt_load_policy(ckpath, &partial, p, NULL, err, sizeof err), 0);
     policy_free(p);
 
-    char dir[64] = "/tmp/rd_test_oldckpt_XXXXXX", sub[128], cmd[2600];
+    char dir[64] = "/tmp/rd_test_oldckpt_XXXXXX", sub[128], cmd[3000];
     ck_assert_ptr_nonnull(mkdtemp(dir));
     snprintf(sub, sizeof sub, "%s/checkpoints", dir);
     ck_assert_int_eq(mkdir(sub, 0700), 0);
-    snprintf(cmd, sizeof cmd, "cp '%s' '%s/'", ckpath, sub);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s/' && cp '%s' '%s/config.toml'", ckpath, sub, cfgpath,
+             dir);
     ck_assert_int_eq(system(cmd), 0);
     const char *bin = getenv("RD_BIN_DIR");
     snprintf(cmd, sizeof cmd,
-             "'%s/trainer' --config '%s' --run-dir '%s' --episodes 14 --seed 3 --quiet "
-             "2>'%s/stderr'",
-             bin ? bin : RD_BIN_DIR, cfgpath, dir, dir);
+             "'%s/trainer' --config '%s/config.toml' --run-dir '%s' --episodes 14 --seed 3 "
+             "--quiet 2>'%s/stderr'",
+             bin ? bin : RD_BIN_DIR, dir, dir, dir);
     int rc = system(cmd);
     ck_assert_msg(WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "trainer exit %d", rc);
     /* It went on from episode 12: two more episodes, then the checkpoint at 14. */
