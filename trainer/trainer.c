@@ -585,10 +585,11 @@ static void keep_or_restore(trainer_t *t, double score) {
     } else if (score < below * k->score) {
         memcpy(t->dqn.online, k->weights, bytes);
         memcpy(t->dqn.target, k->weights, bytes);
-        if (!t->quiet)
-            log_info("evaluation at episode %" PRId64 " (%.1f) under %.0f%% of the best at this "
-                     "stage (%.1f, episode %" PRId64 "): its weights are back",
-                     t->st.episode, score, below * 100, k->score, k->episode);
+        t->restores++;
+        /* Logged even when quiet: it changes the run, and it is rare. */
+        log_info("evaluation at episode %" PRId64 " (%.1f) under %.0f%% of the best at this "
+                 "stage (%.1f, episode %" PRId64 "): its weights are back",
+                 t->st.episode, score, below * 100, k->score, k->episode);
     }
 }
 

@@ -31,6 +31,7 @@ struct trainer {
     snapshot_episode ep; /* the episode in progress, if any */
     int32_t *window;     /* curriculum: lengths of the last episodes at this stage */
     snapshot_keep keep;  /* restore_below: the best weights at the last stage */
+    int64_t restores;    /* ... put back since this process opened the run */
     float *obs;
     FILE *metrics;
     tb_writer *tb;
