@@ -32,6 +32,7 @@ START_TEST(test_learning_rate_schedule) {
     cfg.agent.learning_rate_end = 1e-4;
     cfg.agent.learning_rate_decay_episodes = 100;
     cfg.agent.replay_capacity = 1000;
+    cfg.agent.hidden[0] = cfg.agent.hidden[1] = 16; /* the rate is tested, not the network */
     cfg.agent.learning_starts = 1;            /* updates from the first steps: the rate is used */
     cfg.curriculum.restart_schedules = false; /* by the run's episode count */
     char dir[64];
