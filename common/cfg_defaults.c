@@ -117,7 +117,7 @@ static void default_agent(cfg_agent *a) {
     a->adam_beta1 = 0.9;
     a->adam_beta2 = 0.999;
     a->adam_eps = 1e-8;
-    a->gamma = 0.995;
+    a->gamma = 0.999;
     a->replay_capacity = 300000;
     a->batch_size = 64;
     a->train_every = 4;
@@ -130,7 +130,7 @@ static void default_agent(cfg_agent *a) {
     a->epsilon_decay_episodes = 30;
     a->double_dqn = true;
     a->dueling = false;
-    a->n_step = 1;
+    a->n_step = 3;
     a->priority_alpha = 0.6; /* measured: docs/design/learner.md "Time to competence" */
     a->priority_beta = 0.4;
     a->priority_eps = 1e-3;
@@ -149,7 +149,7 @@ static void default_training(cfg_training *t) {
     t->keep_checkpoints = 5;
     t->eval_every = 250;
     t->eval_episodes = 20;
-    t->restore_below = 0.0;
+    t->restore_below = 0.9;
     t->stop_grace_seconds = 2.0;
     t->progress_every = 10;
 }

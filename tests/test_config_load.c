@@ -69,7 +69,10 @@ START_TEST(test_defaults_numbers) {
     ck_assert_int_eq(d.processes[CFG_PROC_SERVER].restart, CFG_RESTART_ON_FAILURE);
     ck_assert_int_eq(d.curriculum.advance_on, CFG_ADVANCE_GREEDY);
     ck_assert(d.curriculum.restart_schedules);
-    ck_assert_int_eq(d.agent.n_step, 1);
+    ck_assert_int_eq(d.agent.n_step, 3);
+    ck_assert(d.agent.gamma == 0.999);
+    ck_assert(d.agent.priority_alpha == 0.6);
+    ck_assert(d.training.restore_below == 0.9);
 }
 END_TEST
 
@@ -314,10 +317,12 @@ START_TEST(test_priority_keys_hash) {
     for (size_t i = 0; i < sizeof before / sizeof before[0]; i++) {
         cfg_config c;
         load_file_ok(&c, before[i].file);
-        /* The files now turn prioritized replay on; at alpha 0 they are fc87f2a's. */
+        /* The files now turn prioritized replay on (and levels 1 and 2 took level 3's gamma
+         * 0.999 and n_step 3); with fc87f2a's values they are fc87f2a's files. */
         ck_assert_double_eq(c.agent.priority_alpha, 0.6);
         ck_assert(cfg_hash(&c) != before[i].hash);
         c.agent.priority_alpha = 0.0;
+        if (c.environment.level < 3) c.agent.gamma = 0.995, c.agent.n_step = 1;
         ck_assert_msg(cfg_hash(&c) == before[i].hash, "%s: hash changed", before[i].file);
         c.agent.priority_beta = 1.0;
         c.agent.priority_eps = 0.5;
@@ -326,6 +331,8 @@ START_TEST(test_priority_keys_hash) {
     cfg_config d, c;
     cfg_defaults(&d);
     d.agent.priority_alpha = 0.0;
+    d.agent.gamma = 0.995;
+    d.agent.n_step = 1;
     ck_assert(cfg_hash(&d) == before[0].hash);
     c = d;
     c.agent.priority_alpha = 0.6;

@@ -91,7 +91,10 @@ END_TEST
 START_TEST(test_new_keys_and_the_hash) {
     cfg_config a, b;
     cfg_defaults(&a);
-    a.agent.priority_alpha = 0.0; /* the defaults turn it on: off, they are the old ones */
+    /* The defaults of the release before: uniform replay, gamma 0.995, one-step returns. */
+    a.agent.priority_alpha = 0.0;
+    a.agent.gamma = 0.995;
+    a.agent.n_step = 1;
     uint64_t h0 = cfg_hash(&a);
     b = a;
     b.environment.observe_multiplier = true;
