@@ -515,46 +515,35 @@ static bool nn__wide(void) {
 #endif
 }
 
-static void nn__gemm_nn(int m, int n, int k, const float *a, const float *b, float *c, nn__epi e) {
+/* fn's 16-wide kernel where nn__wide(), else its 8-wide one. */
 #ifdef NN_X86
-    if (nn__wide()) {
-        nn__gemm_nn_w16(m, n, k, a, b, c, e);
-        return;
-    }
+#define NN_WIDTH_CALL(fn, ...)                                                                     \
+    do {                                                                                           \
+        if (nn__wide())                                                                            \
+            fn##_w16(__VA_ARGS__);                                                                 \
+        else                                                                                       \
+            fn##_w8(__VA_ARGS__);                                                                  \
+    } while (0)
+#else
+#define NN_WIDTH_CALL(fn, ...) fn##_w8(__VA_ARGS__)
 #endif
-    nn__gemm_nn_w8(m, n, k, a, b, c, e);
+
+static void nn__gemm_nn(int m, int n, int k, const float *a, const float *b, float *c, nn__epi e) {
+    NN_WIDTH_CALL(nn__gemm_nn, m, n, k, a, b, c, e);
 }
 
 static void nn__gemm_tn(int m, int n, int k, const float *a, const float *b, float *c, nn__epi e) {
-#ifdef NN_X86
-    if (nn__wide()) {
-        nn__gemm_tn_w16(m, n, k, a, b, c, e);
-        return;
-    }
-#endif
-    nn__gemm_tn_w8(m, n, k, a, b, c, e);
+    NN_WIDTH_CALL(nn__gemm_tn, m, n, k, a, b, c, e);
 }
 
 static void nn__sparse_affine(int batch, int in, int out, const float *x, const float *w,
                               const float *bias, bool relu, float *y) {
-#ifdef NN_X86
-    if (nn__wide()) {
-        nn__sparse_affine_w16(batch, in, out, x, w, bias, relu, y);
-        return;
-    }
-#endif
-    nn__sparse_affine_w8(batch, in, out, x, w, bias, relu, y);
+    NN_WIDTH_CALL(nn__sparse_affine, batch, in, out, x, w, bias, relu, y);
 }
 
 static void nn__sparse_tn(int batch, int in, int out, const float *x, const float *d, float *dw,
                           int *rows, float *xd, float *tmp) {
-#ifdef NN_X86
-    if (nn__wide()) {
-        nn__sparse_tn_w16(batch, in, out, x, d, dw, rows, xd, tmp);
-        return;
-    }
-#endif
-    nn__sparse_tn_w8(batch, in, out, x, d, dw, rows, xd, tmp);
+    NN_WIDTH_CALL(nn__sparse_tn, batch, in, out, x, d, dw, rows, xd, tmp);
 }
 
 /* dst[j * ldd + i] = src[i * lds + j] for i in [i0, i1), j in [j0, j1): the edges. */
