@@ -47,7 +47,6 @@ typedef enum {
  * switch): cfg_hash() leaves it out with its switch. */
 #define CFG_HASH_WITH_SWITCH 16
 
-
 /* An upper bound that means "no upper bound" in messages ("must be at least 1"). */
 #define CFG_BIG 1e9
 
