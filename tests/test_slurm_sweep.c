@@ -194,7 +194,7 @@ START_TEST(slurm_sweep_equals_local_even_after_kill9) {
     free(text);
     char *sw = sweep_file(sl);
     ck_assert_int_eq(h_count(sw, "state = \"done\""), 4);
-    ck_assert_int_eq(h_count(sw, "slurm = \"completed\""), 4);
+    ck_assert_msg(h_count(sw, "slurm = \"completed\"") == 4, "sweep.toml:\n%s", sw);
     ck_assert_ptr_nonnull(strstr(sw, "backend = \"slurm\""));
     free(sw);
     char script_path[700];
