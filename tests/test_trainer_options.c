@@ -140,8 +140,9 @@ START_TEST(test_checkpoint_from_before_the_keys) {
     policy_t *p = policy_create(&cfg, 1, err, sizeof err);
     ck_assert_msg(p != NULL, "%s", err);
     ck_assert_msg(ckpt_load_policy(ckpath, &cfg, p, NULL, err, sizeof err) == 0, "%s", err);
-    if (cfg_hash(&partial) != cfg_hash(&cfg))
-        ck_assert_int_ne(ckpt_load_policy(ckpath, &partial, p, NULL, err, sizeof err), 0);
+    /* Today's defaults are not the run's: under them the file is refused. */
+    ck_assert_uint_ne(cfg_hash(&partial), cfg_hash(&cfg));
+    ck_assert_int_ne(ckpt_load_policy(ckpath, &partial, p, NULL, err, sizeof err), 0);
     policy_free(p);
 
     char dir[64] = "/tmp/rd_test_oldckpt_XXXXXX", sub[128], cmd[3000];
