@@ -95,6 +95,9 @@ typedef struct {
     /* The observation ends with the curriculum's decay multiplier, so that one network can
      * tell the stages' worlds apart (docs/design/learner.md). */
     bool observe_multiplier;
+    /* interact is masked at a place the agent cannot pay for (as at a closed one), unless
+     * it is in the middle of a use it already paid for (docs/design/world.md). */
+    bool mask_unaffordable;
 } cfg_environment;
 
 typedef enum { CFG_REWARD_SURVIVAL = 0, CFG_REWARD_DEATH_TIME } cfg_reward;

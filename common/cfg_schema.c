@@ -34,6 +34,7 @@ static const cfg_field environment_fields[] = {
     E(day_length, CFG_F_INT, 24, 10000000, 0),
     E(start_hour, CFG_F_INT, 0, 23, 0),
     E(observe_multiplier, CFG_F_BOOL, 0, 0, CFG_HASH_UNLESS_SET),
+    E(mask_unaffordable, CFG_F_BOOL, 0, 0, CFG_HASH_UNLESS_SET),
     E(initial, CFG_F_METERS, 0, 1, 0),
     E(decay, CFG_F_METERS, 0, 1, 0),
     E(move_cost, CFG_F_METERS, 0, 1, 0),

@@ -228,8 +228,15 @@ bool env_is_open(const env_t *e, int a) {
 uint8_t env_action_mask(const env_t *e) {
     int cell = e->y * e->cfg->width + e->x;
     uint8_t m = e->pc.cell_mask[cell];
-    if ((m & BIT(ENV_INTERACT)) && e->cfg->day_cycle &&
-        !((e->pc.open_by_hour[hour_now(e)] >> e->cell[cell]) & 1))
+    if (!(m & BIT(ENV_INTERACT))) return m;
+    int a = e->cell[cell];
+    if (e->cfg->day_cycle && !((e->pc.open_by_hour[hour_now(e)] >> a) & 1))
+        m &= (uint8_t)~BIT(ENV_INTERACT);
+    /* Without the money an interact does nothing and costs nothing: cheaper than a wait,
+     * so a policy can settle on it at a place it can no longer afford. A use already
+     * paid for continues. */
+    else if (e->cfg->mask_unaffordable && e->progress_aff != a &&
+             e->meters[METER_MONEY] < e->pc.price[a] - ENV_MONEY_EPS)
         m &= (uint8_t)~BIT(ENV_INTERACT);
     return m;
 }

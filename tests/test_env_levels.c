@@ -409,6 +409,52 @@ START_TEST(test_multi_tick_no_money) {
 }
 END_TEST
 
+/* mask_unaffordable: interact is masked where the price cannot be paid (the step then
+ * acts as a wait, with its cost), offered again with the money, and left offered through
+ * the ticks of a use already paid for even when the rest of the money is gone. Off, the
+ * unaffordable interact stays offered and does nothing, at no cost (the rule before it). */
+START_TEST(test_mask_unaffordable) {
+    cfg_environment *c = level3(true);
+    c->wait_cost[METER_ENERGY] = 0.001;
+    env_t e;
+    ck_assert_int_eq(env_init(&e, c, 1), 0);
+    e.x = 1, e.y = 1; /* Bed, $5, 3 ticks */
+    e.meters[METER_MONEY] = 0.04;
+    ck_assert(env_action_mask(&e) & (1u << ENV_INTERACT));
+    env_step(&e, ENV_INTERACT);
+    ck_assert_int_eq(e.last_action, ENV_INTERACT);
+    ck_assert_double_eq_tol(e.meters[METER_ENERGY], 1.0, TOL);
+
+    c->mask_unaffordable = true;
+    ck_assert(!(env_action_mask(&e) & (1u << ENV_INTERACT)));
+    ck_assert(env_action_mask(&e) & (1u << ENV_WAIT));
+    env_step(&e, ENV_INTERACT);
+    ck_assert_int_eq(e.last_action, ENV_WAIT);
+    ck_assert_double_eq_tol(e.meters[METER_ENERGY], 0.999, TOL);
+    ck_assert_double_eq_tol(e.meters[METER_MONEY], 0.04, TOL);
+    /* exactly the price, within the 1e-9 tolerance the step itself uses */
+    e.meters[METER_MONEY] = 0.05 - 1e-12;
+    ck_assert(env_action_mask(&e) & (1u << ENV_INTERACT));
+    env_step(&e, ENV_INTERACT);
+    ck_assert(e.last_interact_ok);
+    ck_assert_int_eq(e.progress_aff, 0);
+    ck_assert(e.meters[METER_MONEY] < 0.05 - 1e-9); /* paid: now short of a new night */
+    ck_assert(env_action_mask(&e) & (1u << ENV_INTERACT)); /* but this one continues */
+    env_step(&e, ENV_INTERACT);
+    env_step(&e, ENV_INTERACT);
+    ck_assert_int_eq(e.progress_aff, -1); /* the night is complete */
+    ck_assert(!(env_action_mask(&e) & (1u << ENV_INTERACT)));
+    /* a free place stays offered without a cent: the Park */
+    e.x = 0, e.y = 4;
+    e.meters[METER_MONEY] = 0.0;
+    ck_assert(env_action_mask(&e) & (1u << ENV_INTERACT));
+    /* a closed place is masked whatever the money */
+    e.x = 7, e.y = 0;
+    e.meters[METER_MONEY] = 1.0;
+    ck_assert(!(env_action_mask(&e) & (1u << ENV_INTERACT)));
+}
+END_TEST
+
 /* The observation depends only on the state fields a replay buffer keeps (position, step,
  * meters, progress): a fresh env given them observes the same floats. */
 START_TEST(test_obs_from_state_fields) {
@@ -468,6 +514,7 @@ int main(void) {
     tcase_add_test(tc, test_multi_tick_reset);
     tcase_add_test(tc, test_multi_tick_closing);
     tcase_add_test(tc, test_multi_tick_no_money);
+    tcase_add_test(tc, test_mask_unaffordable);
     tcase_add_test(tc, test_obs_from_state_fields);
     tcase_add_test(tc, test_shipped_configs);
     tcase_set_timeout(tc, 30);
