@@ -438,7 +438,7 @@ START_TEST(test_mask_unaffordable) {
     env_step(&e, ENV_INTERACT);
     ck_assert(e.last_interact_ok);
     ck_assert_int_eq(e.progress_aff, 0);
-    ck_assert(e.meters[METER_MONEY] < 0.05 - 1e-9); /* paid: now short of a new night */
+    ck_assert(e.meters[METER_MONEY] < 0.05 - 1e-9);        /* paid: now short of a new night */
     ck_assert(env_action_mask(&e) & (1u << ENV_INTERACT)); /* but this one continues */
     env_step(&e, ENV_INTERACT);
     env_step(&e, ENV_INTERACT);
