@@ -259,7 +259,8 @@ START_TEST(test_resume_is_exact_with_options) {
 END_TEST
 
 /* The options of the learner that change what a checkpoint must carry: the multiplier as
- * an input (each replayed transition's stage), dueling heads, and restore_below's kept
+ * an input (each replayed transition's stage), the unaffordable interact masked (the
+ * replay's targets mask it from the restored money), dueling heads, and restore_below's kept
  * weights (the KEEP and KEPS sections). The last stage comes at episode 12 (every check
  * passes) and the evaluations every 5 episodes keep weights from episode 15 on, so the
  * split at 15 resumes with weights kept. */
@@ -275,6 +276,7 @@ START_TEST(test_resume_is_exact_with_learner_options) {
     snprintf(text, sizeof text,
              "[environment]\n"
              "observe_multiplier = true\n"
+             "mask_unaffordable = true\n"
              "[agent]\n"
              "dueling = true\n"
              "%s"
