@@ -344,9 +344,11 @@ static int cmd_competence(const args_t *a) {
      * (final is -1 when --stop ended the run at competence). */
     printf("competence level %d seed %" PRIu64 " max_steps %d episodes %" PRId64
            " reached_episode %" PRId64 " reached_s %.1f reached_cpu_s %.1f final %.1f best %.1f"
-           " train_s %.1f train_cpu_s %.1f eval_s %.1f stage %d restores %" PRId64,
+           " train_s %.1f train_cpu_s %.1f eval_s %.1f stage %d restores %" PRId64
+           " plateau_restarts %" PRId64,
            cfg.environment.level, a->seed, max_steps, t->st.episode, reached_ep, reached_s,
-           reached_cpu, final, best, train_s, train_cpu, eval_s, t->st.stage, t->restores);
+           reached_cpu, final, best, train_s, train_cpu, eval_s, t->st.stage, t->restores,
+           t->plateau_restarts);
     for (int i = 0; i < n_stages; i++)
         printf(" stage%d_ep %d stage%d_s %.1f", i, stage_ep[i], i, stage_s[i]);
     printf("\n");

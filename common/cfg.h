@@ -165,6 +165,11 @@ typedef struct {
     int advance_eval_every;    /* greedy: episodes between checks at a stage */
     int advance_eval_episodes; /* greedy: episodes per check */
     bool restart_schedules;    /* epsilon and learning rate start over at every move */
+    /* At the last stage: after this many episodes there (since arriving or the last
+     * restart) with no evaluation there at advance_survival, the schedules start over
+     * (0 = never; needs restart_schedules and restore_below's kept best). */
+    int plateau_episodes;
+    int plateau_reset_layers; /* ...and the last this many weight layers get fresh weights */
 } cfg_curriculum;
 
 /* The decay multiplier of curriculum stage `stage` (the last stage's past the end); 1.0

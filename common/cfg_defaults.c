@@ -169,6 +169,8 @@ static void default_curriculum(cfg_curriculum *c) {
     c->advance_eval_every = 25;
     c->advance_eval_episodes = 20;
     c->restart_schedules = true;
+    c->plateau_episodes = 0;
+    c->plateau_reset_layers = 0;
 }
 
 static void default_server(cfg_server *s) {

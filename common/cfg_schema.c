@@ -109,6 +109,8 @@ static const cfg_field curriculum_fields[] = {
     C(advance_eval_every, CFG_F_INT, 1, CFG_BIG, 0),
     C(advance_eval_episodes, CFG_F_INT, 1, 1000000, 0),
     C(restart_schedules, CFG_F_BOOL, 0, 0, 0),
+    C(plateau_episodes, CFG_F_INT, 0, CFG_BIG, CFG_HASH_UNLESS_SET),
+    C(plateau_reset_layers, CFG_F_INT, 0, CFG_MAX_HIDDEN + 1, CFG_HASH_UNLESS_SET),
     {NULL, 0, 0, 0, 0, 0, NULL, 0},
 };
 #undef C

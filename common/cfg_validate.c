@@ -296,6 +296,40 @@ static int check_across(const cfg_config *c, char *err, size_t errlen, cfg_locat
                 c->curriculum.retreat_survival, c->curriculum.advance_survival);
         return -1;
     }
+    loc->key = "plateau_episodes";
+    loc->key2 = "restart_schedules";
+    if (c->curriculum.plateau_episodes > 0 && !c->curriculum.restart_schedules) {
+        err_set(err, errlen,
+                "'plateau_episodes' in [curriculum] (%d) restarts the schedules per stage: it "
+                "needs 'restart_schedules = true'",
+                c->curriculum.plateau_episodes);
+        return -1;
+    }
+    loc->key = "plateau_reset_layers";
+    loc->key2 = "plateau_episodes";
+    if (c->curriculum.plateau_reset_layers > 0 && c->curriculum.plateau_episodes <= 0) {
+        err_set(err, errlen,
+                "'plateau_reset_layers' in [curriculum] (%d) acts at a plateau restart: it needs "
+                "'plateau_episodes' above 0",
+                c->curriculum.plateau_reset_layers);
+        return -1;
+    }
+    loc->key2 = NULL;
+    if (c->curriculum.plateau_reset_layers > c->agent.n_hidden + 1) {
+        err_set(err, errlen,
+                "'plateau_reset_layers' in [curriculum] (%d) must not exceed the network's %d "
+                "weight layers (the 'hidden' layers in [agent] and the output layer)",
+                c->curriculum.plateau_reset_layers, c->agent.n_hidden + 1);
+        return -1;
+    }
+    loc->key = "plateau_episodes";
+    if (c->curriculum.plateau_episodes > 0 && c->training.restore_below <= 0) {
+        err_set(err, errlen,
+                "'plateau_episodes' in [curriculum] (%d) judges the best evaluation that "
+                "'restore_below' in [training] keeps: it needs 'restore_below' above 0",
+                c->curriculum.plateau_episodes);
+        return -1;
+    }
     for (int j = 0; j < CFG_NUM_PROCS; j++) {
         const cfg_process *pr = &c->processes[j];
         loc->section = cfg_sections[CFG_SEC_PROCESSES + j].name;

@@ -17,7 +17,8 @@ static const char *const log_names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
 
 int log_level_parse(const char *name, log_level *out) {
     for (int i = 0; i < 4; i++) {
-        if (strcasecmp(name, log_names[i]) == 0 || (i == LOG_WARN && !strcasecmp(name, "warning"))) {
+        if (strcasecmp(name, log_names[i]) == 0 ||
+            (i == LOG_WARN && !strcasecmp(name, "warning"))) {
             *out = (log_level)i;
             return 0;
         }

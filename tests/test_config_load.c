@@ -230,6 +230,20 @@ static const struct {
      "t.toml:1:1: [[environment.affordances]] #1 is missing 'y'"},
     {"[agent]\nbatch_size = 512\nreplay_capacity = 256\n",
      "t.toml:2:14: 'batch_size' in [agent] (512) must not exceed 'replay_capacity' (256)"},
+    {"[curriculum]\nrestart_schedules = false\nplateau_episodes = 500\n",
+     "t.toml:3:20: 'plateau_episodes' in [curriculum] (500) restarts the schedules per stage: "
+     "it needs 'restart_schedules = true'"},
+    {"[training]\nrestore_below = 0\n[curriculum]\nplateau_episodes = 500\n",
+     "t.toml:4:20: 'plateau_episodes' in [curriculum] (500) judges the best evaluation that "
+     "'restore_below' in [training] keeps: it needs 'restore_below' above 0"},
+    {"[curriculum]\nplateau_reset_layers = 1\n",
+     "t.toml:2:24: 'plateau_reset_layers' in [curriculum] (1) acts at a plateau restart: it "
+     "needs 'plateau_episodes' above 0"},
+    {"[curriculum]\nplateau_episodes = 500\nplateau_reset_layers = 4\n",
+     "t.toml:3:24: 'plateau_reset_layers' in [curriculum] (4) must not exceed the network's 3 "
+     "weight layers (the 'hidden' layers in [agent] and the output layer)"},
+    {"[curriculum]\nplateau_episodes = -1\n",
+     "t.toml:2:20: 'plateau_episodes' in [curriculum] must be at least 0, got -1"},
     {"[processes.server]\nrestart = \"sometimes\"\n",
      "t.toml:2:11: 'restart' in [processes.server] must be one of \"never\", \"on-failure\", "
      "\"always\", got \"sometimes\""},

@@ -343,6 +343,39 @@ START_TEST(test_layout) {
 }
 END_TEST
 
+/* nn_init_layers: the layers from `from` on are drawn afresh within He's bound with zero
+ * biases, the layers below keep their values to the bit. */
+START_TEST(test_init_layers) {
+    nn_shape s;
+    int hidden[2] = {8, 5};
+    ck_assert_int_eq(nn_shape_init(&s, 7, hidden, 2, 3), 0);
+    size_t n = nn_num_params(&s);
+    float *p = malloc(sizeof(float) * n), *q = malloc(sizeof(float) * n);
+    rng_t r;
+    rng_seed(&r, 1, 0);
+    nn_init_params(&s, p, &r);
+    for (size_t i = 0; i < n; i++) p[i] += 0.25f; /* biases too: a redraw must zero them */
+    memcpy(q, p, sizeof(float) * n);
+    rng_seed(&r, 2, 0);
+    nn_init_layers(&s, q, 1, &r);
+    size_t from = nn_weight_offset(&s, 1);
+    ck_assert(memcmp(p, q, sizeof(float) * from) == 0);
+    for (int l = 1; l < s.n_layers; l++) {
+        float bound = sqrtf(6.0f / (float)s.sizes[l]);
+        size_t w = nn_weight_offset(&s, l), b = nn_bias_offset(&s, l);
+        int changed = 0;
+        for (size_t i = w; i < b; i++) {
+            ck_assert(fabsf(q[i]) <= bound);
+            changed += q[i] != p[i];
+        }
+        ck_assert_int_eq(changed, (int)(b - w));
+        for (int i = 0; i < s.sizes[l + 1]; i++) ck_assert(q[b + (size_t)i] == 0.0f);
+    }
+    free(p);
+    free(q);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("nn");
     TCase *tc = tcase_create("core");
@@ -356,6 +389,7 @@ int main(void) {
     tcase_add_test(tc, test_adam_hand_values);
     tcase_add_test(tc, test_huber_clip_polyak);
     tcase_add_test(tc, test_layout);
+    tcase_add_test(tc, test_init_layers);
     suite_add_tcase(s, tc);
     int failed = runner_run(s);
     return failed ? 1 : 0;

@@ -303,6 +303,50 @@ START_TEST(test_resume_is_exact_with_learner_options) {
 }
 END_TEST
 
+/* plateau_episodes: a last stage that nobody can survive (decay x 100) after one nobody can
+ * die in (x 0.01), so every evaluation there stays under advance_survival and the schedules
+ * start over every 6 episodes, the last two layers drawn afresh: the stage comes at episode
+ * 4, the restarts at 10, 16, 22 and 28, and the split at 15 resumes between two of them
+ * with weights kept. */
+START_TEST(test_resume_is_exact_with_plateau_restarts) {
+    char path[600];
+    snprintf(path, sizeof path, "%s/plateau.toml", tmpdir);
+    char base[1024];
+    snprintf(base, sizeof base, "%s", strstr(config_text, "[agent]\n") + strlen("[agent]\n"));
+    char *every = strstr(base, "eval_every = 10");
+    ck_assert_ptr_nonnull(every);
+    memcpy(every, "eval_every =  5", 15);
+    char text[2048];
+    snprintf(text, sizeof text,
+             "[environment]\n"
+             "max_steps = 100\n"
+             "[agent]\n"
+             "%s"
+             "restore_below = 0.9\n"
+             "[curriculum]\n"
+             "stages = [0.01, 100.0]\n"
+             "advance_on = \"training\"\n"
+             "window = 4\n"
+             "min_episodes = 4\n"
+             "advance_survival = 0.5\n"
+             "retreat_survival = 0.0\n"
+             "plateau_episodes = 6\n"
+             "plateau_reset_layers = 2\n",
+             base);
+    scratch_write(path, text);
+    expect_exact_resume(path, "plateau", 30);
+    /* It did act: epsilon is back at its start on the first episode, after the move and
+     * after each of the four restarts. */
+    char run[600];
+    snprintf(run, sizeof run, "%s/plateau_split", tmpdir);
+    int lines, starts = 0;
+    char *m = metrics_stripped(run, &lines);
+    for (const char *p = m; (p = strstr(p, "\"epsilon\":1,")) != NULL; p++) starts++;
+    ck_assert_msg(starts == 6, "epsilon at its start %d times, want 6:\n%s", starts, m);
+    free(m);
+}
+END_TEST
+
 static int read_progress_episode(const char *run) {
     char path[600];
     snprintf(path, sizeof path, "%s/progress.json", run);
@@ -624,6 +668,7 @@ int main(void) {
     tcase_add_test(tc, test_resume_is_exact);
     tcase_add_test(tc, test_resume_is_exact_with_options);
     tcase_add_test(tc, test_resume_is_exact_with_learner_options);
+    tcase_add_test(tc, test_resume_is_exact_with_plateau_restarts);
     tcase_add_test(tc, test_sigterm_checkpoints_and_resume_exact);
     tcase_add_test(tc, test_sigterm_mid_episode_resume_exact);
     tcase_add_test(tc, test_second_signal_saves_mid_episode);

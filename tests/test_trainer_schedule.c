@@ -2,11 +2,13 @@
  * Adam's learning rate fall linearly by episode count, hold at their end values after the
  * decay, and the learning rate reaches the optimizer at the start of each episode; a decay
  * of 0 episodes keeps learning_rate throughout; with [curriculum] restart_schedules both
- * count the episodes at the current stage. */
+ * count the episodes at the current stage, and plateau_episodes starts that count over at
+ * the last stage when no evaluation there reached advance_survival. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "common/cfg.h"
@@ -76,11 +78,108 @@ START_TEST(test_learning_rate_schedule) {
 }
 END_TEST
 
+/* One episode and its bookkeeping (the curriculum's count, a plateau restart). */
+static void one_episode(trainer_t *t) {
+    trainer_episode_result res;
+    char err[256];
+    trainer_run_episode(t, NULL, &res);
+    ck_assert_msg(trainer_end_episode(t, &res, 0.0, NULL, 0, err, sizeof err) == 0, "%s", err);
+}
+
+START_TEST(test_plateau_restart) {
+    cfg_config cfg;
+    cfg_defaults(&cfg);
+    cfg.agent.replay_capacity = 1000;
+    cfg.agent.hidden[0] = cfg.agent.hidden[1] = 16;
+    cfg.agent.epsilon_decay_episodes = 100;
+    cfg.curriculum.plateau_episodes = 10;
+    cfg.training.eval_every = 0; /* the kept best is set by hand below */
+    cfg.training.checkpoint_every = 1000000;
+    char dir[64];
+    trainer_t *t = open_trainer(&cfg, dir);
+    int last = cfg.curriculum.n_stages - 1;
+    double bar = cfg.curriculum.advance_survival * cfg.environment.max_steps;
+
+    /* Not at the last stage: the count goes on (min_episodes keeps the stage). */
+    t->st.stage = last - 1;
+    t->st.stage_episodes = 9;
+    one_episode(t);
+    one_episode(t);
+    ck_assert_int_eq(t->st.stage, last - 1);
+    ck_assert_int_eq(t->st.stage_episodes, 11);
+    ck_assert_int_eq(t->plateau_restarts, 0);
+
+    /* At the last stage with no evaluation there: the 10th episode starts it over. */
+    t->st.stage = last;
+    t->st.stage_episodes = 8;
+    one_episode(t);
+    ck_assert_int_eq(t->st.stage_episodes, 9);
+    ck_assert_double_eq_tol(trainer_epsilon(t), 1.0 - 0.99 * 9 / 100, 1e-12);
+    one_episode(t);
+    ck_assert_int_eq(t->st.stage_episodes, 0);
+    ck_assert_int_eq(t->plateau_restarts, 1);
+    ck_assert_double_eq_tol(trainer_epsilon(t), cfg.agent.epsilon_start, 1e-12);
+    ck_assert_double_eq_tol(trainer_learning_rate(t), cfg.agent.learning_rate, 1e-12);
+
+    /* With plateau_reset_layers = 1 the output layer is drawn afresh in both networks and
+     * its Adam moments start at zero; the layers below keep what they learnt. */
+    dqn_t *d = &t->dqn;
+    size_t low = nn_weight_offset(&d->shape, d->shape.n_layers - 1), n = d->n_params;
+    float *before = malloc(sizeof(float) * n);
+    t->cfg.curriculum.plateau_reset_layers = 1;
+    t->st.stage_episodes = 9;
+    trainer_episode_result res;
+    char err[256];
+    trainer_run_episode(t, NULL, &res);
+    memcpy(before, d->online, sizeof(float) * n); /* after the episode's updates */
+    ck_assert_msg(trainer_end_episode(t, &res, 0.0, NULL, 0, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(t->plateau_restarts, 2);
+    ck_assert(memcmp(before, d->online, sizeof(float) * low) == 0);
+    int redrawn = 0;
+    for (size_t i = low; i < n; i++) {
+        redrawn += d->online[i] != before[i];
+        ck_assert(d->target[i] == d->online[i]);
+        ck_assert(d->adam_m[i] == 0.0f && d->adam_v[i] == 0.0f);
+    }
+    ck_assert_int_gt(redrawn, (int)(n - low) / 2);
+    free(before);
+    t->cfg.curriculum.plateau_reset_layers = 0;
+
+    /* A kept best just under advance_survival: still a plateau. */
+    t->keep.valid = true;
+    t->keep.score = bar - 0.5;
+    t->st.stage_episodes = 9;
+    one_episode(t);
+    ck_assert_int_eq(t->st.stage_episodes, 0);
+    ck_assert_int_eq(t->plateau_restarts, 3);
+
+    /* At advance_survival: the stage is learnt, no restart however long it runs. */
+    t->keep.score = bar;
+    t->st.stage_episodes = 9;
+    one_episode(t);
+    one_episode(t);
+    ck_assert_int_eq(t->st.stage_episodes, 11);
+    ck_assert_int_eq(t->plateau_restarts, 3);
+
+    /* Off (0): never. */
+    t->keep.valid = false;
+    t->cfg.curriculum.plateau_episodes = 0;
+    t->st.stage_episodes = 9;
+    one_episode(t);
+    ck_assert_int_eq(t->st.stage_episodes, 10);
+    ck_assert_int_eq(t->plateau_restarts, 3);
+    trainer_close(t);
+    free(t);
+    scratch_rm_rf(dir);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("trainer_schedule");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_learning_rate_schedule);
+    tcase_add_test(tc, test_plateau_restart);
     suite_add_tcase(s, tc);
     int failed = runner_run(s);
     return failed ? 1 : 0;

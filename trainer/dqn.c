@@ -225,3 +225,16 @@ float dqn_update(dqn_t *d, replay_t *r, rng_t *rng) {
     if (!prioritized) plan_next_batch(d, r, rng);
     return loss;
 }
+
+void dqn_reset_layers(dqn_t *d, int layers, uint64_t seed) {
+    int from = d->shape.n_layers - layers;
+    if (layers <= 0) return;
+    if (from < 0) from = 0;
+    size_t off = nn_weight_offset(&d->shape, from), n = d->n_params - off;
+    rng_t r;
+    rng_seed(&r, seed, POLICY_RNG_STREAM_INIT);
+    nn_init_layers(&d->shape, d->online, from, &r);
+    memcpy(d->target + off, d->online + off, sizeof(float) * n);
+    memset(d->adam_m + off, 0, sizeof(float) * n);
+    memset(d->adam_v + off, 0, sizeof(float) * n);
+}

@@ -61,5 +61,9 @@ float dqn_update(dqn_t *d, replay_t *r, rng_t *rng);
 
 /* target <- online. */
 void dqn_sync_target(dqn_t *d);
+/* Fresh weights for the last `layers` weight layers of the online and the target network
+ * (drawn from seed), and their Adam moments zeroed; the layers below keep what they
+ * learnt. For [curriculum] plateau_reset_layers. */
+void dqn_reset_layers(dqn_t *d, int layers, uint64_t seed);
 
 #endif

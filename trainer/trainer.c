@@ -405,6 +405,35 @@ void trainer_run_episode(trainer_t *t, const trainer_hooks *h, trainer_episode_r
  * evaluations' (salt = episode). */
 #define CURRICULUM_EVAL_SALT 0x6375727200000000ULL /* "curr" */
 
+/* plateau_episodes: a policy stuck at the last stage (level 3 seed 5: a greedy score of
+ * ~380 of 720 from episode 1,900 to 10,000, docs/design/learner.md) gets exploration and
+ * the learning rate back, as at a stage change, instead of the seeds that learn getting
+ * more of either from the start. Judged on the best evaluation there (kept by
+ * restore_below, in the checkpoint) and the stage's episode count: a resume agrees. */
+#define PLATEAU_SALT 0x706c617400000001ULL /* "plat" */
+static void plateau_restart(trainer_t *t) {
+    const cfg_curriculum *c = &t->cfg.curriculum;
+    snapshot_state *st = &t->st;
+    double bar = c->advance_survival * t->cfg.environment.max_steps;
+    if (c->plateau_episodes <= 0 || st->stage + 1 < c->n_stages ||
+        st->stage_episodes < c->plateau_episodes || (t->keep.valid && t->keep.score >= bar))
+        return;
+    st->stage_episodes = 0;
+    t->plateau_restarts++;
+    /* Drawn from the seed and the episode: a resumed run draws the same. */
+    dqn_reset_layers(&t->dqn, c->plateau_reset_layers,
+                     st->seed ^ (PLATEAU_SALT * (uint64_t)(st->episode + 1)));
+    char best[32] = "none yet";
+    if (t->keep.valid) snprintf(best, sizeof best, "best %.1f", t->keep.score);
+    char fresh[64] = "";
+    if (c->plateau_reset_layers > 0)
+        snprintf(fresh, sizeof fresh, ", and the last %d weight layers are fresh",
+                 c->plateau_reset_layers);
+    log_info("curriculum: %d episodes at the last stage and no evaluation there at %.0f "
+             "steps (%s): epsilon and the learning rate start over at episode %" PRId64 "%s",
+             c->plateau_episodes, bar, best, st->episode, fresh);
+}
+
 /* The curriculum: advance on sustained survival — over the training window, or (greedy)
  * in a greedy evaluation every advance_eval_every episodes — retreat on collapse of the
  * training window; never before min_episodes at a stage. The greedy check depends only
@@ -418,6 +447,7 @@ static void curriculum_update(trainer_t *t, int steps) {
     st->window_pos = (st->window_pos + 1) % W;
     if (st->window_count < W) st->window_count++;
     st->stage_episodes++;
+    plateau_restart(t);
     if (st->stage_episodes < c->min_episodes) return;
     int from = st->stage;
     bool last = st->stage + 1 >= c->n_stages;

@@ -28,10 +28,11 @@ struct trainer {
     env_t env;
     rng_t explore_rng, replay_rng;
     snapshot_state st;
-    snapshot_episode ep; /* the episode in progress, if any */
-    int32_t *window;     /* curriculum: lengths of the last episodes at this stage */
-    snapshot_keep keep;  /* restore_below: the best weights at the last stage */
-    int64_t restores;    /* ... put back since this process opened the run */
+    snapshot_episode ep;      /* the episode in progress, if any */
+    int32_t *window;          /* curriculum: lengths of the last episodes at this stage */
+    snapshot_keep keep;       /* restore_below: the best weights at the last stage */
+    int64_t restores;         /* ... put back since this process opened the run */
+    int64_t plateau_restarts; /* schedules restarted by plateau_episodes, ditto */
     float *obs;
     FILE *metrics;
     tb_writer *tb;
