@@ -206,8 +206,7 @@ static int closed_by_server(const int *fds, int n) {
  * holds every header buffer until lws's header idle timeout (10 s before, 5 s now) frees
  * them, and the request waits for that; so the answer must come within 4 s (a functional
  * bound under that constant, not a timing figure: scripts/hostile measures the time), and
- * by then, or within 1.5 s of it, the server must have closed all but 256 of the flood
- * itself. */
+ * the server must have evicted all but 256 of the flood itself and closed them. */
 START_TEST(idle_and_slow_floods_do_not_starve) {
     raise_fd_limit(4096);
     start(NULL);
@@ -231,11 +230,13 @@ START_TEST(idle_and_slow_floods_do_not_starve) {
     ck_assert_msg(st == 200, "/healthz under a flood: %d (%s)", st, err);
     wsc_t v;
     int http = 0;
-    /* The closes are the server's own work on its loop: on a loaded machine the last ones
-     * may trail the answer by a little. Up to 1.5 s more is still far inside lws's 5 s
-     * header timeout, so what is checked is that the server shed the flood itself. */
+    /* The closes are the server's own work on its loop, an eviction's close is async (lws
+     * runs it from its once-a-second timeout pass), and on a loaded machine they trail the
+     * answer: CI saw 552 of 644 after 1.5 s. So the wait is generous (6 s), and what shows
+     * that the server shed the flood itself, not lws's header timeout, is its own count of
+     * evictions (pending_evicted, below). */
     int closed = closed_by_server(fds, opened);
-    for (int i = 0; i < 30 && closed < IDLE + SLOW - 256; i++) {
+    for (int i = 0; i < 120 && closed < IDLE + SLOW - 256; i++) {
         tclock_sleep_s(0.05);
         closed = closed_by_server(fds, opened);
     }

@@ -153,7 +153,10 @@ START_TEST(test_plateau_restart) {
     ck_assert_int_eq(t->st.stage_episodes, 0);
     ck_assert_int_eq(t->plateau_restarts, 3);
 
+    ck_assert(!t->keep.valid); /* the plateau's weights are not put back */
+
     /* At advance_survival: the stage is learnt, no restart however long it runs. */
+    t->keep.valid = true;
     t->keep.score = bar;
     t->st.stage_episodes = 9;
     one_episode(t);
