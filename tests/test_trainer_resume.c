@@ -258,6 +258,15 @@ START_TEST(test_resume_is_exact_with_options) {
 }
 END_TEST
 
+/* config_text after its "[agent]" line, evaluations every 5 episodes instead of 10: the
+ * body of a config that puts its own sections first. */
+static void body_evaluated_every_5(char *base, size_t size) {
+    snprintf(base, size, "%s", strstr(config_text, "[agent]\n") + strlen("[agent]\n"));
+    char *every = strstr(base, "eval_every = 10");
+    ck_assert_ptr_nonnull(every);
+    memcpy(every, "eval_every =  5", 15);
+}
+
 /* The options of the learner that change what a checkpoint must carry: the multiplier as
  * an input (each replayed transition's stage), the unaffordable interact masked (the
  * replay's targets mask it from the restored money), dueling heads, and restore_below's kept
@@ -268,10 +277,7 @@ START_TEST(test_resume_is_exact_with_learner_options) {
     char path[600];
     snprintf(path, sizeof path, "%s/learner.toml", tmpdir);
     char base[1024];
-    snprintf(base, sizeof base, "%s", strstr(config_text, "[agent]\n") + strlen("[agent]\n"));
-    char *every = strstr(base, "eval_every = 10");
-    ck_assert_ptr_nonnull(every);
-    memcpy(every, "eval_every =  5", 15);
+    body_evaluated_every_5(base, sizeof base);
     char text[2048];
     snprintf(text, sizeof text,
              "[environment]\n"
@@ -312,10 +318,7 @@ START_TEST(test_resume_is_exact_with_plateau_restarts) {
     char path[600];
     snprintf(path, sizeof path, "%s/plateau.toml", tmpdir);
     char base[1024];
-    snprintf(base, sizeof base, "%s", strstr(config_text, "[agent]\n") + strlen("[agent]\n"));
-    char *every = strstr(base, "eval_every = 10");
-    ck_assert_ptr_nonnull(every);
-    memcpy(every, "eval_every =  5", 15);
+    body_evaluated_every_5(base, sizeof base);
     char text[2048];
     snprintf(text, sizeof text,
              "[environment]\n"
