@@ -93,6 +93,9 @@ START_TEST(test_level2_and_level3) {
     ck_assert_int_eq(e->day_length, 240);
     ck_assert_int_eq(e->start_hour, 8);
     ck_assert_int_eq(e->max_steps, 720);
+    /* The measured level 3 learner: a stuck last stage restarts (docs/design/learner.md). */
+    ck_assert_int_eq(c.curriculum.plateau_episodes, 800);
+    ck_assert_int_eq(c.curriculum.plateau_reset_layers, 2);
     static const struct {
         const char *name;
         int open, close, ticks;
