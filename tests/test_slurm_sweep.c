@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "common/ckpt.h"
+#include "orchestrator/ports.h"
 #include "tests/support/orch_harness.h"
 #include "tests/support/ws_client.h"
 #include "tests/support/runcmp.h"
@@ -231,6 +232,13 @@ START_TEST(slurm_sweep_equals_local_even_after_kill9) {
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
     ck_assert_int_gt(squeue_live(), 0); /* still training without run_demo */
+    /* Its server dies with it (SIGTERM on the parent's death) but shuts down on its own
+     * loop: the continuation reuses the recorded port, so it waits, as a person would, for
+     * the old server to let go of it (CI saw "port ... in use" when it did not). */
+    end = h_now_ms() + 30000;
+    while (ports_check("127.0.0.1", atoi(port)) != 0 && h_now_ms() < end) h_sleep_ms(50);
+    ck_assert_msg(ports_check("127.0.0.1", atoi(port)) == 0,
+                  "the killed run_demo's server still holds port %s after 30 s", port);
     long job = recorded_job(cut, 0);
     ck_assert_int_gt(job, 0);
     /* Continued: the sweep directory alone says backend, port and token. */
