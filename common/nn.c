@@ -130,7 +130,7 @@ void nn_init_params(const nn_shape *s, float *params, rng_t *rng) {
 }
 
 void nn_init_layers(const nn_shape *s, float *params, int from, rng_t *rng) {
-    for (int l = from < 0 ? 0 : from; l < s->n_layers; l++) {
+    for (int l = from; l < s->n_layers; l++) {
         int in = s->sizes[l], out = s->sizes[l + 1];
         float *w = params + nn_weight_offset(s, l);
         float bound = sqrtf(6.0f / (float)in);

@@ -58,7 +58,7 @@ size_t nn_scratch_size(const nn_shape *s, int batch);
 
 /* Weights uniform in +-sqrt(6 / fan_in) (He, for ReLU), biases zero. */
 void nn_init_params(const nn_shape *s, float *params, rng_t *rng);
-/* The same for layers [from, n_layers) only: the others keep their values. */
+/* The same for layers [from, n_layers) only (0 <= from): the others keep their values. */
 void nn_init_layers(const nn_shape *s, float *params, int from, rng_t *rng);
 
 /* acts <- every layer's output for x (batch rows of sizes[0]). */

@@ -21,6 +21,7 @@
 #include "trainer/replay.h"
 #include "trainer/trainer.h"
 #include "trainer/trainer_internal.h"
+#include "tests/support/tepisode.h"
 #include "tests/support/runner.h"
 
 START_TEST(test_stage_multiplier) {
@@ -198,13 +199,6 @@ static void keep_config(cfg_config *cfg) {
     cfg->curriculum.enabled = false;
 }
 
-static void run_one(trainer_t *t) {
-    trainer_episode_result res;
-    char err[1024];
-    trainer_run_episode(t, NULL, &res);
-    ck_assert_msg(trainer_end_episode(t, &res, 0.0, NULL, 0, err, sizeof err) == 0, "%s", err);
-}
-
 START_TEST(test_keep_and_restore) {
     cfg_config cfg;
     keep_config(&cfg);
@@ -213,7 +207,7 @@ START_TEST(test_keep_and_restore) {
     trainer_t *t = open_run(&cfg, dir, sizeof dir);
     size_t bytes = sizeof(float) * t->dqn.n_params;
     /* The first evaluation is the best so far: its weights are kept. */
-    run_one(t);
+    tepisode_run(t);
     ck_assert(t->keep.valid);
     ck_assert_int_eq(t->keep.episode, 1);
     ck_assert_double_eq(t->keep.score, t->st.last_score);
@@ -222,7 +216,7 @@ START_TEST(test_keep_and_restore) {
      * target. (The kept score is raised so that any evaluation is under it.) */
     t->keep.score = 1e9;
     for (size_t i = 0; i < t->dqn.n_params; i++) t->keep.weights[i] = (float)(i % 7) * 0.01f;
-    run_one(t);
+    tepisode_run(t);
     ck_assert_mem_eq(t->dqn.online, t->keep.weights, bytes);
     ck_assert_mem_eq(t->dqn.target, t->keep.weights, bytes);
     ck_assert_int_eq(t->keep.episode, 1); /* still the one kept */
@@ -256,10 +250,10 @@ START_TEST(test_keep_only_at_last_stage) {
     char dir[64] = "/tmp/rd_test_keep_XXXXXX";
     ck_assert_ptr_nonnull(mkdtemp(dir));
     trainer_t *t = open_run(&cfg, dir, sizeof dir);
-    run_one(t);
+    tepisode_run(t);
     ck_assert(!t->keep.valid);
     t->st.stage = 3;
-    run_one(t);
+    tepisode_run(t);
     ck_assert(t->keep.valid);
     trainer_close(t);
     free(t);
@@ -271,8 +265,8 @@ START_TEST(test_keep_only_at_last_stage) {
     cfg.training.restore_below = 0;
     ck_assert_ptr_nonnull(mkdtemp(strcpy(dir, "/tmp/rd_test_keep_XXXXXX")));
     t = open_run(&cfg, dir, sizeof dir);
-    run_one(t);
-    run_one(t);
+    tepisode_run(t);
+    tepisode_run(t);
     ck_assert(!t->keep.valid);
     trainer_close(t);
     free(t);

@@ -14,6 +14,7 @@
 #include "common/cfg.h"
 #include "trainer/trainer.h"
 #include "trainer/trainer_internal.h"
+#include "tests/support/tepisode.h"
 #include "tests/support/runner.h"
 #include "tests/support/scratch.h"
 
@@ -78,14 +79,6 @@ START_TEST(test_learning_rate_schedule) {
 }
 END_TEST
 
-/* One episode and its bookkeeping (the curriculum's count, a plateau restart). */
-static void one_episode(trainer_t *t) {
-    trainer_episode_result res;
-    char err[256];
-    trainer_run_episode(t, NULL, &res);
-    ck_assert_msg(trainer_end_episode(t, &res, 0.0, NULL, 0, err, sizeof err) == 0, "%s", err);
-}
-
 START_TEST(test_plateau_restart) {
     cfg_config cfg;
     cfg_defaults(&cfg);
@@ -103,8 +96,8 @@ START_TEST(test_plateau_restart) {
     /* Not at the last stage: the count goes on (min_episodes keeps the stage). */
     t->st.stage = last - 1;
     t->st.stage_episodes = 9;
-    one_episode(t);
-    one_episode(t);
+    tepisode_run(t);
+    tepisode_run(t);
     ck_assert_int_eq(t->st.stage, last - 1);
     ck_assert_int_eq(t->st.stage_episodes, 11);
     ck_assert_int_eq(t->plateau_restarts, 0);
@@ -112,10 +105,10 @@ START_TEST(test_plateau_restart) {
     /* At the last stage with no evaluation there: the 10th episode starts it over. */
     t->st.stage = last;
     t->st.stage_episodes = 8;
-    one_episode(t);
+    tepisode_run(t);
     ck_assert_int_eq(t->st.stage_episodes, 9);
     ck_assert_double_eq_tol(trainer_epsilon(t), 1.0 - 0.99 * 9 / 100, 1e-12);
-    one_episode(t);
+    tepisode_run(t);
     ck_assert_int_eq(t->st.stage_episodes, 0);
     ck_assert_int_eq(t->plateau_restarts, 1);
     ck_assert_double_eq_tol(trainer_epsilon(t), cfg.agent.epsilon_start, 1e-12);
@@ -149,7 +142,7 @@ START_TEST(test_plateau_restart) {
     t->keep.valid = true;
     t->keep.score = bar - 0.5;
     t->st.stage_episodes = 9;
-    one_episode(t);
+    tepisode_run(t);
     ck_assert_int_eq(t->st.stage_episodes, 0);
     ck_assert_int_eq(t->plateau_restarts, 3);
 
@@ -159,8 +152,8 @@ START_TEST(test_plateau_restart) {
     t->keep.valid = true;
     t->keep.score = bar;
     t->st.stage_episodes = 9;
-    one_episode(t);
-    one_episode(t);
+    tepisode_run(t);
+    tepisode_run(t);
     ck_assert_int_eq(t->st.stage_episodes, 11);
     ck_assert_int_eq(t->plateau_restarts, 3);
 
@@ -168,7 +161,7 @@ START_TEST(test_plateau_restart) {
     t->keep.valid = false;
     t->cfg.curriculum.plateau_episodes = 0;
     t->st.stage_episodes = 9;
-    one_episode(t);
+    tepisode_run(t);
     ck_assert_int_eq(t->st.stage_episodes, 10);
     ck_assert_int_eq(t->plateau_restarts, 3);
     trainer_close(t);

@@ -66,11 +66,8 @@ int dqn_init(dqn_t *d, const cfg_config *cfg, uint64_t seed, char *err, size_t e
     TAKE(ndisc, B);
     TAKE(weight, B);
 #undef TAKE
-    /* The same initial weights as policy_create(cfg, seed). */
-    rng_t r;
-    rng_seed(&r, seed, POLICY_RNG_STREAM_INIT);
-    nn_init_params(&d->shape, d->online, &r);
-    memcpy(d->target, d->online, sizeof(float) * np);
+    /* The same initial weights as policy_create(cfg, seed): every layer fresh. */
+    dqn_reset_layers(d, d->shape.n_layers, seed);
     d->adam = (nn_adam){.lr = (float)a->learning_rate,
                         .beta1 = (float)a->adam_beta1,
                         .beta2 = (float)a->adam_beta2,
@@ -227,9 +224,8 @@ float dqn_update(dqn_t *d, replay_t *r, rng_t *rng) {
 }
 
 void dqn_reset_layers(dqn_t *d, int layers, uint64_t seed) {
-    int from = d->shape.n_layers - layers;
     if (layers <= 0) return;
-    if (from < 0) from = 0;
+    int from = layers > d->shape.n_layers ? 0 : d->shape.n_layers - layers;
     size_t off = nn_weight_offset(&d->shape, from), n = d->n_params - off;
     rng_t r;
     rng_seed(&r, seed, POLICY_RNG_STREAM_INIT);
