@@ -108,7 +108,9 @@ typedef struct {
     int hidden[CFG_MAX_HIDDEN];       /* [128, 128] */
     double learning_rate;             /* Adam's step size at the start... */
     double learning_rate_end;         /* ...falling linearly to this... */
-    int learning_rate_decay_episodes; /* ...over this many episodes (0: constant) */
+    int learning_rate_decay_episodes; /* ...over this many episodes (0: constant); then */
+    int learning_rate_final_episodes; /* ...over this many more (0: it stays at _end)... */
+    double learning_rate_final;       /* ...on to this, linearly */
     double adam_beta1, adam_beta2, adam_eps;
     double gamma;
     int replay_capacity;

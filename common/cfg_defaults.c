@@ -114,6 +114,8 @@ static void default_agent(cfg_agent *a) {
     a->learning_rate = 0.0005;
     a->learning_rate_end = 0.00005;
     a->learning_rate_decay_episodes = 700;
+    a->learning_rate_final_episodes = 0;
+    a->learning_rate_final = 0.00005;
     a->adam_beta1 = 0.9;
     a->adam_beta2 = 0.999;
     a->adam_eps = 1e-8;

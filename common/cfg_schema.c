@@ -52,6 +52,8 @@ static const cfg_field agent_fields[] = {
     A(learning_rate, CFG_F_DOUBLE, 0, 1, CFG_EXCL_MIN),
     A(learning_rate_end, CFG_F_DOUBLE, 0, 1, CFG_EXCL_MIN),
     A(learning_rate_decay_episodes, CFG_F_INT, 0, CFG_BIG, 0),
+    A(learning_rate_final_episodes, CFG_F_INT, 0, CFG_BIG, CFG_HASH_UNLESS_SET),
+    A(learning_rate_final, CFG_F_DOUBLE, 0, 1, CFG_EXCL_MIN | CFG_HASH_WITH_SWITCH),
     A(adam_beta1, CFG_F_DOUBLE, 0, 1, CFG_EXCL_MAX),
     A(adam_beta2, CFG_F_DOUBLE, 0, 1, CFG_EXCL_MAX),
     A(adam_eps, CFG_F_DOUBLE, 0, 1, CFG_EXCL_MIN),

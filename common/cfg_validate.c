@@ -287,6 +287,15 @@ static int check_across(const cfg_config *c, char *err, size_t errlen, cfg_locat
                 c->agent.batch_size, c->agent.replay_capacity);
         return -1;
     }
+    loc->key = "learning_rate_final_episodes";
+    loc->key2 = "learning_rate_decay_episodes";
+    if (c->agent.learning_rate_final_episodes > 0 && c->agent.learning_rate_decay_episodes <= 0) {
+        err_set(err, errlen,
+                "'learning_rate_final_episodes' in [agent] (%d) continues the decay after "
+                "'learning_rate_decay_episodes': it needs that above 0",
+                c->agent.learning_rate_final_episodes);
+        return -1;
+    }
     loc->section = "curriculum";
     loc->key = "retreat_survival";
     loc->key2 = "advance_survival";

@@ -96,6 +96,9 @@ START_TEST(test_level2_and_level3) {
     /* The measured level 3 learner: a stuck last stage restarts (docs/design/learner.md). */
     ck_assert_int_eq(c.curriculum.plateau_episodes, 800);
     ck_assert_int_eq(c.curriculum.plateau_reset_layers, 2);
+    /* ...and the learning rate goes on falling after its first decay. */
+    ck_assert_int_eq(c.agent.learning_rate_final_episodes, 2000);
+    ck_assert(c.agent.learning_rate_final == 1e-5);
     static const struct {
         const char *name;
         int open, close, ticks;
@@ -245,6 +248,11 @@ static const struct {
     {"[curriculum]\nplateau_episodes = 500\nplateau_reset_layers = 4\n",
      "t.toml:3:24: 'plateau_reset_layers' in [curriculum] (4) must not exceed the network's 3 "
      "weight layers (the 'hidden' layers in [agent] and the output layer)"},
+    {"[agent]\nlearning_rate_decay_episodes = 0\nlearning_rate_final_episodes = 500\n",
+     "t.toml:3:32: 'learning_rate_final_episodes' in [agent] (500) continues the decay after "
+     "'learning_rate_decay_episodes': it needs that above 0"},
+    {"[agent]\nlearning_rate_final = 0\n",
+     "t.toml:2:23: 'learning_rate_final' in [agent] must be greater than 0 and at most 1, got 0"},
     {"[curriculum]\nplateau_episodes = -1\n",
      "t.toml:2:20: 'plateau_episodes' in [curriculum] must be at least 0, got -1"},
     {"[processes.server]\nrestart = \"sometimes\"\n",
@@ -340,7 +348,10 @@ START_TEST(test_priority_keys_hash) {
         ck_assert(cfg_hash(&c) != before[i].hash);
         c.agent.priority_alpha = 0.0;
         if (c.environment.level < 3) c.agent.gamma = 0.995, c.agent.n_step = 1;
+        c.agent.learning_rate_final_episodes = 0; /* level 3's second decay: younger still */
         ck_assert_msg(cfg_hash(&c) == before[i].hash, "%s: hash changed", before[i].file);
+        c.agent.learning_rate_final = 3e-6; /* counts only with its episodes */
+        ck_assert(cfg_hash(&c) == before[i].hash);
         c.agent.priority_beta = 1.0;
         c.agent.priority_eps = 0.5;
         ck_assert(cfg_hash(&c) == before[i].hash);
@@ -360,6 +371,13 @@ START_TEST(test_priority_keys_hash) {
     c.agent.priority_beta = d.agent.priority_beta;
     c.agent.priority_eps = 0.5;
     ck_assert(cfg_hash(&c) != on);
+    /* The second learning-rate decay, once on, is part of what the weights mean. */
+    c = d;
+    c.agent.learning_rate_final_episodes = 100;
+    uint64_t second = cfg_hash(&c);
+    ck_assert(second != before[0].hash);
+    c.agent.learning_rate_final = 1e-6;
+    ck_assert(cfg_hash(&c) != second);
 }
 END_TEST
 

@@ -219,8 +219,8 @@ static char *metrics_stripped(const char *run, int *lines);
 /* The learner's options that keep state across episodes: n-step returns (read across
  * consecutive replay transitions), a curriculum that advances on greedy evaluations and
  * restarts the epsilon and learning-rate schedules at every move (the episodes at a stage,
- * in the state section). The moves come at episodes 6, 12 and 18 (every check passes),
- * so the split at 15 resumes mid-stage. */
+ * in the state section), the learning rate in two pieces (5 + 4 episodes). The moves come at
+ * episodes 6, 12 and 18 (every check passes), so the split at 15 resumes mid-stage. */
 START_TEST(test_resume_is_exact_with_options) {
     char path[600];
     snprintf(path, sizeof path, "%s/options.toml", tmpdir);
@@ -240,7 +240,9 @@ START_TEST(test_resume_is_exact_with_options) {
     char *agent = strstr(text, "[agent]\n");
     ck_assert_ptr_nonnull(agent);
     char full[2200];
-    snprintf(full, sizeof full, "[agent]\nn_step = 3\nlearning_rate_decay_episodes = 5\n%s",
+    snprintf(full, sizeof full,
+             "[agent]\nn_step = 3\nlearning_rate_decay_episodes = 5\n"
+             "learning_rate_final_episodes = 4\nlearning_rate_final = 0.00002\n%s",
              agent + strlen("[agent]\n"));
     scratch_write(path, full);
     expect_exact_resume(path, "options", 30);

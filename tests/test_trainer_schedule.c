@@ -1,9 +1,10 @@
 /* tests/test_trainer_schedule.c — the per-episode schedules (trainer/trainer.h): epsilon and
  * Adam's learning rate fall linearly by episode count, hold at their end values after the
  * decay, and the learning rate reaches the optimizer at the start of each episode; a decay
- * of 0 episodes keeps learning_rate throughout; with [curriculum] restart_schedules both
- * count the episodes at the current stage, and plateau_episodes starts that count over at
- * the last stage when no evaluation there reached advance_survival. */
+ * of 0 episodes keeps learning_rate throughout; learning_rate_final_episodes adds a second
+ * piece after the first that leaves the first's rates as they were; with [curriculum]
+ * restart_schedules both count the episodes at the current stage, and plateau_episodes starts that
+ * count over at the last stage when no evaluation there reached advance_survival. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -73,6 +74,60 @@ START_TEST(test_learning_rate_schedule) {
     t->cfg.agent.learning_rate_decay_episodes = 0; /* constant: the schedule reads t->cfg */
     t->st.episode = 12345;
     ck_assert_double_eq_tol(trainer_learning_rate(t), 1e-3, 1e-12);
+    trainer_close(t);
+    free(t);
+    scratch_rm_rf(dir);
+}
+END_TEST
+
+/* learning_rate_final_episodes: after the first decay the rate goes on, linearly, from
+ * learning_rate_end to learning_rate_final; up to the first decay's end every rate is the
+ * one without it, bit for bit (a run is the same run until then). */
+START_TEST(test_learning_rate_second_piece) {
+    cfg_config cfg;
+    cfg_defaults(&cfg);
+    cfg.agent.learning_rate = 1e-3;
+    cfg.agent.learning_rate_end = 1e-4;
+    cfg.agent.learning_rate_decay_episodes = 100;
+    cfg.agent.replay_capacity = 1000;
+    cfg.agent.hidden[0] = cfg.agent.hidden[1] = 16;
+    cfg.curriculum.restart_schedules = false;
+    char dir[64];
+    trainer_t *t = open_trainer(&cfg, dir);
+    double one_piece[201];
+    for (int e = 0; e <= 200; e++) {
+        t->st.episode = e;
+        one_piece[e] = trainer_learning_rate(t);
+    }
+    t->cfg.agent.learning_rate_final_episodes = 50;
+    t->cfg.agent.learning_rate_final = 2e-5;
+    for (int e = 0; e <= 100; e++) {
+        t->st.episode = e;
+        double lr = trainer_learning_rate(t);
+        ck_assert_msg(memcmp(&lr, &one_piece[e], sizeof lr) == 0, "episode %d: %.17g vs %.17g", e,
+                      lr, one_piece[e]);
+    }
+    struct {
+        int64_t episode;
+        double lr;
+    } want[] = {{101, 1e-4 - 8e-5 / 50}, {125, 6e-5}, {150, 2e-5}, {151, 2e-5}, {9999, 2e-5}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        t->st.episode = want[i].episode;
+        ck_assert_double_eq_tol(trainer_learning_rate(t), want[i].lr, 1e-12);
+    }
+    /* It reaches the optimizer like the first piece. */
+    t->cfg.agent.learning_starts = 1;
+    t->st.episode = 125;
+    trainer_episode_result res;
+    trainer_run_episode(t, NULL, &res);
+    ck_assert_float_eq_tol(t->dqn.adam.lr, 6e-5f, 1e-10f);
+    /* With restart_schedules both pieces count the episodes at the stage. */
+    t->cfg.curriculum.restart_schedules = true;
+    t->st.episode = 5000;
+    t->st.stage_episodes = 125;
+    ck_assert_double_eq_tol(trainer_learning_rate(t), 6e-5, 1e-12);
+    t->st.stage_episodes = 50;
+    ck_assert_double_eq_tol(trainer_learning_rate(t), 5.5e-4, 1e-12);
     trainer_close(t);
     free(t);
     scratch_rm_rf(dir);
@@ -175,6 +230,7 @@ int main(void) {
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_learning_rate_schedule);
+    tcase_add_test(tc, test_learning_rate_second_piece);
     tcase_add_test(tc, test_plateau_restart);
     suite_add_tcase(s, tc);
     int failed = runner_run(s);

@@ -48,11 +48,20 @@ double trainer_epsilon(const trainer_t *t) {
                            schedule_episode(t));
 }
 
+/* Two linear pieces: learning_rate to learning_rate_end over learning_rate_decay_episodes,
+ * then on to learning_rate_final over learning_rate_final_episodes. The second piece leaves
+ * every rate of the first bit for bit as it was, so it cannot move what a run learned
+ * before the first piece ended (a competence reached there): it only steadies the policy
+ * after (docs/design/learner.md, "Seventh round"). */
 double trainer_learning_rate(const trainer_t *t) {
     const cfg_agent *a = &t->cfg.agent;
-    if (a->learning_rate_decay_episodes <= 0) return a->learning_rate;
-    return linear_schedule(a->learning_rate, a->learning_rate_end, a->learning_rate_decay_episodes,
-                           schedule_episode(t));
+    int over = a->learning_rate_decay_episodes;
+    if (over <= 0) return a->learning_rate;
+    int64_t e = schedule_episode(t);
+    if (a->learning_rate_final_episodes > 0 && e > over)
+        return linear_schedule(a->learning_rate_end, a->learning_rate_final,
+                               a->learning_rate_final_episodes, e - over);
+    return linear_schedule(a->learning_rate, a->learning_rate_end, over, e);
 }
 
 /* ---- Checkpoints (the sections and their encoding: trainer/snapshot.c) ---- */
