@@ -16,11 +16,11 @@
  *       episodes (50), runs a greedy evaluation of N episodes (100) at multiplier 1.0 on
  *       its own clock; prints the first episode and the training wall time (evaluations
  *       excluded) at which it reached 90 % of max_steps, the episode and time each
- *       curriculum stage was reached, and the greedy score at 1.0 after N episodes.
- *       --stop ends the run at competence (screening); --trace prints every probe. One
- *       `competence` line at the end.
- *   bench_trainer random     [--config F] [--episodes N] [--multiplier M]
- *       mean survival of a uniformly random valid policy
+ *       curriculum stage was reached, and the greedy score at 1.0 after N episodes; and
+ *       how steady the policy is late: of the probes after 40 % of the episodes, how many
+ *       reached 98 % of max_steps, their mean and the lowest. --stop ends the run at competence
+ * (screening); --trace prints every probe. One `competence` line at the end. bench_trainer random
+ * [--config F] [--episodes N] [--multiplier M] mean survival of a uniformly random valid policy
  *   bench_trainer wall       --bin DIR [--config F] [--episodes N] [--seed S]
  *       runs the real trainer binary headless; prints wall seconds and peak RSS.
  *   bench_trainer digest     [--config F] [--episodes N] [--seed S] [--multiplier M]
@@ -301,6 +301,13 @@ static int cmd_competence(const args_t *a) {
      * the neighbours, the thread's CPU time is what the run itself cost. */
     double reached_s = -1, reached_cpu = -1, train_s = 0, train_cpu = 0, eval_s = 0, best = 0;
     double final = -1;
+    /* Steadiness: the probes of the run's last 60 % (after 4,000 of 10,000 episodes), how
+     * many at 98 % of max_steps (the target for the final) and the lowest. One final is a
+     * single draw of a policy that may still swing; these are many. */
+    const double steady_bar = 0.98 * max_steps;
+    const int64_t late_from = (int64_t)a->episodes * 2 / 5;
+    int late_n = 0, late_ok = 0;
+    double late_sum = 0, late_min = -1;
     int n_stages = cfg.curriculum.enabled ? cfg.curriculum.n_stages : 1;
     while (t->st.episode < a->episodes) {
         trainer_episode_result res;
@@ -324,6 +331,12 @@ static int cmd_competence(const args_t *a) {
             eval_s += tclock_now_s() - p0;
             if (score > best) best = score;
             if (last) final = score;
+            if (!a->stop && t->st.episode > late_from) { /* --stop: no late part */
+                late_n++;
+                late_ok += score >= steady_bar;
+                late_sum += score;
+                if (late_min < 0 || score < late_min) late_min = score;
+            }
             if (a->trace)
                 printf("  probe %" PRId64 ": %.1f (stage %d)\n", t->st.episode, score, t->st.stage);
             if (reached_ep < 0 && score >= goal) {
@@ -345,10 +358,12 @@ static int cmd_competence(const args_t *a) {
     printf("competence level %d seed %" PRIu64 " max_steps %d episodes %" PRId64
            " reached_episode %" PRId64 " reached_s %.1f reached_cpu_s %.1f final %.1f best %.1f"
            " train_s %.1f train_cpu_s %.1f eval_s %.1f stage %d restores %" PRId64
-           " plateau_restarts %" PRId64,
+           " plateau_restarts %" PRId64 " late_from %" PRId64
+           " late_probes %d late_ok %d late_mean %.1f late_min %.1f",
            cfg.environment.level, a->seed, max_steps, t->st.episode, reached_ep, reached_s,
            reached_cpu, final, best, train_s, train_cpu, eval_s, t->st.stage, t->restores,
-           t->plateau_restarts);
+           t->plateau_restarts, late_from, late_n, late_ok, late_n ? late_sum / late_n : -1.0,
+           late_min);
     for (int i = 0; i < n_stages; i++)
         printf(" stage%d_ep %d stage%d_s %.1f", i, stage_ep[i], i, stage_s[i]);
     printf("\n");

@@ -6,8 +6,10 @@
 # episodes runs a greedy evaluation of 100 episodes at multiplier 1.0 on its own clock. It
 # prints the episode and the training wall time (evaluations excluded) at which the greedy
 # score first reached 90 % of max_steps (450 of 500 at levels 1 and 2, 648 of 720 at level
-# 3), when each curriculum stage was reached, and the greedy score at 1.0 after N episodes;
-# then per level the median and the worst seed. A seed that never got there counts as
+# 3), when each curriculum stage was reached, the greedy score at 1.0 after N episodes,
+# and how steady the policy was late (of the probes after 40 % of the episodes, how many
+# reached 98 % of max_steps, the target for the final; their mean and the lowest); then
+# per level the median and the worst seed. A seed that never got there counts as
 # worst ("never"). Times are given as wall seconds and as the training thread's CPU
 # seconds: on a shared machine the wall clock also measures the neighbours.
 #   full (default): seeds 1-5, 10,000 episodes per run (about 50 minutes on a quiet core).
@@ -73,6 +75,8 @@ for lvl in $levels; do
             else when = "at episode " v["reached_episode"] " after " v["reached_s"] " s (" v["reached_cpu_s"] " CPU s)"
             fin = v["final"] < 0 ? "-" : v["final"]
             printf "  seed %s: competent %s; stages reached (episode/s):%s; final %s; training %s s, probes %s s\n", v["seed"], when, st, fin, v["train_s"], v["eval_s"]
+            if (v["late_probes"] > 0)
+                printf "    steady: after episode %s, %s of %s probes at 98 %% of max, mean %s, lowest %s\n", v["late_from"], v["late_ok"], v["late_probes"], v["late_mean"], v["late_min"]
         }'
     done
     # Medians and worst over the seeds; "never" sorts after every time.
@@ -92,6 +96,7 @@ for lvl in $levels; do
           if (rc[n] > wrc) wrc = rc[n]
           re[n] = v["reached_episode"] < 0 ? 1e9 : v["reached_episode"]
           fin[n] = v["final"]; if (v["final"] >= 0) nf++
+          lp += v["late_probes"]; lo += v["late_ok"]
           if (rs[n] > wrs) wrs = rs[n]
           if (re[n] > wre) wre = re[n]
           if (n == 1 || v["final"] < wf) wf = v["final"]
@@ -100,6 +105,7 @@ for lvl in $levels; do
         END {
             printf "  level %s, %d seeds: competent after %s s wall, %s CPU s (median; worst %s / %s), episode %s (worst %s)", lvl, n, show(med(rs, n)), show(med(rc, n)), show(wrs), show(wrc), showe(med(re, n)), showe(wre)
             if (nf == n) printf "; final greedy median %.1f, worst %.1f", med(fin, n), wf
+            if (lp > 0) printf "; late probes at 98 %%: %d of %d", lo, lp
             printf "\n  stages reached, median episode / s (worst):"
             for (k = 1; k <= nk; k++) {
                 w1 = w2 = 0
