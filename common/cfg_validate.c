@@ -277,6 +277,20 @@ static int check_cascades(const cfg_environment *e, char *err, size_t errlen, cf
     return 0;
 }
 
+/* "'key' in [section] (value) <does>: it needs 'key2' above 0" when value > 0 and the other
+ * key's value is not: a key that only acts through another. Blamed on key. */
+static int needs_above_zero(cfg_locator *loc, const char *section, const char *key, int value,
+                            const char *key2, double other, const char *does, char *err,
+                            size_t errlen) {
+    loc->section = section;
+    loc->key = key;
+    loc->key2 = key2;
+    if (value <= 0 || other > 0) return 0;
+    err_set(err, errlen, "'%s' in [%s] (%d) %s: it needs '%s' above 0", key, section, value, does,
+            key2);
+    return -1;
+}
+
 /* Rules across fields, each blamed on the key a person most likely has to change. */
 static int check_across(const cfg_config *c, char *err, size_t errlen, cfg_locator *loc) {
     loc->section = "agent";
@@ -287,15 +301,10 @@ static int check_across(const cfg_config *c, char *err, size_t errlen, cfg_locat
                 c->agent.batch_size, c->agent.replay_capacity);
         return -1;
     }
-    loc->key = "learning_rate_final_episodes";
-    loc->key2 = "learning_rate_decay_episodes";
-    if (c->agent.learning_rate_final_episodes > 0 && c->agent.learning_rate_decay_episodes <= 0) {
-        err_set(err, errlen,
-                "'learning_rate_final_episodes' in [agent] (%d) continues the decay after "
-                "'learning_rate_decay_episodes': it needs that above 0",
-                c->agent.learning_rate_final_episodes);
+    if (needs_above_zero(loc, "agent", "learning_rate_final_episodes",
+                         c->agent.learning_rate_final_episodes, "learning_rate_decay_episodes",
+                         c->agent.learning_rate_decay_episodes, "continues a decay", err, errlen))
         return -1;
-    }
     loc->section = "curriculum";
     loc->key = "retreat_survival";
     loc->key2 = "advance_survival";
@@ -314,15 +323,10 @@ static int check_across(const cfg_config *c, char *err, size_t errlen, cfg_locat
                 c->curriculum.plateau_episodes);
         return -1;
     }
-    loc->key = "plateau_reset_layers";
-    loc->key2 = "plateau_episodes";
-    if (c->curriculum.plateau_reset_layers > 0 && c->curriculum.plateau_episodes <= 0) {
-        err_set(err, errlen,
-                "'plateau_reset_layers' in [curriculum] (%d) acts at a plateau restart: it needs "
-                "'plateau_episodes' above 0",
-                c->curriculum.plateau_reset_layers);
+    if (needs_above_zero(loc, "curriculum", "plateau_reset_layers",
+                         c->curriculum.plateau_reset_layers, "plateau_episodes",
+                         c->curriculum.plateau_episodes, "acts at a plateau restart", err, errlen))
         return -1;
-    }
     loc->key2 = NULL;
     if (c->curriculum.plateau_reset_layers > c->agent.n_hidden + 1) {
         err_set(err, errlen,

@@ -249,8 +249,8 @@ static const struct {
      "t.toml:3:24: 'plateau_reset_layers' in [curriculum] (4) must not exceed the network's 3 "
      "weight layers (the 'hidden' layers in [agent] and the output layer)"},
     {"[agent]\nlearning_rate_decay_episodes = 0\nlearning_rate_final_episodes = 500\n",
-     "t.toml:3:32: 'learning_rate_final_episodes' in [agent] (500) continues the decay after "
-     "'learning_rate_decay_episodes': it needs that above 0"},
+     "t.toml:3:32: 'learning_rate_final_episodes' in [agent] (500) continues a decay: it needs "
+     "'learning_rate_decay_episodes' above 0"},
     {"[agent]\nlearning_rate_final = 0\n",
      "t.toml:2:23: 'learning_rate_final' in [agent] must be greater than 0 and at most 1, got 0"},
     {"[curriculum]\nplateau_episodes = -1\n",

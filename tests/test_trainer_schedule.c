@@ -29,16 +29,27 @@ static trainer_t *open_trainer(cfg_config *cfg, char *dir) {
     return t;
 }
 
+static void close_trainer(trainer_t *t, const char *dir) {
+    trainer_close(t);
+    free(t);
+    scratch_rm_rf(dir);
+}
+
+/* Defaults with a rate falling from 1e-3 to 1e-4 over 100 episodes of the run. */
+static void rate_cfg(cfg_config *cfg) {
+    cfg_defaults(cfg);
+    cfg->agent.learning_rate = 1e-3;
+    cfg->agent.learning_rate_end = 1e-4;
+    cfg->agent.learning_rate_decay_episodes = 100;
+    cfg->agent.replay_capacity = 1000;
+    cfg->agent.hidden[0] = cfg->agent.hidden[1] = 16; /* the rate is tested, not the network */
+    cfg->curriculum.restart_schedules = false;        /* by the run's episode count */
+}
+
 START_TEST(test_learning_rate_schedule) {
     cfg_config cfg;
-    cfg_defaults(&cfg);
-    cfg.agent.learning_rate = 1e-3;
-    cfg.agent.learning_rate_end = 1e-4;
-    cfg.agent.learning_rate_decay_episodes = 100;
-    cfg.agent.replay_capacity = 1000;
-    cfg.agent.hidden[0] = cfg.agent.hidden[1] = 16; /* the rate is tested, not the network */
-    cfg.agent.learning_starts = 1;            /* updates from the first steps: the rate is used */
-    cfg.curriculum.restart_schedules = false; /* by the run's episode count */
+    rate_cfg(&cfg);
+    cfg.agent.learning_starts = 1; /* updates from the first steps: the rate is used */
     char dir[64];
     trainer_t *t = open_trainer(&cfg, dir);
     struct {
@@ -74,9 +85,7 @@ START_TEST(test_learning_rate_schedule) {
     t->cfg.agent.learning_rate_decay_episodes = 0; /* constant: the schedule reads t->cfg */
     t->st.episode = 12345;
     ck_assert_double_eq_tol(trainer_learning_rate(t), 1e-3, 1e-12);
-    trainer_close(t);
-    free(t);
-    scratch_rm_rf(dir);
+    close_trainer(t, dir);
 }
 END_TEST
 
@@ -85,13 +94,7 @@ END_TEST
  * one without it, bit for bit (a run is the same run until then). */
 START_TEST(test_learning_rate_second_piece) {
     cfg_config cfg;
-    cfg_defaults(&cfg);
-    cfg.agent.learning_rate = 1e-3;
-    cfg.agent.learning_rate_end = 1e-4;
-    cfg.agent.learning_rate_decay_episodes = 100;
-    cfg.agent.replay_capacity = 1000;
-    cfg.agent.hidden[0] = cfg.agent.hidden[1] = 16;
-    cfg.curriculum.restart_schedules = false;
+    rate_cfg(&cfg);
     char dir[64];
     trainer_t *t = open_trainer(&cfg, dir);
     double one_piece[201];
@@ -128,9 +131,7 @@ START_TEST(test_learning_rate_second_piece) {
     ck_assert_double_eq_tol(trainer_learning_rate(t), 6e-5, 1e-12);
     t->st.stage_episodes = 50;
     ck_assert_double_eq_tol(trainer_learning_rate(t), 5.5e-4, 1e-12);
-    trainer_close(t);
-    free(t);
-    scratch_rm_rf(dir);
+    close_trainer(t, dir);
 }
 END_TEST
 
@@ -219,9 +220,7 @@ START_TEST(test_plateau_restart) {
     tepisode_run(t);
     ck_assert_int_eq(t->st.stage_episodes, 10);
     ck_assert_int_eq(t->plateau_restarts, 3);
-    trainer_close(t);
-    free(t);
-    scratch_rm_rf(dir);
+    close_trainer(t, dir);
 }
 END_TEST
 
