@@ -51,8 +51,8 @@ double trainer_epsilon(const trainer_t *t) {
 /* Two linear pieces: learning_rate to learning_rate_end over learning_rate_decay_episodes,
  * then on to learning_rate_final over learning_rate_final_episodes. The second piece leaves
  * every rate of the first bit for bit as it was, so it cannot move what a run learned
- * before the first piece ended (a competence reached there): it only steadies the policy
- * after (docs/design/learner.md, "Seventh round"). */
+ * before the first piece ended (a competence reached there); after, the smaller steps
+ * keep a competent policy steadier (docs/design/learner.md, "Seventh round"). */
 double trainer_learning_rate(const trainer_t *t) {
     const cfg_agent *a = &t->cfg.agent;
     int over = a->learning_rate_decay_episodes;
