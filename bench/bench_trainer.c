@@ -18,9 +18,11 @@
  *       excluded) at which it reached 90 % of max_steps, the episode and time each
  *       curriculum stage was reached, and the greedy score at 1.0 after N episodes; and
  *       how steady the policy is late: of the probes after 40 % of the episodes, how many
- *       reached 98 % of max_steps, their mean and the lowest. --stop ends the run at competence
- * (screening); --trace prints every probe. One `competence` line at the end. bench_trainer random
- * [--config F] [--episodes N] [--multiplier M] mean survival of a uniformly random valid policy
+ *       reached 98 % of max_steps, their mean and the lowest. --stop ends the run at
+ *       competence (screening); --trace prints every probe. One `competence` line at the
+ *       end.
+ *   bench_trainer random     [--config F] [--episodes N] [--multiplier M]
+ *       mean survival of a uniformly random valid policy
  *   bench_trainer wall       --bin DIR [--config F] [--episodes N] [--seed S]
  *       runs the real trainer binary headless; prints wall seconds and peak RSS.
  *   bench_trainer digest     [--config F] [--episodes N] [--seed S] [--multiplier M]

@@ -3,8 +3,9 @@
  * decay, and the learning rate reaches the optimizer at the start of each episode; a decay
  * of 0 episodes keeps learning_rate throughout; learning_rate_final_episodes adds a second
  * piece after the first that leaves the first's rates as they were; with [curriculum]
- * restart_schedules both count the episodes at the current stage, and plateau_episodes starts that
- * count over at the last stage when no evaluation there reached advance_survival. */
+ * restart_schedules both count the episodes at the current stage, and plateau_episodes
+ * starts that count over at the last stage when no evaluation there reached
+ * advance_survival. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -97,8 +98,8 @@ START_TEST(test_learning_rate_second_piece) {
     rate_cfg(&cfg);
     char dir[64];
     trainer_t *t = open_trainer(&cfg, dir);
-    double one_piece[201];
-    for (int e = 0; e <= 200; e++) {
+    double one_piece[101];
+    for (int e = 0; e <= 100; e++) {
         t->st.episode = e;
         one_piece[e] = trainer_learning_rate(t);
     }
