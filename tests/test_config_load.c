@@ -99,6 +99,8 @@ START_TEST(test_level2_and_level3) {
     /* ...and the learning rate goes on falling after its first decay. */
     ck_assert_int_eq(c.agent.learning_rate_final_episodes, 2000);
     ck_assert(c.agent.learning_rate_final == 1e-5);
+    /* ...and exploration never falls below 5 % there (levels 1 and 2: 1 %). */
+    ck_assert(c.agent.epsilon_end == 0.05);
     static const struct {
         const char *name;
         int open, close, ticks;
@@ -349,6 +351,7 @@ START_TEST(test_priority_keys_hash) {
         c.agent.priority_alpha = 0.0;
         if (c.environment.level < 3) c.agent.gamma = 0.995, c.agent.n_step = 1;
         c.agent.learning_rate_final_episodes = 0; /* level 3's second decay: younger still */
+        if (c.environment.level == 3) c.agent.epsilon_end = 0.01; /* and its 5 % floor */
         ck_assert_msg(cfg_hash(&c) == before[i].hash, "%s: hash changed", before[i].file);
         c.agent.learning_rate_final = 3e-6; /* counts only with its episodes */
         ck_assert(cfg_hash(&c) == before[i].hash);
