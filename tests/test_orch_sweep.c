@@ -595,6 +595,9 @@ START_TEST(server_links_every_job_of_a_sweep) {
     ck_assert_int_eq(status, 200);
     expect_in(body, "seed=42");
     expect_in(body, "seed=43");
+    /* What the server holds: each job's own trainer linked at once (a fresh RD_RUNS_DIR,
+     * so no past run is listed). */
+    ck_assert_int_eq(h_count(body, "\"trainer_connected\":true"), 2);
     /* The refusal's own log lines (server and trainer), not the bare code: the trainers'
      * progress lines are full of numbers ("loss 1.4009" failed this once). */
     bool refused = strstr(text, "refused (4009)") || strstr(text, "(code 4009:");
